@@ -1,0 +1,8 @@
+namespace IpvsOperator.Ipam;
+
+/// <summary>An IP address family. Names match Kubernetes' <c>spec.ipFamilies</c> values.</summary>
+public enum IPFamily
+{
+    IPv4,
+    IPv6,
+}

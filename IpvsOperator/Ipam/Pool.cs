@@ -1,0 +1,114 @@
+namespace IpvsOperator.Ipam;
+
+/// <summary>Which Services may draw from a pool; every constraint that is set must hold.</summary>
+public sealed record ServiceScope(
+    IReadOnlySet<string>? Namespaces = null,
+    LabelSelector? NamespaceSelector = null,
+    LabelSelector? ServiceSelector = null)
+{
+    public static readonly ServiceScope Everyone = new();
+
+    /// <summary>Null when <paramref name="request"/> may use the pool, else why not.</summary>
+    public string? Refuses(ServiceRequest request)
+    {
+        if (Namespaces is { Count: > 0 } && !Namespaces.Contains(request.Service.Namespace))
+        {
+            return $"namespace {request.Service.Namespace} is not one of [{string.Join(", ", Namespaces.Order(StringComparer.Ordinal))}]";
+        }
+        if (NamespaceSelector is not null && !NamespaceSelector.Matches(request.NamespaceLabels))
+        {
+            return $"namespace {request.Service.Namespace} does not match namespaceSelector '{NamespaceSelector}'";
+        }
+        if (ServiceSelector is not null && !ServiceSelector.Matches(request.Labels))
+        {
+            return $"the Service's labels do not match serviceSelector '{ServiceSelector}'";
+        }
+        return null;
+    }
+}
+
+/// <summary>A pool of addresses as the allocator sees it: parsed ranges and the rules for drawing from them.</summary>
+public sealed record Pool(
+    string Name,
+    IReadOnlyList<AddressRange> Ranges,
+    bool AutoAssign = true,
+    bool AvoidBuggyIPs = false,
+    int Priority = 0,
+    ServiceScope? Scope = null)
+{
+    public ServiceScope EffectiveScope => Scope ?? ServiceScope.Everyone;
+
+    public bool Serves(IPFamily family) => Ranges.Any(r => r.Family == family);
+
+    /// <summary>
+    /// Parses the addresses of a pool. Every problem is reported (each naming the offending entry),
+    /// not just the first, so a user fixes a pool in one go.
+    /// </summary>
+    public static PoolParseResult Parse(
+        string name,
+        IEnumerable<string> addresses,
+        bool autoAssign = true,
+        bool avoidBuggyIPs = false,
+        int priority = 0,
+        ServiceScope? scope = null)
+    {
+        var ranges = new List<AddressRange>();
+        var errors = new List<string>();
+        foreach (var text in addresses)
+        {
+            if (AddressRange.TryParse(text, out var range, out var error))
+            {
+                ranges.Add(range);
+            }
+            else
+            {
+                errors.Add(error);
+            }
+        }
+        if (ranges.Count == 0 && errors.Count == 0)
+        {
+            errors.Add($"IPPool {name} lists no addresses; add at least one: {AddressRange.ValidForms}");
+        }
+        var pool = new Pool(name, ranges, autoAssign, avoidBuggyIPs, priority, scope);
+        errors.AddRange(pool.InternalOverlaps());
+        return new PoolParseResult(errors.Count == 0 ? pool : null, errors);
+    }
+
+    /// <summary>Entries of this pool that overlap each other.</summary>
+    public IEnumerable<string> InternalOverlaps()
+    {
+        for (var i = 0; i < Ranges.Count; i++)
+        {
+            for (var j = i + 1; j < Ranges.Count; j++)
+            {
+                if (Ranges[i].Overlaps(Ranges[j]))
+                {
+                    yield return $"entries {Ranges[i]} and {Ranges[j]} of IPPool {Name} overlap; list each address once";
+                }
+            }
+        }
+    }
+}
+
+public sealed record PoolParseResult(Pool? Pool, IReadOnlyList<string> Errors)
+{
+    public bool Succeeded => Pool is not null;
+}
+
+/// <summary>Two pools that hold the same addresses.</summary>
+public sealed record PoolOverlap(string Pool, AddressRange Range, string OtherPool, AddressRange OtherRange)
+{
+    public override string ToString() => $"{Range} of IPPool {Pool} overlaps {OtherRange} of IPPool {OtherPool}";
+}
+
+public static class PoolOverlaps
+{
+    /// <summary>Every overlap between the ranges of <paramref name="candidate"/> and those of <paramref name="others"/>.</summary>
+    public static IReadOnlyList<PoolOverlap> Between(Pool candidate, IEnumerable<Pool> others) =>
+        (from other in others
+         where other.Name != candidate.Name
+         from range in candidate.Ranges
+         from otherRange in other.Ranges
+         where range.Overlaps(otherRange)
+         select new PoolOverlap(candidate.Name, range, other.Name, otherRange)).ToList();
+}
