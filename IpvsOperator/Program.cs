@@ -1,1 +1,9 @@
-return 0;
+using System.CommandLine;
+using IpvsOperator.Commands;
+
+// One executable, one verb per capability. Only verbs that work are registered.
+var root = new RootCommand("IpvsOperator: LoadBalancer Services for bare-metal Kubernetes, on Linux IPVS.")
+{
+    GenerateCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();

@@ -93,8 +93,14 @@ internal sealed class IntervalSet
     private Interval? Containing(UInt128 value)
     {
         // The last interval starting at or before value is the only one that can contain it.
-        var candidates = intervals.GetViewBetween(new Interval(UInt128.Zero, UInt128.Zero), new Interval(value, value));
-        return candidates.Count > 0 && candidates.Max is var floor && floor.End >= value ? floor : null;
+        // Only Min and Max are asked of the view: they walk one path of the tree, while a view's
+        // Count walks every member in it, which would make this O(n).
+        if (intervals.Count == 0 || intervals.Min.Start > value)
+        {
+            return null;
+        }
+        var floor = intervals.GetViewBetween(intervals.Min, new Interval(value, value)).Max;
+        return floor.End >= value ? floor : null;
     }
 
     private Interval? StartingAt(UInt128 value) =>

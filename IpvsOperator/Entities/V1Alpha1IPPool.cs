@@ -1,0 +1,102 @@
+using System.Text.Json.Serialization;
+using IpvsOperator.Runtime.Entities;
+using k8s.Models;
+
+namespace IpvsOperator.Entities;
+
+[KubernetesEntity(Group = WellKnown.Group, ApiVersion = WellKnown.Version, Kind = "IPPool", PluralName = "ippools")]
+[EntityScope(EntityScope.Cluster)]
+[KubernetesEntityShortNames("ippool")]
+[Description("A pool of addresses that LoadBalancer Services are given addresses from.")]
+[PrinterColumn("Addresses", ".spec.addresses", "string")]
+[PrinterColumn("Auto Assign", ".spec.autoAssign", "boolean")]
+[PrinterColumn("IPv4 Available", ".status.ipv4.available", "string")]
+[PrinterColumn("IPv6 Available", ".status.ipv6.available", "string")]
+[PrinterColumn("Priority", ".spec.priority", "integer", Priority = 1)]
+[PrinterColumn("Age", ".metadata.creationTimestamp", "date")]
+public sealed class V1Alpha1IPPool : CustomKubernetesEntity<IPPoolSpec, IPPoolStatus>
+{
+    public const string KindName = "IPPool";
+    public const string Plural = "ippools";
+}
+
+public sealed class IPPoolSpec
+{
+    [JsonPropertyName("addresses")]
+    [Required]
+    [Items(MinItems = 1)]
+    [Description("The addresses of the pool, each a CIDR (192.0.2.0/28, 2001:db8::/120), a range (192.0.2.10-192.0.2.20) or a single address. Entries may mix families but may not overlap each other or another pool.")]
+    public List<string> Addresses { get; set; } = [];
+
+    [JsonPropertyName("autoAssign")]
+    [Default("true")]
+    [Description("When false, only Services that ask for this pool (ipvsoperator.io/address-pool) or for one of its addresses get an address from it.")]
+    public bool AutoAssign { get; set; } = true;
+
+    [JsonPropertyName("avoidBuggyIPs")]
+    [Default("false")]
+    [Description("Skip IPv4 addresses ending in .0 and .255, which some old clients and routers mistake for network or broadcast addresses. Applies to new assignments; a Service already on such an address keeps it.")]
+    public bool AvoidBuggyIPs { get; set; }
+
+    [JsonPropertyName("priority")]
+    [Default("0")]
+    [Description("Pools with a lower priority are tried first; ties go by name.")]
+    public int Priority { get; set; }
+
+    [JsonPropertyName("serviceAllocation")]
+    [Description("Which Services may draw from this pool. Every constraint that is set must hold; unset means every Service.")]
+    public ServiceAllocation? ServiceAllocation { get; set; }
+}
+
+public sealed class ServiceAllocation
+{
+    [JsonPropertyName("namespaces")]
+    [ListSet]
+    [Description("Namespaces whose Services may use this pool.")]
+    public List<string>? Namespaces { get; set; }
+
+    [JsonPropertyName("namespaceSelector")]
+    [Description("Labels the Service's namespace must have.")]
+    public V1LabelSelector? NamespaceSelector { get; set; }
+
+    [JsonPropertyName("serviceSelector")]
+    [Description("Labels the Service must have.")]
+    public V1LabelSelector? ServiceSelector { get; set; }
+}
+
+public sealed class IPPoolStatus
+{
+    [JsonPropertyName("ipv4")]
+    [Description("Counts of the pool's IPv4 addresses; absent when it has none.")]
+    public AddressFamilyCounts? IPv4 { get; set; }
+
+    [JsonPropertyName("ipv6")]
+    [Description("Counts of the pool's IPv6 addresses; absent when it has none.")]
+    public AddressFamilyCounts? IPv6 { get; set; }
+
+    [JsonPropertyName("conditions")]
+    [ListMap("type")]
+    [Description("Ready: the pool is valid and in use by the allocator. Exhausted: no address is free. InUse: Services hold addresses from it.")]
+    public List<V1Condition>? Conditions { get; set; }
+
+    [JsonPropertyName("observedGeneration")]
+    [Description("The spec generation these counts and conditions describe.")]
+    public long? ObservedGeneration { get; set; }
+}
+
+public sealed class AddressFamilyCounts
+{
+    [JsonPropertyName("capacity")]
+    [Pattern("^[0-9]+$")]
+    [Description("Usable addresses, as a decimal string: an IPv6 /64 holds 2^64, more than an integer field can.")]
+    public string Capacity { get; set; } = "0";
+
+    [JsonPropertyName("allocated")]
+    [Description("Addresses of the pool that Services hold.")]
+    public long Allocated { get; set; }
+
+    [JsonPropertyName("available")]
+    [Pattern("^[0-9]+$")]
+    [Description("Usable addresses not yet held, as a decimal string.")]
+    public string Available { get; set; } = "0";
+}

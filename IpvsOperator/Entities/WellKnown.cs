@@ -1,0 +1,37 @@
+namespace IpvsOperator.Entities;
+
+/// <summary>Names users type and tools match on (see DESIGN.md). Changing one breaks users.</summary>
+public static class WellKnown
+{
+    public const string Group = "ipvsoperator.io";
+    public const string Version = "v1alpha1";
+    public const string ApiVersion = Group + "/" + Version;
+
+    public const string LoadBalancerClass = "ipvsoperator.io/ipvs";
+
+    public static class Annotations
+    {
+        public const string LoadBalancerIPs = "ipvsoperator.io/load-balancer-ips";
+        public const string AddressPool = "ipvsoperator.io/address-pool";
+        public const string AllowSharedIP = "ipvsoperator.io/allow-shared-ip";
+        public const string Scheduler = "ipvsoperator.io/scheduler";
+        public const string ForwardMethod = "ipvsoperator.io/forward-method";
+        public const string AllocatedFromPool = "ipvsoperator.io/allocated-from-pool";
+    }
+
+    public static class Finalizers
+    {
+        public const string ReleaseAddress = "ipvsoperator.io/release-address";
+        public const string PoolInUse = "ipvsoperator.io/pool-in-use";
+    }
+
+    public static class Events
+    {
+        public const string IPAllocated = "IPAllocated";
+        public const string AllocationFailed = "AllocationFailed";
+        public const string IPReleased = "IPReleased";
+        public const string PoolExhausted = "PoolExhausted";
+    }
+
+    public const string MetricsPrefix = "ipvsoperator_";
+}

@@ -1,0 +1,35 @@
+using System.Text.Json.Serialization;
+using k8s;
+using k8s.Models;
+
+namespace IpvsOperator.Runtime.Entities;
+
+/// <summary>A custom resource with metadata only (KubeOps' <c>CustomKubernetesEntity</c>).</summary>
+public abstract class CustomKubernetesEntity : IKubernetesObject<V1ObjectMeta>
+{
+    [JsonPropertyName("apiVersion")]
+    public string ApiVersion { get; set; } = string.Empty;
+
+    [JsonPropertyName("kind")]
+    public string Kind { get; set; } = string.Empty;
+
+    [JsonPropertyName("metadata")]
+    public V1ObjectMeta Metadata { get; set; } = new();
+}
+
+/// <summary>A custom resource with a spec.</summary>
+public abstract class CustomKubernetesEntity<TSpec> : CustomKubernetesEntity, ISpec<TSpec>
+    where TSpec : new()
+{
+    [JsonPropertyName("spec")]
+    public TSpec Spec { get; set; } = new();
+}
+
+/// <summary>A custom resource with a spec and a status, which is written through the /status subresource.</summary>
+public abstract class CustomKubernetesEntity<TSpec, TStatus> : CustomKubernetesEntity<TSpec>, IStatus<TStatus>
+    where TSpec : new()
+    where TStatus : new()
+{
+    [JsonPropertyName("status")]
+    public TStatus Status { get; set; } = new();
+}

@@ -1,0 +1,32 @@
+# The commands a newcomer needs: `make test` (and, once the operator runs, `make run`).
+DOTNET      ?= dotnet
+RESULTS     ?= TestResults
+SOLUTION    := IpvsOperator.slnx
+OPERATOR    := IpvsOperator/IpvsOperator.csproj
+BENCHMARKS  := IpvsOperator.Benchmarks/IpvsOperator.Benchmarks.csproj
+BENCH       ?= *
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1
+export DOTNET_NOLOGO=1
+
+.PHONY: build test generate bench clean
+
+build:
+	$(DOTNET) build $(SOLUTION)
+
+## Host tests: everything but the category Kernel, which needs the IPVS kernel VM (make test-kernel).
+test:
+	$(DOTNET) test $(SOLUTION) --filter "TestCategory!=Kernel" \
+	  --logger "trx;LogFileName=host.trx" --results-directory $(RESULTS)
+
+## Regenerate config/crd and config/rbac from the code. Must leave a clean tree unchanged.
+generate:
+	$(DOTNET) run --project $(OPERATOR) -- generate --out config
+
+## Benchmarks, e.g. `make bench BENCH='*Allocator*'`. Figures go into docs/benchmarks.md.
+bench:
+	$(DOTNET) run -c Release --project $(BENCHMARKS) -- --filter '$(BENCH)'
+
+clean:
+	$(DOTNET) clean $(SOLUTION)
+	rm -rf $(RESULTS) BenchmarkDotNet.Artifacts
