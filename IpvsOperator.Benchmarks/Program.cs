@@ -1,4 +1,13 @@
 using BenchmarkDotNet.Running;
 using IpvsOperator.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(AllocatorBenchmarks).Assembly).Run(args);
+// Harnesses that print their own table take a verb; everything else is BenchmarkDotNet.
+switch (args)
+{
+    case ["localcluster", ..]:
+        await LocalClusterThroughput.RunAsync();
+        break;
+    default:
+        BenchmarkSwitcher.FromAssembly(typeof(AllocatorBenchmarks).Assembly).Run(args);
+        break;
+}

@@ -1,0 +1,157 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using IpvsOperator.Tests.Support;
+using k8s;
+using k8s.Models;
+
+namespace IpvsOperator.Tests.LocalCluster;
+
+public class AdmissionTests : LocalClusterFixture
+{
+    private WebhookTestServer webhook = null!;
+
+    [OneTimeSetUp]
+    public async Task StartWebhookAsync() => webhook = await WebhookTestServer.StartAsync(["localhost", "guard.webhooks.svc"]);
+
+    [OneTimeTearDown]
+    public async Task StopWebhookAsync() => await webhook.DisposeAsync();
+
+    [SetUp]
+    public void ResetWebhook()
+    {
+        webhook.Decide = _ => null;
+        webhook.Delay = TimeSpan.Zero;
+        lock (webhook.Requests)
+        {
+            webhook.Requests.Clear();
+        }
+    }
+
+    private async Task RegisterAsync(string name, string failurePolicy = "Fail", int timeoutSeconds = 5, string? caBundle = null, string[]? operations = null,
+        string resource = "configmaps", bool viaService = false)
+    {
+        var clientConfig = viaService
+            ? new Admissionregistrationv1WebhookClientConfig { Service = new Admissionregistrationv1ServiceReference { NamespaceProperty = "webhooks", Name = "guard", Port = 443, Path = "/validate" } }
+            : new Admissionregistrationv1WebhookClientConfig { Url = webhook.Url.ToString() };
+        clientConfig.CaBundle = Convert.FromBase64String(caBundle ?? webhook.Authority.CaBundle);
+        await Client.AdmissionregistrationV1.CreateValidatingWebhookConfigurationAsync(new V1ValidatingWebhookConfiguration
+        {
+            Metadata = new V1ObjectMeta { Name = name },
+            Webhooks = [new V1ValidatingWebhook
+            {
+                Name = $"{name}.example.com",
+                AdmissionReviewVersions = ["v1"],
+                SideEffects = "None",
+                FailurePolicy = failurePolicy,
+                TimeoutSeconds = timeoutSeconds,
+                ClientConfig = clientConfig,
+                ObjectSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["guarded-by"] = name } },
+                Rules = [new V1RuleWithOperations { Operations = operations ?? ["CREATE", "UPDATE", "DELETE"], ApiGroups = [""], ApiVersions = ["v1"], Resources = [resource] }],
+            }],
+        });
+    }
+
+    private static V1ConfigMap Guarded(string name, string guard, string value = "ok") => new()
+    {
+        Metadata = new V1ObjectMeta { Name = name, Labels = new Dictionary<string, string> { ["guarded-by"] = guard } },
+        Data = new Dictionary<string, string> { ["value"] = value },
+    };
+
+    [Test]
+    public async Task A_matching_request_is_sent_as_an_AdmissionReview_and_a_denial_refuses_it()
+    {
+        await RegisterAsync("deny-bad");
+        webhook.Decide = request => request["object"]?["data"]?["value"]?.GetValue<string>() == "bad" ? "value 'bad' is not allowed; use 'ok'" : null;
+
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(Guarded("fine", "deny-bad"), "default");
+        var denied = await ApiErrors.Of(() => Client.CoreV1.CreateNamespacedConfigMapAsync(Guarded("refused", "deny-bad", "bad"), "default"));
+
+        denied.Code.Should().Be(HttpStatusCode.Forbidden);
+        denied.Message.Should().Be("admission webhook \"deny-bad.example.com\" denied the request: value 'bad' is not allowed; use 'ok'");
+        (await ApiErrors.Of(() => Client.CoreV1.ReadNamespacedConfigMapAsync("refused", "default"))).Code.Should().Be(HttpStatusCode.NotFound);
+        JsonObject first;
+        lock (webhook.Requests)
+        {
+            first = webhook.Requests[0];
+        }
+        first["operation"]!.GetValue<string>().Should().Be("CREATE");
+        first["resource"]!["resource"]!.GetValue<string>().Should().Be("configmaps");
+        first["namespace"]!.GetValue<string>().Should().Be("default");
+        first["object"]!["metadata"]!["name"]!.GetValue<string>().Should().Be("fine");
+    }
+
+    [Test]
+    public async Task Updates_carry_the_old_object_and_deletes_can_be_refused()
+    {
+        await RegisterAsync("guard-updates");
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(Guarded("kept", "guard-updates"), "default");
+        webhook.Decide = request => request["operation"]!.GetValue<string>() == "DELETE" ? "kept is in use" : null;
+
+        await Client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch("""{"data":{"value":"new"}}""", V1Patch.PatchType.MergePatch), "kept", "default");
+        var refused = await ApiErrors.Of(() => Client.CoreV1.DeleteNamespacedConfigMapAsync("kept", "default"));
+
+        refused.Message.Should().Contain("kept is in use");
+        lock (webhook.Requests)
+        {
+            var update = webhook.Requests.Single(r => r["operation"]!.GetValue<string>() == "UPDATE");
+            update["oldObject"]!["data"]!["value"]!.GetValue<string>().Should().Be("ok");
+            update["object"]!["data"]!["value"]!.GetValue<string>().Should().Be("new");
+            webhook.Requests.Single(r => r["operation"]!.GetValue<string>() == "DELETE")["oldObject"].Should().NotBeNull();
+        }
+    }
+
+    [Test]
+    public async Task Only_requests_matching_the_rules_and_selectors_are_sent()
+    {
+        await RegisterAsync("creates-only", operations: ["CREATE"]);
+        webhook.Decide = _ => "no";
+
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "unlabelled" } }, "default");
+        (await ApiErrors.Of(() => Client.CoreV1.CreateNamespacedConfigMapAsync(Guarded("labelled", "creates-only"), "default"))).Code.Should().Be(HttpStatusCode.Forbidden);
+        await Client.CoreV1.CreateNamespacedSecretAsync(new V1Secret { Metadata = new V1ObjectMeta { Name = "s", Labels = new Dictionary<string, string> { ["guarded-by"] = "creates-only" } } }, "default");
+
+        lock (webhook.Requests)
+        {
+            webhook.Requests.Should().ContainSingle("the unlabelled object and the secret do not match");
+        }
+    }
+
+    [Test]
+    public async Task A_certificate_not_signed_by_the_caBundle_fails_the_call()
+    {
+        using var stranger = IpvsOperator.Runtime.Webhooks.CertificateAuthority.Create("stranger", TimeSpan.FromHours(1));
+        await RegisterAsync("wrong-ca", caBundle: stranger.CaBundle);
+
+        var failed = await ApiErrors.Of(() => Client.CoreV1.CreateNamespacedConfigMapAsync(Guarded("x", "wrong-ca"), "default"));
+
+        failed.Code.Should().Be(HttpStatusCode.InternalServerError);
+        failed.Message.Should().Contain("failed calling webhook \"wrong-ca.example.com\"");
+    }
+
+    [Test]
+    public async Task Failure_policy_decides_what_an_unreachable_or_slow_webhook_means()
+    {
+        await RegisterAsync("slow-fail", timeoutSeconds: 1);
+        await RegisterAsync("slow-ignore", failurePolicy: "Ignore", timeoutSeconds: 1);
+        webhook.Delay = TimeSpan.FromSeconds(3);
+
+        var failed = await ApiErrors.Of(() => Client.CoreV1.CreateNamespacedConfigMapAsync(Guarded("a", "slow-fail"), "default"));
+        failed.Code.Should().Be(HttpStatusCode.InternalServerError);
+        failed.Message.Should().Contain("context deadline exceeded");
+
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(Guarded("b", "slow-ignore"), "default");
+        (await Client.CoreV1.ReadNamespacedConfigMapAsync("b", "default")).Should().NotBeNull("failurePolicy Ignore lets the request through");
+    }
+
+    [Test]
+    public async Task A_webhook_addressed_by_Service_is_dialled_through_its_mapping_and_verified_by_its_DNS_name()
+    {
+        Server.Admission.MapService("webhooks", "guard", "127.0.0.1", webhook.Port);
+        await RegisterAsync("by-service", viaService: true);
+        webhook.Decide = _ => "refused via service";
+
+        var denied = await ApiErrors.Of(() => Client.CoreV1.CreateNamespacedConfigMapAsync(Guarded("svc", "by-service"), "default"));
+
+        denied.Message.Should().Contain("refused via service");
+    }
+}

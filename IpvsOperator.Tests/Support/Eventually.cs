@@ -1,0 +1,32 @@
+namespace IpvsOperator.Tests.Support;
+
+/// <summary>Polls a condition until it holds or a generous timeout passes: never a fixed sleep.</summary>
+public static class Eventually
+{
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(20);
+
+    public static async Task TrueAsync(Func<Task<bool>> condition, string because, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
+        Exception? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (Exception error) when (error is not AssertionException)
+            {
+                last = error;
+            }
+            await Task.Delay(20);
+        }
+        Assert.Fail($"timed out after {(timeout ?? DefaultTimeout).TotalSeconds}s waiting until {because}" + (last is null ? string.Empty : $"; last error: {last.Message}"));
+    }
+
+    public static Task TrueAsync(Func<bool> condition, string because, TimeSpan? timeout = null) =>
+        TrueAsync(() => Task.FromResult(condition()), because, timeout);
+}

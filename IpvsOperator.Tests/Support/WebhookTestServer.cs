@@ -1,0 +1,80 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using IpvsOperator.Runtime.Webhooks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace IpvsOperator.Tests.Support;
+
+/// <summary>An HTTPS admission webhook on loopback whose verdicts a test writes, with its own CA.</summary>
+public sealed class WebhookTestServer : IAsyncDisposable
+{
+    private readonly WebApplication app;
+
+    private WebhookTestServer(WebApplication app, CertificateAuthority authority)
+    {
+        this.app = app;
+        Authority = authority;
+    }
+
+    public CertificateAuthority Authority { get; }
+
+    public int Port { get; private set; }
+
+    public Uri Url => new($"https://localhost:{Port}/validate");
+
+    public List<JsonObject> Requests { get; } = [];
+
+    /// <summary>The verdict: null to allow, otherwise the denial message.</summary>
+    public Func<JsonObject, string?> Decide { get; set; } = _ => null;
+
+    public TimeSpan Delay { get; set; }
+
+    public static async Task<WebhookTestServer> StartAsync(string[]? dnsNames = null)
+    {
+        var authority = CertificateAuthority.Create("webhook-test-ca", TimeSpan.FromHours(1));
+        var certificate = authority.IssueServingCertificate(dnsNames ?? ["localhost"], TimeSpan.FromHours(1), [IPAddress.Loopback]);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(certificate)));
+        var app = builder.Build();
+        var server = new WebhookTestServer(app, authority);
+        app.MapPost("/validate", (Delegate)server.HandleAsync);
+        await app.StartAsync();
+        server.Port = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
+        return server;
+    }
+
+    private async Task<IResult> HandleAsync(HttpContext context)
+    {
+        var review = (await JsonNode.ParseAsync(context.Request.Body))!.AsObject();
+        var request = review["request"]!.AsObject();
+        lock (Requests)
+        {
+            Requests.Add(request);
+        }
+        if (Delay > TimeSpan.Zero)
+        {
+            await Task.Delay(Delay);
+        }
+        var denial = Decide(request);
+        var response = new JsonObject { ["uid"] = request["uid"]!.GetValue<string>(), ["allowed"] = denial is null };
+        if (denial is not null)
+        {
+            response["status"] = new JsonObject { ["code"] = 403, ["reason"] = "Forbidden", ["message"] = denial };
+        }
+        return Results.Json(new JsonObject { ["apiVersion"] = "admission.k8s.io/v1", ["kind"] = "AdmissionReview", ["response"] = response });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
+        Authority.Dispose();
+    }
+}

@@ -1,0 +1,40 @@
+namespace IpvsOperator.LocalCluster;
+
+/// <summary>A column of the server-side table that <c>kubectl get</c> prints.</summary>
+public sealed record TableColumn(string Name, string Type, string JsonPath, int Priority = 0, string? Description = null);
+
+/// <summary>A resource type the server serves: a built-in one, or one a CustomResourceDefinition created.</summary>
+public sealed record ApiResource(
+    string Group,
+    string Version,
+    string Kind,
+    string Plural,
+    bool Namespaced,
+    IReadOnlyList<string> ShortNames,
+    bool HasStatus)
+{
+    public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
+
+    /// <summary>Group and plural: how objects of this type are stored (one version per type here).</summary>
+    public string Key => $"{Group}/{Plural}";
+
+    /// <summary>"services", "ippools.ipvsoperator.io": how error messages name the type, as Kubernetes does.</summary>
+    public string QualifiedName => Group.Length == 0 ? Plural : $"{Plural}.{Group}";
+
+    public string Singular => Kind.ToLowerInvariant();
+
+    public bool IsCustom { get; init; }
+
+    /// <summary>Whether metadata.generation counts spec changes (custom resources and CRDs, as upstream).</summary>
+    public bool TracksGeneration { get; init; }
+
+    /// <summary>Built-in types accept an update without a resourceVersion; custom resources require one.</summary>
+    public bool AllowUnconditionalUpdate { get; init; } = true;
+
+    public CustomResourceSchema? Schema { get; init; }
+
+    public IReadOnlyList<TableColumn> Columns { get; init; } = [];
+
+    /// <summary>Fields whose lists a strategic merge patch merges by key (path, merge key; null key: set of primitives).</summary>
+    public IReadOnlyDictionary<string, string?> MergeKeys { get; init; } = new Dictionary<string, string?>();
+}

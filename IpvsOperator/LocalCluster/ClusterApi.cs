@@ -1,0 +1,583 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace IpvsOperator.LocalCluster;
+
+/// <summary>Options of a write, from its query string.</summary>
+public sealed record WriteOptions(string FieldValidation = "Warn")
+{
+    public List<string> Warnings { get; } = [];
+}
+
+/// <summary>
+/// The API server's semantics over <see cref="ObjectStorage"/>: metadata an API server owns
+/// (uid, creationTimestamp, generation, resourceVersion), the status subresource, optimistic
+/// concurrency, finalizers and graceful deletion, garbage collection by owner references,
+/// namespace lifecycle, schemas of custom resources, and validating admission.
+/// </summary>
+public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry registry, AdmissionDispatcher admission, TimeProvider time)
+{
+    private const int UnconditionalRetries = 8;
+    private readonly ServiceDefaults services = new();
+
+    public ObjectStorage Storage => storage;
+
+    public ResourceRegistry Registry => registry;
+
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
+    private static partial Regex Dns1123Subdomain();
+
+    public JsonObject Get(ApiResource resource, string ns, string name) =>
+        storage.Get(resource, ns, name) ?? throw ApiException.NotFound(resource, name);
+
+    public JsonObject List(ApiResource resource, string? ns, ObjectFilter filter, int limit, string? continueToken)
+    {
+        string? after = null;
+        if (!string.IsNullOrEmpty(continueToken))
+        {
+            try
+            {
+                after = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(continueToken));
+            }
+            catch (FormatException)
+            {
+                throw ApiException.BadRequest($"continue token \"{continueToken}\" is not valid; use the token of the previous page");
+            }
+        }
+        var (items, revision, lastId, more) = storage.List(resource, ns, filter, after, limit);
+        var metadata = new JsonObject { ["resourceVersion"] = revision.ToString(CultureInfo.InvariantCulture) };
+        if (more && lastId is not null)
+        {
+            // Pages read the current state after the last name returned; an etcd snapshot is not kept.
+            metadata["continue"] = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(lastId));
+        }
+        return new JsonObject
+        {
+            ["kind"] = resource.Kind + "List",
+            ["apiVersion"] = resource.ApiVersion,
+            ["metadata"] = metadata,
+            ["items"] = new JsonArray([.. items]),
+        };
+    }
+
+    public ObjectWatch Watch(ApiResource resource, string? ns, ObjectFilter filter, string? resourceVersion)
+    {
+        long? from = null;
+        if (!string.IsNullOrEmpty(resourceVersion) && resourceVersion != "0")
+        {
+            from = long.TryParse(resourceVersion, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed)
+                ? parsed
+                : throw ApiException.BadRequest($"resourceVersion \"{resourceVersion}\" is not a valid resource version");
+        }
+        return storage.Watch(resource, ns, filter, from);
+    }
+
+    public async Task<JsonObject> CreateAsync(ApiResource resource, string ns, JsonObject body, WriteOptions options, CancellationToken cancellationToken)
+    {
+        var obj = (JsonObject)body.DeepClone();
+        CheckTypeOf(resource, obj);
+        var metadata = obj["metadata"] as JsonObject ?? (JsonObject)(obj["metadata"] = new JsonObject());
+        if (metadata["name"]?.GetValue<string>() is not { Length: > 0 } && metadata["generateName"]?.GetValue<string>() is { Length: > 0 } prefix)
+        {
+            metadata["name"] = prefix + Guid.NewGuid().ToString("N")[..5];
+        }
+        var name = metadata["name"]?.GetValue<string>() ?? string.Empty;
+        CheckName(resource, name);
+        if (resource.Namespaced)
+        {
+            var bodyNamespace = metadata["namespace"]?.GetValue<string>();
+            if (!string.IsNullOrEmpty(bodyNamespace) && bodyNamespace != ns)
+            {
+                throw ApiException.BadRequest($"the namespace of the provided object ({bodyNamespace}) does not match the namespace sent on the request ({ns})");
+            }
+            metadata["namespace"] = ns;
+            var owner = storage.Get(ResourceRegistry.Namespaces, string.Empty, ns) ?? throw ApiException.NotFound(ResourceRegistry.Namespaces, ns);
+            if (owner["metadata"]?["deletionTimestamp"] is not null)
+            {
+                throw ApiException.Forbidden(resource, name, $"unable to create new content in namespace {ns} because it is being terminated");
+            }
+        }
+        else
+        {
+            metadata.Remove("namespace");
+        }
+        metadata["uid"] = Guid.NewGuid().ToString();
+        metadata["creationTimestamp"] = Now();
+        metadata.Remove("resourceVersion");
+        metadata.Remove("deletionTimestamp");
+        metadata.Remove("deletionGracePeriodSeconds");
+        metadata.Remove("managedFields");
+        if (resource.TracksGeneration)
+        {
+            metadata["generation"] = 1L;
+        }
+        else
+        {
+            metadata.Remove("generation");
+        }
+        PrepareForCreate(resource, obj, options);
+
+        options.Warnings.AddRange(await admission.ValidateAsync(new AdmissionAttributes(resource, "CREATE", ns, name, null, obj, null), cancellationToken));
+        JsonObject created;
+        try
+        {
+            created = storage.Create(resource, obj);
+        }
+        catch
+        {
+            ReleaseAllocations(resource, obj);
+            throw;
+        }
+        if (resource == ResourceRegistry.CustomResourceDefinitions || resource.Key == ResourceRegistry.CustomResourceDefinitions.Key)
+        {
+            registry.Add(ResourceRegistry.FromDefinition(created));
+        }
+        return created;
+    }
+
+    public Task<JsonObject> UpdateAsync(ApiResource resource, string ns, string name, JsonObject body, string? subresource, WriteOptions options, CancellationToken cancellationToken) =>
+        WriteAsync(resource, ns, name, subresource, options, existing =>
+        {
+            var requested = (JsonObject)body.DeepClone();
+            var version = ObjectStorage.ResourceVersionOf(requested);
+            if (version.Length == 0)
+            {
+                if (!resource.AllowUnconditionalUpdate && subresource is null)
+                {
+                    throw ApiException.Invalid(resource, name, [("metadata.resourceVersion", "Invalid value: 0x0: must be specified for an update")]);
+                }
+                requested["metadata"] ??= new JsonObject();
+                requested["metadata"]!["resourceVersion"] = ObjectStorage.ResourceVersionOf(existing);
+                return (requested, false);
+            }
+            return (requested, true);
+        }, cancellationToken);
+
+    public Task<JsonObject> PatchAsync(ApiResource resource, string ns, string name, string contentType, JsonNode? patch, string? subresource, WriteOptions options, CancellationToken cancellationToken) =>
+        WriteAsync(resource, ns, name, subresource, options, existing =>
+        {
+            var mediaType = contentType.Split(';')[0].Trim();
+            var patched = mediaType switch
+            {
+                Patches.Merge => Patches.MergePatch(existing, patch),
+                Patches.Json => Patches.JsonPatch(existing, patch),
+                Patches.Strategic when resource.IsCustom => throw ApiException.UnsupportedMediaType(
+                    $"the body of the request was in an unknown format - accepted media types include: {Patches.Json}, {Patches.Merge}"),
+                Patches.Strategic => Patches.StrategicMergePatch(existing, patch, resource.MergeKeys),
+                Patches.Apply => throw ApiException.UnsupportedMediaType("server-side apply (application/apply-patch+yaml) is not supported by LocalCluster; use a merge or JSON patch"),
+                _ => throw ApiException.UnsupportedMediaType($"the body of the request was in an unknown format - accepted media types include: {Patches.Json}, {Patches.Merge}, {Patches.Strategic}"),
+            } as JsonObject ?? throw ApiException.BadRequest("the patch did not produce an object");
+            // A patch is conditional only when it names a resourceVersion of its own.
+            var conditional = ObjectStorage.ResourceVersionOf(patched) != ObjectStorage.ResourceVersionOf(existing);
+            return (patched, conditional);
+        }, cancellationToken);
+
+    public async Task<JsonObject> DeleteAsync(ApiResource resource, string ns, string name, JsonObject? deleteOptions, CancellationToken cancellationToken)
+    {
+        var existing = Get(resource, ns, name);
+        var metadata = existing["metadata"]!.AsObject();
+        if (deleteOptions?["preconditions"] is JsonObject preconditions)
+        {
+            if (preconditions["uid"]?.GetValue<string>() is { } uid && uid != metadata["uid"]?.GetValue<string>())
+            {
+                throw ApiException.Conflict(resource, name, $"Precondition failed: UID in precondition: {uid}, UID in object meta: {metadata["uid"]}");
+            }
+            if (preconditions["resourceVersion"]?.GetValue<string>() is { } version && version != metadata["resourceVersion"]?.GetValue<string>())
+            {
+                throw ApiException.Conflict(resource, name, $"Precondition failed: ResourceVersion in precondition: {version}, ResourceVersion in object meta: {metadata["resourceVersion"]}");
+            }
+        }
+        await admission.ValidateAsync(new AdmissionAttributes(resource, "DELETE", ns, name, null, null, existing), cancellationToken);
+
+        var policy = deleteOptions?["propagationPolicy"]?.GetValue<string>() ?? (deleteOptions?["orphanDependents"]?.GetValue<bool>() == true ? "Orphan" : "Background");
+        if (policy == "Orphan")
+        {
+            Orphan(metadata["uid"]!.GetValue<string>());
+        }
+        var finalizers = metadata["finalizers"] as JsonArray;
+        var isNamespace = resource.Key == ResourceRegistry.Namespaces.Key;
+        if (finalizers is { Count: > 0 } || isNamespace)
+        {
+            if (metadata["deletionTimestamp"] is not null)
+            {
+                return existing;
+            }
+            metadata["deletionTimestamp"] = Now();
+            metadata["deletionGracePeriodSeconds"] = 0;
+            if (isNamespace)
+            {
+                existing["status"] = new JsonObject { ["phase"] = "Terminating" };
+            }
+            var marked = storage.Update(resource, existing, ObjectStorage.ResourceVersionOf(existing));
+            if (isNamespace)
+            {
+                await EmptyNamespaceAsync(name, cancellationToken);
+                return TryFinishNamespace(name) ?? marked;
+            }
+            return marked;
+        }
+        return await RemoveAsync(resource, existing, cancellationToken);
+    }
+
+    private async Task<JsonObject> WriteAsync(ApiResource resource, string ns, string name, string? subresource, WriteOptions options,
+        Func<JsonObject, (JsonObject Requested, bool Conditional)> change, CancellationToken cancellationToken)
+    {
+        if (subresource is not null && (subresource != "status" || !resource.HasStatus))
+        {
+            throw ApiException.NotFound(resource, $"{name}/{subresource}");
+        }
+        for (var attempt = 0; ; attempt++)
+        {
+            var existing = Get(resource, ns, name);
+            var (requested, conditional) = change(existing);
+            var updated = PrepareUpdate(resource, existing, requested, ns, name, subresource, options);
+            if (JsonNode.DeepEquals(updated, existing))
+            {
+                // Nothing changed: no write, no new resourceVersion, as the real server.
+                return existing;
+            }
+            options.Warnings.AddRange(await admission.ValidateAsync(
+                new AdmissionAttributes(resource, "UPDATE", ns, name, subresource, updated, existing), cancellationToken));
+            try
+            {
+                var stored = storage.Update(resource, updated, ObjectStorage.ResourceVersionOf(updated));
+                if (resource.Key == ResourceRegistry.CustomResourceDefinitions.Key)
+                {
+                    registry.Add(ResourceRegistry.FromDefinition(stored));
+                }
+                return await FinishIfReleasedAsync(resource, stored, cancellationToken);
+            }
+            catch (ApiException conflict) when (!conditional && conflict.Code == HttpStatusCode.Conflict && attempt < UnconditionalRetries)
+            {
+                // An unconditional write lost a race: redo it on the fresh object, as GuaranteedUpdate does.
+            }
+        }
+    }
+
+    private static JsonObject PrepareUpdate(ApiResource resource, JsonObject existing, JsonObject requested, string ns, string name, string? subresource, WriteOptions options)
+    {
+        CheckTypeOf(resource, requested);
+        var metadata = requested["metadata"] as JsonObject ?? throw ApiException.BadRequest("the object has no metadata");
+        if ((metadata["name"]?.GetValue<string>() ?? name) != name)
+        {
+            throw ApiException.BadRequest($"the name of the object ({metadata["name"]}) does not match the name on the URL ({name})");
+        }
+        var old = existing["metadata"]!.AsObject();
+        JsonObject updated;
+        if (subresource == "status")
+        {
+            // The status subresource changes the status and nothing else.
+            updated = (JsonObject)existing.DeepClone();
+            updated["status"] = requested["status"]?.DeepClone();
+            updated["metadata"]!["resourceVersion"] = metadata["resourceVersion"]?.DeepClone();
+            if (resource.Schema is not null)
+            {
+                resource.Schema.Apply(resource, updated, options.FieldValidation, options.Warnings);
+            }
+            return updated;
+        }
+
+        updated = requested;
+        metadata["name"] = name;
+        foreach (var field in new[] { "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace" })
+        {
+            if (old[field] is { } kept)
+            {
+                metadata[field] = kept.DeepClone();
+            }
+            else
+            {
+                metadata.Remove(field);
+            }
+        }
+        metadata.Remove("managedFields");
+        if (resource.HasStatus)
+        {
+            // The main resource ignores status: it is written through /status.
+            if (existing["status"] is { } status)
+            {
+                updated["status"] = status.DeepClone();
+            }
+            else
+            {
+                updated.Remove("status");
+            }
+        }
+        if (old["deletionTimestamp"] is not null)
+        {
+            var before = (old["finalizers"] as JsonArray)?.Select(f => f!.GetValue<string>()).ToHashSet() ?? [];
+            var added = (metadata["finalizers"] as JsonArray)?.Select(f => f!.GetValue<string>()).Where(f => !before.Contains(f)).ToList() ?? [];
+            if (added.Count > 0)
+            {
+                throw ApiException.Invalid(resource, name,
+                    [("metadata.finalizers", $"Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers [{string.Join(" ", added)}]")]);
+            }
+        }
+        if (resource.Key == ResourceRegistry.Services.Key)
+        {
+            ServiceDefaults.ApplyOnUpdate(updated, existing);
+        }
+        if (resource.Schema is not null)
+        {
+            resource.Schema.Apply(resource, updated, options.FieldValidation, options.Warnings);
+        }
+        if (resource.TracksGeneration && !JsonNode.DeepEquals(SpecPart(updated), SpecPart(existing)))
+        {
+            metadata["generation"] = Number(old["generation"]) + 1;
+        }
+        return updated;
+    }
+
+    /// <summary>Everything but metadata and status: what a generation counts.</summary>
+    private static JsonObject SpecPart(JsonObject obj)
+    {
+        var copy = new JsonObject();
+        foreach (var (key, value) in obj)
+        {
+            if (key is not ("metadata" or "status" or "apiVersion" or "kind"))
+            {
+                copy[key] = value?.DeepClone();
+            }
+        }
+        return copy;
+    }
+
+    private void PrepareForCreate(ApiResource resource, JsonObject obj, WriteOptions options)
+    {
+        // Nodes are created with their status by the kubelet; elsewhere status is the server's to set.
+        if (resource.HasStatus && resource.Kind != "Node")
+        {
+            obj.Remove("status");
+        }
+        if (resource.Key == ResourceRegistry.Namespaces.Key)
+        {
+            obj["status"] = new JsonObject { ["phase"] = "Active" };
+        }
+        else if (resource.Key == ResourceRegistry.Services.Key)
+        {
+            services.ApplyOnCreate(resource, obj);
+        }
+        else if (resource.Key == ResourceRegistry.CustomResourceDefinitions.Key)
+        {
+            CheckDefinition(resource, obj);
+            obj["status"] = new JsonObject
+            {
+                ["acceptedNames"] = obj["spec"]!["names"]!.DeepClone(),
+                ["storedVersions"] = new JsonArray([.. obj["spec"]!["versions"]!.AsArray().OfType<JsonObject>().Where(v => v["storage"]?.GetValue<bool>() == true).Select(v => v["name"]!.DeepClone())]),
+                ["conditions"] = new JsonArray(
+                    Condition("NamesAccepted", "NoConflicts", "no conflicts found"),
+                    Condition("Established", "InitialNamesAccepted", "the initial names have been accepted")),
+            };
+        }
+        resource.Schema?.Apply(resource, obj, options.FieldValidation, options.Warnings);
+    }
+
+    private JsonObject Condition(string type, string reason, string message) => new()
+    {
+        ["type"] = type,
+        ["status"] = "True",
+        ["reason"] = reason,
+        ["message"] = message,
+        ["lastTransitionTime"] = Now(),
+    };
+
+    private static void CheckDefinition(ApiResource resource, JsonObject crd)
+    {
+        var name = ObjectStorage.NameOf(crd);
+        var spec = crd["spec"] as JsonObject;
+        var group = spec?["group"]?.GetValue<string>();
+        var plural = spec?["names"]?["plural"]?.GetValue<string>();
+        var versions = spec?["versions"] as JsonArray;
+        var causes = new List<(string, string)>();
+        if (string.IsNullOrEmpty(group))
+        {
+            causes.Add(("spec.group", "Required value"));
+        }
+        if (string.IsNullOrEmpty(plural) || string.IsNullOrEmpty(spec?["names"]?["kind"]?.GetValue<string>()))
+        {
+            causes.Add(("spec.names", "Required value: plural and kind"));
+        }
+        if (versions is not { Count: > 0 } || versions.Count(v => v?["storage"]?.GetValue<bool>() == true) != 1)
+        {
+            causes.Add(("spec.versions", "Invalid value: exactly one version must be the storage version"));
+        }
+        if (causes.Count == 0 && name != $"{plural}.{group}")
+        {
+            causes.Add(("metadata.name", $"Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"));
+        }
+        if (causes.Count > 0)
+        {
+            throw ApiException.Invalid(resource, name, causes);
+        }
+        try
+        {
+            ResourceRegistry.FromDefinition(crd);
+        }
+        catch (Exception error) when (error is not ApiException)
+        {
+            throw ApiException.Invalid(resource, name, [("spec.versions[0].schema.openAPIV3Schema", $"Invalid value: {error.Message}")]);
+        }
+    }
+
+    private async Task<JsonObject> FinishIfReleasedAsync(ApiResource resource, JsonObject stored, CancellationToken cancellationToken)
+    {
+        var metadata = stored["metadata"]!.AsObject();
+        if (metadata["deletionTimestamp"] is null || metadata["finalizers"] is JsonArray { Count: > 0 })
+        {
+            return stored;
+        }
+        if (resource.Key == ResourceRegistry.Namespaces.Key)
+        {
+            return TryFinishNamespace(ObjectStorage.NameOf(stored)) ?? stored;
+        }
+        return await RemoveAsync(resource, stored, cancellationToken);
+    }
+
+    /// <summary>Removes the object for good, then what only it kept alive.</summary>
+    private async Task<JsonObject> RemoveAsync(ApiResource resource, JsonObject existing, CancellationToken cancellationToken)
+    {
+        var ns = ObjectStorage.NamespaceOf(existing);
+        var final = storage.Remove(resource, ns, ObjectStorage.NameOf(existing), ObjectStorage.ResourceVersionOf(existing));
+        ReleaseAllocations(resource, final);
+        if (resource.Key == ResourceRegistry.CustomResourceDefinitions.Key)
+        {
+            var served = ResourceRegistry.FromDefinition(final);
+            registry.Remove(served);
+            storage.RemoveAll(served);
+        }
+        await CollectGarbageAsync(final["metadata"]!["uid"]!.GetValue<string>(), cancellationToken);
+        if (ns.Length > 0)
+        {
+            TryFinishNamespace(ns);
+        }
+        return final;
+    }
+
+    private void ReleaseAllocations(ApiResource resource, JsonObject obj)
+    {
+        if (resource.Key == ResourceRegistry.Services.Key)
+        {
+            services.Release(obj);
+        }
+    }
+
+    /// <summary>Deletes the dependents whose every owner is gone (background propagation).</summary>
+    private async Task CollectGarbageAsync(string ownerUid, CancellationToken cancellationToken)
+    {
+        var dependents = storage.Snapshot(o => OwnerUids(o).Contains(ownerUid));
+        if (dependents.Count == 0)
+        {
+            return;
+        }
+        var live = storage.Snapshot(_ => true).Select(o => o.Object["metadata"]?["uid"]?.GetValue<string>()).OfType<string>().ToHashSet();
+        foreach (var (key, dependent) in dependents)
+        {
+            if (OwnerUids(dependent).Any(live.Contains) || registry.FindByKey(key) is not { } type)
+            {
+                continue;
+            }
+            try
+            {
+                await DeleteAsync(type, ObjectStorage.NamespaceOf(dependent), ObjectStorage.NameOf(dependent), null, cancellationToken);
+            }
+            catch (ApiException error) when (error.Code == HttpStatusCode.NotFound)
+            {
+                // Already gone.
+            }
+        }
+    }
+
+    private void Orphan(string ownerUid)
+    {
+        foreach (var (key, dependent) in storage.Snapshot(o => OwnerUids(o).Contains(ownerUid)))
+        {
+            if (registry.FindByKey(key) is not { } type)
+            {
+                continue;
+            }
+            var references = dependent["metadata"]!["ownerReferences"]!.AsArray();
+            dependent["metadata"]!["ownerReferences"] = new JsonArray([.. references.Where(r => r?["uid"]?.GetValue<string>() != ownerUid).Select(r => r!.DeepClone())]);
+            storage.Update(type, dependent, ObjectStorage.ResourceVersionOf(dependent));
+        }
+    }
+
+    private static HashSet<string> OwnerUids(JsonObject obj) =>
+        (obj["metadata"]?["ownerReferences"] as JsonArray)?.Select(r => r?["uid"]?.GetValue<string>()).OfType<string>().ToHashSet() ?? [];
+
+    private async Task EmptyNamespaceAsync(string ns, CancellationToken cancellationToken)
+    {
+        foreach (var (key, obj) in storage.Snapshot(o => ObjectStorage.NamespaceOf(o) == ns))
+        {
+            if (registry.FindByKey(key) is { } type)
+            {
+                try
+                {
+                    await DeleteAsync(type, ns, ObjectStorage.NameOf(obj), null, cancellationToken);
+                }
+                catch (ApiException error) when (error.Code == HttpStatusCode.NotFound)
+                {
+                    // Already gone.
+                }
+            }
+        }
+    }
+
+    /// <summary>Removes a terminating namespace once nothing is left in it.</summary>
+    private JsonObject? TryFinishNamespace(string ns)
+    {
+        var namespaceObject = storage.Get(ResourceRegistry.Namespaces, string.Empty, ns);
+        if (namespaceObject?["metadata"]?["deletionTimestamp"] is null || storage.Snapshot(o => ObjectStorage.NamespaceOf(o) == ns).Count > 0)
+        {
+            return null;
+        }
+        try
+        {
+            return storage.Remove(ResourceRegistry.Namespaces, string.Empty, ns, ObjectStorage.ResourceVersionOf(namespaceObject));
+        }
+        catch (ApiException)
+        {
+            return null;
+        }
+    }
+
+    private static void CheckTypeOf(ApiResource resource, JsonObject obj)
+    {
+        var apiVersion = obj["apiVersion"]?.GetValue<string>();
+        var kind = obj["kind"]?.GetValue<string>();
+        if (apiVersion is not null && apiVersion != resource.ApiVersion)
+        {
+            throw ApiException.BadRequest($"the API version in the data ({apiVersion}) does not match the expected API version ({resource.ApiVersion})");
+        }
+        if (kind is not null && kind != resource.Kind)
+        {
+            throw ApiException.BadRequest($"the kind in the data ({kind}) does not match the expected kind ({resource.Kind})");
+        }
+        obj["apiVersion"] = resource.ApiVersion;
+        obj["kind"] = resource.Kind;
+    }
+
+    private static void CheckName(ApiResource resource, string name)
+    {
+        if (name.Length == 0)
+        {
+            throw ApiException.Invalid(resource, name, [("metadata.name", "Required value: name or generateName is required")]);
+        }
+        if (name.Length > 253 || !Dns1123Subdomain().IsMatch(name))
+        {
+            throw ApiException.Invalid(resource, name, [("metadata.name",
+                $"Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character")]);
+        }
+    }
+
+    /// <summary>A JSON number as a long, whether it was parsed from text or set from code as an int.</summary>
+    private static long Number(JsonNode? node) => node switch
+    {
+        JsonValue value when value.TryGetValue<long>(out var l) => l,
+        JsonValue value when value.TryGetValue<int>(out var i) => i,
+        _ => 0,
+    };
+
+    private string Now() => time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,130 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace IpvsOperator.LocalCluster;
+
+/// <summary>The discovery and OpenAPI documents clients read before they act.</summary>
+internal static class Discovery
+{
+    public const string KubernetesVersion = "v1.32.0";
+
+    public static JsonObject Version() => new()
+    {
+        ["major"] = "1",
+        ["minor"] = "32",
+        ["gitVersion"] = KubernetesVersion + "+localcluster",
+        ["gitCommit"] = "localcluster",
+        ["gitTreeState"] = "clean",
+        ["buildDate"] = "2026-01-01T00:00:00Z",
+        ["goVersion"] = "none",
+        ["compiler"] = "dotnet",
+        ["platform"] = "linux/amd64",
+    };
+
+    public static JsonObject CoreVersions(string address) => new()
+    {
+        ["kind"] = "APIVersions",
+        ["versions"] = new JsonArray("v1"),
+        ["serverAddressByClientCIDRs"] = new JsonArray(new JsonObject { ["clientCIDR"] = "0.0.0.0/0", ["serverAddress"] = address }),
+    };
+
+    public static JsonObject Groups(ResourceRegistry registry) => new()
+    {
+        ["kind"] = "APIGroupList",
+        ["apiVersion"] = "v1",
+        ["groups"] = new JsonArray([.. registry.All.Where(r => r.Group.Length > 0).GroupBy(r => r.Group).Select(g => (JsonNode)Group(g.Key, g))]),
+    };
+
+    public static JsonObject Group(string name, IEnumerable<ApiResource> resources)
+    {
+        var versions = resources.Select(r => r.Version).Distinct().Select(v => (JsonNode)new JsonObject { ["groupVersion"] = $"{name}/{v}", ["version"] = v }).ToList();
+        return new JsonObject
+        {
+            ["kind"] = "APIGroup",
+            ["apiVersion"] = "v1",
+            ["name"] = name,
+            ["versions"] = new JsonArray([.. versions]),
+            ["preferredVersion"] = versions[0]!.DeepClone(),
+        };
+    }
+
+    public static JsonObject Resources(string groupVersion, IEnumerable<ApiResource> resources)
+    {
+        var list = new JsonArray();
+        foreach (var resource in resources)
+        {
+            list.Add(new JsonObject
+            {
+                ["name"] = resource.Plural,
+                ["singularName"] = resource.Singular,
+                ["namespaced"] = resource.Namespaced,
+                ["kind"] = resource.Kind,
+                ["verbs"] = new JsonArray("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"),
+                ["shortNames"] = new JsonArray([.. resource.ShortNames.Select(s => (JsonNode)s)]),
+            });
+            if (resource.HasStatus)
+            {
+                list.Add(new JsonObject
+                {
+                    ["name"] = resource.Plural + "/status",
+                    ["singularName"] = string.Empty,
+                    ["namespaced"] = resource.Namespaced,
+                    ["kind"] = resource.Kind,
+                    ["verbs"] = new JsonArray("get", "patch", "update"),
+                });
+            }
+        }
+        return new JsonObject { ["kind"] = "APIResourceList", ["apiVersion"] = "v1", ["groupVersion"] = groupVersion, ["resources"] = list };
+    }
+
+    /// <summary>
+    /// The OpenAPI v3 index. kubectl reads it before <c>create</c>: finding the
+    /// <c>fieldValidation</c> parameter on a type's PATCH operation, it leaves validation to the
+    /// server (<c>fieldValidation=Strict</c>) instead of validating on the client.
+    /// </summary>
+    public static JsonObject OpenApiIndex(ResourceRegistry registry)
+    {
+        var paths = new JsonObject();
+        foreach (var group in registry.All.GroupBy(r => r.ApiVersion))
+        {
+            var path = GroupVersionPath(group.First());
+            var hash = string.Join(",", group.Select(r => r.Plural)).GetHashCode(StringComparison.Ordinal).ToString("x8", CultureInfo.InvariantCulture);
+            paths[path] = new JsonObject { ["serverRelativeURL"] = $"/openapi/v3/{path}?hash={hash}" };
+        }
+        return new JsonObject { ["paths"] = paths };
+    }
+
+    public static string GroupVersionPath(ApiResource resource) => resource.Group.Length == 0 ? "api/v1" : $"apis/{resource.Group}/{resource.Version}";
+
+    public static JsonObject OpenApiDocument(IEnumerable<ApiResource> resources)
+    {
+        var paths = new JsonObject();
+        var schemas = new JsonObject();
+        foreach (var resource in resources)
+        {
+            var gvk = new JsonObject { ["group"] = resource.Group, ["version"] = resource.Version, ["kind"] = resource.Kind };
+            var prefix = "/" + GroupVersionPath(resource) + (resource.Namespaced ? "/namespaces/{namespace}" : string.Empty) + "/" + resource.Plural;
+            JsonObject Operation(string action) => new()
+            {
+                ["x-kubernetes-action"] = action,
+                ["x-kubernetes-group-version-kind"] = gvk.DeepClone(),
+                ["parameters"] = new JsonArray(
+                    new JsonObject { ["name"] = "fieldValidation", ["in"] = "query", ["schema"] = new JsonObject { ["type"] = "string", ["uniqueItems"] = true } },
+                    new JsonObject { ["name"] = "fieldManager", ["in"] = "query", ["schema"] = new JsonObject { ["type"] = "string", ["uniqueItems"] = true } }),
+                ["responses"] = new JsonObject { ["200"] = new JsonObject { ["description"] = "OK" } },
+            };
+            paths[prefix] = new JsonObject { ["post"] = Operation("post") };
+            paths[prefix + "/{name}"] = new JsonObject { ["put"] = Operation("put"), ["patch"] = Operation("patch") };
+            var schema = resource.Schema?.Structural.DeepClone() as JsonObject ?? new JsonObject { ["type"] = "object", ["x-kubernetes-preserve-unknown-fields"] = true };
+            schema["x-kubernetes-group-version-kind"] = new JsonArray(gvk.DeepClone());
+            schemas[$"{(resource.Group.Length == 0 ? "io.k8s.api.core" : resource.Group)}.{resource.Version}.{resource.Kind}"] = schema;
+        }
+        return new JsonObject
+        {
+            ["openapi"] = "3.0.0",
+            ["info"] = new JsonObject { ["title"] = "Kubernetes (LocalCluster)", ["version"] = KubernetesVersion },
+            ["paths"] = paths,
+            ["components"] = new JsonObject { ["schemas"] = schemas },
+        };
+    }
+}

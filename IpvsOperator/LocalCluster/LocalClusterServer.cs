@@ -1,0 +1,420 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using k8s;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace IpvsOperator.LocalCluster;
+
+public sealed record LocalClusterOptions
+{
+    /// <summary>0 picks a free port.</summary>
+    public int Port { get; init; }
+
+    /// <summary>Changes kept for watches to resume from; older resume points get 410 Gone.</summary>
+    public int HistoryLimit { get; init; } = 10_000;
+
+    /// <summary>How often a watch that asked for bookmarks gets one.</summary>
+    public TimeSpan BookmarkInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}
+
+/// <summary>
+/// A Kubernetes-compatible API server in-process, on loopback over HTTP: what the operator's tests
+/// and the local mode talk to through the real KubernetesClient, and what the real kubectl drives.
+/// Every behaviour it claims follows the real server; what it does not do is listed in the README.
+/// </summary>
+public sealed class LocalClusterServer : IAsyncDisposable
+{
+    private static readonly JsonSerializerOptions CompactJson = new() { WriteIndented = false };
+    private readonly WebApplication app;
+    private readonly LocalClusterOptions options;
+    private readonly CancellationTokenSource stopping = new();
+
+    private LocalClusterServer(WebApplication app, LocalClusterOptions options, ClusterApi api, AdmissionDispatcher admission)
+    {
+        this.app = app;
+        this.options = options;
+        Api = api;
+        Admission = admission;
+    }
+
+    public Uri Address { get; private set; } = null!;
+
+    public ClusterApi Api { get; }
+
+    public AdmissionDispatcher Admission { get; }
+
+    public FaultInjector Faults { get; } = new();
+
+    public static async Task<LocalClusterServer> StartAsync(LocalClusterOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new LocalClusterOptions();
+        var storage = new ObjectStorage(options.HistoryLimit);
+        var registry = new ResourceRegistry();
+        var admission = new AdmissionDispatcher(storage);
+        var api = new ClusterApi(storage, registry, admission, options.Time);
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{options.Port}");
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.AllowSynchronousIO = false);
+        var app = builder.Build();
+        var server = new LocalClusterServer(app, options, api, admission);
+        app.Run(server.HandleAsync);
+        await app.StartAsync(cancellationToken);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.Address = new Uri(address);
+        foreach (var ns in new[] { "default", "kube-system", "kube-public", "kube-node-lease" })
+        {
+            await api.CreateAsync(ResourceRegistry.Namespaces, string.Empty, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } }, new WriteOptions(), cancellationToken);
+        }
+        return server;
+    }
+
+    /// <summary>A client of the real KubernetesClient library, talking HTTP to this server.</summary>
+    public IKubernetes CreateClient() => new Kubernetes(new KubernetesClientConfiguration { Host = Address.ToString().TrimEnd('/') });
+
+    /// <summary>Writes a kubeconfig for kubectl and other clients; returns its path.</summary>
+    public string WriteKubeconfig(string path)
+    {
+        var server = Address.ToString().TrimEnd('/');
+        File.WriteAllText(path, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: localcluster
+              cluster:
+                server: {server}
+            users:
+            - name: localcluster
+              user: {"{}"}
+            contexts:
+            - name: localcluster
+              context:
+                cluster: localcluster
+                user: localcluster
+                namespace: default
+            current-context: localcluster
+
+            """);
+        return path;
+    }
+
+    /// <summary>Ends every open watch, as a restarted API server or a dropped connection would.</summary>
+    public void CloseAllWatches() => Api.Storage.CloseAllWatches();
+
+    /// <summary>Drops the change history: watches resuming from before now get 410 Gone.</summary>
+    public void Compact() => Api.Storage.Compact();
+
+    public async ValueTask DisposeAsync()
+    {
+        await stopping.CancelAsync();
+        Api.Storage.CloseAllWatches();
+        await app.StopAsync();
+        await app.DisposeAsync();
+        stopping.Dispose();
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var segments = (context.Request.Path.Value ?? string.Empty).Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
+        try
+        {
+            await RouteAsync(context, segments);
+        }
+        catch (ApiException error)
+        {
+            await WriteAsync(context, error.Code, error.ToStatus());
+        }
+        catch (JsonException error)
+        {
+            await WriteAsync(context, HttpStatusCode.BadRequest, ApiException.BadRequest($"the request body is not valid JSON: {error.Message}").ToStatus());
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested || stopping.IsCancellationRequested)
+        {
+            // The client went away or the server is stopping.
+        }
+        catch (Exception error) when (!context.Response.HasStarted)
+        {
+            // As the real server: an internal error is still a Status, and says what went wrong.
+            await WriteAsync(context, HttpStatusCode.InternalServerError,
+                ApiException.Status(HttpStatusCode.InternalServerError, "InternalError", $"Internal error occurred: {error.GetType().Name}: {error.Message}"));
+        }
+    }
+
+    private async Task RouteAsync(HttpContext context, string[] segments)
+    {
+        switch (segments)
+        {
+            case []:
+                await WriteAsync(context, HttpStatusCode.OK, new JsonObject { ["paths"] = new JsonArray("/api", "/apis", "/healthz", "/openapi/v3", "/version") });
+                return;
+            case ["healthz" or "livez" or "readyz", ..]:
+                context.Response.ContentType = "text/plain";
+                await context.Response.WriteAsync("ok", context.RequestAborted);
+                return;
+            case ["version"]:
+                await WriteAsync(context, HttpStatusCode.OK, Discovery.Version());
+                return;
+            case ["openapi", "v3"]:
+                await WriteAsync(context, HttpStatusCode.OK, Discovery.OpenApiIndex(Api.Registry));
+                return;
+            case ["openapi", "v3", .. var groupVersion]:
+                var gvPath = string.Join('/', groupVersion);
+                var documented = Api.Registry.All.Where(r => Discovery.GroupVersionPath(r) == gvPath).ToList();
+                if (documented.Count == 0)
+                {
+                    throw new ApiException(HttpStatusCode.NotFound, "NotFound", $"no OpenAPI document for {gvPath}");
+                }
+                await WriteAsync(context, HttpStatusCode.OK, Discovery.OpenApiDocument(documented));
+                return;
+            case ["api"]:
+                await WriteAsync(context, HttpStatusCode.OK, Discovery.CoreVersions(Address.Authority));
+                return;
+            case ["api", "v1"]:
+                await WriteAsync(context, HttpStatusCode.OK, Discovery.Resources("v1", Api.Registry.All.Where(r => r.Group.Length == 0)));
+                return;
+            case ["apis"]:
+                await WriteAsync(context, HttpStatusCode.OK, Discovery.Groups(Api.Registry));
+                return;
+            case ["apis", var group]:
+                var inGroup = Api.Registry.All.Where(r => r.Group == group).ToList();
+                await WriteAsync(context, inGroup.Count == 0 ? HttpStatusCode.NotFound : HttpStatusCode.OK,
+                    inGroup.Count == 0 ? ApiException.Status(HttpStatusCode.NotFound, "NotFound", "the server could not find the requested resource") : Discovery.Group(group, inGroup));
+                return;
+            case ["apis", var group, var version]:
+                var inVersion = Api.Registry.All.Where(r => r.Group == group && r.Version == version).ToList();
+                await WriteAsync(context, inVersion.Count == 0 ? HttpStatusCode.NotFound : HttpStatusCode.OK,
+                    inVersion.Count == 0 ? ApiException.Status(HttpStatusCode.NotFound, "NotFound", "the server could not find the requested resource") : Discovery.Resources($"{group}/{version}", inVersion));
+                return;
+            case ["api", "v1", .. var rest]:
+                await ServeResourceAsync(context, string.Empty, "v1", rest);
+                return;
+            case ["apis", var group, var version, .. var rest]:
+                await ServeResourceAsync(context, group, version, rest);
+                return;
+            default:
+                throw new ApiException(HttpStatusCode.NotFound, "NotFound", "the server could not find the requested resource");
+        }
+    }
+
+    private async Task ServeResourceAsync(HttpContext context, string group, string version, string[] rest)
+    {
+        string? ns = null;
+        if (rest is ["namespaces", var namespaceName, var next, ..] && next is not ("status" or "finalize"))
+        {
+            ns = namespaceName;
+            rest = rest[2..];
+        }
+        var resource = Api.Registry.Find(group, version, rest[0])
+            ?? throw new ApiException(HttpStatusCode.NotFound, "NotFound", "the server could not find the requested resource");
+        if ((ns is not null && !resource.Namespaced) || rest.Length > 3)
+        {
+            throw new ApiException(HttpStatusCode.NotFound, "NotFound", "the server could not find the requested resource");
+        }
+        var name = rest.Length > 1 ? rest[1] : null;
+        var subresource = rest.Length > 2 ? rest[2] : null;
+        var query = context.Request.Query;
+        var method = context.Request.Method;
+        var isWatch = query["watch"] is var w && (w == "true" || w == "1");
+        var verb = method switch
+        {
+            "GET" when name is null => isWatch ? "watch" : "list",
+            "GET" => "get",
+            "POST" => "create",
+            "PUT" => "update",
+            "PATCH" => "patch",
+            "DELETE" => name is null ? "deletecollection" : "delete",
+            _ => throw ApiException.MethodNotAllowed($"method {method} is not allowed"),
+        };
+        var (failure, delay, gone) = Faults.Check(verb, resource.Plural);
+        if (delay > TimeSpan.Zero)
+        {
+            await Task.Delay(delay, context.RequestAborted);
+        }
+        if (failure is { } status)
+        {
+            throw new ApiException(status, ReasonOf(status), $"injected fault: {verb} {resource.QualifiedName} failed with {(int)status}");
+        }
+        if (resource.Namespaced && ns is null && name is not null)
+        {
+            throw new ApiException(HttpStatusCode.NotFound, "NotFound", "the server could not find the requested resource");
+        }
+        var write = new WriteOptions(query["fieldValidation"].FirstOrDefault() ?? "Warn");
+        var filter = ObjectFilter.Parse(query["labelSelector"], query["fieldSelector"]);
+        var cancellationToken = context.RequestAborted;
+        switch (verb)
+        {
+            case "get":
+                await WriteObjectAsync(context, resource, HttpStatusCode.OK, Api.Get(resource, ns ?? string.Empty, name!), write);
+                break;
+            case "list":
+                var limit = int.TryParse(query["limit"], NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : 0;
+                var list = Api.List(resource, ns, filter, limit, query["continue"]);
+                if (Tables.Wanted(context.Request.Headers.Accept))
+                {
+                    var table = Tables.Convert(resource, list["items"]!.AsArray().OfType<JsonObject>(), list["metadata"]!["resourceVersion"]!.GetValue<string>(), query["includeObject"], options.Time.GetUtcNow());
+                    table["metadata"] = list["metadata"]!.DeepClone();
+                    await WriteAsync(context, HttpStatusCode.OK, table);
+                }
+                else
+                {
+                    await WriteAsync(context, HttpStatusCode.OK, list);
+                }
+                break;
+            case "watch":
+                await StreamWatchAsync(context, resource, ns, filter, gone);
+                break;
+            case "create":
+                var created = await Api.CreateAsync(resource, ns ?? string.Empty, await ReadBodyAsync(context), write, cancellationToken);
+                await WriteObjectAsync(context, resource, HttpStatusCode.Created, created, write);
+                break;
+            case "update":
+                var updated = await Api.UpdateAsync(resource, ns ?? string.Empty, name!, await ReadBodyAsync(context), subresource, write, cancellationToken);
+                await WriteObjectAsync(context, resource, HttpStatusCode.OK, updated, write);
+                break;
+            case "patch":
+                var patch = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: cancellationToken);
+                var patched = await Api.PatchAsync(resource, ns ?? string.Empty, name!, context.Request.ContentType ?? string.Empty, patch, subresource, write, cancellationToken);
+                await WriteObjectAsync(context, resource, HttpStatusCode.OK, patched, write);
+                break;
+            case "delete":
+                var deleteOptions = context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0
+                    ? await JsonNode.ParseAsync(context.Request.Body, cancellationToken: cancellationToken) as JsonObject
+                    : null;
+                if (query["propagationPolicy"].FirstOrDefault() is { } policy)
+                {
+                    deleteOptions ??= [];
+                    deleteOptions["propagationPolicy"] = policy;
+                }
+                var deleted = await Api.DeleteAsync(resource, ns ?? string.Empty, name!, deleteOptions, cancellationToken);
+                await WriteObjectAsync(context, resource, HttpStatusCode.OK, deleted, write);
+                break;
+            case "deletecollection":
+                var doomed = Api.List(resource, ns, filter, 0, null)["items"]!.AsArray().OfType<JsonObject>().ToList();
+                foreach (var obj in doomed)
+                {
+                    await Api.DeleteAsync(resource, ObjectStorage.NamespaceOf(obj), ObjectStorage.NameOf(obj), null, cancellationToken);
+                }
+                await WriteAsync(context, HttpStatusCode.OK, new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(), ["status"] = "Success" });
+                break;
+        }
+    }
+
+    private async Task StreamWatchAsync(HttpContext context, ApiResource resource, string? ns, ObjectFilter filter, bool forceGone)
+    {
+        var query = context.Request.Query;
+        var table = Tables.Wanted(context.Request.Headers.Accept);
+        var bookmarks = query["allowWatchBookmarks"] == "true";
+        var timeout = int.TryParse(query["timeoutSeconds"], NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) ? TimeSpan.FromSeconds(seconds) : Timeout.InfiniteTimeSpan;
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/json";
+        ObjectWatch watch;
+        try
+        {
+            if (forceGone)
+            {
+                throw ApiException.Gone($"too old resource version: {query["resourceVersion"]} (injected fault)");
+            }
+            watch = Api.Watch(resource, ns, filter, query["resourceVersion"]);
+        }
+        catch (ApiException expired) when (expired.Code == HttpStatusCode.Gone)
+        {
+            // As the watch cache does: a 200 response carrying one ERROR event with the 410 Status.
+            await WriteEventAsync(context, "ERROR", expired.ToStatus());
+            return;
+        }
+        using var _ = watch;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping.Token);
+        if (timeout != Timeout.InfiniteTimeSpan)
+        {
+            deadline.CancelAfter(timeout);
+        }
+        await context.Response.StartAsync(deadline.Token);
+        using var bookmarkTimer = bookmarks ? new PeriodicTimer(options.BookmarkInterval) : null;
+        var bookmarkTask = bookmarkTimer is null ? Task.CompletedTask : Task.Run(async () =>
+        {
+            while (await bookmarkTimer.WaitForNextTickAsync(deadline.Token))
+            {
+                Api.Storage.Bookmark(watch, resource);
+            }
+        }, deadline.Token);
+        try
+        {
+            await foreach (var message in watch.Messages.ReadAllAsync(deadline.Token))
+            {
+                var obj = table && message.Type != "BOOKMARK"
+                    ? Tables.Convert(resource, [message.Item], ObjectStorage.ResourceVersionOf(message.Item), query["includeObject"], options.Time.GetUtcNow())
+                    : message.Item;
+                await WriteEventAsync(context, message.Type, obj);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Timeout, client gone or server stopping: the stream simply ends.
+        }
+        await deadline.CancelAsync();
+        try
+        {
+            await bookmarkTask;
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped with the stream.
+        }
+    }
+
+    private static async Task WriteEventAsync(HttpContext context, string type, JsonObject obj)
+    {
+        var line = new JsonObject { ["type"] = type, ["object"] = obj }.ToJsonString(CompactJson) + "\n";
+        await context.Response.WriteAsync(line, context.RequestAborted);
+        await context.Response.Body.FlushAsync(context.RequestAborted);
+    }
+
+    private static async Task<JsonObject> ReadBodyAsync(HttpContext context)
+    {
+        var body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+        return body as JsonObject ?? throw ApiException.BadRequest("the request body must be a JSON object");
+    }
+
+    private async Task WriteObjectAsync(HttpContext context, ApiResource resource, HttpStatusCode code, JsonObject obj, WriteOptions write)
+    {
+        foreach (var warning in write.Warnings)
+        {
+            context.Response.Headers.Append("Warning", $"299 - \"{warning.Replace("\"", "'", StringComparison.Ordinal)}\"");
+        }
+        if (Tables.Wanted(context.Request.Headers.Accept) && context.Request.Method == "GET")
+        {
+            obj = Tables.Convert(resource, [obj], ObjectStorage.ResourceVersionOf(obj), context.Request.Query["includeObject"], options.Time.GetUtcNow());
+        }
+        await WriteAsync(context, code, obj);
+    }
+
+    private static async Task WriteAsync(HttpContext context, HttpStatusCode code, JsonObject body)
+    {
+        context.Response.StatusCode = (int)code;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(body.ToJsonString(CompactJson), Encoding.UTF8, context.RequestAborted);
+    }
+
+    private static string ReasonOf(HttpStatusCode code) => code switch
+    {
+        HttpStatusCode.TooManyRequests => "TooManyRequests",
+        HttpStatusCode.ServiceUnavailable => "ServiceUnavailable",
+        HttpStatusCode.GatewayTimeout => "Timeout",
+        HttpStatusCode.Conflict => "Conflict",
+        HttpStatusCode.NotFound => "NotFound",
+        HttpStatusCode.Forbidden => "Forbidden",
+        _ => "InternalError",
+    };
+}

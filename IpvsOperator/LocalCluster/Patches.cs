@@ -1,0 +1,246 @@
+using System.Text.Json.Nodes;
+
+namespace IpvsOperator.LocalCluster;
+
+/// <summary>
+/// The three patch formats of the API server. Strategic merge patch merges lists by key only for
+/// the fields a type declares in <see cref="ApiResource.MergeKeys"/>; other lists are replaced, and
+/// <c>$retainKeys</c> and <c>$setElementOrder</c> are not supported (the operator sends neither).
+/// </summary>
+internal static class Patches
+{
+    public const string Merge = "application/merge-patch+json";
+    public const string Json = "application/json-patch+json";
+    public const string Strategic = "application/strategic-merge-patch+json";
+    public const string Apply = "application/apply-patch+yaml";
+
+    /// <summary>RFC 7386: objects merge, null deletes, everything else replaces.</summary>
+    public static JsonNode? MergePatch(JsonNode? target, JsonNode? patch)
+    {
+        if (patch is not JsonObject patchObject)
+        {
+            return patch?.DeepClone();
+        }
+        var result = target as JsonObject is { } targetObject ? (JsonObject)targetObject.DeepClone() : new JsonObject();
+        foreach (var (key, value) in patchObject)
+        {
+            if (value is null)
+            {
+                result.Remove(key);
+            }
+            else
+            {
+                result[key] = MergePatch(result[key], value);
+            }
+        }
+        return result;
+    }
+
+    public static JsonNode? StrategicMergePatch(JsonNode? target, JsonNode? patch, IReadOnlyDictionary<string, string?> mergeKeys, string path = "")
+    {
+        if (patch is not JsonObject patchObject)
+        {
+            return patch?.DeepClone();
+        }
+        if (patchObject["$patch"]?.GetValue<string>() == "replace")
+        {
+            var replaced = (JsonObject)patchObject.DeepClone();
+            replaced.Remove("$patch");
+            return replaced;
+        }
+        var result = target is JsonObject targetObject ? (JsonObject)targetObject.DeepClone() : new JsonObject();
+        foreach (var (key, value) in patchObject)
+        {
+            if (key.StartsWith("$deleteFromPrimitiveList/", StringComparison.Ordinal))
+            {
+                var field = key["$deleteFromPrimitiveList/".Length..];
+                if (result[field] is JsonArray list && value is JsonArray remove)
+                {
+                    var removeSet = remove.Select(v => v?.ToJsonString()).ToHashSet();
+                    result[field] = new JsonArray([.. list.Where(v => !removeSet.Contains(v?.ToJsonString())).Select(v => v?.DeepClone())]);
+                }
+                continue;
+            }
+            var childPath = path.Length == 0 ? key : $"{path}.{key}";
+            if (value is null)
+            {
+                result.Remove(key);
+            }
+            else if (value is JsonArray patchList && mergeKeys.TryGetValue(childPath, out var mergeKey))
+            {
+                result[key] = MergeList(result[key] as JsonArray, patchList, mergeKey, mergeKeys, childPath);
+            }
+            else
+            {
+                result[key] = StrategicMergePatch(result[key], value, mergeKeys, childPath);
+            }
+        }
+        return result;
+    }
+
+    private static JsonArray MergeList(JsonArray? target, JsonArray patch, string? mergeKey, IReadOnlyDictionary<string, string?> mergeKeys, string path)
+    {
+        var result = target is null ? new JsonArray() : (JsonArray)target.DeepClone();
+        if (mergeKey is null)
+        {
+            // A list of primitives with patchStrategy merge: the union, in order.
+            var present = result.Select(v => v?.ToJsonString()).ToHashSet();
+            foreach (var item in patch.Where(item => present.Add(item?.ToJsonString())))
+            {
+                result.Add(item?.DeepClone());
+            }
+            return result;
+        }
+        foreach (var item in patch)
+        {
+            if (item is not JsonObject patchItem || patchItem[mergeKey] is not { } keyValue)
+            {
+                throw ApiException.BadRequest($"strategic merge patch: an item of {path} lacks its merge key \"{mergeKey}\"");
+            }
+            var existing = result.OfType<JsonObject>().FirstOrDefault(o => o[mergeKey]?.ToJsonString() == keyValue.ToJsonString());
+            if (patchItem["$patch"]?.GetValue<string>() == "delete")
+            {
+                if (existing is not null)
+                {
+                    result.Remove(existing);
+                }
+                continue;
+            }
+            if (existing is null)
+            {
+                result.Add(patchItem.DeepClone());
+                continue;
+            }
+            var index = result.IndexOf(existing);
+            result[index] = StrategicMergePatch(existing, patchItem, mergeKeys, path);
+        }
+        return result;
+    }
+
+    /// <summary>RFC 6902 with JSON pointers (RFC 6901).</summary>
+    public static JsonNode? JsonPatch(JsonNode? target, JsonNode? patch)
+    {
+        if (patch is not JsonArray operations)
+        {
+            throw ApiException.BadRequest("a JSON patch must be an array of operations");
+        }
+        var document = target?.DeepClone();
+        foreach (var operation in operations.OfType<JsonObject>())
+        {
+            var op = operation["op"]?.GetValue<string>() ?? throw ApiException.BadRequest("a JSON patch operation lacks \"op\"");
+            var path = operation["path"]?.GetValue<string>() ?? throw ApiException.BadRequest($"the JSON patch operation \"{op}\" lacks \"path\"");
+            switch (op)
+            {
+                case "add":
+                    document = Add(document, path, operation["value"]?.DeepClone(), insert: true);
+                    break;
+                case "replace":
+                    Get(document, path);
+                    document = Add(document, path, operation["value"]?.DeepClone(), insert: false);
+                    break;
+                case "remove":
+                    document = Remove(document, path);
+                    break;
+                case "move":
+                {
+                    var from = operation["from"]?.GetValue<string>() ?? throw ApiException.BadRequest("move needs \"from\"");
+                    var value = Get(document, from)?.DeepClone();
+                    document = Add(Remove(document, from), path, value, insert: true);
+                    break;
+                }
+                case "copy":
+                {
+                    var from = operation["from"]?.GetValue<string>() ?? throw ApiException.BadRequest("copy needs \"from\"");
+                    document = Add(document, path, Get(document, from)?.DeepClone(), insert: true);
+                    break;
+                }
+                case "test":
+                    if (Get(document, path)?.ToJsonString() != operation["value"]?.ToJsonString())
+                    {
+                        throw new ApiException((System.Net.HttpStatusCode)422, "Invalid", $"the JSON patch test at {path} failed");
+                    }
+                    break;
+                default:
+                    throw ApiException.BadRequest($"unknown JSON patch operation \"{op}\"; valid: add, remove, replace, move, copy, test");
+            }
+        }
+        return document;
+    }
+
+    private static string[] Pointer(string path) =>
+        path.Length == 0 ? [] : path.TrimStart('/').Split('/').Select(p => p.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal)).ToArray();
+
+    private static JsonNode? Get(JsonNode? document, string path) => Walk(document, Pointer(path), path);
+
+    private static JsonNode? Walk(JsonNode? document, IEnumerable<string> tokens, string path)
+    {
+        var node = document;
+        foreach (var token in tokens)
+        {
+            node = node switch
+            {
+                JsonObject o when o.ContainsKey(token) => o[token],
+                JsonArray a when int.TryParse(token, out var i) && i >= 0 && i < a.Count => a[i],
+                _ => throw new ApiException((System.Net.HttpStatusCode)422, "Invalid", $"the JSON patch path {path} does not exist"),
+            };
+        }
+        return node;
+    }
+
+    private static JsonNode? Add(JsonNode? document, string path, JsonNode? value, bool insert)
+    {
+        var tokens = Pointer(path);
+        if (tokens.Length == 0)
+        {
+            return value;
+        }
+        var parent = Walk(document, tokens[..^1], path);
+        var last = tokens[^1];
+        switch (parent)
+        {
+            case JsonObject o:
+                o[last] = value;
+                break;
+            case JsonArray a when last == "-":
+                a.Add(value);
+                break;
+            case JsonArray a when int.TryParse(last, out var i) && i >= 0 && i <= a.Count:
+                if (insert)
+                {
+                    a.Insert(i, value);
+                }
+                else
+                {
+                    a[i] = value;
+                }
+                break;
+            default:
+                throw new ApiException((System.Net.HttpStatusCode)422, "Invalid", $"the JSON patch path {path} does not exist");
+        }
+        return document;
+    }
+
+    private static JsonNode? Remove(JsonNode? document, string path)
+    {
+        var tokens = Pointer(path);
+        if (tokens.Length == 0)
+        {
+            throw new ApiException((System.Net.HttpStatusCode)422, "Invalid", "a JSON patch cannot remove the whole document");
+        }
+        var parent = Walk(document, tokens[..^1], path);
+        var last = tokens[^1];
+        var removed = parent switch
+        {
+            JsonObject o => o.Remove(last),
+            JsonArray a when int.TryParse(last, out var i) && i >= 0 && i < a.Count => RemoveAt(a, i),
+            _ => false,
+        };
+        return removed ? document : throw new ApiException((System.Net.HttpStatusCode)422, "Invalid", $"the JSON patch path {path} does not exist");
+    }
+
+    private static bool RemoveAt(JsonArray array, int index)
+    {
+        array.RemoveAt(index);
+        return true;
+    }
+}

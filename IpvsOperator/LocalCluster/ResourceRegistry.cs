@@ -1,0 +1,127 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+
+namespace IpvsOperator.LocalCluster;
+
+/// <summary>The resource types being served: the built-in ones and those that CRDs add.</summary>
+public sealed class ResourceRegistry
+{
+    private static readonly TableColumn Age = new("Age", "date", ".metadata.creationTimestamp");
+
+    private readonly ConcurrentDictionary<string, ApiResource> byPath = new(StringComparer.Ordinal);
+
+    public ResourceRegistry()
+    {
+        foreach (var resource in BuiltIns())
+        {
+            Add(resource);
+        }
+    }
+
+    public static readonly ApiResource Namespaces = new("", "v1", "Namespace", "namespaces", false, ["ns"], true)
+    {
+        Columns = [new("Status", "string", ".status.phase"), Age],
+    };
+
+    public static readonly ApiResource Services = new("", "v1", "Service", "services", true, ["svc"], true)
+    {
+        Columns = [new("Type", "string", ".spec.type"), new("Cluster-IP", "string", ".spec.clusterIP"),
+            new("External-IP", "string", ".status.loadBalancer.ingress[*].ip"), new("Port(s)", "string", ".spec.ports[*].port"), Age],
+        MergeKeys = CommonMergeKeys.Concat(new Dictionary<string, string?> { ["spec.ports"] = "port", ["status.conditions"] = "type" }).ToDictionary(),
+    };
+
+    public static readonly ApiResource CustomResourceDefinitions = new("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false, ["crd", "crds"], true)
+    {
+        TracksGeneration = true,
+        Columns = [new("Created At", "date", ".metadata.creationTimestamp")],
+    };
+
+    public static readonly ApiResource ValidatingWebhookConfigurations = new("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", false, [], false)
+    {
+        TracksGeneration = true,
+        MergeKeys = CommonMergeKeys.Concat(new Dictionary<string, string?> { ["webhooks"] = "name" }).ToDictionary(),
+    };
+
+    /// <summary>ObjectMeta's merge rules, shared by every built-in type.</summary>
+    private static IReadOnlyDictionary<string, string?> CommonMergeKeys => new Dictionary<string, string?>
+    {
+        ["metadata.finalizers"] = null,
+        ["metadata.ownerReferences"] = "uid",
+    };
+
+    private static IEnumerable<ApiResource> BuiltIns() =>
+    [
+        Namespaces with { MergeKeys = CommonMergeKeys },
+        Services,
+        new("", "v1", "Node", "nodes", false, ["no"], true)
+        {
+            Columns = [new("Status", "string", ".status.conditions[?(@.type==\"Ready\")].status"), Age],
+            MergeKeys = CommonMergeKeys.Concat(new Dictionary<string, string?> { ["status.addresses"] = "type", ["status.conditions"] = "type" }).ToDictionary(),
+        },
+        new("", "v1", "Pod", "pods", true, ["po"], true)
+        {
+            Columns = [new("Status", "string", ".status.phase"), new("IP", "string", ".status.podIP"), Age],
+            MergeKeys = CommonMergeKeys.Concat(new Dictionary<string, string?> { ["spec.containers"] = "name", ["status.conditions"] = "type" }).ToDictionary(),
+        },
+        new("", "v1", "Event", "events", true, ["ev"], false)
+        {
+            Columns = [new("Type", "string", ".type"), new("Reason", "string", ".reason"), new("Object", "string", ".involvedObject.name"), new("Message", "string", ".message")],
+            MergeKeys = CommonMergeKeys,
+        },
+        new("", "v1", "Secret", "secrets", true, [], false) { Columns = [new("Type", "string", ".type"), Age], MergeKeys = CommonMergeKeys },
+        new("", "v1", "ConfigMap", "configmaps", true, ["cm"], false) { Columns = [Age], MergeKeys = CommonMergeKeys },
+        new("", "v1", "ServiceAccount", "serviceaccounts", true, ["sa"], false) { Columns = [Age], MergeKeys = CommonMergeKeys },
+        new("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true, [], false)
+        {
+            Columns = [new("AddressType", "string", ".addressType"), new("Ports", "string", ".ports[*].port"), new("Endpoints", "string", ".endpoints[*].addresses[0]"), Age],
+            MergeKeys = CommonMergeKeys,
+        },
+        new("coordination.k8s.io", "v1", "Lease", "leases", true, [], false)
+        {
+            Columns = [new("Holder", "string", ".spec.holderIdentity"), Age],
+            MergeKeys = CommonMergeKeys,
+        },
+        CustomResourceDefinitions with { MergeKeys = CommonMergeKeys },
+        ValidatingWebhookConfigurations,
+    ];
+
+    public void Add(ApiResource resource) => byPath[Path(resource.Group, resource.Version, resource.Plural)] = resource;
+
+    public void Remove(ApiResource resource) => byPath.TryRemove(Path(resource.Group, resource.Version, resource.Plural), out _);
+
+    public ApiResource? Find(string group, string version, string plural) => byPath.GetValueOrDefault(Path(group, version, plural));
+
+    public ApiResource? FindByKey(string key) => byPath.Values.FirstOrDefault(r => r.Key == key);
+
+    public IReadOnlyList<ApiResource> All => [.. byPath.Values.OrderBy(r => r.Group, StringComparer.Ordinal).ThenBy(r => r.Plural, StringComparer.Ordinal)];
+
+    /// <summary>The type a CustomResourceDefinition describes (its storage version), with schema and columns.</summary>
+    public static ApiResource FromDefinition(JsonObject crd)
+    {
+        var spec = crd["spec"]!.AsObject();
+        var names = spec["names"]!.AsObject();
+        var versions = spec["versions"]!.AsArray().OfType<JsonObject>().ToList();
+        var version = versions.FirstOrDefault(v => v["storage"]?.GetValue<bool>() == true) ?? versions[0];
+        var schema = version["schema"]?["openAPIV3Schema"] as JsonObject;
+        var columns = (version["additionalPrinterColumns"] as JsonArray)?.OfType<JsonObject>()
+            .Select(c => new TableColumn(c["name"]!.GetValue<string>(), c["type"]?.GetValue<string>() ?? "string", c["jsonPath"]!.GetValue<string>(),
+                c["priority"]?.GetValue<int>() ?? 0, c["description"]?.GetValue<string>())).ToList() ?? [Age];
+        return new ApiResource(
+            spec["group"]!.GetValue<string>(),
+            version["name"]!.GetValue<string>(),
+            names["kind"]!.GetValue<string>(),
+            names["plural"]!.GetValue<string>(),
+            spec["scope"]?.GetValue<string>() != "Cluster",
+            (names["shortNames"] as JsonArray)?.Select(n => n!.GetValue<string>()).ToList() ?? [],
+            version["subresources"]?["status"] is not null)
+        {
+            IsCustom = true,
+            TracksGeneration = true,
+            AllowUnconditionalUpdate = false,
+            Schema = schema is null ? null : new CustomResourceSchema(schema),
+            Columns = columns,
+        };
+    }
+
+    private static string Path(string group, string version, string plural) => $"{group}/{version}/{plural}";
+}
