@@ -7,6 +7,9 @@ switch (args)
     case ["localcluster", ..]:
         await LocalClusterThroughput.RunAsync();
         break;
+    case ["runtime", ..]:
+        await RuntimeColdStart.RunAsync();
+        break;
     default:
         BenchmarkSwitcher.FromAssembly(typeof(AllocatorBenchmarks).Assembly).Run(args);
         break;

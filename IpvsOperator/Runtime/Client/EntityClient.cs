@@ -1,0 +1,243 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using k8s;
+using k8s.Models;
+using Polly;
+using Polly.Retry;
+
+namespace IpvsOperator.Runtime.Client;
+
+public sealed record EntityList<T>(IReadOnlyList<T> Items, string ResourceVersion, string? Continue);
+
+public enum PatchKind
+{
+    Merge,
+    Json,
+    Strategic,
+}
+
+/// <summary>
+/// Typed access to one resource type over the Kubernetes client's own authenticated HttpClient:
+/// get, list, watch, create, replace, status, patch and delete. Transient failures (5xx, 429,
+/// network errors, timeouts) are retried with exponential backoff and jitter; conflicts are not,
+/// because only the caller can redo its change on fresh state.
+/// </summary>
+public sealed class EntityClient<T>
+    where T : class, IKubernetesObject<V1ObjectMeta>
+{
+    private readonly HttpClient http;
+    private readonly Uri baseUri;
+    private readonly ResiliencePipeline retry;
+
+    public EntityClient(IKubernetes kubernetes, ResiliencePipeline? retry = null)
+    {
+        var client = kubernetes as Kubernetes ?? throw new ArgumentException("the runtime needs a k8s.Kubernetes client", nameof(kubernetes));
+        http = client.HttpClient;
+        baseUri = new Uri(client.BaseUri.ToString().TrimEnd('/') + "/");
+        this.retry = retry ?? ApiRetry.Transient();
+        Metadata = EntityMetadata.For<T>();
+    }
+
+    public EntityMetadata Metadata { get; }
+
+    public async Task<T?> GetAsync(string? ns, string name, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await SendAsync<T>(HttpMethod.Get, Metadata.Path(ns, name), null, null, cancellationToken);
+        }
+        catch (ApiStatusException error) when (error.IsNotFound)
+        {
+            return null;
+        }
+    }
+
+    public async Task<EntityList<T>> ListAsync(string? ns = null, string? labelSelector = null, int limit = 0, string? continueToken = null, CancellationToken cancellationToken = default)
+    {
+        var query = Query(("labelSelector", labelSelector), ("limit", limit > 0 ? limit.ToString(CultureInfo.InvariantCulture) : null), ("continue", continueToken));
+        var list = await SendAsync<JsonElement>(HttpMethod.Get, Metadata.Path(ns) + query, null, null, cancellationToken);
+        var items = list.GetProperty("items").EnumerateArray().Select(i => KubernetesJson.Deserialize<T>(i.GetRawText())).ToList();
+        var metadata = list.GetProperty("metadata");
+        return new EntityList<T>(items,
+            metadata.TryGetProperty("resourceVersion", out var version) ? version.GetString() ?? string.Empty : string.Empty,
+            metadata.TryGetProperty("continue", out var next) ? next.GetString() : null);
+    }
+
+    /// <summary>Lists every page.</summary>
+    public async Task<EntityList<T>> ListAllAsync(string? ns = null, string? labelSelector = null, int pageSize = 500, CancellationToken cancellationToken = default)
+    {
+        var items = new List<T>();
+        string? token = null;
+        string version;
+        do
+        {
+            var page = await ListAsync(ns, labelSelector, pageSize, token, cancellationToken);
+            items.AddRange(page.Items);
+            version = page.ResourceVersion;
+            token = page.Continue;
+        }
+        while (!string.IsNullOrEmpty(token));
+        return new EntityList<T>(items, version, null);
+    }
+
+    /// <summary>
+    /// Watches from <paramref name="resourceVersion"/>. Ends when the server closes the stream;
+    /// throws <see cref="ApiStatusException"/> (IsGone) when that version is too old.
+    /// </summary>
+    public async IAsyncEnumerable<(WatchEventType Type, T Object)> WatchAsync(string? ns, string resourceVersion, string? labelSelector = null,
+        bool bookmarks = true, TimeSpan? timeout = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var query = Query(("watch", "true"), ("resourceVersion", resourceVersion), ("allowWatchBookmarks", bookmarks ? "true" : null),
+            ("labelSelector", labelSelector), ("timeoutSeconds", timeout is { } t ? ((int)t.TotalSeconds).ToString(CultureInfo.InvariantCulture) : null));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUri, Metadata.Path(ns) + query));
+        using var response = await retry.ExecuteAsync(async token =>
+        {
+            var reply = await http.SendAsync(request.Clone(), HttpCompletionOption.ResponseHeadersRead, token);
+            if (!reply.IsSuccessStatusCode)
+            {
+                using (reply)
+                {
+                    throw await ErrorAsync(reply, token);
+                }
+            }
+            return reply;
+        }, cancellationToken);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken), Encoding.UTF8);
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            if (line.Length == 0)
+            {
+                continue;
+            }
+            using var document = JsonDocument.Parse(line);
+            var type = document.RootElement.GetProperty("type").GetString();
+            var obj = document.RootElement.GetProperty("object");
+            if (type == "ERROR")
+            {
+                var status = KubernetesJson.Deserialize<V1Status>(obj.GetRawText());
+                throw new ApiStatusException((HttpStatusCode)(status.Code ?? 500), status);
+            }
+            yield return (Enum.Parse<WatchEventType>(type!, ignoreCase: true), KubernetesJson.Deserialize<T>(obj.GetRawText()));
+        }
+    }
+
+    public Task<T> CreateAsync(T obj, CancellationToken cancellationToken = default) =>
+        SendAsync<T>(HttpMethod.Post, Metadata.Path(obj.Metadata.NamespaceProperty), Json(obj), null, cancellationToken);
+
+    /// <summary>Replaces the object; conditional on its resourceVersion when it carries one.</summary>
+    public Task<T> ReplaceAsync(T obj, CancellationToken cancellationToken = default) =>
+        SendAsync<T>(HttpMethod.Put, Metadata.Path(obj.Metadata.NamespaceProperty, obj.Metadata.Name), Json(obj), null, cancellationToken);
+
+    /// <summary>Writes the status through the /status subresource; conditional on the resourceVersion.</summary>
+    public Task<T> ReplaceStatusAsync(T obj, CancellationToken cancellationToken = default) =>
+        SendAsync<T>(HttpMethod.Put, Metadata.Path(obj.Metadata.NamespaceProperty, obj.Metadata.Name, "status"), Json(obj), null, cancellationToken);
+
+    public Task<T> PatchAsync(string? ns, string name, string patch, PatchKind kind = PatchKind.Merge, bool status = false, CancellationToken cancellationToken = default)
+    {
+        var mediaType = kind switch
+        {
+            PatchKind.Json => "application/json-patch+json",
+            PatchKind.Strategic => "application/strategic-merge-patch+json",
+            _ => "application/merge-patch+json",
+        };
+        return SendAsync<T>(HttpMethod.Patch, Metadata.Path(ns, name, status ? "status" : null), patch, mediaType, cancellationToken);
+    }
+
+    /// <summary>Deletes; false when it was already gone. With a uid, only that incarnation of the name is deleted.</summary>
+    public async Task<bool> DeleteAsync(string? ns, string name, string? uid = null, CancellationToken cancellationToken = default)
+    {
+        var options = uid is null ? null : JsonSerializer.Serialize(new { apiVersion = "v1", kind = "DeleteOptions", preconditions = new { uid } });
+        try
+        {
+            await SendAsync<JsonElement>(HttpMethod.Delete, Metadata.Path(ns, name), options, null, cancellationToken);
+            return true;
+        }
+        catch (ApiStatusException error) when (error.IsNotFound)
+        {
+            return false;
+        }
+    }
+
+    private static string Json(T obj)
+    {
+        if (string.IsNullOrEmpty(obj.ApiVersion) || string.IsNullOrEmpty(obj.Kind))
+        {
+            var metadata = EntityMetadata.For<T>();
+            obj.ApiVersion = metadata.ApiVersion;
+            obj.Kind = metadata.Kind;
+        }
+        return KubernetesJson.Serialize(obj);
+    }
+
+    private async Task<TResult> SendAsync<TResult>(HttpMethod method, string path, string? body, string? mediaType, CancellationToken cancellationToken) =>
+        await retry.ExecuteAsync(async token =>
+        {
+            using var request = new HttpRequestMessage(method, new Uri(baseUri, path));
+            if (body is not null)
+            {
+                request.Content = new StringContent(body, Encoding.UTF8);
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue(mediaType ?? "application/json");
+            }
+            using var reply = await http.SendAsync(request, token);
+            if (!reply.IsSuccessStatusCode)
+            {
+                throw await ErrorAsync(reply, token);
+            }
+            var text = await reply.Content.ReadAsStringAsync(token);
+            return KubernetesJson.Deserialize<TResult>(text);
+        }, cancellationToken);
+
+    private static async Task<ApiStatusException> ErrorAsync(HttpResponseMessage reply, CancellationToken cancellationToken)
+    {
+        var text = await reply.Content.ReadAsStringAsync(cancellationToken);
+        V1Status status;
+        try
+        {
+            status = KubernetesJson.Deserialize<V1Status>(text) ?? new V1Status();
+        }
+        catch (JsonException)
+        {
+            status = new V1Status { Message = text };
+        }
+        status.Code ??= (int)reply.StatusCode;
+        status.Message ??= reply.ReasonPhrase;
+        return new ApiStatusException(reply.StatusCode, status);
+    }
+
+    private static string Query(params (string Name, string? Value)[] parameters)
+    {
+        var present = parameters.Where(p => !string.IsNullOrEmpty(p.Value)).Select(p => $"{p.Name}={Uri.EscapeDataString(p.Value!)}").ToList();
+        return present.Count == 0 ? string.Empty : "?" + string.Join('&', present);
+    }
+}
+
+/// <summary>The retry policy of API calls.</summary>
+public static class ApiRetry
+{
+    /// <summary>Retries transient API failures: up to 5 attempts, exponential backoff from 100 ms with jitter.</summary>
+    public static ResiliencePipeline Transient(int attempts = 5) => new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            MaxRetryAttempts = attempts - 1,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromMilliseconds(100),
+            MaxDelay = TimeSpan.FromSeconds(5),
+            ShouldHandle = new PredicateBuilder()
+                .Handle<ApiStatusException>(e => e.IsTransient)
+                .Handle<HttpRequestException>()
+                .Handle<TimeoutException>(),
+        })
+        .Build();
+
+}
+
+internal static class HttpRequestMessageExtensions
+{
+    /// <summary>A request can be sent once; a retry sends a copy.</summary>
+    public static HttpRequestMessage Clone(this HttpRequestMessage request) => new(request.Method, request.RequestUri);
+}

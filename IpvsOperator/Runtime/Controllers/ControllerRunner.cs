@@ -1,0 +1,197 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime.Queue;
+using IpvsOperator.Runtime.Watching;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace IpvsOperator.Runtime.Controllers;
+
+/// <summary>How a controller runs: worker count and retry backoff.</summary>
+public sealed record ControllerOptions
+{
+    /// <summary>Objects reconciled at once (never the same object twice).</summary>
+    public int Workers { get; init; } = 4;
+
+    public TimeSpan BackoffBase { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    public TimeSpan BackoffMax { get; init; } = TimeSpan.FromSeconds(60);
+}
+
+/// <summary>Figures a runner reports, for metrics and tests.</summary>
+public interface IControllerStatistics
+{
+    string Name { get; }
+    int QueueDepth { get; }
+    long Reconciles { get; }
+    long Failures { get; }
+}
+
+/// <summary>A controller as the runtime runs it, whatever its entity type.</summary>
+public interface IRunnableController : IControllerStatistics, IDisposable
+{
+    Task RunAsync(CancellationToken cancellationToken);
+
+    /// <summary>Completes once the informer has listed every object.</summary>
+    Task WaitForSyncAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Runs one controller and its finalizers over an informer and a work queue: every change to an
+/// object queues its key; a worker takes the key, reads the object from the cache and finalizes,
+/// adds finalizers and reconciles, or reports the deletion. Failures are requeued with backoff.
+/// </summary>
+public sealed class ControllerRunner<TEntity> : IRunnableController
+    where TEntity : class, IKubernetesObject<V1ObjectMeta>
+{
+    private readonly EntityClient<TEntity> client;
+    private readonly IEntityController<TEntity> controller;
+    private readonly IReadOnlyList<IEntityFinalizer<TEntity>> finalizers;
+    private readonly ControllerOptions options;
+    private readonly ILogger logger;
+    private readonly WorkQueue<ObjectKey> queue;
+    private readonly ConcurrentDictionary<ObjectKey, TEntity> tombstones = new();
+    private long reconciles;
+    private long failures;
+
+    public ControllerRunner(Informer<TEntity> informer, EntityClient<TEntity> client, IEntityController<TEntity> controller,
+        IEnumerable<IEntityFinalizer<TEntity>> finalizers, ControllerOptions options, ILogger logger)
+    {
+        Informer = informer;
+        this.client = client;
+        this.controller = controller;
+        this.finalizers = [.. finalizers];
+        this.options = options;
+        this.logger = logger;
+        queue = new WorkQueue<ObjectKey>(options.BackoffBase, options.BackoffMax);
+        Informer.Subscribe(OnChange);
+    }
+
+    public Informer<TEntity> Informer { get; }
+
+    public string Name => $"{controller.GetType().Name}<{typeof(TEntity).Name}>";
+
+    public int QueueDepth => queue.Depth;
+
+    public long Reconciles => Interlocked.Read(ref reconciles);
+
+    public long Failures => Interlocked.Read(ref failures);
+
+    public Task WaitForSyncAsync(CancellationToken cancellationToken) => Informer.WaitForSyncAsync(cancellationToken);
+
+    /// <summary>Queues an object for another look, e.g. when something it depends on changed.</summary>
+    public void Enqueue(ObjectKey key) => queue.Add(key);
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var informing = Informer.RunAsync(cancellationToken);
+        try
+        {
+            await Informer.WaitForSyncAsync(cancellationToken);
+            await Task.WhenAll(Enumerable.Range(0, Math.Max(1, options.Workers)).Select(_ => WorkAsync(cancellationToken)));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+        await informing;
+    }
+
+    private void OnChange(InformerEvent<TEntity> change)
+    {
+        var key = ObjectKey.Of(change.Entity);
+        if (change.Type == InformerEventType.Deleted)
+        {
+            tombstones[key] = change.Entity;
+        }
+        else
+        {
+            tombstones.TryRemove(key, out _);
+        }
+        queue.Add(key);
+    }
+
+    private async Task WorkAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var key = await queue.TakeAsync(cancellationToken);
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                var result = await ProcessAsync(key, cancellationToken);
+                queue.Forget(key);
+                if (result.RequeueAfter is { } after)
+                {
+                    queue.AddAfter(key, after);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (ApiStatusException conflict) when (conflict.IsConflict)
+            {
+                // Someone wrote the object first: look again at the fresh state, which the watch brings.
+                logger.LogDebug("conflict on {Object}; retrying on fresh state", key);
+                queue.AddRateLimited(key);
+            }
+            catch (Exception error)
+            {
+                Interlocked.Increment(ref failures);
+                RuntimeMetrics.ReconcileFailures.WithLabels(Name).Inc();
+                var delay = queue.AddRateLimited(key);
+                logger.LogWarning(error, "{Controller} failed on {Object} ({Failures} in a row); retrying in {Delay}", Name, key, queue.Failures(key), delay);
+            }
+            finally
+            {
+                Interlocked.Increment(ref reconciles);
+                RuntimeMetrics.ReconcileDuration.WithLabels(Name).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                queue.Done(key);
+                RuntimeMetrics.QueueDepth.WithLabels(Name).Set(queue.Depth);
+            }
+        }
+    }
+
+    private async Task<ReconcileResult> ProcessAsync(ObjectKey key, CancellationToken cancellationToken)
+    {
+        var entity = Informer.Get(key);
+        if (entity is null)
+        {
+            if (tombstones.TryRemove(key, out var last))
+            {
+                await controller.DeletedAsync(last, cancellationToken);
+            }
+            return ReconcileResult.Done;
+        }
+        var present = entity.Metadata.Finalizers ?? [];
+        if (entity.Metadata.DeletionTimestamp is not null)
+        {
+            foreach (var finalizer in finalizers.Where(f => present.Contains(f.Identifier)))
+            {
+                await finalizer.FinalizeAsync(entity, cancellationToken);
+                entity = await SetFinalizersAsync(entity, present.Where(f => f != finalizer.Identifier).ToList(), cancellationToken);
+                present = entity.Metadata.Finalizers ?? [];
+            }
+            return ReconcileResult.Done;
+        }
+        var missing = finalizers.Select(f => f.Identifier).Where(id => !present.Contains(id)).ToList();
+        if (missing.Count > 0)
+        {
+            entity = await SetFinalizersAsync(entity, [.. present, .. missing], cancellationToken);
+        }
+        return await controller.ReconcileAsync(entity, cancellationToken);
+    }
+
+    /// <summary>Writes the finalizer list, conditional on the resourceVersion read: a conflict retries on fresh state.</summary>
+    private Task<TEntity> SetFinalizersAsync(TEntity entity, List<string> finalizerList, CancellationToken cancellationToken)
+    {
+        var patch = JsonSerializer.Serialize(new { metadata = new { resourceVersion = entity.Metadata.ResourceVersion, finalizers = finalizerList } });
+        return client.PatchAsync(entity.Metadata.NamespaceProperty, entity.Metadata.Name, patch, PatchKind.Merge, cancellationToken: cancellationToken);
+    }
+
+    public void Dispose() => queue.Dispose();
+}

@@ -1,0 +1,13 @@
+namespace IpvsOperator.Runtime.Hosting;
+
+/// <summary>Leader election on a Lease: only the holder runs controllers.</summary>
+public sealed record LeaderElectionOptions
+{
+    public bool Enabled { get; init; } = true;
+    public string Namespace { get; init; } = "ipvs-operator-system";
+    public string LeaseName { get; init; } = "ipvs-operator-controller";
+    public string Identity { get; init; } = $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(15);
+    public TimeSpan RenewDeadline { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan RetryPeriod { get; init; } = TimeSpan.FromSeconds(2);
+}

@@ -1,0 +1,145 @@
+namespace IpvsOperator.Runtime.Queue;
+
+/// <summary>
+/// A work queue keyed by object, as client-go's: a key queued twice is processed once; a key is
+/// never handed to two workers at once (one added while it is being processed is handed out again
+/// after <see cref="Done"/>); failures are retried with per-key exponential backoff and jitter.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "It is a queue, named as client-go names it.")]
+public sealed class WorkQueue<TKey> : IDisposable
+    where TKey : notnull
+{
+    private readonly Lock gate = new();
+    private readonly Queue<TKey> ready = new();
+    private readonly HashSet<TKey> queued = [];
+    private readonly HashSet<TKey> processing = [];
+    private readonly HashSet<TKey> dirty = [];
+    private readonly Dictionary<TKey, int> failures = [];
+    private readonly SemaphoreSlim available = new(0);
+    private readonly TimeProvider time;
+    private readonly TimeSpan baseDelay;
+    private readonly TimeSpan maxDelay;
+    private readonly CancellationTokenSource disposed = new();
+
+    public WorkQueue(TimeSpan? baseDelay = null, TimeSpan? maxDelay = null, TimeProvider? time = null)
+    {
+        this.baseDelay = baseDelay ?? TimeSpan.FromMilliseconds(50);
+        this.maxDelay = maxDelay ?? TimeSpan.FromSeconds(60);
+        this.time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>Keys waiting to be processed.</summary>
+    public int Depth
+    {
+        get
+        {
+            lock (gate)
+            {
+                return ready.Count;
+            }
+        }
+    }
+
+    public void Add(TKey key)
+    {
+        lock (gate)
+        {
+            if (processing.Contains(key))
+            {
+                dirty.Add(key);
+                return;
+            }
+            if (queued.Add(key))
+            {
+                ready.Enqueue(key);
+                available.Release();
+            }
+        }
+    }
+
+    public void AddAfter(TKey key, TimeSpan delay)
+    {
+        if (delay <= TimeSpan.Zero)
+        {
+            Add(key);
+            return;
+        }
+        _ = Task.Delay(delay, time, disposed.Token).ContinueWith(t =>
+        {
+            if (!t.IsCanceled)
+            {
+                Add(key);
+            }
+        }, TaskScheduler.Default);
+    }
+
+    /// <summary>Requeues after a failure: base × 2^failures, capped, with ±50% jitter so retries spread out.</summary>
+    public TimeSpan AddRateLimited(TKey key)
+    {
+        int count;
+        lock (gate)
+        {
+            count = failures[key] = failures.GetValueOrDefault(key) + 1;
+        }
+        var exponential = Math.Min(maxDelay.TotalMilliseconds, baseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(count - 1, 30)));
+        var delay = TimeSpan.FromMilliseconds(exponential * (0.5 + Random.Shared.NextDouble()));
+        AddAfter(key, delay);
+        return delay;
+    }
+
+    /// <summary>Forgets the failures of a key that succeeded.</summary>
+    public void Forget(TKey key)
+    {
+        lock (gate)
+        {
+            failures.Remove(key);
+        }
+    }
+
+    public int Failures(TKey key)
+    {
+        lock (gate)
+        {
+            return failures.GetValueOrDefault(key);
+        }
+    }
+
+    /// <summary>Waits for a key and marks it as being processed.</summary>
+    public async Task<TKey> TakeAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await available.WaitAsync(cancellationToken);
+            lock (gate)
+            {
+                if (ready.TryDequeue(out var key))
+                {
+                    queued.Remove(key);
+                    processing.Add(key);
+                    return key;
+                }
+            }
+        }
+    }
+
+    /// <summary>Ends processing of a key; if it was added meanwhile it is queued again.</summary>
+    public void Done(TKey key)
+    {
+        lock (gate)
+        {
+            processing.Remove(key);
+            if (dirty.Remove(key) && queued.Add(key))
+            {
+                ready.Enqueue(key);
+                available.Release();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        disposed.Cancel();
+        disposed.Dispose();
+        available.Dispose();
+    }
+}

@@ -1,0 +1,165 @@
+using System.Collections.Concurrent;
+using IpvsOperator.Runtime.Client;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace IpvsOperator.Runtime.Watching;
+
+public enum InformerEventType
+{
+    Added,
+    Updated,
+    Deleted,
+}
+
+/// <summary>A change seen by an informer; for Deleted, <see cref="Entity"/> is the last state known.</summary>
+public sealed record InformerEvent<T>(InformerEventType Type, T Entity);
+
+/// <summary>
+/// List-then-watch for one resource type, with a local cache for reads. A dropped watch resumes
+/// from the last resourceVersion seen (bookmarks move it on); a 410 Gone leads to a fresh list,
+/// diffed against the cache so that changes made while disconnected, deletions included, still
+/// arrive exactly once. Subscribers see events in order, after the cache has taken them.
+/// </summary>
+public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? ns = null, string? labelSelector = null, TimeProvider? time = null)
+    where T : class, IKubernetesObject<V1ObjectMeta>
+{
+    private readonly ConcurrentDictionary<ObjectKey, T> cache = new();
+    private readonly TaskCompletionSource synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<Action<InformerEvent<T>>> subscribers = [];
+    private readonly TimeProvider clock = time ?? TimeProvider.System;
+
+    public string LastResourceVersion { get; private set; } = string.Empty;
+
+    /// <summary>Times the informer listed from scratch (the first list, then after each 410).</summary>
+    public int Relists { get; private set; }
+
+    public bool HasSynced => synced.Task.IsCompleted;
+
+    public IReadOnlyCollection<T> Items => [.. cache.Values];
+
+    public T? Get(ObjectKey key) => cache.GetValueOrDefault(key);
+
+    public void Subscribe(Action<InformerEvent<T>> handler)
+    {
+        lock (subscribers)
+        {
+            subscribers.Add(handler);
+        }
+    }
+
+    public Task WaitForSyncAsync(CancellationToken cancellationToken) => synced.Task.WaitAsync(cancellationToken);
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var failures = 0;
+        var needList = true;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (needList)
+                {
+                    await RelistAsync(cancellationToken);
+                    needList = false;
+                }
+                await foreach (var (type, obj) in client.WatchAsync(ns, LastResourceVersion, labelSelector, bookmarks: true, cancellationToken: cancellationToken))
+                {
+                    failures = 0;
+                    Apply(type, obj);
+                }
+                // The server closed the stream (timeout, restart, dropped connection): resume where we were.
+                logger.LogDebug("watch of {Resource} ended at {ResourceVersion}; resuming", client.Metadata.Plural, LastResourceVersion);
+            }
+            catch (ApiStatusException error) when (error.IsGone)
+            {
+                logger.LogInformation("watch of {Resource} from {ResourceVersion} is too old ({Message}); listing again", client.Metadata.Plural, LastResourceVersion, error.Status.Message);
+                needList = true;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception error)
+            {
+                failures++;
+                var delay = TimeSpan.FromMilliseconds(Math.Min(10_000, 100 * Math.Pow(2, Math.Min(failures, 10))) * (0.5 + Random.Shared.NextDouble() / 2));
+                logger.LogWarning(error, "watch of {Resource} failed ({Failures} in a row); retrying in {Delay}", client.Metadata.Plural, failures, delay);
+                try
+                {
+                    await Task.Delay(delay, clock, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private async Task RelistAsync(CancellationToken cancellationToken)
+    {
+        var list = await client.ListAllAsync(ns, labelSelector, cancellationToken: cancellationToken);
+        var seen = new HashSet<ObjectKey>();
+        foreach (var obj in list.Items)
+        {
+            var key = ObjectKey.Of(obj);
+            seen.Add(key);
+            if (!cache.TryGetValue(key, out var cached))
+            {
+                cache[key] = obj;
+                Publish(new InformerEvent<T>(InformerEventType.Added, obj));
+            }
+            else if (cached.Metadata.ResourceVersion != obj.Metadata.ResourceVersion)
+            {
+                cache[key] = obj;
+                Publish(new InformerEvent<T>(InformerEventType.Updated, obj));
+            }
+        }
+        foreach (var gone in cache.Keys.Where(k => !seen.Contains(k)).ToList())
+        {
+            if (cache.TryRemove(gone, out var last))
+            {
+                Publish(new InformerEvent<T>(InformerEventType.Deleted, last));
+            }
+        }
+        LastResourceVersion = list.ResourceVersion;
+        Relists++;
+        synced.TrySetResult();
+    }
+
+    private void Apply(WatchEventType type, T obj)
+    {
+        LastResourceVersion = obj.Metadata.ResourceVersion ?? LastResourceVersion;
+        if (type == WatchEventType.Bookmark)
+        {
+            return;
+        }
+        var key = ObjectKey.Of(obj);
+        if (type == WatchEventType.Deleted)
+        {
+            if (cache.TryRemove(key, out _))
+            {
+                Publish(new InformerEvent<T>(InformerEventType.Deleted, obj));
+            }
+            return;
+        }
+        var existed = cache.ContainsKey(key);
+        cache[key] = obj;
+        Publish(new InformerEvent<T>(existed ? InformerEventType.Updated : InformerEventType.Added, obj));
+    }
+
+    private void Publish(InformerEvent<T> change)
+    {
+        Action<InformerEvent<T>>[] handlers;
+        lock (subscribers)
+        {
+            handlers = [.. subscribers];
+        }
+        foreach (var handler in handlers)
+        {
+            handler(change);
+        }
+    }
+}
