@@ -178,7 +178,7 @@ public sealed class ControllerRunner<TEntity> : IRunnableController
             }
             return ReconcileResult.Done;
         }
-        var missing = finalizers.Select(f => f.Identifier).Where(id => !present.Contains(id)).ToList();
+        var missing = finalizers.Where(f => f.AttachedByRuntime).Select(f => f.Identifier).Where(id => !present.Contains(id)).ToList();
         if (missing.Count > 0)
         {
             entity = await SetFinalizersAsync(entity, [.. present, .. missing], cancellationToken);

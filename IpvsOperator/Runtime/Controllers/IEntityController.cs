@@ -35,5 +35,11 @@ public interface IEntityFinalizer<in TEntity>
 {
     string Identifier { get; }
 
+    /// <summary>
+    /// False when the controller attaches the finalizer itself (for instance in the same write as
+    /// other metadata, or only to some objects); the runtime then only finalizes and removes it.
+    /// </summary>
+    bool AttachedByRuntime => true;
+
     Task FinalizeAsync(TEntity entity, CancellationToken cancellationToken);
 }

@@ -14,6 +14,7 @@ namespace IpvsOperator.Runtime.Hosting;
 /// election off). Losing the lease stops every controller at once; winning it again starts them
 /// afresh, from a new list, as a new leader must.
 /// </summary>
+[Rbac.GenericRbac(Groups = ["coordination.k8s.io"], Resources = ["leases"], Verbs = Rbac.RbacVerb.Get | Rbac.RbacVerb.Create | Rbac.RbacVerb.Update)]
 public sealed class OperatorRuntime(IKubernetes kubernetes, LeaderElectionOptions election, ILoggerFactory loggers)
 {
     private readonly List<Func<IRunnableController>> factories = [];
@@ -21,6 +22,9 @@ public sealed class OperatorRuntime(IKubernetes kubernetes, LeaderElectionOption
     private volatile IReadOnlyList<IControllerStatistics> running = [];
 
     public bool IsLeading { get; private set; }
+
+    /// <summary>Raised before the controllers of a new term (a won lease, or the start without election) are created.</summary>
+    public event Action? TermStarting;
 
     /// <summary>Becomes true once the controllers of the current term have listed their objects.</summary>
     public bool IsReady { get; private set; }
@@ -99,6 +103,7 @@ public sealed class OperatorRuntime(IKubernetes kubernetes, LeaderElectionOption
 
     private async Task RunControllersAsync(CancellationToken cancellationToken)
     {
+        TermStarting?.Invoke();
         var instances = factories.Select(f => f()).ToList();
         running = instances;
         try

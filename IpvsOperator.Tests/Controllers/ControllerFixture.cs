@@ -1,0 +1,93 @@
+using IpvsOperator.Controllers;
+using IpvsOperator.Entities;
+using IpvsOperator.Ipam;
+using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime.Controllers;
+using IpvsOperator.Runtime.Hosting;
+using IpvsOperator.Tests.Support;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace IpvsOperator.Tests.Controllers;
+
+/// <summary>LocalCluster with the CRDs installed and controllers that a test starts and stops.</summary>
+public abstract class ControllerFixture : LocalClusterFixture
+{
+    private readonly List<(Task Run, CancellationTokenSource Stop)> running = [];
+
+    protected EntityClient<V1Alpha1IPPool> Pools { get; private set; } = null!;
+    protected EntityClient<V1Alpha1IPAllocation> Allocations { get; private set; } = null!;
+    protected EntityClient<V1Service> Services { get; private set; } = null!;
+
+    [OneTimeSetUp]
+    public async Task InstallAsync()
+    {
+        await InstallCrdsAsync();
+        Pools = new EntityClient<V1Alpha1IPPool>(Client);
+        Allocations = new EntityClient<V1Alpha1IPAllocation>(Client);
+        Services = new EntityClient<V1Service>(Client);
+    }
+
+    [TearDown]
+    public async Task StopControllersAsync()
+    {
+        foreach (var instance in running.ToList())
+        {
+            await StopAsync(instance);
+        }
+        running.Clear();
+    }
+
+    /// <summary>Starts a controller instance (leader election off) and returns its handle.</summary>
+    protected (Task Run, CancellationTokenSource Stop) StartController(ControllerSettings? settings = null)
+    {
+        var runtime = new OperatorRuntime(Client, new LeaderElectionOptions { Enabled = false }, NullLoggerFactory.Instance)
+            .AddLoadBalancerControllers(Client, settings ?? new ControllerSettings(), NullLoggerFactory.Instance,
+                new ControllerOptions { BackoffBase = TimeSpan.FromMilliseconds(50), BackoffMax = TimeSpan.FromSeconds(2) });
+        var stop = new CancellationTokenSource();
+        var instance = (Task.Run(() => runtime.RunAsync(stop.Token)), stop);
+        running.Add(instance);
+        return instance;
+    }
+
+    protected async Task StopAsync((Task Run, CancellationTokenSource Stop) instance)
+    {
+        if (!instance.Stop.IsCancellationRequested)
+        {
+            await instance.Stop.CancelAsync();
+        }
+        await instance.Run.WaitAsync(TimeSpan.FromSeconds(30));
+        running.Remove(instance);
+    }
+
+    protected async Task<V1Alpha1IPPool> CreatePoolAsync(string name, params string[] addresses) =>
+        await Pools.CreateAsync(new V1Alpha1IPPool { Metadata = new V1ObjectMeta { Name = name }, Spec = new IPPoolSpec { Addresses = [.. addresses] } });
+
+    protected async Task<V1Service> CreateServiceAsync(string ns, string name, IDictionary<string, string>? annotations = null, int port = 80, string? loadBalancerClass = null, string type = "LoadBalancer")
+    {
+        var service = LoadBalancer(name, port);
+        service.Spec.Type = type;
+        service.Spec.LoadBalancerClass = loadBalancerClass;
+        service.Metadata.Annotations = annotations;
+        return await Client.CoreV1.CreateNamespacedServiceAsync(service, ns);
+    }
+
+    protected async Task<string?> AddressOfAsync(string ns, string name) =>
+        (await Services.GetAsync(ns, name))?.Status?.LoadBalancer?.Ingress?.FirstOrDefault()?.Ip;
+
+    protected async Task<string> WaitForAddressAsync(string ns, string name)
+    {
+        string? address = null;
+        await Eventually.TrueAsync(async () => (address = await AddressOfAsync(ns, name)) is not null, $"{ns}/{name} has an address");
+        return address!;
+    }
+
+    protected async Task<List<V1Alpha1IPAllocation>> ClaimsOfAsync(string ns, string name) =>
+        [.. (await Allocations.ListAllAsync()).Items.Where(a => AllocationTerm.Holders(a).Any(h => h.Namespace == ns && h.Name == name))];
+
+    protected async Task<List<Corev1Event>> EventsAsync(string ns, string name, string reason) =>
+        [.. (await Client.CoreV1.ListNamespacedEventAsync(ns)).Items.Where(e => e.InvolvedObject.Name == name && e.Reason == reason)];
+
+    protected static string NameOf(string address) => AllocationNames.For(IPAddressValue.Parse(address));
+}

@@ -1,0 +1,63 @@
+using IpvsOperator.Entities;
+using IpvsOperator.Ipam;
+using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime.Controllers;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace IpvsOperator.Controllers;
+
+/// <summary>
+/// Keeps claims honest: a claim whose Service is gone (or is another Service of the same name, by
+/// uid) is released; a claim deleted by hand while its Service lives is made again, by looking
+/// at the Service once more.
+/// </summary>
+public sealed class AllocationController(AllocationTerm term, EntityClient<V1Alpha1IPAllocation> allocations, ILogger<AllocationController> logger)
+    : IEntityController<V1Alpha1IPAllocation>
+{
+    public async Task<ReconcileResult> ReconcileAsync(V1Alpha1IPAllocation allocation, CancellationToken cancellationToken)
+    {
+        await term.ReadyAsync(cancellationToken);
+        if (!IPAddressValue.TryParse(allocation.Spec.Address, out var address) || AllocationNames.For(address) != allocation.Metadata.Name)
+        {
+            logger.LogWarning("IPAllocation {Name} names address {Address}, which is not the address of its name; leaving it alone", allocation.Metadata.Name, allocation.Spec.Address);
+            return ReconcileResult.Done;
+        }
+        var live = AllocationTerm.Holders(allocation).Where(IsLive).ToList();
+        var dead = AllocationTerm.Holders(allocation).Where(h => !IsLive(h)).ToList();
+        if (dead.Count == 0)
+        {
+            return ReconcileResult.Done;
+        }
+        foreach (var holder in dead)
+        {
+            term.WithAllocator(a => a.Release(new ServiceKey(holder.Namespace, holder.Name)).Count);
+        }
+        if (live.Count == 0)
+        {
+            await allocations.DeleteAsync(null, allocation.Metadata.Name, allocation.Metadata.Uid, cancellationToken);
+        }
+        else
+        {
+            allocation.Spec.ServiceRef = live[0];
+            allocation.Spec.SharedWith = live.Count > 1 ? [.. live.Skip(1)] : null;
+            await allocations.ReplaceAsync(allocation, cancellationToken);
+        }
+        logger.LogInformation("released {Address}: its Service(s) {Services} are gone", allocation.Spec.Address, string.Join(", ", dead.Select(d => $"{d.Namespace}/{d.Name}")));
+        term.EnqueuePending();
+        return ReconcileResult.Done;
+    }
+
+    public Task DeletedAsync(V1Alpha1IPAllocation allocation, CancellationToken cancellationToken)
+    {
+        // A claim gone while its Service lives: the Service controller makes it again.
+        foreach (var holder in AllocationTerm.Holders(allocation).Where(IsLive))
+        {
+            term.Services.Enqueue(new ObjectKey(holder.Namespace, holder.Name));
+        }
+        return Task.CompletedTask;
+    }
+
+    private bool IsLive(ServiceReference holder) =>
+        term.Services.Informer.Get(new ObjectKey(holder.Namespace, holder.Name)) is { } service && service.Metadata.Uid == holder.Uid;
+}

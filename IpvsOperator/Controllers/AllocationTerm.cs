@@ -1,0 +1,108 @@
+using IpvsOperator.Entities;
+using IpvsOperator.Ipam;
+using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime.Controllers;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace IpvsOperator.Controllers;
+
+/// <summary>
+/// What the controllers share during one leadership term: the allocator (behind a lock) and the
+/// three runners, whose caches are the controller's view of the cluster. A new term starts from
+/// nothing and rebuilds the allocator from the IPAllocation objects before allocating anything.
+/// </summary>
+public sealed class AllocationTerm(ILogger logger)
+{
+    private readonly Lock gate = new();
+    private readonly Allocator allocator = new();
+    private Task? restored;
+
+    public ControllerRunner<V1Service> Services { get; set; } = null!;
+    public ControllerRunner<V1Alpha1IPPool> Pools { get; set; } = null!;
+    public ControllerRunner<V1Alpha1IPAllocation> Allocations { get; set; } = null!;
+
+    /// <summary>Services waiting for an address, so that a freed or added address reaches them at once.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<ObjectKey, byte> Pending { get; } = new();
+
+    public void EnqueuePending()
+    {
+        foreach (var key in Pending.Keys)
+        {
+            Services.Enqueue(key);
+        }
+    }
+
+    /// <summary>Pools the allocator refused (overlaps), with why.</summary>
+    public IReadOnlyDictionary<string, string> RejectedPools { get; private set; } = new Dictionary<string, string>();
+
+    /// <summary>Waits until every cache has listed, then restores the allocator once.</summary>
+    public Task ReadyAsync(CancellationToken cancellationToken)
+    {
+        lock (gate)
+        {
+            restored ??= RestoreAsync(cancellationToken);
+            return restored.WaitAsync(cancellationToken);
+        }
+    }
+
+    public T WithAllocator<T>(Func<Allocator, T> use)
+    {
+        lock (gate)
+        {
+            return use(allocator);
+        }
+    }
+
+    /// <summary>Gives the allocator the pools of the cache, oldest first (an older pool wins an overlap).</summary>
+    public void SyncPools()
+    {
+        var pools = Pools.Informer.Items
+            .OrderBy(p => p.Metadata.CreationTimestamp ?? DateTime.MinValue).ThenBy(p => p.Metadata.Name, StringComparer.Ordinal)
+            .Select(ServiceRequestReader.ToPool).Where(p => p.Succeeded).Select(p => p.Pool!).ToList();
+        lock (gate)
+        {
+            RejectedPools = allocator.SetPools(pools);
+        }
+    }
+
+    /// <summary>The IPAllocations that name <paramref name="service"/> (by uid) as a holder.</summary>
+    public List<V1Alpha1IPAllocation> ClaimsOf(V1Service service) =>
+        [.. Allocations.Informer.Items.Where(a => Holders(a).Any(h => h.Uid == service.Metadata.Uid))];
+
+    public static IEnumerable<ServiceReference> Holders(V1Alpha1IPAllocation allocation) =>
+        new[] { allocation.Spec.ServiceRef }.Concat(allocation.Spec.SharedWith ?? []);
+
+    public IReadOnlyList<ServicePort> PortsOf(ServiceReference reference)
+    {
+        var service = Services.Informer.Get(new ObjectKey(reference.Namespace, reference.Name));
+        return service is null ? [] : [.. (service.Spec.Ports ?? []).Select(p => new ServicePort(Enum.TryParse<PortProtocol>(p.Protocol ?? "TCP", out var protocol) ? protocol : PortProtocol.TCP, p.Port))];
+    }
+
+    private async Task RestoreAsync(CancellationToken cancellationToken)
+    {
+        await Task.WhenAll(Services.WaitForSyncAsync(cancellationToken), Pools.WaitForSyncAsync(cancellationToken), Allocations.WaitForSyncAsync(cancellationToken));
+        SyncPools();
+        var restoredCount = 0;
+        foreach (var allocation in Allocations.Informer.Items.OrderBy(a => a.Metadata.CreationTimestamp ?? DateTime.MinValue).ThenBy(a => a.Metadata.Name, StringComparer.Ordinal))
+        {
+            if (!IPAddressValue.TryParse(allocation.Spec.Address, out var address))
+            {
+                continue;
+            }
+            foreach (var holder in Holders(allocation))
+            {
+                var refused = WithAllocator(a => a.Restore(new ServiceKey(holder.Namespace, holder.Name), address, allocation.Spec.SharingKey, PortsOf(holder)));
+                if (refused is null)
+                {
+                    restoredCount++;
+                }
+                else
+                {
+                    logger.LogWarning("IPAllocation {Allocation} is not restored: {Reason}", allocation.Metadata.Name, refused);
+                }
+            }
+        }
+        logger.LogInformation("allocator restored {Claims} claims from {Allocations} IPAllocations", restoredCount, Allocations.Informer.Items.Count);
+    }
+}

@@ -1,0 +1,43 @@
+using IpvsOperator.Entities;
+using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime.Controllers;
+using IpvsOperator.Runtime.Events;
+using IpvsOperator.Runtime.Hosting;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace IpvsOperator.Controllers;
+
+/// <summary>
+/// Registers the three controllers of the load balancer with the runtime. Each leadership term
+/// gets a fresh <see cref="AllocationTerm"/>: a new leader trusts only what the API server says.
+/// </summary>
+public static class LoadBalancerControllers
+{
+    public static OperatorRuntime AddLoadBalancerControllers(this OperatorRuntime runtime, IKubernetes kubernetes, ControllerSettings settings,
+        ILoggerFactory loggers, ControllerOptions? options = null, TimeProvider? time = null)
+    {
+        var clock = time ?? TimeProvider.System;
+        var serviceClient = new EntityClient<V1Service>(kubernetes);
+        var poolClient = new EntityClient<V1Alpha1IPPool>(kubernetes);
+        var allocationClient = new EntityClient<V1Alpha1IPAllocation>(kubernetes);
+        var namespaceClient = new EntityClient<V1Namespace>(kubernetes);
+        var events = new EventRecorder(kubernetes, "ipvs-operator-controller", loggers.CreateLogger<EventRecorder>(), clock);
+        AllocationTerm term = null!;
+        runtime.TermStarting += () => term = new AllocationTerm(loggers.CreateLogger<AllocationTerm>());
+
+        runtime.AddController(
+            () => new ServiceController(term, serviceClient, allocationClient, namespaceClient, events, settings, loggers.CreateLogger<ServiceController>()),
+            () => [new ReleaseAddressFinalizer(term, allocationClient, events)],
+            options, onStart: runner => term.Services = runner);
+        runtime.AddController(
+            () => new PoolController(term, poolClient, events, clock),
+            () => [new PoolInUseFinalizer(term, events)],
+            options, onStart: runner => term.Pools = runner);
+        runtime.AddController(
+            () => new AllocationController(term, allocationClient, loggers.CreateLogger<AllocationController>()),
+            null, options, onStart: runner => term.Allocations = runner);
+        return runtime;
+    }
+}

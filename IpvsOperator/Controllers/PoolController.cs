@@ -1,0 +1,103 @@
+using IpvsOperator.Entities;
+using IpvsOperator.Ipam;
+using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime.Controllers;
+using IpvsOperator.Runtime.Events;
+using IpvsOperator.Runtime.Rbac;
+using k8s.Models;
+
+namespace IpvsOperator.Controllers;
+
+/// <summary>
+/// Keeps each IPPool's status true (counts per family, Ready, Exhausted, InUse, observedGeneration),
+/// hands the allocator the pools, and lets waiting Services try again when a pool changes.
+/// </summary>
+[EntityRbac(typeof(V1Alpha1IPPool), Verbs = RbacVerb.Read | RbacVerb.Patch | RbacVerb.Update)]
+[GenericRbac(Groups = [WellKnown.Group], Resources = ["ippools/status"], Verbs = RbacVerb.Get | RbacVerb.Patch | RbacVerb.Update)]
+public sealed class PoolController(AllocationTerm term, EntityClient<V1Alpha1IPPool> pools, EventRecorder events, TimeProvider time) : IEntityController<V1Alpha1IPPool>
+{
+    public async Task<ReconcileResult> ReconcileAsync(V1Alpha1IPPool pool, CancellationToken cancellationToken)
+    {
+        await term.ReadyAsync(cancellationToken);
+        term.SyncPools();
+        var status = StatusOf(pool);
+        var wasExhausted = pool.Status?.Conditions?.Any(c => c.Type == "Exhausted" && c.Status == "True") == true;
+        var isExhausted = status.Conditions!.Any(c => c.Type == "Exhausted" && c.Status == "True");
+        if (!SameStatus(pool.Status, status))
+        {
+            await pools.PatchAsync(null, pool.Metadata.Name, k8s.KubernetesJson.Serialize(new { status }), PatchKind.Merge, status: true, cancellationToken);
+        }
+        if (isExhausted && !wasExhausted)
+        {
+            await events.RecordAsync(pool, EventType.Warning, WellKnown.Events.PoolExhausted, status.Conditions!.First(c => c.Type == "Exhausted").Message, cancellationToken);
+        }
+        term.EnqueuePending();
+        return ReconcileResult.Done;
+    }
+
+    public Task DeletedAsync(V1Alpha1IPPool pool, CancellationToken cancellationToken)
+    {
+        term.SyncPools();
+        return Task.CompletedTask;
+    }
+
+    private IPPoolStatus StatusOf(V1Alpha1IPPool pool)
+    {
+        var parsed = ServiceRequestReader.ToPool(pool);
+        var usage = term.WithAllocator(a => a.Usage(pool.Metadata.Name));
+        var holders = term.Allocations.Informer.Items.Where(a => a.Spec.Pool == pool.Metadata.Name)
+            .SelectMany(AllocationTerm.Holders).Select(h => $"{h.Namespace}/{h.Name}").Distinct().Order(StringComparer.Ordinal).ToList();
+        var rejected = term.RejectedPools.GetValueOrDefault(pool.Metadata.Name);
+        var conditions = new List<V1Condition>
+        {
+            parsed.Succeeded && rejected is null
+                ? Condition(pool, "Ready", true, "Valid", "the pool is valid and in use by the allocator")
+                : Condition(pool, "Ready", false, parsed.Succeeded ? "Overlap" : "InvalidAddresses", rejected ?? string.Join("; ", parsed.Errors)),
+        };
+        var full = usage.Where(u => u.Available == 0).Select(u => $"{u.Family}: all {u.Capacity} addresses are in use").ToList();
+        conditions.Add(full.Count > 0
+            ? Condition(pool, "Exhausted", true, "NoFreeAddress", $"IPPool {pool.Metadata.Name} is exhausted ({string.Join("; ", full)}); add addresses or free some")
+            : Condition(pool, "Exhausted", false, "FreeAddresses", "addresses are free"));
+        conditions.Add(holders.Count > 0
+            ? Condition(pool, "InUse", true, "AddressesAllocated", $"{holders.Count} Service(s) hold addresses: {string.Join(", ", holders.Take(10))}{(holders.Count > 10 ? ", ..." : string.Empty)}")
+            : Condition(pool, "InUse", false, "NoAllocations", "no Service holds an address from this pool"));
+        return new IPPoolStatus
+        {
+            IPv4 = Counts(usage, IPFamily.IPv4),
+            IPv6 = Counts(usage, IPFamily.IPv6),
+            Conditions = conditions,
+            ObservedGeneration = pool.Metadata.Generation,
+        };
+    }
+
+    private static AddressFamilyCounts? Counts(IReadOnlyList<FamilyUsage> usage, IPFamily family) =>
+        usage.FirstOrDefault(u => u.Family == family) is { } u
+            ? new AddressFamilyCounts { Capacity = u.Capacity.ToString(System.Globalization.CultureInfo.InvariantCulture), Allocated = u.Allocated, Available = u.Available.ToString(System.Globalization.CultureInfo.InvariantCulture) }
+            : null;
+
+    private V1Condition Condition(V1Alpha1IPPool pool, string type, bool status, string reason, string message)
+    {
+        // Keep the transition time while the status does not change, as conditions should.
+        var previous = pool.Status?.Conditions?.FirstOrDefault(c => c.Type == type);
+        var value = status ? "True" : "False";
+        return new V1Condition
+        {
+            Type = type,
+            Status = value,
+            Reason = reason,
+            Message = message,
+            ObservedGeneration = pool.Metadata.Generation,
+            LastTransitionTime = previous?.Status == value ? previous.LastTransitionTime : TruncatedNow(),
+        };
+    }
+
+    /// <summary>Kubernetes keeps condition times to the second.</summary>
+    private DateTime TruncatedNow()
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        return new DateTime(now.Ticks - now.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
+    }
+
+    private static bool SameStatus(IPPoolStatus? current, IPPoolStatus wanted) =>
+        current is not null && k8s.KubernetesJson.Serialize(current) == k8s.KubernetesJson.Serialize(wanted);
+}

@@ -1,0 +1,300 @@
+using System.Text.Json;
+using IpvsOperator.Entities;
+using IpvsOperator.Ipam;
+using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime.Controllers;
+using IpvsOperator.Runtime.Events;
+using IpvsOperator.Runtime.Rbac;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace IpvsOperator.Controllers;
+
+/// <summary>An allocation that cannot be made now; the Service is retried with backoff.</summary>
+public sealed class AllocationFailedException(string message) : Exception(message);
+
+/// <summary>
+/// Gives each LoadBalancer Service of ours an address: decides with the allocator, attaches the
+/// release finalizer and the pool annotation (one write), claims the address by creating the
+/// IPAllocation named after it (409 AlreadyExists means taken: learn the owner, try the next),
+/// then publishes it in the Service's status (one write). The IPAllocation objects are the truth:
+/// before each decision the allocator is synced with the claims this Service holds in the cache,
+/// oldest claim first, so that two controllers that raced converge on the same answer.
+/// </summary>
+[EntityRbac(typeof(V1Service), Verbs = RbacVerb.Read | RbacVerb.Patch | RbacVerb.Update)]
+[GenericRbac(Resources = ["services/status"], Verbs = RbacVerb.Get | RbacVerb.Patch | RbacVerb.Update)]
+[EntityRbac(typeof(V1Alpha1IPAllocation), Verbs = RbacVerb.Read | RbacVerb.Create | RbacVerb.Update | RbacVerb.Delete)]
+[EntityRbac(typeof(V1Namespace), Verbs = RbacVerb.Get)]
+[EntityRbac(typeof(Corev1Event), Verbs = RbacVerb.Create | RbacVerb.Get | RbacVerb.Update)]
+public sealed class ServiceController(
+    AllocationTerm term,
+    EntityClient<V1Service> services,
+    EntityClient<V1Alpha1IPAllocation> allocations,
+    EntityClient<V1Namespace> namespaces,
+    EventRecorder events,
+    ControllerSettings settings,
+    ILogger<ServiceController> logger) : IEntityController<V1Service>
+{
+    private const int ClaimAttempts = 16;
+
+    public async Task<ReconcileResult> ReconcileAsync(V1Service service, CancellationToken cancellationToken)
+    {
+        await term.ReadyAsync(cancellationToken);
+        var key = ObjectKey.Of(service);
+        if (!ServiceRequestReader.IsOurs(service, settings.DefaultClass))
+        {
+            term.Pending.TryRemove(key, out _);
+            await StopServingAsync(service, cancellationToken);
+            return ReconcileResult.Done;
+        }
+        var (request, error) = ServiceRequestReader.Read(service, await NamespaceLabelsAsync(service, cancellationToken));
+        if (request is null)
+        {
+            // A spec change brings the Service back; retrying the same garbled annotation would only repeat the Event.
+            await events.RecordAsync(service, EventType.Warning, WellKnown.Events.AllocationFailed, error!, cancellationToken);
+            return ReconcileResult.Done;
+        }
+
+        for (var attempt = 0; attempt < ClaimAttempts; attempt++)
+        {
+            var keepers = await SyncClaimsAsync(service, request, cancellationToken);
+            var result = term.WithAllocator(a => a.Allocate(request));
+            if (!result.Succeeded)
+            {
+                term.Pending.TryAdd(key, 0);
+                await events.RecordAsync(service, EventType.Warning, WellKnown.Events.AllocationFailed, result.Failure!.Message, cancellationToken);
+                if (result.Failure.Reason == AllocationFailureReason.PoolExhausted)
+                {
+                    foreach (var pool in term.Pools.Informer.Items)
+                    {
+                        term.Pools.Enqueue(ObjectKey.Of(pool));
+                    }
+                }
+                throw new AllocationFailedException($"{key}: {result.Failure}");
+            }
+
+            service = await EnsureMetadataAsync(service, result.Addresses, cancellationToken);
+            var taken = await ClaimAllAsync(service, request, result.Addresses, keepers, cancellationToken);
+            if (taken is not null)
+            {
+                // Someone else holds it: the allocator now knows, and the next attempt picks another.
+                logger.LogInformation("address {Address} for {Service} is taken by {Owner}; trying another", taken.Spec.Address, key, $"{taken.Spec.ServiceRef.Namespace}/{taken.Spec.ServiceRef.Name}");
+                continue;
+            }
+            foreach (var moved in keepers.Where(k => result.Addresses.All(a => a.Address.ToString() != k.Spec.Address)))
+            {
+                await ReleaseClaimAsync(moved, service, cancellationToken);
+            }
+            term.Pending.TryRemove(key, out _);
+            if (await WriteStatusAsync(service, result.Addresses, cancellationToken))
+            {
+                var described = string.Join(", ", result.Addresses.Select(a => $"{a.Address} from IPPool {a.Pool}"));
+                await events.RecordAsync(service, EventType.Normal, WellKnown.Events.IPAllocated, $"Assigned {described}", cancellationToken);
+            }
+            return ReconcileResult.Done;
+        }
+        throw new AllocationFailedException($"{key}: every address tried was taken by another controller; retrying");
+    }
+
+    public Task DeletedAsync(V1Service service, CancellationToken cancellationToken)
+    {
+        term.Pending.TryRemove(ObjectKey.Of(service), out _);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Makes the allocator agree with the claims this Service holds: the oldest claim per family
+    /// is kept, younger ones (left by a race) are released. With no claim for a family, the
+    /// address in the Service's status is offered back first, so a claim deleted by hand, or
+    /// never written because of a crash, comes back with the same address.
+    /// </summary>
+    private async Task<List<V1Alpha1IPAllocation>> SyncClaimsAsync(V1Service service, ServiceRequest request, CancellationToken cancellationToken)
+    {
+        var claims = term.ClaimsOf(service)
+            .Where(c => IPAddressValue.TryParse(c.Spec.Address, out _))
+            .OrderBy(c => c.Metadata.CreationTimestamp ?? DateTime.MinValue).ThenBy(c => c.Metadata.Name, StringComparer.Ordinal)
+            .ToList();
+        var keepers = claims.GroupBy(c => IPAddressValue.Parse(c.Spec.Address).Family).Select(g => g.First()).ToList();
+        foreach (var extra in claims.Except(keepers))
+        {
+            await ReleaseClaimAsync(extra, service, cancellationToken);
+        }
+        var key = request.Service;
+        var published = (service.Status?.LoadBalancer?.Ingress ?? []).Select(i => IPAddressValue.TryParse(i.Ip, out var a) ? a : (IPAddressValue?)null).OfType<IPAddressValue>();
+        term.WithAllocator(a =>
+        {
+            a.Release(key);
+            foreach (var keeper in keepers)
+            {
+                a.Restore(key, IPAddressValue.Parse(keeper.Spec.Address), keeper.Spec.SharingKey, request.Ports);
+            }
+            foreach (var address in published.Where(p => keepers.All(k => IPAddressValue.Parse(k.Spec.Address).Family != p.Family)))
+            {
+                if (a.ClaimOf(address) is null)
+                {
+                    a.Restore(key, address, request.SharingKey, request.Ports);
+                }
+            }
+            return 0;
+        });
+        return keepers;
+    }
+
+    /// <summary>Claims every address not yet backed by an IPAllocation; returns the claim that beat us, if any.</summary>
+    private async Task<V1Alpha1IPAllocation?> ClaimAllAsync(V1Service service, ServiceRequest request, IReadOnlyList<AddressAssignment> addresses,
+        List<V1Alpha1IPAllocation> keepers, CancellationToken cancellationToken)
+    {
+        foreach (var assignment in addresses.Where(a => keepers.All(k => k.Spec.Address != a.Address.ToString())))
+        {
+            if (await ClaimAsync(service, request, assignment, cancellationToken) is { } owner)
+            {
+                var ownerKey = new ServiceKey(owner.Spec.ServiceRef.Namespace, owner.Spec.ServiceRef.Name);
+                term.WithAllocator(a =>
+                {
+                    a.Release(request.Service);
+                    foreach (var holder in AllocationTerm.Holders(owner))
+                    {
+                        a.Restore(new ServiceKey(holder.Namespace, holder.Name), assignment.Address, owner.Spec.SharingKey, term.PortsOf(holder));
+                    }
+                    return a.ClaimOf(assignment.Address) is null ? a.Restore(ownerKey, assignment.Address, owner.Spec.SharingKey, []) : null;
+                });
+                return owner;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Creates the IPAllocation; null when the claim is ours, else the claim that holds the address.</summary>
+    private async Task<V1Alpha1IPAllocation?> ClaimAsync(V1Service service, ServiceRequest request, AddressAssignment assignment, CancellationToken cancellationToken)
+    {
+        var name = AllocationNames.For(assignment.Address);
+        var reference = new ServiceReference { Namespace = service.Metadata.NamespaceProperty, Name = service.Metadata.Name, Uid = service.Metadata.Uid };
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            try
+            {
+                await allocations.CreateAsync(new V1Alpha1IPAllocation
+                {
+                    Metadata = new V1ObjectMeta { Name = name },
+                    Spec = new IPAllocationSpec { Address = assignment.Address.ToString(), Pool = assignment.Pool ?? string.Empty, ServiceRef = reference, SharingKey = request.SharingKey },
+                }, cancellationToken);
+                return null;
+            }
+            catch (ApiStatusException error) when (error.IsAlreadyExists)
+            {
+                var existing = await allocations.GetAsync(null, name, cancellationToken);
+                if (existing is null)
+                {
+                    continue; // released meanwhile: try again
+                }
+                if (AllocationTerm.Holders(existing).Any(h => h.Uid == service.Metadata.Uid))
+                {
+                    return null; // ours already, e.g. written before a crash
+                }
+                var mayShare = request.SharingKey is not null && existing.Spec.SharingKey == request.SharingKey
+                    && term.WithAllocator(a => a.ClaimOf(assignment.Address)?.Holders.ContainsKey(request.Service) == true);
+                if (!mayShare)
+                {
+                    return existing;
+                }
+                existing.Spec.SharedWith = [.. existing.Spec.SharedWith ?? [], reference];
+                await allocations.ReplaceAsync(existing, cancellationToken);
+                return null;
+            }
+        }
+        throw new AllocationFailedException($"the claim {name} kept changing under us");
+    }
+
+    private async Task ReleaseClaimAsync(V1Alpha1IPAllocation claim, V1Service service, CancellationToken cancellationToken)
+    {
+        await Claims.ReleaseAsync(allocations, claim, service.Metadata.Uid, cancellationToken);
+        term.EnqueuePending();
+    }
+
+    /// <summary>The release finalizer and the pool annotation, in one write conditional on what was read.</summary>
+    private async Task<V1Service> EnsureMetadataAsync(V1Service service, IReadOnlyList<AddressAssignment> addresses, CancellationToken cancellationToken)
+    {
+        var pools = string.Join(",", addresses.Select(a => a.Pool).Distinct());
+        var finalizers = service.Metadata.Finalizers ?? [];
+        var annotations = service.Metadata.Annotations ?? new Dictionary<string, string>();
+        if (finalizers.Contains(WellKnown.Finalizers.ReleaseAddress)
+            && annotations.TryGetValue(WellKnown.Annotations.AllocatedFromPool, out var current) && current == pools)
+        {
+            return service;
+        }
+        var patch = JsonSerializer.Serialize(new
+        {
+            metadata = new
+            {
+                resourceVersion = service.Metadata.ResourceVersion,
+                finalizers = finalizers.Contains(WellKnown.Finalizers.ReleaseAddress) ? finalizers : [.. finalizers, WellKnown.Finalizers.ReleaseAddress],
+                annotations = new Dictionary<string, string> { [WellKnown.Annotations.AllocatedFromPool] = pools },
+            },
+        });
+        return await services.PatchAsync(service.Metadata.NamespaceProperty, service.Metadata.Name, patch, PatchKind.Merge, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Publishes the addresses in status.loadBalancer.ingress; false when it already says so.</summary>
+    private async Task<bool> WriteStatusAsync(V1Service service, IReadOnlyList<AddressAssignment> addresses, CancellationToken cancellationToken)
+    {
+        var wanted = addresses.Select(a => (Ip: a.Address.ToString(), Mode: settings.IpMode)).ToList();
+        var current = (service.Status?.LoadBalancer?.Ingress ?? []).Select(i => (Ip: i.Ip ?? string.Empty, Mode: i.IpMode ?? string.Empty)).ToList();
+        if (current.SequenceEqual(wanted))
+        {
+            return false;
+        }
+        var patch = JsonSerializer.Serialize(new { status = new { loadBalancer = new { ingress = wanted.Select(w => new { ip = w.Ip, ipMode = w.Mode }) } } });
+        await services.PatchAsync(service.Metadata.NamespaceProperty, service.Metadata.Name, patch, PatchKind.Merge, status: true, cancellationToken);
+        return true;
+    }
+
+    /// <summary>
+    /// A Service that stopped being ours (type, class): give its addresses back and take off what we
+    /// put on it. Status is cleared only of addresses we wrote, as another implementation may own it now.
+    /// </summary>
+    private async Task StopServingAsync(V1Service service, CancellationToken cancellationToken)
+    {
+        var claims = term.ClaimsOf(service);
+        foreach (var claim in claims)
+        {
+            await ReleaseClaimAsync(claim, service, cancellationToken);
+        }
+        var released = term.WithAllocator(a => a.Release(ServiceRequestReader.KeyOf(service)));
+        var ours = claims.Select(c => c.Spec.Address).Concat(released.Select(r => r.ToString())).ToHashSet();
+        var ingress = service.Status?.LoadBalancer?.Ingress ?? [];
+        if (ingress.Count > 0 && ingress.All(i => ours.Contains(i.Ip ?? string.Empty)))
+        {
+            await services.PatchAsync(service.Metadata.NamespaceProperty, service.Metadata.Name, """{"status":{"loadBalancer":{"ingress":null}}}""", PatchKind.Merge, status: true, cancellationToken);
+        }
+        var hasFinalizer = service.Metadata.Finalizers?.Contains(WellKnown.Finalizers.ReleaseAddress) == true;
+        var hasAnnotation = service.Metadata.Annotations?.ContainsKey(WellKnown.Annotations.AllocatedFromPool) == true;
+        if (hasFinalizer || hasAnnotation)
+        {
+            var patch = JsonSerializer.Serialize(new
+            {
+                metadata = new
+                {
+                    resourceVersion = service.Metadata.ResourceVersion,
+                    finalizers = (service.Metadata.Finalizers ?? []).Where(f => f != WellKnown.Finalizers.ReleaseAddress).ToList(),
+                    annotations = new Dictionary<string, string?> { [WellKnown.Annotations.AllocatedFromPool] = null },
+                },
+            });
+            await services.PatchAsync(service.Metadata.NamespaceProperty, service.Metadata.Name, patch, PatchKind.Merge, cancellationToken: cancellationToken);
+        }
+        if (ours.Count > 0)
+        {
+            await events.RecordAsync(service, EventType.Normal, WellKnown.Events.IPReleased, $"Released {string.Join(", ", ours)}: the Service is no longer a LoadBalancer of class {WellKnown.LoadBalancerClass}", cancellationToken);
+        }
+    }
+
+    private async Task<IReadOnlyDictionary<string, string>> NamespaceLabelsAsync(V1Service service, CancellationToken cancellationToken)
+    {
+        // Read only when some pool selects namespaces by label.
+        if (!term.Pools.Informer.Items.Any(p => p.Spec.ServiceAllocation?.NamespaceSelector is not null))
+        {
+            return new Dictionary<string, string>();
+        }
+        var ns = await namespaces.GetAsync(null, service.Metadata.NamespaceProperty, cancellationToken);
+        return (IReadOnlyDictionary<string, string>?)ns?.Metadata.Labels?.AsReadOnly() ?? new Dictionary<string, string>();
+    }
+}
