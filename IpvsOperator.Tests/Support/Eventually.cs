@@ -5,7 +5,11 @@ public static class Eventually
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(20);
 
-    public static async Task TrueAsync(Func<Task<bool>> condition, string because, TimeSpan? timeout = null)
+    public static Task TrueAsync(Func<Task<bool>> condition, string because, TimeSpan? timeout = null) =>
+        TrueAsync(condition, () => because, timeout);
+
+    /// <summary>As above, with the reason computed at the time of failure (to show the last state seen).</summary>
+    public static async Task TrueAsync(Func<Task<bool>> condition, Func<string> because, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
         Exception? last = null;
@@ -24,7 +28,7 @@ public static class Eventually
             }
             await Task.Delay(20);
         }
-        Assert.Fail($"timed out after {(timeout ?? DefaultTimeout).TotalSeconds}s waiting until {because}" + (last is null ? string.Empty : $"; last error: {last.Message}"));
+        Assert.Fail($"timed out after {(timeout ?? DefaultTimeout).TotalSeconds}s waiting until {because()}" + (last is null ? string.Empty : $"; last error: {last.Message}"));
     }
 
     public static Task TrueAsync(Func<bool> condition, string because, TimeSpan? timeout = null) =>

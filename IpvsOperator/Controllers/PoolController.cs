@@ -45,8 +45,9 @@ public sealed class PoolController(AllocationTerm term, EntityClient<V1Alpha1IPP
     {
         var parsed = ServiceRequestReader.ToPool(pool);
         var usage = term.WithAllocator(a => a.Usage(pool.Metadata.Name));
-        var holders = term.Allocations.Informer.Items.Where(a => a.Spec.Pool == pool.Metadata.Name)
-            .SelectMany(AllocationTerm.Holders).Select(h => $"{h.Namespace}/{h.Name}").Distinct().Order(StringComparer.Ordinal).ToList();
+        // From the allocator, like the counts, so that the two always agree.
+        var holders = term.WithAllocator(a => a.Claims.Where(c => c.Pool == pool.Metadata.Name).SelectMany(c => c.Holders.Keys)
+            .Select(k => k.ToString()).Distinct().Order(StringComparer.Ordinal).ToList());
         var rejected = term.RejectedPools.GetValueOrDefault(pool.Metadata.Name);
         var conditions = new List<V1Condition>
         {

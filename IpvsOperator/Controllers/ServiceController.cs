@@ -57,7 +57,7 @@ public sealed class ServiceController(
 
         for (var attempt = 0; attempt < ClaimAttempts; attempt++)
         {
-            var keepers = await SyncClaimsAsync(service, request, cancellationToken);
+            var (keepers, extras) = SyncClaims(service, request);
             var result = term.WithAllocator(a => a.Allocate(request));
             if (!result.Succeeded)
             {
@@ -81,12 +81,14 @@ public sealed class ServiceController(
                 logger.LogInformation("address {Address} for {Service} is taken by {Owner}; trying another", taken.Spec.Address, key, $"{taken.Spec.ServiceRef.Namespace}/{taken.Spec.ServiceRef.Name}");
                 continue;
             }
-            foreach (var moved in keepers.Where(k => result.Addresses.All(a => a.Address.ToString() != k.Spec.Address)))
+            // Publish first, release after: an address leaves a Service's status before anyone else may claim it.
+            var published = await WriteStatusAsync(service, result.Addresses, cancellationToken);
+            foreach (var stale in extras.Concat(keepers.Where(k => result.Addresses.All(a => a.Address.ToString() != k.Spec.Address))))
             {
-                await ReleaseClaimAsync(moved, service, cancellationToken);
+                await ReleaseClaimAsync(stale, service, cancellationToken);
             }
             term.Pending.TryRemove(key, out _);
-            if (await WriteStatusAsync(service, result.Addresses, cancellationToken))
+            if (published)
             {
                 var described = string.Join(", ", result.Addresses.Select(a => $"{a.Address} from IPPool {a.Pool}"));
                 await events.RecordAsync(service, EventType.Normal, WellKnown.Events.IPAllocated, $"Assigned {described}", cancellationToken);
@@ -103,24 +105,23 @@ public sealed class ServiceController(
     }
 
     /// <summary>
-    /// Makes the allocator agree with the claims this Service holds: the oldest claim per family
-    /// is kept, younger ones (left by a race) are released. With no claim for a family, the
-    /// address in the Service's status is offered back first, so a claim deleted by hand, or
-    /// never written because of a crash, comes back with the same address.
+    /// Makes the allocator agree with the claims this Service holds. Per family one claim is kept:
+    /// the one whose address the Service's status shows, else the oldest; the others (left by a
+    /// race between controllers) are returned to be released once the status no longer shows them.
+    /// With no claim for a family, the address in the status is offered back first, so a claim
+    /// deleted by hand, or never written because of a crash, comes back with the same address.
     /// </summary>
-    private async Task<List<V1Alpha1IPAllocation>> SyncClaimsAsync(V1Service service, ServiceRequest request, CancellationToken cancellationToken)
+    private (List<V1Alpha1IPAllocation> Keepers, List<V1Alpha1IPAllocation> Extras) SyncClaims(V1Service service, ServiceRequest request)
     {
+        var published = (service.Status?.LoadBalancer?.Ingress ?? []).Select(i => i.Ip).OfType<string>().ToHashSet();
         var claims = term.ClaimsOf(service)
             .Where(c => IPAddressValue.TryParse(c.Spec.Address, out _))
-            .OrderBy(c => c.Metadata.CreationTimestamp ?? DateTime.MinValue).ThenBy(c => c.Metadata.Name, StringComparer.Ordinal)
+            .OrderBy(c => published.Contains(c.Spec.Address) ? 0 : 1)
+            .ThenBy(c => c.Metadata.CreationTimestamp ?? DateTime.MinValue).ThenBy(c => c.Metadata.Name, StringComparer.Ordinal)
             .ToList();
         var keepers = claims.GroupBy(c => IPAddressValue.Parse(c.Spec.Address).Family).Select(g => g.First()).ToList();
-        foreach (var extra in claims.Except(keepers))
-        {
-            await ReleaseClaimAsync(extra, service, cancellationToken);
-        }
+        var extras = claims.Except(keepers).ToList();
         var key = request.Service;
-        var published = (service.Status?.LoadBalancer?.Ingress ?? []).Select(i => IPAddressValue.TryParse(i.Ip, out var a) ? a : (IPAddressValue?)null).OfType<IPAddressValue>();
         term.WithAllocator(a =>
         {
             a.Release(key);
@@ -128,16 +129,17 @@ public sealed class ServiceController(
             {
                 a.Restore(key, IPAddressValue.Parse(keeper.Spec.Address), keeper.Spec.SharingKey, request.Ports);
             }
-            foreach (var address in published.Where(p => keepers.All(k => IPAddressValue.Parse(k.Spec.Address).Family != p.Family)))
+            foreach (var text in published)
             {
-                if (a.ClaimOf(address) is null)
+                if (IPAddressValue.TryParse(text, out var address) && keepers.All(k => IPAddressValue.Parse(k.Spec.Address).Family != address.Family)
+                    && a.ClaimOf(address) is null)
                 {
                     a.Restore(key, address, request.SharingKey, request.Ports);
                 }
             }
             return 0;
         });
-        return keepers;
+        return (keepers, extras);
     }
 
     /// <summary>Claims every address not yet backed by an IPAllocation; returns the claim that beat us, if any.</summary>
@@ -234,7 +236,11 @@ public sealed class ServiceController(
         return await services.PatchAsync(service.Metadata.NamespaceProperty, service.Metadata.Name, patch, PatchKind.Merge, cancellationToken: cancellationToken);
     }
 
-    /// <summary>Publishes the addresses in status.loadBalancer.ingress; false when it already says so.</summary>
+    /// <summary>
+    /// Publishes the addresses in status.loadBalancer.ingress, conditional on the resourceVersion
+    /// read: of two controllers the first to write decides, the other retries on what it wrote.
+    /// False when the status already says so.
+    /// </summary>
     private async Task<bool> WriteStatusAsync(V1Service service, IReadOnlyList<AddressAssignment> addresses, CancellationToken cancellationToken)
     {
         var wanted = addresses.Select(a => (Ip: a.Address.ToString(), Mode: settings.IpMode)).ToList();
@@ -243,7 +249,11 @@ public sealed class ServiceController(
         {
             return false;
         }
-        var patch = JsonSerializer.Serialize(new { status = new { loadBalancer = new { ingress = wanted.Select(w => new { ip = w.Ip, ipMode = w.Mode }) } } });
+        var patch = JsonSerializer.Serialize(new
+        {
+            metadata = new { resourceVersion = service.Metadata.ResourceVersion },
+            status = new { loadBalancer = new { ingress = wanted.Select(w => new { ip = w.Ip, ipMode = w.Mode }) } },
+        });
         await services.PatchAsync(service.Metadata.NamespaceProperty, service.Metadata.Name, patch, PatchKind.Merge, status: true, cancellationToken);
         return true;
     }

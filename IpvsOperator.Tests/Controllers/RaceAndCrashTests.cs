@@ -1,0 +1,123 @@
+using System.Net;
+using IpvsOperator.Controllers;
+using IpvsOperator.Entities;
+using IpvsOperator.Tests.Support;
+using k8s;
+using k8s.Models;
+
+namespace IpvsOperator.Tests.Controllers;
+
+public class RaceAndCrashTests : ControllerFixture
+{
+    [Test]
+    public async Task Two_controllers_racing_over_a_full_pool_never_give_one_address_to_two_Services()
+    {
+        var ns = await NewNamespaceAsync("race");
+        await Pools.CreateAsync(new V1Alpha1IPPool { Metadata = new V1ObjectMeta { Name = "race" }, Spec = new IPPoolSpec { Addresses = ["203.0.113.0/24"], AvoidBuggyIPs = true } });
+        StartController();
+        StartController();
+
+        var names = Enumerable.Range(0, 300).Select(i => $"svc-{i:D3}").ToList();
+        var race = new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = "race" };
+        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (name, token) => await CreateServiceAsync(ns, name, race));
+
+        var seen = "";
+        await Eventually.TrueAsync(async () =>
+        {
+            var now = await StateAsync(ns);
+            seen = $"{now.Addressed.Count} addressed, {now.Claims.Count} claims, {now.Claims.Select(c => c.Spec.ServiceRef.Name).Distinct().Count()} claimed Services";
+            return now.Addressed.Count == 254;
+        }, () => $"254 Services have an address (last seen: {seen})", TimeSpan.FromSeconds(90));
+        var state = await StateAsync(ns);
+        state.Addressed.Values.Should().OnlyHaveUniqueItems("no address is given to two Services");
+        state.Addressed.Values.Should().OnlyContain(a => !a.EndsWith(".0", StringComparison.Ordinal) && !a.EndsWith(".255", StringComparison.Ordinal));
+        await Eventually.TrueAsync(async () => (await StateAsync(ns)).Claims.Count == 254, "exactly 254 claims remain (race leftovers released)", TimeSpan.FromSeconds(60));
+        state = await StateAsync(ns);
+        state.Claims.Should().OnlyContain(c => state.Addressed.ContainsKey(c.Spec.ServiceRef.Name) && state.Addressed[c.Spec.ServiceRef.Name] == c.Spec.Address,
+            "every claim backs the address its Service shows");
+        var waiting = names.Except(state.Addressed.Keys).ToList();
+        waiting.Should().HaveCount(46);
+        await Eventually.TrueAsync(async () =>
+        {
+            var failed = (await Client.CoreV1.ListNamespacedEventAsync(ns)).Items.Where(e => e.Reason == WellKnown.Events.AllocationFailed).Select(e => e.InvolvedObject.Name).ToHashSet();
+            return waiting.All(failed.Contains);
+        }, "each of the 46 waiting Services has an AllocationFailed event");
+
+        var doomed = state.Addressed.Keys.Take(100).ToList();
+        await Parallel.ForEachAsync(doomed, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (name, token) => await Client.CoreV1.DeleteNamespacedServiceAsync(name, ns, cancellationToken: token));
+
+        await Eventually.TrueAsync(async () =>
+        {
+            var now = await StateAsync(ns);
+            return now.Addressed.Count == 200 && waiting.All(now.Addressed.ContainsKey) && now.Claims.Count == 200;
+        }, "the 46 waiting Services get the freed addresses", TimeSpan.FromSeconds(90));
+        (await StateAsync(ns)).Addressed.Values.Should().OnlyHaveUniqueItems();
+    }
+
+    [Test]
+    public async Task A_controller_killed_between_claim_and_status_write_recovers_the_same_address()
+    {
+        var ns = await NewNamespaceAsync("crash");
+        await CreatePoolAsync("crash", "192.0.2.0/28");
+        Server.Faults.Delay(TimeSpan.FromSeconds(3), "patch", "services");
+        var first = StartController();
+        await CreateServiceAsync(ns, "survivor", new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = "crash" });
+
+        List<V1Alpha1IPAllocation> claims = [];
+        await Eventually.TrueAsync(async () => (claims = await ClaimsOfAsync(ns, "survivor")).Count == 1, "the claim is made");
+        await StopAsync(first);
+        (await AddressOfAsync(ns, "survivor")).Should().BeNull("the controller died before writing the status");
+
+        Server.Faults.Clear();
+        StartController();
+
+        (await WaitForAddressAsync(ns, "survivor")).Should().Be(claims[0].Spec.Address);
+        await Eventually.TrueAsync(async () => (await ClaimsOfAsync(ns, "survivor")).Count == 1, "exactly one claim");
+        (await Allocations.ListAllAsync()).Items.Where(a => a.Spec.Pool == "crash").Should().ContainSingle("no claim leaked");
+    }
+
+    [Test]
+    public async Task Injected_500s_and_dropped_watches_change_nothing_in_the_final_state()
+    {
+        var ns = await NewNamespaceAsync("chaos");
+        await CreatePoolAsync("chaos", "192.0.2.64/27");
+        var annotations = new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = "chaos" };
+        Server.Faults.FailNext(20, "create", "ipallocations", HttpStatusCode.InternalServerError);
+        Server.Faults.FailNext(20, "patch", "services", HttpStatusCode.ServiceUnavailable);
+        var first = StartController();
+        using var chaos = new CancellationTokenSource();
+        var dropping = Task.Run(async () =>
+        {
+            while (!chaos.IsCancellationRequested)
+            {
+                Server.CloseAllWatches();
+                await Task.Delay(150);
+            }
+        });
+        for (var i = 0; i < 20; i++)
+        {
+            await CreateServiceAsync(ns, $"s{i}", annotations);
+        }
+        // Crash mid-way, then start again under the same faults.
+        await Eventually.TrueAsync(async () => (await Allocations.ListAllAsync()).Items.Count(a => a.Spec.Pool == "chaos") >= 5, "some claims are made");
+        await StopAsync(first);
+        StartController();
+
+        await Eventually.TrueAsync(async () => (await StateAsync(ns)).Addressed.Count == 20, "every Service has an address", TimeSpan.FromSeconds(60));
+        await chaos.CancelAsync();
+        await dropping;
+        var state = await StateAsync(ns);
+        state.Addressed.Values.Should().OnlyHaveUniqueItems();
+        await Eventually.TrueAsync(async () => (await StateAsync(ns)).Claims.Count == 20, "one claim per Service, none leaked");
+        (await StateAsync(ns)).Claims.Select(c => c.Spec.Address).Should().BeEquivalentTo(state.Addressed.Values);
+    }
+
+    private async Task<(Dictionary<string, string> Addressed, List<V1Alpha1IPAllocation> Claims)> StateAsync(string ns)
+    {
+        var services = (await Services.ListAllAsync(ns)).Items;
+        var addressed = services.Where(s => s.Status?.LoadBalancer?.Ingress is { Count: > 0 })
+            .ToDictionary(s => s.Metadata.Name, s => s.Status.LoadBalancer.Ingress[0].Ip);
+        var claims = (await Allocations.ListAllAsync()).Items.Where(a => AllocationTerm.Holders(a).Any(h => h.Namespace == ns)).ToList();
+        return (addressed, claims);
+    }
+}
