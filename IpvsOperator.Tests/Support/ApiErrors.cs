@@ -15,6 +15,10 @@ public static class ApiErrors
         {
             await call();
         }
+        catch (IpvsOperator.Runtime.Client.ApiStatusException error)
+        {
+            return new ApiError(error.Code, error.Status.Reason ?? string.Empty, error.Status.Message ?? string.Empty);
+        }
         catch (HttpOperationException error)
         {
             var status = JsonNode.Parse(error.Response.Content) as JsonObject;

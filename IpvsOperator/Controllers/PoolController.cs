@@ -12,8 +12,8 @@ namespace IpvsOperator.Controllers;
 /// Keeps each IPPool's status true (counts per family, Ready, Exhausted, InUse, observedGeneration),
 /// hands the allocator the pools, and lets waiting Services try again when a pool changes.
 /// </summary>
-[EntityRbac(typeof(V1Alpha1IPPool), Verbs = RbacVerb.Read | RbacVerb.Patch | RbacVerb.Update)]
-[GenericRbac(Groups = [WellKnown.Group], Resources = ["ippools/status"], Verbs = RbacVerb.Get | RbacVerb.Patch | RbacVerb.Update)]
+[EntityRbac(typeof(V1Alpha1IPPool), Verbs = RbacVerb.Read | RbacVerb.Patch)]
+[GenericRbac(Groups = [WellKnown.Group], Resources = ["ippools/status"], Verbs = RbacVerb.Patch)]
 public sealed class PoolController(AllocationTerm term, EntityClient<V1Alpha1IPPool> pools, EventRecorder events, TimeProvider time) : IEntityController<V1Alpha1IPPool>
 {
     public async Task<ReconcileResult> ReconcileAsync(V1Alpha1IPPool pool, CancellationToken cancellationToken)

@@ -21,8 +21,8 @@ public sealed class AllocationFailedException(string message) : Exception(messag
 /// before each decision the allocator is synced with the claims this Service holds in the cache,
 /// oldest claim first, so that two controllers that raced converge on the same answer.
 /// </summary>
-[EntityRbac(typeof(V1Service), Verbs = RbacVerb.Read | RbacVerb.Patch | RbacVerb.Update)]
-[GenericRbac(Resources = ["services/status"], Verbs = RbacVerb.Get | RbacVerb.Patch | RbacVerb.Update)]
+[EntityRbac(typeof(V1Service), Verbs = RbacVerb.Read | RbacVerb.Patch)]
+[GenericRbac(Resources = ["services/status"], Verbs = RbacVerb.Patch)]
 [EntityRbac(typeof(V1Alpha1IPAllocation), Verbs = RbacVerb.Read | RbacVerb.Create | RbacVerb.Update | RbacVerb.Delete)]
 [EntityRbac(typeof(V1Namespace), Verbs = RbacVerb.Get)]
 [EntityRbac(typeof(Corev1Event), Verbs = RbacVerb.Create | RbacVerb.Get | RbacVerb.Update)]

@@ -1,0 +1,141 @@
+using System.Net;
+using System.Text;
+using IpvsOperator.Controllers;
+using IpvsOperator.Entities;
+using IpvsOperator.Runtime.Webhooks;
+using IpvsOperator.Tests.Controllers;
+using IpvsOperator.Tests.Support;
+using IpvsOperator.Webhooks;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace IpvsOperator.Tests.Webhooks;
+
+/// <summary>The validators, called by LocalCluster's admission as a cluster calls them, with the generated manifests.</summary>
+public class WebhookTests : ControllerFixture
+{
+    private const string OperatorNamespace = "ipvs-operator-system";
+    private WebhookServer server = null!;
+    private WebhookCertificates certificates = null!;
+
+    [OneTimeSetUp]
+    public async Task InstallWebhooksAsync()
+    {
+        await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = OperatorNamespace } });
+        var configuration = KubernetesYaml.Deserialize<V1ValidatingWebhookConfiguration>(
+            await File.ReadAllTextAsync(Path.Combine(RepositoryRoot.Path, "config", "webhook", "manifests.yaml")));
+        foreach (var webhook in configuration.Webhooks)
+        {
+            webhook.ClientConfig.Service.NamespaceProperty = OperatorNamespace; // what kustomize's namespace does
+        }
+        await Client.AdmissionregistrationV1.CreateValidatingWebhookConfigurationAsync(configuration);
+
+        var options = new WebhookCertificateOptions { Namespace = OperatorNamespace };
+        certificates = new WebhookCertificates(Client, options, NullLogger<WebhookCertificates>.Instance);
+        var certificate = await certificates.EnsureAsync(CancellationToken.None);
+        server = await WebhookServer.StartAsync(certificate,
+            [new PoolValidator(Pools, Allocations), new AllocationValidator(Pools), new ServiceValidator(Pools, new ControllerSettings())],
+            IPAddress.Loopback, 0, NullLogger.Instance, CancellationToken.None);
+        Server.Admission.MapService(OperatorNamespace, options.ServiceName, "127.0.0.1", server.Port);
+    }
+
+    [OneTimeTearDown]
+    public async Task StopWebhooksAsync() => await server.DisposeAsync();
+
+    private Task<ApiError> RefusedPoolAsync(string name, params string[] addresses) =>
+        ApiErrors.Of(() => CreatePoolAsync(name, addresses));
+
+    [Test]
+    public async Task The_controller_keeps_its_own_certificate_and_caBundle()
+    {
+        var secret = await Client.CoreV1.ReadNamespacedSecretAsync("ipvs-operator-webhook-tls", OperatorNamespace);
+        secret.Data.Keys.Should().BeEquivalentTo(["ca.crt", "tls.crt", "tls.key"]);
+        var configuration = await Client.AdmissionregistrationV1.ReadValidatingWebhookConfigurationAsync("ipvs-operator-validating-webhook");
+        configuration.Webhooks.Should().OnlyContain(w => Encoding.UTF8.GetString(w.ClientConfig.CaBundle) == Encoding.UTF8.GetString(secret.Data["ca.crt"]));
+
+        var again = await certificates.EnsureAsync(CancellationToken.None);
+        again.Thumbprint.Should().Be(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(Encoding.UTF8.GetString(secret.Data["tls.crt"])).Thumbprint,
+            "a valid certificate is reused, not rotated on every start");
+    }
+
+    [Test]
+    public async Task Malformed_pools_are_refused_naming_the_value_and_what_is_valid()
+    {
+        var garbled = await RefusedPoolAsync("garbled", "192.0.2.0/24", "banana");
+        garbled.Message.Should().Contain("admission webhook \"ippools.ipvsoperator.io\" denied the request").And.Contain("'banana' is not an IP address").And.Contain("a CIDR such as");
+
+        (await RefusedPoolAsync("backwards", "192.0.2.20-192.0.2.10")).Message.Should().Contain("write it as 192.0.2.10-192.0.2.20");
+        (await RefusedPoolAsync("mixed", "192.0.2.1-2001:db8::1")).Message.Should().Contain("mixes IPv4 and IPv6");
+        (await RefusedPoolAsync("hostbits", "192.0.2.5/24")).Message.Should().Contain("did you mean 192.0.2.0/24?");
+    }
+
+    [Test]
+    public async Task A_pool_overlapping_another_is_refused_naming_it()
+    {
+        await CreatePoolAsync("wh-first", "198.18.0.0/24");
+
+        var overlap = await RefusedPoolAsync("wh-second", "198.18.0.128/25");
+
+        overlap.Message.Should().Contain("198.18.0.128-198.18.0.255 of IPPool wh-second overlaps 198.18.0.0-198.18.0.255 of IPPool wh-first");
+        var update = await ApiErrors.Of(() => Pools.PatchAsync(null, "wh-first", """{"spec":{"addresses":["198.18.0.0/24","198.18.0.0/25"]}}"""));
+        update.Message.Should().Contain("overlap");
+    }
+
+    [Test]
+    public async Task Shrinking_or_deleting_a_pool_under_a_Service_is_refused_naming_the_Service()
+    {
+        var ns = await NewNamespaceAsync();
+        await CreatePoolAsync("wh-used", "198.18.1.0/30");
+        StartController();
+        await CreateServiceAsync(ns, "tenant", new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = "wh-used" });
+        var address = await WaitForAddressAsync(ns, "tenant");
+
+        var shrink = await ApiErrors.Of(() => Pools.PatchAsync(null, "wh-used", """{"spec":{"addresses":["198.18.1.2/31"]}}"""));
+        shrink.Message.Should().Contain($"drops allocated address(es) {address} (Service {ns}/tenant)");
+        await Pools.PatchAsync(null, "wh-used", """{"spec":{"addresses":["198.18.1.0/29"]}}""");
+
+        var delete = await ApiErrors.Of(() => Client.CustomObjects.DeleteClusterCustomObjectAsync(WellKnown.Group, WellKnown.Version, "ippools", "wh-used"));
+        delete.Message.Should().Contain($"IPPool wh-used still has 1 allocated address(es): {address} (Service {ns}/tenant)");
+
+        await Client.CoreV1.DeleteNamespacedServiceAsync("tenant", ns);
+        await Eventually.TrueAsync(async () => (await Allocations.ListAllAsync()).Items.All(a => a.Spec.Pool != "wh-used"), "the address is released");
+        await Pools.DeleteAsync(null, "wh-used");
+        await Eventually.TrueAsync(async () => await Pools.GetAsync(null, "wh-used") is null, "the unused pool can go");
+    }
+
+    [Test]
+    public async Task An_IPAllocation_must_be_named_after_its_address_and_lie_in_its_pool()
+    {
+        await CreatePoolAsync("wh-claims", "198.18.2.0/30");
+        V1Alpha1IPAllocation Claim(string name, string address, string pool) => new()
+        {
+            Metadata = new V1ObjectMeta { Name = name },
+            Spec = new IPAllocationSpec { Address = address, Pool = pool, ServiceRef = new ServiceReference { Namespace = "default", Name = "x", Uid = "u" } },
+        };
+
+        (await ApiErrors.Of(() => Allocations.CreateAsync(Claim("ipv4-198-18-2-1", "198.18.2.2", "wh-claims"))))
+            .Message.Should().Contain("the claim of 198.18.2.2 must be named ipv4-198-18-2-2");
+        (await ApiErrors.Of(() => Allocations.CreateAsync(Claim("ipv4-198-18-2-9", "198.18.2.9", "wh-claims"))))
+            .Message.Should().Contain("198.18.2.9 does not lie in IPPool wh-claims");
+        (await ApiErrors.Of(() => Allocations.CreateAsync(Claim("ipv4-198-18-2-1", "198.18.2.1", "nope"))))
+            .Message.Should().Contain("spec.pool 'nope' names no IPPool");
+    }
+
+    [Test]
+    public async Task Services_of_ours_with_bad_requests_are_refused_and_others_pass()
+    {
+        var ns = await NewNamespaceAsync();
+        await CreatePoolAsync("wh-svc", "198.18.3.0/30");
+
+        (await ApiErrors.Of(() => CreateServiceAsync(ns, "garbled", new Dictionary<string, string> { [WellKnown.Annotations.LoadBalancerIPs] = "198.18.3.1,oops" })))
+            .Message.Should().Contain("'oops' is not an IP address");
+        (await ApiErrors.Of(() => CreateServiceAsync(ns, "outside", new Dictionary<string, string> { [WellKnown.Annotations.LoadBalancerIPs] = "203.0.113.9" })))
+            .Message.Should().Contain("requested address 203.0.113.9 lies in no IPPool");
+        (await ApiErrors.Of(() => CreateServiceAsync(ns, "nopool", new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = "missing" })))
+            .Message.Should().Contain("IPPool 'missing' does not exist");
+
+        await CreateServiceAsync(ns, "fine", new Dictionary<string, string> { [WellKnown.Annotations.LoadBalancerIPs] = "198.18.3.1" });
+        await CreateServiceAsync(ns, "theirs", new Dictionary<string, string> { [WellKnown.Annotations.LoadBalancerIPs] = "oops" }, loadBalancerClass: "example.com/other");
+    }
+}

@@ -1,0 +1,85 @@
+using System.Net;
+using System.Reflection;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace IpvsOperator.Runtime.Webhooks;
+
+/// <summary>Serves validators over HTTPS as AdmissionReview v1, each at the path its attribute names.</summary>
+public sealed class WebhookServer : IAsyncDisposable
+{
+    private readonly WebApplication app;
+
+    private WebhookServer(WebApplication app) => this.app = app;
+
+    public int Port { get; private set; }
+
+    public static async Task<WebhookServer> StartAsync(X509Certificate2 certificate, IEnumerable<IAdmissionValidator> validators, IPAddress bind, int port,
+        ILogger logger, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(bind, port, listen => listen.UseHttps(certificate)));
+        var app = builder.Build();
+        foreach (var validator in validators)
+        {
+            var registration = validator.GetType().GetCustomAttribute<ValidatingWebhookAttribute>()
+                ?? throw new InvalidOperationException($"{validator.GetType().Name} has no [ValidatingWebhook] attribute");
+            app.MapPost(registration.Path, (Delegate)((HttpContext context) => HandleAsync(context, validator, logger)));
+        }
+        await app.StartAsync(cancellationToken);
+        var server = new WebhookServer(app);
+        server.Port = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
+        return server;
+    }
+
+    private static async Task HandleAsync(HttpContext context, IAdmissionValidator validator, ILogger logger)
+    {
+        var review = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted) as JsonObject;
+        var request = review?["request"] as JsonObject;
+        var uid = request?["uid"]?.GetValue<string>() ?? string.Empty;
+        AdmissionVerdict verdict;
+        try
+        {
+            verdict = await validator.ValidateAsync(new AdmissionRequest(
+                request?["operation"]?.GetValue<string>() ?? string.Empty,
+                request?["name"]?.GetValue<string>() ?? string.Empty,
+                request?["namespace"]?.GetValue<string>() ?? string.Empty,
+                Element(request?["object"]),
+                Element(request?["oldObject"])), context.RequestAborted);
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            // A validator that fails says so; failurePolicy decides what the API server does with it.
+            logger.LogError(error, "{Validator} failed", validator.GetType().Name);
+            verdict = AdmissionVerdict.Deny($"the webhook could not decide: {error.Message}");
+        }
+        var response = new JsonObject { ["uid"] = uid, ["allowed"] = verdict.Allowed };
+        if (!verdict.Allowed)
+        {
+            response["status"] = new JsonObject { ["code"] = (int)HttpStatusCode.UnprocessableEntity, ["reason"] = "Invalid", ["message"] = verdict.Message };
+        }
+        if (verdict.Warnings is { Count: > 0 } warnings)
+        {
+            response["warnings"] = new JsonArray([.. warnings.Select(w => (JsonNode)w)]);
+        }
+        await context.Response.WriteAsJsonAsync(new JsonObject { ["apiVersion"] = "admission.k8s.io/v1", ["kind"] = "AdmissionReview", ["response"] = response }, context.RequestAborted);
+    }
+
+    private static JsonElement? Element(JsonNode? node) =>
+        node is null ? null : JsonDocument.Parse(node.ToJsonString()).RootElement;
+
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+}

@@ -1,0 +1,47 @@
+using IpvsOperator.Controllers;
+using IpvsOperator.Entities;
+using IpvsOperator.Ipam;
+using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime.Webhooks;
+using k8s;
+using k8s.Models;
+
+namespace IpvsOperator.Webhooks;
+
+/// <summary>
+/// A LoadBalancer Service of ours is refused when its annotations do not parse, a requested
+/// address lies in no pool, or a requested pool does not exist. Registered with failurePolicy
+/// Ignore: our outage must never stop Services being created in the cluster.
+/// </summary>
+[ValidatingWebhook("services.ipvsoperator.io", "/validate-service", Resources = ["services"], FailurePolicy = "Ignore")]
+public sealed class ServiceValidator(EntityClient<V1Alpha1IPPool> pools, ControllerSettings settings) : IAdmissionValidator
+{
+    public async Task<AdmissionVerdict> ValidateAsync(AdmissionRequest request, CancellationToken cancellationToken)
+    {
+        var service = KubernetesJson.Deserialize<V1Service>(request.NewObject!.Value.GetRawText());
+        service.Metadata.NamespaceProperty ??= request.Namespace;
+        if (!ServiceRequestReader.IsOurs(service, settings.DefaultClass))
+        {
+            return AdmissionVerdict.Allow;
+        }
+        var (parsed, error) = ServiceRequestReader.Read(service, new Dictionary<string, string>());
+        if (parsed is null)
+        {
+            return AdmissionVerdict.Deny(error!);
+        }
+        var known = (await pools.ListAllAsync(cancellationToken: cancellationToken)).Items
+            .Select(p => (p.Metadata.Name, Parsed: ServiceRequestReader.ToPool(p))).ToList();
+        if (parsed.Pool is { } wanted && known.All(p => p.Name != wanted))
+        {
+            return AdmissionVerdict.Deny($"annotation {WellKnown.Annotations.AddressPool}: IPPool '{wanted}' does not exist; existing pools: [{string.Join(", ", known.Select(k => k.Name).Order(StringComparer.Ordinal))}]");
+        }
+        foreach (var address in parsed.RequestedAddresses)
+        {
+            if (!known.Any(k => k.Parsed.Pool?.Ranges.Any(r => r.Contains(address)) == true))
+            {
+                return AdmissionVerdict.Deny($"requested address {address} lies in no IPPool; pools hold [{string.Join(", ", known.Where(k => k.Parsed.Succeeded).SelectMany(k => k.Parsed.Pool!.Ranges.Select(r => $"{r} ({k.Name})")).Take(10))}]");
+            }
+        }
+        return AdmissionVerdict.Allow;
+    }
+}
