@@ -5,5 +5,6 @@ using IpvsOperator.Commands;
 var root = new RootCommand("IpvsOperator: LoadBalancer Services for bare-metal Kubernetes, on Linux IPVS.")
 {
     GenerateCommand.Create(),
+    ControllerCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

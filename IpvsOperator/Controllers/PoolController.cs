@@ -45,6 +45,11 @@ public sealed class PoolController(AllocationTerm term, EntityClient<V1Alpha1IPP
     {
         var parsed = ServiceRequestReader.ToPool(pool);
         var usage = term.WithAllocator(a => a.Usage(pool.Metadata.Name));
+        foreach (var family in usage)
+        {
+            ControllerMetrics.PoolAddresses.WithLabels(pool.Metadata.Name, family.Family.ToString(), "total").Set((double)family.Capacity);
+            ControllerMetrics.PoolAddresses.WithLabels(pool.Metadata.Name, family.Family.ToString(), "in_use").Set(family.Allocated);
+        }
         // From the allocator, like the counts, so that the two always agree.
         var holders = term.WithAllocator(a => a.Claims.Where(c => c.Pool == pool.Metadata.Name).SelectMany(c => c.Holders.Keys)
             .Select(k => k.ToString()).Distinct().Order(StringComparer.Ordinal).ToList());

@@ -62,7 +62,8 @@ public sealed class ServiceController(
             if (!result.Succeeded)
             {
                 term.Pending.TryAdd(key, 0);
-                await events.RecordAsync(service, EventType.Warning, WellKnown.Events.AllocationFailed, result.Failure!.Message, cancellationToken);
+                ControllerMetrics.AllocationFailures.WithLabels(result.Failure!.Reason.ToString()).Inc();
+                await events.RecordAsync(service, EventType.Warning, WellKnown.Events.AllocationFailed, result.Failure.Message, cancellationToken);
                 if (result.Failure.Reason == AllocationFailureReason.PoolExhausted)
                 {
                     foreach (var pool in term.Pools.Informer.Items)
@@ -90,6 +91,7 @@ public sealed class ServiceController(
             term.Pending.TryRemove(key, out _);
             if (published)
             {
+                ControllerMetrics.Allocations.Inc();
                 var described = string.Join(", ", result.Addresses.Select(a => $"{a.Address} from IPPool {a.Pool}"));
                 await events.RecordAsync(service, EventType.Normal, WellKnown.Events.IPAllocated, $"Assigned {described}", cancellationToken);
             }

@@ -97,7 +97,9 @@ public sealed class LocalClusterServer : IAsyncDisposable
                 server: {server}
             users:
             - name: localcluster
-              user: {"{}"}
+              user:
+                # LocalCluster does not authenticate; a token only satisfies clients that insist on credentials.
+                token: localcluster
             contexts:
             - name: localcluster
               context:
