@@ -7,6 +7,9 @@ switch (args)
     case ["localcluster", ..]:
         await LocalClusterThroughput.RunAsync();
         break;
+    case ["controller", ..]:
+        await ControllerThroughput.RunAsync();
+        break;
     case ["runtime", ..]:
         await RuntimeColdStart.RunAsync();
         break;

@@ -18,8 +18,8 @@ public sealed class AllocationController(AllocationTerm term, EntityClient<V1Alp
     public async Task<ReconcileResult> ReconcileAsync(V1Alpha1IPAllocation allocation, CancellationToken cancellationToken)
     {
         await term.ReadyAsync(cancellationToken);
-        // The pool's counts and conditions follow its claims.
-        term.Pools.Enqueue(new ObjectKey(string.Empty, allocation.Spec.Pool));
+        // The pool's counts and conditions follow its claims, a burst of claims costing one status write.
+        term.Pools.EnqueueAfter(new ObjectKey(string.Empty, allocation.Spec.Pool), AllocationTerm.PoolStatusDelay);
         if (!IPAddressValue.TryParse(allocation.Spec.Address, out var address) || AllocationNames.For(address) != allocation.Metadata.Name)
         {
             logger.LogWarning("IPAllocation {Name} names address {Address}, which is not the address of its name; leaving it alone", allocation.Metadata.Name, allocation.Spec.Address);
@@ -52,7 +52,7 @@ public sealed class AllocationController(AllocationTerm term, EntityClient<V1Alp
 
     public Task DeletedAsync(V1Alpha1IPAllocation allocation, CancellationToken cancellationToken)
     {
-        term.Pools.Enqueue(new ObjectKey(string.Empty, allocation.Spec.Pool));
+        term.Pools.EnqueueAfter(new ObjectKey(string.Empty, allocation.Spec.Pool), AllocationTerm.PoolStatusDelay);
         // A claim gone while its Service lives: the Service controller makes it again.
         foreach (var holder in AllocationTerm.Holders(allocation).Where(IsLive))
         {

@@ -14,6 +14,9 @@ namespace IpvsOperator.Controllers;
 /// </summary>
 public sealed class AllocationTerm(ILogger logger)
 {
+    /// <summary>How long claim changes gather before their pool's status is written again.</summary>
+    public static readonly TimeSpan PoolStatusDelay = TimeSpan.FromSeconds(1);
+
     private readonly Lock gate = new();
     private readonly Allocator allocator = new();
     private Task? restored;

@@ -68,7 +68,7 @@ public sealed class ServiceController(
                 {
                     foreach (var pool in term.Pools.Informer.Items)
                     {
-                        term.Pools.Enqueue(ObjectKey.Of(pool));
+                        term.Pools.EnqueueAfter(ObjectKey.Of(pool), AllocationTerm.PoolStatusDelay);
                     }
                 }
                 throw new AllocationFailedException($"{key}: {result.Failure}");

@@ -56,6 +56,9 @@ public sealed class LocalClusterServer : IAsyncDisposable
 
     public FaultInjector Faults { get; } = new();
 
+    /// <summary>Requests served, by verb and resource ("create ipallocations"), for benchmarks and tests.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, long> RequestCounts { get; } = new(StringComparer.Ordinal);
+
     public static async Task<LocalClusterServer> StartAsync(LocalClusterOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new LocalClusterOptions();
@@ -239,6 +242,7 @@ public sealed class LocalClusterServer : IAsyncDisposable
             "DELETE" => name is null ? "deletecollection" : "delete",
             _ => throw ApiException.MethodNotAllowed($"method {method} is not allowed"),
         };
+        RequestCounts.AddOrUpdate($"{verb} {resource.Plural}{(subresource is null ? string.Empty : "/" + subresource)}", 1, (_, n) => n + 1);
         var (failure, delay, gone) = Faults.Check(verb, resource.Plural);
         if (delay > TimeSpan.Zero)
         {

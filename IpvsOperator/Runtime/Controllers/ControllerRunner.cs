@@ -85,6 +85,9 @@ public sealed class ControllerRunner<TEntity> : IRunnableController
     /// <summary>Queues an object for another look, e.g. when something it depends on changed.</summary>
     public void Enqueue(ObjectKey key) => queue.Add(key);
 
+    /// <summary>Queues an object after a delay; repeated calls meanwhile coalesce into one look.</summary>
+    public void EnqueueAfter(ObjectKey key, TimeSpan delay) => queue.AddAfter(key, delay);
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var informing = Informer.RunAsync(cancellationToken);

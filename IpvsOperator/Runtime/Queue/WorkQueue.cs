@@ -15,6 +15,7 @@ public sealed class WorkQueue<TKey> : IDisposable
     private readonly HashSet<TKey> processing = [];
     private readonly HashSet<TKey> dirty = [];
     private readonly Dictionary<TKey, int> failures = [];
+    private readonly Dictionary<TKey, DateTimeOffset> delayed = [];
     private readonly SemaphoreSlim available = new(0);
     private readonly TimeProvider time;
     private readonly TimeSpan baseDelay;
@@ -57,6 +58,10 @@ public sealed class WorkQueue<TKey> : IDisposable
         }
     }
 
+    /// <summary>
+    /// Adds the key once the delay has passed. A key already waiting to be added at or before
+    /// that time is not scheduled again, so a burst of delayed adds costs one processing.
+    /// </summary>
     public void AddAfter(TKey key, TimeSpan delay)
     {
         if (delay <= TimeSpan.Zero)
@@ -64,12 +69,30 @@ public sealed class WorkQueue<TKey> : IDisposable
             Add(key);
             return;
         }
+        var due = time.GetUtcNow() + delay;
+        lock (gate)
+        {
+            if (delayed.TryGetValue(key, out var pending) && pending <= due)
+            {
+                return;
+            }
+            delayed[key] = due;
+        }
         _ = Task.Delay(delay, time, disposed.Token).ContinueWith(t =>
         {
-            if (!t.IsCanceled)
+            if (t.IsCanceled)
             {
-                Add(key);
+                return;
             }
+            lock (gate)
+            {
+                if (!delayed.TryGetValue(key, out var pending) || pending > time.GetUtcNow())
+                {
+                    return; // rescheduled later meanwhile
+                }
+                delayed.Remove(key);
+            }
+            Add(key);
         }, TaskScheduler.Default);
     }
 
