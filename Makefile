@@ -9,7 +9,11 @@ BENCH       ?= *
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 
-.PHONY: build test generate bench clean
+.PHONY: run build test generate bench clean
+
+## The operator with no cluster: LocalCluster, the controller, its webhooks and the samples. Ctrl-C stops.
+run:
+	$(DOTNET) run --project $(OPERATOR) -- local
 
 build:
 	$(DOTNET) build $(SOLUTION)

@@ -6,5 +6,6 @@ var root = new RootCommand("IpvsOperator: LoadBalancer Services for bare-metal K
 {
     GenerateCommand.Create(),
     ControllerCommand.Create(),
+    LocalCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

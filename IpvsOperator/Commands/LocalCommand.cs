@@ -1,0 +1,33 @@
+using System.CommandLine;
+using IpvsOperator.Local;
+
+namespace IpvsOperator.Commands;
+
+/// <summary><c>ipvs-operator local</c> (what <c>make run</c> runs): the operator with no cluster at all.</summary>
+internal static class LocalCommand
+{
+    public static Command Create()
+    {
+        var port = new Option<int>("--port") { Description = "Port of the local API server; 0 takes a free one.", DefaultValueFactory = _ => 0 };
+        var state = new Option<string>("--state-dir") { Description = "Where the kubeconfig is written.", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "ipvs-operator-local") };
+        var samples = new Option<string?>("--samples") { Description = "Folder of manifests to install at start.", DefaultValueFactory = _ => Path.Combine("config", "samples") };
+        var jsonLogs = new Option<bool>("--json-logs") { Description = "Write logs as JSON lines." };
+        var command = new Command("local", "Run LocalCluster, the controller and its webhooks in this process, install the samples, and show allocations until Ctrl-C.")
+        {
+            port, state, samples, jsonLogs,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            using var loggers = Logging.Create(parseResult.GetValue(jsonLogs));
+            var mode = new LocalMode(new LocalModeOptions
+            {
+                ApiPort = parseResult.GetValue(port),
+                StateDirectory = parseResult.GetValue(state)!,
+                SamplesDirectory = parseResult.GetValue(samples),
+            }, loggers, Console.Out);
+            await mode.RunAsync(cancellationToken);
+            return 0;
+        });
+        return command;
+    }
+}

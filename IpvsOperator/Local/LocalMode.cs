@@ -1,0 +1,163 @@
+using System.Net;
+using IpvsOperator.Controllers;
+using IpvsOperator.Entities;
+using IpvsOperator.LocalCluster;
+using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime.Generation;
+using IpvsOperator.Runtime.Hosting;
+using IpvsOperator.Runtime.Webhooks;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace IpvsOperator.Local;
+
+public sealed record LocalModeOptions
+{
+    /// <summary>0 takes a free port.</summary>
+    public int ApiPort { get; init; }
+    public string StateDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "ipvs-operator-local");
+
+    /// <summary>Folder of manifests to install at start (config/samples); null for none.</summary>
+    public string? SamplesDirectory { get; init; }
+}
+
+/// <summary>
+/// The operator on a laptop with no cluster: LocalCluster, the CRDs and the webhook configuration
+/// generated from the code, the controller with its webhooks (so an invalid pool is refused as in a
+/// cluster), the samples, and a kubeconfig for kubectl. It prints allocations as they change.
+/// </summary>
+public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, TextWriter output)
+{
+    public const string OperatorNamespace = "ipvs-operator-system";
+
+    public string KubeconfigPath => Path.Combine(options.StateDirectory, "kubeconfig");
+
+    public LocalClusterServer? Server { get; private set; }
+
+    public async Task RunAsync(CancellationToken cancellationToken, TaskCompletionSource? ready = null)
+    {
+        Directory.CreateDirectory(options.StateDirectory);
+        await using var server = await LocalClusterServer.StartAsync(new LocalClusterOptions { Port = options.ApiPort }, cancellationToken);
+        Server = server;
+        server.WriteKubeconfig(KubeconfigPath);
+        using var client = server.CreateClient();
+        await InstallAsync(client, cancellationToken);
+
+        var host = new ControllerHost(new ControllerHostOptions
+        {
+            Kubeconfig = KubeconfigPath,
+            Election = new LeaderElectionOptions { Namespace = OperatorNamespace },
+            Certificates = new WebhookCertificateOptions { Namespace = OperatorNamespace },
+            WebhookPort = 0,
+            MetricsPort = 0,
+            Bind = IPAddress.Loopback,
+        }, loggers);
+        var started = new TaskCompletionSource();
+        var controller = host.RunAsync(cancellationToken, started);
+        await Task.WhenAny(started.Task, controller);
+        if (controller.IsFaulted)
+        {
+            await controller;
+        }
+        server.Admission.MapService(OperatorNamespace, ManifestGenerator.WebhookNames.ServiceName, "127.0.0.1", host.WebhookPort);
+
+        var samples = await InstallSamplesAsync(client, cancellationToken);
+        output.WriteLine($"""
+
+            IpvsOperator is running locally (no cluster needed).
+              API server   {server.Address}   (LocalCluster, in this process)
+              kubeconfig   {KubeconfigPath}
+              metrics      http://127.0.0.1:{host.MetricsPort}/metrics
+              samples      {samples}
+
+            Try:
+              kubectl --kubeconfig {KubeconfigPath} get ippools,svc,ipalloc
+              kubectl --kubeconfig {KubeconfigPath} get events
+
+            The node agent (VIPs and IPVS) is not part of local mode yet; addresses are allocated and
+            published as in a cluster. Ctrl-C stops.
+
+            """);
+        ready?.TrySetResult();
+        await ShowAllocationsAsync(client, cancellationToken);
+        await controller;
+    }
+
+    private static async Task InstallAsync(IKubernetes client, CancellationToken cancellationToken)
+    {
+        foreach (var entity in new[] { typeof(V1Alpha1IPPool), typeof(V1Alpha1IPAllocation) })
+        {
+            await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(CrdGenerator.Generate(entity), cancellationToken: cancellationToken);
+        }
+        await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = OperatorNamespace } }, cancellationToken: cancellationToken);
+        var webhook = KubernetesYaml.Deserialize<V1ValidatingWebhookConfiguration>(
+            new ManifestGenerator(typeof(LocalMode).Assembly).Generate()["webhook/manifests.yaml"]);
+        foreach (var hook in webhook.Webhooks)
+        {
+            hook.ClientConfig.Service.NamespaceProperty = OperatorNamespace; // as kustomize's namespace would
+        }
+        await client.AdmissionregistrationV1.CreateValidatingWebhookConfigurationAsync(webhook, cancellationToken: cancellationToken);
+    }
+
+    private async Task<string> InstallSamplesAsync(IKubernetes client, CancellationToken cancellationToken)
+    {
+        if (options.SamplesDirectory is not { } directory || !Directory.Exists(directory))
+        {
+            return "none";
+        }
+        var pools = new EntityClient<V1Alpha1IPPool>(client);
+        var installed = new List<string>();
+        foreach (var file in Directory.GetFiles(directory, "*.yaml").Where(f => !f.EndsWith("kustomization.yaml", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        {
+            foreach (var document in KubernetesYaml.LoadAllFromString(await File.ReadAllTextAsync(file, cancellationToken),
+                         new Dictionary<string, Type> { ["ipvsoperator.io/v1alpha1/IPPool"] = typeof(V1Alpha1IPPool) }))
+            {
+                switch (document)
+                {
+                    case V1Alpha1IPPool pool:
+                        await pools.CreateAsync(pool, cancellationToken);
+                        installed.Add($"ippool/{pool.Metadata.Name}");
+                        break;
+                    case V1Service service:
+                        await client.CoreV1.CreateNamespacedServiceAsync(service, service.Metadata.NamespaceProperty ?? "default", cancellationToken: cancellationToken);
+                        installed.Add($"service/{service.Metadata.Name}");
+                        break;
+                }
+            }
+        }
+        // IPPools first, as the files are ordered: a Service created before its pool waits, then gets one.
+        return installed.Count == 0 ? "none" : string.Join(", ", installed) + $" (from {directory})";
+    }
+
+    /// <summary>Prints a line whenever a LoadBalancer Service's published addresses change.</summary>
+    private async Task ShowAllocationsAsync(IKubernetes client, CancellationToken cancellationToken)
+    {
+        var shown = new Dictionary<string, string>();
+        try
+        {
+            await foreach (var (type, service) in client.CoreV1.WatchListServiceForAllNamespacesAsync(cancellationToken: cancellationToken))
+            {
+                if (service.Spec?.Type != "LoadBalancer")
+                {
+                    continue;
+                }
+                var key = $"{service.Metadata.NamespaceProperty}/{service.Metadata.Name}";
+                var addresses = type == WatchEventType.Deleted ? "(deleted)"
+                    : string.Join(",", service.Status?.LoadBalancer?.Ingress?.Select(i => i.Ip) ?? []) is { Length: > 0 } ips ? ips : "<pending>";
+                if (shown.GetValueOrDefault(key) == addresses)
+                {
+                    continue;
+                }
+                shown[key] = addresses;
+                var pool = service.Metadata.Annotations?.TryGetValue(WellKnown.Annotations.AllocatedFromPool, out var p) == true ? p : "-";
+                var ports = string.Join(",", service.Spec.Ports?.Select(x => $"{x.Port}/{x.Protocol}") ?? []);
+                output.WriteLine($"{DateTime.Now:HH:mm:ss}  {key,-32} {addresses,-36} pool={pool,-14} ports={ports}");
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Ctrl-C.
+        }
+    }
+}
