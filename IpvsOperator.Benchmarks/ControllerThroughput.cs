@@ -99,8 +99,8 @@ internal static class ControllerThroughput
         Console.WriteLine($"| addresses published | {published.Count} |");
         Console.WriteLine($"| seconds from first create to last status | {clock.Elapsed.TotalSeconds:F2} |");
         Console.WriteLine($"| allocations per second | {published.Count / clock.Elapsed.TotalSeconds:F0} |");
-        Console.WriteLine($"| p50 ms, creation to status written | {Percentile(latencies, 0.50):F1} |");
-        Console.WriteLine($"| p99 ms | {Percentile(latencies, 0.99):F1} |");
+        Console.WriteLine($"| p50 ms, creation to status written | {Percentiles.Of(latencies, 0.50):F1} |");
+        Console.WriteLine($"| p99 ms | {Percentiles.Of(latencies, 0.99):F1} |");
         Console.WriteLine($"| API writes per allocation (Services, IPAllocations, IPPools) | {objectWrites / (double)published.Count:F2} |");
         Console.WriteLine($"| Event writes per allocation | {events / (double)published.Count:F2} |");
         Console.WriteLine();
@@ -116,6 +116,4 @@ internal static class ControllerThroughput
 
     private static bool IsWrite(string key) => key.Split(' ')[0] is "create" or "update" or "patch" or "delete";
 
-    private static double Percentile(List<double> sorted, double p) =>
-        sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 }

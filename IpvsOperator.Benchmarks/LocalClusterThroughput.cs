@@ -72,8 +72,8 @@ internal static class LocalClusterThroughput
         Console.WriteLine($"| watch delivery, {Watchers} watchers, {written} creates by 8 writers ({written / watchedElapsed.TotalSeconds:F0} writes/s) | value |");
         Console.WriteLine("|---|---:|");
         Console.WriteLine($"| events delivered | {latencies.Count} of {expected} |");
-        Console.WriteLine($"| p50 ms (write start to event received) | {Percentile(latencies, 0.50):F2} |");
-        Console.WriteLine($"| p99 ms | {Percentile(latencies, 0.99):F2} |");
+        Console.WriteLine($"| p50 ms (write start to event received) | {Percentiles.Of(latencies, 0.50):F2} |");
+        Console.WriteLine($"| p99 ms | {Percentiles.Of(latencies, 0.99):F2} |");
         Console.WriteLine($"| max ms | {(latencies.Count > 0 ? latencies[^1] : double.NaN):F2} |");
     }
 
@@ -102,6 +102,4 @@ internal static class LocalClusterThroughput
         return (writes, clock.Elapsed, started);
     }
 
-    private static double Percentile(List<double> sorted, double p) =>
-        sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 }

@@ -79,7 +79,7 @@ public sealed class AllocationTerm(ILogger logger)
     public IReadOnlyList<ServicePort> PortsOf(ServiceReference reference)
     {
         var service = Services.Informer.Get(new ObjectKey(reference.Namespace, reference.Name));
-        return service is null ? [] : [.. (service.Spec.Ports ?? []).Select(p => new ServicePort(Enum.TryParse<PortProtocol>(p.Protocol ?? "TCP", out var protocol) ? protocol : PortProtocol.TCP, p.Port))];
+        return service is null ? [] : ServiceRequestReader.PortsOf(service);
     }
 
     private async Task RestoreAsync(CancellationToken cancellationToken)

@@ -77,12 +77,16 @@ public static class ServiceRequestReader
             RequestedAddresses = requested,
             Pool = pool,
             SharingKey = sharingKey,
-            Ports = [.. (service.Spec.Ports ?? []).Select(p => new ServicePort(Enum.TryParse<PortProtocol>(p.Protocol ?? "TCP", out var protocol) ? protocol : PortProtocol.TCP, p.Port)).Distinct()],
+            Ports = PortsOf(service),
             Labels = (IReadOnlyDictionary<string, string>?)service.Metadata.Labels?.AsReadOnly() ?? new Dictionary<string, string>(),
             NamespaceLabels = namespaceLabels,
         };
         return (request, null);
     }
+
+    /// <summary>The Service's ports as the allocator compares them for sharing.</summary>
+    public static IReadOnlyList<ServicePort> PortsOf(V1Service service) =>
+        [.. (service.Spec?.Ports ?? []).Select(p => new ServicePort(Enum.TryParse<PortProtocol>(p.Protocol ?? "TCP", out var protocol) ? protocol : PortProtocol.TCP, p.Port)).Distinct()];
 
     /// <summary>The pool as the allocator sees it, or the errors that make it unusable.</summary>
     public static PoolParseResult ToPool(V1Alpha1IPPool pool)
