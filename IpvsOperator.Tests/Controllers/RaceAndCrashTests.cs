@@ -37,11 +37,13 @@ public class RaceAndCrashTests : ControllerFixture
             "every claim backs the address its Service shows");
         var waiting = names.Except(state.Addressed.Keys).ToList();
         waiting.Should().HaveCount(46);
+        var missing = new List<string>();
         await Eventually.TrueAsync(async () =>
         {
             var failed = (await Client.CoreV1.ListNamespacedEventAsync(ns)).Items.Where(e => e.Reason == WellKnown.Events.AllocationFailed).Select(e => e.InvolvedObject.Name).ToHashSet();
-            return waiting.All(failed.Contains);
-        }, "each of the 46 waiting Services has an AllocationFailed event");
+            missing = [.. waiting.Where(w => !failed.Contains(w))];
+            return missing.Count == 0;
+        }, () => $"each of the 46 waiting Services has an AllocationFailed event (missing: {string.Join(", ", missing)})", TimeSpan.FromSeconds(60));
 
         var doomed = state.Addressed.Keys.Take(100).ToList();
         await Parallel.ForEachAsync(doomed, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (name, token) => await Client.CoreV1.DeleteNamespacedServiceAsync(name, ns, cancellationToken: token));

@@ -53,6 +53,26 @@ public class WorkQueueTests
     }
 
     [Test]
+    public async Task Delayed_adds_of_one_key_coalesce_and_the_key_keeps_coming_back()
+    {
+        // Timers that fire a little before their due time by the clock, as real ones may.
+        using var queue = new WorkQueue<string>(time: new EarlyTimers(TimeSpan.FromMilliseconds(3)));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        for (var round = 0; round < 50; round++)
+        {
+            queue.AddAfter("k", TimeSpan.FromMilliseconds(5 + round % 3));
+            if (round % 2 == 0)
+            {
+                queue.AddAfter("k", TimeSpan.FromMilliseconds(20)); // later than pending: coalesced away
+            }
+            var key = await queue.TakeAsync(timeout.Token);
+            key.Should().Be("k", $"round {round}: a delayed key is always handed out again");
+            queue.Done(key);
+        }
+        queue.Depth.Should().Be(0, "the later adds coalesced into the pending one");
+    }
+
+    [Test]
     public async Task AddAfter_hands_the_key_out_after_the_delay()
     {
         using var queue = new WorkQueue<string>();
@@ -61,5 +81,11 @@ public class WorkQueueTests
         queue.Depth.Should().Be(0);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         (await queue.TakeAsync(timeout.Token)).Should().Be("later");
+    }
+
+    private sealed class EarlyTimers(TimeSpan early) : TimeProvider
+    {
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            base.CreateTimer(callback, state, dueTime > early ? dueTime - early : TimeSpan.Zero, period);
     }
 }

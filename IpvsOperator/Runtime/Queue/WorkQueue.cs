@@ -15,7 +15,7 @@ public sealed class WorkQueue<TKey> : IDisposable
     private readonly HashSet<TKey> processing = [];
     private readonly HashSet<TKey> dirty = [];
     private readonly Dictionary<TKey, int> failures = [];
-    private readonly Dictionary<TKey, DateTimeOffset> delayed = [];
+    private readonly Dictionary<TKey, (DateTimeOffset Due, object Token)> delayed = [];
     private readonly SemaphoreSlim available = new(0);
     private readonly TimeProvider time;
     private readonly TimeSpan baseDelay;
@@ -70,13 +70,14 @@ public sealed class WorkQueue<TKey> : IDisposable
             return;
         }
         var due = time.GetUtcNow() + delay;
+        var token = new object();
         lock (gate)
         {
-            if (delayed.TryGetValue(key, out var pending) && pending <= due)
+            if (delayed.TryGetValue(key, out var pending) && pending.Due <= due)
             {
                 return;
             }
-            delayed[key] = due;
+            delayed[key] = (due, token);
         }
         _ = Task.Delay(delay, time, disposed.Token).ContinueWith(t =>
         {
@@ -86,9 +87,11 @@ public sealed class WorkQueue<TKey> : IDisposable
             }
             lock (gate)
             {
-                if (!delayed.TryGetValue(key, out var pending) || pending > time.GetUtcNow())
+                // Only the timer of the latest schedule adds the key. Comparing times here would be
+                // wrong: a timer may fire a little before its due time by the clock.
+                if (!delayed.TryGetValue(key, out var pending) || !ReferenceEquals(pending.Token, token))
                 {
-                    return; // rescheduled later meanwhile
+                    return;
                 }
                 delayed.Remove(key);
             }
