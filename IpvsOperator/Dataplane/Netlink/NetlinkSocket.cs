@@ -1,0 +1,192 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+
+namespace IpvsOperator.Dataplane.Netlink;
+
+/// <summary>
+/// A netlink socket opened with P/Invoke (the managed Socket refuses AF_NETLINK): requests with
+/// sequence numbers, replies matched to them, multi-part dumps read to NLMSG_DONE, NLMSG_ERROR
+/// turned into <see cref="NetlinkException"/>, and a receive timeout so a silent kernel never hangs
+/// a sync loop. One request at a time per socket (a lock serialises callers).
+/// </summary>
+public sealed partial class NetlinkSocket : IDisposable
+{
+    private const int SockRaw = 3;
+    private const int SockCloexec = 0x80000;
+    private const int SolSocket = 1;
+    private const int SoRcvbuf = 8;
+    private const int SoRcvtimeo = 20;
+    private const int ReceiveBuffer = 1 << 20;
+
+    private readonly Lock gate = new();
+    private readonly int fd;
+    private uint sequence;
+
+    public NetlinkSocket(int protocol, TimeSpan? timeout = null)
+    {
+        fd = socket(NetlinkConstants.AfNetlink, SockRaw | SockCloexec, protocol);
+        if (fd < 0)
+        {
+            throw new NetlinkException(Marshal.GetLastPInvokeError(), $"socket(AF_NETLINK, {protocol})");
+        }
+        var address = new SockaddrNl { Family = NetlinkConstants.AfNetlink };
+        if (bind(fd, ref address, Marshal.SizeOf<SockaddrNl>()) < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            close(fd);
+            throw new NetlinkException(errno, $"bind(AF_NETLINK, {protocol})");
+        }
+        var size = ReceiveBuffer;
+        setsockopt(fd, SolSocket, SoRcvbuf, ref size, sizeof(int));
+        var wait = timeout ?? TimeSpan.FromSeconds(5);
+        var tv = new Timeval { Seconds = (long)wait.TotalSeconds, Microseconds = wait.Milliseconds * 1000L };
+        setsockopt(fd, SolSocket, SoRcvtimeo, ref tv, Marshal.SizeOf<Timeval>());
+        sequence = (uint)Environment.TickCount;
+    }
+
+    /// <summary>Sends a request and returns the reply messages (all parts of a dump); throws on NLMSG_ERROR.</summary>
+    public List<NetlinkMessage> Request(ushort type, ushort flags, ReadOnlyMemory<byte> payload, string description)
+    {
+        lock (gate)
+        {
+            var seq = ++sequence;
+            var bytes = new NetlinkMessage(type, (ushort)(flags | NetlinkConstants.NlmFRequest), seq, 0, payload).Encode();
+            if (send(fd, bytes, bytes.Length, 0) < 0)
+            {
+                throw new NetlinkException(Marshal.GetLastPInvokeError(), description);
+            }
+            var replies = new List<NetlinkMessage>();
+            var dump = (flags & NetlinkConstants.NlmFDump) == NetlinkConstants.NlmFDump;
+            var buffer = new byte[ReceiveBuffer];
+            while (true)
+            {
+                var received = recv(fd, buffer, buffer.Length, 0);
+                if (received < 0)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    throw new NetlinkException(errno, description, errno == 11 ? "no reply from the kernel within the timeout" : null);
+                }
+                // Copied out: the messages of a dump outlive this buffer, which the next recv overwrites.
+                foreach (var message in NetlinkMessage.DecodeAll(buffer.AsSpan(0, received).ToArray()))
+                {
+                    if (message.Sequence != seq)
+                    {
+                        continue; // a late reply to an earlier, timed-out request
+                    }
+                    if (message.Type == NetlinkConstants.NlmsgError)
+                    {
+                        if (message.ErrorNumber != 0)
+                        {
+                            throw new NetlinkException(message.ErrorNumber, description);
+                        }
+                        return replies; // the ACK
+                    }
+                    if (message.Type == NetlinkConstants.NlmsgDone)
+                    {
+                        return replies;
+                    }
+                    replies.Add(message);
+                    if (!dump && (message.Flags & NetlinkConstants.NlmFMulti) == 0 && (flags & NetlinkConstants.NlmFAck) == 0)
+                    {
+                        return replies;
+                    }
+                }
+            }
+        }
+    }
+
+    public void Dispose() => close(fd);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct SockaddrNl
+    {
+        public ushort Family;
+        public ushort Pad;
+        public uint Pid;
+        public uint Groups;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Timeval
+    {
+        public long Seconds;
+        public long Microseconds;
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int bind(int fd, ref SockaddrNl address, int length);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int setsockopt(int fd, int level, int name, ref int value, int length);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int setsockopt(int fd, int level, int name, ref Timeval value, int length);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint send(int fd, byte[] buffer, nint length, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int recv(int fd, byte[] buffer, nint length, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int close(int fd);
+}
+
+/// <summary>Opening netlink sockets inside another network namespace.</summary>
+public static partial class NetworkNamespaces
+{
+    private const int CloneNewNet = 0x40000000;
+    private const int ReadOnly = 0;
+
+    /// <summary>
+    /// Opens a socket bound to the network namespace at <paramref name="path"/> (e.g.
+    /// /var/run/netns/NAME). setns runs on a short-lived thread of its own, so no other thread of
+    /// the process changes namespace; a netlink socket stays bound to the namespace it was made in.
+    /// </summary>
+    public static NetlinkSocket Open(string path, int protocol, TimeSpan? timeout = null)
+    {
+        NetlinkSocket? opened = null;
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            var target = open(path, ReadOnly);
+            if (target < 0)
+            {
+                failure = new NetlinkException(Marshal.GetLastPInvokeError(), $"open network namespace {path}");
+                return;
+            }
+            try
+            {
+                if (setns(target, CloneNewNet) != 0)
+                {
+                    failure = new NetlinkException(Marshal.GetLastPInvokeError(), $"enter network namespace {path}");
+                    return;
+                }
+                opened = new NetlinkSocket(protocol, timeout);
+            }
+            catch (Exception error)
+            {
+                failure = error;
+            }
+            finally
+            {
+                close(target);
+            }
+        });
+        thread.Start();
+        thread.Join();
+        return opened ?? throw failure ?? new InvalidOperationException($"no socket opened in {path}");
+    }
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int open(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int setns(int fd, int type);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int close(int fd);
+}
