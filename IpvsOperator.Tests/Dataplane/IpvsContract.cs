@@ -1,0 +1,70 @@
+using IpvsOperator.Dataplane;
+using IpvsOperator.Dataplane.InMemory;
+using IpvsOperator.Dataplane.Netlink;
+using IpvsOperator.Ipam;
+
+namespace IpvsOperator.Tests.Dataplane;
+
+/// <summary>
+/// What IPVS does with services and destinations, errors included. The in-memory implementation is
+/// held to it here; the kernel's is held to the same suite inside the test VM.
+/// </summary>
+public abstract class IpvsContract
+{
+    protected abstract IIpvs Ipvs { get; }
+
+    private static VirtualServiceKey Key(string address, ushort port = 80, IpvsProtocol protocol = IpvsProtocol.TCP) => new(IPAddressValue.Parse(address), protocol, port);
+
+    [Test]
+    public void Services_are_added_listed_updated_and_deleted()
+    {
+        var key = Key("192.0.2.10");
+        Ipvs.AddService(new VirtualService(key, "rr"));
+        Ipvs.AddService(new VirtualService(Key("2001:db8::10", 53, IpvsProtocol.UDP), "wrr"));
+
+        Ipvs.ListServices().Should().Contain(new VirtualService(key, "rr"));
+        Ipvs.UpdateService(new VirtualService(key, "sh", Persistent: true, TimeoutSeconds: 10800, SchedulerFlags: 0x10));
+        Ipvs.ListServices().Single(s => s.Key == key).Should().Be(new VirtualService(key, "sh", true, 10800, 0x10));
+        Ipvs.DeleteService(key);
+        Ipvs.ListServices().Select(s => s.Key).Should().NotContain(key);
+    }
+
+    [Test]
+    public void Duplicate_and_missing_services_fail_as_the_kernel_does()
+    {
+        var key = Key("192.0.2.11");
+        Ipvs.AddService(new VirtualService(key));
+
+        ((Action)(() => Ipvs.AddService(new VirtualService(key)))).Should().Throw<NetlinkException>().Which.ErrorNumber.Should().Be(NetlinkException.EEXIST);
+        ((Action)(() => Ipvs.DeleteService(Key("192.0.2.99")))).Should().Throw<NetlinkException>().Which.ErrorNumber.Should().Be(NetlinkException.ESRCH);
+        ((Action)(() => Ipvs.AddService(new VirtualService(Key("192.0.2.12"), "fastest")))).Should().Throw<NetlinkException>().Which.ErrorNumber.Should().Be(NetlinkException.ENOENT);
+    }
+
+    [Test]
+    public void Destinations_are_added_weighted_and_removed_with_the_kernel_errors()
+    {
+        var key = Key("192.0.2.20");
+        Ipvs.AddService(new VirtualService(key));
+        var backend = new Destination(IPAddressValue.Parse("10.0.0.2"), 8080);
+
+        Ipvs.AddDestination(key, backend);
+        Ipvs.AddDestination(key, new Destination(IPAddressValue.Parse("10.0.0.3"), 8080, 3));
+        ((Action)(() => Ipvs.AddDestination(key, backend))).Should().Throw<NetlinkException>().Which.ErrorNumber.Should().Be(NetlinkException.EEXIST);
+        Ipvs.UpdateDestination(key, backend with { Weight = 0 });
+        Ipvs.ListDestinations(key).Should().BeEquivalentTo([backend with { Weight = 0 }, new Destination(IPAddressValue.Parse("10.0.0.3"), 8080, 3)]);
+
+        Ipvs.DeleteDestination(key, backend.Address, backend.Port);
+        ((Action)(() => Ipvs.DeleteDestination(key, backend.Address, backend.Port))).Should().Throw<NetlinkException>().Which.ErrorNumber.Should().Be(NetlinkException.ENOENT);
+        ((Action)(() => Ipvs.ListDestinations(Key("192.0.2.98")))).Should().Throw<NetlinkException>().Which.ErrorNumber.Should().Be(NetlinkException.ESRCH);
+    }
+}
+
+public class InMemoryIpvsTests : IpvsContract
+{
+    private InMemoryIpvs ipvs = new();
+
+    [SetUp]
+    public void Fresh() => ipvs = new InMemoryIpvs();
+
+    protected override IIpvs Ipvs => ipvs;
+}

@@ -1,0 +1,118 @@
+using IpvsOperator.Dataplane.Netlink;
+using IpvsOperator.Ipam;
+
+namespace IpvsOperator.Dataplane.InMemory;
+
+/// <summary>
+/// IPVS in memory, for local mode and host tests, with the kernel's errors: EEXIST for a
+/// duplicate service or destination, ESRCH for a missing service, ENOENT for a missing destination
+/// or an unknown scheduler.
+/// </summary>
+public sealed class InMemoryIpvs : IIpvs
+{
+    /// <summary>The schedulers Debian's kernel ships as ip_vs_* modules.</summary>
+    public static readonly IReadOnlySet<string> Schedulers = new HashSet<string>(StringComparer.Ordinal)
+        { "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos" };
+
+    private readonly Lock gate = new();
+    private readonly Dictionary<VirtualServiceKey, (VirtualService Service, List<Destination> Destinations)> services = [];
+
+    public IReadOnlyList<VirtualService> ListServices()
+    {
+        lock (gate)
+        {
+            return [.. services.Values.Select(s => s.Service)];
+        }
+    }
+
+    public void AddService(VirtualService service)
+    {
+        lock (gate)
+        {
+            CheckScheduler(service, "add");
+            if (services.ContainsKey(service.Key))
+            {
+                throw new NetlinkException(NetlinkException.EEXIST, $"add IPVS service {service.Key} ({service.Scheduler})");
+            }
+            services[service.Key] = (service, []);
+        }
+    }
+
+    public void UpdateService(VirtualService service)
+    {
+        lock (gate)
+        {
+            CheckScheduler(service, "update");
+            var entry = Get(service.Key, $"update IPVS service {service.Key}");
+            services[service.Key] = entry with { Service = service };
+        }
+    }
+
+    public void DeleteService(VirtualServiceKey key)
+    {
+        lock (gate)
+        {
+            Get(key, $"delete IPVS service {key}");
+            services.Remove(key);
+        }
+    }
+
+    public IReadOnlyList<Destination> ListDestinations(VirtualServiceKey key)
+    {
+        lock (gate)
+        {
+            return [.. Get(key, $"list destinations of {key}").Destinations];
+        }
+    }
+
+    public void AddDestination(VirtualServiceKey key, Destination destination)
+    {
+        lock (gate)
+        {
+            var entry = Get(key, $"add destination {destination} to {key}");
+            if (entry.Destinations.Any(d => d.Address == destination.Address && d.Port == destination.Port))
+            {
+                throw new NetlinkException(NetlinkException.EEXIST, $"add destination {destination} to {key}");
+            }
+            entry.Destinations.Add(destination);
+        }
+    }
+
+    public void UpdateDestination(VirtualServiceKey key, Destination destination)
+    {
+        lock (gate)
+        {
+            var entry = Get(key, $"update destination {destination} of {key}");
+            var index = entry.Destinations.FindIndex(d => d.Address == destination.Address && d.Port == destination.Port);
+            if (index < 0)
+            {
+                throw new NetlinkException(NetlinkException.ENOENT, $"update destination {destination} of {key}");
+            }
+            entry.Destinations[index] = destination;
+        }
+    }
+
+    public void DeleteDestination(VirtualServiceKey key, IPAddressValue address, ushort port)
+    {
+        lock (gate)
+        {
+            var entry = Get(key, $"delete destination {new Destination(address, port)} of {key}");
+            if (entry.Destinations.RemoveAll(d => d.Address == address && d.Port == port) == 0)
+            {
+                throw new NetlinkException(NetlinkException.ENOENT, $"delete destination {new Destination(address, port)} of {key}");
+            }
+        }
+    }
+
+    private static void CheckScheduler(VirtualService service, string verb)
+    {
+        if (!Schedulers.Contains(service.Scheduler))
+        {
+            throw new NetlinkException(NetlinkException.ENOENT, $"{verb} IPVS service {service.Key} ({service.Scheduler})",
+                $"no scheduler '{service.Scheduler}'; known: {string.Join(", ", Schedulers.Order(StringComparer.Ordinal))}");
+        }
+    }
+
+    private (VirtualService Service, List<Destination> Destinations) Get(VirtualServiceKey key, string request) =>
+        services.TryGetValue(key, out var entry) ? entry : throw new NetlinkException(NetlinkException.ESRCH, request, $"there is no service {key}");
+}

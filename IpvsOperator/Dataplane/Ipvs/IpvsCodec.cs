@@ -1,0 +1,85 @@
+using System.Buffers.Binary;
+using IpvsOperator.Dataplane.Netlink;
+using IpvsOperator.Ipam;
+
+namespace IpvsOperator.Dataplane.Ipvs;
+
+/// <summary>
+/// Encoding and decoding of IPVS messages: a generic header, then a nested service attribute
+/// (and a nested destination attribute for destination commands). Ports travel in network byte
+/// order; in dumps an IPv4 address may come back padded to 16 bytes, so AF decides how much to read.
+/// </summary>
+public static class IpvsCodec
+{
+    public static byte[] Command(byte command, VirtualService? service, VirtualServiceKey? key = null, Destination? destination = null)
+    {
+        var writer = new AttributeWriter();
+        if (service is not null || key is not null)
+        {
+            writer.BeginNested(IpvsConstants.CmdAttrService);
+            WriteKey(writer, service?.Key ?? key!.Value);
+            if (service is not null)
+            {
+                writer.Text(IpvsConstants.SvcAttrSchedName, service.Scheduler);
+                Span<byte> flags = stackalloc byte[8];
+                BinaryPrimitives.WriteUInt32LittleEndian(flags, (service.Persistent ? IpvsConstants.FlagPersistent : 0) | service.SchedulerFlags);
+                BinaryPrimitives.WriteUInt32LittleEndian(flags[4..], 0xffffffff);
+                writer.Bytes(IpvsConstants.SvcAttrFlags, flags);
+                writer.U32(IpvsConstants.SvcAttrTimeout, service.TimeoutSeconds);
+                writer.U32(IpvsConstants.SvcAttrNetmask, service.Netmask);
+            }
+            writer.EndNested();
+        }
+        if (destination is not null)
+        {
+            writer.BeginNested(IpvsConstants.CmdAttrDest)
+                .Bytes(IpvsConstants.DestAttrAddr, destination.Address.ToIPAddress().GetAddressBytes())
+                .U16BigEndian(IpvsConstants.DestAttrPort, destination.Port)
+                .U32(IpvsConstants.DestAttrFwdMethod, (uint)destination.Method)
+                .U32(IpvsConstants.DestAttrWeight, destination.Weight)
+                .U32(IpvsConstants.DestAttrUThresh, destination.UpperThreshold)
+                .U32(IpvsConstants.DestAttrLThresh, destination.LowerThreshold)
+                .U16(IpvsConstants.DestAttrAddrFamily, Family(destination.Address.Family))
+                .EndNested();
+        }
+        return [.. GenericNetlink.Header(command, IpvsConstants.Version), .. writer.ToArray()];
+    }
+
+    public static VirtualService DecodeService(NetlinkMessage message)
+    {
+        var attributes = AttributeReader.Read(message.Payload[NetlinkConstants.GenericHeaderLength..])[IpvsConstants.CmdAttrService].Children();
+        var family = attributes[IpvsConstants.SvcAttrAf].U16() == IpvsConstants.AfInet6 ? IPFamily.IPv6 : IPFamily.IPv4;
+        var flags = attributes.TryGetValue(IpvsConstants.SvcAttrFlags, out var f) ? f.U32() : 0;
+        return new VirtualService(
+            new VirtualServiceKey(Address(attributes[IpvsConstants.SvcAttrAddr], family), (IpvsProtocol)attributes[IpvsConstants.SvcAttrProtocol].U16(), attributes[IpvsConstants.SvcAttrPort].U16BigEndian()),
+            attributes.TryGetValue(IpvsConstants.SvcAttrSchedName, out var scheduler) ? scheduler.Text() : string.Empty,
+            (flags & IpvsConstants.FlagPersistent) != 0,
+            attributes.TryGetValue(IpvsConstants.SvcAttrTimeout, out var timeout) ? timeout.U32() : 0,
+            flags & (IpvsConstants.FlagSchedSh1 | IpvsConstants.FlagSchedSh2));
+    }
+
+    public static Destination DecodeDestination(NetlinkMessage message, IPFamily serviceFamily)
+    {
+        var attributes = AttributeReader.Read(message.Payload[NetlinkConstants.GenericHeaderLength..])[IpvsConstants.CmdAttrDest].Children();
+        // Destinations of kernels before 5.x carry no family of their own: they share the service's.
+        var family = attributes.TryGetValue(IpvsConstants.DestAttrAddrFamily, out var af) ? (af.U16() == IpvsConstants.AfInet6 ? IPFamily.IPv6 : IPFamily.IPv4) : serviceFamily;
+        return new Destination(
+            Address(attributes[IpvsConstants.DestAttrAddr], family),
+            attributes[IpvsConstants.DestAttrPort].U16BigEndian(),
+            attributes.TryGetValue(IpvsConstants.DestAttrWeight, out var weight) ? weight.U32() : 0,
+            (ForwardMethod)((attributes.TryGetValue(IpvsConstants.DestAttrFwdMethod, out var method) ? method.U32() : 0) & 0x7),
+            attributes.TryGetValue(IpvsConstants.DestAttrUThresh, out var upper) ? upper.U32() : 0,
+            attributes.TryGetValue(IpvsConstants.DestAttrLThresh, out var lower) ? lower.U32() : 0);
+    }
+
+    private static void WriteKey(AttributeWriter writer, VirtualServiceKey key) => writer
+        .U16(IpvsConstants.SvcAttrAf, Family(key.Address.Family))
+        .U16(IpvsConstants.SvcAttrProtocol, (ushort)key.Protocol)
+        .Bytes(IpvsConstants.SvcAttrAddr, key.Address.ToIPAddress().GetAddressBytes())
+        .U16BigEndian(IpvsConstants.SvcAttrPort, key.Port);
+
+    private static ushort Family(IPFamily family) => family == IPFamily.IPv4 ? IpvsConstants.AfInet : IpvsConstants.AfInet6;
+
+    private static IPAddressValue Address(NlAttr attribute, IPFamily family) =>
+        IPAddressValue.FromIPAddress(new System.Net.IPAddress(attribute.Value.Span[..(family == IPFamily.IPv4 ? 4 : 16)]));
+}
