@@ -9,7 +9,9 @@ BENCH       ?= *
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 
-.PHONY: run build test generate bench clean
+VM_DIR      ?= $(CURDIR)/.vm
+
+.PHONY: run build test test-kernel generate bench clean
 
 ## The operator with no cluster: LocalCluster, the controller, its webhooks and the samples. Ctrl-C stops.
 run:
@@ -22,6 +24,14 @@ build:
 test:
 	$(DOTNET) test $(SOLUTION) --filter "TestCategory!=Kernel" \
 	  --logger "trx;LogFileName=host.trx" --results-directory $(RESULTS)
+
+## The category Kernel inside a VM running Debian's kernel (real IPVS, dummy links); results in $(RESULTS)/kernel.trx.
+test-kernel:
+	$(DOTNET) build IpvsOperator.Tests/IpvsOperator.Tests.csproj
+	bash tools/kernel-vm/setup.sh $(VM_DIR)
+	rm -f $(VM_DIR)/out/kernel.trx
+	bash tools/kernel-vm/run-vm.sh $(VM_DIR) $(CURDIR)/tools/kernel-vm/kernel-tests.sh; status=$$?; \
+	  mkdir -p $(RESULTS); cp $(VM_DIR)/out/kernel.trx $(RESULTS)/kernel.trx 2>/dev/null; exit $$status
 
 ## Regenerate config/crd and config/rbac from the code. Must leave a clean tree unchanged.
 generate:

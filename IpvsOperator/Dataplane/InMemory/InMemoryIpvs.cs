@@ -6,7 +6,7 @@ namespace IpvsOperator.Dataplane.InMemory;
 /// <summary>
 /// IPVS in memory, for local mode and host tests, with the kernel's errors: EEXIST for a
 /// duplicate service or destination, ESRCH for a missing service, ENOENT for a missing destination
-/// or an unknown scheduler.
+/// or an unknown scheduler; listing a missing service's destinations is empty, as the kernel's dump.
 /// </summary>
 public sealed class InMemoryIpvs : IIpvs
 {
@@ -57,11 +57,12 @@ public sealed class InMemoryIpvs : IIpvs
         }
     }
 
+    /// <summary>As the kernel: a dump of a missing service's destinations is empty, not an error.</summary>
     public IReadOnlyList<Destination> ListDestinations(VirtualServiceKey key)
     {
         lock (gate)
         {
-            return [.. Get(key, $"list destinations of {key}").Destinations];
+            return services.TryGetValue(key, out var entry) ? [.. entry.Destinations] : [];
         }
     }
 

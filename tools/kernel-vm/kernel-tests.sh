@@ -1,0 +1,11 @@
+#!/bin/bash
+# Runs inside the VM: the test category Kernel against the real kernel, results to the share.
+set -u
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+modprobe -a ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh ip_vs_lc ip_vs_wlc ip_vs_dh ip_vs_mh dummy veth nf_conntrack || { echo "GUEST: modprobe failed"; exit 2; }
+sysctl -qw net.ipv4.ip_forward=1 net.ipv4.vs.conntrack=1
+export DOTNET_TieredPGO=0
+dotnet vstest "$REPO/IpvsOperator.Tests/bin/Debug/net10.0/IpvsOperator.Tests.dll" \
+  --TestCaseFilter:"TestCategory=Kernel" \
+  --logger:"trx;LogFileName=kernel.trx" --ResultsDirectory:"$IPVSOP_SHARE/out" 2>&1 | tee "$IPVSOP_SHARE/out/kernel-tests.log"
+exit "${PIPESTATUS[0]}"
