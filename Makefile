@@ -11,7 +11,7 @@ export DOTNET_NOLOGO=1
 
 VM_DIR      ?= $(CURDIR)/.vm
 
-.PHONY: run build test test-kernel generate bench clean
+.PHONY: run build test test-kernel generate bench bench-kernel clean
 
 ## The operator with no cluster: LocalCluster, the controller, its webhooks and the samples. Ctrl-C stops.
 run:
@@ -32,6 +32,12 @@ test-kernel:
 	rm -f $(VM_DIR)/out/kernel.trx
 	bash tools/kernel-vm/run-vm.sh $(VM_DIR) $(CURDIR)/tools/kernel-vm/kernel-tests.sh; status=$$?; \
 	  mkdir -p $(RESULTS); cp $(VM_DIR)/out/kernel.trx $(RESULTS)/kernel.trx 2>/dev/null; exit $$status
+
+## The IPVS programming benchmark in the kernel VM (client versus ipvsadm -R); prints the table.
+bench-kernel:
+	$(DOTNET) build -c Release $(BENCHMARKS)
+	bash tools/kernel-vm/setup.sh $(VM_DIR)
+	bash tools/kernel-vm/run-vm.sh $(VM_DIR) $(CURDIR)/tools/kernel-vm/ipvs-bench.sh
 
 ## Regenerate config/crd and config/rbac from the code. Must leave a clean tree unchanged.
 generate:

@@ -10,6 +10,9 @@ switch (args)
     case ["controller", ..]:
         await ControllerThroughput.RunAsync();
         break;
+    case ["ipvs", ..]:
+        await IpvsProgramming.RunAsync();
+        break;
     case ["runtime", ..]:
         await RuntimeColdStart.RunAsync();
         break;

@@ -1,5 +1,6 @@
 #!/bin/bash
-# PID 1 in the guest: mount what the tests need, run the command given on the kernel command line
+# PID 1 in the guest (the root is a writable overlay of the host's, so /tmp is not remounted: the
+# repository may live there). Mounts what the tests need, run the command given on the kernel command line
 # (guestcmd=PATH, args in guestargs= with commas), write its exit code to the share, power off.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TERM=dumb LANG=C.UTF-8 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -8,7 +9,6 @@ mount -t sysfs sys /sys
 mount -t tmpfs tmpfs /run
 SHARE=/mnt/share
 mkdir -p $SHARE && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 share $SHARE
-mount -t tmpfs tmpfs /tmp
 mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs tmpfs /dev/shm
 mkdir -p /run/netns /var/run && ln -sfn /run /var/run 2>/dev/null
 mkdir -p /lib/modules && ln -sfn $SHARE/kernel/lib/modules/$(uname -r) /lib/modules/$(uname -r)

@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.Text;
+using IpvsOperator.Dataplane;
+using IpvsOperator.Dataplane.Ipvs;
+using IpvsOperator.Ipam;
+
+namespace IpvsOperator.Benchmarks;
+
+/// <summary>
+/// Programs 5,000 virtual services × 4 destinations through the netlink client, then the same
+/// rules through <c>ipvsadm -R</c>, on the same kernel in the same VM run; prints both times and
+/// their ratio (target: the client no slower than ipvsadm-restore). Needs real IPVS: run it in
+/// the kernel VM (<c>make bench-kernel</c>).
+/// </summary>
+internal static class IpvsProgramming
+{
+    public static async Task RunAsync(int services = 5_000, int destinations = 4)
+    {
+        var rules = Enumerable.Range(0, services).Select(i => new VirtualServiceKey(
+            new IPAddressValue(IPFamily.IPv4, (uint)(0x0A640000 + i)), IpvsProtocol.TCP, 80)).ToList();
+        Destination Backend(int service, int d) => new(new IPAddressValue(IPFamily.IPv4, (uint)(0x0A000000 + service * destinations + d)), 8080);
+
+        Console.WriteLine($"| {services} services x {destinations} destinations | seconds | rules/s |");
+        Console.WriteLine("|---|---:|---:|");
+        var results = new List<double>();
+        for (var round = 0; round < 2; round++)
+        {
+            await RunAsync("ipvsadm", "-C");
+            using var ipvs = IpvsNetlink.Open();
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < rules.Count; i++)
+            {
+                ipvs.AddService(new VirtualService(rules[i], "rr"));
+                for (var d = 0; d < destinations; d++)
+                {
+                    ipvs.AddDestination(rules[i], Backend(i, d));
+                }
+            }
+            var client = clock.Elapsed.TotalSeconds;
+            Check(ipvs, services, destinations);
+
+            await RunAsync("ipvsadm", "-C");
+            var script = new StringBuilder();
+            for (var i = 0; i < rules.Count; i++)
+            {
+                script.Append("-A -t ").Append(rules[i].Address).Append(":80 -s rr\n");
+                for (var d = 0; d < destinations; d++)
+                {
+                    script.Append("-a -t ").Append(rules[i].Address).Append(":80 -r ").Append(Backend(i, d).Address).Append(":8080 -m -w 1\n");
+                }
+            }
+            clock.Restart();
+            await RunAsync("ipvsadm", "-R", script.ToString());
+            var restore = clock.Elapsed.TotalSeconds;
+            Check(ipvs, services, destinations);
+            await RunAsync("ipvsadm", "-C");
+
+            var total = services * (1 + destinations);
+            Console.WriteLine($"| run {round + 1}: netlink client | {client:F2} | {total / client:F0} |");
+            Console.WriteLine($"| run {round + 1}: ipvsadm -R | {restore:F2} | {total / restore:F0} |");
+            results.Add(client / restore);
+        }
+        Console.WriteLine();
+        Console.WriteLine($"client time / ipvsadm-restore time: {string.Join(", ", results.Select(r => r.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))} (below 1: the client is faster)");
+    }
+
+    private static void Check(IpvsNetlink ipvs, int services, int destinations)
+    {
+        var listed = ipvs.ListServices();
+        if (listed.Count != services || ipvs.ListDestinations(listed[0].Key).Count != destinations)
+        {
+            throw new InvalidOperationException($"expected {services} services with {destinations} destinations, found {listed.Count}");
+        }
+    }
+
+    private static async Task RunAsync(string file, string arguments, string? input = null)
+    {
+        var start = new ProcessStartInfo(file, arguments) { RedirectStandardInput = input is not null, UseShellExecute = false };
+        using var process = Process.Start(start)!;
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input);
+            process.StandardInput.Close();
+        }
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} {arguments} exited {process.ExitCode}");
+        }
+    }
+}
