@@ -19,6 +19,9 @@ public sealed partial class NetlinkSocket : IDisposable
     private const int ReceiveBuffer = 1 << 20;
 
     private readonly Lock gate = new();
+
+    // One receive buffer per socket, used under the lock: allocating it per request cost 1 MiB a call.
+    private readonly byte[] buffer = new byte[ReceiveBuffer];
     private readonly int fd;
     private uint sequence;
 
@@ -57,7 +60,6 @@ public sealed partial class NetlinkSocket : IDisposable
             }
             var replies = new List<NetlinkMessage>();
             var dump = (flags & NetlinkConstants.NlmFDump) == NetlinkConstants.NlmFDump;
-            var buffer = new byte[ReceiveBuffer];
             while (true)
             {
                 var received = recv(fd, buffer, buffer.Length, 0);
