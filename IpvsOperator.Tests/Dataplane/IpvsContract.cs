@@ -41,6 +41,23 @@ public abstract class IpvsContract
     }
 
     [Test]
+    public void Flush_removes_only_the_services_asked_for_and_counters_need_a_service()
+    {
+        var ours = new[] { Key("192.0.2.30"), Key("192.0.2.31") };
+        var foreign = Key("192.0.2.32");
+        foreach (var key in ours.Append(foreign))
+        {
+            Ipvs.AddService(new VirtualService(key));
+        }
+
+        Ipvs.Flush([.. ours, Key("192.0.2.33")]).Should().Be(2, "a service already gone is not an error");
+
+        Ipvs.ListServices().Select(s => s.Key).Should().Contain(foreign).And.NotContain(ours);
+        Ipvs.GetStats(foreign).Connections.Should().Be(0);
+        ((Action)(() => Ipvs.GetStats(ours[0]))).Should().Throw<NetlinkException>().Which.NotFound.Should().BeTrue();
+    }
+
+    [Test]
     public void Destinations_are_added_weighted_and_removed_with_the_kernel_errors()
     {
         var key = Key("192.0.2.20");

@@ -39,6 +39,9 @@ public sealed record Destination(IPAddressValue Address, ushort Port, uint Weigh
     public override string ToString() => $"{(Address.Family == IPFamily.IPv6 ? $"[{Address}]" : Address.ToString())}:{Port}";
 }
 
+/// <summary>Traffic counters of a virtual service since it was created.</summary>
+public sealed record ServiceStats(ulong Connections, ulong PacketsIn, ulong PacketsOut, ulong BytesIn, ulong BytesOut);
+
 /// <summary>
 /// Linux IPVS: virtual services and their destinations. The netlink implementation and the
 /// in-memory one behave alike, errors included (EEXIST for a duplicate, ESRCH/ENOENT for a missing
@@ -61,4 +64,35 @@ public interface IIpvs
     void UpdateDestination(VirtualServiceKey key, Destination destination);
 
     void DeleteDestination(VirtualServiceKey key, IPAddressValue address, ushort port);
+
+    /// <summary>
+    /// The counters of one service; ESRCH when it does not exist. The kernel sums its per-CPU
+    /// counters every 2 s, so they lag the traffic by up to that.
+    /// </summary>
+    ServiceStats GetStats(VirtualServiceKey key);
+}
+
+public static class IpvsExtensions
+{
+    /// <summary>
+    /// Removes exactly the given services (and their destinations), ignoring those already gone.
+    /// Never IPVS_CMD_FLUSH: that would take kube-proxy's and everyone else's services too.
+    /// </summary>
+    public static int Flush(this IIpvs ipvs, IEnumerable<VirtualServiceKey> keys)
+    {
+        var removed = 0;
+        foreach (var key in keys)
+        {
+            try
+            {
+                ipvs.DeleteService(key);
+                removed++;
+            }
+            catch (Netlink.NetlinkException gone) when (gone.NotFound)
+            {
+                // Already gone: nothing to flush.
+            }
+        }
+        return removed;
+    }
 }

@@ -153,6 +153,20 @@ public class KernelTrafficTests
     }
 
     [Test]
+    public async Task Counters_count_the_connections_through_a_service()
+    {
+        Program(new VirtualService(Http, "rr"), Backend(2), Backend(3));
+
+        await RequestsAsync(4);
+
+        // The kernel sums its per-CPU counters in the estimator, every 2 s: poll.
+        await Eventually.TrueAsync(() => ipvs.GetStats(Http).Connections == 4, "the counters show the 4 connections");
+        var stats = ipvs.GetStats(Http);
+        stats.PacketsIn.Should().BeGreaterThan(0);
+        stats.BytesOut.Should().BeGreaterThan(0);
+    }
+
+    [Test]
     public async Task Weights_change_the_spread()
     {
         Program(new VirtualService(Http, "wrr"), Backend(2, 3), Backend(3, 1));

@@ -58,6 +58,21 @@ public static class IpvsCodec
             flags & (IpvsConstants.FlagSchedSh1 | IpvsConstants.FlagSchedSh2));
     }
 
+    /// <summary>The counters of a GET_SERVICE reply: 64-bit ones where the kernel sends them, else the 32-bit ones.</summary>
+    public static ServiceStats DecodeStats(NetlinkMessage message)
+    {
+        var attributes = AttributeReader.Read(message.Payload[NetlinkConstants.GenericHeaderLength..])[IpvsConstants.CmdAttrService].Children();
+        var wide = attributes.TryGetValue(IpvsConstants.SvcAttrStats64, out var stats64);
+        if (!wide && !attributes.TryGetValue(IpvsConstants.SvcAttrStats, out stats64))
+        {
+            return new ServiceStats(0, 0, 0, 0, 0);
+        }
+        var counters = stats64.Children();
+        ulong Read(ushort type) => counters.TryGetValue(type, out var value) ? (wide ? value.U64() : value.U32()) : 0;
+        return new ServiceStats(Read(IpvsConstants.StatsConns), Read(IpvsConstants.StatsInPkts), Read(IpvsConstants.StatsOutPkts),
+            Read(IpvsConstants.StatsInBytes), Read(IpvsConstants.StatsOutBytes));
+    }
+
     public static Destination DecodeDestination(NetlinkMessage message, IPFamily serviceFamily)
     {
         var attributes = AttributeReader.Read(message.Payload[NetlinkConstants.GenericHeaderLength..])[IpvsConstants.CmdAttrDest].Children();

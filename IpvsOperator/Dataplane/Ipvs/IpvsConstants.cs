@@ -27,6 +27,14 @@ public static class IpvsConstants
     public const ushort SvcAttrFlags = 7;
     public const ushort SvcAttrTimeout = 8;
     public const ushort SvcAttrNetmask = 9;
+    public const ushort SvcAttrStats = 10;
+    public const ushort SvcAttrStats64 = 12;
+
+    public const ushort StatsConns = 1;
+    public const ushort StatsInPkts = 2;
+    public const ushort StatsOutPkts = 3;
+    public const ushort StatsInBytes = 4;
+    public const ushort StatsOutBytes = 5;
 
     public const ushort DestAttrAddr = 1;
     public const ushort DestAttrPort = 2;

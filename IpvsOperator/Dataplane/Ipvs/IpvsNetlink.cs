@@ -59,6 +59,9 @@ public sealed class IpvsNetlink : IIpvs, IDisposable
     public void DeleteDestination(VirtualServiceKey key, IPAddressValue address, ushort port) =>
         Send(IpvsConstants.CmdDelDest, IpvsCodec.Command(IpvsConstants.CmdDelDest, null, key, new Destination(address, port)), $"delete destination {new Destination(address, port)} of {key}");
 
+    public ServiceStats GetStats(VirtualServiceKey key) =>
+        IpvsCodec.DecodeStats(socket.Request(family, 0, IpvsCodec.Command(IpvsConstants.CmdGetService, null, key), $"read the counters of {key}").Single());
+
     private void Send(byte command, byte[] payload, string description) =>
         socket.Request(family, NetlinkConstants.NlmFAck, payload, description);
 
