@@ -50,6 +50,48 @@ public class IpvsCodecTests
             0x06, 0x00, 0x0b, 0x00, 0x02, 0x00, 0x00, 0x00); // IPVS_DEST_ATTR_ADDR_FAMILY AF_INET
     }
 
+    private static readonly byte[] WebKey =
+    [
+        0x24, 0x00, 0x01, 0x80,                         // IPVS_CMD_ATTR_SERVICE, nested, 36 bytes: the key only
+        0x06, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00,
+        0x06, 0x00, 0x02, 0x00, 0x06, 0x00, 0x00, 0x00,
+        0x08, 0x00, 0x03, 0x00, 0x0a, 0x60, 0x00, 0x0a,
+        0x06, 0x00, 0x04, 0x00, 0x00, 0x50, 0x00, 0x00,
+    ];
+
+    [TestCase(IpvsConstants.CmdDelService)]
+    [TestCase(IpvsConstants.CmdGetDest)]
+    [TestCase(IpvsConstants.CmdGetService)]
+    public void Commands_that_name_a_service_carry_its_key_only(byte command)
+    {
+        IpvsCodec.Command(command, null, Web).Should().Equal([command, 0x01, 0x00, 0x00, .. WebKey]);
+    }
+
+    [Test]
+    public void SET_SERVICE_carries_the_whole_service_with_persistence_and_sh_flags()
+    {
+        var payload = IpvsCodec.Command(IpvsConstants.CmdSetService, new VirtualService(Web, "sh", Persistent: true, TimeoutSeconds: 300, SchedulerFlags: IpvsConstants.FlagSchedSh2));
+
+        payload[..4].Should().Equal(IpvsConstants.CmdSetService, 0x01, 0x00, 0x00);
+        payload[4..8].Should().Equal(0x48, 0x00, 0x01, 0x80);
+        payload[40..48].Should().Equal(0x07, 0x00, 0x06, 0x00, 0x73, 0x68, 0x00, 0x00);                         // "sh\0"
+        payload[48..60].Should().Equal(0x0c, 0x00, 0x07, 0x00, 0x11, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff); // persistent | sh-port
+        payload[60..68].Should().Equal(0x08, 0x00, 0x08, 0x00, 0x2c, 0x01, 0x00, 0x00);                         // timeout 300
+    }
+
+    [TestCase(IpvsConstants.CmdSetDest)]
+    [TestCase(IpvsConstants.CmdDelDest)]
+    public void Destination_commands_carry_the_key_then_the_destination(byte command)
+    {
+        var payload = IpvsCodec.Command(command, null, Web, new Destination(IPAddressValue.Parse("10.0.0.2"), 8080, 5, ForwardMethod.Tunnel));
+
+        payload[..4].Should().Equal(command, 0x01, 0x00, 0x00);
+        payload[4..40].Should().Equal(WebKey);
+        payload[40..44].Should().Equal(0x3c, 0x00, 0x02, 0x80);
+        payload[60..68].Should().Equal(0x08, 0x00, 0x03, 0x00, 0x02, 0x00, 0x00, 0x00); // IP_VS_CONN_F_TUNNEL
+        payload[68..76].Should().Equal(0x08, 0x00, 0x04, 0x00, 0x05, 0x00, 0x00, 0x00); // weight 5
+    }
+
     [Test]
     public void A_dumped_service_with_an_IPv4_address_padded_to_16_bytes_decodes()
     {

@@ -65,6 +65,24 @@ public class NetlinkCodecTests
     }
 
     [Test]
+    public void Address_and_link_requests_encode_byte_for_byte()
+    {
+        RouteNetlink.AddressInfo(RouteNetlink.AfInet, 32, 7).Should().Equal(
+            0x02, 0x20, 0x00, 0x00, // AF_INET, /32, flags, scope
+            0x07, 0x00, 0x00, 0x00); // ifindex 7
+        RouteNetlink.InterfaceInfo(7, RouteNetlink.IffUp, RouteNetlink.IffUp).Should().Equal(
+            0x00, 0x00, 0x00, 0x00, // family, pad, type
+            0x07, 0x00, 0x00, 0x00, // ifindex 7
+            0x01, 0x00, 0x00, 0x00, // IFF_UP
+            0x01, 0x00, 0x00, 0x00); // change mask IFF_UP
+        new AttributeWriter().Text(RouteNetlink.IflaIfname, "ipvs-lb0").BeginNested(RouteNetlink.IflaLinkinfo).Text(RouteNetlink.IflaInfoKind, "dummy").EndNested().ToArray()
+            .Should().Equal(
+                0x0d, 0x00, 0x03, 0x00, (byte)'i', (byte)'p', (byte)'v', (byte)'s', (byte)'-', (byte)'l', (byte)'b', (byte)'0', 0x00, 0x00, 0x00, 0x00, // IFLA_IFNAME
+                0x10, 0x00, 0x12, 0x80,                                                                                 // IFLA_LINKINFO, nested, 16
+                0x0a, 0x00, 0x01, 0x00, (byte)'d', (byte)'u', (byte)'m', (byte)'m', (byte)'y', 0x00, 0x00, 0x00);      // IFLA_INFO_KIND "dummy"
+    }
+
+    [Test]
     public void An_error_reply_carries_the_positive_errno()
     {
         var payload = new byte[20];
