@@ -1,0 +1,73 @@
+using IpvsOperator.Dataplane;
+using IpvsOperator.Dataplane.Netlink;
+using Microsoft.Extensions.Logging;
+
+namespace IpvsOperator.Node;
+
+/// <summary>How one sync went: the writes made and the ones the kernel refused.</summary>
+public sealed record SyncResult(int Writes, IReadOnlyList<string> Errors);
+
+/// <summary>
+/// Reads the kernel back, plans the difference and applies it. A refused operation is logged and
+/// counted, and the rest still applied: one bad Service never stops the others being served.
+/// </summary>
+public sealed class SyncApplier(IIpvs ipvs, IAddressManager addresses, string bindInterface, ILogger logger)
+{
+    public ActualState ReadActual()
+    {
+        var services = ipvs.ListServices().ToDictionary(
+            s => s.Key,
+            s => (s, (IReadOnlyList<Destination>)ipvs.ListDestinations(s.Key)));
+        return new ActualState(addresses.ListAddresses(bindInterface).ToHashSet(), services);
+    }
+
+    public SyncResult Sync(DesiredState desired, Func<Ipam.IPAddressValue, bool> owned)
+    {
+        var plan = SyncPlanner.Plan(desired, ReadActual(), owned);
+        var errors = new List<string>();
+        foreach (var operation in plan)
+        {
+            try
+            {
+                Apply(operation);
+            }
+            catch (NetlinkException error)
+            {
+                errors.Add(error.Message);
+                logger.LogWarning("{Operation} failed: {Error}", operation, error.Message);
+            }
+        }
+        return new SyncResult(plan.Count, errors);
+    }
+
+    private void Apply(SyncOperation operation)
+    {
+        switch (operation)
+        {
+            case SyncOperation.BindAddress bind:
+                addresses.AddAddress(bindInterface, bind.Address);
+                break;
+            case SyncOperation.UnbindAddress unbind:
+                addresses.RemoveAddress(bindInterface, unbind.Address);
+                break;
+            case SyncOperation.AddService add:
+                ipvs.AddService(add.Service);
+                break;
+            case SyncOperation.UpdateService update:
+                ipvs.UpdateService(update.Service);
+                break;
+            case SyncOperation.DeleteService delete:
+                ipvs.DeleteService(delete.Key);
+                break;
+            case SyncOperation.AddDestination add:
+                ipvs.AddDestination(add.Key, add.Destination);
+                break;
+            case SyncOperation.UpdateDestination update:
+                ipvs.UpdateDestination(update.Key, update.Destination);
+                break;
+            case SyncOperation.DeleteDestination delete:
+                ipvs.DeleteDestination(delete.Key, delete.Destination.Address, delete.Destination.Port);
+                break;
+        }
+    }
+}
