@@ -12,8 +12,8 @@ namespace IpvsOperator.Controllers;
 /// uid) is released; a claim deleted by hand while its Service lives is made again, by looking
 /// at the Service once more.
 /// </summary>
-public sealed class AllocationController(AllocationTerm term, EntityClient<V1Alpha1IPAllocation> allocations, ILogger<AllocationController> logger)
-    : IEntityController<V1Alpha1IPAllocation>
+public sealed class AllocationController(AllocationTerm term, EntityClient<V1Alpha1IPAllocation> allocations, EntityClient<V1Service> services,
+    ILogger<AllocationController> logger) : IEntityController<V1Alpha1IPAllocation>
 {
     public async Task<ReconcileResult> ReconcileAsync(V1Alpha1IPAllocation allocation, CancellationToken cancellationToken)
     {
@@ -26,7 +26,21 @@ public sealed class AllocationController(AllocationTerm term, EntityClient<V1Alp
             return ReconcileResult.Done;
         }
         var live = AllocationTerm.Holders(allocation).Where(IsLive).ToList();
-        var dead = AllocationTerm.Holders(allocation).Where(h => !IsLive(h)).ToList();
+        var dead = new List<ServiceReference>();
+        foreach (var holder in AllocationTerm.Holders(allocation).Where(h => !IsLive(h)))
+        {
+            // The cache may not have seen a Service created a moment ago (by another controller's
+            // claim, say): only the API server can say it is gone.
+            var fresh = await services.GetAsync(holder.Namespace, holder.Name, cancellationToken);
+            if (fresh?.Metadata.Uid == holder.Uid)
+            {
+                live.Add(holder);
+            }
+            else
+            {
+                dead.Add(holder);
+            }
+        }
         if (dead.Count == 0)
         {
             return ReconcileResult.Done;

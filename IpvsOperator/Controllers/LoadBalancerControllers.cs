@@ -36,7 +36,7 @@ public static class LoadBalancerControllers
             () => [new PoolInUseFinalizer(term, events)],
             options, onStart: runner => term.Pools = runner);
         runtime.AddController(
-            () => new AllocationController(term, allocationClient, loggers.CreateLogger<AllocationController>()),
+            () => new AllocationController(term, allocationClient, serviceClient, loggers.CreateLogger<AllocationController>()),
             null, options, onStart: runner => term.Allocations = runner);
         return runtime;
     }

@@ -63,6 +63,7 @@ public sealed class ServiceController(
             {
                 term.Pending.TryAdd(key, 0);
                 ControllerMetrics.AllocationFailures.WithLabels(result.Failure!.Reason.ToString()).Inc();
+                await WithdrawUnclaimedAsync(service, keepers, cancellationToken);
                 await events.RecordAsync(service, EventType.Warning, WellKnown.Events.AllocationFailed, result.Failure.Message, cancellationToken);
                 if (result.Failure.Reason == AllocationFailureReason.PoolExhausted)
                 {
@@ -98,6 +99,27 @@ public sealed class ServiceController(
             return ReconcileResult.Done;
         }
         throw new AllocationFailedException($"{key}: every address tried was taken by another controller; retrying");
+    }
+
+    /// <summary>
+    /// A Service that cannot get an address must not go on showing one it does not hold (lost in a
+    /// race, or its claim released): its status keeps only the addresses it still claims.
+    /// </summary>
+    private async Task WithdrawUnclaimedAsync(V1Service service, List<V1Alpha1IPAllocation> keepers, CancellationToken cancellationToken)
+    {
+        var claimed = keepers.Select(k => k.Spec.Address).ToHashSet();
+        var ingress = service.Status?.LoadBalancer?.Ingress ?? [];
+        if (ingress.All(i => claimed.Contains(i.Ip ?? string.Empty)))
+        {
+            return;
+        }
+        var kept = ingress.Where(i => claimed.Contains(i.Ip ?? string.Empty)).Select(i => new { ip = i.Ip, ipMode = i.IpMode }).ToList();
+        var patch = JsonSerializer.Serialize(new
+        {
+            metadata = new { resourceVersion = service.Metadata.ResourceVersion },
+            status = new { loadBalancer = new { ingress = kept.Count == 0 ? null : kept } },
+        });
+        await services.PatchAsync(service.Metadata.NamespaceProperty, service.Metadata.Name, patch, PatchKind.Merge, status: true, cancellationToken);
     }
 
     public Task DeletedAsync(V1Service service, CancellationToken cancellationToken)
