@@ -1,10 +1,9 @@
+using IpvsOperator.Runtime.Hosting;
 using System.Net;
 using System.Text.Json.Nodes;
 using IpvsOperator.Runtime.Webhooks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -46,7 +45,7 @@ public sealed class WebhookTestServer : IAsyncDisposable
         var server = new WebhookTestServer(app, authority);
         app.MapPost("/validate", (Delegate)server.HandleAsync);
         await app.StartAsync();
-        server.Port = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
+        server.Port = app.BoundAddress().Port;
         return server;
     }
 

@@ -49,16 +49,7 @@ public sealed class AllocationController(AllocationTerm term, EntityClient<V1Alp
         {
             term.WithAllocator(a => a.Release(new ServiceKey(holder.Namespace, holder.Name)).Count);
         }
-        if (live.Count == 0)
-        {
-            await allocations.DeleteAsync(null, allocation.Metadata.Name, allocation.Metadata.Uid, cancellationToken);
-        }
-        else
-        {
-            allocation.Spec.ServiceRef = live[0];
-            allocation.Spec.SharedWith = live.Count > 1 ? [.. live.Skip(1)] : null;
-            await allocations.ReplaceAsync(allocation, cancellationToken);
-        }
+        await Claims.KeepOnlyAsync(allocations, allocation, live, cancellationToken);
         logger.LogInformation("released {Address}: its Service(s) {Services} are gone", allocation.Spec.Address, string.Join(", ", dead.Select(d => $"{d.Namespace}/{d.Name}")));
         term.EnqueuePending();
         return ReconcileResult.Done;

@@ -6,20 +6,24 @@ namespace IpvsOperator.Controllers;
 /// <summary>Changes to IPAllocation objects that more than one controller makes.</summary>
 public static class Claims
 {
+    /// <summary>Drops one Service from a claim (see <see cref="KeepOnlyAsync"/>).</summary>
+    public static Task ReleaseAsync(EntityClient<V1Alpha1IPAllocation> allocations, V1Alpha1IPAllocation claim, string serviceUid, CancellationToken cancellationToken) =>
+        KeepOnlyAsync(allocations, claim, [.. AllocationTerm.Holders(claim).Where(h => h.Uid != serviceUid)], cancellationToken);
+
     /// <summary>
-    /// Drops one Service from a claim: deletes the claim when it was the only holder (only that
-    /// incarnation of it, by uid), or hands it to the next sharer.
+    /// Leaves <paramref name="holders"/> on the claim: the first becomes its owner, the rest its
+    /// sharers. With none left the claim is deleted (only that incarnation of it, by uid).
     /// </summary>
-    public static async Task ReleaseAsync(EntityClient<V1Alpha1IPAllocation> allocations, V1Alpha1IPAllocation claim, string serviceUid, CancellationToken cancellationToken)
+    public static async Task KeepOnlyAsync(EntityClient<V1Alpha1IPAllocation> allocations, V1Alpha1IPAllocation claim, IReadOnlyList<ServiceReference> holders,
+        CancellationToken cancellationToken)
     {
-        var others = AllocationTerm.Holders(claim).Where(h => h.Uid != serviceUid).ToList();
-        if (others.Count == 0)
+        if (holders.Count == 0)
         {
             await allocations.DeleteAsync(null, claim.Metadata.Name, claim.Metadata.Uid, cancellationToken);
             return;
         }
-        claim.Spec.ServiceRef = others[0];
-        claim.Spec.SharedWith = others.Count > 1 ? [.. others.Skip(1)] : null;
+        claim.Spec.ServiceRef = holders[0];
+        claim.Spec.SharedWith = holders.Count > 1 ? [.. holders.Skip(1)] : null;
         await allocations.ReplaceAsync(claim, cancellationToken);
     }
 }

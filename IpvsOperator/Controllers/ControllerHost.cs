@@ -75,8 +75,7 @@ public sealed class ControllerHost(ControllerHostOptions options, ILoggerFactory
         health.MapGet("/readyz", () => !options.Election.Enabled || runtime.IsLeading ? (runtime.IsReady ? Results.Ok("ok") : Results.StatusCode(503)) : Results.Ok("standby"));
         health.MapMetrics("/metrics");
         await health.StartAsync(cancellationToken);
-        MetricsPort = new Uri(health.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
-            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First()).Port;
+        MetricsPort = health.BoundAddress().Port;
         started?.TrySetResult();
         try
         {

@@ -1,3 +1,4 @@
+using IpvsOperator.Runtime.Hosting;
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -6,8 +7,6 @@ using System.Text.Json.Nodes;
 using k8s;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -75,8 +74,7 @@ public sealed class LocalClusterServer : IAsyncDisposable
         var server = new LocalClusterServer(app, options, api, admission);
         app.Run(server.HandleAsync);
         await app.StartAsync(cancellationToken);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        server.Address = new Uri(address);
+        server.Address = app.BoundAddress();
         foreach (var ns in new[] { "default", "kube-system", "kube-public", "kube-node-lease" })
         {
             await api.CreateAsync(ResourceRegistry.Namespaces, string.Empty, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } }, new WriteOptions(), cancellationToken);
