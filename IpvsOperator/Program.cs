@@ -6,6 +6,7 @@ var root = new RootCommand("IpvsOperator: LoadBalancer Services for bare-metal K
 {
     GenerateCommand.Create(),
     ControllerCommand.Create(),
+    NodeCommand.Create(),
     LocalCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

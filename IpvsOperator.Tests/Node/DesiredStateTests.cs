@@ -115,6 +115,21 @@ public class DesiredStateTests
         state.Services[Key(80)].Destinations.Select(d => d.Address.ToString()).Should().Equal("10.0.0.3");
     }
 
+    [TestCase("Cluster", null, true, TestName = "Masquerade to endpoints anywhere is source-NATed")]
+    [TestCase("Local", null, false, TestName = "Local traffic policy keeps the client address (no source NAT)")]
+    [TestCase("Cluster", "droute", false, TestName = "Direct routing is never source-NATed")]
+    [TestCase("Cluster", "tunnel", false, TestName = "Tunnelling is never source-NATed")]
+    public void Source_NAT_is_asked_only_where_replies_would_bypass_this_node(string policy, string? method, bool natted)
+    {
+        var annotations = method is null ? null : new Dictionary<string, string> { [WellKnown.Annotations.ForwardMethod] = method };
+        var slice = Slice("web", "IPv4", HttpPort, Endpoint("10.0.0.2", "node-b"));
+
+        var state = Build([Claim("192.0.2.10", "web", "u1")], [Service("web", "u1", annotations, policy)], [slice], node: "node-b");
+
+        state.Services.Should().ContainKey(Key(80));
+        state.SourceNat.Contains(Key(80)).Should().Be(natted);
+    }
+
     [Test]
     public void A_shared_address_carries_the_ports_of_every_Service_sharing_it()
     {

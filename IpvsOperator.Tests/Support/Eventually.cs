@@ -33,4 +33,7 @@ public static class Eventually
 
     public static Task TrueAsync(Func<bool> condition, string because, TimeSpan? timeout = null) =>
         TrueAsync(() => Task.FromResult(condition()), because, timeout);
+
+    public static Task TrueAsync(Func<bool> condition, Func<string> because, TimeSpan? timeout = null) =>
+        TrueAsync(() => Task.FromResult(condition()), because, timeout);
 }

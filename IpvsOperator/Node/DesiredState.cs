@@ -20,11 +20,19 @@ public enum ForwardTarget
 /// <summary>Something wrong with a Service that the agent worked around: an Event to write on it.</summary>
 public sealed record ServiceWarning(string Namespace, string Name, string Reason, string Message);
 
-/// <summary>What the kernel should hold: VIPs to bind and virtual services with their destinations.</summary>
+/// <summary>
+/// What the kernel should hold: VIPs to bind, virtual services with their destinations, and the
+/// virtual services whose forwarded traffic must be source-NATed on this node (masq to endpoints
+/// that may answer through another node; not Local, droute or tunnel).
+/// </summary>
 public sealed record DesiredState(
     IReadOnlySet<IPAddressValue> Addresses,
     IReadOnlyDictionary<VirtualServiceKey, (VirtualService Service, IReadOnlyList<Destination> Destinations)> Services,
-    IReadOnlyList<ServiceWarning> Warnings);
+    IReadOnlyList<ServiceWarning> Warnings,
+    IReadOnlySet<VirtualServiceKey> SourceNat)
+{
+    public static DesiredState Empty { get; } = new(new HashSet<IPAddressValue>(), new Dictionary<VirtualServiceKey, (VirtualService, IReadOnlyList<Destination>)>(), [], new HashSet<VirtualServiceKey>());
+}
 
 /// <summary>The cluster objects the desired state is computed from, as the agent's caches hold them.</summary>
 public sealed record ClusterView(
@@ -48,7 +56,11 @@ public static class DesiredStateBuilder
         var addresses = new HashSet<IPAddressValue>();
         var services = new Dictionary<VirtualServiceKey, (VirtualService, IReadOnlyList<Destination>)>();
         var warnings = new List<ServiceWarning>();
+        var sourceNat = new HashSet<VirtualServiceKey>();
         var byName = view.Services.ToDictionary(s => (s.Metadata.NamespaceProperty, s.Metadata.Name));
+        var slicesOf = view.EndpointSlices
+            .Where(s => s.Metadata.Labels?.ContainsKey(ServiceNameLabel) == true)
+            .ToLookup(s => (s.Metadata.NamespaceProperty, s.Metadata.Labels[ServiceNameLabel]));
         foreach (var allocation in view.Allocations)
         {
             if (!IPAddressValue.TryParse(allocation.Spec.Address, out var vip))
@@ -69,9 +81,7 @@ public static class DesiredStateBuilder
                 var affinity = service.Spec.SessionAffinity == "ClientIP";
                 var timeout = affinity ? (uint?)service.Spec.SessionAffinityConfig?.ClientIP?.TimeoutSeconds ?? DefaultAffinityTimeout : 0u;
                 var local = service.Spec.ExternalTrafficPolicy == "Local";
-                var slices = view.EndpointSlices.Where(s => s.Metadata.NamespaceProperty == holder.Namespace
-                    && s.Metadata.Labels?.TryGetValue(ServiceNameLabel, out var owner) == true && owner == holder.Name
-                    && (s.AddressType == (vip.Family == IPFamily.IPv4 ? "IPv4" : "IPv6"))).ToList();
+                var slices = slicesOf[(holder.Namespace, holder.Name)].Where(s => s.AddressType == (vip.Family == IPFamily.IPv4 ? "IPv4" : "IPv6")).ToList();
                 foreach (var port in service.Spec.Ports ?? [])
                 {
                     if (!Enum.TryParse<IpvsProtocol>(port.Protocol ?? "TCP", out var protocol))
@@ -83,10 +93,14 @@ public static class DesiredStateBuilder
                         ? NodePortDestinations(view.Nodes, port, vip.Family, local ? nodeName : null, method)
                         : EndpointDestinations(slices, port, local ? nodeName : null, method);
                     services[key] = (new VirtualService(key, scheduler, affinity, timeout), destinations);
+                    if (method == ForwardMethod.Masquerade && !local)
+                    {
+                        sourceNat.Add(key);
+                    }
                 }
             }
         }
-        return new DesiredState(addresses, services, warnings);
+        return new DesiredState(addresses, services, warnings, sourceNat);
     }
 
     private static List<Destination> EndpointDestinations(List<V1EndpointSlice> slices, V1ServicePort port, string? onlyNode, ForwardMethod method)

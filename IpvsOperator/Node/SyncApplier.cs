@@ -4,8 +4,11 @@ using Microsoft.Extensions.Logging;
 
 namespace IpvsOperator.Node;
 
-/// <summary>How one sync went: the writes made and the ones the kernel refused.</summary>
-public sealed record SyncResult(int Writes, IReadOnlyList<string> Errors);
+/// <summary>How one sync went: the writes made and the operations the kernel refused, with its reasons.</summary>
+public sealed record SyncResult(int Writes, IReadOnlyList<(SyncOperation Operation, string Error)> Failed)
+{
+    public IEnumerable<string> Errors => Failed.Select(f => $"{f.Operation}: {f.Error}");
+}
 
 /// <summary>
 /// Reads the kernel back, plans the difference and applies it. A refused operation is logged and
@@ -21,10 +24,12 @@ public sealed class SyncApplier(IIpvs ipvs, IAddressManager addresses, string bi
         return new ActualState(addresses.ListAddresses(bindInterface).ToHashSet(), services);
     }
 
-    public SyncResult Sync(DesiredState desired, Func<Ipam.IPAddressValue, bool> owned)
+    public SyncResult Sync(DesiredState desired, Func<Ipam.IPAddressValue, bool> owned) => Sync(desired, ReadActual(), owned);
+
+    public SyncResult Sync(DesiredState desired, ActualState actual, Func<Ipam.IPAddressValue, bool> owned)
     {
-        var plan = SyncPlanner.Plan(desired, ReadActual(), owned);
-        var errors = new List<string>();
+        var plan = SyncPlanner.Plan(desired, actual, owned);
+        var errors = new List<(SyncOperation, string)>();
         foreach (var operation in plan)
         {
             try
@@ -33,7 +38,7 @@ public sealed class SyncApplier(IIpvs ipvs, IAddressManager addresses, string bi
             }
             catch (NetlinkException error)
             {
-                errors.Add(error.Message);
+                errors.Add((operation, error.Message));
                 logger.LogWarning("{Operation} failed: {Error}", operation, error.Message);
             }
         }

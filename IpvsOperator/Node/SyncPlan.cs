@@ -46,10 +46,10 @@ public static class SyncPlanner
             {
                 adds.Add(new SyncOperation.UpdateService(service));
             }
+            var programmed = current.ToDictionary(d => (d.Address, d.Port));
             foreach (var destination in destinations)
             {
-                var same = current.FirstOrDefault(d => d.Address == destination.Address && d.Port == destination.Port);
-                if (same is null)
+                if (!programmed.Remove((destination.Address, destination.Port), out var same))
                 {
                     adds.Add(new SyncOperation.AddDestination(key, destination));
                 }
@@ -58,8 +58,8 @@ public static class SyncPlanner
                     adds.Add(new SyncOperation.UpdateDestination(key, destination));
                 }
             }
-            removes.AddRange(current.Where(d => !destinations.Any(w => w.Address == d.Address && w.Port == d.Port))
-                .Select(d => new SyncOperation.DeleteDestination(key, d)));
+            // What is left was programmed but is no longer wanted.
+            removes.AddRange(current.Where(d => programmed.ContainsKey((d.Address, d.Port))).Select(d => new SyncOperation.DeleteDestination(key, d)));
         }
         removes.AddRange(actual.Services.Keys.Where(k => owned(k.Address) && !desired.Services.ContainsKey(k))
             .Order().Select(k => new SyncOperation.DeleteService(k)));

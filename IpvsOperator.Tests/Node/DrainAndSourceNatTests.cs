@@ -1,0 +1,133 @@
+using IpvsOperator.Dataplane;
+using IpvsOperator.Ipam;
+using IpvsOperator.Node;
+
+namespace IpvsOperator.Tests.Node;
+
+/// <summary>Draining endpoints, and the source NAT table as text.</summary>
+public class DrainAndSourceNatTests
+{
+    private static readonly VirtualServiceKey Http = new(IPAddressValue.Parse("192.0.2.10"), IpvsProtocol.TCP, 80);
+
+    private sealed class ManualClock : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    private static Destination Backend(string address, uint weight = 1) => new(IPAddressValue.Parse(address), 8080, weight);
+
+    private static DesiredState Desired(params Destination[] destinations) => DesiredState.Empty with
+    {
+        Services = new Dictionary<VirtualServiceKey, (VirtualService, IReadOnlyList<Destination>)> { [Http] = (new VirtualService(Http), destinations) },
+    };
+
+    private static ActualState Actual(params Destination[] destinations) => new(
+        new HashSet<IPAddressValue>(),
+        new Dictionary<VirtualServiceKey, (VirtualService, IReadOnlyList<Destination>)> { [Http] = (new VirtualService(Http), destinations) });
+
+    [Test]
+    public void An_endpoint_that_leaves_keeps_weight_0_until_the_drain_timeout_then_goes()
+    {
+        var clock = new ManualClock();
+        var drains = new DrainTracker(TimeSpan.FromSeconds(30), clock);
+        var programmed = Actual(Backend("10.0.0.2"), Backend("10.0.0.3"));
+
+        drains.Apply(Desired(Backend("10.0.0.2")), programmed).Services[Http].Destinations
+            .Should().Equal(Backend("10.0.0.2"), Backend("10.0.0.3", 0));
+        drains.NextExpiry.Should().Be(clock.Now.AddSeconds(30));
+
+        clock.Now = clock.Now.AddSeconds(29);
+        drains.Apply(Desired(Backend("10.0.0.2")), Actual(Backend("10.0.0.2"), Backend("10.0.0.3", 0))).Services[Http].Destinations
+            .Should().HaveCount(2, "29 s into a 30 s drain");
+
+        clock.Now = clock.Now.AddSeconds(1);
+        drains.Apply(Desired(Backend("10.0.0.2")), Actual(Backend("10.0.0.2"), Backend("10.0.0.3", 0))).Services[Http].Destinations
+            .Should().Equal(Backend("10.0.0.2"));
+        drains.NextExpiry.Should().BeNull();
+        drains.Draining.Should().Be(0);
+    }
+
+    [Test]
+    public void A_terminating_endpoint_at_weight_0_is_removed_after_the_drain_timeout_even_while_still_listed()
+    {
+        var clock = new ManualClock();
+        var drains = new DrainTracker(TimeSpan.FromSeconds(10), clock);
+        var terminating = Desired(Backend("10.0.0.2"), Backend("10.0.0.3", 0));
+
+        drains.Apply(terminating, Actual(Backend("10.0.0.2"), Backend("10.0.0.3"))).Services[Http].Destinations.Should().HaveCount(2);
+        clock.Now = clock.Now.AddSeconds(10);
+
+        drains.Apply(terminating, Actual(Backend("10.0.0.2"), Backend("10.0.0.3", 0))).Services[Http].Destinations.Should().Equal(Backend("10.0.0.2"));
+    }
+
+    [Test]
+    public void An_endpoint_that_comes_back_while_draining_is_served_again_with_its_own_weight()
+    {
+        var clock = new ManualClock();
+        var drains = new DrainTracker(TimeSpan.FromSeconds(30), clock);
+        drains.Apply(Desired(Backend("10.0.0.2")), Actual(Backend("10.0.0.2"), Backend("10.0.0.3")));
+
+        var back = drains.Apply(Desired(Backend("10.0.0.2"), Backend("10.0.0.3")), Actual(Backend("10.0.0.2"), Backend("10.0.0.3", 0)));
+
+        back.Services[Http].Destinations.Should().Equal(Backend("10.0.0.2"), Backend("10.0.0.3"));
+        drains.Draining.Should().Be(0);
+    }
+
+    [Test]
+    public void With_no_drain_timeout_a_leaving_endpoint_goes_at_once()
+    {
+        var drains = new DrainTracker(TimeSpan.Zero, new ManualClock());
+
+        drains.Apply(Desired(Backend("10.0.0.2")), Actual(Backend("10.0.0.2"), Backend("10.0.0.3"))).Services[Http].Destinations.Should().Equal(Backend("10.0.0.2"));
+    }
+
+    [Test]
+    public void The_source_NAT_table_maps_each_VIP_to_a_chain_of_its_masqueraded_ports_and_replaces_itself()
+    {
+        var v6 = IPAddressValue.Parse("2001:db8::a");
+        var script = NftablesScript.Render(new HashSet<VirtualServiceKey>
+        {
+            Http, Http with { Port = 443 }, Http with { Protocol = IpvsProtocol.UDP, Port = 53 }, new(v6, IpvsProtocol.SCTP, 9000),
+        });
+
+        script.Should().Be("""
+            table inet ipvs_operator {}
+            delete table inet ipvs_operator
+            table inet ipvs_operator {
+            	comment "ipvs-operator node agent: source NAT of forwarded load-balancer traffic; rewritten as a whole"
+            	map masquerade_ipv4 {
+            		type ipv4_addr : verdict
+            		elements = { 192.0.2.10 : jump vip_192_0_2_10 }
+            	}
+            	map masquerade_ipv6 {
+            		type ipv6_addr : verdict
+            		elements = { 2001:db8::a : jump vip_2001_db8__a }
+            	}
+            	chain vip_192_0_2_10 {
+            		meta l4proto tcp ct original proto-dst 80 masquerade
+            		meta l4proto tcp ct original proto-dst 443 masquerade
+            		meta l4proto udp ct original proto-dst 53 masquerade
+            	}
+            	chain vip_2001_db8__a {
+            		meta l4proto sctp ct original proto-dst 9000 masquerade
+            	}
+            	chain postrouting {
+            		type nat hook postrouting priority srcnat; policy accept;
+            		ct original ip daddr vmap @masquerade_ipv4
+            		ct original ip6 daddr vmap @masquerade_ipv6
+            	}
+            }
+
+            """.ReplaceLineEndings("\n"));
+    }
+
+    [Test]
+    public void With_nothing_to_masquerade_the_table_is_still_complete_and_valid()
+    {
+        var script = NftablesScript.Render(new HashSet<VirtualServiceKey>());
+
+        script.Should().Contain("map masquerade_ipv4 {\n\t\ttype ipv4_addr : verdict\n\t}").And.NotContain("elements").And.NotContain("chain vip_");
+    }
+}

@@ -1,0 +1,243 @@
+using IpvsOperator.Controllers;
+using IpvsOperator.Dataplane;
+using IpvsOperator.Dataplane.InMemory;
+using IpvsOperator.Dataplane.Netlink;
+using IpvsOperator.Entities;
+using IpvsOperator.Ipam;
+using IpvsOperator.Node;
+using IpvsOperator.Tests.Controllers;
+using IpvsOperator.Tests.Support;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace IpvsOperator.Tests.Node;
+
+/// <summary>
+/// The node agent against LocalCluster and the controller, on the in-memory dataplane: what a
+/// Service and its endpoints become in the kernel, and how the agent keeps it so.
+/// </summary>
+public class NodeAgentTests : ControllerFixture
+{
+    private readonly List<(Task Run, CancellationTokenSource Stop)> agents = [];
+
+    [TearDown]
+    public async Task StopAgentsAsync()
+    {
+        foreach (var (run, stop) in agents)
+        {
+            await stop.CancelAsync();
+            await run.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        agents.Clear();
+    }
+
+    private static NodeDataplane InMemory() => new(new InMemoryIpvs(), new InMemoryAddressManager(), new InMemorySourceNat());
+
+    private NodeAgent StartAgent(NodeDataplane dataplane, NodeAgentOptions? options = null)
+    {
+        var agent = new NodeAgent(Client, dataplane, options ?? new NodeAgentOptions { NodeName = "node-a" }, NullLoggerFactory.Instance);
+        var stop = new CancellationTokenSource();
+        agents.Add((Task.Run(() => agent.RunAsync(stop.Token)), stop));
+        return agent;
+    }
+
+    private async Task<(string Ns, IPAddressValue Vip)> AddressedServiceAsync(string pool, string range, Dictionary<string, string>? annotations = null, string name = "web")
+    {
+        var ns = await NewNamespaceAsync();
+        await CreatePoolAsync(pool, range);
+        StartController();
+        annotations ??= [];
+        annotations[WellKnown.Annotations.AddressPool] = pool;
+        await CreateServiceAsync(ns, name, annotations);
+        return (ns, IPAddressValue.Parse(await WaitForAddressAsync(ns, name)));
+    }
+
+    private async Task<V1EndpointSlice> PublishEndpointsAsync(string ns, string service, params string[] addresses)
+    {
+        var slice = new V1EndpointSlice
+        {
+            Metadata = new V1ObjectMeta { Name = $"{service}-abcde", Labels = new Dictionary<string, string> { [DesiredStateBuilder.ServiceNameLabel] = service } },
+            AddressType = "IPv4",
+            Ports = [new Discoveryv1EndpointPort { Name = "http", Port = 8080, Protocol = "TCP" }],
+            Endpoints = [.. addresses.Select(a => new V1Endpoint { Addresses = [a], NodeName = "node-b", Conditions = new V1EndpointConditions { Ready = true } })],
+        };
+        var existing = await Client.DiscoveryV1.ListNamespacedEndpointSliceAsync(ns);
+        if (existing.Items.FirstOrDefault(s => s.Metadata.Name == slice.Metadata.Name) is { } current)
+        {
+            slice.Metadata.ResourceVersion = current.Metadata.ResourceVersion;
+            return await Client.DiscoveryV1.ReplaceNamespacedEndpointSliceAsync(slice, slice.Metadata.Name, ns);
+        }
+        return await Client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(slice, ns);
+    }
+
+    private static string Table(IIpvs ipvs, VirtualServiceKey key) =>
+        ipvs.ListServices().Any(s => s.Key == key) ? string.Join(" ", ipvs.ListDestinations(key).Select(d => $"{d.Address}:{d.Port}/{d.Weight}")) : "(none)";
+
+    [Test]
+    public async Task A_Service_with_endpoints_gets_its_VIP_bound_a_virtual_service_per_port_and_source_NAT()
+    {
+        var (ns, vip) = await AddressedServiceAsync("agent-basic", "198.51.100.64/30");
+        await PublishEndpointsAsync(ns, "web", "10.244.1.2", "10.244.2.2");
+        var dataplane = InMemory();
+
+        var agent = StartAgent(dataplane);
+
+        var http = new VirtualServiceKey(vip, IpvsProtocol.TCP, 80);
+        await Eventually.TrueAsync(() => Table(dataplane.Ipvs, http) == "10.244.1.2:8080/1 10.244.2.2:8080/1", () => $"IPVS holds the endpoints; it has {Table(dataplane.Ipvs, http)}");
+        dataplane.Links.ListLinks().Should().Contain(l => l.Name == "ipvs-lb0" && l.Up, "the bind interface is created when missing");
+        dataplane.Links.ListAddresses("ipvs-lb0").Should().Contain(vip);
+        ((InMemorySourceNat)dataplane.SourceNat).Masqueraded.Should().Contain(http);
+        dataplane.Ipvs.ListServices().Single(s => s.Key == http).Scheduler.Should().Be("rr");
+        agent.IsReady.Should().BeTrue();
+    }
+
+    [Test]
+    public async Task Scaling_endpoints_is_followed_and_a_removed_endpoint_drains_at_weight_0_first()
+    {
+        var (ns, vip) = await AddressedServiceAsync("agent-scale", "198.51.100.68/30");
+        await PublishEndpointsAsync(ns, "web", "10.244.1.2");
+        var dataplane = InMemory();
+        StartAgent(dataplane, new NodeAgentOptions { NodeName = "node-a", DrainTimeout = TimeSpan.FromSeconds(1) });
+        var http = new VirtualServiceKey(vip, IpvsProtocol.TCP, 80);
+        await Eventually.TrueAsync(() => Table(dataplane.Ipvs, http) == "10.244.1.2:8080/1", "one endpoint");
+
+        await PublishEndpointsAsync(ns, "web", "10.244.1.2", "10.244.2.2", "10.244.3.2");
+        await Eventually.TrueAsync(() => Table(dataplane.Ipvs, http) == "10.244.1.2:8080/1 10.244.2.2:8080/1 10.244.3.2:8080/1", () => $"scaled up; IPVS has {Table(dataplane.Ipvs, http)}");
+
+        await PublishEndpointsAsync(ns, "web", "10.244.3.2");
+        await Eventually.TrueAsync(() => Table(dataplane.Ipvs, http) == "10.244.1.2:8080/0 10.244.2.2:8080/0 10.244.3.2:8080/1", () => $"draining; IPVS has {Table(dataplane.Ipvs, http)}");
+        await Eventually.TrueAsync(() => Table(dataplane.Ipvs, http) == "10.244.3.2:8080/1", () => $"drained and removed after 1 s; IPVS has {Table(dataplane.Ipvs, http)}");
+    }
+
+    [Test]
+    public async Task Deleting_the_Service_removes_its_VIP_and_virtual_services_and_leaves_foreign_ones()
+    {
+        var (ns, vip) = await AddressedServiceAsync("agent-delete", "198.51.100.72/30");
+        var dataplane = InMemory();
+        var foreignVip = IPAddressValue.Parse("10.96.0.10");
+        var foreign = new VirtualService(new VirtualServiceKey(foreignVip, IpvsProtocol.TCP, 443));
+        dataplane.Links.EnsureDummyLink("ipvs-lb0");
+        dataplane.Links.AddAddress("ipvs-lb0", foreignVip);
+        dataplane.Ipvs.AddService(foreign);
+        StartAgent(dataplane);
+        var http = new VirtualServiceKey(vip, IpvsProtocol.TCP, 80);
+        await Eventually.TrueAsync(() => dataplane.Ipvs.ListServices().Any(s => s.Key == http), "the virtual service is programmed");
+
+        await Client.CoreV1.DeleteNamespacedServiceAsync("web", ns);
+
+        await Eventually.TrueAsync(() => !dataplane.Ipvs.ListServices().Any(s => s.Key == http) && !dataplane.Links.ListAddresses("ipvs-lb0").Contains(vip),
+            "the VIP and its virtual service are gone");
+        dataplane.Ipvs.ListServices().Should().Contain(foreign);
+        dataplane.Links.ListAddresses("ipvs-lb0").Should().Contain(foreignVip);
+    }
+
+    [Test]
+    public async Task The_periodic_re_sync_repairs_drift_and_otherwise_writes_nothing()
+    {
+        var (ns, vip) = await AddressedServiceAsync("agent-drift", "198.51.100.76/30");
+        await PublishEndpointsAsync(ns, "web", "10.244.1.2");
+        var dataplane = InMemory();
+        var agent = StartAgent(dataplane, new NodeAgentOptions { NodeName = "node-a", SyncPeriod = TimeSpan.FromMilliseconds(300) });
+        var http = new VirtualServiceKey(vip, IpvsProtocol.TCP, 80);
+        await Eventually.TrueAsync(() => Table(dataplane.Ipvs, http) == "10.244.1.2:8080/1", "programmed");
+        var periodic = new List<SyncReport>();
+        agent.Synced += report =>
+        {
+            lock (periodic)
+            {
+                periodic.Add(report);
+            }
+        };
+        await Eventually.TrueAsync(() => { lock (periodic) { return periodic.Count(r => r.Trigger == SyncTrigger.Periodic) >= 2; } }, "two periodic re-syncs");
+        lock (periodic)
+        {
+            periodic.Where(r => r.Trigger == SyncTrigger.Periodic).Should().OnlyContain(r => r.Writes == 0 && r.Errors == 0, "nothing changed, so nothing is written");
+        }
+
+        dataplane.Ipvs.DeleteService(http);
+        dataplane.Links.RemoveAddress("ipvs-lb0", vip);
+
+        await Eventually.TrueAsync(() => Table(dataplane.Ipvs, http) == "10.244.1.2:8080/1" && dataplane.Links.ListAddresses("ipvs-lb0").Contains(vip), "repaired by the re-sync");
+    }
+
+    [Test]
+    public async Task An_unknown_scheduler_gets_one_Warning_Event_and_round_robin()
+    {
+        var (ns, vip) = await AddressedServiceAsync("agent-sched", "198.51.100.80/30", new() { [WellKnown.Annotations.Scheduler] = "fastest" });
+        var dataplane = InMemory();
+        StartAgent(dataplane, new NodeAgentOptions { NodeName = "node-a", SyncPeriod = TimeSpan.FromMilliseconds(200) });
+        var http = new VirtualServiceKey(vip, IpvsProtocol.TCP, 80);
+
+        await Eventually.TrueAsync(async () => (await EventsAsync(ns, "web", "UnknownScheduler")).Count == 1, "a Warning Event");
+        await Eventually.TrueAsync(() => dataplane.Ipvs.ListServices().Any(s => s.Key == http), "the virtual service is programmed");
+
+        dataplane.Ipvs.ListServices().Single(s => s.Key == http).Scheduler.Should().Be("rr");
+        var warning = (await EventsAsync(ns, "web", "UnknownScheduler")).Single();
+        warning.Type.Should().Be("Warning");
+        warning.Message.Should().Contain("'fastest'").And.Contain("wlc");
+        warning.Count.Should().Be(1, "the warning is written when it first appears, not on every re-sync");
+    }
+
+    [Test]
+    public async Task A_VIP_recorded_by_a_previous_run_whose_allocation_is_gone_is_removed_and_unrecorded_ones_stay()
+    {
+        var state = Path.Combine(Path.GetTempPath(), $"ipvsop-state-{Guid.NewGuid():N}");
+        var dataplane = InMemory();
+        dataplane.Links.EnsureDummyLink("ipvs-lb0");
+        var leftover = IPAddressValue.Parse("198.51.100.90");
+        var human = IPAddressValue.Parse("198.51.100.91");
+        dataplane.Links.AddAddress("ipvs-lb0", leftover);
+        dataplane.Links.AddAddress("ipvs-lb0", human);
+        dataplane.Ipvs.AddService(new VirtualService(new VirtualServiceKey(leftover, IpvsProtocol.TCP, 80)));
+        await File.WriteAllTextAsync(state, $"{leftover}\n");
+        try
+        {
+            var agent = StartAgent(dataplane, new NodeAgentOptions { NodeName = "node-a", StateFile = state });
+
+            await Eventually.TrueAsync(() => agent.IsReady && !dataplane.Links.ListAddresses("ipvs-lb0").Contains(leftover), "the leftover VIP is removed");
+            dataplane.Ipvs.ListServices().Should().NotContain(s => s.Key.Address == leftover);
+            dataplane.Links.ListAddresses("ipvs-lb0").Should().Contain(human, "an address the agent never bound is not its own");
+            (await File.ReadAllTextAsync(state)).Should().NotContain(leftover.ToString());
+        }
+        finally
+        {
+            File.Delete(state);
+        }
+    }
+
+    /// <summary>IPVS that refuses everything until told otherwise: a module missing, then loaded.</summary>
+    private sealed class UnavailableIpvs(IIpvs inner) : IIpvs
+    {
+        public bool Available { get; set; }
+
+        private IIpvs Inner => Available ? inner : throw new NetlinkException(NetlinkException.ENOENT, "IPVS_CMD_GET_SERVICE", "is ip_vs loaded?");
+
+        public IReadOnlyList<VirtualService> ListServices() => Inner.ListServices();
+        public void AddService(VirtualService service) => Inner.AddService(service);
+        public void UpdateService(VirtualService service) => Inner.UpdateService(service);
+        public void DeleteService(VirtualServiceKey key) => Inner.DeleteService(key);
+        public IReadOnlyList<Destination> ListDestinations(VirtualServiceKey key) => Inner.ListDestinations(key);
+        public void AddDestination(VirtualServiceKey key, Destination destination) => Inner.AddDestination(key, destination);
+        public void UpdateDestination(VirtualServiceKey key, Destination destination) => Inner.UpdateDestination(key, destination);
+        public void DeleteDestination(VirtualServiceKey key, IPAddressValue address, ushort port) => Inner.DeleteDestination(key, address, port);
+        public ServiceStats GetStats(VirtualServiceKey key) => Inner.GetStats(key);
+    }
+
+    [Test]
+    public async Task A_kernel_that_refuses_everything_is_retried_with_backoff_and_the_agent_recovers()
+    {
+        var (_, vip) = await AddressedServiceAsync("agent-retry", "198.51.100.84/30");
+        var ipvs = new UnavailableIpvs(new InMemoryIpvs());
+        var dataplane = InMemory() with { Ipvs = ipvs };
+        var failures = 0;
+        var agent = StartAgent(dataplane);
+        agent.Synced += report => Interlocked.Add(ref failures, report.Failure is null ? 0 : 1);
+
+        await Eventually.TrueAsync(() => Volatile.Read(ref failures) >= 2, "failed syncs are retried");
+        agent.IsReady.Should().BeFalse();
+
+        ipvs.Available = true;
+        await Eventually.TrueAsync(() => agent.IsReady && ipvs.ListServices().Any(s => s.Key.Address == vip), "programmed once IPVS is there");
+    }
+}

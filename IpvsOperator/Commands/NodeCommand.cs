@@ -1,0 +1,51 @@
+using System.CommandLine;
+using IpvsOperator.Node;
+
+namespace IpvsOperator.Commands;
+
+/// <summary><c>ipvs-operator node</c>: the node agent (a DaemonSet with host networking and NET_ADMIN).</summary>
+internal static class NodeCommand
+{
+    public static Command Create()
+    {
+        var kubeconfig = new Option<string?>("--kubeconfig") { Description = "Kubeconfig to use; default: in-cluster, then ~/.kube/config." };
+        var nodeName = new Option<string>("--node-name") { Description = "This node's name (for externalTrafficPolicy: Local).", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("NODE_NAME") ?? Environment.MachineName };
+        var bindIface = new Option<string>("--bind-iface") { Description = "Interface the VIPs are bound on; created as a dummy link when missing. Not kube-ipvs0, which kube-proxy prunes.", DefaultValueFactory = _ => "ipvs-lb0" };
+        var forwardTo = new Option<string>("--forward-to") { Description = "endpoints: the Service's ready endpoints; node-port: the nodes' InternalIPs at the nodePort (kube-proxy takes it from there).", DefaultValueFactory = _ => "endpoints" };
+        forwardTo.AcceptOnlyFromAmong("endpoints", "node-port");
+        var drainTimeout = new Option<TimeSpan>("--drain-timeout") { Description = "How long a terminating or removed endpoint keeps weight 0 before it is deleted (hh:mm:ss).", DefaultValueFactory = _ => TimeSpan.FromSeconds(30) };
+        var syncPeriod = new Option<TimeSpan>("--sync-period") { Description = "Full re-sync of the kernel with the cluster, repairing drift (hh:mm:ss).", DefaultValueFactory = _ => TimeSpan.FromSeconds(30) };
+        var dataplane = new Option<string>("--dataplane") { Description = "kernel: netlink, IPVS and nftables; memory: in-memory (no root needed, nothing forwarded).", DefaultValueFactory = _ => "kernel" };
+        dataplane.AcceptOnlyFromAmong("kernel", "memory");
+        var stateFile = new Option<string?>("--state-file") { Description = "Where the VIPs this agent bound are recorded, so that one whose IPAllocation went while the agent was down is still removed.", DefaultValueFactory = _ => "/run/ipvs-operator/bound-addresses" };
+        var metricsPort = new Option<int>("--metrics-port") { Description = "Port of /metrics, /healthz and /readyz.", DefaultValueFactory = _ => 8081 };
+        var jsonLogs = new Option<bool>("--json-logs") { Description = "Write logs as JSON lines." };
+        var command = new Command("node", "Bind the allocated VIPs on this node and keep IPVS equal to the Services and their endpoints.")
+        {
+            kubeconfig, nodeName, bindIface, forwardTo, drainTimeout, syncPeriod, dataplane, stateFile, metricsPort, jsonLogs,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            using var loggers = Logging.Create(parseResult.GetValue(jsonLogs));
+            var options = new NodeHostOptions
+            {
+                Kubeconfig = parseResult.GetValue(kubeconfig),
+                Dataplane = parseResult.GetValue(dataplane) == "memory" ? DataplaneKind.Memory : DataplaneKind.Kernel,
+                MetricsPort = parseResult.GetValue(metricsPort),
+                Agent = new NodeAgentOptions
+                {
+                    NodeName = parseResult.GetValue(nodeName)!,
+                    BindInterface = parseResult.GetValue(bindIface)!,
+                    ForwardTo = parseResult.GetValue(forwardTo) == "node-port" ? ForwardTarget.NodePort : ForwardTarget.Endpoints,
+                    DrainTimeout = parseResult.GetValue(drainTimeout),
+                    SyncPeriod = parseResult.GetValue(syncPeriod),
+                    // The in-memory dataplane forgets with the process; so must its record.
+                    StateFile = parseResult.GetValue(dataplane) == "memory" ? null : parseResult.GetValue(stateFile),
+                },
+            };
+            await new NodeHost(options, loggers).RunAsync(cancellationToken);
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,67 @@
+using IpvsOperator.Dataplane;
+using IpvsOperator.Ipam;
+
+namespace IpvsOperator.Node;
+
+/// <summary>
+/// Drains destinations instead of cutting them: an endpoint that starts terminating, or leaves its
+/// Service's EndpointSlices, keeps weight 0 in the kernel (established connections keep flowing,
+/// no new ones are scheduled to it) and is removed once it has drained for the timeout.
+/// Not for whole virtual services: a deleted Service's VIP goes at once.
+/// </summary>
+public sealed class DrainTracker(TimeSpan timeout, TimeProvider clock)
+{
+    private Dictionary<(VirtualServiceKey Service, IPAddressValue Address, ushort Port), DateTimeOffset> drainingSince = [];
+
+    /// <summary>When the earliest drain ends, so the agent can sync then; null when nothing drains.</summary>
+    public DateTimeOffset? NextExpiry { get; private set; }
+
+    /// <summary>Destinations draining now, over every service.</summary>
+    public int Draining => drainingSince.Count;
+
+    /// <summary>The desired state with draining destinations kept at weight 0 until their time is up.</summary>
+    public DesiredState Apply(DesiredState desired, ActualState actual)
+    {
+        var now = clock.GetUtcNow();
+        var next = new Dictionary<(VirtualServiceKey, IPAddressValue, ushort), DateTimeOffset>();
+        var services = new Dictionary<VirtualServiceKey, (VirtualService Service, IReadOnlyList<Destination> Destinations)>(desired.Services.Count);
+        foreach (var (key, (service, destinations)) in desired.Services)
+        {
+            var kept = new List<Destination>(destinations.Count);
+            var wanted = new HashSet<(IPAddressValue, ushort)>();
+            foreach (var destination in destinations)
+            {
+                wanted.Add((destination.Address, destination.Port));
+                if (destination.Weight != 0 || Keep((key, destination.Address, destination.Port)))
+                {
+                    kept.Add(destination);
+                }
+            }
+            if (actual.Services.TryGetValue(key, out var programmed))
+            {
+                foreach (var gone in programmed.Destinations.Where(d => !wanted.Contains((d.Address, d.Port))))
+                {
+                    if (Keep((key, gone.Address, gone.Port)))
+                    {
+                        kept.Add(gone with { Weight = 0 });
+                    }
+                }
+            }
+            services[key] = (service, kept);
+        }
+        drainingSince = next;
+        NextExpiry = next.Count == 0 ? null : next.Values.Min() + timeout;
+        return desired with { Services = services };
+
+        bool Keep((VirtualServiceKey, IPAddressValue, ushort) destination)
+        {
+            var since = drainingSince.GetValueOrDefault(destination, now);
+            if (now - since >= timeout)
+            {
+                return false;
+            }
+            next[destination] = since;
+            return true;
+        }
+    }
+}

@@ -1,0 +1,275 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using IpvsOperator.Dataplane;
+using IpvsOperator.Entities;
+using IpvsOperator.Ipam;
+using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime.Events;
+using IpvsOperator.Runtime.Rbac;
+using IpvsOperator.Runtime.Watching;
+using Prometheus;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace IpvsOperator.Node;
+
+/// <summary>Everything the <c>node</c> verb is told.</summary>
+public sealed record NodeAgentOptions
+{
+    public required string NodeName { get; init; }
+    public string BindInterface { get; init; } = "ipvs-lb0";
+    public ForwardTarget ForwardTo { get; init; } = ForwardTarget.Endpoints;
+
+    /// <summary>How long a terminating or removed endpoint keeps weight 0 before it is deleted.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The full re-sync that repairs drift (a rule deleted by hand, a restarted kernel module).</summary>
+    public TimeSpan SyncPeriod { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Changes arriving within this time are applied in one sync.</summary>
+    public TimeSpan Debounce { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Where the bound VIPs are recorded (null: only in memory).</summary>
+    public string? StateFile { get; init; }
+}
+
+/// <summary>The kernel interfaces the agent programs: real ones on a node, in-memory ones locally and in tests.</summary>
+public sealed record NodeDataplane(IIpvs Ipvs, IAddressManager Links, ISourceNat SourceNat);
+
+public enum SyncTrigger
+{
+    Change,
+    Periodic,
+    Drain,
+    Retry,
+}
+
+/// <summary>What one sync did, for logs, tests and the benchmark.</summary>
+public sealed record SyncReport(SyncTrigger Trigger, TimeSpan Duration, int Writes, int Errors, int VirtualServices, int Destinations, Exception? Failure = null);
+
+/// <summary>
+/// The node agent: keeps the node's kernel equal to the cluster. Every allocated VIP bound on the
+/// bind interface, one IPVS virtual service per Service port with the endpoints behind it, and the
+/// source NAT that brings replies back through this node. Syncs on every change (debounced) and
+/// fully every sync period, which repairs drift; each sync reads the kernel back and applies only
+/// the difference, so a sync with nothing to change writes nothing.
+/// </summary>
+[EntityRbac(typeof(V1Alpha1IPAllocation), Verbs = RbacVerb.Read, Component = "node")]
+[EntityRbac(typeof(V1Service), typeof(V1EndpointSlice), typeof(V1Node), Verbs = RbacVerb.Read, Component = "node")]
+[EntityRbac(typeof(Corev1Event), Verbs = RbacVerb.Create | RbacVerb.Get | RbacVerb.Update, Component = "node")]
+public sealed class NodeAgent
+{
+    private readonly NodeDataplane dataplane;
+    private readonly NodeAgentOptions options;
+    private readonly ILogger logger;
+    private readonly TimeProvider clock;
+    private readonly EventRecorder events;
+    private readonly Informer<V1Alpha1IPAllocation> allocations;
+    private readonly Informer<V1Service> services;
+    private readonly Informer<V1EndpointSlice> slices;
+    private readonly Informer<V1Node>? nodes;
+    private readonly SyncApplier applier;
+    private readonly DrainTracker drains;
+    private readonly OwnedAddresses owned;
+    private readonly Channel<bool> changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private IReadOnlyList<ServiceWarning> pendingWarnings = [];
+    private HashSet<ServiceWarning> warned = [];
+
+    public NodeAgent(IKubernetes kubernetes, NodeDataplane dataplane, NodeAgentOptions options, ILoggerFactory loggers, TimeProvider? time = null)
+    {
+        this.dataplane = dataplane;
+        this.options = options;
+        logger = loggers.CreateLogger<NodeAgent>();
+        clock = time ?? TimeProvider.System;
+        events = new EventRecorder(kubernetes, "ipvs-operator-node", loggers.CreateLogger<EventRecorder>(), clock);
+        allocations = Watch(new EntityClient<V1Alpha1IPAllocation>(kubernetes));
+        services = Watch(new EntityClient<V1Service>(kubernetes));
+        slices = Watch(new EntityClient<V1EndpointSlice>(kubernetes));
+        // Nodes matter only to the node-port mode (their InternalIPs are the destinations).
+        nodes = options.ForwardTo == ForwardTarget.NodePort ? Watch(new EntityClient<V1Node>(kubernetes)) : null;
+        applier = new SyncApplier(dataplane.Ipvs, dataplane.Links, options.BindInterface, logger);
+        drains = new DrainTracker(options.DrainTimeout, clock);
+        owned = new OwnedAddresses(options.StateFile, logger);
+
+        Informer<T> Watch<T>(EntityClient<T> client)
+            where T : class, IKubernetesObject<V1ObjectMeta>
+        {
+            var informer = new Informer<T>(client, loggers.CreateLogger<Informer<T>>(), time: clock);
+            informer.Subscribe(_ => changed.Writer.TryWrite(true));
+            return informer;
+        }
+    }
+
+    /// <summary>True once the kernel has been synced with the cluster at least once.</summary>
+    public bool IsReady { get; private set; }
+
+    /// <summary>When the loop last finished a sync, successful or not: liveness.</summary>
+    public DateTimeOffset? LastAttempt { get; private set; }
+
+    public SyncReport? LastReport { get; private set; }
+
+    /// <summary>Raised after every sync (tests and the benchmark watch convergence through it).</summary>
+    public event Action<SyncReport>? Synced;
+
+    /// <summary>Asks for a sync now, as a change would (tests and the benchmark).</summary>
+    public void RequestSync() => changed.Writer.TryWrite(true);
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var watches = new List<Task> { allocations.RunAsync(stop.Token), services.RunAsync(stop.Token), slices.RunAsync(stop.Token) };
+        if (nodes is not null)
+        {
+            watches.Add(nodes.RunAsync(stop.Token));
+        }
+        try
+        {
+            await Task.WhenAll(allocations.WaitForSyncAsync(stop.Token), services.WaitForSyncAsync(stop.Token), slices.WaitForSyncAsync(stop.Token),
+                nodes?.WaitForSyncAsync(stop.Token) ?? Task.CompletedTask);
+            logger.LogInformation("node agent on {Node}: caches synced; serving VIPs on {Interface}, forwarding to {Target}", options.NodeName, options.BindInterface, options.ForwardTo);
+            await LoopAsync(stop.Token);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping. The kernel keeps serving what it holds: an agent restart never drops traffic.
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(watches);
+        }
+    }
+
+    private async Task LoopAsync(CancellationToken cancellationToken)
+    {
+        var trigger = SyncTrigger.Periodic;
+        var nextPeriodic = clock.GetUtcNow();
+        var failures = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (trigger == SyncTrigger.Periodic)
+            {
+                nextPeriodic = clock.GetUtcNow() + options.SyncPeriod;
+            }
+            var report = Sync(trigger);
+            await RecordWarningsAsync(cancellationToken);
+            LastReport = report;
+            LastAttempt = clock.GetUtcNow();
+            Synced?.Invoke(report);
+            failures = report.Failure is null ? 0 : failures + 1;
+
+            // Wake for the next change, the periodic re-sync, the end of a drain, or a retry with backoff.
+            var wake = nextPeriodic;
+            var timedTrigger = SyncTrigger.Periodic;
+            if (drains.NextExpiry is { } drainEnds && drainEnds < wake)
+            {
+                (wake, timedTrigger) = (drainEnds, SyncTrigger.Drain);
+            }
+            if (failures > 0 && clock.GetUtcNow() + Backoff(failures) < wake)
+            {
+                (wake, timedTrigger) = (clock.GetUtcNow() + Backoff(failures), SyncTrigger.Retry);
+            }
+            trigger = await WaitAsync(wake, timedTrigger, cancellationToken);
+        }
+    }
+
+    private static TimeSpan Backoff(int failures) => TimeSpan.FromMilliseconds(Math.Min(30_000, 500 * Math.Pow(2, Math.Min(failures - 1, 8))));
+
+    private async Task<SyncTrigger> WaitAsync(DateTimeOffset wake, SyncTrigger timedTrigger, CancellationToken cancellationToken)
+    {
+        var delay = wake - clock.GetUtcNow();
+        if (delay > TimeSpan.Zero)
+        {
+            using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timer.CancelAfter(delay);
+            try
+            {
+                await changed.Reader.WaitToReadAsync(timer.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return timedTrigger;
+            }
+        }
+        if (!changed.Reader.TryRead(out _))
+        {
+            return timedTrigger;
+        }
+        // Let a burst of changes (a rollout, a new Service with its slices) land, then sync once.
+        await Task.Delay(options.Debounce, clock, cancellationToken);
+        changed.Reader.TryRead(out _);
+        return SyncTrigger.Change;
+    }
+
+    /// <summary>One sync: desired from the caches, actual from the kernel, the difference applied.</summary>
+    private SyncReport Sync(SyncTrigger trigger)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            if (!dataplane.Links.ListLinks().Any(l => l.Name == options.BindInterface && l.Up))
+            {
+                dataplane.Links.EnsureDummyLink(options.BindInterface);
+                logger.LogInformation("created the dummy interface {Interface} for the VIPs", options.BindInterface);
+            }
+            var view = new ClusterView([.. allocations.Items], [.. services.Items], [.. slices.Items], [.. nodes?.Items ?? []]);
+            var allocated = view.Allocations.Select(a => IPAddressValue.TryParse(a.Spec?.Address, out var address) ? address : (IPAddressValue?)null)
+                .OfType<IPAddressValue>().ToHashSet();
+            var actual = applier.ReadActual();
+            var desired = drains.Apply(DesiredStateBuilder.Build(view, options.NodeName, options.ForwardTo), actual);
+
+            var result = applier.Sync(desired, actual, a => allocated.Contains(a) || owned.Contains(a));
+            var stillBound = result.Failed.Select(f => f.Operation).OfType<SyncOperation.UnbindAddress>().Select(u => u.Address);
+            owned.Record(desired.Addresses.Concat(stillBound));
+            var writes = result.Writes + dataplane.SourceNat.Apply(desired.SourceNat, verify: trigger == SyncTrigger.Periodic);
+            pendingWarnings = desired.Warnings;
+
+            var destinations = desired.Services.Values.Sum(s => s.Destinations.Count);
+            NodeMetrics.KernelWrites.Inc(writes - result.Failed.Count);
+            NodeMetrics.KernelErrors.Inc(result.Failed.Count);
+            NodeMetrics.VirtualServices.Set(desired.Services.Count);
+            NodeMetrics.Destinations.Set(destinations);
+            NodeMetrics.DrainingDestinations.Set(drains.Draining);
+            NodeMetrics.Addresses.Set(desired.Addresses.Count);
+            NodeMetrics.Syncs.WithLabels(result.Failed.Count == 0 ? "ok" : "partial").Inc();
+            NodeMetrics.LastSuccessfulSync.SetToCurrentTimeUtc();
+            IsReady = true;
+            var report = new SyncReport(trigger, Stopwatch.GetElapsedTime(started), writes, result.Failed.Count, desired.Services.Count, destinations);
+            if (writes > 0)
+            {
+                logger.LogInformation("synced ({Trigger}) in {Milliseconds:F1} ms: {Writes} kernel writes, {Errors} refused; {Services} virtual services, {Destinations} destinations",
+                    trigger, report.Duration.TotalMilliseconds, writes, result.Failed.Count, desired.Services.Count, destinations);
+            }
+            return report;
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            // The kernel or the source NAT refused as a whole (no IPVS, no permission, nft missing):
+            // say why, count it, retry with backoff; the loop itself never stops.
+            logger.LogError("sync ({Trigger}) failed: {Error}", trigger, error.Message);
+            NodeMetrics.KernelErrors.Inc();
+            NodeMetrics.Syncs.WithLabels("failed").Inc();
+            return new SyncReport(trigger, Stopwatch.GetElapsedTime(started), 0, 1, 0, 0, error);
+        }
+        finally
+        {
+            NodeMetrics.SyncDuration.WithLabels(trigger.ToString().ToLowerInvariant()).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+    }
+
+    /// <summary>A Warning Event on the Service when a problem first appears (not on every sync).</summary>
+    private async Task RecordWarningsAsync(CancellationToken cancellationToken)
+    {
+        var now = pendingWarnings.ToHashSet();
+        foreach (var warning in now.Where(w => !warned.Contains(w)))
+        {
+            logger.LogWarning("Service {Namespace}/{Service}: {Message}", warning.Namespace, warning.Name, warning.Message);
+            if (services.Get(new ObjectKey(warning.Namespace, warning.Name)) is { } service)
+            {
+                await events.RecordAsync(service, EventType.Warning, warning.Reason, warning.Message, cancellationToken);
+            }
+        }
+        warned = now;
+    }
+}

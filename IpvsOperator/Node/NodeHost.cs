@@ -1,0 +1,86 @@
+using System.Net;
+using IpvsOperator.Controllers;
+using IpvsOperator.Dataplane.InMemory;
+using IpvsOperator.Dataplane.Ipvs;
+using IpvsOperator.Dataplane.Netlink;
+using IpvsOperator.Runtime.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+
+namespace IpvsOperator.Node;
+
+public enum DataplaneKind
+{
+    /// <summary>Netlink (addresses), IPVS over generic netlink, nftables: a real node.</summary>
+    Kernel,
+
+    /// <summary>In-memory twins of the kernel: local mode and tests.</summary>
+    Memory,
+}
+
+public sealed record NodeHostOptions
+{
+    public string? Kubeconfig { get; init; }
+    public required NodeAgentOptions Agent { get; init; }
+    public DataplaneKind Dataplane { get; init; } = DataplaneKind.Kernel;
+
+    /// <summary>/metrics, /healthz, /readyz; 0 takes any free port (tests).</summary>
+    public int MetricsPort { get; init; } = 8081;
+    public IPAddress Bind { get; init; } = IPAddress.Any;
+}
+
+/// <summary>The <c>node</c> process: the agent on the chosen dataplane, with /metrics, /healthz and /readyz.</summary>
+public sealed class NodeHost(NodeHostOptions options, ILoggerFactory loggers)
+{
+    public int MetricsPort { get; private set; }
+    public NodeAgent? Agent { get; private set; }
+    public NodeDataplane? Dataplane { get; private set; }
+
+    public static NodeDataplane CreateDataplane(DataplaneKind kind, ILogger logger) => kind switch
+    {
+        DataplaneKind.Kernel => new NodeDataplane(IpvsNetlink.Open(), RouteNetlink.Open(), new NftablesSourceNat(logger)),
+        _ => new NodeDataplane(new InMemoryIpvs(), new InMemoryAddressManager(), new InMemorySourceNat()),
+    };
+
+    public async Task RunAsync(CancellationToken cancellationToken, TaskCompletionSource? started = null)
+    {
+        var logger = loggers.CreateLogger<NodeHost>();
+        using var kubernetes = ControllerHost.Connect(options.Kubeconfig);
+        var dataplane = CreateDataplane(options.Dataplane, logger);
+        Dataplane = dataplane;
+        try
+        {
+            var agent = new NodeAgent(kubernetes, dataplane, options.Agent, loggers);
+            Agent = agent;
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            builder.WebHost.ConfigureKestrel(k => k.Listen(options.Bind, options.MetricsPort));
+            await using var health = builder.Build();
+            var startedAt = DateTimeOffset.UtcNow;
+            // Alive while the sync loop turns: a loop stuck for three periods gets the pod restarted.
+            health.MapGet("/healthz", () => DateTimeOffset.UtcNow - (agent.LastAttempt ?? startedAt) < 3 * options.Agent.SyncPeriod + TimeSpan.FromSeconds(30)
+                ? Results.Ok("ok") : Results.StatusCode(503));
+            health.MapGet("/readyz", () => agent.IsReady ? Results.Ok("ok") : Results.StatusCode(503));
+            health.MapMetrics("/metrics");
+            await health.StartAsync(cancellationToken);
+            MetricsPort = health.BoundAddress().Port;
+            started?.TrySetResult();
+            try
+            {
+                await agent.RunAsync(cancellationToken);
+            }
+            finally
+            {
+                await health.StopAsync(CancellationToken.None);
+            }
+        }
+        finally
+        {
+            (dataplane.Ipvs as IDisposable)?.Dispose();
+            (dataplane.Links as IDisposable)?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,36 @@
+using Prometheus;
+
+namespace IpvsOperator.Node;
+
+/// <summary>The node agent's figures: how long syncs take, what the kernel holds, what it refused.</summary>
+public static class NodeMetrics
+{
+    public static readonly Histogram SyncDuration = Metrics.CreateHistogram(
+        "ipvsoperator_node_sync_duration_seconds", "Time of one sync of the kernel with the cluster (read back, diff, apply), by trigger (change, periodic, drain, retry).",
+        new HistogramConfiguration { LabelNames = ["trigger"], Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
+
+    public static readonly Counter Syncs = Metrics.CreateCounter(
+        "ipvsoperator_node_syncs_total", "Syncs by result (ok: every operation applied; partial: some refused; failed: the sync itself failed).",
+        new CounterConfiguration { LabelNames = ["result"] });
+
+    public static readonly Counter KernelWrites = Metrics.CreateCounter(
+        "ipvsoperator_node_kernel_writes_total", "Changes made to the kernel: addresses, IPVS services and destinations, the source NAT table.");
+
+    public static readonly Counter KernelErrors = Metrics.CreateCounter(
+        "ipvsoperator_node_kernel_errors_total", "Kernel operations refused, and syncs that failed on a kernel error.");
+
+    public static readonly Gauge VirtualServices = Metrics.CreateGauge(
+        "ipvsoperator_node_virtual_services", "IPVS virtual services programmed by this agent.");
+
+    public static readonly Gauge Destinations = Metrics.CreateGauge(
+        "ipvsoperator_node_destinations", "IPVS destinations programmed by this agent (draining ones included).");
+
+    public static readonly Gauge DrainingDestinations = Metrics.CreateGauge(
+        "ipvsoperator_node_draining_destinations", "Destinations at weight 0, waiting for --drain-timeout before removal.");
+
+    public static readonly Gauge Addresses = Metrics.CreateGauge(
+        "ipvsoperator_node_addresses", "VIPs bound on the bind interface by this agent.");
+
+    public static readonly Gauge LastSuccessfulSync = Metrics.CreateGauge(
+        "ipvsoperator_node_last_successful_sync_timestamp_seconds", "Unix time of the last sync that completed.");
+}
