@@ -39,6 +39,12 @@ bench-kernel:
 	bash tools/kernel-vm/setup.sh $(VM_DIR)
 	bash tools/kernel-vm/run-vm.sh $(VM_DIR) $(CURDIR)/tools/kernel-vm/ipvs-bench.sh
 
+## The node agent at scale in the kernel VM (2,000 Services x 3 ports x 5 endpoints); prints the table.
+bench-node:
+	$(DOTNET) build -c Release $(BENCHMARKS)
+	bash tools/kernel-vm/setup.sh $(VM_DIR)
+	bash tools/kernel-vm/run-vm.sh $(VM_DIR) $(CURDIR)/tools/kernel-vm/node-bench.sh
+
 ## Regenerate config/crd and config/rbac from the code. Must leave a clean tree unchanged.
 generate:
 	$(DOTNET) run --project $(OPERATOR) -- generate --out config

@@ -13,6 +13,9 @@ switch (args)
     case ["ipvs", ..]:
         await IpvsProgramming.RunAsync();
         break;
+    case ["node", .. var rest]:
+        await NodeConvergence.RunAsync(rest is ["memory", ..] ? IpvsOperator.Node.DataplaneKind.Memory : IpvsOperator.Node.DataplaneKind.Kernel);
+        break;
     case ["runtime", ..]:
         await RuntimeColdStart.RunAsync();
         break;

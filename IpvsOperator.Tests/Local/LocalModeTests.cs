@@ -8,7 +8,7 @@ namespace IpvsOperator.Tests.Local;
 public class LocalModeTests
 {
     [Test]
-    public async Task Local_mode_gives_the_sample_Service_an_address_and_refuses_a_bad_pool()
+    public async Task Local_mode_gives_the_sample_Service_an_address_and_an_IPVS_table_and_refuses_a_bad_pool()
     {
         var state = Directory.CreateTempSubdirectory("local-mode-");
         var output = new StringWriter();
@@ -28,6 +28,8 @@ public class LocalModeTests
         output.ToString().Should().Contain(mode.KubeconfigPath);
         await Eventually.TrueAsync(() => output.ToString().Contains("default/sample-web", StringComparison.Ordinal) && output.ToString().Contains("192.0.2.", StringComparison.Ordinal),
             "the sample Service's address is shown");
+        await Eventually.TrueAsync(() => System.Text.RegularExpressions.Regex.IsMatch(output.ToString(), @"TCP  192\.0\.2\.\d+:80 rr\n  +-> 10\.244\.0\.10:8080 +Masq +1\n  +-> 10\.244\.0\.11:8080 +Masq +1"),
+            () => $"the node agent's IPVS table shows the sample's virtual service; output so far:\n{output}");
         var listed = await Kubectl("get", "ippools,svc,ipalloc");
         listed.ExitCode.Should().Be(0, listed.Error);
         listed.Output.Should().Contain("ippool.ipvsoperator.io/sample-pool").And.Contain("service/sample-web").And.Contain("ipallocation.ipvsoperator.io/ipv4-192-0-2-");

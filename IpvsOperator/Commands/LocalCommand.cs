@@ -1,5 +1,6 @@
 using System.CommandLine;
 using IpvsOperator.Local;
+using IpvsOperator.Node;
 
 namespace IpvsOperator.Commands;
 
@@ -11,10 +12,12 @@ internal static class LocalCommand
         var port = new Option<int>("--port") { Description = "Port of the local API server; 0 takes a free one.", DefaultValueFactory = _ => 0 };
         var state = new Option<string>("--state-dir") { Description = "Where the kubeconfig is written.", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "ipvs-operator-local") };
         var samples = new Option<string?>("--samples") { Description = "Folder of manifests to install at start.", DefaultValueFactory = _ => Path.Combine("config", "samples") };
+        var dataplane = new Option<string>("--dataplane") { Description = "The node agent's dataplane: memory (anywhere) or kernel (this machine's IPVS and nftables; root).", DefaultValueFactory = _ => "memory" };
+        dataplane.AcceptOnlyFromAmong("memory", "kernel");
         var jsonLogs = new Option<bool>("--json-logs") { Description = "Write logs as JSON lines." };
-        var command = new Command("local", "Run LocalCluster, the controller and its webhooks in this process, install the samples, and show allocations until Ctrl-C.")
+        var command = new Command("local", "Run LocalCluster, the controller and its webhooks and a node agent in this process, install the samples, and show allocations and IPVS until Ctrl-C.")
         {
-            port, state, samples, jsonLogs,
+            port, state, samples, dataplane, jsonLogs,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -24,6 +27,7 @@ internal static class LocalCommand
                 ApiPort = parseResult.GetValue(port),
                 StateDirectory = parseResult.GetValue(state)!,
                 SamplesDirectory = parseResult.GetValue(samples),
+                Dataplane = parseResult.GetValue(dataplane) == "kernel" ? DataplaneKind.Kernel : DataplaneKind.Memory,
             }, loggers, Console.Out);
             await mode.RunAsync(cancellationToken);
             return 0;

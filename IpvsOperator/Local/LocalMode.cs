@@ -1,7 +1,9 @@
 using System.Net;
 using IpvsOperator.Controllers;
 using IpvsOperator.Entities;
+using IpvsOperator.Dataplane;
 using IpvsOperator.LocalCluster;
+using IpvsOperator.Node;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Generation;
 using IpvsOperator.Runtime.Hosting;
@@ -20,12 +22,16 @@ public sealed record LocalModeOptions
 
     /// <summary>Folder of manifests to install at start (config/samples); null for none.</summary>
     public string? SamplesDirectory { get; init; }
+
+    /// <summary>The node agent's dataplane: in memory (anywhere), or this machine's kernel (root, IPVS).</summary>
+    public DataplaneKind Dataplane { get; init; } = DataplaneKind.Memory;
 }
 
 /// <summary>
 /// The operator on a laptop with no cluster: LocalCluster, the CRDs and the webhook configuration
 /// generated from the code, the controller with its webhooks (so an invalid pool is refused as in a
-/// cluster), the samples, and a kubeconfig for kubectl. It prints allocations as they change.
+/// cluster), a node agent (on an in-memory dataplane unless told to use the kernel), the samples,
+/// and a kubeconfig for kubectl. It prints allocations and the IPVS table as they change.
 /// </summary>
 public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, TextWriter output)
 {
@@ -63,25 +69,57 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
         server.Admission.MapService(OperatorNamespace, ManifestGenerator.WebhookNames.ServiceName, "127.0.0.1", host.WebhookPort);
 
         var samples = await InstallSamplesAsync(client, cancellationToken);
+        var node = new NodeHost(new NodeHostOptions
+        {
+            Kubeconfig = KubeconfigPath,
+            Dataplane = options.Dataplane,
+            MetricsPort = 0,
+            Bind = IPAddress.Loopback,
+            Agent = new NodeAgentOptions { NodeName = LocalNodeName, SyncPeriod = TimeSpan.FromSeconds(10) },
+        }, loggers);
+        var nodeStarted = new TaskCompletionSource();
+        var agent = node.RunAsync(cancellationToken, nodeStarted);
+        await Task.WhenAny(nodeStarted.Task, agent);
+        if (agent.IsFaulted)
+        {
+            await agent;
+        }
+        node.Agent!.Synced += report => ShowIpvs(node.Dataplane!, report);
         output.WriteLine($"""
 
             IpvsOperator is running locally (no cluster needed).
               API server   {server.Address}   (LocalCluster, in this process)
               kubeconfig   {KubeconfigPath}
-              metrics      http://127.0.0.1:{host.MetricsPort}/metrics
+              metrics      http://127.0.0.1:{host.MetricsPort}/metrics (controller), http://127.0.0.1:{node.MetricsPort}/metrics (node agent)
+              dataplane    {(options.Dataplane == DataplaneKind.Memory ? "in memory (nothing is forwarded; --dataplane kernel uses this machine's IPVS)" : "this machine's kernel (IPVS, nftables)")}
               samples      {samples}
 
             Try:
               kubectl --kubeconfig {KubeconfigPath} get ippools,svc,ipalloc
               kubectl --kubeconfig {KubeconfigPath} get events
 
-            The node agent (VIPs and IPVS) is not part of local mode yet; addresses are allocated and
-            published as in a cluster. Ctrl-C stops.
+            LocalCluster runs no pods: the samples' EndpointSlices are stand-ins, so that the IPVS table
+            below has destinations. Ctrl-C stops.
 
             """);
         ready?.TrySetResult();
         await ShowAllocationsAsync(client, cancellationToken);
-        await controller;
+        await Task.WhenAll(controller, agent);
+    }
+
+    public const string LocalNodeName = "local-node";
+
+    private static readonly string[] StandInPods = ["10.244.0.10", "10.244.0.11"];
+
+    /// <summary>The IPVS table, ipvsadm style, after each sync that changed it.</summary>
+    private void ShowIpvs(NodeDataplane dataplane, SyncReport report)
+    {
+        if (report.Writes == 0)
+        {
+            return;
+        }
+        var table = IpvsTable.Format(dataplane.Ipvs).Replace("\n", "\n  ", StringComparison.Ordinal).TrimEnd();
+        output.WriteLine($"{DateTime.Now:HH:mm:ss}  IPVS after {report.Writes} kernel writes ({report.Trigger.ToString().ToLowerInvariant()} sync, {report.Duration.TotalMilliseconds:F1} ms):\n  {table}");
     }
 
     private static async Task InstallAsync(IKubernetes client, CancellationToken cancellationToken)
@@ -120,7 +158,9 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
                         installed.Add($"ippool/{pool.Metadata.Name}");
                         break;
                     case V1Service service:
-                        await client.CoreV1.CreateNamespacedServiceAsync(service, service.Metadata.NamespaceProperty ?? "default", cancellationToken: cancellationToken);
+                        var ns = service.Metadata.NamespaceProperty ?? "default";
+                        await client.CoreV1.CreateNamespacedServiceAsync(service, ns, cancellationToken: cancellationToken);
+                        await client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(StandInEndpoints(service), ns, cancellationToken: cancellationToken);
                         installed.Add($"service/{service.Metadata.Name}");
                         break;
                 }
@@ -129,6 +169,28 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
         // IPPools first, as the files are ordered: a Service created before its pool waits, then gets one.
         return installed.Count == 0 ? "none" : string.Join(", ", installed) + $" (from {directory})";
     }
+
+    /// <summary>
+    /// What the EndpointSlice controller would publish for two ready pods of the Service (documentation
+    /// addresses from 10.244.0.0/16, never contacted: the in-memory dataplane forwards nothing).
+    /// </summary>
+    private static V1EndpointSlice StandInEndpoints(V1Service service) => new()
+    {
+        Metadata = new V1ObjectMeta
+        {
+            Name = $"{service.Metadata.Name}-local",
+            Labels = new Dictionary<string, string> { [DesiredStateBuilder.ServiceNameLabel] = service.Metadata.Name },
+        },
+        AddressType = "IPv4",
+        Ports = [.. (service.Spec.Ports ?? []).Select(p => new Discoveryv1EndpointPort
+        {
+            Name = p.Name, Protocol = p.Protocol ?? "TCP", Port = int.TryParse(p.TargetPort?.Value, out var target) ? target : p.Port,
+        })],
+        Endpoints = [.. StandInPods.Select(a => new V1Endpoint
+        {
+            Addresses = [a], NodeName = LocalNodeName, Conditions = new V1EndpointConditions { Ready = true },
+        })],
+    };
 
     /// <summary>Prints a line whenever a LoadBalancer Service's published addresses change.</summary>
     private async Task ShowAllocationsAsync(IKubernetes client, CancellationToken cancellationToken)

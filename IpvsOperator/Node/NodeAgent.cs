@@ -45,8 +45,20 @@ public enum SyncTrigger
     Retry,
 }
 
-/// <summary>What one sync did, for logs, tests and the benchmark.</summary>
-public sealed record SyncReport(SyncTrigger Trigger, TimeSpan Duration, int Writes, int Errors, int VirtualServices, int Destinations, Exception? Failure = null);
+/// <summary>
+/// What one sync did, for logs, tests and the benchmark: its time in all and in its phases (read
+/// the kernel back, compute the desired state, apply the difference, the source NAT table).
+/// </summary>
+public sealed record SyncReport(SyncTrigger Trigger, TimeSpan Duration, int Writes, int Errors, int VirtualServices, int Destinations, Exception? Failure = null)
+{
+    public SyncPhases Phases { get; init; } = new(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+}
+
+public sealed record SyncPhases(TimeSpan ReadBack, TimeSpan Desired, TimeSpan Apply, TimeSpan SourceNat)
+{
+    public override string ToString() =>
+        $"read back {ReadBack.TotalSeconds:F2} s, desired {Desired.TotalSeconds:F2} s, apply {Apply.TotalSeconds:F2} s, source NAT {SourceNat.TotalSeconds:F2} s";
+}
 
 /// <summary>
 /// The node agent: keeps the node's kernel equal to the cluster. Every allocated VIP bound on the
@@ -213,16 +225,26 @@ public sealed class NodeAgent
                 dataplane.Links.EnsureDummyLink(options.BindInterface);
                 logger.LogInformation("created the dummy interface {Interface} for the VIPs", options.BindInterface);
             }
+            var phase = Stopwatch.GetTimestamp();
+            var actual = applier.ReadActual();
+            var readBack = Stopwatch.GetElapsedTime(phase);
+
+            phase = Stopwatch.GetTimestamp();
             var view = new ClusterView([.. allocations.Items], [.. services.Items], [.. slices.Items], [.. nodes?.Items ?? []]);
             var allocated = view.Allocations.Select(a => IPAddressValue.TryParse(a.Spec?.Address, out var address) ? address : (IPAddressValue?)null)
                 .OfType<IPAddressValue>().ToHashSet();
-            var actual = applier.ReadActual();
             var desired = drains.Apply(DesiredStateBuilder.Build(view, options.NodeName, options.ForwardTo), actual);
+            var computed = Stopwatch.GetElapsedTime(phase);
 
+            phase = Stopwatch.GetTimestamp();
             var result = applier.Sync(desired, actual, a => allocated.Contains(a) || owned.Contains(a));
             var stillBound = result.Failed.Select(f => f.Operation).OfType<SyncOperation.UnbindAddress>().Select(u => u.Address);
             owned.Record(desired.Addresses.Concat(stillBound));
+            var applied = Stopwatch.GetElapsedTime(phase);
+
+            phase = Stopwatch.GetTimestamp();
             var writes = result.Writes + dataplane.SourceNat.Apply(desired.SourceNat, verify: trigger == SyncTrigger.Periodic);
+            var phases = new SyncPhases(readBack, computed, applied, Stopwatch.GetElapsedTime(phase));
             pendingWarnings = desired.Warnings;
 
             var destinations = desired.Services.Values.Sum(s => s.Destinations.Count);
@@ -235,11 +257,11 @@ public sealed class NodeAgent
             NodeMetrics.Syncs.WithLabels(result.Failed.Count == 0 ? "ok" : "partial").Inc();
             NodeMetrics.LastSuccessfulSync.SetToCurrentTimeUtc();
             IsReady = true;
-            var report = new SyncReport(trigger, Stopwatch.GetElapsedTime(started), writes, result.Failed.Count, desired.Services.Count, destinations);
+            var report = new SyncReport(trigger, Stopwatch.GetElapsedTime(started), writes, result.Failed.Count, desired.Services.Count, destinations) { Phases = phases };
             if (writes > 0)
             {
-                logger.LogInformation("synced ({Trigger}) in {Milliseconds:F1} ms: {Writes} kernel writes, {Errors} refused; {Services} virtual services, {Destinations} destinations",
-                    trigger, report.Duration.TotalMilliseconds, writes, result.Failed.Count, desired.Services.Count, destinations);
+                logger.LogInformation("synced ({Trigger}) in {Milliseconds:F1} ms ({Phases}): {Writes} kernel writes, {Errors} refused; {Services} virtual services, {Destinations} destinations",
+                    trigger, report.Duration.TotalMilliseconds, phases, writes, result.Failed.Count, desired.Services.Count, destinations);
             }
             return report;
         }

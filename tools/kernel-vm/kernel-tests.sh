@@ -2,8 +2,10 @@
 # Runs inside the VM: the test category Kernel against the real kernel, results to the share.
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-modprobe -a ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh ip_vs_lc ip_vs_wlc ip_vs_dh ip_vs_mh dummy veth nf_conntrack || { echo "GUEST: modprobe failed"; exit 2; }
-sysctl -qw net.ipv4.ip_forward=1 net.ipv4.vs.conntrack=1
+modprobe -a ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh ip_vs_lc ip_vs_wlc ip_vs_dh ip_vs_mh dummy veth bridge nf_conntrack \
+  nf_tables nft_chain_nat nft_ct nft_masq nf_nat || { echo "GUEST: modprobe failed"; exit 2; }
+# Forwarding is on on every Kubernetes node. net.ipv4.vs.conntrack is left to the node agent, which sets it.
+sysctl -qw net.ipv4.ip_forward=1
 export DOTNET_TieredPGO=0
 dotnet vstest "$REPO/IpvsOperator.Tests/bin/Debug/net10.0/IpvsOperator.Tests.dll" \
   --TestCaseFilter:"TestCategory=Kernel" \

@@ -1,0 +1,262 @@
+using IpvsOperator.Entities;
+using IpvsOperator.Node;
+using IpvsOperator.Tests.Controllers;
+using IpvsOperator.Tests.Support;
+using k8s;
+using k8s.Models;
+
+namespace IpvsOperator.Tests.Node.Kernel;
+
+/// <summary>
+/// End to end in the kernel VM, in one process: LocalCluster, the controller and the node agent on
+/// the real kernel. This VM's root namespace is the load-balancing node "node-a". On a LAN bridge
+/// with it: a client, and "node-b", a namespace standing for another node, whose pods answer through
+/// node-b and not through node-a (so without source NAT their replies would reach the client from
+/// the wrong address and every connection would fail). One pod runs on node-a itself.
+/// Every address here is one the test assigned, inside namespaces it created (the LAN is 10.3.0.0/24,
+/// apart from the subnets of the other kernel fixtures).
+/// </summary>
+[Category("Kernel")]
+[NonParallelizable]
+public class NodeAgentKernelTests : ControllerFixture
+{
+    private const string ClientAddress = "10.3.0.2";
+    private const string Director = "10.3.0.1";
+    private const string Pool = "198.51.100.0/28";
+    private static readonly string Www = Path.Combine(Path.GetTempPath(), "ipvsop-node-e2e");
+    private readonly List<System.Diagnostics.Process> servers = [];
+    private CancellationTokenSource stopAgent = null!;
+    private Task agentRun = null!;
+    private NodeHost host = null!;
+
+    private static readonly Dictionary<string, (string Address, string Node)> Pods = new()
+    {
+        ["pa1"] = ("10.244.1.11", "node-a"),
+        ["pb1"] = ("10.244.2.11", "node-b"),
+        ["pb2"] = ("10.244.2.12", "node-b"),
+    };
+
+    [OneTimeSetUp]
+    public async Task BuildNetworkAndStartAgentAsync()
+    {
+        await Sh("ip link add lan0 type bridge");
+        await Sh($"ip addr add {Director}/24 dev lan0");
+        await Sh("ip link set lan0 up");
+        await Namespace("lc", "lc0", $"{ClientAddress}/24");
+        await Sh($"ip -n lc route add 198.51.100.0/24 via {Director}");
+        await Namespace("nb", "nb0", "10.3.0.3/24");
+        await Sh("ip netns exec nb sysctl -qw net.ipv4.ip_forward=1");
+        await Sh("ip route add 10.244.2.0/24 via 10.3.0.3");
+        foreach (var (pod, (address, node)) in Pods)
+        {
+            var (nodeNs, gateway) = node == "node-a" ? (null as string, Director) : ("nb", "10.3.0.3");
+            await Sh($"ip netns add {pod}");
+            await Sh(nodeNs is null ? $"ip link add {pod} type veth peer name eth0 netns {pod}" : $"ip link add {pod} netns {nodeNs} type veth peer name eth0 netns {pod}");
+            var onNode = nodeNs is null ? "ip" : $"ip -n {nodeNs}";
+            await Sh($"{onNode} link set {pod} up");
+            await Sh($"{onNode} route add {address}/32 dev {pod}");
+            await Sh($"ip -n {pod} link set lo up");
+            await Sh($"ip -n {pod} link set eth0 up");
+            await Sh($"ip -n {pod} addr add {address}/32 dev eth0");
+            await Sh($"ip -n {pod} route add {gateway} dev eth0");
+            await Sh($"ip -n {pod} route add default via {gateway} dev eth0 onlink");
+            // The backend answers with its name and the client address it sees.
+            var cgi = Path.Combine(Www, pod, "cgi-bin");
+            Directory.CreateDirectory(cgi);
+            await File.WriteAllTextAsync(Path.Combine(cgi, "who"), $"#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n{pod} %s\\n' \"$REMOTE_ADDR\"\n");
+            await Sh($"chmod 755 {Path.Combine(cgi, "who")}");
+            servers.Add(System.Diagnostics.Process.Start("ip", ["netns", "exec", pod, "busybox", "httpd", "-f", "-p", "8080", "-h", Path.Combine(Www, pod)]));
+        }
+
+        await CreatePoolAsync("kernel-e2e", Pool);
+        host = new NodeHost(new NodeHostOptions
+        {
+            Kubeconfig = WriteKubeconfig(),
+            Dataplane = DataplaneKind.Kernel,
+            MetricsPort = 0,
+            Bind = System.Net.IPAddress.Loopback,
+            Agent = new NodeAgentOptions
+            {
+                NodeName = "node-a",
+                SyncPeriod = TimeSpan.FromSeconds(2),
+                DrainTimeout = TimeSpan.FromSeconds(2),
+                StateFile = Path.Combine(Www, "bound-addresses"),
+            },
+        }, ProgressLoggerProvider.Factory());
+        stopAgent = new CancellationTokenSource();
+        var started = new TaskCompletionSource();
+        agentRun = Task.Run(() => host.RunAsync(stopAgent.Token, started));
+        await Task.WhenAny(started.Task, agentRun);
+        await Eventually.TrueAsync(() => agentRun.IsCompleted || host.Agent?.IsReady == true, "the agent has synced once");
+        agentRun.IsCompleted.Should().BeFalse("the agent runs");
+
+        async Task Namespace(string name, string port, string address)
+        {
+            await Sh($"ip netns add {name}");
+            await Sh($"ip link add {port} type veth peer name eth0 netns {name}");
+            await Sh($"ip link set {port} master lan0");
+            await Sh($"ip link set {port} up");
+            await Sh($"ip -n {name} link set lo up");
+            await Sh($"ip -n {name} link set eth0 up");
+            await Sh($"ip -n {name} addr add {address} dev eth0");
+        }
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAgentAsync()
+    {
+        await stopAgent.CancelAsync();
+        await agentRun.WaitAsync(TimeSpan.FromSeconds(30));
+        servers.ForEach(s => { s.Kill(); s.Dispose(); });
+        stopAgent.Dispose();
+        // Leave the VM as the next fixture expects it: no namespaces, links or routes of ours.
+        foreach (var name in Pods.Keys.Concat(["lc", "nb"]))
+        {
+            await Processes.RunAsync("ip", ["netns", "del", name]);
+        }
+        await Processes.RunAsync("ip", ["link", "del", "lan0"]);
+        await Processes.RunAsync("ip", ["route", "del", "10.244.2.0/24"]);
+    }
+
+    private string WriteKubeconfig()
+    {
+        var path = Path.Combine(Www, "kubeconfig");
+        Directory.CreateDirectory(Www);
+        Server.WriteKubeconfig(path);
+        return path;
+    }
+
+    private async Task<(string Ns, string Vip)> ServeAsync(string name, string policy = "Cluster", params string[] pods)
+    {
+        StartController();
+        var ns = await NewNamespaceAsync();
+        var service = LoadBalancer(name);
+        service.Spec.ExternalTrafficPolicy = policy;
+        service.Metadata.Annotations = new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = "kernel-e2e" };
+        await Client.CoreV1.CreateNamespacedServiceAsync(service, ns);
+        await PublishAsync(ns, name, pods);
+        return (ns, await WaitForAddressAsync(ns, name));
+    }
+
+    private async Task PublishAsync(string ns, string service, params string[] pods)
+    {
+        var slice = new V1EndpointSlice
+        {
+            Metadata = new V1ObjectMeta { Name = $"{service}-x1", Labels = new Dictionary<string, string> { [DesiredStateBuilder.ServiceNameLabel] = service } },
+            AddressType = "IPv4",
+            Ports = [new Discoveryv1EndpointPort { Name = "http", Port = 8080, Protocol = "TCP" }],
+            Endpoints = [.. pods.Select(p => new V1Endpoint { Addresses = [Pods[p].Address], NodeName = Pods[p].Node, Conditions = new V1EndpointConditions { Ready = true } })],
+        };
+        var existing = (await Client.DiscoveryV1.ListNamespacedEndpointSliceAsync(ns)).Items.FirstOrDefault(s => s.Metadata.Name == slice.Metadata.Name);
+        if (existing is null)
+        {
+            await Client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(slice, ns);
+        }
+        else
+        {
+            slice.Metadata.ResourceVersion = existing.Metadata.ResourceVersion;
+            await Client.DiscoveryV1.ReplaceNamespacedEndpointSliceAsync(slice, slice.Metadata.Name, ns);
+        }
+    }
+
+    /// <summary>One HTTP request from the client namespace: "pod client-address-seen", or null when it failed.</summary>
+    private static async Task<string?> AskAsync(string vip)
+    {
+        var result = await Processes.RunAsync("ip", ["netns", "exec", "lc", "curl", "-s", "-m", "3", $"http://{vip}/cgi-bin/who"], TimeSpan.FromSeconds(20));
+        // busybox httpd listens on IPv6 too and shows IPv4 clients as [::ffff:a.b.c.d].
+        return result.ExitCode == 0 ? result.Output.Trim().Replace("[::ffff:", string.Empty, StringComparison.Ordinal).TrimEnd(']') : null;
+    }
+
+    private static async Task<string> AnswerAsync(string vip, Func<string, bool> expected, string because)
+    {
+        string? answer = null;
+        await Eventually.TrueAsync(async () => (answer = await AskAsync(vip)) is { } a && expected(a), () => $"{because}; last answer: {answer ?? "(no answer)"}", TimeSpan.FromSeconds(60));
+        return answer!;
+    }
+
+    [Test]
+    public async Task Traffic_to_the_VIP_reaches_a_pod_on_another_node_and_comes_back_source_NATed()
+    {
+        var (_, vip) = await ServeAsync("web", "Cluster", "pb1");
+
+        var answer = await AnswerAsync(vip, a => a.StartsWith("pb1 ", StringComparison.Ordinal), "the client reaches pb1 on node-b through the VIP");
+
+        answer.Should().Be($"pb1 {Director}", "the pod on node-b sees node-a's address: replies come back through node-a");
+        (await Sh($"ip -o addr show dev ipvs-lb0")).Should().Contain($"{vip}/32");
+        (await Sh("ipvsadm -Ln")).Should().MatchRegex($@"TCP\s+{vip.Replace(".", @"\.")}:80 rr");
+        (await Sh("nft list table inet ipvs_operator")).Should().Contain($"vip_{vip.Replace('.', '_')}");
+        (await File.ReadAllTextAsync("/proc/sys/net/ipv4/vs/conntrack")).Trim().Should().Be("1");
+    }
+
+    [Test]
+    public async Task With_Local_traffic_policy_only_this_nodes_pod_serves_and_it_sees_the_client_address()
+    {
+        var (_, vip) = await ServeAsync("local", "Local", "pa1", "pb2");
+
+        var answers = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            answers.Add(await AnswerAsync(vip, _ => true, "the client reaches the Local Service"));
+        }
+
+        answers.Should().AllBe($"pa1 {ClientAddress}", "only node-a's endpoint is used, and the client's own address is preserved");
+    }
+
+    [Test]
+    public async Task Scaling_endpoints_up_and_down_is_followed_in_the_kernel()
+    {
+        var (ns, vip) = await ServeAsync("scaled", "Cluster", "pb1");
+        await AnswerAsync(vip, a => a.StartsWith("pb1", StringComparison.Ordinal), "pb1 serves");
+
+        await PublishAsync(ns, "scaled", "pb1", "pb2");
+        await AnswerAsync(vip, a => a.StartsWith("pb2", StringComparison.Ordinal), "pb2 serves too once scaled up");
+        await AnswerAsync(vip, a => a.StartsWith("pb1", StringComparison.Ordinal), "pb1 still serves (round robin)");
+
+        await PublishAsync(ns, "scaled", "pb2");
+        await Eventually.TrueAsync(async () => !(await Sh($"ipvsadm -Ln -t {vip}:80")).Contains("10.244.2.11", StringComparison.Ordinal),
+            "pb1 is drained, then removed from the virtual service", TimeSpan.FromSeconds(60));
+        for (var i = 0; i < 3; i++)
+        {
+            (await AskAsync(vip)).Should().StartWith("pb2");
+        }
+    }
+
+    [Test]
+    public async Task Deleting_the_Service_removes_its_VIP_and_virtual_service()
+    {
+        var (ns, vip) = await ServeAsync("gone", "Cluster", "pb1");
+        await AnswerAsync(vip, a => a.StartsWith("pb1", StringComparison.Ordinal), "served");
+
+        await Client.CoreV1.DeleteNamespacedServiceAsync("gone", ns);
+
+        await Eventually.TrueAsync(async () => !(await Sh("ip -o addr show dev ipvs-lb0")).Contains($"{vip}/32", StringComparison.Ordinal)
+            && !(await Sh("ipvsadm -Ln")).Contains($"{vip}:80", StringComparison.Ordinal), "the VIP and its virtual service are gone", TimeSpan.FromSeconds(60));
+        (await AskAsync(vip)).Should().BeNull("nothing answers on the VIP any more");
+    }
+
+    [Test]
+    public async Task A_rule_deleted_by_hand_is_back_after_the_re_sync_and_a_foreign_one_is_untouched()
+    {
+        var (_, vip) = await ServeAsync("repaired", "Cluster", "pb1");
+        await AnswerAsync(vip, a => a.StartsWith("pb1", StringComparison.Ordinal), "served");
+        await Sh("ipvsadm -A -t 10.96.77.77:443 -s wlc");
+        await Sh("ipvsadm -a -t 10.96.77.77:443 -r 10.244.9.9:8443 -m");
+
+        await Sh($"ipvsadm -D -t {vip}:80");
+
+        await AnswerAsync(vip, a => a.StartsWith("pb1", StringComparison.Ordinal), "the re-sync puts the deleted virtual service back");
+        var syncs = host.Agent!.LastReport;
+        await Eventually.TrueAsync(() => host.Agent.LastReport is { Trigger: SyncTrigger.Periodic } r && !ReferenceEquals(r, syncs), "one more periodic re-sync");
+        var table = await Sh("ipvsadm -Ln");
+        table.Should().MatchRegex(@"TCP\s+10\.96\.77\.77:443 wlc").And.Contain("10.244.9.9:8443", "a foreign virtual service survives every sync");
+        await Sh("ipvsadm -D -t 10.96.77.77:443");
+    }
+
+    private static async Task<string> Sh(string command)
+    {
+        var parts = command.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var result = await Processes.RunAsync(parts[0], parts[1..], TimeSpan.FromSeconds(30));
+        result.ExitCode.Should().Be(0, $"{command}: {result.Error}");
+        return result.Output;
+    }
+}
