@@ -11,7 +11,7 @@ export DOTNET_NOLOGO=1
 
 VM_DIR      ?= $(CURDIR)/.vm
 
-.PHONY: run build test test-kernel generate bench bench-kernel clean
+.PHONY: run build test test-kernel generate bench bench-kernel bench-node docker-build clean
 
 ## The operator with no cluster: LocalCluster, the controller, its webhooks and the samples. Ctrl-C stops.
 run:
@@ -44,6 +44,11 @@ bench-node:
 	$(DOTNET) build -c Release $(BENCHMARKS)
 	bash tools/kernel-vm/setup.sh $(VM_DIR)
 	bash tools/kernel-vm/run-vm.sh $(VM_DIR) $(CURDIR)/tools/kernel-vm/node-bench.sh
+
+## The container image (needs a Docker engine, which this workplace has not).
+IMG ?= ipvs-operator:latest
+docker-build:
+	docker build -t $(IMG) .
 
 ## Regenerate config/crd and config/rbac from the code. Must leave a clean tree unchanged.
 generate:

@@ -18,11 +18,12 @@ internal static class NodeCommand
         var dataplane = new Option<string>("--dataplane") { Description = "kernel: netlink, IPVS and nftables; memory: in-memory (no root needed, nothing forwarded).", DefaultValueFactory = _ => "kernel" };
         dataplane.AcceptOnlyFromAmong("kernel", "memory");
         var stateFile = new Option<string?>("--state-file") { Description = "Where the VIPs this agent bound are recorded, so that one whose IPAllocation went while the agent was down is still removed.", DefaultValueFactory = _ => "/run/ipvs-operator/bound-addresses" };
+        var procSys = new Option<string>("--proc-sys") { Description = "Where the host's /proc/sys is mounted (for net.ipv4.vs.conntrack); the DaemonSet mounts /proc/sys/net at /host/proc/sys/net.", DefaultValueFactory = _ => "/proc/sys" };
         var metricsPort = new Option<int>("--metrics-port") { Description = "Port of /metrics, /healthz and /readyz.", DefaultValueFactory = _ => 8081 };
         var jsonLogs = new Option<bool>("--json-logs") { Description = "Write logs as JSON lines." };
         var command = new Command("node", "Bind the allocated VIPs on this node and keep IPVS equal to the Services and their endpoints.")
         {
-            kubeconfig, nodeName, bindIface, forwardTo, drainTimeout, syncPeriod, dataplane, stateFile, metricsPort, jsonLogs,
+            kubeconfig, nodeName, bindIface, forwardTo, drainTimeout, syncPeriod, dataplane, stateFile, procSys, metricsPort, jsonLogs,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -32,6 +33,7 @@ internal static class NodeCommand
                 Kubeconfig = parseResult.GetValue(kubeconfig),
                 Dataplane = parseResult.GetValue(dataplane) == "memory" ? DataplaneKind.Memory : DataplaneKind.Kernel,
                 MetricsPort = parseResult.GetValue(metricsPort),
+                ProcSys = parseResult.GetValue(procSys)!,
                 Agent = new NodeAgentOptions
                 {
                     NodeName = parseResult.GetValue(nodeName)!,

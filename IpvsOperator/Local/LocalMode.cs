@@ -122,7 +122,8 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
         output.WriteLine($"{DateTime.Now:HH:mm:ss}  IPVS after {report.Writes} kernel writes ({report.Trigger.ToString().ToLowerInvariant()} sync, {report.Duration.TotalMilliseconds:F1} ms):\n  {table}");
     }
 
-    private static async Task InstallAsync(IKubernetes client, CancellationToken cancellationToken)
+    /// <summary>The CRDs, the operator namespace and the webhook configuration, as config/default installs them.</summary>
+    internal static async Task InstallAsync(IKubernetes client, CancellationToken cancellationToken)
     {
         foreach (var entity in new[] { typeof(V1Alpha1IPPool), typeof(V1Alpha1IPAllocation) })
         {

@@ -58,6 +58,12 @@ public sealed class LocalClusterServer : IAsyncDisposable
     /// <summary>Requests served, by verb and resource ("create ipallocations"), for benchmarks and tests.</summary>
     public System.Collections.Concurrent.ConcurrentDictionary<string, long> RequestCounts { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The same, by the bearer token of the client ("controller" -> "patch services/status"): what a
+    /// component really does, to hold its RBAC to. LocalCluster authenticates nobody; the token only names.
+    /// </summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<(string Token, string Request), long> RequestsByToken { get; } = new();
+
     public static async Task<LocalClusterServer> StartAsync(LocalClusterOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new LocalClusterOptions();
@@ -86,7 +92,7 @@ public sealed class LocalClusterServer : IAsyncDisposable
     public IKubernetes CreateClient() => new Kubernetes(new KubernetesClientConfiguration { Host = Address.ToString().TrimEnd('/') });
 
     /// <summary>Writes a kubeconfig for kubectl and other clients; returns its path.</summary>
-    public string WriteKubeconfig(string path)
+    public string WriteKubeconfig(string path, string token = "localcluster")
     {
         var server = Address.ToString().TrimEnd('/');
         File.WriteAllText(path, $"""
@@ -100,7 +106,7 @@ public sealed class LocalClusterServer : IAsyncDisposable
             - name: localcluster
               user:
                 # LocalCluster does not authenticate; a token only satisfies clients that insist on credentials.
-                token: localcluster
+                token: {token}
             contexts:
             - name: localcluster
               context:
@@ -240,7 +246,12 @@ public sealed class LocalClusterServer : IAsyncDisposable
             "DELETE" => name is null ? "deletecollection" : "delete",
             _ => throw ApiException.MethodNotAllowed($"method {method} is not allowed"),
         };
-        RequestCounts.AddOrUpdate($"{verb} {resource.Plural}{(subresource is null ? string.Empty : "/" + subresource)}", 1, (_, n) => n + 1);
+        var request = $"{verb} {resource.Plural}{(subresource is null ? string.Empty : "/" + subresource)}";
+        RequestCounts.AddOrUpdate(request, 1, (_, n) => n + 1);
+        if (context.Request.Headers.Authorization.ToString() is { Length: > 7 } authorization && authorization.StartsWith("Bearer ", StringComparison.Ordinal))
+        {
+            RequestsByToken.AddOrUpdate((authorization[7..], request), 1, (_, n) => n + 1);
+        }
         var (failure, delay, gone) = Faults.Check(verb, resource.Plural);
         if (delay > TimeSpan.Zero)
         {

@@ -67,8 +67,8 @@ public sealed record SyncPhases(TimeSpan ReadBack, TimeSpan Desired, TimeSpan Ap
 /// fully every sync period, which repairs drift; each sync reads the kernel back and applies only
 /// the difference, so a sync with nothing to change writes nothing.
 /// </summary>
-[EntityRbac(typeof(V1Alpha1IPAllocation), Verbs = RbacVerb.Read, Component = "node")]
-[EntityRbac(typeof(V1Service), typeof(V1EndpointSlice), typeof(V1Node), Verbs = RbacVerb.Read, Component = "node")]
+[EntityRbac(typeof(V1Alpha1IPAllocation), Verbs = RbacVerb.List | RbacVerb.Watch, Component = "node")]
+[EntityRbac(typeof(V1Service), typeof(V1EndpointSlice), typeof(V1Node), Verbs = RbacVerb.List | RbacVerb.Watch, Component = "node")]
 [EntityRbac(typeof(Corev1Event), Verbs = RbacVerb.Create | RbacVerb.Get | RbacVerb.Update, Component = "node")]
 public sealed class NodeAgent
 {

@@ -27,6 +27,9 @@ public sealed record NodeHostOptions
     public required NodeAgentOptions Agent { get; init; }
     public DataplaneKind Dataplane { get; init; } = DataplaneKind.Kernel;
 
+    /// <summary>Where the host's /proc/sys is (a DaemonSet mounts the host's /proc/sys/net under /host/proc/sys).</summary>
+    public string ProcSys { get; init; } = "/proc/sys";
+
     /// <summary>/metrics, /healthz, /readyz; 0 takes any free port (tests).</summary>
     public int MetricsPort { get; init; } = 8081;
     public IPAddress Bind { get; init; } = IPAddress.Any;
@@ -39,9 +42,9 @@ public sealed class NodeHost(NodeHostOptions options, ILoggerFactory loggers)
     public NodeAgent? Agent { get; private set; }
     public NodeDataplane? Dataplane { get; private set; }
 
-    public static NodeDataplane CreateDataplane(DataplaneKind kind, ILogger logger) => kind switch
+    public static NodeDataplane CreateDataplane(DataplaneKind kind, ILogger logger, string procSys = "/proc/sys") => kind switch
     {
-        DataplaneKind.Kernel => new NodeDataplane(IpvsNetlink.Open(), RouteNetlink.Open(), new NftablesSourceNat(logger)),
+        DataplaneKind.Kernel => new NodeDataplane(IpvsNetlink.Open(), RouteNetlink.Open(), new NftablesSourceNat(logger, procSys: procSys)),
         _ => new NodeDataplane(new InMemoryIpvs(), new InMemoryAddressManager(), new InMemorySourceNat()),
     };
 
@@ -49,7 +52,7 @@ public sealed class NodeHost(NodeHostOptions options, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger<NodeHost>();
         using var kubernetes = ControllerHost.Connect(options.Kubeconfig);
-        var dataplane = CreateDataplane(options.Dataplane, logger);
+        var dataplane = CreateDataplane(options.Dataplane, logger, options.ProcSys);
         Dataplane = dataplane;
         try
         {

@@ -72,20 +72,14 @@ public sealed class NftablesSourceNat(ILogger logger, string nft = "nft", string
         }
     }
 
-    private bool TableExists()
-    {
-        try
-        {
-            Run(["list", "table", "inet", Table], null);
-            return true;
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
-        }
-    }
+    /// <summary>
+    /// Whether our table is still there (someone may have flushed the ruleset). Only the table names
+    /// are listed: listing the table itself costs seconds at 2,000 VIPs (one chain each).
+    /// </summary>
+    private bool TableExists() =>
+        Run(["list", "tables", "inet"], null).Split('\n').Any(line => line.Trim() == $"table inet {Table}");
 
-    private void Run(string[] arguments, string? input)
+    private string Run(string[] arguments, string? input)
     {
         var start = new ProcessStartInfo(nft, arguments)
         {
@@ -100,11 +94,11 @@ public sealed class NftablesSourceNat(ILogger logger, string nft = "nft", string
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEnd();
         process.WaitForExit();
-        _ = output.Result;
         if (process.ExitCode != 0)
         {
             throw new InvalidOperationException($"{nft} {string.Join(' ', arguments)} failed ({process.ExitCode}): {error.Trim()}");
         }
+        return output.Result;
     }
 }
 

@@ -30,6 +30,7 @@ public sealed class EntityClient<T>
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
     private readonly HttpClient http;
+    private readonly k8s.Authentication.ServiceClientCredentials? credentials;
     private readonly Uri baseUri;
     private readonly ResiliencePipeline retry;
 
@@ -37,6 +38,9 @@ public sealed class EntityClient<T>
     {
         var client = kubernetes as Kubernetes ?? throw new ArgumentException("the runtime needs a k8s.Kubernetes client", nameof(kubernetes));
         http = client.HttpClient;
+        // The client adds credentials per request (not in its HttpClient): a bearer token, the
+        // in-cluster ServiceAccount token (refreshed from its file), basic auth. So must we.
+        credentials = client.Credentials;
         baseUri = new Uri(client.BaseUri.ToString().TrimEnd('/') + "/");
         this.retry = retry ?? ApiRetry.Transient();
         Metadata = EntityMetadata.For<T>();
@@ -96,7 +100,9 @@ public sealed class EntityClient<T>
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUri, Metadata.Path(ns) + query));
         using var response = await retry.ExecuteAsync(async token =>
         {
-            var reply = await http.SendAsync(request.Clone(), HttpCompletionOption.ResponseHeadersRead, token);
+            var attempt = request.Clone();
+            await AuthenticateAsync(attempt, token);
+            var reply = await http.SendAsync(attempt, HttpCompletionOption.ResponseHeadersRead, token);
             if (!reply.IsSuccessStatusCode)
             {
                 using (reply)
@@ -173,6 +179,9 @@ public sealed class EntityClient<T>
         return KubernetesJson.Serialize(obj);
     }
 
+    private Task AuthenticateAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+        credentials?.ProcessHttpRequestAsync(request, cancellationToken) ?? Task.CompletedTask;
+
     private async Task<TResult> SendAsync<TResult>(HttpMethod method, string path, string? body, string? mediaType, CancellationToken cancellationToken) =>
         await retry.ExecuteAsync(async token =>
         {
@@ -182,6 +191,7 @@ public sealed class EntityClient<T>
                 request.Content = new StringContent(body, Encoding.UTF8);
                 request.Content.Headers.ContentType = new MediaTypeHeaderValue(mediaType ?? "application/json");
             }
+            await AuthenticateAsync(request, token);
             using var reply = await http.SendAsync(request, token);
             if (!reply.IsSuccessStatusCode)
             {

@@ -1,0 +1,21 @@
+# One image for both components: `controller` (runs as non-root) and `node` (the DaemonSet runs it
+# as root with NET_ADMIN only). Build: make docker-build IMG=<registry>/ipvs-operator:<tag>
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
+COPY IpvsOperator/IpvsOperator.csproj IpvsOperator/
+RUN dotnet restore IpvsOperator/IpvsOperator.csproj
+COPY IpvsOperator/ IpvsOperator/
+RUN dotnet publish IpvsOperator/IpvsOperator.csproj -c Release --no-restore -o /out /p:UseAppHost=false
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+# nft: the node agent writes its source NAT table with it, as kube-proxy's nftables mode does.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nftables \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /out ./
+ENV DOTNET_EnableDiagnostics=0
+USER 65532:65532
+ENTRYPOINT ["dotnet", "/app/ipvs-operator.dll"]
+CMD ["--help"]

@@ -1,0 +1,230 @@
+using System.Net;
+using IpvsOperator.Controllers;
+using IpvsOperator.Entities;
+using IpvsOperator.Local;
+using IpvsOperator.LocalCluster;
+using IpvsOperator.Node;
+using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime.Generation;
+using IpvsOperator.Runtime.Hosting;
+using IpvsOperator.Runtime.Webhooks;
+using IpvsOperator.Tests.Support;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace IpvsOperator.Tests.Config;
+
+/// <summary>
+/// What <c>kubectl apply -k config/default</c> installs, rendered by the real kubectl: the objects,
+/// their namespaces and security settings, and RBAC held to what each component really does
+/// (recorded by LocalCluster while the component runs a scenario).
+/// </summary>
+public class DeploymentConfigTests
+{
+    private const string Namespace = "ipvs-operator-system";
+    private static List<IKubernetesObject> rendered = null!;
+
+    [OneTimeSetUp]
+    public static async Task RenderAsync()
+    {
+        var result = await Processes.RunAsync("kubectl", ["kustomize", Path.Combine(RepositoryRoot.Path, "config", "default")]);
+        result.ExitCode.Should().Be(0, result.Error);
+        rendered = [.. KubernetesYaml.LoadAllFromString(result.Output).OfType<IKubernetesObject>()];
+    }
+
+    private static T Single<T>(string name)
+        where T : IKubernetesObject<V1ObjectMeta> => rendered.OfType<T>().Single(o => o.Metadata.Name == name);
+
+    [Test]
+    public void Config_default_renders_every_part_in_its_own_namespace()
+    {
+        rendered.Select(o => $"{o.Kind}/{((IKubernetesObject<V1ObjectMeta>)o).Metadata.Name}").Should().BeEquivalentTo(
+            "Namespace/ipvs-operator-system",
+            "CustomResourceDefinition/ippools.ipvsoperator.io", "CustomResourceDefinition/ipallocations.ipvsoperator.io",
+            "ServiceAccount/ipvs-operator-controller", "ServiceAccount/ipvs-operator-node",
+            "ClusterRole/ipvs-operator-controller", "ClusterRole/ipvs-operator-node",
+            "ClusterRoleBinding/ipvs-operator-controller", "ClusterRoleBinding/ipvs-operator-node",
+            "Service/ipvs-operator-webhook-service", "Deployment/ipvs-operator-controller", "DaemonSet/ipvs-operator-node",
+            "ValidatingWebhookConfiguration/ipvs-operator-validating-webhook");
+        foreach (var namespaced in rendered.Where(o => o is V1ServiceAccount or V1Service or V1Deployment or V1DaemonSet).Cast<IKubernetesObject<V1ObjectMeta>>())
+        {
+            namespaced.Metadata.NamespaceProperty.Should().Be(Namespace, $"{namespaced.Kind}/{namespaced.Metadata.Name}");
+        }
+        rendered.OfType<V1ClusterRoleBinding>().SelectMany(b => b.Subjects).Should().OnlyContain(s => s.NamespaceProperty == Namespace);
+        Single<V1ValidatingWebhookConfiguration>("ipvs-operator-validating-webhook").Webhooks
+            .Should().OnlyContain(w => w.ClientConfig.Service.NamespaceProperty == Namespace && w.ClientConfig.Service.Name == "ipvs-operator-webhook-service");
+    }
+
+    [Test]
+    public void The_controller_runs_two_non_root_replicas_with_a_read_only_root_probes_and_requests()
+    {
+        var deployment = Single<V1Deployment>("ipvs-operator-controller");
+        var pod = deployment.Spec.Template.Spec;
+        var container = pod.Containers.Single();
+
+        deployment.Spec.Replicas.Should().Be(2);
+        container.Args.Should().Contain("controller").And.Contain("--leader-elect=true");
+        pod.ServiceAccountName.Should().Be("ipvs-operator-controller");
+        pod.SecurityContext.RunAsNonRoot.Should().BeTrue();
+        container.SecurityContext.ReadOnlyRootFilesystem.Should().BeTrue();
+        container.SecurityContext.AllowPrivilegeEscalation.Should().BeFalse();
+        container.SecurityContext.Capabilities.Drop.Should().Equal("ALL");
+        container.LivenessProbe.HttpGet.Path.Should().Be("/healthz");
+        container.ReadinessProbe.HttpGet.Path.Should().Be("/readyz");
+        container.Resources.Requests.Should().ContainKeys("cpu", "memory");
+        deployment.Spec.Template.Metadata.Labels.Should().Contain(Single<V1Service>("ipvs-operator-webhook-service").Spec.Selector, "the webhook Service reaches the controller's pods");
+    }
+
+    [Test]
+    public void The_node_agent_uses_host_networking_and_NET_ADMIN_only_on_load_balancing_nodes()
+    {
+        var pod = Single<V1DaemonSet>("ipvs-operator-node").Spec.Template.Spec;
+        var container = pod.Containers.Single();
+
+        pod.HostNetwork.Should().BeTrue();
+        pod.ServiceAccountName.Should().Be("ipvs-operator-node");
+        pod.NodeSelector.Should().Contain("ipvsoperator.io/load-balancer", "true");
+        container.Args.Should().Contain("node").And.Contain("--bind-iface=ipvs-lb0");
+        container.SecurityContext.Privileged.Should().BeFalse();
+        container.SecurityContext.Capabilities.Add.Should().Equal("NET_ADMIN");
+        container.SecurityContext.Capabilities.Drop.Should().Equal("ALL");
+        container.SecurityContext.ReadOnlyRootFilesystem.Should().BeTrue();
+        container.Env.Should().Contain(e => e.Name == "NODE_NAME" && e.ValueFrom.FieldRef.FieldPath == "spec.nodeName");
+        container.LivenessProbe.HttpGet.Path.Should().Be("/healthz");
+        container.ReadinessProbe.HttpGet.Path.Should().Be("/readyz");
+    }
+
+    /// <summary>The rendered ClusterRole of a component as "verb resource" lines.</summary>
+    private static HashSet<string> Granted(string component) =>
+    [
+        .. from rule in Single<V1ClusterRole>($"ipvs-operator-{component}").Rules
+           from resource in rule.Resources
+           from verb in rule.Verbs
+           select $"{verb} {resource}",
+    ];
+
+    private static HashSet<string> Used(LocalClusterServer server, string token) =>
+        [.. server.RequestsByToken.Keys.Where(k => k.Token == token).Select(k => k.Request)];
+
+    [Test]
+    public async Task The_controller_is_granted_every_verb_it_uses_and_nothing_it_does_not()
+    {
+        await using var server = await LocalClusterServer.StartAsync();
+        using var client = server.CreateClient();
+        await LocalMode.InstallAsync(client, CancellationToken.None);
+        var state = Directory.CreateTempSubdirectory("rbac-controller-");
+        var host = new ControllerHost(new ControllerHostOptions
+        {
+            Kubeconfig = server.WriteKubeconfig(Path.Combine(state.FullName, "kubeconfig"), token: "controller"),
+            Election = new LeaderElectionOptions { Namespace = Namespace },
+            Certificates = new WebhookCertificateOptions { Namespace = Namespace },
+            WebhookPort = 0,
+            MetricsPort = 0,
+            Bind = IPAddress.Loopback,
+        }, NullLoggerFactory.Instance);
+        using var stop = new CancellationTokenSource();
+        var started = new TaskCompletionSource();
+        var run = Task.Run(() => host.RunAsync(stop.Token, started));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        server.Admission.MapService(Namespace, ManifestGenerator.WebhookNames.ServiceName, "127.0.0.1", host.WebhookPort);
+
+        // Everything the controller does for users: validate, allocate, share, fail and say so, release, unblock a pool.
+        var pools = new EntityClient<V1Alpha1IPPool>(client);
+        await pools.CreateAsync(new V1Alpha1IPPool { Metadata = new V1ObjectMeta { Name = "rbac" }, Spec = new IPPoolSpec { Addresses = ["198.51.100.1/32"] } });
+        await pools.CreateAsync(new V1Alpha1IPPool
+        {
+            Metadata = new V1ObjectMeta { Name = "rbac-labelled" },
+            Spec = new IPPoolSpec
+            {
+                Addresses = ["198.51.100.9/32"],
+                ServiceAllocation = new ServiceAllocation { NamespaceSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["team"] = "none" } } },
+            },
+        });
+        V1Service LoadBalancer(string name, int port) => new()
+        {
+            Metadata = new V1ObjectMeta { Name = name, Annotations = new Dictionary<string, string> { [WellKnown.Annotations.AllowSharedIP] = "rbac" } },
+            Spec = new V1ServiceSpec { Type = "LoadBalancer", Ports = [new V1ServicePort { Port = port }] },
+        };
+        await client.CoreV1.CreateNamespacedServiceAsync(LoadBalancer("web", 80), "default");
+        await client.CoreV1.CreateNamespacedServiceAsync(LoadBalancer("web-tls", 443), "default"); // shares web's address
+        foreach (var name in new[] { "web", "web-tls" })
+        {
+            await Eventually.TrueAsync(async () => (await client.CoreV1.ReadNamespacedServiceAsync(name, "default")).Status?.LoadBalancer?.Ingress?.Count == 1, $"{name} has an address");
+        }
+        var nowhere = LoadBalancer("nowhere", 80);
+        nowhere.Metadata.Annotations = null;
+        await client.CoreV1.CreateNamespacedServiceAsync(nowhere, "default"); // every address is taken
+        await Eventually.TrueAsync(async () => (await client.CoreV1.ListNamespacedEventAsync("default")).Items.Any(e => e.Reason == WellKnown.Events.AllocationFailed && e.Count > 1),
+            "the failure is recorded again (one Event, its count bumped)");
+        await client.CoreV1.DeleteNamespacedServiceAsync("web-tls", "default");
+        await client.CoreV1.DeleteNamespacedServiceAsync("web", "default");
+        await client.CoreV1.DeleteNamespacedServiceAsync("nowhere", "default");
+        await pools.DeleteAsync(null, "rbac");
+        await Eventually.TrueAsync(async () => await pools.GetAsync(null, "rbac") is null, "the pool is gone once unused");
+        await pools.DeleteAsync(null, "rbac-labelled");
+        await stop.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(30));
+        state.Delete(recursive: true);
+
+        var used = Used(server, "controller");
+        var granted = Granted("controller");
+        used.Except(granted).Should().BeEmpty("every request the controller made must be granted");
+        granted.Except(used).Should().BeEquivalentTo(
+            ["update secrets", "get services"],
+            "every grant is used, except on two paths this scenario cannot take: renewing the webhook certificate " +
+            "(30 days before it expires) and confirming with the API server that the Service of a claim is gone when the cache lags");
+    }
+
+    [Test]
+    public async Task The_node_agent_is_granted_every_verb_it_uses_and_nothing_it_does_not()
+    {
+        await using var server = await LocalClusterServer.StartAsync();
+        using var client = server.CreateClient();
+        foreach (var entity in new[] { typeof(V1Alpha1IPPool), typeof(V1Alpha1IPAllocation) })
+        {
+            await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(CrdGenerator.Generate(entity));
+        }
+        var state = Directory.CreateTempSubdirectory("rbac-node-");
+        var host = new NodeHost(new NodeHostOptions
+        {
+            Kubeconfig = server.WriteKubeconfig(Path.Combine(state.FullName, "kubeconfig"), token: "node"),
+            Dataplane = DataplaneKind.Memory,
+            MetricsPort = 0,
+            Bind = IPAddress.Loopback,
+            Agent = new NodeAgentOptions { NodeName = "node-a", ForwardTo = ForwardTarget.NodePort },
+        }, NullLoggerFactory.Instance);
+        using var stop = new CancellationTokenSource();
+        var started = new TaskCompletionSource();
+        var run = Task.Run(() => host.RunAsync(stop.Token, started));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // A served Service whose scheduler annotation goes bad, good, and bad again (one Event, its count bumped).
+        var created = await client.CoreV1.CreateNamespacedServiceAsync(new V1Service
+        {
+            Metadata = new V1ObjectMeta { Name = "web", Annotations = new Dictionary<string, string> { [WellKnown.Annotations.Scheduler] = "fastest" } },
+            Spec = new V1ServiceSpec { Type = "LoadBalancer", Ports = [new V1ServicePort { Port = 80 }] },
+        }, "default");
+        await new EntityClient<V1Alpha1IPAllocation>(client).CreateAsync(new V1Alpha1IPAllocation
+        {
+            Metadata = new V1ObjectMeta { Name = "ipv4-198-51-100-1" },
+            Spec = new IPAllocationSpec { Address = "198.51.100.1", Pool = "p", ServiceRef = new ServiceReference { Namespace = "default", Name = "web", Uid = created.Metadata.Uid } },
+        });
+        async Task ScheduleAsync(string scheduler) => await client.CoreV1.PatchNamespacedServiceAsync(
+            new V1Patch(new V1Service { Metadata = new V1ObjectMeta { Annotations = new Dictionary<string, string> { [WellKnown.Annotations.Scheduler] = scheduler } } }, V1Patch.PatchType.MergePatch), "web", "default");
+        await Eventually.TrueAsync(() => host.Agent!.LastReport?.VirtualServices == 1, "the Service is served");
+        await ScheduleAsync("wlc");
+        await Eventually.TrueAsync(() => host.Dataplane!.Ipvs.ListServices().SingleOrDefault()?.Scheduler == "wlc", "the agent followed the good annotation");
+        await ScheduleAsync("fastest");
+        await Eventually.TrueAsync(async () => (await client.CoreV1.ListNamespacedEventAsync("default")).Items.Any(e => e.Reason == "UnknownScheduler" && e.Count == 2),
+            "the warning is recorded again when it comes back");
+        await stop.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(30));
+        state.Delete(recursive: true);
+
+        var used = Used(server, "node");
+        var granted = Granted("node");
+        used.Except(granted).Should().BeEmpty("every request the node agent made must be granted");
+        granted.Except(used).Should().BeEmpty("every grant is used");
+    }
+}
