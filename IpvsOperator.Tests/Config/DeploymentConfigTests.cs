@@ -160,6 +160,8 @@ public class DeploymentConfigTests
         await client.CoreV1.DeleteNamespacedServiceAsync("web-tls", "default");
         await client.CoreV1.DeleteNamespacedServiceAsync("web", "default");
         await client.CoreV1.DeleteNamespacedServiceAsync("nowhere", "default");
+        var claims = new EntityClient<V1Alpha1IPAllocation>(client);
+        await Eventually.TrueAsync(async () => (await claims.ListAsync()).Items.Count == 0, "every address is released"); // the webhook refuses deleting a pool in use
         await pools.DeleteAsync(null, "rbac");
         await Eventually.TrueAsync(async () => await pools.GetAsync(null, "rbac") is null, "the pool is gone once unused");
         await pools.DeleteAsync(null, "rbac-labelled");
