@@ -240,4 +240,33 @@ public class NodeAgentTests : ControllerFixture
         ipvs.Available = true;
         await Eventually.TrueAsync(() => agent.IsReady && ipvs.ListServices().Any(s => s.Key.Address == vip), "programmed once IPVS is there");
     }
+
+    [Test]
+    public async Task The_node_host_reports_ready_after_its_first_sync_and_serves_its_metrics()
+    {
+        var state = Directory.CreateTempSubdirectory("node-host-");
+        var host = new NodeHost(new NodeHostOptions
+        {
+            Kubeconfig = Server.WriteKubeconfig(Path.Combine(state.FullName, "kubeconfig")),
+            Dataplane = DataplaneKind.Memory,
+            MetricsPort = 0,
+            Bind = System.Net.IPAddress.Loopback,
+            Agent = new NodeAgentOptions { NodeName = "node-a" },
+        }, NullLoggerFactory.Instance);
+        using var stop = new CancellationTokenSource();
+        var started = new TaskCompletionSource();
+        var run = Task.Run(() => host.RunAsync(stop.Token, started));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.MetricsPort}") };
+
+        await Eventually.TrueAsync(async () => (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).IsSuccessStatusCode, "ready after the first sync");
+        (await http.GetAsync(new Uri("/healthz", UriKind.Relative))).IsSuccessStatusCode.Should().BeTrue();
+        var metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        metrics.Should().Contain("ipvsoperator_node_sync_duration_seconds_bucket").And.Contain("ipvsoperator_node_kernel_writes_total")
+            .And.Contain("ipvsoperator_node_virtual_services").And.Contain("ipvsoperator_node_last_successful_sync_timestamp_seconds");
+
+        await stop.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(30));
+        state.Delete(recursive: true);
+    }
 }

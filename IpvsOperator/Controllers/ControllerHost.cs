@@ -6,12 +6,8 @@ using IpvsOperator.Runtime.Webhooks;
 using IpvsOperator.Webhooks;
 using k8s;
 using k8s.Models;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Prometheus;
 
 namespace IpvsOperator.Controllers;
 
@@ -66,16 +62,12 @@ public sealed class ControllerHost(ControllerHostOptions options, ILoggerFactory
             logger.LogInformation("serving webhooks on port {Port} as {Names}", WebhookPort, $"{options.Certificates.ServiceName}.{options.Certificates.Namespace}.svc");
         }
 
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(options.Bind, options.MetricsPort));
-        await using var health = builder.Build();
-        health.MapGet("/healthz", () => "ok");
         // Ready: a leader has listed everything; a standby is ready to take over (and serves webhooks).
-        health.MapGet("/readyz", () => !options.Election.Enabled || runtime.IsLeading ? (runtime.IsReady ? Results.Ok("ok") : Results.StatusCode(503)) : Results.Ok("standby"));
-        health.MapMetrics("/metrics");
-        await health.StartAsync(cancellationToken);
-        MetricsPort = health.BoundAddress().Port;
+        await using var health = await HealthServer.StartAsync(options.Bind, options.MetricsPort,
+            healthz: () => "ok",
+            readyz: () => !options.Election.Enabled || runtime.IsLeading ? (runtime.IsReady ? "ok" : null) : "standby",
+            cancellationToken);
+        MetricsPort = health.Port;
         started?.TrySetResult();
         try
         {
@@ -83,7 +75,6 @@ public sealed class ControllerHost(ControllerHostOptions options, ILoggerFactory
         }
         finally
         {
-            await health.StopAsync(CancellationToken.None);
             if (webhooks is not null)
             {
                 await webhooks.DisposeAsync();

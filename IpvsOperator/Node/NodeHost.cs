@@ -4,11 +4,7 @@ using IpvsOperator.Dataplane.InMemory;
 using IpvsOperator.Dataplane.Ipvs;
 using IpvsOperator.Dataplane.Netlink;
 using IpvsOperator.Runtime.Hosting;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using Prometheus;
 
 namespace IpvsOperator.Node;
 
@@ -58,27 +54,15 @@ public sealed class NodeHost(NodeHostOptions options, ILoggerFactory loggers)
         {
             var agent = new NodeAgent(kubernetes, dataplane, options.Agent, loggers);
             Agent = agent;
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.ConfigureKestrel(k => k.Listen(options.Bind, options.MetricsPort));
-            await using var health = builder.Build();
             var startedAt = DateTimeOffset.UtcNow;
-            // Alive while the sync loop turns: a loop stuck for three periods gets the pod restarted.
-            health.MapGet("/healthz", () => DateTimeOffset.UtcNow - (agent.LastAttempt ?? startedAt) < 3 * options.Agent.SyncPeriod + TimeSpan.FromSeconds(30)
-                ? Results.Ok("ok") : Results.StatusCode(503));
-            health.MapGet("/readyz", () => agent.IsReady ? Results.Ok("ok") : Results.StatusCode(503));
-            health.MapMetrics("/metrics");
-            await health.StartAsync(cancellationToken);
-            MetricsPort = health.BoundAddress().Port;
+            await using var health = await HealthServer.StartAsync(options.Bind, options.MetricsPort,
+                // Alive while the sync loop turns: a loop stuck for three periods gets the pod restarted.
+                healthz: () => DateTimeOffset.UtcNow - (agent.LastAttempt ?? startedAt) < 3 * options.Agent.SyncPeriod + TimeSpan.FromSeconds(30) ? "ok" : null,
+                readyz: () => agent.IsReady ? "ok" : null,
+                cancellationToken);
+            MetricsPort = health.Port;
             started?.TrySetResult();
-            try
-            {
-                await agent.RunAsync(cancellationToken);
-            }
-            finally
-            {
-                await health.StopAsync(CancellationToken.None);
-            }
+            await agent.RunAsync(cancellationToken);
         }
         finally
         {
