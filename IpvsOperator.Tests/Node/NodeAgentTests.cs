@@ -269,4 +269,51 @@ public class NodeAgentTests : ControllerFixture
         await run.WaitAsync(TimeSpan.FromSeconds(30));
         state.Delete(recursive: true);
     }
+
+    /// <summary>IPVS that counts the destination dumps per service.</summary>
+    private sealed class CountingIpvs(IIpvs inner) : IIpvs
+    {
+        public System.Collections.Concurrent.ConcurrentDictionary<VirtualServiceKey, int> Dumps { get; } = new();
+
+        public IReadOnlyList<VirtualService> ListServices() => inner.ListServices();
+        public void AddService(VirtualService service) => inner.AddService(service);
+        public void UpdateService(VirtualService service) => inner.UpdateService(service);
+        public void DeleteService(VirtualServiceKey key) => inner.DeleteService(key);
+        public void AddDestination(VirtualServiceKey key, Destination destination) => inner.AddDestination(key, destination);
+        public void UpdateDestination(VirtualServiceKey key, Destination destination) => inner.UpdateDestination(key, destination);
+        public void DeleteDestination(VirtualServiceKey key, IPAddressValue address, ushort port) => inner.DeleteDestination(key, address, port);
+        public ServiceStats GetStats(VirtualServiceKey key) => inner.GetStats(key);
+
+        public IReadOnlyList<Destination> ListDestinations(VirtualServiceKey key)
+        {
+            Dumps.AddOrUpdate(key, 1, (_, n) => n + 1);
+            return inner.ListDestinations(key);
+        }
+    }
+
+    [Test]
+    public async Task A_sync_after_a_change_reads_back_only_the_changed_service_and_never_foreign_ones()
+    {
+        var (ns, vip) = await AddressedServiceAsync("agent-incremental", "198.51.100.92/30");
+        await CreateServiceAsync(ns, "other", new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = "agent-incremental" });
+        var otherVip = IPAddressValue.Parse(await WaitForAddressAsync(ns, "other"));
+        await PublishEndpointsAsync(ns, "web", "10.244.1.2");
+        await PublishEndpointsAsync(ns, "other", "10.244.1.3");
+        var ipvs = new CountingIpvs(new InMemoryIpvs());
+        var foreign = new VirtualServiceKey(IPAddressValue.Parse("10.96.0.1"), IpvsProtocol.TCP, 443);
+        ipvs.AddService(new VirtualService(foreign));
+        var dataplane = InMemory() with { Ipvs = ipvs };
+        StartAgent(dataplane);
+        var web = new VirtualServiceKey(vip, IpvsProtocol.TCP, 80);
+        var other = new VirtualServiceKey(otherVip, IpvsProtocol.TCP, 80);
+        await Eventually.TrueAsync(() => Table(ipvs, web) == "10.244.1.2:8080/1" && Table(ipvs, other) == "10.244.1.3:8080/1", "both programmed");
+        ipvs.Dumps.Clear();
+
+        await PublishEndpointsAsync(ns, "web", "10.244.1.2", "10.244.2.2");
+
+        await Eventually.TrueAsync(() => Table(ipvs, web) == "10.244.1.2:8080/1 10.244.2.2:8080/1", "the change is programmed");
+        ipvs.Dumps.Should().ContainKey(web);
+        ipvs.Dumps.Should().NotContainKey(other, "its wanted destinations did not change: the kernel holds what the last sync wrote");
+        ipvs.Dumps.Should().NotContainKey(foreign, "a foreign service's destinations are never read");
+    }
 }

@@ -84,6 +84,7 @@ public sealed class NodeAgent
     private readonly SyncApplier applier;
     private readonly DrainTracker drains;
     private readonly OwnedAddresses owned;
+    private readonly ProgrammedState programmed = new();
     private readonly Channel<bool> changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private IReadOnlyList<ServiceWarning> pendingWarnings = [];
     private HashSet<ServiceWarning> warned = [];
@@ -226,18 +227,26 @@ public sealed class NodeAgent
                 logger.LogInformation("created the dummy interface {Interface} for the VIPs", options.BindInterface);
             }
             var phase = Stopwatch.GetTimestamp();
-            var actual = applier.ReadActual();
-            var readBack = Stopwatch.GetElapsedTime(phase);
-
-            phase = Stopwatch.GetTimestamp();
             var view = new ClusterView([.. allocations.Items], [.. services.Items], [.. slices.Items], [.. nodes?.Items ?? []]);
             var allocated = view.Allocations.Select(a => IPAddressValue.TryParse(a.Spec?.Address, out var address) ? address : (IPAddressValue?)null)
                 .OfType<IPAddressValue>().ToHashSet();
-            var desired = drains.Apply(DesiredStateBuilder.Build(view, options.NodeName, options.ForwardTo), actual);
+            var built = DesiredStateBuilder.Build(view, options.NodeName, options.ForwardTo);
             var computed = Stopwatch.GetElapsedTime(phase);
 
             phase = Stopwatch.GetTimestamp();
+            // Destinations matter only for the services we want (others are deleted whole or not ours,
+            // like kube-proxy's); after a change, only for those whose wanted destinations changed.
+            var known = trigger == SyncTrigger.Periodic ? (_ => null) : programmed.Known(built);
+            var actual = applier.ReadActual(key => built.Services.ContainsKey(key) ? known(key) : []);
+            var readBack = Stopwatch.GetElapsedTime(phase);
+
+            phase = Stopwatch.GetTimestamp();
+            var desired = drains.Apply(built, actual);
+            computed += Stopwatch.GetElapsedTime(phase);
+
+            phase = Stopwatch.GetTimestamp();
             var result = applier.Sync(desired, actual, a => allocated.Contains(a) || owned.Contains(a));
+            programmed.Remember(built, desired, result.Failed.Select(f => f.Operation));
             var stillBound = result.Failed.Select(f => f.Operation).OfType<SyncOperation.UnbindAddress>().Select(u => u.Address);
             owned.Record(desired.Addresses.Concat(stillBound));
             var applied = Stopwatch.GetElapsedTime(phase);
@@ -267,6 +276,7 @@ public sealed class NodeAgent
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
+            programmed.Forget();
             // The kernel or the source NAT refused as a whole (no IPVS, no permission, nft missing):
             // say why, count it, retry with backoff; the loop itself never stops.
             logger.LogError("sync ({Trigger}) failed: {Error}", trigger, error.Message);

@@ -16,11 +16,16 @@ public sealed record SyncResult(int Writes, IReadOnlyList<(SyncOperation Operati
 /// </summary>
 public sealed class SyncApplier(IIpvs ipvs, IAddressManager addresses, string bindInterface, ILogger logger)
 {
-    public ActualState ReadActual()
+    /// <summary>
+    /// The kernel's addresses, services and destinations. The services are always listed (one dump);
+    /// destinations are dumped per service, unless <paramref name="known"/> vouches for a service's
+    /// (a sync after a change reads back only what changed, and leaves drift to the full re-sync).
+    /// </summary>
+    public ActualState ReadActual(Func<VirtualServiceKey, IReadOnlyList<Destination>?>? known = null)
     {
         var services = ipvs.ListServices().ToDictionary(
             s => s.Key,
-            s => (s, (IReadOnlyList<Destination>)ipvs.ListDestinations(s.Key)));
+            s => (s, known?.Invoke(s.Key) ?? ipvs.ListDestinations(s.Key)));
         return new ActualState(addresses.ListAddresses(bindInterface).ToHashSet(), services);
     }
 
