@@ -236,6 +236,9 @@ public class NodeAgentTests : ControllerFixture
 
         await Eventually.TrueAsync(() => Volatile.Read(ref failures) >= 2, "failed syncs are retried");
         agent.IsReady.Should().BeFalse();
+        await Eventually.TrueAsync(async () => (await Client.CoreV1.ListNamespacedEventAsync("default")).Items
+            .Any(e => e.Reason == "SyncFailed" && e.InvolvedObject.Kind == "Node" && e.InvolvedObject.Name == "node-a" && e.Message.Contains("is ip_vs loaded?", StringComparison.Ordinal)),
+            "a Warning Event on the Node says why");
 
         ipvs.Available = true;
         await Eventually.TrueAsync(() => agent.IsReady && ipvs.ListServices().Any(s => s.Key.Address == vip), "programmed once IPVS is there");

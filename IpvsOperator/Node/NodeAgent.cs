@@ -167,6 +167,12 @@ public sealed class NodeAgent
             }
             var report = Sync(trigger);
             await RecordWarningsAsync(cancellationToken);
+            if (report.Failure is { } failure && failures == 0)
+            {
+                // Once per outage, on the Node (kubectl describe node), not on every retry.
+                await events.RecordAsync(ThisNode, EventType.Warning, "SyncFailed",
+                    $"the node agent cannot program the kernel: {failure.Message}; retrying with backoff", cancellationToken);
+            }
             LastReport = report;
             LastAttempt = clock.GetUtcNow();
             Synced?.Invoke(report);
@@ -186,6 +192,9 @@ public sealed class NodeAgent
             trigger = await WaitAsync(wake, timedTrigger, cancellationToken);
         }
     }
+
+    private V1Node ThisNode => nodes?.Get(new ObjectKey(string.Empty, options.NodeName))
+        ?? new V1Node { ApiVersion = "v1", Kind = "Node", Metadata = new V1ObjectMeta { Name = options.NodeName, Uid = options.NodeName } };
 
     private static TimeSpan Backoff(int failures) => TimeSpan.FromMilliseconds(Math.Min(30_000, 500 * Math.Pow(2, Math.Min(failures - 1, 8))));
 
