@@ -36,7 +36,7 @@ internal static class NodeConvergence
         var dataplane = NodeHost.CreateDataplane(kind, NullLogger.Instance);
         Clear(dataplane.Ipvs);
         var reports = new List<(TimeSpan At, SyncReport Report)>();
-        var agent = new NodeAgent(client, dataplane, new NodeAgentOptions { NodeName = "node-a", SyncPeriod = TimeSpan.FromSeconds(5) }, NullLoggerFactory.Instance);
+        var agent = new NodeAgent(client, dataplane, new NodeAgentOptions { NodeName = "node-a", SyncPeriod = TimeSpan.FromSeconds(20) }, NullLoggerFactory.Instance);
         agent.Synced += r =>
         {
             lock (reports)
@@ -70,6 +70,7 @@ internal static class NodeConvergence
         // 10% of the endpoints change: 200 Services get 5 new endpoints each (3,000 destinations added, 3,000 drained at weight 0).
         var changed = Enumerable.Range(0, services / 10).Select(i => i * 10).ToList();
         var changeStarted = clock.Elapsed;
+        var firstOfChange = Count(reports);
         await ParallelAsync(changed.Count, async i => await ReplaceEndpointsAsync(client, changed[i], endpoints));
         var written = clock.Elapsed - changeStarted;
         var keys = changed.SelectMany(i => Enumerable.Range(0, 3).Select(p => new VirtualServiceKey(Vip(i), IpvsProtocol.TCP, (ushort)(80 + p)))).ToList();
@@ -87,6 +88,13 @@ internal static class NodeConvergence
             if (keys.All(k => NewEndpoints(dataplane.Ipvs, k, endpoints)))
             {
                 break;
+            }
+        }
+        lock (reports)
+        {
+            foreach (var (at, report) in reports.Skip(firstOfChange).Where(r => r.At <= converged))
+            {
+                Console.WriteLine($"|   sync ({report.Trigger}) ending at +{(at - changeStarted).TotalSeconds:F2} s | {report.Duration.TotalSeconds:F2} s | {report.Writes} | {report.Phases} |");
             }
         }
         Console.WriteLine($"| 10% of endpoints changed ({changed.Count} Services, {changed.Count * 3 * endpoints} destinations) | {(converged - changeStarted).TotalSeconds:F2} s | - | from the first API write to the kernel serving every new endpoint; the API writes took {written.TotalSeconds:F2} s |");

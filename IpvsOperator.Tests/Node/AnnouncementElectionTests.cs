@@ -1,0 +1,139 @@
+using System.Collections.Concurrent;
+using IpvsOperator.Node.Announcement;
+using IpvsOperator.Tests.Support;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace IpvsOperator.Tests.Node;
+
+/// <summary>
+/// Per-address election on Leases against LocalCluster, three node agents: one holder per address,
+/// spread over the nodes, handed over at once on a clean stop, withdrawn by a partitioned holder
+/// before anyone else takes it, and spread again when the node comes back.
+/// </summary>
+[NonParallelizable]
+public class AnnouncementElectionTests : LocalClusterFixture
+{
+    private static readonly string[] Addresses = [.. Enumerable.Range(1, 30).Select(i => $"198.51.100.{i}")];
+    private readonly List<Agent> agents = [];
+
+    /// <summary>Fails every request while partitioned, as a node cut off from the API server would see it.</summary>
+    private sealed class PartitionHandler : DelegatingHandler
+    {
+        public volatile bool Partitioned;
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Partitioned ? throw new HttpRequestException("network unreachable (partitioned by the test)") : base.SendAsync(request, cancellationToken);
+    }
+
+    private sealed class Agent(string name, AnnouncementElection election, PartitionHandler network, IKubernetes client)
+    {
+        public string Name { get; } = name;
+        public AnnouncementElection Election { get; } = election;
+        public PartitionHandler Network { get; } = network;
+        public IKubernetes Client { get; } = client;
+        public CancellationTokenSource Stop { get; } = new();
+        public Task Run { get; set; } = Task.CompletedTask;
+        public ConcurrentQueue<(DateTimeOffset At, string[] Held)> History { get; } = new();
+
+        public string[] Held => History.LastOrDefault().Held ?? [];
+    }
+
+    [OneTimeSetUp]
+    public async Task CreateNamespaceAsync() =>
+        await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "ipvs-operator-system" } });
+
+    [TearDown]
+    public async Task StopAgentsAsync()
+    {
+        foreach (var agent in agents)
+        {
+            await agent.Stop.CancelAsync();
+            await agent.Run.WaitAsync(TimeSpan.FromSeconds(30));
+            agent.Stop.Dispose();
+            agent.Client.Dispose();
+        }
+        agents.Clear();
+        foreach (var lease in (await Client.CoordinationV1.ListNamespacedLeaseAsync("ipvs-operator-system")).Items)
+        {
+            await Client.CoordinationV1.DeleteNamespacedLeaseAsync(lease.Metadata.Name, "ipvs-operator-system");
+        }
+    }
+
+    private Agent Start(string name)
+    {
+        var network = new PartitionHandler();
+        var client = new Kubernetes(new KubernetesClientConfiguration { Host = Server.Address.ToString().TrimEnd('/') }, network);
+        var election = new AnnouncementElection(client, new AnnouncementElectionOptions
+        {
+            NodeName = name,
+            LeaseDuration = TimeSpan.FromSeconds(2),
+            RenewDeadline = TimeSpan.FromSeconds(1),
+            RetryPeriod = TimeSpan.FromMilliseconds(100),
+        }, NullLogger.Instance);
+        var agent = new Agent(name, election, network, client);
+        election.HeldChanged += held => agent.History.Enqueue((DateTimeOffset.UtcNow, [.. held.Order(StringComparer.Ordinal)]));
+        agent.Run = Task.Run(() => election.RunAsync(() => Addresses, agent.Stop.Token));
+        agents.Add(agent);
+        return agent;
+    }
+
+    private bool EachAddressHeldOnceBy(IEnumerable<Agent> holders) =>
+        Addresses.All(a => holders.Count(h => h.Held.Contains(a)) == 1) && agents.Except(holders).All(a => a.Held.Length == 0);
+
+    private string Holders() => string.Join("; ", agents.Select(a => $"{a.Name}: {a.Held.Length}"));
+
+    [Test]
+    public async Task Every_address_has_one_holder_and_the_addresses_spread_over_the_nodes()
+    {
+        Start("node-a");
+        Start("node-b");
+        Start("node-c");
+
+        await Eventually.TrueAsync(() => EachAddressHeldOnceBy(agents), () => $"each address held by exactly one node; now {Holders()}");
+
+        agents.Should().OnlyContain(a => a.Held.Length >= 5, $"30 addresses over 3 nodes are spread, not piled on one ({Holders()})");
+    }
+
+    [Test]
+    public async Task A_node_stopping_cleanly_hands_its_addresses_over_and_only_those_move()
+    {
+        var a = Start("node-a");
+        var b = Start("node-b");
+        var c = Start("node-c");
+        await Eventually.TrueAsync(() => EachAddressHeldOnceBy(agents), () => $"settled; now {Holders()}");
+        var (keptByA, keptByC, fromB) = (a.Held, c.Held, b.Held);
+
+        await b.Stop.CancelAsync();
+        await b.Run.WaitAsync(TimeSpan.FromSeconds(10));
+
+        await Eventually.TrueAsync(() => EachAddressHeldOnceBy([a, c]), () => $"node-b's addresses moved; now {Holders()}");
+        a.Held.Should().Contain(keptByA, "addresses of nodes that stay do not move");
+        c.Held.Should().Contain(keptByC, "addresses of nodes that stay do not move");
+        fromB.Should().OnlyContain(address => a.Held.Contains(address) || c.Held.Contains(address));
+        (await Client.CoordinationV1.ListNamespacedLeaseAsync("ipvs-operator-system")).Items
+            .Should().NotContain(l => l.Metadata.Name == "ipvs-node-node-b", "a clean stop deletes the presence Lease");
+    }
+
+    [Test]
+    public async Task A_partitioned_holder_withdraws_before_another_node_takes_its_addresses_and_gets_them_back_when_it_returns()
+    {
+        var a = Start("node-a");
+        var b = Start("node-b");
+        var c = Start("node-c");
+        await Eventually.TrueAsync(() => EachAddressHeldOnceBy(agents), () => $"settled; now {Holders()}");
+        var fromC = c.Held;
+
+        c.Network.Partitioned = true;
+
+        await Eventually.TrueAsync(() => c.Held.Length == 0 && fromC.All(x => a.Held.Contains(x) || b.Held.Contains(x)), () => $"node-c's addresses moved; now {Holders()}");
+        var withdrawn = c.History.Last(h => h.Held.Length == 0).At;
+        var firstTaken = new[] { a, b }.SelectMany(n => n.History.Where(h => h.Held.Intersect(fromC).Any()).Select(h => h.At)).Min();
+        withdrawn.Should().BeBefore(firstTaken, "the partitioned holder withdraws before anyone else announces its addresses: no moment with two announcers");
+
+        c.Network.Partitioned = false;
+
+        await Eventually.TrueAsync(() => EachAddressHeldOnceBy(agents) && c.Held.Length >= 5, () => $"node-c is back and the addresses spread again; now {Holders()}");
+    }
+}

@@ -1,0 +1,277 @@
+using System.Globalization;
+using IpvsOperator.Runtime.Client;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace IpvsOperator.Node.Announcement;
+
+public sealed record AnnouncementElectionOptions
+{
+    public required string NodeName { get; init; }
+
+    /// <summary>Where the Leases live: the operator's namespace.</summary>
+    public string Namespace { get; init; } = "ipvs-operator-system";
+
+    /// <summary>How long a node's presence counts without renewal; others take its addresses after it.</summary>
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>A node that could not renew for this long withdraws its addresses: before its lease expires.</summary>
+    public TimeSpan RenewDeadline { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often the presence is renewed and the holders looked at.</summary>
+    public TimeSpan RetryPeriod { get; init; } = TimeSpan.FromMilliseconds(500);
+}
+
+/// <summary>
+/// Per-address election among node agents, on Kubernetes Leases. Each agent renews a presence
+/// Lease of its own; each address has a Lease naming its holder, written only when the address
+/// moves (so the API load does not grow with the number of addresses). The holder of an address is
+/// the live node that rendezvous hashing prefers; a node takes an address only when its holder is
+/// no longer live, and hands it over when the preferred node is live again (spread after recovery).
+/// No split brain: liveness is judged by when a Lease was last seen to change, on the observer's own
+/// clock (as client-go's leader election does), and a node that cannot renew its presence within
+/// the renew deadline withdraws every address, before the lease duration after which others take them.
+/// A node stopping cleanly releases its addresses and its presence at once.
+/// </summary>
+public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementElectionOptions options, ILogger logger, TimeProvider? time = null)
+{
+    public const string ComponentLabel = "ipvsoperator.io/lease";
+    private const string PresencePrefix = "ipvs-node-";
+    private const string AddressPrefix = "ipvs-vip-";
+    // No retries inside a round: the next round is the retry, and a partition must show at once.
+    private readonly EntityClient<V1Lease> leases = new(kubernetes, Polly.ResiliencePipeline.Empty);
+    private readonly TimeProvider clock = time ?? TimeProvider.System;
+    private readonly Dictionary<string, (string ResourceVersion, DateTimeOffset SeenAt)> observed = [];
+    private readonly HashSet<string> held = [];
+    private DateTimeOffset lastRenewed = DateTimeOffset.MinValue;
+
+    /// <summary>The addresses this node announces now.</summary>
+    public IReadOnlySet<string> Held => held;
+
+    /// <summary>Raised with the addresses held after every change (bind and announce them; withdraw the rest).</summary>
+    public event Action<IReadOnlySet<string>>? HeldChanged;
+
+    public async Task RunAsync(Func<IReadOnlyCollection<string>> addresses, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await RoundAsync(addresses(), cancellationToken);
+                await Task.Delay(options.RetryPeriod, clock, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await StepDownAsync();
+        }
+    }
+
+    /// <summary>One round: renew the presence, judge who is live, take, keep or hand over each address.</summary>
+    public async Task RoundAsync(IReadOnlyCollection<string> addresses, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        // Every call of a round is bounded: a partition that hangs requests must not keep a holder
+        // from withdrawing in time.
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(options.RenewDeadline / 2);
+        try
+        {
+            await RenewPresenceAsync(now, bounded.Token);
+            lastRenewed = now;
+        }
+        catch (Exception error) when (!cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning("cannot renew the presence of {Node}: {Error}", options.NodeName, error.Message);
+            if (now - lastRenewed >= options.RenewDeadline && held.Count > 0)
+            {
+                // Withdraw before the lease expires: by then another node may announce these addresses.
+                logger.LogWarning("{Node} withdraws {Count} addresses: no renewal for {Elapsed}", options.NodeName, held.Count, now - lastRenewed);
+                held.Clear();
+                HeldChanged?.Invoke(held);
+            }
+            return;
+        }
+
+        try
+        {
+            await ElectAsync(addresses, now, bounded.Token);
+        }
+        catch (Exception error) when (!cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning("{Node}: election round failed ({Error}); next round in {Period}", options.NodeName, error.Message, options.RetryPeriod);
+        }
+    }
+
+    private async Task ElectAsync(IReadOnlyCollection<string> addresses, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var all = (await leases.ListAsync(options.Namespace, ComponentLabel, cancellationToken: cancellationToken)).Items;
+        var live = new HashSet<string>(StringComparer.Ordinal) { options.NodeName };
+        foreach (var lease in all.Where(l => l.Metadata.Name.StartsWith(PresencePrefix, StringComparison.Ordinal)))
+        {
+            if (Live(lease, now))
+            {
+                live.Add(lease.Spec.HolderIdentity);
+            }
+        }
+        var byAddress = all.Where(l => l.Metadata.Name.StartsWith(AddressPrefix, StringComparison.Ordinal))
+            .ToDictionary(l => l.Metadata.Annotations is { } annotations && annotations.TryGetValue(AddressAnnotation, out var address) ? address : l.Metadata.Name);
+
+        var changed = false;
+        foreach (var address in addresses)
+        {
+            var lease = byAddress.GetValueOrDefault(address);
+            var holder = lease?.Spec.HolderIdentity;
+            var preferred = Rendezvous.Preferred(address, live);
+            if (holder == options.NodeName)
+            {
+                if (preferred != options.NodeName)
+                {
+                    changed |= await HandOverAsync(address, lease!, cancellationToken);
+                }
+                else
+                {
+                    changed |= held.Add(address);
+                }
+            }
+            else if (preferred == options.NodeName && (string.IsNullOrEmpty(holder) || !live.Contains(holder)))
+            {
+                changed |= await TakeAsync(address, lease, cancellationToken);
+            }
+            else
+            {
+                changed |= held.Remove(address);
+            }
+        }
+        changed |= held.RemoveWhere(a => !addresses.Contains(a)) > 0;
+        if (changed)
+        {
+            HeldChanged?.Invoke(held);
+        }
+    }
+
+    public const string AddressAnnotation = "ipvsoperator.io/address";
+
+    /// <summary>A Lease is live while it keeps changing: judged on our clock, never on the writer's.</summary>
+    private bool Live(V1Lease lease, DateTimeOffset now)
+    {
+        var name = lease.Metadata.Name;
+        if (!observed.TryGetValue(name, out var seen) || seen.ResourceVersion != lease.Metadata.ResourceVersion)
+        {
+            observed[name] = (lease.Metadata.ResourceVersion, now);
+            // A Lease seen for the first time counts from now: a restarted agent does not take over at once.
+            return true;
+        }
+        return now - seen.SeenAt < TimeSpan.FromSeconds(lease.Spec.LeaseDurationSeconds ?? (int)options.LeaseDuration.TotalSeconds);
+    }
+
+    private async Task RenewPresenceAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var name = PresencePrefix + options.NodeName;
+        var lease = await leases.GetAsync(options.Namespace, name, cancellationToken);
+        if (lease is null)
+        {
+            await leases.CreateAsync(NewLease(name, options.NodeName, now, null), cancellationToken);
+            return;
+        }
+        lease.Spec.HolderIdentity = options.NodeName;
+        lease.Spec.RenewTime = now.UtcDateTime;
+        lease.Spec.LeaseDurationSeconds = (int)Math.Ceiling(options.LeaseDuration.TotalSeconds);
+        await leases.ReplaceAsync(lease, cancellationToken);
+    }
+
+    private async Task<bool> TakeAsync(string address, V1Lease? lease, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        try
+        {
+            if (lease is null)
+            {
+                await leases.CreateAsync(NewLease(AddressPrefix + NameOf(address), options.NodeName, now, address), cancellationToken);
+            }
+            else
+            {
+                // Conditional on the version we judged: two nodes taking at once, one wins.
+                lease.Spec.HolderIdentity = options.NodeName;
+                lease.Spec.AcquireTime = now.UtcDateTime;
+                lease.Spec.RenewTime = now.UtcDateTime;
+                lease.Spec.LeaseTransitions = (lease.Spec.LeaseTransitions ?? 0) + 1;
+                await leases.ReplaceAsync(lease, cancellationToken);
+            }
+            logger.LogInformation("{Node} now announces {Address}", options.NodeName, address);
+            return held.Add(address);
+        }
+        catch (ApiStatusException error) when (error.IsConflict || error.IsAlreadyExists)
+        {
+            return false; // another node took it first; looked at again next round
+        }
+    }
+
+    private async Task<bool> HandOverAsync(string address, V1Lease lease, CancellationToken cancellationToken)
+    {
+        var had = held.Remove(address);
+        if (had)
+        {
+            HeldChanged?.Invoke(held); // withdraw first, then let the preferred node take it
+        }
+        lease.Spec.HolderIdentity = string.Empty;
+        try
+        {
+            await leases.ReplaceAsync(lease, cancellationToken);
+        }
+        catch (ApiStatusException error) when (error.IsConflict)
+        {
+            // Changed meanwhile: looked at again next round.
+        }
+        return false;
+    }
+
+    /// <summary>A clean stop: withdraw, release the address Leases and the presence, so others take over at once.</summary>
+    private async Task StepDownAsync()
+    {
+        var addresses = held.ToList();
+        held.Clear();
+        HeldChanged?.Invoke(held);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            foreach (var address in addresses)
+            {
+                if (await leases.GetAsync(options.Namespace, AddressPrefix + NameOf(address), deadline.Token) is { } lease && lease.Spec.HolderIdentity == options.NodeName)
+                {
+                    lease.Spec.HolderIdentity = string.Empty;
+                    await leases.ReplaceAsync(lease, deadline.Token);
+                }
+            }
+            await leases.DeleteAsync(options.Namespace, PresencePrefix + options.NodeName, cancellationToken: deadline.Token);
+        }
+        catch (Exception error) when (error is not OutOfMemoryException)
+        {
+            logger.LogWarning("{Node} could not release its Leases on stopping ({Error}); others take over when they expire", options.NodeName, error.Message);
+        }
+    }
+
+    private static string NameOf(string address) => Ipam.AllocationNames.For(Ipam.IPAddressValue.Parse(address));
+
+    private V1Lease NewLease(string name, string holder, DateTimeOffset now, string? address) => new()
+    {
+        ApiVersion = "coordination.k8s.io/v1",
+        Kind = "Lease",
+        Metadata = new V1ObjectMeta
+        {
+            Name = name,
+            NamespaceProperty = options.Namespace,
+            Labels = new Dictionary<string, string> { [ComponentLabel] = address is null ? "presence" : "address" },
+            Annotations = address is null ? null : new Dictionary<string, string> { [AddressAnnotation] = address },
+        },
+        Spec = new V1LeaseSpec
+        {
+            HolderIdentity = holder,
+            LeaseDurationSeconds = (int)Math.Ceiling(options.LeaseDuration.TotalSeconds),
+            AcquireTime = now.UtcDateTime,
+            RenewTime = now.UtcDateTime,
+            LeaseTransitions = 0,
+        },
+    };
+}

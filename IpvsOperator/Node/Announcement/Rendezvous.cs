@@ -1,0 +1,20 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace IpvsOperator.Node.Announcement;
+
+/// <summary>
+/// Which node should announce an address: rendezvous (highest random weight) hashing over the
+/// live candidates. Every node computes the same answer from the same candidates; the addresses
+/// spread evenly; when a node leaves, only its own addresses move, and they spread over the rest.
+/// </summary>
+public static class Rendezvous
+{
+    public static string? Preferred(string address, IEnumerable<string> candidates) =>
+        candidates.MaxBy(node => (Weight(address, node), node), Comparer<(ulong, string)>.Create((a, b) =>
+            a.Item1 != b.Item1 ? a.Item1.CompareTo(b.Item1) : string.CompareOrdinal(a.Item2, b.Item2)));
+
+    private static ulong Weight(string address, string node) =>
+        BinaryPrimitives.ReadUInt64BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes($"{address}|{node}")));
+}
