@@ -104,8 +104,9 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
         }
     }
 
-    private async Task ElectAsync(IReadOnlyCollection<string> addresses, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task ElectAsync(IReadOnlyCollection<string> wanted, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        var addresses = wanted.ToHashSet(StringComparer.Ordinal);
         var all = (await leases.ListAsync(options.Namespace, ComponentLabel, cancellationToken: cancellationToken)).Items;
         var live = new HashSet<string>(StringComparer.Ordinal) { options.NodeName };
         foreach (var lease in all.Where(l => l.Metadata.Name.StartsWith(PresencePrefix, StringComparison.Ordinal)))
