@@ -125,9 +125,6 @@ public sealed class NodeAgent
     /// <summary>Raised after every sync (tests and the benchmark watch convergence through it).</summary>
     public event Action<SyncReport>? Synced;
 
-    /// <summary>Asks for a sync now, as a change would (tests and the benchmark).</summary>
-    public void RequestSync() => changed.Writer.TryWrite(true);
-
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
