@@ -30,7 +30,7 @@ internal static class NodeConvergence
         using var client = server.CreateClient();
         await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(CrdGenerator.Generate(typeof(V1Alpha1IPAllocation)));
         var clock = Stopwatch.StartNew();
-        await ParallelAsync(services, async i => await CreateServiceAsync(client, i, endpoints));
+        await ParallelWriters.RunAsync(services, async i => await CreateServiceAsync(client, i, endpoints));
         Console.WriteLine($"cluster: {services} Services, IPAllocations and EndpointSlices created in {clock.Elapsed.TotalSeconds:F1} s ({kind} dataplane)");
 
         var dataplane = NodeHost.CreateDataplane(kind, NullLogger.Instance);
@@ -71,7 +71,7 @@ internal static class NodeConvergence
         var changed = Enumerable.Range(0, services / 10).Select(i => i * 10).ToList();
         var changeStarted = clock.Elapsed;
         var firstOfChange = Count(reports);
-        await ParallelAsync(changed.Count, async i => await ReplaceEndpointsAsync(client, changed[i], endpoints));
+        await ParallelWriters.RunAsync(changed.Count, async i => await ReplaceEndpointsAsync(client, changed[i], endpoints));
         var written = clock.Elapsed - changeStarted;
         var keys = changed.SelectMany(i => Enumerable.Range(0, 3).Select(p => new VirtualServiceKey(Vip(i), IpvsProtocol.TCP, (ushort)(80 + p)))).ToList();
         // Checked after each sync (reading the kernel in a loop would compete with the agent for it).
@@ -154,18 +154,6 @@ internal static class NodeConvergence
         return Enumerable.Range(0, endpoints).All(e => serving.Contains(PodAddress(i, e, 1)));
     }
 
-    private static async Task ParallelAsync(int count, Func<int, Task> work)
-    {
-        var next = -1;
-        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
-        {
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < count)
-            {
-                await work(i);
-            }
-        })));
-    }
 
     private static int Count(List<(TimeSpan, SyncReport)> reports)
     {

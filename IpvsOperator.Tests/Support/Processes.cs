@@ -40,4 +40,16 @@ public static class Processes
         }
         return new ProcessResult(process.ExitCode, await output, await error);
     }
+
+    /// <summary>
+    /// Runs a command line split on spaces (no shell, no quoting: the tests' ip, ipvsadm and nft
+    /// commands need none), asserts that it succeeded, and returns what it printed.
+    /// </summary>
+    public static async Task<string> Sh(string command)
+    {
+        var parts = command.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var result = await RunAsync(parts[0], parts[1..], TimeSpan.FromSeconds(30));
+        result.ExitCode.Should().Be(0, $"{command}: {result.Error}");
+        return result.Output;
+    }
 }

@@ -59,13 +59,7 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
             MetricsPort = 0,
             Bind = IPAddress.Loopback,
         }, loggers);
-        var started = new TaskCompletionSource();
-        var controller = host.RunAsync(cancellationToken, started);
-        await Task.WhenAny(started.Task, controller);
-        if (controller.IsFaulted)
-        {
-            await controller;
-        }
+        var controller = await StartAsync(started => host.RunAsync(cancellationToken, started));
         server.Admission.MapService(OperatorNamespace, ManifestGenerator.WebhookNames.ServiceName, "127.0.0.1", host.WebhookPort);
 
         var samples = await InstallSamplesAsync(client, cancellationToken);
@@ -77,13 +71,7 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
             Bind = IPAddress.Loopback,
             Agent = new NodeAgentOptions { NodeName = LocalNodeName, SyncPeriod = TimeSpan.FromSeconds(10) },
         }, loggers);
-        var nodeStarted = new TaskCompletionSource();
-        var agent = node.RunAsync(cancellationToken, nodeStarted);
-        await Task.WhenAny(nodeStarted.Task, agent);
-        if (agent.IsFaulted)
-        {
-            await agent;
-        }
+        var agent = await StartAsync(started => node.RunAsync(cancellationToken, started));
         node.Agent!.Synced += report => ShowIpvs(node.Dataplane!, report);
         output.WriteLine($"""
 
@@ -105,6 +93,19 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
         ready?.TrySetResult();
         await ShowAllocationsAsync(client, cancellationToken);
         await Task.WhenAll(controller, agent);
+    }
+
+    /// <summary>Starts a host and waits until it serves; a host that fails to start throws here.</summary>
+    private static async Task<Task> StartAsync(Func<TaskCompletionSource, Task> run)
+    {
+        var started = new TaskCompletionSource();
+        var running = run(started);
+        await Task.WhenAny(started.Task, running);
+        if (running.IsFaulted)
+        {
+            await running;
+        }
+        return running;
     }
 
     public const string LocalNodeName = "local-node";

@@ -4,6 +4,7 @@ using IpvsOperator.Dataplane.Ipvs;
 using IpvsOperator.Dataplane.Netlink;
 using IpvsOperator.Ipam;
 using IpvsOperator.Tests.Support;
+using static IpvsOperator.Tests.Support.Processes;
 
 namespace IpvsOperator.Tests.Dataplane.Kernel;
 
@@ -185,13 +186,5 @@ public class KernelTrafficTests
             answers.Add((await Sh($"ip netns exec cl curl -s -m 5 http://{Vip}/")).Trim());
         }
         return answers;
-    }
-
-    private static async Task<string> Sh(string command)
-    {
-        var parts = command.Split(' ');
-        var result = await Processes.RunAsync(parts[0], parts[1..], TimeSpan.FromSeconds(30));
-        result.ExitCode.Should().Be(0, $"{command}: {result.Error}");
-        return result.Output;
     }
 }

@@ -2,6 +2,7 @@ using IpvsOperator.Entities;
 using IpvsOperator.Node;
 using IpvsOperator.Tests.Controllers;
 using IpvsOperator.Tests.Support;
+using static IpvsOperator.Tests.Support.Processes;
 using k8s;
 using k8s.Models;
 
@@ -250,13 +251,5 @@ public class NodeAgentKernelTests : ControllerFixture
         var table = await Sh("ipvsadm -Ln");
         table.Should().MatchRegex(@"TCP\s+10\.96\.77\.77:443 wlc").And.Contain("10.244.9.9:8443", "a foreign virtual service survives every sync");
         await Sh("ipvsadm -D -t 10.96.77.77:443");
-    }
-
-    private static async Task<string> Sh(string command)
-    {
-        var parts = command.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var result = await Processes.RunAsync(parts[0], parts[1..], TimeSpan.FromSeconds(30));
-        result.ExitCode.Should().Be(0, $"{command}: {result.Error}");
-        return result.Output;
     }
 }
