@@ -191,7 +191,7 @@ public sealed class NodeAgent
     }
 
     private V1Node ThisNode => nodes?.Get(new ObjectKey(string.Empty, options.NodeName))
-        ?? new V1Node { ApiVersion = "v1", Kind = "Node", Metadata = new V1ObjectMeta { Name = options.NodeName, Uid = options.NodeName } };
+        ?? new V1Node { ApiVersion = "v1", Kind = "Node", Metadata = new V1ObjectMeta { Name = options.NodeName } };
 
     private static TimeSpan Backoff(int failures) => TimeSpan.FromMilliseconds(Math.Min(30_000, 500 * Math.Pow(2, Math.Min(failures - 1, 8))));
 

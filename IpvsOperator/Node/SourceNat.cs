@@ -30,18 +30,18 @@ public interface ISourceNat
 public sealed class NftablesSourceNat(ILogger logger, string nft = "nft", string procSys = "/proc/sys") : ISourceNat
 {
     public const string Table = "ipvs_operator";
-    private string? applied;
+    private HashSet<VirtualServiceKey>? applied;
 
     public int Apply(IReadOnlySet<VirtualServiceKey> services, bool verify)
     {
         var writes = EnsureIpvsConntrack(verify);
-        var script = NftablesScript.Render(services);
-        if (script == applied && (!verify || TableExists()))
+        // Compared as a set: the script is only rendered when it is to be written.
+        if (applied is not null && applied.SetEquals(services) && (!verify || TableExists()))
         {
             return writes;
         }
-        Run(["-f", "-"], script);
-        applied = script;
+        Run(["-f", "-"], NftablesScript.Render(services));
+        applied = [.. services];
         logger.LogInformation("source NAT table {Table} written: {Count} virtual services masqueraded", Table, services.Count);
         return writes + 1;
     }

@@ -37,6 +37,7 @@ public sealed record AnnouncementElectionOptions
 public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementElectionOptions options, ILogger logger, TimeProvider? time = null)
 {
     public const string ComponentLabel = "ipvsoperator.io/lease";
+    public const string AddressAnnotation = "ipvsoperator.io/address";
     private const string PresencePrefix = "ipvs-node-";
     private const string AddressPrefix = "ipvs-vip-";
     // No retries inside a round: the next round is the retry, and a partition must show at once.
@@ -151,8 +152,6 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
             HeldChanged?.Invoke(held);
         }
     }
-
-    public const string AddressAnnotation = "ipvsoperator.io/address";
 
     /// <summary>A Lease is live while it keeps changing: judged on our clock, never on the writer's.</summary>
     private bool Live(V1Lease lease, DateTimeOffset now)
