@@ -16,6 +16,9 @@ namespace IpvsOperator.Tests.Node;
 public class AnnouncementElectionTests : LocalClusterFixture
 {
     private static readonly string[] Addresses = [.. Enumerable.Range(1, 30).Select(i => $"198.51.100.{i}")];
+
+    // Who may announce each address; null: any live node. A test may narrow it while agents run.
+    private volatile IReadOnlyDictionary<string, IReadOnlySet<string>?> candidates = Addresses.ToDictionary(a => a, _ => (IReadOnlySet<string>?)null);
     private readonly List<Agent> agents = [];
 
     /// <summary>Fails every request while partitioned, as a node cut off from the API server would see it.</summary>
@@ -74,7 +77,7 @@ public class AnnouncementElectionTests : LocalClusterFixture
         }, NullLogger.Instance);
         var agent = new Agent(name, election, network, client);
         election.HeldChanged += held => agent.History.Enqueue((DateTimeOffset.UtcNow, [.. held.Order(StringComparer.Ordinal)]));
-        agent.Run = Task.Run(() => election.RunAsync(() => Addresses, agent.Stop.Token));
+        agent.Run = Task.Run(() => election.RunAsync(() => candidates, agent.Stop.Token));
         agents.Add(agent);
         return agent;
     }
@@ -135,5 +138,24 @@ public class AnnouncementElectionTests : LocalClusterFixture
         c.Network.Partitioned = false;
 
         await Eventually.TrueAsync(() => EachAddressHeldOnceBy(agents) && c.Held.Length >= 5, () => $"node-c is back and the addresses spread again; now {Holders()}");
+    }
+
+    [Test]
+    public async Task Only_nodes_that_may_announce_an_address_hold_it_and_a_holder_that_may_no_longer_hands_it_over()
+    {
+        // externalTrafficPolicy: Local: only the nodes with endpoints may announce.
+        var onlyBAndC = new HashSet<string> { "node-b", "node-c" };
+        candidates = Addresses.ToDictionary(a => a, _ => (IReadOnlySet<string>?)onlyBAndC);
+        var a = Start("node-a");
+        var b = Start("node-b");
+        var c = Start("node-c");
+        await Eventually.TrueAsync(() => EachAddressHeldOnceBy([b, c]), () => $"only node-b and node-c hold addresses; now {Holders()}");
+        a.History.Should().NotContain(h => h.Held.Length > 0, "node-a may announce none of them, not even for a moment");
+
+        // node-b's endpoints go: its addresses move to node-c, the only node left that may announce them.
+        var onlyC = new HashSet<string> { "node-c" };
+        candidates = Addresses.ToDictionary(x => x, _ => (IReadOnlySet<string>?)onlyC);
+
+        await Eventually.TrueAsync(() => EachAddressHeldOnceBy([c]), () => $"node-c holds every address; now {Holders()}");
     }
 }

@@ -1,6 +1,7 @@
 using IpvsOperator.Dataplane;
 using IpvsOperator.Ipam;
 using IpvsOperator.Node;
+using IpvsOperator.Tests.Support;
 
 namespace IpvsOperator.Tests.Node;
 
@@ -8,13 +9,6 @@ namespace IpvsOperator.Tests.Node;
 public class DrainAndSourceNatTests
 {
     private static readonly VirtualServiceKey Http = new(IPAddressValue.Parse("192.0.2.10"), IpvsProtocol.TCP, 80);
-
-    private sealed class ManualClock : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
 
     private static Destination Backend(string address, uint weight = 1) => new(IPAddressValue.Parse(address), 8080, weight);
 

@@ -32,7 +32,7 @@ public class NodeAgentTests : ControllerFixture
         agents.Clear();
     }
 
-    private static NodeDataplane InMemory() => new(new InMemoryIpvs(), new InMemoryAddressManager(), new InMemorySourceNat());
+    private static NodeDataplane InMemory() => NodeHost.InMemory();
 
     private NodeAgent StartAgent(NodeDataplane dataplane, NodeAgentOptions? options = null)
     {

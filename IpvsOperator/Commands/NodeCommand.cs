@@ -1,5 +1,6 @@
 using System.CommandLine;
 using IpvsOperator.Node;
+using IpvsOperator.Node.Announcement;
 
 namespace IpvsOperator.Commands;
 
@@ -20,11 +21,30 @@ internal static class NodeCommand
         var stateFile = new Option<string?>("--state-file") { Description = "Where the VIPs this agent bound are recorded, so that one whose IPAllocation went while the agent was down is still removed.", DefaultValueFactory = _ => "/run/ipvs-operator/bound-addresses" };
         var procSys = new Option<string>("--proc-sys") { Description = "Where the host's /proc/sys is mounted (for net.ipv4.vs.conntrack); the DaemonSet mounts /proc/sys/net at /host/proc/sys/net.", DefaultValueFactory = _ => "/proc/sys" };
         var metricsPort = new Option<int>("--metrics-port") { Description = "Port of /metrics, /healthz and /readyz.", DefaultValueFactory = _ => 8081 };
+        var announce = new Option<string>("--announce") { Description = "l2: one node per VIP answers ARP/NDP for it, elected on Leases, with failover; none: the network routes the VIPs to the nodes (BGP, static routes).", DefaultValueFactory = _ => "l2" };
+        announce.AcceptOnlyFromAmong("l2", "none");
+        var announceIface = new Option<string?>("--announce-iface") { Description = "Interface the VIPs are announced on; default: the interface of the default route." };
+        var leaseNamespace = new Option<string>("--lease-namespace") { Description = "Namespace of the announcement Leases: the operator's.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? "ipvs-operator-system" };
+        var leaseDuration = new Option<TimeSpan>("--lease-duration") { Description = "After this long without a renewal from a node, others take over its VIPs (hh:mm:ss.f).", DefaultValueFactory = _ => TimeSpan.FromSeconds(3) };
+        var renewDeadline = new Option<TimeSpan>("--renew-deadline") { Description = "A node that cannot renew for this long withdraws its VIPs, before its lease expires (hh:mm:ss.f).", DefaultValueFactory = _ => TimeSpan.FromSeconds(2) };
+        var retryPeriod = new Option<TimeSpan>("--retry-period") { Description = "How often a node renews its lease and looks at the holders (hh:mm:ss.f).", DefaultValueFactory = _ => TimeSpan.FromMilliseconds(500) };
         var jsonLogs = new Option<bool>("--json-logs") { Description = "Write logs as JSON lines." };
         var command = new Command("node", "Bind the allocated VIPs on this node and keep IPVS equal to the Services and their endpoints.")
         {
-            kubeconfig, nodeName, bindIface, forwardTo, drainTimeout, syncPeriod, dataplane, stateFile, procSys, metricsPort, jsonLogs,
+            kubeconfig, nodeName, bindIface, forwardTo, drainTimeout, syncPeriod, dataplane, stateFile, procSys, metricsPort,
+            announce, announceIface, leaseNamespace, leaseDuration, renewDeadline, retryPeriod, jsonLogs,
         };
+        command.Validators.Add(result =>
+        {
+            try
+            {
+                new Layer2Options { LeaseDuration = result.GetValue(leaseDuration), RenewDeadline = result.GetValue(renewDeadline), RetryPeriod = result.GetValue(retryPeriod) }.Validate();
+            }
+            catch (ArgumentException error)
+            {
+                result.AddError(error.Message);
+            }
+        });
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             using var loggers = Logging.Create(parseResult.GetValue(jsonLogs));
@@ -43,6 +63,14 @@ internal static class NodeCommand
                     SyncPeriod = parseResult.GetValue(syncPeriod),
                     // The in-memory dataplane forgets with the process; so must its record.
                     StateFile = parseResult.GetValue(dataplane) == "memory" ? null : parseResult.GetValue(stateFile),
+                    Layer2 = parseResult.GetValue(announce) == "none" ? null : new Layer2Options
+                    {
+                        Interface = parseResult.GetValue(announceIface),
+                        Namespace = parseResult.GetValue(leaseNamespace)!,
+                        LeaseDuration = parseResult.GetValue(leaseDuration),
+                        RenewDeadline = parseResult.GetValue(renewDeadline),
+                        RetryPeriod = parseResult.GetValue(retryPeriod),
+                    },
                 },
             };
             await new NodeHost(options, loggers).RunAsync(cancellationToken);

@@ -1,8 +1,10 @@
+using System.Net.NetworkInformation;
 using IpvsOperator.Ipam;
 
 namespace IpvsOperator.Dataplane;
 
-public sealed record LinkInfo(int Index, string Name, bool Up, string? Kind);
+/// <summary>A network interface; its hardware address is what gratuitous ARP announces.</summary>
+public sealed record LinkInfo(int Index, string Name, bool Up, string? Kind, PhysicalAddress? HardwareAddress = null);
 
 /// <summary>
 /// Interfaces and host addresses (/32, /128) on them: what the node agent needs to bind VIPs.
@@ -24,4 +26,14 @@ public interface IAddressManager
 
     /// <summary>Removes a host address; NetlinkException (EADDRNOTAVAIL) when it is not there.</summary>
     void RemoveAddress(string link, IPAddressValue address);
+
+    /// <summary>
+    /// Adds a host address, or refreshes it, with a lifetime after which the kernel removes it by
+    /// itself (a dead man's switch: an agent that stops refreshing stops answering for it). IPv6
+    /// addresses skip duplicate address detection, which would keep a moved VIP unusable for a second.
+    /// </summary>
+    void RefreshAddress(string link, IPAddressValue address, TimeSpan lifetime);
+
+    /// <summary>The interface of the main table's default route for the family, if there is one.</summary>
+    string? DefaultRouteLink(IPFamily family);
 }

@@ -17,6 +17,9 @@ public static class WellKnown
         public const string Scheduler = "ipvsoperator.io/scheduler";
         public const string ForwardMethod = "ipvsoperator.io/forward-method";
         public const string AllocatedFromPool = "ipvsoperator.io/allocated-from-pool";
+
+        /// <summary>Written by the node agents: the node that answers ARP/NDP for the Service's address.</summary>
+        public const string AnnouncingNode = "ipvsoperator.io/announcing-node";
     }
 
     public static class Finalizers
@@ -31,6 +34,15 @@ public static class WellKnown
         public const string AllocationFailed = "AllocationFailed";
         public const string IPReleased = "IPReleased";
         public const string PoolExhausted = "PoolExhausted";
+
+        /// <summary>A node took over the announcement of a Service's address.</summary>
+        public const string Announced = "Announced";
+    }
+
+    public static class Conditions
+    {
+        /// <summary>On a Service: its address is announced on the LAN, and by which node.</summary>
+        public const string Announced = "ipvsoperator.io/Announced";
     }
 
     public const string MetricsPrefix = "ipvsoperator_";

@@ -4,6 +4,7 @@ using IpvsOperator.Entities;
 using IpvsOperator.Dataplane;
 using IpvsOperator.LocalCluster;
 using IpvsOperator.Node;
+using IpvsOperator.Node.Announcement;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Generation;
 using IpvsOperator.Runtime.Hosting;
@@ -69,7 +70,14 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
             Dataplane = options.Dataplane,
             MetricsPort = 0,
             Bind = IPAddress.Loopback,
-            Agent = new NodeAgentOptions { NodeName = LocalNodeName, SyncPeriod = TimeSpan.FromSeconds(10) },
+            Agent = new NodeAgentOptions
+            {
+                NodeName = LocalNodeName,
+                SyncPeriod = TimeSpan.FromSeconds(10),
+                // Announced on the in-memory eth0 only: on the kernel dataplane this would answer ARP
+                // and send gratuitous ARP on this machine's real LAN.
+                Layer2 = options.Dataplane == DataplaneKind.Memory ? new Layer2Options { Namespace = OperatorNamespace } : null,
+            },
         }, loggers);
         var agent = await StartAsync(started => node.RunAsync(cancellationToken, started));
         node.Agent!.Synced += report => ShowIpvs(node.Dataplane!, report);
@@ -85,6 +93,7 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
             Try:
               kubectl --kubeconfig {KubeconfigPath} get ippools,svc,ipalloc
               kubectl --kubeconfig {KubeconfigPath} get events
+              kubectl --kubeconfig {KubeconfigPath} get leases -n {OperatorNamespace}   (who announces each VIP)
 
             LocalCluster runs no pods: the samples' EndpointSlices are stand-ins, so that the IPVS table
             below has destinations. Ctrl-C stops.

@@ -31,8 +31,18 @@ public sealed record DesiredState(
     IReadOnlyList<ServiceWarning> Warnings,
     IReadOnlySet<VirtualServiceKey> SourceNat)
 {
+    /// <summary>The VIPs to announce on the LAN, with who may announce each and the Services on it.</summary>
+    public IReadOnlyDictionary<IPAddressValue, AnnouncedAddress> Announced { get; init; } = new Dictionary<IPAddressValue, AnnouncedAddress>();
+
     public static DesiredState Empty { get; } = new(new HashSet<IPAddressValue>(), new Dictionary<VirtualServiceKey, (VirtualService, IReadOnlyList<Destination>)>(), [], new HashSet<VirtualServiceKey>());
 }
+
+/// <summary>
+/// A VIP as layer 2 announcement sees it: the nodes that may announce it (null: any node; with
+/// externalTrafficPolicy Local only the nodes with ready endpoints, or the traffic would be dropped)
+/// and the Services that hold it (several when shared).
+/// </summary>
+public sealed record AnnouncedAddress(IReadOnlySet<string>? Eligible, IReadOnlyList<V1Service> Services);
 
 /// <summary>The cluster objects the desired state is computed from, as the agent's caches hold them.</summary>
 public sealed record ClusterView(
@@ -57,6 +67,7 @@ public static class DesiredStateBuilder
         var services = new Dictionary<VirtualServiceKey, (VirtualService, IReadOnlyList<Destination>)>();
         var warnings = new List<ServiceWarning>();
         var sourceNat = new HashSet<VirtualServiceKey>();
+        var announced = new Dictionary<IPAddressValue, (HashSet<string>? Eligible, List<V1Service> Services)>();
         var byName = view.Services.ToDictionary(s => (s.Metadata.NamespaceProperty, s.Metadata.Name));
         var slicesOf = view.EndpointSlices
             .Where(s => s.Metadata.Labels?.ContainsKey(ServiceNameLabel) == true)
@@ -82,6 +93,14 @@ public static class DesiredStateBuilder
                 var timeout = affinity ? (uint?)service.Spec.SessionAffinityConfig?.ClientIP?.TimeoutSeconds ?? DefaultAffinityTimeout : 0u;
                 var local = service.Spec.ExternalTrafficPolicy == "Local";
                 var slices = slicesOf[(holder.Namespace, holder.Name)].Where(s => s.AddressType == (vip.Family == IPFamily.IPv4 ? "IPv4" : "IPv6")).ToList();
+                var announcement = announced.TryGetValue(vip, out var a) ? a : announced[vip] = (null, []);
+                announcement.Services.Add(service);
+                if (local)
+                {
+                    var withEndpoints = slices.SelectMany(s => s.Endpoints ?? [])
+                        .Where(e => e.Conditions?.Ready != false && e.NodeName is not null).Select(e => e.NodeName);
+                    announced[vip] = announcement with { Eligible = [.. announcement.Eligible ?? [], .. withEndpoints] };
+                }
                 foreach (var port in service.Spec.Ports ?? [])
                 {
                     if (!Enum.TryParse<IpvsProtocol>(port.Protocol ?? "TCP", out var protocol))
@@ -100,7 +119,10 @@ public static class DesiredStateBuilder
                 }
             }
         }
-        return new DesiredState(addresses, services, warnings, sourceNat);
+        return new DesiredState(addresses, services, warnings, sourceNat)
+        {
+            Announced = announced.ToDictionary(a => a.Key, a => new AnnouncedAddress(a.Value.Eligible, a.Value.Services)),
+        };
     }
 
     private static List<Destination> EndpointDestinations(List<V1EndpointSlice> slices, V1ServicePort port, string? onlyNode, ForwardMethod method)

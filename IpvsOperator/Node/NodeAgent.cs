@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using IpvsOperator.Dataplane;
+using IpvsOperator.Dataplane.Neighbours;
 using IpvsOperator.Entities;
 using IpvsOperator.Ipam;
+using IpvsOperator.Node.Announcement;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Events;
 using IpvsOperator.Runtime.Rbac;
@@ -32,10 +34,16 @@ public sealed record NodeAgentOptions
 
     /// <summary>Where the bound VIPs are recorded (null: only in memory).</summary>
     public string? StateFile { get; init; }
+
+    /// <summary>
+    /// Layer 2 announcement of the VIPs, one node per address (null: none; the VIPs reach the nodes
+    /// some other way, such as routes from the network).
+    /// </summary>
+    public Layer2Options? Layer2 { get; init; }
 }
 
 /// <summary>The kernel interfaces the agent programs: real ones on a node, in-memory ones locally and in tests.</summary>
-public sealed record NodeDataplane(IIpvs Ipvs, IAddressManager Links, ISourceNat SourceNat);
+public sealed record NodeDataplane(IIpvs Ipvs, IAddressManager Links, ISourceNat SourceNat, INeighbourAdvertiser Advertiser, ISysctl Sysctl);
 
 public enum SyncTrigger
 {
@@ -70,6 +78,9 @@ public sealed record SyncPhases(TimeSpan ReadBack, TimeSpan Desired, TimeSpan Ap
 [EntityRbac(typeof(V1Alpha1IPAllocation), Verbs = RbacVerb.List | RbacVerb.Watch, Component = "node")]
 [EntityRbac(typeof(V1Service), typeof(V1EndpointSlice), typeof(V1Node), Verbs = RbacVerb.List | RbacVerb.Watch, Component = "node")]
 [EntityRbac(typeof(Corev1Event), Verbs = RbacVerb.Create | RbacVerb.Get | RbacVerb.Update, Component = "node")]
+[EntityRbac(typeof(V1Lease), Verbs = RbacVerb.Get | RbacVerb.List | RbacVerb.Create | RbacVerb.Update | RbacVerb.Delete, Component = "node")]
+[EntityRbac(typeof(V1Service), Verbs = RbacVerb.Patch, Component = "node")]
+[GenericRbac(Resources = ["services/status"], Verbs = RbacVerb.Patch, Component = "node")]
 public sealed class NodeAgent
 {
     private readonly NodeDataplane dataplane;
@@ -88,6 +99,9 @@ public sealed class NodeAgent
     private readonly Channel<bool> changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private IReadOnlyList<ServiceWarning> pendingWarnings = [];
     private HashSet<ServiceWarning> warned = [];
+    private readonly AnnouncementElection? election;
+    private readonly Layer2Announcer? announcer;
+    private readonly AnnouncementStatus? announcementStatus;
 
     public NodeAgent(IKubernetes kubernetes, NodeDataplane dataplane, NodeAgentOptions options, ILoggerFactory loggers, TimeProvider? time = null)
     {
@@ -104,6 +118,22 @@ public sealed class NodeAgent
         applier = new SyncApplier(dataplane.Ipvs, dataplane.Links, options.BindInterface, logger);
         drains = new DrainTracker(options.DrainTimeout, clock);
         owned = new OwnedAddresses(options.StateFile, logger);
+        if (options.Layer2 is { } layer2)
+        {
+            layer2.Validate();
+            election = new AnnouncementElection(kubernetes, layer2.Election(options.NodeName), loggers.CreateLogger<AnnouncementElection>(), clock);
+            announcer = new Layer2Announcer(dataplane, layer2, IsAllocated, loggers.CreateLogger<Layer2Announcer>(), clock);
+            announcementStatus = new AnnouncementStatus(kubernetes, events, options.NodeName, loggers.CreateLogger<AnnouncementStatus>(), clock);
+            // Called on the election's loop, one at a time: the kernel first, then the API (on the sync loop).
+            election.HeldChanged += held =>
+            {
+                announcer.Apply(held);
+                announcementStatus.Update(held);
+                changed.Writer.TryWrite(true);
+            };
+            election.Renewed += announcer.Apply;
+            election.Took += announcementStatus.RecordTakeover;
+        }
 
         Informer<T> Watch<T>(EntityClient<T> client)
             where T : class, IKubernetesObject<V1ObjectMeta>
@@ -122,6 +152,12 @@ public sealed class NodeAgent
 
     public SyncReport? LastReport { get; private set; }
 
+    /// <summary>The addresses this node announces on the LAN now (empty without layer 2 announcement).</summary>
+    public IReadOnlySet<string> Announcing => announcementStatus?.Held ?? new HashSet<string>();
+
+    /// <summary>The interface the VIPs are announced on, once known.</summary>
+    public string? AnnounceInterface => announcer?.Interface;
+
     /// <summary>Raised after every sync (tests and the benchmark watch convergence through it).</summary>
     public event Action<SyncReport>? Synced;
 
@@ -129,6 +165,7 @@ public sealed class NodeAgent
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var watches = new List<Task> { allocations.RunAsync(stop.Token), services.RunAsync(stop.Token), slices.RunAsync(stop.Token) };
+        var announcing = Task.CompletedTask;
         if (nodes is not null)
         {
             watches.Add(nodes.RunAsync(stop.Token));
@@ -138,7 +175,7 @@ public sealed class NodeAgent
             await Task.WhenAll(allocations.WaitForSyncAsync(stop.Token), services.WaitForSyncAsync(stop.Token), slices.WaitForSyncAsync(stop.Token),
                 nodes?.WaitForSyncAsync(stop.Token) ?? Task.CompletedTask);
             logger.LogInformation("node agent on {Node}: caches synced; serving VIPs on {Interface}, forwarding to {Target}", options.NodeName, options.BindInterface, options.ForwardTo);
-            await LoopAsync(stop.Token);
+            await LoopAsync(() => announcing = StartAnnouncing(stop.Token), stop.Token);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -147,12 +184,29 @@ public sealed class NodeAgent
         finally
         {
             await stop.CancelAsync();
+            // A clean stop hands the announced addresses over at once (the election steps down).
+            await announcing;
             await Task.WhenAll(watches);
         }
     }
 
-    private async Task LoopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Joins the election for the VIPs: only after the first sync, so that a node announces an
+    /// address only once its kernel serves it.
+    /// </summary>
+    private Task StartAnnouncing(CancellationToken cancellationToken) => election is null
+        ? Task.CompletedTask
+        : Task.Run(() => election.RunAsync(() => announcementCandidates, cancellationToken), CancellationToken.None);
+
+    private volatile IReadOnlyDictionary<string, IReadOnlySet<string>?> announcementCandidates = new Dictionary<string, IReadOnlySet<string>?>();
+    private volatile IReadOnlyDictionary<IPAddressValue, AnnouncedAddress> announced = new Dictionary<IPAddressValue, AnnouncedAddress>();
+
+    private bool IsAllocated(IPAddressValue address) => announced.ContainsKey(address)
+        || allocations.Items.Any(a => IPAddressValue.TryParse(a.Spec?.Address, out var allocated) && allocated == address);
+
+    private async Task LoopAsync(Action firstSynced, CancellationToken cancellationToken)
     {
+        var announcing = false;
         var trigger = SyncTrigger.Periodic;
         var nextPeriodic = clock.GetUtcNow();
         var failures = 0;
@@ -163,7 +217,16 @@ public sealed class NodeAgent
                 nextPeriodic = clock.GetUtcNow() + options.SyncPeriod;
             }
             var report = Sync(trigger);
+            if (!announcing && report.Failure is null)
+            {
+                announcing = true;
+                firstSynced();
+            }
             await RecordWarningsAsync(cancellationToken);
+            if (announcementStatus is not null)
+            {
+                await announcementStatus.PublishAsync(announced, announcer?.Interface, cancellationToken);
+            }
             if (report.Failure is { } failure && failures == 0)
             {
                 // Once per outage, on the Node (kubectl describe node), not on every retry.
@@ -261,6 +324,8 @@ public sealed class NodeAgent
             var writes = result.Writes + dataplane.SourceNat.Apply(desired.SourceNat, verify: trigger == SyncTrigger.Periodic);
             var phases = new SyncPhases(readBack, computed, applied, Stopwatch.GetElapsedTime(phase));
             pendingWarnings = desired.Warnings;
+            announced = built.Announced;
+            announcementCandidates = built.Announced.ToDictionary(a => a.Key.ToString(), a => a.Value.Eligible);
 
             var destinations = desired.Services.Values.Sum(s => s.Destinations.Count);
             NodeMetrics.KernelWrites.Inc(writes - result.Failed.Count);

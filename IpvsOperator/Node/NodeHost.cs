@@ -1,7 +1,9 @@
 using System.Net;
 using IpvsOperator.Controllers;
 using IpvsOperator.Dataplane.InMemory;
+using IpvsOperator.Dataplane;
 using IpvsOperator.Dataplane.Ipvs;
+using IpvsOperator.Dataplane.Neighbours;
 using IpvsOperator.Dataplane.Netlink;
 using IpvsOperator.Runtime.Hosting;
 using Microsoft.Extensions.Logging;
@@ -40,9 +42,19 @@ public sealed class NodeHost(NodeHostOptions options, ILoggerFactory loggers)
 
     public static NodeDataplane CreateDataplane(DataplaneKind kind, ILogger logger, string procSys = "/proc/sys") => kind switch
     {
-        DataplaneKind.Kernel => new NodeDataplane(IpvsNetlink.Open(), RouteNetlink.Open(), new NftablesSourceNat(logger, procSys: procSys)),
-        _ => new NodeDataplane(new InMemoryIpvs(), new InMemoryAddressManager(), new InMemorySourceNat()),
+        DataplaneKind.Kernel => new NodeDataplane(IpvsNetlink.Open(), RouteNetlink.Open(), new NftablesSourceNat(logger, procSys: procSys),
+            new PacketSocketAdvertiser(), new ProcSysctl(procSys)),
+        _ => InMemory(),
     };
+
+    /// <summary>The in-memory twins, with an uplink eth0 that the default route leaves by.</summary>
+    public static NodeDataplane InMemory(TimeProvider? time = null)
+    {
+        var links = new InMemoryAddressManager(time);
+        links.AddLink("eth0", "veth");
+        links.DefaultRoute = "eth0";
+        return new NodeDataplane(new InMemoryIpvs(), links, new InMemorySourceNat(), new InMemoryNeighbourAdvertiser(), new InMemorySysctl());
+    }
 
     public async Task RunAsync(CancellationToken cancellationToken, TaskCompletionSource? started = null)
     {
@@ -68,6 +80,7 @@ public sealed class NodeHost(NodeHostOptions options, ILoggerFactory loggers)
         {
             (dataplane.Ipvs as IDisposable)?.Dispose();
             (dataplane.Links as IDisposable)?.Dispose();
+            (dataplane.Advertiser as IDisposable)?.Dispose();
         }
     }
 }

@@ -33,4 +33,17 @@ public static class NodeMetrics
 
     public static readonly Gauge LastSuccessfulSync = Metrics.CreateGauge(
         "ipvsoperator_node_last_successful_sync_timestamp_seconds", "Unix time of the last sync that completed.");
+
+    public static readonly Gauge AnnouncedAddresses = Metrics.CreateGauge(
+        "ipvsoperator_node_announced_addresses", "VIPs this node holds and announces on the LAN (layer 2); summed over nodes, every announced VIP once.");
+
+    public static readonly Counter AnnouncementTakeovers = Metrics.CreateCounter(
+        "ipvsoperator_node_announcement_takeovers_total", "VIPs this node started announcing: a failover, a handover, or a new address.");
+
+    public static readonly Counter AnnouncementWithdrawals = Metrics.CreateCounter(
+        "ipvsoperator_node_announcement_withdrawals_total", "VIPs this node stopped announcing: handed over, gone, or lease not renewed in time.");
+
+    public static readonly Counter NeighbourAnnouncements = Metrics.CreateCounter(
+        "ipvsoperator_node_neighbour_announcements_total", "Gratuitous ARP (arp) and unsolicited neighbour advertisement (ndp) frames sent.",
+        new CounterConfiguration { LabelNames = ["protocol"] });
 }

@@ -7,12 +7,20 @@ namespace IpvsOperator.Dataplane.InMemory;
 /// Links and addresses in memory, for local mode and host tests: the same contract as the kernel,
 /// the same errors for duplicates and missing objects (EEXIST, EADDRNOTAVAIL, ENODEV).
 /// </summary>
-public sealed class InMemoryAddressManager : IAddressManager
+public sealed class InMemoryAddressManager(TimeProvider? time = null) : IAddressManager
 {
     private readonly Lock gate = new();
-    private readonly Dictionary<string, (LinkInfo Link, List<IPAddressValue> Addresses)> links = new(StringComparer.Ordinal);
+    private readonly TimeProvider clock = time ?? TimeProvider.System;
+    private readonly Dictionary<string, (LinkInfo Link, List<IPAddressValue> Addresses)> links = new(StringComparer.Ordinal)
+    {
+        ["lo"] = (new LinkInfo(1, "lo", true, null), [IPAddressValue.Parse("127.0.0.1"), IPAddressValue.Parse("::1")]),
+    };
 
-    public InMemoryAddressManager() => links["lo"] = (new LinkInfo(1, "lo", true, null), [IPAddressValue.Parse("127.0.0.1"), IPAddressValue.Parse("::1")]);
+    // Addresses added with a lifetime, and when the kernel would remove them.
+    private readonly Dictionary<(string Link, IPAddressValue Address), DateTimeOffset> expiries = [];
+
+    /// <summary>The link the default route leaves by (a node's uplink), set by tests and local mode.</summary>
+    public string? DefaultRoute { get; set; }
 
     public IReadOnlyList<LinkInfo> ListLinks()
     {
@@ -36,11 +44,14 @@ public sealed class InMemoryAddressManager : IAddressManager
     }
 
     /// <summary>Adds a link of another kind (a veth, say), for tests of code that must not touch it.</summary>
-    public void AddLink(string name, string kind)
+    public LinkInfo AddLink(string name, string kind, System.Net.NetworkInformation.PhysicalAddress? hardwareAddress = null)
     {
         lock (gate)
         {
-            links[name] = (new LinkInfo(links.Values.Max(l => l.Link.Index) + 1, name, true, kind), []);
+            var index = links.Values.Max(l => l.Link.Index) + 1;
+            var link = new LinkInfo(index, name, true, kind, hardwareAddress ?? new System.Net.NetworkInformation.PhysicalAddress([0x02, 0, 0, 0, 0, (byte)index]));
+            links[name] = (link, []);
+            return link;
         }
     }
 
@@ -57,7 +68,47 @@ public sealed class InMemoryAddressManager : IAddressManager
     {
         lock (gate)
         {
+            Expire();
             return [.. Get(link, $"list addresses of {link}").Addresses];
+        }
+    }
+
+    public void RefreshAddress(string link, IPAddressValue address, TimeSpan lifetime)
+    {
+        lock (gate)
+        {
+            Expire();
+            var entry = Get(link, $"refresh address {address} on {link}");
+            if (!entry.Addresses.Contains(address))
+            {
+                entry.Addresses.Add(address);
+            }
+            // Whole seconds, rounded up, as the kernel keeps them.
+            expiries[(link, address)] = clock.GetUtcNow() + TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(lifetime.TotalSeconds)));
+        }
+    }
+
+    public string? DefaultRouteLink(IPFamily family) => DefaultRoute;
+
+    /// <summary>When the address on the link expires, if it was added with a lifetime.</summary>
+    public DateTimeOffset? ExpiryOf(string link, IPAddressValue address)
+    {
+        lock (gate)
+        {
+            return expiries.TryGetValue((link, address), out var expiry) ? expiry : null;
+        }
+    }
+
+    private void Expire()
+    {
+        var now = clock.GetUtcNow();
+        foreach (var ((link, address), _) in expiries.Where(e => e.Value <= now).ToList())
+        {
+            expiries.Remove((link, address));
+            if (links.TryGetValue(link, out var entry))
+            {
+                entry.Addresses.Remove(address);
+            }
         }
     }
 
@@ -65,6 +116,7 @@ public sealed class InMemoryAddressManager : IAddressManager
     {
         lock (gate)
         {
+            Expire();
             var entry = Get(link, $"add address {address} on {link}");
             if (entry.Addresses.Contains(address))
             {
@@ -78,7 +130,9 @@ public sealed class InMemoryAddressManager : IAddressManager
     {
         lock (gate)
         {
+            Expire();
             var entry = Get(link, $"remove address {address} on {link}");
+            expiries.Remove((link, address));
             if (!entry.Addresses.Remove(address))
             {
                 throw new NetlinkException(RouteNetlink.EADDRNOTAVAIL, $"remove address {address}/{IPAddressValue.BitLength(address.Family)} on {link}");

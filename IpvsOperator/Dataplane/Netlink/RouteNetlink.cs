@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Net.NetworkInformation;
 using IpvsOperator.Ipam;
 
 namespace IpvsOperator.Dataplane.Netlink;
@@ -11,11 +12,20 @@ public sealed class RouteNetlink(NetlinkSocket socket) : IAddressManager, IDispo
     public const ushort RtmNewAddr = 20;
     public const ushort RtmDelAddr = 21;
     public const ushort RtmGetAddr = 22;
+    public const ushort RtmNewRoute = 24;
+    public const ushort RtmGetRoute = 26;
+    public const ushort IflaAddress = 1;
     public const ushort IflaIfname = 3;
     public const ushort IflaLinkinfo = 18;
     public const ushort IflaInfoKind = 1;
     public const ushort IfaAddress = 1;
     public const ushort IfaLocal = 2;
+    public const ushort IfaCacheinfo = 6;
+    public const byte IfaFNodad = 0x02;
+    public const ushort RtaOif = 4;
+    public const ushort RtaTable = 15;
+    public const byte RtTableMain = 254;
+    public const ushort NlmFReplace = 0x100;
     public const byte AfInet = 2;
     public const byte AfInet6 = 10;
     public const uint IffUp = 1;
@@ -58,14 +68,57 @@ public sealed class RouteNetlink(NetlinkSocket socket) : IAddressManager, IDispo
     public void RemoveAddress(string link, IPAddressValue address) =>
         ChangeAddress(RtmDelAddr, NetlinkConstants.NlmFAck, link, address, "remove");
 
-    private void ChangeAddress(ushort type, ushort flags, string link, IPAddressValue address, string verb)
+    public void RefreshAddress(string link, IPAddressValue address, TimeSpan lifetime) =>
+        ChangeAddress(RtmNewAddr, (ushort)(NetlinkConstants.NlmFAck | NetlinkConstants.NlmFCreate | NlmFReplace), link, address, "refresh", lifetime);
+
+    public string? DefaultRouteLink(IPFamily family)
+    {
+        var request = new byte[12];
+        request[0] = family == IPFamily.IPv4 ? AfInet : AfInet6;
+        var index = socket.Request(RtmGetRoute, NetlinkConstants.NlmFDump, request, $"list {family} routes")
+            .Where(m => m.Type == RtmNewRoute)
+            .Select(ParseDefaultRoute)
+            .FirstOrDefault(i => i is not null);
+        return index is null ? null : ListLinks().FirstOrDefault(l => l.Index == index)?.Name;
+    }
+
+    private void ChangeAddress(ushort type, ushort flags, string link, IPAddressValue address, string verb, TimeSpan? lifetime = null)
     {
         var index = IndexOf(link, $"{verb} address {address}");
         var family = address.Family == IPFamily.IPv4 ? AfInet : AfInet6;
         var prefix = (byte)IPAddressValue.BitLength(address.Family);
         var bytes = address.ToIPAddress().GetAddressBytes();
-        var attributes = new AttributeWriter().Bytes(IfaLocal, bytes).Bytes(IfaAddress, bytes).ToArray();
-        socket.Request(type, flags, (byte[])[.. AddressInfo(family, prefix, index), .. attributes], $"{verb} address {address}/{prefix} on {link}");
+        var attributes = new AttributeWriter().Bytes(IfaLocal, bytes).Bytes(IfaAddress, bytes);
+        var header = AddressInfo(family, prefix, index);
+        if (lifetime is { } valid)
+        {
+            attributes.Bytes(IfaCacheinfo, CacheInfo(valid));
+            header[2] = family == AfInet6 ? IfaFNodad : (byte)0;
+        }
+        socket.Request(type, flags, (byte[])[.. header, .. attributes.ToArray()], $"{verb} address {address}/{prefix} on {link}");
+    }
+
+    /// <summary>struct ifa_cacheinfo: preferred and valid lifetime in whole seconds (rounded up), then two stamps the kernel sets.</summary>
+    public static byte[] CacheInfo(TimeSpan lifetime)
+    {
+        var seconds = (uint)Math.Max(1, Math.Ceiling(lifetime.TotalSeconds));
+        var bytes = new byte[16];
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes, seconds);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), seconds);
+        return bytes;
+    }
+
+    /// <summary>The output interface of a main-table route to 0/0 (struct rtmsg, then attributes); null for any other route.</summary>
+    public static int? ParseDefaultRoute(NetlinkMessage message)
+    {
+        var span = message.Payload.Span;
+        var attributes = AttributeReader.Read(message.Payload[12..]);
+        var table = attributes.TryGetValue(RtaTable, out var t) ? BinaryPrimitives.ReadUInt32LittleEndian(t.Value.Span) : span[4];
+        if (span[1] != 0 || table != RtTableMain || !attributes.TryGetValue(RtaOif, out var oif))
+        {
+            return null;
+        }
+        return BinaryPrimitives.ReadInt32LittleEndian(oif.Value.Span);
     }
 
     private LinkInfo? Find(string name) => ListLinks().FirstOrDefault(l => l.Name == name);
@@ -105,7 +158,8 @@ public sealed class RouteNetlink(NetlinkSocket socket) : IAddressManager, IDispo
         {
             kind = k.Text();
         }
-        return new LinkInfo(index, name, (flags & IffUp) != 0, kind);
+        var hardware = attributes.TryGetValue(IflaAddress, out var mac) && mac.Value.Length == 6 ? new PhysicalAddress(mac.Value.ToArray()) : null;
+        return new LinkInfo(index, name, (flags & IffUp) != 0, kind, hardware);
     }
 
     public static IPAddressValue? ParseAddress(NetlinkMessage message)

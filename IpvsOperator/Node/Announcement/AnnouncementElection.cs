@@ -53,13 +53,24 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
     /// <summary>Raised with the addresses held after every change (bind and announce them; withdraw the rest).</summary>
     public event Action<IReadOnlySet<string>>? HeldChanged;
 
-    public async Task RunAsync(Func<IReadOnlyCollection<string>> addresses, CancellationToken cancellationToken)
+    /// <summary>Raised after every round that renewed the presence, with the addresses held: keep announcing them.</summary>
+    public event Action<IReadOnlySet<string>>? Renewed;
+
+    /// <summary>Raised when this node takes an address, with the node that held it before (null: nobody, or unknown).</summary>
+    public event Action<string, string?>? Took;
+
+    /// <summary>
+    /// Runs rounds until cancelled, then steps down. <paramref name="candidates"/> gives, per
+    /// address, the nodes that may announce it (null: every live node; externalTrafficPolicy Local
+    /// limits it to the nodes with endpoints).
+    /// </summary>
+    public async Task RunAsync(Func<IReadOnlyDictionary<string, IReadOnlySet<string>?>> candidates, CancellationToken cancellationToken)
     {
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                await RoundAsync(addresses(), cancellationToken);
+                await RoundAsync(candidates(), cancellationToken);
                 await Task.Delay(options.RetryPeriod, clock, cancellationToken);
             }
         }
@@ -70,7 +81,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
     }
 
     /// <summary>One round: renew the presence, judge who is live, take, keep or hand over each address.</summary>
-    public async Task RoundAsync(IReadOnlyCollection<string> addresses, CancellationToken cancellationToken)
+    public async Task RoundAsync(IReadOnlyDictionary<string, IReadOnlySet<string>?> candidates, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         // Every call of a round is bounded: a partition that hangs requests must not keep a holder
@@ -81,6 +92,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
         {
             await RenewPresenceAsync(now, bounded.Token);
             lastRenewed = now;
+            Renewed?.Invoke(held);
         }
         catch (Exception error) when (!cancellationToken.IsCancellationRequested)
         {
@@ -97,7 +109,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
 
         try
         {
-            await ElectAsync(addresses, now, bounded.Token);
+            await ElectAsync(candidates, now, bounded.Token);
         }
         catch (Exception error) when (!cancellationToken.IsCancellationRequested)
         {
@@ -105,9 +117,8 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
         }
     }
 
-    private async Task ElectAsync(IReadOnlyCollection<string> wanted, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task ElectAsync(IReadOnlyDictionary<string, IReadOnlySet<string>?> candidates, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var addresses = wanted.ToHashSet(StringComparer.Ordinal);
         var all = (await leases.ListAsync(options.Namespace, ComponentLabel, cancellationToken: cancellationToken)).Items;
         var live = new HashSet<string>(StringComparer.Ordinal) { options.NodeName };
         foreach (var lease in all.Where(l => l.Metadata.Name.StartsWith(PresencePrefix, StringComparison.Ordinal)))
@@ -121,11 +132,11 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
             .ToDictionary(l => l.Metadata.Annotations is { } annotations && annotations.TryGetValue(AddressAnnotation, out var address) ? address : l.Metadata.Name);
 
         var changed = false;
-        foreach (var address in addresses)
+        foreach (var (address, eligible) in candidates)
         {
             var lease = byAddress.GetValueOrDefault(address);
             var holder = lease?.Spec.HolderIdentity;
-            var preferred = Rendezvous.Preferred(address, live);
+            var preferred = Rendezvous.Preferred(address, eligible is null ? live : live.Where(eligible.Contains));
             if (holder == options.NodeName)
             {
                 if (preferred != options.NodeName)
@@ -146,7 +157,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
                 changed |= held.Remove(address);
             }
         }
-        changed |= held.RemoveWhere(a => !addresses.Contains(a)) > 0;
+        changed |= held.RemoveWhere(a => !candidates.ContainsKey(a)) > 0;
         if (changed)
         {
             HeldChanged?.Invoke(held);
@@ -184,6 +195,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
     private async Task<bool> TakeAsync(string address, V1Lease? lease, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
+        var previous = string.IsNullOrEmpty(lease?.Spec.HolderIdentity) ? null : lease.Spec.HolderIdentity;
         try
         {
             if (lease is null)
@@ -200,6 +212,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
                 await leases.ReplaceAsync(lease, cancellationToken);
             }
             logger.LogInformation("{Node} now announces {Address}", options.NodeName, address);
+            Took?.Invoke(address, previous);
             return held.Add(address);
         }
         catch (ApiStatusException error) when (error.IsConflict || error.IsAlreadyExists)

@@ -1,0 +1,117 @@
+using System.Net.NetworkInformation;
+using IpvsOperator.Dataplane.InMemory;
+using IpvsOperator.Ipam;
+using IpvsOperator.Node;
+using IpvsOperator.Node.Announcement;
+using IpvsOperator.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace IpvsOperator.Tests.Node;
+
+/// <summary>The announcing interface kept equal to the held addresses, on the in-memory dataplane.</summary>
+[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
+public class Layer2AnnouncerTests
+{
+    private static readonly IPAddressValue Vip = IPAddressValue.Parse("198.51.100.1");
+    private static readonly IPAddressValue NodeAddress = IPAddressValue.Parse("192.0.2.11");
+    private readonly ManualClock clock;
+    private readonly NodeDataplane dataplane;
+
+    public Layer2AnnouncerTests()
+    {
+        clock = new ManualClock();
+        dataplane = NodeHost.InMemory(clock);
+    }
+
+    private InMemoryAddressManager Links => (InMemoryAddressManager)dataplane.Links;
+    private InMemoryNeighbourAdvertiser Advertiser => (InMemoryNeighbourAdvertiser)dataplane.Advertiser;
+
+    private Layer2Announcer Announcer(Layer2Options? options = null) =>
+        new(dataplane, options ?? new Layer2Options(), a => a == Vip, NullLogger.Instance, clock);
+
+    [Test]
+    public void A_taken_address_goes_on_the_default_routes_interface_with_a_lifetime_and_is_announced_three_times_a_round_apart()
+    {
+        var announcer = Announcer();
+
+        announcer.Apply(new HashSet<string> { "198.51.100.1" });
+
+        announcer.Interface.Should().Be("eth0", "the interface of the default route");
+        Links.ListAddresses("eth0").Should().Contain(Vip);
+        Links.ExpiryOf("eth0", Vip).Should().Be(clock.Now + TimeSpan.FromSeconds(3), "the lease duration: an agent that dies stops answering about when others take over");
+        dataplane.Sysctl.Read("net/ipv4/conf/eth0/arp_ignore").Should().Be("1");
+        dataplane.Sysctl.Read("net/ipv4/conf/eth0/arp_announce").Should().Be("2");
+        Advertiser.Sent.Should().Equal([("eth0", Vip)]);
+
+        for (var round = 0; round < 4; round++)
+        {
+            clock.Now += TimeSpan.FromMilliseconds(500);
+            announcer.Apply(new HashSet<string> { "198.51.100.1" });
+        }
+
+        Advertiser.Sent.Should().HaveCount(3, "three announcements in all, then the kernel answers ARP by itself");
+        Links.ExpiryOf("eth0", Vip).Should().BeAfter(clock.Now + TimeSpan.FromSeconds(2), "the lifetime is refreshed while the address is held");
+    }
+
+    [Test]
+    public void An_address_held_no_longer_leaves_the_interface_and_the_nodes_own_address_is_never_touched()
+    {
+        Links.AddAddress("eth0", NodeAddress);
+        var announcer = Announcer();
+        announcer.Apply(new HashSet<string> { "198.51.100.1" });
+
+        announcer.Apply(new HashSet<string>());
+
+        Links.ListAddresses("eth0").Should().Equal([NodeAddress]);
+    }
+
+    [Test]
+    public void A_VIP_left_on_the_interface_by_an_earlier_run_is_removed_when_not_held()
+    {
+        Links.RefreshAddress("eth0", Vip, TimeSpan.FromSeconds(3));
+
+        Announcer().Apply(new HashSet<string>());
+
+        Links.ListAddresses("eth0").Should().NotContain(Vip);
+    }
+
+    [Test]
+    public void An_address_that_ran_out_while_the_agent_stalled_is_added_and_announced_again()
+    {
+        var announcer = Announcer();
+        announcer.Apply(new HashSet<string> { "198.51.100.1" });
+        clock.Now += TimeSpan.FromSeconds(10);
+        Links.ListAddresses("eth0").Should().NotContain(Vip, "the kernel removed it when its lifetime ran out");
+
+        announcer.Apply(new HashSet<string> { "198.51.100.1" });
+
+        Links.ListAddresses("eth0").Should().Contain(Vip);
+        Advertiser.Sent.Should().HaveCount(2, "announced again: the LAN may have moved on meanwhile");
+    }
+
+    [Test]
+    public void Without_a_default_route_or_an_interface_nothing_is_announced_and_nothing_throws()
+    {
+        Links.DefaultRoute = null;
+        var announcer = Announcer();
+
+        announcer.Apply(new HashSet<string> { "198.51.100.1" });
+
+        announcer.Interface.Should().BeNull();
+        Advertiser.Sent.Should().BeEmpty();
+
+        Links.AddLink("bond0", "bond", new PhysicalAddress([2, 0, 0, 0, 0, 0x42]));
+        var told = Announcer(new Layer2Options { Interface = "bond0" });
+        told.Apply(new HashSet<string> { "198.51.100.1" });
+        Links.ListAddresses("bond0").Should().Contain(Vip, "--announce-iface names the interface");
+    }
+
+    [TestCase(3, 3, 0.5, "--renew-deadline")]
+    [TestCase(3, 2, 1.5, "--retry-period")]
+    public void Timings_that_would_allow_two_announcers_are_refused_naming_the_flag(double lease, double renew, double retry, string flag)
+    {
+        var options = new Layer2Options { LeaseDuration = TimeSpan.FromSeconds(lease), RenewDeadline = TimeSpan.FromSeconds(renew), RetryPeriod = TimeSpan.FromSeconds(retry) };
+
+        options.Invoking(o => o.Validate()).Should().Throw<ArgumentException>().WithMessage($"{flag}*");
+    }
+}

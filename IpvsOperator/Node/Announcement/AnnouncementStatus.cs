@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using IpvsOperator.Entities;
+using IpvsOperator.Ipam;
+using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime.Events;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace IpvsOperator.Node.Announcement;
+
+/// <summary>
+/// Tells users who announces a Service's address: the <c>ipvsoperator.io/announcing-node</c>
+/// annotation and the <c>ipvsoperator.io/Announced</c> condition, written by the holder (for a
+/// Service with several addresses, by the holder of the first one), and an <c>Announced</c> Event on
+/// every takeover naming the node before. Level-based: checked after every sync, written only when
+/// it differs, so a write that failed is made on a later sync.
+/// </summary>
+public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder events, string nodeName, ILogger logger, TimeProvider clock)
+{
+    private readonly EntityClient<V1Service> services = new(kubernetes);
+    private readonly ConcurrentQueue<(string Address, string? From)> takeovers = new();
+    private volatile IReadOnlySet<string> held = new HashSet<string>();
+
+    /// <summary>The addresses this node announces now.</summary>
+    public IReadOnlySet<string> Held => held;
+
+    /// <summary>After every change of the election: the addresses held from now on.</summary>
+    public void Update(IReadOnlySet<string> now)
+    {
+        NodeMetrics.AnnouncementWithdrawals.Inc(held.Count(a => !now.Contains(a)));
+        held = now.ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>This node took an address (from the node named, or from nobody): an Event to write.</summary>
+    public void RecordTakeover(string address, string? from)
+    {
+        NodeMetrics.AnnouncementTakeovers.Inc();
+        takeovers.Enqueue((address, from));
+    }
+
+    public async Task PublishAsync(IReadOnlyDictionary<IPAddressValue, AnnouncedAddress> announced, string? announceInterface, CancellationToken cancellationToken)
+    {
+        var on = announceInterface is null ? string.Empty : $" ({announceInterface})";
+        while (takeovers.TryDequeue(out var takeover))
+        {
+            var before = takeover.From is null ? "nobody announced it before" : $"{takeover.From} announced it before";
+            foreach (var service in ServicesOn(announced, takeover.Address))
+            {
+                await events.RecordAsync(service, EventType.Normal, WellKnown.Events.Announced,
+                    $"{takeover.Address} is announced from {nodeName}{on}; {before}", cancellationToken);
+            }
+        }
+        foreach (var address in held)
+        {
+            foreach (var service in ServicesOn(announced, address).Where(s => PrimaryAddress(s, address) == address))
+            {
+                await EnsureShownAsync(service, address, on, cancellationToken);
+            }
+        }
+    }
+
+    private static IEnumerable<V1Service> ServicesOn(IReadOnlyDictionary<IPAddressValue, AnnouncedAddress> announced, string address) =>
+        IPAddressValue.TryParse(address, out var vip) && announced.TryGetValue(vip, out var entry) ? entry.Services : [];
+
+    private static string PrimaryAddress(V1Service service, string fallback) =>
+        service.Status?.LoadBalancer?.Ingress?.FirstOrDefault()?.Ip ?? fallback;
+
+    private async Task EnsureShownAsync(V1Service service, string address, string on, CancellationToken cancellationToken)
+    {
+        var message = $"{address} is announced from {nodeName}{on}";
+        var annotated = service.Metadata.Annotations?.TryGetValue(WellKnown.Annotations.AnnouncingNode, out var shown) == true && shown == nodeName;
+        var condition = service.Status?.Conditions?.FirstOrDefault(c => c.Type == WellKnown.Conditions.Announced);
+        var conditioned = condition is { Status: "True" } && condition.Message == message;
+        if (annotated && conditioned)
+        {
+            return;
+        }
+        var (ns, name) = (service.Metadata.NamespaceProperty, service.Metadata.Name);
+        try
+        {
+            if (!annotated)
+            {
+                var patch = JsonSerializer.Serialize(new { metadata = new { annotations = new Dictionary<string, string> { [WellKnown.Annotations.AnnouncingNode] = nodeName } } });
+                await services.PatchAsync(ns, name, patch, PatchKind.Merge, cancellationToken: cancellationToken);
+            }
+            if (!conditioned)
+            {
+                var patch = JsonSerializer.Serialize(new
+                {
+                    status = new
+                    {
+                        conditions = new[]
+                        {
+                            new
+                            {
+                                type = WellKnown.Conditions.Announced,
+                                status = "True",
+                                reason = "Layer2",
+                                message,
+                                lastTransitionTime = clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
+                                observedGeneration = service.Metadata.Generation ?? 0,
+                            },
+                        },
+                    },
+                });
+                // Strategic merge: the conditions list merges by type, other writers' conditions stay.
+                await services.PatchAsync(ns, name, patch, PatchKind.Strategic, status: true, cancellationToken);
+            }
+        }
+        catch (ApiStatusException error) when (error.IsNotFound || error.IsConflict)
+        {
+            // Gone or changed meanwhile: looked at again after the next sync.
+        }
+        catch (Exception error) when (error is HttpRequestException or ApiStatusException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning("cannot show on Service {Namespace}/{Name} that {Node} announces {Address}: {Error}; retried after the next sync", ns, name, nodeName, address, error.Message);
+        }
+    }
+}
