@@ -4,6 +4,7 @@ using IpvsOperator.Entities;
 using IpvsOperator.Local;
 using IpvsOperator.LocalCluster;
 using IpvsOperator.Node;
+using IpvsOperator.Node.Announcement;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Generation;
 using IpvsOperator.Runtime.Hosting;
@@ -77,7 +78,7 @@ public class DeploymentConfigTests
     }
 
     [Test]
-    public void The_node_agent_uses_host_networking_and_NET_ADMIN_only_on_load_balancing_nodes()
+    public void The_node_agent_uses_host_networking_and_NET_ADMIN_and_NET_RAW_only_on_load_balancing_nodes()
     {
         var pod = Single<V1DaemonSet>("ipvs-operator-node").Spec.Template.Spec;
         var container = pod.Containers.Single();
@@ -87,10 +88,12 @@ public class DeploymentConfigTests
         pod.NodeSelector.Should().Contain("ipvsoperator.io/load-balancer", "true");
         container.Args.Should().Contain("node").And.Contain("--bind-iface=ipvs-lb0");
         container.SecurityContext.Privileged.Should().BeFalse();
-        container.SecurityContext.Capabilities.Add.Should().Equal("NET_ADMIN");
+        container.SecurityContext.Capabilities.Add.Should().Equal("NET_ADMIN", "NET_RAW");
         container.SecurityContext.Capabilities.Drop.Should().Equal("ALL");
         container.SecurityContext.ReadOnlyRootFilesystem.Should().BeTrue();
         container.Env.Should().Contain(e => e.Name == "NODE_NAME" && e.ValueFrom.FieldRef.FieldPath == "spec.nodeName");
+        container.Env.Should().Contain(e => e.Name == "POD_NAMESPACE" && e.ValueFrom.FieldRef.FieldPath == "metadata.namespace", "the announcement Leases live in the operator's namespace");
+        container.Args.Should().Contain("--announce=l2");
         container.LivenessProbe.HttpGet.Path.Should().Be("/healthz");
         container.ReadinessProbe.HttpGet.Path.Should().Be("/readyz");
     }
@@ -194,8 +197,14 @@ public class DeploymentConfigTests
             Dataplane = DataplaneKind.Memory,
             MetricsPort = 0,
             Bind = IPAddress.Loopback,
-            Agent = new NodeAgentOptions { NodeName = "node-a", ForwardTo = ForwardTarget.NodePort },
+            Agent = new NodeAgentOptions
+            {
+                NodeName = "node-a",
+                ForwardTo = ForwardTarget.NodePort,
+                Layer2 = new Layer2Options { Namespace = "ipvs-operator-system", LeaseDuration = TimeSpan.FromSeconds(2), RenewDeadline = TimeSpan.FromSeconds(1), RetryPeriod = TimeSpan.FromMilliseconds(200) },
+            },
         }, NullLoggerFactory.Instance);
+        await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "ipvs-operator-system" } });
         using var stop = new CancellationTokenSource();
         var started = new TaskCompletionSource();
         var run = Task.Run(() => host.RunAsync(stop.Token, started));
@@ -220,6 +229,9 @@ public class DeploymentConfigTests
         await ScheduleAsync("fastest");
         await Eventually.TrueAsync(async () => (await client.CoreV1.ListNamespacedEventAsync("default")).Items.Any(e => e.Reason == "UnknownScheduler" && e.Count == 2),
             "the warning is recorded again when it comes back");
+        // Layer 2: the node takes the address, says so on the Service, and on stopping releases its Leases.
+        await Eventually.TrueAsync(async () => (await client.CoreV1.ReadNamespacedServiceAsync("web", "default")).Status?.Conditions?.Any(c => c.Type == WellKnown.Conditions.Announced) == true
+            && (await client.CoreV1.ReadNamespacedServiceAsync("web", "default")).Metadata.Annotations.ContainsKey(WellKnown.Annotations.AnnouncingNode), "the Service says node-a announces it");
         await stop.CancelAsync();
         await run.WaitAsync(TimeSpan.FromSeconds(30));
         state.Delete(recursive: true);

@@ -44,6 +44,19 @@ public abstract class AddressManagerContract
         missing.Should().Throw<NetlinkException>().Which.ErrorNumber.Should().Be(RouteNetlink.EADDRNOTAVAIL);
     }
 
+    [TestCase("192.0.2.20")]
+    [TestCase("2001:db8::20")]
+    public void An_address_with_a_lifetime_is_added_once_and_refreshing_it_is_no_error(string text)
+    {
+        var address = IPAddressValue.Parse(text);
+
+        Manager.RefreshAddress(Link, address, TimeSpan.FromSeconds(30));
+        Manager.RefreshAddress(Link, address, TimeSpan.FromSeconds(30));
+
+        Manager.ListAddresses(Link).Count(a => a == address).Should().Be(1);
+        Manager.RemoveAddress(Link, address);
+    }
+
     [Test]
     public void A_missing_link_is_ENODEV_naming_it()
     {
@@ -108,6 +121,38 @@ public class NetlinkAddressManagerTests : AddressManagerContract
         (await Run("ip", "-n", ns, "-o", "addr", "show", "dev", Link)).Should().Contain("inet 198.51.100.7/32");
         route.RemoveAddress(Link, IPAddressValue.Parse("198.51.100.7"));
         (await Run("ip", "-n", ns, "-o", "addr", "show", "dev", Link)).Should().NotContain("198.51.100.7");
+    }
+
+    [Test]
+    public async Task A_refreshed_address_carries_its_lifetime_and_an_IPv6_one_skips_duplicate_address_detection()
+    {
+        await Run("ip", "-n", ns, "link", "set", Link, "up");
+        await Run("ip", "-n", ns, "link", "set", "veth1", "up");
+        route.RefreshAddress(Link, IPAddressValue.Parse("198.51.100.8"), TimeSpan.FromSeconds(30));
+        route.RefreshAddress(Link, IPAddressValue.Parse("2001:db8::8"), TimeSpan.FromSeconds(30));
+
+        var shown = await Run("ip", "-n", ns, "-o", "addr", "show", "dev", Link);
+
+        shown.Should().MatchRegex(@"inet 198\.51\.100\.8/32 .*valid_lft (29|30)sec preferred_lft (29|30)sec", "the kernel removes it by itself unless refreshed");
+        shown.Should().MatchRegex(@"inet6 2001:db8::8/128 .*valid_lft (29|30)sec");
+        shown.Split('\n').Single(l => l.Contains("2001:db8::8")).Should().NotContain("tentative", "usable at once: no duplicate address detection");
+        route.RemoveAddress(Link, IPAddressValue.Parse("198.51.100.8"));
+        route.RemoveAddress(Link, IPAddressValue.Parse("2001:db8::8"));
+    }
+
+    [Test]
+    public async Task The_default_routes_interface_is_found_and_none_without_a_default_route()
+    {
+        route.DefaultRouteLink(IPFamily.IPv4).Should().BeNull("there is no default route yet");
+        await Run("ip", "-n", ns, "link", "set", "veth1", "up");
+        await Run("ip", "-n", ns, "link", "set", Link, "up");
+        await Run("ip", "-n", ns, "addr", "add", "192.0.2.1/24", "dev", "veth1");
+        await Run("ip", "-n", ns, "route", "add", "default", "via", "192.0.2.254", "dev", "veth1");
+
+        route.DefaultRouteLink(IPFamily.IPv4).Should().Be("veth1");
+        route.DefaultRouteLink(IPFamily.IPv6).Should().BeNull("only IPv4 has one");
+        await Run("ip", "-n", ns, "route", "del", "default");
+        await Run("ip", "-n", ns, "addr", "del", "192.0.2.1/24", "dev", "veth1");
     }
 
     [Test]

@@ -137,7 +137,7 @@ public sealed partial class NetlinkSocket : IDisposable
     private static partial int close(int fd);
 }
 
-/// <summary>Opening netlink sockets inside another network namespace.</summary>
+/// <summary>Opening sockets inside another network namespace.</summary>
 public static partial class NetworkNamespaces
 {
     private const int CloneNewNet = 0x40000000;
@@ -145,16 +145,24 @@ public static partial class NetworkNamespaces
 
     /// <summary>
     /// Opens a socket bound to the network namespace at <paramref name="path"/> (e.g.
-    /// /var/run/netns/NAME). setns runs on a short-lived thread of its own, so no other thread of
-    /// the process changes namespace; a netlink socket stays bound to the namespace it was made in.
+    /// /var/run/netns/NAME). A netlink socket stays bound to the namespace it was made in.
     /// </summary>
-    public static NetlinkSocket Open(string path, int protocol, TimeSpan? timeout = null)
+    public static NetlinkSocket Open(string path, int protocol, TimeSpan? timeout = null) =>
+        Inside(path, () => new NetlinkSocket(protocol, timeout));
+
+    /// <summary>
+    /// Runs <paramref name="open"/> inside the network namespace at <paramref name="path"/>: on a
+    /// short-lived thread of its own, so no other thread of the process changes namespace. Sockets
+    /// made there (netlink, AF_PACKET) stay in that namespace.
+    /// </summary>
+    public static T Inside<T>(string path, Func<T> open)
+        where T : class
     {
-        NetlinkSocket? opened = null;
+        T? opened = null;
         Exception? failure = null;
         var thread = new Thread(() =>
         {
-            var target = open(path, ReadOnly);
+            var target = NetworkNamespaces.open(path, ReadOnly);
             if (target < 0)
             {
                 failure = new NetlinkException(Marshal.GetLastPInvokeError(), $"open network namespace {path}");
@@ -167,7 +175,7 @@ public static partial class NetworkNamespaces
                     failure = new NetlinkException(Marshal.GetLastPInvokeError(), $"enter network namespace {path}");
                     return;
                 }
-                opened = new NetlinkSocket(protocol, timeout);
+                opened = open();
             }
             catch (Exception error)
             {
@@ -180,7 +188,7 @@ public static partial class NetworkNamespaces
         });
         thread.Start();
         thread.Join();
-        return opened ?? throw failure ?? new InvalidOperationException($"no socket opened in {path}");
+        return opened ?? throw failure ?? new InvalidOperationException($"nothing opened in {path}");
     }
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

@@ -38,6 +38,9 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
 {
     public const string ComponentLabel = "ipvsoperator.io/lease";
     public const string AddressAnnotation = "ipvsoperator.io/address";
+
+    /// <summary>On an address Lease released with no holder: who held it last (for the Event of the next taker).</summary>
+    public const string ReleasedByAnnotation = "ipvsoperator.io/released-by";
     private const string PresencePrefix = "ipvs-node-";
     private const string AddressPrefix = "ipvs-vip-";
     // No retries inside a round: the next round is the retry, and a partition must show at once.
@@ -195,7 +198,8 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
     private async Task<bool> TakeAsync(string address, V1Lease? lease, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var previous = string.IsNullOrEmpty(lease?.Spec.HolderIdentity) ? null : lease.Spec.HolderIdentity;
+        var previous = !string.IsNullOrEmpty(lease?.Spec.HolderIdentity) ? lease.Spec.HolderIdentity
+            : lease?.Metadata.Annotations?.TryGetValue(ReleasedByAnnotation, out var released) == true ? released : null;
         try
         {
             if (lease is null)
@@ -228,7 +232,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
         {
             HeldChanged?.Invoke(held); // withdraw first, then let the preferred node take it
         }
-        lease.Spec.HolderIdentity = string.Empty;
+        Release(lease);
         try
         {
             await leases.ReplaceAsync(lease, cancellationToken);
@@ -253,7 +257,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
             {
                 if (await leases.GetAsync(options.Namespace, AddressPrefix + NameOf(address), deadline.Token) is { } lease && lease.Spec.HolderIdentity == options.NodeName)
                 {
-                    lease.Spec.HolderIdentity = string.Empty;
+                    Release(lease);
                     await leases.ReplaceAsync(lease, deadline.Token);
                 }
             }
@@ -263,6 +267,13 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
         {
             logger.LogWarning("{Node} could not release its Leases on stopping ({Error}); others take over when they expire", options.NodeName, error.Message);
         }
+    }
+
+    private void Release(V1Lease lease)
+    {
+        lease.Spec.HolderIdentity = string.Empty;
+        lease.Metadata.Annotations ??= new Dictionary<string, string>();
+        lease.Metadata.Annotations[ReleasedByAnnotation] = options.NodeName;
     }
 
     private static string NameOf(string address) => Ipam.AllocationNames.For(Ipam.IPAddressValue.Parse(address));

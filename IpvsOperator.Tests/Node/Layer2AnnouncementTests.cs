@@ -1,0 +1,168 @@
+using IpvsOperator.Dataplane.InMemory;
+using IpvsOperator.Entities;
+using IpvsOperator.Ipam;
+using IpvsOperator.Node;
+using IpvsOperator.Node.Announcement;
+using IpvsOperator.Tests.Controllers;
+using IpvsOperator.Tests.Support;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace IpvsOperator.Tests.Node;
+
+/// <summary>
+/// Three node agents with layer 2 announcement against LocalCluster and the controller, each on an
+/// in-memory dataplane of its own: one node announces a Service's VIP on its uplink, the Service
+/// says which, and the announcement moves when that node stops or loses its endpoints.
+/// </summary>
+[NonParallelizable]
+public class Layer2AnnouncementTests : ControllerFixture
+{
+    private readonly List<Node> nodes = [];
+    private string leases = null!;
+
+    private sealed record Node(string Name, NodeDataplane Dataplane, NodeAgent Agent, Task Run, CancellationTokenSource Stop)
+    {
+        public bool OnUplink(IPAddressValue vip) => Dataplane.Links.ListAddresses("eth0").Contains(vip);
+    }
+
+    [SetUp]
+    public async Task LeaseNamespaceAsync() => leases = await NewNamespaceAsync("leases");
+
+    [TearDown]
+    public async Task StopNodesAsync()
+    {
+        foreach (var node in nodes.Where(n => !n.Stop.IsCancellationRequested))
+        {
+            await node.Stop.CancelAsync();
+        }
+        await Task.WhenAll(nodes.Select(n => n.Run)).WaitAsync(TimeSpan.FromSeconds(30));
+        nodes.Clear();
+    }
+
+    private Node StartNode(string name)
+    {
+        var dataplane = NodeHost.InMemory();
+        var agent = new NodeAgent(Client, dataplane, new NodeAgentOptions
+        {
+            NodeName = name,
+            Layer2 = new Layer2Options { Namespace = leases, LeaseDuration = TimeSpan.FromSeconds(2), RenewDeadline = TimeSpan.FromSeconds(1), RetryPeriod = TimeSpan.FromMilliseconds(200) },
+        }, NullLoggerFactory.Instance);
+        var stop = new CancellationTokenSource();
+        var node = new Node(name, dataplane, agent, Task.Run(() => agent.RunAsync(stop.Token)), stop);
+        nodes.Add(node);
+        return node;
+    }
+
+    private async Task<(string Ns, IPAddressValue Vip)> ServiceAsync(string pool, string range, string policy = "Cluster", params string[] endpointNodes)
+    {
+        var ns = await NewNamespaceAsync();
+        await CreatePoolAsync(pool, range);
+        StartController();
+        var service = LoadBalancer("web", 80);
+        service.Metadata.Annotations = new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = pool };
+        service.Spec.ExternalTrafficPolicy = policy;
+        await Client.CoreV1.CreateNamespacedServiceAsync(service, ns);
+        await PublishEndpointsAsync(ns, endpointNodes);
+        return (ns, IPAddressValue.Parse(await WaitForAddressAsync(ns, "web")));
+    }
+
+    private async Task PublishEndpointsAsync(string ns, params string[] onNodes)
+    {
+        var slice = new V1EndpointSlice
+        {
+            Metadata = new V1ObjectMeta { Name = "web-abcde", Labels = new Dictionary<string, string> { [DesiredStateBuilder.ServiceNameLabel] = "web" } },
+            AddressType = "IPv4",
+            Ports = [new Discoveryv1EndpointPort { Name = "http", Port = 8080, Protocol = "TCP" }],
+            Endpoints = [.. onNodes.Select((node, i) => new V1Endpoint { Addresses = [$"10.244.{i + 1}.2"], NodeName = node, Conditions = new V1EndpointConditions { Ready = true } })],
+        };
+        var existing = (await Client.DiscoveryV1.ListNamespacedEndpointSliceAsync(ns)).Items.FirstOrDefault();
+        if (existing is null)
+        {
+            await Client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(slice, ns);
+            return;
+        }
+        slice.Metadata.ResourceVersion = existing.Metadata.ResourceVersion;
+        await Client.DiscoveryV1.ReplaceNamespacedEndpointSliceAsync(slice, slice.Metadata.Name, ns);
+    }
+
+    private string Holders(IPAddressValue vip) => string.Join(", ", nodes.Where(n => n.OnUplink(vip)).Select(n => n.Name)) is { Length: > 0 } names ? names : "nobody";
+
+    private async Task<Node> SoleHolderAsync(IPAddressValue vip, IEnumerable<Node>? among = null)
+    {
+        var candidates = (among ?? nodes).ToList();
+        await Eventually.TrueAsync(() => nodes.Count(n => n.OnUplink(vip)) == 1 && candidates.Any(n => n.OnUplink(vip)),
+            () => $"exactly one of {string.Join(", ", candidates.Select(c => c.Name))} has {vip} on its uplink; now {Holders(vip)}");
+        return nodes.Single(n => n.OnUplink(vip));
+    }
+
+    private async Task ServiceShowsAsync(string ns, string holder, IPAddressValue vip)
+    {
+        V1Service? service = null;
+        await Eventually.TrueAsync(async () =>
+        {
+            service = await Services.GetAsync(ns, "web");
+            return service?.Metadata.Annotations?.TryGetValue(WellKnown.Annotations.AnnouncingNode, out var node) == true && node == holder
+                && service.Status?.Conditions?.Any(c => c.Type == WellKnown.Conditions.Announced && c.Status == "True" && c.Message == $"{vip} is announced from {holder} (eth0)") == true;
+        }, () => $"the Service names {holder}: annotations {string.Join(",", service?.Metadata.Annotations ?? new Dictionary<string, string>())}; conditions {string.Join("; ", service?.Status?.Conditions?.Select(c => $"{c.Type}={c.Status} {c.Message}") ?? [])}");
+    }
+
+    [Test]
+    public async Task One_node_announces_the_VIP_on_its_uplink_and_the_Service_says_which()
+    {
+        var (ns, vip) = await ServiceAsync("l2-basic", "198.51.100.80/30", "Cluster", "node-b");
+        StartNode("node-a");
+        StartNode("node-b");
+        StartNode("node-c");
+
+        var holder = await SoleHolderAsync(vip);
+
+        await Eventually.TrueAsync(() => nodes.All(n => n.Dataplane.Links.ListAddresses("ipvs-lb0").Contains(vip)), "every node serves the VIP on its dummy interface");
+        nodes.Should().OnlyContain(n => n.Dataplane.Sysctl.Read("net/ipv4/conf/eth0/arp_ignore") == "1" && n.Dataplane.Sysctl.Read("net/ipv4/conf/eth0/arp_announce") == "2",
+            "no node answers ARP for a VIP it only has on the dummy interface");
+        ((InMemoryNeighbourAdvertiser)holder.Dataplane.Advertiser).Sent.Should().Contain(("eth0", vip), "the taker sends gratuitous ARP");
+        nodes.Except([holder]).Should().OnlyContain(n => ((InMemoryNeighbourAdvertiser)n.Dataplane.Advertiser).Sent.Count == 0);
+        holder.Agent.Announcing.Should().Equal(vip.ToString());
+        await ServiceShowsAsync(ns, holder.Name, vip);
+        (await EventsAsync(ns, "web", WellKnown.Events.Announced)).Should().ContainSingle()
+            .Which.Message.Should().Be($"{vip} is announced from {holder.Name} (eth0); nobody announced it before");
+    }
+
+    [Test]
+    public async Task When_the_holder_stops_another_node_takes_over_and_the_Service_and_an_Event_say_so()
+    {
+        var (ns, vip) = await ServiceAsync("l2-move", "198.51.100.84/30", "Cluster", "node-b");
+        StartNode("node-a");
+        StartNode("node-b");
+        StartNode("node-c");
+        var first = await SoleHolderAsync(vip);
+        await ServiceShowsAsync(ns, first.Name, vip);
+
+        await first.Stop.CancelAsync();
+        await first.Run.WaitAsync(TimeSpan.FromSeconds(30));
+
+        first.OnUplink(vip).Should().BeFalse("a node stopping cleanly withdraws its announcements");
+        first.Dataplane.Links.ListAddresses("ipvs-lb0").Should().Contain(vip, "and keeps serving what reaches it (an agent restart never drops traffic)");
+        var next = await SoleHolderAsync(vip, nodes.Except([first]));
+        await ServiceShowsAsync(ns, next.Name, vip);
+        await Eventually.TrueAsync(async () => (await EventsAsync(ns, "web", WellKnown.Events.Announced)).Any(e => e.Message == $"{vip} is announced from {next.Name} (eth0); {first.Name} announced it before"),
+            "an Event names the new holder and the old one");
+    }
+
+    [Test]
+    public async Task With_externalTrafficPolicy_Local_only_a_node_with_endpoints_announces_and_the_VIP_follows_them()
+    {
+        var (ns, vip) = await ServiceAsync("l2-local", "198.51.100.88/30", "Local", "node-c");
+        StartNode("node-a");
+        StartNode("node-b");
+        var c = StartNode("node-c");
+
+        (await SoleHolderAsync(vip)).Should().Be(c, "only node-c has an endpoint: elsewhere the traffic would be dropped");
+
+        await PublishEndpointsAsync(ns, "node-a");
+
+        (await SoleHolderAsync(vip, nodes.Where(n => n.Name == "node-a"))).Name.Should().Be("node-a");
+        c.OnUplink(vip).Should().BeFalse();
+    }
+}
