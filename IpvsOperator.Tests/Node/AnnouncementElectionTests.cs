@@ -18,7 +18,7 @@ public class AnnouncementElectionTests : LocalClusterFixture
     private static readonly string[] Addresses = [.. Enumerable.Range(1, 30).Select(i => $"198.51.100.{i}")];
 
     // Who may announce each address; null: any live node. A test may narrow it while agents run.
-    private volatile IReadOnlyDictionary<string, IReadOnlySet<string>?> candidates = Addresses.ToDictionary(a => a, _ => (IReadOnlySet<string>?)null);
+    private volatile Dictionary<string, IReadOnlySet<string>?> candidates = Addresses.ToDictionary(a => a, _ => (IReadOnlySet<string>?)null);
     private readonly List<Agent> agents = [];
 
     /// <summary>Fails every request while partitioned, as a node cut off from the API server would see it.</summary>
@@ -82,8 +82,12 @@ public class AnnouncementElectionTests : LocalClusterFixture
         return agent;
     }
 
+    // Settled: once each, and by the node rendezvous hashing prefers among the eligible holders (a node
+    // that started first holds addresses of others until it sees them live, then hands them over).
     private bool EachAddressHeldOnceBy(IEnumerable<Agent> holders) =>
-        Addresses.All(a => holders.Count(h => h.Held.Contains(a)) == 1) && agents.Except(holders).All(a => a.Held.Length == 0);
+        Addresses.All(a => holders.Count(h => h.Held.Contains(a)) == 1
+            && holders.Single(h => h.Held.Contains(a)).Name == Rendezvous.Preferred(a, holders.Select(h => h.Name).Where(n => candidates[a]?.Contains(n) != false)))
+        && agents.Except(holders).All(a => a.Held.Length == 0);
 
     private string Holders() => string.Join("; ", agents.Select(a => $"{a.Name}: {a.Held.Length}"));
 

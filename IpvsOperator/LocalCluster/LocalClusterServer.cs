@@ -18,6 +18,12 @@ public sealed record LocalClusterOptions
     /// <summary>0 picks a free port.</summary>
     public int Port { get; init; }
 
+    /// <summary>
+    /// The address to listen on: loopback, unless clients in other network namespaces must reach it
+    /// (the kernel VM's layer 2 test runs node agents in namespaces of their own).
+    /// </summary>
+    public System.Net.IPAddress Listen { get; init; } = System.Net.IPAddress.Loopback;
+
     /// <summary>Changes kept for watches to resume from; older resume points get 410 Gone.</summary>
     public int HistoryLimit { get; init; } = 10_000;
 
@@ -74,13 +80,15 @@ public sealed class LocalClusterServer : IAsyncDisposable
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{options.Port}");
+        builder.WebHost.UseUrls($"http://{options.Listen}:{options.Port}");
         builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.AllowSynchronousIO = false);
         var app = builder.Build();
         var server = new LocalClusterServer(app, options, api, admission);
         app.Run(server.HandleAsync);
         await app.StartAsync(cancellationToken);
-        server.Address = app.BoundAddress();
+        var bound = app.BoundAddress();
+        // Listening on every address: this process reaches it over loopback.
+        server.Address = options.Listen.Equals(System.Net.IPAddress.Any) ? new UriBuilder(bound) { Host = "127.0.0.1" }.Uri : bound;
         foreach (var ns in new[] { "default", "kube-system", "kube-public", "kube-node-lease" })
         {
             await api.CreateAsync(ResourceRegistry.Namespaces, string.Empty, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } }, new WriteOptions(), cancellationToken);
@@ -91,10 +99,10 @@ public sealed class LocalClusterServer : IAsyncDisposable
     /// <summary>A client of the real KubernetesClient library, talking HTTP to this server.</summary>
     public IKubernetes CreateClient() => new Kubernetes(new KubernetesClientConfiguration { Host = Address.ToString().TrimEnd('/') });
 
-    /// <summary>Writes a kubeconfig for kubectl and other clients; returns its path.</summary>
-    public string WriteKubeconfig(string path, string token = "localcluster")
+    /// <summary>Writes a kubeconfig for kubectl and other clients (reaching it at <paramref name="host"/>, default: its own address); returns its path.</summary>
+    public string WriteKubeconfig(string path, string token = "localcluster", string? host = null)
     {
-        var server = Address.ToString().TrimEnd('/');
+        var server = (host is null ? Address : new UriBuilder(Address) { Host = host }.Uri).ToString().TrimEnd('/');
         File.WriteAllText(path, $"""
             apiVersion: v1
             kind: Config

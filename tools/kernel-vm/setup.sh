@@ -9,7 +9,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$W/out"
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for tool in qemu-system-x86_64:qemu-system-x86 ipvsadm:ipvsadm busybox:busybox-static modprobe:kmod ip:iproute2 curl:curl bc:bc nft:nftables; do
+for tool in qemu-system-x86_64:qemu-system-x86 ipvsadm:ipvsadm busybox:busybox-static modprobe:kmod ip:iproute2 curl:curl bc:bc nft:nftables tcpdump:tcpdump; do
   command -v "${tool%%:*}" >/dev/null || need+=("${tool##*:}")
 done
 [ -x /bin/busybox ] && file /bin/busybox 2>/dev/null | grep -q 'statically' || need+=(busybox-static)

@@ -1,0 +1,307 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using IpvsOperator.Entities;
+using IpvsOperator.LocalCluster;
+using IpvsOperator.Node;
+using IpvsOperator.Tests.Controllers;
+using IpvsOperator.Tests.Support;
+using k8s;
+using k8s.Models;
+using static IpvsOperator.Tests.Support.Processes;
+
+namespace IpvsOperator.Tests.Node.Kernel;
+
+/// <summary>
+/// Layer 2 failover on the real kernel, in the VM: three node agents, each a real
+/// <c>ipvs-operator node</c> process in a network namespace of its own (n1, n2, n3), a client (cl)
+/// and a backend (bk) on one bridged LAN, 10.5.0.0/24, with the VIPs in it (so the client finds
+/// the VIP by ARP, as on a bare-metal LAN). LocalCluster and the controller run in this process,
+/// in the VM's root namespace, reached by the agents at 10.5.0.1. The client asks the VIP over HTTP
+/// ten times a second; tcpdump on the client's interface records the ARP. Every address here is
+/// one the test assigned, inside namespaces it created.
+/// </summary>
+[Category("Kernel")]
+[NonParallelizable]
+public class Layer2FailoverKernelTests : ControllerFixture
+{
+    private const string Lan = "10.5.0";
+    private static readonly string Work = Path.Combine(Path.GetTempPath(), "ipvsop-l2");
+    private static readonly string[] Nodes = ["n1", "n2", "n3"];
+    private readonly Dictionary<string, Agent> agents = [];
+    private readonly List<Process> helpers = [];
+    private string kubeconfig = null!;
+
+    private sealed record Agent(string Node, Process Process, ConcurrentQueue<string> Log);
+
+    private sealed record Probe(double At, string? Answer);
+
+    protected override LocalClusterOptions Options => base.Options with { Listen = IPAddress.Any };
+
+    private static string AddressOf(string node) => $"{Lan}.{11 + Array.IndexOf(Nodes, node)}";
+
+    [OneTimeSetUp]
+    public async Task BuildLanAsync()
+    {
+        Directory.CreateDirectory(Work);
+        await Sh("ip link add l2lan type bridge");
+        await Sh($"ip addr add {Lan}.1/24 dev l2lan");
+        await Sh("ip link set l2lan up");
+        foreach (var node in Nodes)
+        {
+            await Host(node, AddressOf(node));
+            // What a Kubernetes node has: forwarding on, a default route (its interface is the announcing one).
+            await Sh($"ip netns exec {node} sysctl -qw net.ipv4.ip_forward=1");
+            await Sh($"ip -n {node} route add default via {Lan}.1");
+        }
+        await Host("cl", $"{Lan}.2");
+        await Host("bk", $"{Lan}.50");
+        var cgi = Path.Combine(Work, "www", "cgi-bin");
+        Directory.CreateDirectory(cgi);
+        await File.WriteAllTextAsync(Path.Combine(cgi, "who"), "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\nbk %s\\n' \"$REMOTE_ADDR\"\n");
+        await Sh($"chmod 755 {Path.Combine(cgi, "who")}");
+        helpers.Add(Process.Start("ip", ["netns", "exec", "bk", "busybox", "httpd", "-f", "-p", "8080", "-h", Path.Combine(Work, "www")]));
+
+        await InstallCrdsAsync();
+        await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "ipvs-operator-system" } });
+        await CreatePoolAsync("l2-lan", $"{Lan}.200/29");
+        kubeconfig = Server.WriteKubeconfig(Path.Combine(Work, "kubeconfig"), host: $"{Lan}.1");
+
+        static async Task Host(string name, string address)
+        {
+            await Sh($"ip netns add {name}");
+            await Sh($"ip link add {name}-p type veth peer name eth0 netns {name}");
+            await Sh($"ip link set {name}-p master l2lan");
+            await Sh($"ip link set {name}-p up");
+            await Sh($"ip -n {name} link set lo up");
+            await Sh($"ip -n {name} link set eth0 up");
+            await Sh($"ip -n {name} addr add {address}/24 dev eth0");
+        }
+    }
+
+    [OneTimeTearDown]
+    public async Task RemoveLanAsync()
+    {
+        foreach (var process in agents.Values.Select(a => a.Process).Concat(helpers))
+        {
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // exited already
+            }
+            process.Dispose();
+        }
+        foreach (var name in Nodes.Concat(["cl", "bk"]))
+        {
+            await RunAsync("ip", ["netns", "del", name]);
+        }
+        await RunAsync("ip", ["link", "del", "l2lan"]);
+    }
+
+    [TearDown]
+    public void ShowAgentLogsOnFailure()
+    {
+        if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed)
+        {
+            foreach (var agent in agents.Values)
+            {
+                TestContext.Out.WriteLine($"--- agent {agent.Node} (last lines)\n{string.Join('\n', agent.Log.TakeLast(40))}");
+            }
+        }
+    }
+
+    [Test, Order(1)]
+    public async Task When_the_announcing_node_dies_another_takes_over_with_gratuitous_ARP_and_the_client_is_served_again()
+    {
+        StartController();
+        foreach (var node in Nodes)
+        {
+            StartAgent(node);
+        }
+        var capture = Capture();
+        var vip = await ServiceAsync("web");
+
+        var holder = await SoleHolderAsync(vip, Nodes);
+        await AnswerAsync(vip, a => a == $"bk {AddressOf(holder)}", $"the client reaches the backend through {holder}, which source-NATs");
+        // Settled (its gratuitous ARP sent): the client forgets the VIP and asks again; only the holder may answer.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await Sh("ip -n cl neigh flush dev eth0");
+        var asked = Now();
+        await AnswerAsync(vip, a => a == $"bk {AddressOf(holder)}", "the client is served after asking ARP again");
+        await Eventually.TrueAsync(() => capture.Any(l => l.At >= asked && l.Line.Contains($"Reply {vip} is-at", StringComparison.Ordinal)), "the ARP reply was captured");
+        capture.Where(l => l.At >= asked && l.Line.Contains($"Reply {vip} is-at", StringComparison.Ordinal)).Select(l => MacIn(l.Line)).Distinct()
+            .Should().Equal([await MacOfAsync(holder)], "only the holder answers ARP for the VIP (arp_ignore=1 on the others, which have it on their dummy interface)");
+
+        var probes = Prober(vip);
+        await Eventually.TrueAsync(() => probes.Count(p => p.Answer is not null) >= 5, "the prober is served");
+
+        // The node dies: its agent is killed and its link goes down at the same moment, as in a power loss.
+        var died = Now();
+        agents[holder].Process.Kill();
+        await Sh($"ip -n {holder} link set eth0 down");
+
+        var others = Nodes.Where(n => n != holder).ToArray();
+        var next = await SoleHolderAsync(vip, others);
+        await Eventually.TrueAsync(() => probes.Any(p => p.At > died && p.Answer == $"bk {AddressOf(next)}"),
+            () => $"the client is served through {next}; probes since the death: {string.Join(", ", probes.Where(p => p.At > died).Select(p => p.Answer ?? "fail"))}", TimeSpan.FromSeconds(60));
+
+        var newMac = await MacOfAsync(next);
+        capture.Should().Contain(l => l.At > died && l.Line.Contains($"{newMac} > ff:ff:ff:ff:ff:ff", StringComparison.Ordinal)
+            && l.Line.Contains($"Request who-has {vip} tell {vip}", StringComparison.Ordinal), "the new holder sent a gratuitous ARP request");
+        capture.Should().Contain(l => l.At > died && l.Line.Contains($"Reply {vip} is-at {newMac}", StringComparison.Ordinal), "and a gratuitous ARP reply");
+        var lastServed = probes.Where(p => p.At < died && p.Answer is not null).Max(p => p.At);
+        var firstServed = probes.Where(p => p.At > died && p.Answer is not null).Min(p => p.At);
+        var garp = capture.Where(l => l.At > died && l.Line.Contains($"tell {vip}", StringComparison.Ordinal)).Min(l => l.At);
+        var outage = firstServed - lastServed;
+        TestContext.Out.WriteLine(FormattableString.Invariant(
+            $"layer 2 failover ({holder} -> {next}): outage {outage:F2} s (last answer before the death to first after); gratuitous ARP {garp - died:F2} s after the death; first answer {firstServed - died:F2} s after"));
+        File.AppendAllText(Path.Combine(Work, "failover.txt"), FormattableString.Invariant($"{outage:F2} {garp - died:F2} {firstServed - died:F2}\n"));
+        outage.Should().BeLessThan(5, "failover with default flags (lease 3 s, retry 0.5 s) takes under 5 s");
+    }
+
+    [Test, Order(2)]
+    public async Task An_agent_that_dies_on_a_live_node_stops_answering_for_the_VIP_when_its_lifetime_runs_out()
+    {
+        var vip = await AddressOfAsync("default", "web") ?? throw new InconclusiveException("runs after the failover test");
+        var live = agents.Keys.Where(n => !agents[n].Process.HasExited).ToArray();
+        var holder = await SoleHolderAsync(vip, live);
+        var survivor = live.Single(n => n != holder);
+
+        var died = Now();
+        agents[holder].Process.Kill();
+
+        await Eventually.TrueAsync(async () => !await OnUplinkAsync(holder, vip), $"the kernel removes {vip} from the dead agent's {holder} by its lifetime", TimeSpan.FromSeconds(15));
+        var gone = Now() - died;
+        await SoleHolderAsync(vip, [survivor]);
+        await AnswerAsync(vip, a => a == $"bk {AddressOf(survivor)}", $"the client is served through {survivor}");
+        TestContext.Out.WriteLine(FormattableString.Invariant($"a dead agent's VIP left its interface {gone:F2} s after the kill (lease 3 s)"));
+        gone.Should().BeLessThan(6, "the address lifetime is the lease duration, refreshed while held: the node stops answering about when another takes over");
+    }
+
+    private void StartAgent(string node)
+    {
+        var start = new ProcessStartInfo("ip")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in (string[])["netns", "exec", node, "dotnet", Path.Combine(AppContext.BaseDirectory, "ipvs-operator.dll"), "node",
+            "--kubeconfig", kubeconfig, "--node-name", node, "--dataplane", "kernel", "--state-file", Path.Combine(Work, $"{node}.state")])
+        {
+            start.ArgumentList.Add(argument);
+        }
+        var log = new ConcurrentQueue<string>();
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, e) => log.Enqueue(e.Data ?? string.Empty);
+        process.ErrorDataReceived += (_, e) => log.Enqueue(e.Data ?? string.Empty);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        agents[node] = new Agent(node, process, log);
+    }
+
+    private async Task<string> ServiceAsync(string name)
+    {
+        var service = LoadBalancer(name);
+        service.Metadata.Annotations = new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = "l2-lan" };
+        await Client.CoreV1.CreateNamespacedServiceAsync(service, "default");
+        await Client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(new V1EndpointSlice
+        {
+            Metadata = new V1ObjectMeta { Name = $"{name}-x1", Labels = new Dictionary<string, string> { [DesiredStateBuilder.ServiceNameLabel] = name } },
+            AddressType = "IPv4",
+            Ports = [new Discoveryv1EndpointPort { Name = "http", Port = 8080, Protocol = "TCP" }],
+            Endpoints = [new V1Endpoint { Addresses = [$"{Lan}.50"], NodeName = "n1", Conditions = new V1EndpointConditions { Ready = true } }],
+        }, "default");
+        return await WaitForAddressAsync("default", name);
+    }
+
+    private static async Task<bool> OnUplinkAsync(string node, string vip) =>
+        (await RunAsync("ip", ["-n", node, "-o", "addr", "show", "dev", "eth0"])).Output.Contains($"inet {vip}/32", StringComparison.Ordinal);
+
+    private static async Task<string> SoleHolderAsync(string vip, IEnumerable<string> among)
+    {
+        var candidates = among.ToArray();
+        string[] holders = [];
+        await Eventually.TrueAsync(async () =>
+        {
+            var on = new List<string>();
+            foreach (var node in Nodes)
+            {
+                if (await OnUplinkAsync(node, vip))
+                {
+                    on.Add(node);
+                }
+            }
+            holders = [.. on];
+            return holders.Length == 1 && candidates.Contains(holders[0]);
+        }, () => $"exactly one of {string.Join(", ", candidates)} has {vip} on eth0; now: {string.Join(", ", holders)}", TimeSpan.FromSeconds(90));
+        return holders[0];
+    }
+
+    private static async Task<string> MacOfAsync(string node) =>
+        (await RunAsync("ip", ["-n", node, "-o", "link", "show", "eth0"])).Output
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries).SkipWhile(w => w != "link/ether").Skip(1).First();
+
+    private static string MacIn(string line) => line.Split(' ').SkipWhile(w => w != "is-at").Skip(1).First().TrimEnd(',');
+
+    /// <summary>tcpdump on the client's interface: every ARP frame, with the time it was seen.</summary>
+    private ConcurrentQueue<(double At, string Line)> Capture()
+    {
+        var lines = new ConcurrentQueue<(double, string)>();
+        var process = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", "cl", "tcpdump", "-l", "-n", "-e", "-tt", "-i", "eth0", "arp"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line && double.TryParse(line.Split(' ')[0], CultureInfo.InvariantCulture, out var at))
+            {
+                lines.Enqueue((at, line));
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        helpers.Add(process);
+        return lines;
+    }
+
+    /// <summary>The client asking the VIP ten times a second (connect timeout 0.5 s): when, and the answer or a failure.</summary>
+    private ConcurrentQueue<Probe> Prober(string vip)
+    {
+        var probes = new ConcurrentQueue<Probe>();
+        var script = $"while :; do t=$(date +%s.%N); if r=$(curl -s --connect-timeout 0.5 -m 3 http://{vip}/cgi-bin/who); then echo \"$t ok $r\"; else echo \"$t fail\"; fi; sleep 0.1; done";
+        var process = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", "cl", "sh", "-c", script]) { RedirectStandardOutput = true })!;
+        process.OutputDataReceived += (_, e) =>
+        {
+            var parts = e.Data?.Split(' ', 3);
+            if (parts is { Length: >= 2 } && double.TryParse(parts[0], CultureInfo.InvariantCulture, out var at))
+            {
+                probes.Enqueue(new Probe(at, parts[1] == "ok" && parts.Length == 3 ? Normalise(parts[2]) : null));
+            }
+        };
+        process.BeginOutputReadLine();
+        helpers.Add(process);
+        return probes;
+    }
+
+    // busybox httpd shows IPv4 clients as [::ffff:a.b.c.d].
+    private static string Normalise(string answer) => answer.Trim().Replace("[::ffff:", string.Empty, StringComparison.Ordinal).TrimEnd(']');
+
+    private static double Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
+
+    private static async Task<string> AnswerAsync(string vip, Func<string, bool> expected, string because)
+    {
+        string? answer = null;
+        await Eventually.TrueAsync(async () =>
+        {
+            var result = await RunAsync("ip", ["netns", "exec", "cl", "curl", "-s", "-m", "3", $"http://{vip}/cgi-bin/who"], TimeSpan.FromSeconds(20));
+            answer = result.ExitCode == 0 ? Normalise(result.Output) : null;
+            return answer is { } a && expected(a);
+        }, () => $"{because}; last answer: {answer ?? "(no answer)"}", TimeSpan.FromSeconds(60));
+        return answer!;
+    }
+}
