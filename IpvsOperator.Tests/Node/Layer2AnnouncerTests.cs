@@ -114,4 +114,19 @@ public class Layer2AnnouncerTests
 
         options.Invoking(o => o.Validate()).Should().Throw<ArgumentException>().WithMessage($"{flag}*");
     }
+
+    [Test]
+    public async Task The_node_verb_refuses_such_timings_before_touching_anything_and_accepts_its_defaults()
+    {
+        var binary = Path.Combine(AppContext.BaseDirectory, "ipvs-operator.dll");
+        var missing = Path.Combine(Path.GetTempPath(), $"no-such-kubeconfig-{Guid.NewGuid():N}");
+
+        var refused = await Processes.RunAsync("dotnet", [binary, "node", "--dataplane", "memory", "--kubeconfig", missing, "--renew-deadline", "00:00:04"], TimeSpan.FromSeconds(60));
+        var defaults = await Processes.RunAsync("dotnet", [binary, "node", "--dataplane", "memory", "--kubeconfig", missing], TimeSpan.FromSeconds(60));
+
+        refused.ExitCode.Should().Be(2);
+        refused.Error.Should().Contain("--renew-deadline (4 s) must be shorter than --lease-duration (3 s)");
+        (defaults.Output + defaults.Error).Should().NotContain("must be", "the default timings are valid; this run stops at the missing kubeconfig")
+            .And.Contain(missing);
+    }
 }

@@ -34,17 +34,6 @@ internal static class NodeCommand
             kubeconfig, nodeName, bindIface, forwardTo, drainTimeout, syncPeriod, dataplane, stateFile, procSys, metricsPort,
             announce, announceIface, leaseNamespace, leaseDuration, renewDeadline, retryPeriod, jsonLogs,
         };
-        command.Validators.Add(result =>
-        {
-            try
-            {
-                new Layer2Options { LeaseDuration = result.GetValue(leaseDuration), RenewDeadline = result.GetValue(renewDeadline), RetryPeriod = result.GetValue(retryPeriod) }.Validate();
-            }
-            catch (ArgumentException error)
-            {
-                result.AddError(error.Message);
-            }
-        });
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             using var loggers = Logging.Create(parseResult.GetValue(jsonLogs));
@@ -73,6 +62,15 @@ internal static class NodeCommand
                     },
                 },
             };
+            try
+            {
+                options.Agent.Layer2?.Validate();
+            }
+            catch (ArgumentException error)
+            {
+                await Console.Error.WriteLineAsync(error.Message);
+                return 2;
+            }
             await new NodeHost(options, loggers).RunAsync(cancellationToken);
             return 0;
         });
