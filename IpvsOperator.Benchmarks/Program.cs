@@ -16,6 +16,9 @@ switch (args)
     case ["node", .. var rest]:
         await NodeConvergence.RunAsync(rest is ["memory", ..] ? IpvsOperator.Node.DataplaneKind.Memory : IpvsOperator.Node.DataplaneKind.Kernel);
         break;
+    case ["election", ..]:
+        await ElectionFailover.RunAsync();
+        break;
     case ["runtime", ..]:
         await RuntimeColdStart.RunAsync();
         break;
