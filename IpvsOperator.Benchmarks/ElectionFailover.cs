@@ -18,6 +18,7 @@ namespace IpvsOperator.Benchmarks;
 internal static class ElectionFailover
 {
     private const string Namespace = "ipvs-operator-system";
+    private static readonly string[] Nodes = ["node-a", "node-b", "node-c"];
 
     private sealed class Cutoff : DelegatingHandler
     {
@@ -51,7 +52,7 @@ internal static class ElectionFailover
         await admin.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = Namespace } });
         var candidates = Enumerable.Range(0, count).ToDictionary(i => $"10.{i / 65536}.{i / 256 % 256}.{i % 256}", _ => (IReadOnlySet<string>?)null);
         var clock = Stopwatch.StartNew();
-        var agents = new[] { "node-a", "node-b", "node-c" }.Select(name => Start(server, name, candidates, clock)).ToList();
+        var agents = Nodes.Select(name => Start(server, name, candidates, clock)).ToList();
 
         while (!Settled(agents, candidates.Keys) && clock.Elapsed < TimeSpan.FromMinutes(3))
         {
