@@ -41,13 +41,13 @@ public class Layer2AnnouncementTests : ControllerFixture
         nodes.Clear();
     }
 
-    private Node StartNode(string name)
+    private Node StartNode(string name, string? announceInterface = null)
     {
         var dataplane = NodeHost.InMemory();
         var agent = new NodeAgent(Client, dataplane, new NodeAgentOptions
         {
             NodeName = name,
-            Layer2 = new Layer2Options { Namespace = leases, LeaseDuration = TimeSpan.FromSeconds(2), RenewDeadline = TimeSpan.FromSeconds(1), RetryPeriod = TimeSpan.FromMilliseconds(200) },
+            Layer2 = new Layer2Options { Interface = announceInterface, Namespace = leases, LeaseDuration = TimeSpan.FromSeconds(2), RenewDeadline = TimeSpan.FromSeconds(1), RetryPeriod = TimeSpan.FromMilliseconds(200) },
         }, NullLoggerFactory.Instance);
         var stop = new CancellationTokenSource();
         var node = new Node(name, dataplane, agent, Task.Run(() => agent.RunAsync(stop.Token)), stop);
@@ -122,8 +122,8 @@ public class Layer2AnnouncementTests : ControllerFixture
         nodes.Should().OnlyContain(n => n.Dataplane.Sysctl.Read("net/ipv4/conf/eth0/arp_ignore") == "1" && n.Dataplane.Sysctl.Read("net/ipv4/conf/eth0/arp_announce") == "2",
             "no node answers ARP for a VIP it only has on the dummy interface");
         ((InMemoryNeighbourAdvertiser)holder.Dataplane.Advertiser).Sent.Should().Contain(("eth0", vip), "the taker sends gratuitous ARP");
-        nodes.Except([holder]).Should().OnlyContain(n => ((InMemoryNeighbourAdvertiser)n.Dataplane.Advertiser).Sent.Count == 0);
-        holder.Agent.Announcing.Should().Equal(vip.ToString());
+        nodes.Except([holder]).Should().OnlyContain(n => !((InMemoryNeighbourAdvertiser)n.Dataplane.Advertiser).Sent.Contains(new ValueTuple<string, IPAddressValue>("eth0", vip)));
+        holder.Agent.Announcing.Should().Contain(vip.ToString());
         await ServiceShowsAsync(ns, holder.Name, vip);
         (await EventsAsync(ns, "web", WellKnown.Events.Announced)).Should().ContainSingle()
             .Which.Message.Should().Be($"{vip} is announced from {holder.Name} (eth0); nobody announced it before");
@@ -164,5 +164,19 @@ public class Layer2AnnouncementTests : ControllerFixture
 
         (await SoleHolderAsync(vip, nodes.Where(n => n.Name == "node-a"))).Name.Should().Be("node-a");
         c.OnUplink(vip).Should().BeFalse();
+    }
+
+    [Test]
+    public async Task A_node_that_cannot_announce_takes_no_address_and_says_why_on_the_Node()
+    {
+        var (_, vip) = await ServiceAsync("l2-broken", "198.51.100.92/30", "Cluster", "node-b");
+        var broken = StartNode("node-a", announceInterface: "eth9");
+        StartNode("node-b");
+
+        (await SoleHolderAsync(vip)).Name.Should().Be("node-b", "node-a has no eth9: it leaves the election, whatever rendezvous hashing prefers");
+        await Eventually.TrueAsync(async () => (await Client.CoreV1.ListNamespacedEventAsync("default")).Items
+            .Any(e => e.InvolvedObject.Name == "node-a" && e.Reason == "AnnouncementFailed" && e.Message.Contains("eth9 does not exist; this node has lo, eth0", StringComparison.Ordinal)),
+            "a Warning Event on the Node names the interface and the ones there are");
+        broken.Agent.Announcing.Should().BeEmpty();
     }
 }

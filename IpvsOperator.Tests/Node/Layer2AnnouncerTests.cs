@@ -98,6 +98,8 @@ public class Layer2AnnouncerTests
         announcer.Apply(new HashSet<string> { "198.51.100.1" });
 
         announcer.Interface.Should().BeNull();
+        announcer.Problem.Should().Contain("no default route").And.Contain("--announce-iface");
+        announcer.Ready().Should().BeFalse("the election asks this before every round: such a node takes no address");
         Advertiser.Sent.Should().BeEmpty();
 
         Links.AddLink("bond0", "bond", new PhysicalAddress([2, 0, 0, 0, 0, 0x42]));

@@ -52,4 +52,19 @@ public static class Processes
         result.ExitCode.Should().Be(0, $"{command}: {result.Error}");
         return result.Output;
     }
+
+    /// <summary>
+    /// A host on a test LAN: a network namespace whose eth0 is a veth pair's end, the other end
+    /// (<paramref name="port"/>) a port of <paramref name="bridge"/>; loopback and eth0 up, the address on eth0.
+    /// </summary>
+    public static async Task JoinLanAsync(string bridge, string name, string port, string address)
+    {
+        await Sh($"ip netns add {name}");
+        await Sh($"ip link add {port} type veth peer name eth0 netns {name}");
+        await Sh($"ip link set {port} master {bridge}");
+        await Sh($"ip link set {port} up");
+        await Sh($"ip -n {name} link set lo up");
+        await Sh($"ip -n {name} link set eth0 up");
+        await Sh($"ip -n {name} addr add {address} dev eth0");
+    }
 }

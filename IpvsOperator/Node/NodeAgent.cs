@@ -121,8 +121,11 @@ public sealed class NodeAgent
         if (options.Layer2 is { } layer2)
         {
             layer2.Validate();
-            election = new AnnouncementElection(kubernetes, layer2.Election(options.NodeName), loggers.CreateLogger<AnnouncementElection>(), clock);
             announcer = new Layer2Announcer(dataplane, layer2, IsAllocated, loggers.CreateLogger<Layer2Announcer>(), clock);
+            election = new AnnouncementElection(kubernetes, layer2.Election(options.NodeName), loggers.CreateLogger<AnnouncementElection>(), clock)
+            {
+                CanAnnounce = announcer.Ready,
+            };
             announcementStatus = new AnnouncementStatus(kubernetes, events, options.NodeName, loggers.CreateLogger<AnnouncementStatus>(), clock);
             // Called on the election's loop, one at a time: the kernel first, then the API (on the sync loop).
             election.HeldChanged += held =>
@@ -132,6 +135,7 @@ public sealed class NodeAgent
                 changed.Writer.TryWrite(true);
             };
             election.Renewed += announcer.Apply;
+            announcer.ProblemChanged += _ => changed.Writer.TryWrite(true);
             election.Took += announcementStatus.RecordTakeover;
         }
 
@@ -226,6 +230,7 @@ public sealed class NodeAgent
             if (announcementStatus is not null)
             {
                 await announcementStatus.PublishAsync(announced, announcer?.Interface, cancellationToken);
+                await RecordAnnouncementProblemAsync(cancellationToken);
             }
             if (report.Failure is { } failure && failures == 0)
             {
@@ -359,6 +364,19 @@ public sealed class NodeAgent
         {
             NodeMetrics.SyncDuration.WithLabels(trigger.ToString().ToLowerInvariant()).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
+    }
+
+    private string? reportedAnnouncementProblem;
+
+    /// <summary>A Warning Event on the Node when the VIPs cannot be announced, once per problem.</summary>
+    private async Task RecordAnnouncementProblemAsync(CancellationToken cancellationToken)
+    {
+        var problem = announcer?.Problem;
+        if (problem is not null && problem != reportedAnnouncementProblem)
+        {
+            await events.RecordAsync(ThisNode, EventType.Warning, "AnnouncementFailed", $"{problem}; this node announces no VIP until that is mended", cancellationToken);
+        }
+        reportedAnnouncementProblem = problem;
     }
 
     /// <summary>A Warning Event on the Service when a problem first appears (not on every sync).</summary>

@@ -15,8 +15,8 @@ namespace IpvsOperator.Tests.Node.Kernel;
 
 /// <summary>
 /// Layer 2 failover on the real kernel, in the VM: three node agents, each a real
-/// <c>ipvs-operator node</c> process in a network namespace of its own (n1, n2, n3), a client (cl)
-/// and a backend (bk) on one bridged LAN, 10.5.0.0/24, with the VIPs in it (so the client finds
+/// <c>ipvs-operator node</c> process in a network namespace of its own (l2n1, l2n2, l2n3), a client (l2cl)
+/// and a backend (l2bk) on one bridged LAN, 10.5.0.0/24, with the VIPs in it (so the client finds
 /// the VIP by ARP, as on a bare-metal LAN). LocalCluster and the controller run in this process,
 /// in the VM's root namespace, reached by the agents at 10.5.0.1. The client asks the VIP over HTTP
 /// ten times a second; tcpdump on the client's interface records the ARP. Every address here is
@@ -28,7 +28,10 @@ public class Layer2FailoverKernelTests : ControllerFixture
 {
     private const string Lan = "10.5.0";
     private static readonly string Work = Path.Combine(Path.GetTempPath(), "ipvsop-l2");
-    private static readonly string[] Nodes = ["n1", "n2", "n3"];
+    // Namespaces and node names of this fixture's own (other kernel fixtures use cl, nb, lc).
+    private static readonly string[] Nodes = ["l2n1", "l2n2", "l2n3"];
+    private const string ClientNs = "l2cl";
+    private const string BackendNs = "l2bk";
     private readonly Dictionary<string, Agent> agents = [];
     private readonly List<Process> helpers = [];
     private string kubeconfig = null!;
@@ -55,29 +58,20 @@ public class Layer2FailoverKernelTests : ControllerFixture
             await Sh($"ip netns exec {node} sysctl -qw net.ipv4.ip_forward=1");
             await Sh($"ip -n {node} route add default via {Lan}.1");
         }
-        await Host("cl", $"{Lan}.2");
-        await Host("bk", $"{Lan}.50");
+        await Host(ClientNs, $"{Lan}.2");
+        await Host(BackendNs, $"{Lan}.50");
         var cgi = Path.Combine(Work, "www", "cgi-bin");
         Directory.CreateDirectory(cgi);
         await File.WriteAllTextAsync(Path.Combine(cgi, "who"), "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\nbk %s\\n' \"$REMOTE_ADDR\"\n");
         await Sh($"chmod 755 {Path.Combine(cgi, "who")}");
-        helpers.Add(Process.Start("ip", ["netns", "exec", "bk", "busybox", "httpd", "-f", "-p", "8080", "-h", Path.Combine(Work, "www")]));
+        helpers.Add(Process.Start("ip", ["netns", "exec", BackendNs, "busybox", "httpd", "-f", "-p", "8080", "-h", Path.Combine(Work, "www")]));
 
         await InstallCrdsAsync();
         await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "ipvs-operator-system" } });
         await CreatePoolAsync("l2-lan", $"{Lan}.200/29");
         kubeconfig = Server.WriteKubeconfig(Path.Combine(Work, "kubeconfig"), host: $"{Lan}.1");
 
-        static async Task Host(string name, string address)
-        {
-            await Sh($"ip netns add {name}");
-            await Sh($"ip link add {name}-p type veth peer name eth0 netns {name}");
-            await Sh($"ip link set {name}-p master l2lan");
-            await Sh($"ip link set {name}-p up");
-            await Sh($"ip -n {name} link set lo up");
-            await Sh($"ip -n {name} link set eth0 up");
-            await Sh($"ip -n {name} addr add {address}/24 dev eth0");
-        }
+        static Task Host(string name, string address) => JoinLanAsync("l2lan", name, $"{name}-p", $"{address}/24");
     }
 
     [OneTimeTearDown]
@@ -95,7 +89,7 @@ public class Layer2FailoverKernelTests : ControllerFixture
             }
             process.Dispose();
         }
-        foreach (var name in Nodes.Concat(["cl", "bk"]))
+        foreach (var name in Nodes.Concat([ClientNs, BackendNs]))
         {
             await RunAsync("ip", ["netns", "del", name]);
         }
@@ -134,7 +128,7 @@ public class Layer2FailoverKernelTests : ControllerFixture
         await AnswerAsync(vip, a => a == $"bk {AddressOf(holder)}", $"the client reaches the backend through {holder}, which source-NATs");
         // Settled (its gratuitous ARP sent): the client forgets the VIP and asks again; only the holder may answer.
         await Task.Delay(TimeSpan.FromSeconds(2));
-        await Sh("ip -n cl neigh flush dev eth0");
+        await Sh($"ip -n {ClientNs} neigh flush dev eth0");
         var asked = Now();
         await AnswerAsync(vip, a => a == $"bk {AddressOf(holder)}", "the client is served after asking ARP again");
         await Eventually.TrueAsync(() => capture.Any(l => l.At >= asked && l.Line.Contains($"Reply {vip} is-at", StringComparison.Ordinal)), "the ARP reply was captured");
@@ -224,7 +218,7 @@ public class Layer2FailoverKernelTests : ControllerFixture
             Metadata = new V1ObjectMeta { Name = $"{name}-x1", Labels = new Dictionary<string, string> { [DesiredStateBuilder.ServiceNameLabel] = name } },
             AddressType = "IPv4",
             Ports = [new Discoveryv1EndpointPort { Name = "http", Port = 8080, Protocol = "TCP" }],
-            Endpoints = [new V1Endpoint { Addresses = [$"{Lan}.50"], NodeName = "n1", Conditions = new V1EndpointConditions { Ready = true } }],
+            Endpoints = [new V1Endpoint { Addresses = [$"{Lan}.50"], NodeName = Nodes[0], Conditions = new V1EndpointConditions { Ready = true } }],
         }, "default");
         return await WaitForAddressAsync("default", name);
     }
@@ -262,7 +256,7 @@ public class Layer2FailoverKernelTests : ControllerFixture
     private ConcurrentQueue<(double At, string Line)> Capture()
     {
         var lines = new ConcurrentQueue<(double, string)>();
-        var process = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", "cl", "tcpdump", "-l", "-n", "-e", "-tt", "-i", "eth0", "arp"])
+        var process = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", ClientNs, "tcpdump", "-l", "-n", "-e", "-tt", "-i", "eth0", "arp"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -285,7 +279,7 @@ public class Layer2FailoverKernelTests : ControllerFixture
     {
         var probes = new ConcurrentQueue<Probe>();
         var script = $"while :; do t=$(date +%s.%N); if r=$(curl -s --connect-timeout 0.5 -m 3 http://{vip}/cgi-bin/who); then echo \"$t ok $r\"; else echo \"$t fail\"; fi; sleep 0.1; done";
-        var process = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", "cl", "sh", "-c", script]) { RedirectStandardOutput = true })!;
+        var process = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", ClientNs, "sh", "-c", script]) { RedirectStandardOutput = true })!;
         process.OutputDataReceived += (_, e) =>
         {
             var parts = e.Data?.Split(' ', 3);
@@ -309,7 +303,7 @@ public class Layer2FailoverKernelTests : ControllerFixture
         string? answer = null;
         await Eventually.TrueAsync(async () =>
         {
-            var result = await RunAsync("ip", ["netns", "exec", "cl", "curl", "-s", "-m", "3", $"http://{vip}/cgi-bin/who"], TimeSpan.FromSeconds(20));
+            var result = await RunAsync("ip", ["netns", "exec", ClientNs, "curl", "-s", "-m", "3", $"http://{vip}/cgi-bin/who"], TimeSpan.FromSeconds(20));
             answer = result.ExitCode == 0 ? Normalise(result.Output) : null;
             return answer is { } a && expected(a);
         }, () => $"{because}; last answer: {answer ?? "(no answer)"}", TimeSpan.FromSeconds(60));

@@ -43,9 +43,9 @@ public class NodeAgentKernelTests : ControllerFixture
         await Sh("ip link add lan0 type bridge");
         await Sh($"ip addr add {Director}/24 dev lan0");
         await Sh("ip link set lan0 up");
-        await Namespace("lc", "lc0", $"{ClientAddress}/24");
+        await JoinLanAsync("lan0", "lc", "lc0", $"{ClientAddress}/24");
         await Sh($"ip -n lc route add 198.51.100.0/24 via {Director}");
-        await Namespace("nb", "nb0", "10.3.0.3/24");
+        await JoinLanAsync("lan0", "nb", "nb0", "10.3.0.3/24");
         await Sh("ip netns exec nb sysctl -qw net.ipv4.ip_forward=1");
         await Sh("ip route add 10.244.2.0/24 via 10.3.0.3");
         foreach (var (pod, (address, node)) in Pods)
@@ -90,17 +90,6 @@ public class NodeAgentKernelTests : ControllerFixture
         await Task.WhenAny(started.Task, agentRun);
         await Eventually.TrueAsync(() => agentRun.IsCompleted || host.Agent?.IsReady == true, "the agent has synced once");
         agentRun.IsCompleted.Should().BeFalse("the agent runs");
-
-        async Task Namespace(string name, string port, string address)
-        {
-            await Sh($"ip netns add {name}");
-            await Sh($"ip link add {port} type veth peer name eth0 netns {name}");
-            await Sh($"ip link set {port} master lan0");
-            await Sh($"ip link set {port} up");
-            await Sh($"ip -n {name} link set lo up");
-            await Sh($"ip -n {name} link set eth0 up");
-            await Sh($"ip -n {name} addr add {address} dev eth0");
-        }
     }
 
     [OneTimeTearDown]

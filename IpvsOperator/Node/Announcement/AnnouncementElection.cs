@@ -53,6 +53,14 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
     /// <summary>The addresses this node announces now.</summary>
     public IReadOnlySet<string> Held => held;
 
+    /// <summary>
+    /// Asked before every round: false while this node cannot announce (no such interface, no
+    /// default route). It then leaves the election as on a clean stop, so that the others take its
+    /// addresses instead of leaving them with a node that cannot answer for them, and joins again
+    /// when it can.
+    /// </summary>
+    public Func<bool> CanAnnounce { get; init; } = () => true;
+
     /// <summary>Raised with the addresses held after every change (bind and announce them; withdraw the rest).</summary>
     public event Action<IReadOnlySet<string>>? HeldChanged;
 
@@ -86,6 +94,15 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
     /// <summary>One round: renew the presence, judge who is live, take, keep or hand over each address.</summary>
     public async Task RoundAsync(IReadOnlyDictionary<string, IReadOnlySet<string>?> candidates, CancellationToken cancellationToken)
     {
+        if (!CanAnnounce())
+        {
+            if (lastRenewed != DateTimeOffset.MinValue)
+            {
+                logger.LogWarning("{Node} cannot announce: leaving the election so that others take its addresses", options.NodeName);
+                await StepDownAsync();
+            }
+            return;
+        }
         var now = clock.GetUtcNow();
         // Every call of a round is bounded: a partition that hangs requests must not keep a holder
         // from withdrawing in time.
@@ -247,6 +264,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
     /// <summary>A clean stop: withdraw, release the address Leases and the presence, so others take over at once.</summary>
     private async Task StepDownAsync()
     {
+        lastRenewed = DateTimeOffset.MinValue;
         var addresses = held.ToList();
         held.Clear();
         HeldChanged?.Invoke(held);

@@ -76,6 +76,12 @@ public sealed class Layer2Announcer(NodeDataplane dataplane, Layer2Options optio
     /// <summary>The interface announced on, once known.</summary>
     public string? Interface => link?.Name;
 
+    /// <summary>Why the VIPs cannot be announced now (null: they are); worth an Event when it appears.</summary>
+    public string? Problem { get; private set; }
+
+    /// <summary>Raised when <see cref="Problem"/> changes.</summary>
+    public event Action<string?>? ProblemChanged;
+
     /// <summary>
     /// Brings the announcing interface in line with the held addresses: adds and announces the new
     /// ones, refreshes the lifetime of the others, removes VIPs held no longer. Called after every
@@ -83,12 +89,15 @@ public sealed class Layer2Announcer(NodeDataplane dataplane, Layer2Options optio
     /// </summary>
     public void Apply(IReadOnlySet<string> held)
     {
+        if (!Ready())
+        {
+            return;
+        }
         try
         {
-            link ??= Prepare();
             var wanted = held.Select(IPAddressValue.Parse).ToHashSet();
             var now = clock.GetUtcNow();
-            var present = dataplane.Links.ListAddresses(link.Name).ToHashSet();
+            var present = dataplane.Links.ListAddresses(link!.Name).ToHashSet();
             foreach (var address in present.Where(a => !wanted.Contains(a) && (refreshed.ContainsKey(a) || isVip(a))))
             {
                 Withdraw(address);
@@ -114,12 +123,55 @@ public sealed class Layer2Announcer(NodeDataplane dataplane, Layer2Options optio
             }
             SendDueAnnouncements();
             NodeMetrics.AnnouncedAddresses.Set(wanted.Count);
+            Report(null);
         }
         catch (Exception error) when (error is NetlinkException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
-            logger.LogError("cannot announce on {Interface}: {Error}; retrying next round", link?.Name ?? options.Interface ?? "the default route's interface", error.Message);
             NodeMetrics.KernelErrors.Inc();
+            Report($"cannot announce VIPs on {link!.Name}: {error.Message}");
         }
+    }
+
+    /// <summary>
+    /// True once the announcing interface is known and prepared; otherwise tries again (the election
+    /// asks before every round, and a node that cannot announce takes no address).
+    /// </summary>
+    public bool Ready()
+    {
+        if (link is not null)
+        {
+            return true;
+        }
+        try
+        {
+            link = Prepare();
+            Report(null);
+            return true;
+        }
+        catch (Exception error) when (error is NetlinkException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            Report($"cannot announce VIPs on {options.Interface ?? "the default route's interface"}: {error.Message}");
+            return false;
+        }
+    }
+
+    /// <summary>Logs a problem when it appears or changes, not on every round.</summary>
+    private void Report(string? problem)
+    {
+        if (problem == Problem)
+        {
+            return;
+        }
+        if (problem is null)
+        {
+            logger.LogInformation("announcing again on {Interface}", link?.Name);
+        }
+        else
+        {
+            logger.LogError("{Problem}; retrying every round", problem);
+        }
+        Problem = problem;
+        ProblemChanged?.Invoke(problem);
     }
 
     /// <summary>Finds the interface and makes it answer ARP only for addresses it carries.</summary>
@@ -129,8 +181,9 @@ public sealed class Layer2Announcer(NodeDataplane dataplane, Layer2Options optio
             ?? dataplane.Links.DefaultRouteLink(IPFamily.IPv4)
             ?? dataplane.Links.DefaultRouteLink(IPFamily.IPv6)
             ?? throw new InvalidOperationException("there is no default route to find the announcing interface by; set --announce-iface");
-        var found = dataplane.Links.ListLinks().FirstOrDefault(l => l.Name == name)
-            ?? throw new InvalidOperationException($"the announcing interface {name} does not exist");
+        var links = dataplane.Links.ListLinks();
+        var found = links.FirstOrDefault(l => l.Name == name)
+            ?? throw new InvalidOperationException($"the announcing interface {name} does not exist; this node has {string.Join(", ", links.Select(l => l.Name))}");
         // The kernel takes the larger of "all" and the interface's value: setting the interface's
         // is enough, and leaves every other interface of the node as it was.
         dataplane.Sysctl.Write($"net/ipv4/conf/{name}/arp_ignore", "1");
