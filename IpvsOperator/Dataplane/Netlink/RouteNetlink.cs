@@ -54,6 +54,13 @@ public sealed class RouteNetlink(NetlinkSocket socket) : IAddressManager, IDispo
         socket.Request(RtmNewLink, NetlinkConstants.NlmFAck, InterfaceInfo(link.Index, IffUp, IffUp), $"set link {name} up");
     }
 
+    /// <summary>Takes a link down (tests: a node's network dying at once).</summary>
+    public void SetLinkDown(string name)
+    {
+        var link = Find(name) ?? throw new NetlinkException(NetlinkException.ENODEV, $"set link {name} down");
+        socket.Request(RtmNewLink, NetlinkConstants.NlmFAck, InterfaceInfo(link.Index, 0, IffUp), $"set link {name} down");
+    }
+
     public IReadOnlyList<IPAddressValue> ListAddresses(string link)
     {
         var index = IndexOf(link, "list addresses");
