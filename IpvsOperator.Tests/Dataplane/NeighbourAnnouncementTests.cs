@@ -34,7 +34,7 @@ public class NeighbourAnnouncementTests
         await Processes.Sh($"ip -n {receiver} addr add 198.51.100.254/24 dev veth1");
         await Processes.Sh($"ip -n {receiver} addr add 2001:db8::fe/64 dev veth1 nodad");
         route = new RouteNetlink(NetworkNamespaces.Open($"/var/run/netns/{sender}", NetlinkConstants.NetlinkRoute));
-        advertiser = NetworkNamespaces.Inside($"/var/run/netns/{sender}", () => new PacketSocketAdvertiser());
+        advertiser = NetworkNamespaces.Inside($"/var/run/netns/{sender}", () => new PacketSocketAdvertiser().Open());
     }
 
     [OneTimeTearDown]

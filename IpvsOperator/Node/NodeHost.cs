@@ -40,12 +40,23 @@ public sealed class NodeHost(NodeHostOptions options, ILoggerFactory loggers)
     public NodeAgent? Agent { get; private set; }
     public NodeDataplane? Dataplane { get; private set; }
 
-    public static NodeDataplane CreateDataplane(DataplaneKind kind, ILogger logger, string procSys = "/proc/sys") => kind switch
+    public static NodeDataplane CreateDataplane(DataplaneKind kind, ILogger logger, string procSys = "/proc/sys")
     {
-        DataplaneKind.Kernel => new NodeDataplane(IpvsNetlink.Open(), RouteNetlink.Open(), new NftablesSourceNat(logger, procSys: procSys),
-            new PacketSocketAdvertiser(), new ProcSysctl(procSys)),
-        _ => InMemory(),
-    };
+        if (kind != DataplaneKind.Kernel)
+        {
+            return InMemory();
+        }
+        var ipvs = IpvsNetlink.Open();
+        try
+        {
+            return new NodeDataplane(ipvs, RouteNetlink.Open(), new NftablesSourceNat(logger, procSys: procSys), new PacketSocketAdvertiser(), new ProcSysctl(procSys));
+        }
+        catch
+        {
+            ipvs.Dispose(); // the process goes on (local mode, tests): do not leak the socket
+            throw;
+        }
+    }
 
     /// <summary>The in-memory twins, with an uplink eth0 that the default route leaves by.</summary>
     public static NodeDataplane InMemory(TimeProvider? time = null)

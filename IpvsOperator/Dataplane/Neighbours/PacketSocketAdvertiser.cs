@@ -7,7 +7,8 @@ namespace IpvsOperator.Dataplane.Neighbours;
 /// <summary>
 /// Sends neighbour announcements through an AF_PACKET raw socket (CAP_NET_RAW), built frame by
 /// frame in managed code: no arping, no libpcap. The socket only sends (protocol 0 receives nothing)
-/// and stays bound to the network namespace it was opened in.
+/// and stays bound to the network namespace it was opened in. It is opened on the first
+/// announcement, so a node agent that announces nothing (<c>--announce=none</c>) needs no CAP_NET_RAW.
 /// </summary>
 public sealed partial class PacketSocketAdvertiser : INeighbourAdvertiser, IDisposable
 {
@@ -15,14 +16,22 @@ public sealed partial class PacketSocketAdvertiser : INeighbourAdvertiser, IDisp
     private const int SockRaw = 3;
     private const int SockCloexec = 0x80000;
     private readonly Lock gate = new();
-    private readonly int fd;
+    private int fd = -1;
 
-    public PacketSocketAdvertiser()
+    /// <summary>Opens the socket now, in the calling thread's network namespace (see NetworkNamespaces.Inside).</summary>
+    public PacketSocketAdvertiser Open()
     {
-        fd = socket(AfPacket, SockRaw | SockCloexec, 0);
-        if (fd < 0)
+        lock (gate)
         {
-            throw new NetlinkException(Marshal.GetLastPInvokeError(), "socket(AF_PACKET, SOCK_RAW)", "sending gratuitous ARP needs CAP_NET_RAW");
+            if (fd < 0)
+            {
+                fd = socket(AfPacket, SockRaw | SockCloexec, 0);
+                if (fd < 0)
+                {
+                    throw new NetlinkException(Marshal.GetLastPInvokeError(), "socket(AF_PACKET, SOCK_RAW)", "sending gratuitous ARP needs CAP_NET_RAW");
+                }
+            }
+            return this;
         }
     }
 
@@ -40,6 +49,7 @@ public sealed partial class PacketSocketAdvertiser : INeighbourAdvertiser, IDisp
                 HardwareAddressLength = 6,
             };
             frame.AsSpan(0, 6).CopyTo(destination.HardwareAddress);
+            Open();
             lock (gate)
             {
                 if (sendto(fd, frame, frame.Length, 0, ref destination, Marshal.SizeOf<SockaddrLl>()) < 0)
@@ -52,7 +62,17 @@ public sealed partial class PacketSocketAdvertiser : INeighbourAdvertiser, IDisp
         return sent;
     }
 
-    public void Dispose() => close(fd);
+    public void Dispose()
+    {
+        lock (gate)
+        {
+            if (fd >= 0)
+            {
+                close(fd);
+                fd = -1;
+            }
+        }
+    }
 
     [StructLayout(LayoutKind.Sequential)]
     private struct SockaddrLl
