@@ -164,6 +164,16 @@ public class Layer2AnnouncementTests : ControllerFixture
 
         (await SoleHolderAsync(vip, nodes.Where(n => n.Name == "node-a"))).Name.Should().Be("node-a");
         c.OnUplink(vip).Should().BeFalse();
+
+        // Scaled to zero: nobody may announce it, and the Service says so instead of naming a node.
+        await PublishEndpointsAsync(ns);
+
+        await Eventually.TrueAsync(() => nodes.All(n => !n.OnUplink(vip)), () => $"nobody announces {vip}; now {Holders(vip)}");
+        await Eventually.TrueAsync(async () => await Services.GetAsync(ns, "web") is { } service
+            && service.Metadata.Annotations?.ContainsKey(WellKnown.Annotations.AnnouncingNode) != true
+            && service.Status?.Conditions?.Any(c => c.Type == WellKnown.Conditions.Announced && c.Status == "False" && c.Reason == "NoEligibleNode"
+                && c.Message == $"no node announces {vip}: externalTrafficPolicy is Local and no node running the agent has a ready endpoint") == true,
+            "the condition says why no node announces it and the annotation is gone");
     }
 
     [Test]

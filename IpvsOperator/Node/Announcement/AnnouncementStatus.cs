@@ -56,7 +56,18 @@ public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder eve
         {
             foreach (var service in ServicesOn(announced, address).Where(s => PrimaryAddress(s, address) == address))
             {
-                await EnsureShownAsync(service, address, on, cancellationToken);
+                await EnsureShownAsync(service, address, nodeName, $"{address} is announced from {nodeName}{on}", cancellationToken);
+            }
+        }
+        // No node may announce these (externalTrafficPolicy Local and no ready endpoint): every agent
+        // knows it alike, and whichever writes first makes it so; the others find it written.
+        foreach (var (vip, entry) in announced.Where(a => a.Value.Eligible is { Count: 0 }))
+        {
+            var address = vip.ToString();
+            foreach (var service in entry.Services.Where(s => PrimaryAddress(s, address) == address))
+            {
+                await EnsureShownAsync(service, address, null,
+                    $"no node announces {address}: externalTrafficPolicy is Local and no node running the agent has a ready endpoint", cancellationToken);
             }
         }
     }
@@ -67,12 +78,14 @@ public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder eve
     private static string PrimaryAddress(V1Service service, string fallback) =>
         service.Status?.LoadBalancer?.Ingress?.FirstOrDefault()?.Ip ?? fallback;
 
-    private async Task EnsureShownAsync(V1Service service, string address, string on, CancellationToken cancellationToken)
+    /// <summary>The annotation naming <paramref name="holder"/> (removed when null) and the condition with the message, written where they differ.</summary>
+    private async Task EnsureShownAsync(V1Service service, string address, string? holder, string message, CancellationToken cancellationToken)
     {
-        var message = $"{address} is announced from {nodeName}{on}";
-        var annotated = service.Metadata.Annotations?.TryGetValue(WellKnown.Annotations.AnnouncingNode, out var shown) == true && shown == nodeName;
+        var shown = service.Metadata.Annotations?.TryGetValue(WellKnown.Annotations.AnnouncingNode, out var node) == true ? node : null;
+        var annotated = shown == holder;
+        var status = holder is null ? "False" : "True";
         var condition = service.Status?.Conditions?.FirstOrDefault(c => c.Type == WellKnown.Conditions.Announced);
-        var conditioned = condition is { Status: "True" } && condition.Message == message;
+        var conditioned = condition is not null && condition.Status == status && condition.Message == message;
         if (annotated && conditioned)
         {
             return;
@@ -82,7 +95,8 @@ public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder eve
         {
             if (!annotated)
             {
-                var patch = JsonSerializer.Serialize(new { metadata = new { annotations = new Dictionary<string, string> { [WellKnown.Annotations.AnnouncingNode] = nodeName } } });
+                // Merge patch: null removes the annotation.
+                var patch = JsonSerializer.Serialize(new { metadata = new { annotations = new Dictionary<string, string?> { [WellKnown.Annotations.AnnouncingNode] = holder } } });
                 await services.PatchAsync(ns, name, patch, PatchKind.Merge, cancellationToken: cancellationToken);
             }
             if (!conditioned)
@@ -96,8 +110,8 @@ public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder eve
                             new
                             {
                                 type = WellKnown.Conditions.Announced,
-                                status = "True",
-                                reason = "Layer2",
+                                status,
+                                reason = holder is null ? "NoEligibleNode" : "Layer2",
                                 message,
                                 lastTransitionTime = clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
                                 observedGeneration = service.Metadata.Generation ?? 0,
