@@ -159,9 +159,6 @@ public sealed class NodeAgent
     /// <summary>The addresses this node announces on the LAN now (empty without layer 2 announcement).</summary>
     public IReadOnlySet<string> Announcing => announcementStatus?.Held ?? new HashSet<string>();
 
-    /// <summary>The interface the VIPs are announced on, once known.</summary>
-    public string? AnnounceInterface => announcer?.Interface;
-
     /// <summary>Raised after every sync (tests and the benchmark watch convergence through it).</summary>
     public event Action<SyncReport>? Synced;
 
@@ -210,7 +207,7 @@ public sealed class NodeAgent
 
     private async Task LoopAsync(Action firstSynced, CancellationToken cancellationToken)
     {
-        var announcing = false;
+        var joined = false;
         var trigger = SyncTrigger.Periodic;
         var nextPeriodic = clock.GetUtcNow();
         var failures = 0;
@@ -221,9 +218,9 @@ public sealed class NodeAgent
                 nextPeriodic = clock.GetUtcNow() + options.SyncPeriod;
             }
             var report = Sync(trigger);
-            if (!announcing && report.Failure is null)
+            if (!joined && report.Failure is null)
             {
-                announcing = true;
+                joined = true;
                 firstSynced();
             }
             await RecordWarningsAsync(cancellationToken);
