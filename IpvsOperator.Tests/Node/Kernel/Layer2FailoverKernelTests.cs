@@ -7,6 +7,7 @@ using IpvsOperator.Dataplane.Netlink;
 using IpvsOperator.Entities;
 using IpvsOperator.LocalCluster;
 using IpvsOperator.Node;
+using IpvsOperator.Node.Announcement;
 using IpvsOperator.Tests.Controllers;
 using IpvsOperator.Tests.Support;
 using k8s;
@@ -126,21 +127,22 @@ public class Layer2FailoverKernelTests : ControllerFixture
         var capture = Capture();
         var vip = await ServiceAsync("web");
 
-        // Under the VM's emulated CPUs each agent's first sync takes half a minute (JIT): wait until
-        // all three have joined and the holder stays put, then measure.
-        var holder = await SoleHolderAsync(vip, Nodes, TimeSpan.FromMinutes(4));
-        await Eventually.TrueAsync(() => agents.Values.All(a => a.Log.Any(l => l.Contains("announcing VIPs on eth0", StringComparison.Ordinal))), "every agent has joined the election", TimeSpan.FromMinutes(2));
-        await Task.Delay(TimeSpan.FromSeconds(5));
-        holder = await SoleHolderAsync(vip, Nodes);
+        // Settled: with all three in the election (under the VM's emulated CPUs each agent's first
+        // sync takes half a minute, JIT), the holder is the node rendezvous hashing prefers, and it
+        // has sent its three gratuitous ARPs.
+        var holder = Rendezvous.Preferred(vip, Nodes)!;
+        await SoleHolderAsync(vip, [holder], TimeSpan.FromMinutes(4));
+        var holderMac = await MacOfAsync(holder);
+        await Eventually.TrueAsync(() => capture.Count(l => l.Line.Contains($"{holderMac} > ff:ff:ff:ff:ff:ff", StringComparison.Ordinal)
+            && l.Line.Contains($"Request who-has {vip} tell {vip}", StringComparison.Ordinal)) >= 3, $"{holder} has sent its three gratuitous ARPs", TimeSpan.FromMinutes(1));
         await AnswerAsync(vip, a => a == $"bk {AddressOf(holder)}", $"the client reaches the backend through {holder}, which source-NATs");
-        // Settled (its gratuitous ARP sent): the client forgets the VIP and asks again; only the holder may answer.
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        // The client forgets the VIP and asks again: only the holder may answer.
         await Sh($"ip -n {ClientNs} neigh flush dev eth0");
         var asked = Now();
         await AnswerAsync(vip, a => a == $"bk {AddressOf(holder)}", "the client is served after asking ARP again");
         await Eventually.TrueAsync(() => capture.Any(l => l.At >= asked && l.Line.Contains($"Reply {vip} is-at", StringComparison.Ordinal)), "the ARP reply was captured");
         capture.Where(l => l.At >= asked && l.Line.Contains($"Reply {vip} is-at", StringComparison.Ordinal)).Select(l => MacIn(l.Line)).Distinct()
-            .Should().Equal([await MacOfAsync(holder)], "only the holder answers ARP for the VIP (arp_ignore=1 on the others, which have it on their dummy interface)");
+            .Should().Equal([holderMac], "only the holder answers ARP for the VIP (arp_ignore=1 on the others, which have it on their dummy interface)");
 
         var probes = Prober(vip);
         await Eventually.TrueAsync(() => probes.Count(p => p.Answer is not null) >= 5, "the prober is served");

@@ -81,8 +81,12 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
         {
             while (!cancellationToken.IsCancellationRequested)
             {
+                // Rounds start a retry period apart, however long the last one took: a slow API
+                // must not stretch the time in which a dead node's addresses are noticed.
+                var started = clock.GetUtcNow();
                 await RoundAsync(candidates(), cancellationToken);
-                await Task.Delay(options.RetryPeriod, clock, cancellationToken);
+                var wait = started + options.RetryPeriod - clock.GetUtcNow();
+                await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, clock, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
