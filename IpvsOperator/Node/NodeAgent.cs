@@ -202,8 +202,10 @@ public sealed class NodeAgent
     private volatile IReadOnlyDictionary<string, IReadOnlySet<string>?> announcementCandidates = new Dictionary<string, IReadOnlySet<string>?>();
     private volatile IReadOnlyDictionary<IPAddressValue, AnnouncedAddress> announced = new Dictionary<IPAddressValue, AnnouncedAddress>();
 
-    private bool IsAllocated(IPAddressValue address) => announced.ContainsKey(address)
-        || allocations.Items.Any(a => IPAddressValue.TryParse(a.Spec?.Address, out var allocated) && allocated == address);
+    // The allocated addresses as of the last sync, which computes them anyway.
+    private volatile HashSet<IPAddressValue> allocatedAddresses = [];
+
+    private bool IsAllocated(IPAddressValue address) => allocatedAddresses.Contains(address);
 
     private async Task LoopAsync(Action firstSynced, CancellationToken cancellationToken)
     {
@@ -316,6 +318,7 @@ public sealed class NodeAgent
             computed += Stopwatch.GetElapsedTime(phase);
 
             phase = Stopwatch.GetTimestamp();
+            allocatedAddresses = allocated;
             var result = applier.Sync(desired, actual, a => allocated.Contains(a) || owned.Contains(a));
             programmed.Remember(built, desired, result.Failed.Select(f => f.Operation));
             var stillBound = result.Failed.Select(f => f.Operation).OfType<SyncOperation.UnbindAddress>().Select(u => u.Address);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using IpvsOperator.Runtime.Client;
 using k8s;
 using k8s.Models;
