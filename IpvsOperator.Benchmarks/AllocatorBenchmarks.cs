@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using IpvsOperator.Addressing;
 using IpvsOperator.Ipam;
 
 namespace IpvsOperator.Benchmarks;

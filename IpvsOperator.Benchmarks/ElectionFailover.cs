@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using IpvsOperator.Addressing;
 using IpvsOperator.LocalCluster;
 using IpvsOperator.Node.Announcement;
 using k8s;
@@ -28,11 +29,11 @@ internal static class ElectionFailover
             Cut ? throw new HttpRequestException("cut off") : base.SendAsync(request, cancellationToken);
     }
 
-    private sealed record Agent(string Name, AnnouncementElection Election, Cutoff Network, CancellationTokenSource Stop, ConcurrentQueue<(TimeSpan At, int Held, HashSet<string> Addresses)> Changes)
+    private sealed record Agent(string Name, AnnouncementElection Election, Cutoff Network, CancellationTokenSource Stop, ConcurrentQueue<(TimeSpan At, int Held, HashSet<IPAddressValue> Addresses)> Changes)
     {
         public Task Run { get; set; } = Task.CompletedTask;
 
-        public HashSet<string> Held => Changes.LastOrDefault().Addresses ?? [];
+        public HashSet<IPAddressValue> Held => Changes.LastOrDefault().Addresses ?? [];
     }
 
     public static async Task RunAsync()
@@ -50,7 +51,7 @@ internal static class ElectionFailover
         await using var server = await LocalClusterServer.StartAsync();
         using var admin = server.CreateClient();
         await admin.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = Namespace } });
-        var candidates = Enumerable.Range(0, count).ToDictionary(i => $"10.{i / 65536}.{i / 256 % 256}.{i % 256}", _ => (IReadOnlySet<string>?)null);
+        var candidates = Enumerable.Range(0, count).ToDictionary(i => IPAddressValue.Parse($"10.{i / 65536}.{i / 256 % 256}.{i % 256}"), _ => (IReadOnlySet<string>?)null);
         var clock = Stopwatch.StartNew();
         var agents = Nodes.Select(name => Start(server, name, candidates, clock)).ToList();
 
@@ -87,15 +88,15 @@ internal static class ElectionFailover
         await Task.WhenAll(agents.Select(a => a.Run));
     }
 
-    private static bool Settled(List<Agent> agents, IEnumerable<string> addresses) =>
+    private static bool Settled(List<Agent> agents, IEnumerable<IPAddressValue> addresses) =>
         addresses.All(a => agents.Count(n => n.Held.Contains(a)) == 1 && agents.Single(n => n.Held.Contains(a)).Name == Rendezvous.Preferred(a, agents.Select(n => n.Name)));
 
-    private static Agent Start(LocalClusterServer server, string name, Dictionary<string, IReadOnlySet<string>?> candidates, Stopwatch clock)
+    private static Agent Start(LocalClusterServer server, string name, Dictionary<IPAddressValue, IReadOnlySet<string>?> candidates, Stopwatch clock)
     {
         var network = new Cutoff();
         var client = new Kubernetes(new KubernetesClientConfiguration { Host = server.Address.ToString().TrimEnd('/') }, network);
-        var election = new AnnouncementElection(client, new AnnouncementElectionOptions { NodeName = name, Namespace = Namespace }, NullLogger.Instance);
-        var agent = new Agent(name, election, network, new CancellationTokenSource(), new ConcurrentQueue<(TimeSpan, int, HashSet<string>)>());
+        var election = new AnnouncementElection(client, name, new Layer2Options { Namespace = Namespace }, NullLogger.Instance);
+        var agent = new Agent(name, election, network, new CancellationTokenSource(), new ConcurrentQueue<(TimeSpan, int, HashSet<IPAddressValue>)>());
         election.HeldChanged += held => agent.Changes.Enqueue((clock.Elapsed, held.Count, held.ToHashSet()));
         agent.Run = Task.Run(() => election.RunAsync(() => candidates, agent.Stop.Token));
         return agent;

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Text;
+using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane;
 using IpvsOperator.Dataplane.Ipvs;
-using IpvsOperator.Ipam;
 
 namespace IpvsOperator.Benchmarks;
 

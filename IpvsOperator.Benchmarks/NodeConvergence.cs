@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using IpvsOperator.Addressing;
+using IpvsOperator.Commands;
 using IpvsOperator.Dataplane;
 using IpvsOperator.Entities;
-using IpvsOperator.Ipam;
 using IpvsOperator.LocalCluster;
+using IpvsOperator.Mapping;
 using IpvsOperator.Node;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Generation;
@@ -33,7 +35,7 @@ internal static class NodeConvergence
         await ParallelWriters.RunAsync(services, async i => await CreateServiceAsync(client, i, endpoints));
         Console.WriteLine($"cluster: {services} Services, IPAllocations and EndpointSlices created in {clock.Elapsed.TotalSeconds:F1} s ({kind} dataplane)");
 
-        var dataplane = NodeHost.CreateDataplane(kind, NullLogger.Instance);
+        var dataplane = NodeDataplanes.Create(kind, NullLoggerFactory.Instance);
         Clear(dataplane.Ipvs);
         var reports = new List<(TimeSpan At, SyncReport Report)>();
         var agent = new NodeAgent(client, dataplane, new NodeAgentOptions { NodeName = "node-a", SyncPeriod = TimeSpan.FromSeconds(20) }, NullLoggerFactory.Instance);
@@ -153,7 +155,6 @@ internal static class NodeConvergence
         var serving = ipvs.ListDestinations(key).Where(d => d.Weight > 0).Select(d => d.Address.ToString()).ToHashSet();
         return Enumerable.Range(0, endpoints).All(e => serving.Contains(PodAddress(i, e, 1)));
     }
-
 
     private static int Count(List<(TimeSpan, SyncReport)> reports)
     {

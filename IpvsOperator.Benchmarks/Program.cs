@@ -14,7 +14,7 @@ switch (args)
         await IpvsProgramming.RunAsync();
         break;
     case ["node", .. var rest]:
-        await NodeConvergence.RunAsync(rest is ["memory", ..] ? IpvsOperator.Node.DataplaneKind.Memory : IpvsOperator.Node.DataplaneKind.Kernel);
+        await NodeConvergence.RunAsync(rest is ["memory", ..] ? IpvsOperator.Commands.DataplaneKind.Memory : IpvsOperator.Commands.DataplaneKind.Kernel);
         break;
     case ["election", ..]:
         await ElectionFailover.RunAsync();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
 using IpvsOperator.LocalCluster;
 using IpvsOperator.Runtime.Client;
@@ -27,10 +28,10 @@ internal static class RuntimeColdStart
         var allocations = new EntityClient<V1Alpha1IPAllocation>(client);
         await ParallelWriters.RunAsync(objects, async i =>
         {
-            var address = new Ipam.IPAddressValue(Ipam.IPFamily.IPv4, (uint)(0x0A000000 + i));
+            var address = new IPAddressValue(IPFamily.IPv4, (uint)(0x0A000000 + i));
             await allocations.CreateAsync(new V1Alpha1IPAllocation
             {
-                Metadata = new V1ObjectMeta { Name = Ipam.AllocationNames.For(address) },
+                Metadata = new V1ObjectMeta { Name = Mapping.AllocationNames.For(address) },
                 Spec = new IPAllocationSpec { Address = address.ToString(), Pool = "bench", ServiceRef = new ServiceReference { Namespace = "default", Name = $"svc-{i}", Uid = $"uid-{i}" } },
             });
         });

@@ -1,7 +1,6 @@
 using System.Net;
-using IpvsOperator.Controllers;
+using IpvsOperator.Commands;
 using IpvsOperator.Entities;
-using IpvsOperator.Local;
 using IpvsOperator.LocalCluster;
 using IpvsOperator.Node;
 using IpvsOperator.Node.Announcement;

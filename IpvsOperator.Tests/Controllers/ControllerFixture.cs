@@ -1,9 +1,11 @@
+using IpvsOperator.Addressing;
 using IpvsOperator.Controllers;
 using IpvsOperator.Entities;
-using IpvsOperator.Ipam;
+using IpvsOperator.Mapping;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Controllers;
 using IpvsOperator.Runtime.Hosting;
+using IpvsOperator.Runtime.Resilience;
 using IpvsOperator.Tests.Support;
 using k8s;
 using k8s.Models;
@@ -44,7 +46,7 @@ public abstract class ControllerFixture : LocalClusterFixture
     {
         var runtime = new OperatorRuntime(Client, new LeaderElectionOptions { Enabled = false }, NullLoggerFactory.Instance)
             .AddLoadBalancerControllers(Client, settings ?? new ControllerSettings(), NullLoggerFactory.Instance,
-                new ControllerOptions { BackoffBase = TimeSpan.FromMilliseconds(50), BackoffMax = TimeSpan.FromSeconds(2) });
+                new ControllerOptions { Backoff = new Backoff(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(2)) });
         var stop = new CancellationTokenSource();
         var instance = (Task.Run(() => runtime.RunAsync(stop.Token)), stop);
         running.Add(instance);
@@ -84,7 +86,7 @@ public abstract class ControllerFixture : LocalClusterFixture
     }
 
     protected async Task<List<V1Alpha1IPAllocation>> ClaimsOfAsync(string ns, string name) =>
-        [.. (await Allocations.ListAllAsync()).Items.Where(a => AllocationTerm.Holders(a).Any(h => h.Namespace == ns && h.Name == name))];
+        [.. (await Allocations.ListAllAsync()).Items.Where(a => a.Holders().Any(h => h.Namespace == ns && h.Name == name))];
 
     protected async Task<List<Corev1Event>> EventsAsync(string ns, string name, string reason) =>
         [.. (await Client.CoreV1.ListNamespacedEventAsync(ns)).Items.Where(e => e.InvolvedObject.Name == name && e.Reason == reason)];

@@ -1,6 +1,6 @@
 using System.Net;
-using IpvsOperator.Controllers;
 using IpvsOperator.Entities;
+using IpvsOperator.Mapping;
 using IpvsOperator.Tests.Support;
 using k8s;
 using k8s.Models;
@@ -119,7 +119,7 @@ public class RaceAndCrashTests : ControllerFixture
         var services = (await Services.ListAllAsync(ns)).Items;
         var addressed = services.Where(s => s.Status?.LoadBalancer?.Ingress is { Count: > 0 })
             .ToDictionary(s => s.Metadata.Name, s => s.Status.LoadBalancer.Ingress[0].Ip);
-        var claims = (await Allocations.ListAllAsync()).Items.Where(a => AllocationTerm.Holders(a).Any(h => h.Namespace == ns)).ToList();
+        var claims = (await Allocations.ListAllAsync()).Items.Where(a => a.Holders().Any(h => h.Namespace == ns)).ToList();
         return (addressed, claims);
     }
 }

@@ -1,5 +1,6 @@
 using IpvsOperator.Controllers;
 using IpvsOperator.Entities;
+using IpvsOperator.Mapping;
 using IpvsOperator.Tests.Support;
 using k8s;
 using k8s.Models;
@@ -193,7 +194,7 @@ public class ServiceAllocationTests : ControllerFixture
         (await WaitForAddressAsync(ns, "https")).Should().Be(address);
         var claim = (await Allocations.GetAsync(null, NameOf(address)))!;
         claim.Spec.SharingKey.Should().Be("front");
-        AllocationTerm.Holders(claim).Select(h => h.Name).Should().BeEquivalentTo(["http", "https"]);
+        claim.Holders().Select(h => h.Name).Should().BeEquivalentTo(["http", "https"]);
 
         await Client.CoreV1.DeleteNamespacedServiceAsync("http", ns);
         await Eventually.TrueAsync(async () => await Services.GetAsync(ns, "http") is null, "the first sharer goes");

@@ -1,7 +1,7 @@
+using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane;
 using IpvsOperator.Dataplane.InMemory;
 using IpvsOperator.Dataplane.Netlink;
-using IpvsOperator.Ipam;
 using IpvsOperator.Tests.Support;
 
 namespace IpvsOperator.Tests.Dataplane;
@@ -41,7 +41,7 @@ public abstract class AddressManagerContract
         Manager.RemoveAddress(Link, address);
         Manager.ListAddresses(Link).Should().NotContain(address);
         var missing = () => Manager.RemoveAddress(Link, address);
-        missing.Should().Throw<NetlinkException>().Which.ErrorNumber.Should().Be(RouteNetlink.EADDRNOTAVAIL);
+        missing.Should().Throw<NetlinkException>().Which.ErrorNumber.Should().Be(NetlinkException.EADDRNOTAVAIL);
     }
 
     [TestCase("192.0.2.20")]

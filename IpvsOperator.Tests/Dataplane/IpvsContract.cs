@@ -1,7 +1,7 @@
+using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane;
 using IpvsOperator.Dataplane.InMemory;
 using IpvsOperator.Dataplane.Netlink;
-using IpvsOperator.Ipam;
 
 namespace IpvsOperator.Tests.Dataplane;
 

@@ -1,7 +1,7 @@
 using System.Net.NetworkInformation;
+using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane.Neighbours;
 using IpvsOperator.Dataplane.Netlink;
-using IpvsOperator.Ipam;
 using IpvsOperator.Tests.Support;
 
 namespace IpvsOperator.Tests.Dataplane;

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
+using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane.Netlink;
-using IpvsOperator.Ipam;
 
 namespace IpvsOperator.Tests.Dataplane;
 

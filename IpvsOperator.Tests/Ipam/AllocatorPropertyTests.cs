@@ -1,4 +1,5 @@
 using System.Numerics;
+using IpvsOperator.Addressing;
 using IpvsOperator.Ipam;
 
 namespace IpvsOperator.Tests.Ipam;

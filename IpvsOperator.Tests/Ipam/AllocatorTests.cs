@@ -1,3 +1,4 @@
+using IpvsOperator.Addressing;
 using IpvsOperator.Ipam;
 
 namespace IpvsOperator.Tests.Ipam;

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using IpvsOperator.Addressing;
 using IpvsOperator.Node.Announcement;
 using IpvsOperator.Tests.Support;
 using k8s;
@@ -15,10 +16,10 @@ namespace IpvsOperator.Tests.Node;
 [NonParallelizable]
 public class AnnouncementElectionTests : LocalClusterFixture
 {
-    private static readonly string[] Addresses = [.. Enumerable.Range(1, 30).Select(i => $"198.51.100.{i}")];
+    private static readonly IPAddressValue[] Addresses = [.. Enumerable.Range(1, 30).Select(i => IPAddressValue.Parse($"198.51.100.{i}"))];
 
     // Who may announce each address; null: any live node. A test may narrow it while agents run.
-    private volatile Dictionary<string, IReadOnlySet<string>?> candidates = Addresses.ToDictionary(a => a, _ => (IReadOnlySet<string>?)null);
+    private volatile Dictionary<IPAddressValue, IReadOnlySet<string>?> candidates = Addresses.ToDictionary(a => a, _ => (IReadOnlySet<string>?)null);
     private readonly List<Agent> agents = [];
 
     /// <summary>Fails every request while partitioned, as a node cut off from the API server would see it.</summary>
@@ -38,9 +39,9 @@ public class AnnouncementElectionTests : LocalClusterFixture
         public IKubernetes Client { get; } = client;
         public CancellationTokenSource Stop { get; } = new();
         public Task Run { get; set; } = Task.CompletedTask;
-        public ConcurrentQueue<(DateTimeOffset At, string[] Held)> History { get; } = new();
+        public ConcurrentQueue<(DateTimeOffset At, IPAddressValue[] Held)> History { get; } = new();
 
-        public string[] Held => History.LastOrDefault().Held ?? [];
+        public IPAddressValue[] Held => History.LastOrDefault().Held ?? [];
     }
 
     [OneTimeSetUp]
@@ -68,15 +69,14 @@ public class AnnouncementElectionTests : LocalClusterFixture
     {
         var network = new PartitionHandler();
         var client = new Kubernetes(new KubernetesClientConfiguration { Host = Server.Address.ToString().TrimEnd('/') }, network);
-        var election = new AnnouncementElection(client, new AnnouncementElectionOptions
+        var election = new AnnouncementElection(client, name, new Layer2Options
         {
-            NodeName = name,
             LeaseDuration = TimeSpan.FromSeconds(2),
             RenewDeadline = TimeSpan.FromSeconds(1),
             RetryPeriod = TimeSpan.FromMilliseconds(100),
         }, NullLogger.Instance);
         var agent = new Agent(name, election, network, client);
-        election.HeldChanged += held => agent.History.Enqueue((DateTimeOffset.UtcNow, [.. held.Order(StringComparer.Ordinal)]));
+        election.HeldChanged += held => agent.History.Enqueue((DateTimeOffset.UtcNow, [.. held.Order()]));
         agent.Run = Task.Run(() => election.RunAsync(() => candidates, agent.Stop.Token));
         agents.Add(agent);
         return agent;

@@ -1,6 +1,7 @@
+using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane;
 using IpvsOperator.Entities;
-using IpvsOperator.Ipam;
+using IpvsOperator.Mapping;
 using IpvsOperator.Node;
 using k8s.Models;
 

@@ -1,5 +1,6 @@
+using IpvsOperator.Addressing;
+using IpvsOperator.Dataplane.Nftables;
 using IpvsOperator.Dataplane;
-using IpvsOperator.Ipam;
 using IpvsOperator.Node;
 using IpvsOperator.Tests.Support;
 

@@ -1,6 +1,7 @@
+using IpvsOperator.Addressing;
+using IpvsOperator.Commands;
 using IpvsOperator.Dataplane.InMemory;
 using IpvsOperator.Entities;
-using IpvsOperator.Ipam;
 using IpvsOperator.Node;
 using IpvsOperator.Node.Announcement;
 using IpvsOperator.Tests.Controllers;
@@ -43,7 +44,7 @@ public class Layer2AnnouncementTests : ControllerFixture
 
     private Node StartNode(string name, string? announceInterface = null)
     {
-        var dataplane = NodeHost.InMemory();
+        var dataplane = NodeDataplanes.InMemory();
         var agent = new NodeAgent(Client, dataplane, new NodeAgentOptions
         {
             NodeName = name,
@@ -123,7 +124,7 @@ public class Layer2AnnouncementTests : ControllerFixture
             "no node answers ARP for a VIP it only has on the dummy interface");
         ((InMemoryNeighbourAdvertiser)holder.Dataplane.Advertiser).Sent.Should().Contain(("eth0", vip), "the taker sends gratuitous ARP");
         nodes.Except([holder]).Should().OnlyContain(n => !((InMemoryNeighbourAdvertiser)n.Dataplane.Advertiser).Sent.Contains(new ValueTuple<string, IPAddressValue>("eth0", vip)));
-        holder.Agent.Announcing.Should().Contain(vip.ToString());
+        holder.Agent.Announcing.Should().Contain(vip);
         await ServiceShowsAsync(ns, holder.Name, vip);
         (await EventsAsync(ns, "web", WellKnown.Events.Announced)).Should().ContainSingle()
             .Which.Message.Should().Be($"{vip} is announced from {holder.Name} (eth0); nobody announced it before");

@@ -1,6 +1,7 @@
 using System.Net.NetworkInformation;
+using IpvsOperator.Addressing;
+using IpvsOperator.Commands;
 using IpvsOperator.Dataplane.InMemory;
-using IpvsOperator.Ipam;
 using IpvsOperator.Node;
 using IpvsOperator.Node.Announcement;
 using IpvsOperator.Tests.Support;
@@ -20,7 +21,7 @@ public class Layer2AnnouncerTests
     public Layer2AnnouncerTests()
     {
         clock = new ManualClock();
-        dataplane = NodeHost.InMemory(clock);
+        dataplane = NodeDataplanes.InMemory(clock);
     }
 
     private InMemoryAddressManager Links => (InMemoryAddressManager)dataplane.Links;
@@ -34,7 +35,7 @@ public class Layer2AnnouncerTests
     {
         var announcer = Announcer();
 
-        announcer.Apply(new HashSet<string> { "198.51.100.1" });
+        announcer.Apply(new HashSet<IPAddressValue> { Vip });
 
         announcer.Interface.Should().Be("eth0", "the interface of the default route");
         Links.ListAddresses("eth0").Should().Contain(Vip);
@@ -46,7 +47,7 @@ public class Layer2AnnouncerTests
         for (var round = 0; round < 4; round++)
         {
             clock.Now += TimeSpan.FromMilliseconds(500);
-            announcer.Apply(new HashSet<string> { "198.51.100.1" });
+            announcer.Apply(new HashSet<IPAddressValue> { Vip });
         }
 
         Advertiser.Sent.Should().HaveCount(3, "three announcements in all, then the kernel answers ARP by itself");
@@ -58,9 +59,9 @@ public class Layer2AnnouncerTests
     {
         Links.AddAddress("eth0", NodeAddress);
         var announcer = Announcer();
-        announcer.Apply(new HashSet<string> { "198.51.100.1" });
+        announcer.Apply(new HashSet<IPAddressValue> { Vip });
 
-        announcer.Apply(new HashSet<string>());
+        announcer.Apply(new HashSet<IPAddressValue>());
 
         Links.ListAddresses("eth0").Should().Equal([NodeAddress]);
     }
@@ -70,7 +71,7 @@ public class Layer2AnnouncerTests
     {
         Links.RefreshAddress("eth0", Vip, TimeSpan.FromSeconds(3));
 
-        Announcer().Apply(new HashSet<string>());
+        Announcer().Apply(new HashSet<IPAddressValue>());
 
         Links.ListAddresses("eth0").Should().NotContain(Vip);
     }
@@ -79,11 +80,11 @@ public class Layer2AnnouncerTests
     public void An_address_that_ran_out_while_the_agent_stalled_is_added_and_announced_again()
     {
         var announcer = Announcer();
-        announcer.Apply(new HashSet<string> { "198.51.100.1" });
+        announcer.Apply(new HashSet<IPAddressValue> { Vip });
         clock.Now += TimeSpan.FromSeconds(10);
         Links.ListAddresses("eth0").Should().NotContain(Vip, "the kernel removed it when its lifetime ran out");
 
-        announcer.Apply(new HashSet<string> { "198.51.100.1" });
+        announcer.Apply(new HashSet<IPAddressValue> { Vip });
 
         Links.ListAddresses("eth0").Should().Contain(Vip);
         Advertiser.Sent.Should().HaveCount(2, "announced again: the LAN may have moved on meanwhile");
@@ -95,7 +96,7 @@ public class Layer2AnnouncerTests
         Links.DefaultRoute = null;
         var announcer = Announcer();
 
-        announcer.Apply(new HashSet<string> { "198.51.100.1" });
+        announcer.Apply(new HashSet<IPAddressValue> { Vip });
 
         announcer.Interface.Should().BeNull();
         announcer.Problem.Should().Contain("no default route").And.Contain("--announce-iface");
@@ -104,7 +105,7 @@ public class Layer2AnnouncerTests
 
         Links.AddLink("bond0", "bond", new PhysicalAddress([2, 0, 0, 0, 0, 0x42]));
         var told = Announcer(new Layer2Options { Interface = "bond0" });
-        told.Apply(new HashSet<string> { "198.51.100.1" });
+        told.Apply(new HashSet<IPAddressValue> { Vip });
         Links.ListAddresses("bond0").Should().Contain(Vip, "--announce-iface names the interface");
     }
 

@@ -1,9 +1,9 @@
-using IpvsOperator.Controllers;
+using IpvsOperator.Addressing;
+using IpvsOperator.Commands;
 using IpvsOperator.Dataplane;
 using IpvsOperator.Dataplane.InMemory;
 using IpvsOperator.Dataplane.Netlink;
 using IpvsOperator.Entities;
-using IpvsOperator.Ipam;
 using IpvsOperator.Node;
 using IpvsOperator.Tests.Controllers;
 using IpvsOperator.Tests.Support;
@@ -32,7 +32,7 @@ public class NodeAgentTests : ControllerFixture
         agents.Clear();
     }
 
-    private static NodeDataplane InMemory() => NodeHost.InMemory();
+    private static NodeDataplane InMemory() => NodeDataplanes.InMemory();
 
     private NodeAgent StartAgent(NodeDataplane dataplane, NodeAgentOptions? options = null)
     {

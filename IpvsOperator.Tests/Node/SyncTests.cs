@@ -1,6 +1,6 @@
+using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane;
 using IpvsOperator.Dataplane.InMemory;
-using IpvsOperator.Ipam;
 using IpvsOperator.Node;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -18,7 +18,7 @@ public class SyncTests
     public void CreateBindInterface()
     {
         links.EnsureDummyLink("ipvs-lb0");
-        applier = new SyncApplier(ipvs, links, "ipvs-lb0", NullLogger.Instance);
+        applier = new SyncApplier(ipvs, new BindLink(links, "ipvs-lb0", NullLogger.Instance), NullLogger.Instance);
     }
 
     private static VirtualServiceKey Key(ushort port, IPAddressValue? vip = null) => new(vip ?? Vip, IpvsProtocol.TCP, port);

@@ -5,6 +5,7 @@ using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Controllers;
 using IpvsOperator.Runtime.Events;
 using IpvsOperator.Runtime.Hosting;
+using IpvsOperator.Runtime.Resilience;
 using IpvsOperator.Runtime.Watching;
 using IpvsOperator.Tests.Support;
 using k8s;
@@ -126,7 +127,7 @@ public class OperatorRuntimeTests : LocalClusterFixture
             }
         });
         var runtime = new OperatorRuntime(Client, new LeaderElectionOptions { Enabled = false }, NullLoggerFactory.Instance)
-            .AddController(() => controller, ns: ns, options: new ControllerOptions { BackoffBase = TimeSpan.FromMilliseconds(10) });
+            .AddController(() => controller, ns: ns, options: new ControllerOptions { Backoff = Backoff.Reconcile with { First = TimeSpan.FromMilliseconds(10) } });
         var running = await StartAsync(runtime.RunAsync);
 
         await Eventually.TrueAsync(async () => Value((await Maps.GetAsync(ns, "stale"))!.Data, "copy") == "second",
@@ -164,7 +165,7 @@ public class OperatorRuntimeTests : LocalClusterFixture
         var finalizer = new FlakyFinalizer(failures: 2);
         var controller = new RecordingController();
         var runtime = new OperatorRuntime(Client, new LeaderElectionOptions { Enabled = false }, NullLoggerFactory.Instance)
-            .AddController(() => controller, () => [finalizer], new ControllerOptions { BackoffBase = TimeSpan.FromMilliseconds(10) }, ns);
+            .AddController(() => controller, () => [finalizer], new ControllerOptions { Backoff = Backoff.Reconcile with { First = TimeSpan.FromMilliseconds(10) } }, ns);
         var running = await StartAsync(runtime.RunAsync);
         await Maps.CreateAsync(Map("fin", ns));
         await Eventually.TrueAsync(async () => (await Maps.GetAsync(ns, "fin"))!.Metadata.Finalizers?.Contains(FlakyFinalizer.Name) == true,

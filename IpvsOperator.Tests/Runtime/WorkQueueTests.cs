@@ -1,4 +1,5 @@
 using IpvsOperator.Runtime.Queue;
+using IpvsOperator.Runtime.Resilience;
 
 namespace IpvsOperator.Tests.Runtime;
 
@@ -37,7 +38,7 @@ public class WorkQueueTests
     [Test]
     public void Failures_back_off_exponentially_with_jitter_and_are_forgotten_on_success()
     {
-        using var queue = new WorkQueue<string>(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(10));
+        using var queue = new WorkQueue<string>(new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(10)));
 
         var delays = Enumerable.Range(0, 6).Select(_ => queue.AddRateLimited("k").TotalMilliseconds).ToList();
 

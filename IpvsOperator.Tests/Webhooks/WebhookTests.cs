@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text;
-using IpvsOperator.Controllers;
 using IpvsOperator.Entities;
 using IpvsOperator.Runtime.Webhooks;
 using IpvsOperator.Tests.Controllers;
@@ -35,7 +34,7 @@ public class WebhookTests : ControllerFixture
         certificates = new WebhookCertificates(Client, options, NullLogger<WebhookCertificates>.Instance);
         var certificate = await certificates.EnsureAsync(CancellationToken.None);
         server = await WebhookServer.StartAsync(certificate,
-            [new PoolValidator(Pools, Allocations), new AllocationValidator(Pools), new ServiceValidator(Pools, new ControllerSettings())],
+            [new PoolValidator(Pools, Allocations), new AllocationValidator(Pools), new ServiceValidator(Pools, defaultClass: true)],
             IPAddress.Loopback, 0, NullLogger.Instance, CancellationToken.None);
         Server.Admission.MapService(OperatorNamespace, options.ServiceName, "127.0.0.1", server.Port);
     }

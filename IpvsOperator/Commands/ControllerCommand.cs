@@ -1,9 +1,8 @@
 using System.CommandLine;
-using System.Net;
+using IpvsOperator.Entities;
 using IpvsOperator.Controllers;
 using IpvsOperator.Runtime.Hosting;
 using IpvsOperator.Runtime.Webhooks;
-using Microsoft.Extensions.Logging;
 
 namespace IpvsOperator.Commands;
 
@@ -13,7 +12,7 @@ internal static class ControllerCommand
     public static Command Create()
     {
         var kubeconfig = new Option<string?>("--kubeconfig") { Description = "Kubeconfig to use; default: in-cluster, then ~/.kube/config." };
-        var ns = new Option<string>("--namespace") { Description = "The operator's namespace (leader lease, webhook Secret).", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? "ipvs-operator-system" };
+        var ns = new Option<string>("--namespace") { Description = "The operator's namespace (leader lease, webhook Secret).", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? WellKnown.OperatorNamespace };
         var defaultClass = new Option<bool>("--default-class") { Description = "Serve LoadBalancer Services that name no loadBalancerClass.", DefaultValueFactory = _ => true };
         var ipMode = new Option<string>("--ip-mode") { Description = "ipMode written to status.loadBalancer.ingress: Proxy or VIP.", DefaultValueFactory = _ => "Proxy" };
         ipMode.AcceptOnlyFromAmong("Proxy", "VIP");
@@ -43,20 +42,4 @@ internal static class ControllerCommand
         });
         return command;
     }
-}
-
-internal static class Logging
-{
-    public static ILoggerFactory Create(bool json) => LoggerFactory.Create(builder =>
-    {
-        builder.SetMinimumLevel(LogLevel.Information);
-        if (json)
-        {
-            builder.AddJsonConsole();
-        }
-        else
-        {
-            builder.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
-        }
-    });
 }

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using IpvsOperator.Local;
-using IpvsOperator.Node;
 
 namespace IpvsOperator.Commands;
 

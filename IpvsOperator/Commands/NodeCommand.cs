@@ -1,4 +1,5 @@
 using System.CommandLine;
+using IpvsOperator.Entities;
 using IpvsOperator.Node;
 using IpvsOperator.Node.Announcement;
 
@@ -11,7 +12,7 @@ internal static class NodeCommand
     {
         var kubeconfig = new Option<string?>("--kubeconfig") { Description = "Kubeconfig to use; default: in-cluster, then ~/.kube/config." };
         var nodeName = new Option<string>("--node-name") { Description = "This node's name (for externalTrafficPolicy: Local).", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("NODE_NAME") ?? Environment.MachineName };
-        var bindIface = new Option<string>("--bind-iface") { Description = "Interface the VIPs are bound on; created as a dummy link when missing. Not kube-ipvs0, which kube-proxy prunes.", DefaultValueFactory = _ => "ipvs-lb0" };
+        var bindIface = new Option<string>("--bind-iface") { Description = "Interface the VIPs are bound on; created as a dummy link when missing. Not kube-ipvs0, which kube-proxy prunes.", DefaultValueFactory = _ => WellKnown.BindInterface };
         var forwardTo = new Option<string>("--forward-to") { Description = "endpoints: the Service's ready endpoints; node-port: the nodes' InternalIPs at the nodePort (kube-proxy takes it from there).", DefaultValueFactory = _ => "endpoints" };
         forwardTo.AcceptOnlyFromAmong("endpoints", "node-port");
         var drainTimeout = new Option<TimeSpan>("--drain-timeout") { Description = "How long a terminating or removed endpoint keeps weight 0 before it is deleted (hh:mm:ss).", DefaultValueFactory = _ => TimeSpan.FromSeconds(30) };
@@ -24,7 +25,7 @@ internal static class NodeCommand
         var announce = new Option<string>("--announce") { Description = "l2: one node per VIP answers ARP/NDP for it, elected on Leases, with failover; none: the network routes the VIPs to the nodes (BGP, static routes).", DefaultValueFactory = _ => "l2" };
         announce.AcceptOnlyFromAmong("l2", "none");
         var announceIface = new Option<string?>("--announce-iface") { Description = "Interface the VIPs are announced on; default: the interface of the default route." };
-        var leaseNamespace = new Option<string>("--lease-namespace") { Description = "Namespace of the announcement Leases: the operator's.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? "ipvs-operator-system" };
+        var leaseNamespace = new Option<string>("--lease-namespace") { Description = "Namespace of the announcement Leases: the operator's.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? WellKnown.OperatorNamespace };
         var leaseDuration = new Option<TimeSpan>("--lease-duration") { Description = "After this long without a renewal from a node, others take over its VIPs (hh:mm:ss.f).", DefaultValueFactory = _ => TimeSpan.FromSeconds(3) };
         var renewDeadline = new Option<TimeSpan>("--renew-deadline") { Description = "A node that cannot renew for this long withdraws its VIPs, before its lease expires (hh:mm:ss.f).", DefaultValueFactory = _ => TimeSpan.FromSeconds(2) };
         var retryPeriod = new Option<TimeSpan>("--retry-period") { Description = "How often a node renews its lease and looks at the holders (hh:mm:ss.f).", DefaultValueFactory = _ => TimeSpan.FromMilliseconds(500) };

@@ -1,5 +1,7 @@
+using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
 using IpvsOperator.Ipam;
+using IpvsOperator.Mapping;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Controllers;
 using k8s.Models;
@@ -25,9 +27,9 @@ public sealed class AllocationController(AllocationTerm term, EntityClient<V1Alp
             logger.LogWarning("IPAllocation {Name} names address {Address}, which is not the address of its name; leaving it alone", allocation.Metadata.Name, allocation.Spec.Address);
             return ReconcileResult.Done;
         }
-        var live = AllocationTerm.Holders(allocation).Where(IsLive).ToList();
+        var live = allocation.Holders().Where(IsLive).ToList();
         var dead = new List<ServiceReference>();
-        foreach (var holder in AllocationTerm.Holders(allocation).Where(h => !IsLive(h)))
+        foreach (var holder in allocation.Holders().Where(h => !IsLive(h)))
         {
             // The cache may not have seen a Service created a moment ago (by another controller's
             // claim, say): only the API server can say it is gone.
@@ -59,7 +61,7 @@ public sealed class AllocationController(AllocationTerm term, EntityClient<V1Alp
     {
         term.Pools.EnqueueAfter(new ObjectKey(string.Empty, allocation.Spec.Pool), AllocationTerm.PoolStatusDelay);
         // A claim gone while its Service lives: the Service controller makes it again.
-        foreach (var holder in AllocationTerm.Holders(allocation).Where(IsLive))
+        foreach (var holder in allocation.Holders().Where(IsLive))
         {
             term.Services.Enqueue(new ObjectKey(holder.Namespace, holder.Name));
         }
@@ -67,5 +69,5 @@ public sealed class AllocationController(AllocationTerm term, EntityClient<V1Alp
     }
 
     private bool IsLive(ServiceReference holder) =>
-        term.Services.Informer.Get(new ObjectKey(holder.Namespace, holder.Name)) is { } service && service.Metadata.Uid == holder.Uid;
+        term.Services.Get(new ObjectKey(holder.Namespace, holder.Name)) is { } service && service.Metadata.Uid == holder.Uid;
 }

@@ -1,5 +1,7 @@
+using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
 using IpvsOperator.Ipam;
+using IpvsOperator.Mapping;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Controllers;
 using k8s.Models;
@@ -12,7 +14,11 @@ namespace IpvsOperator.Controllers;
 /// three runners, whose caches are the controller's view of the cluster. A new term starts from
 /// nothing and rebuilds the allocator from the IPAllocation objects before allocating anything.
 /// </summary>
-public sealed class AllocationTerm(ILogger logger)
+public sealed class AllocationTerm(
+    WatchedResource<V1Service> services,
+    WatchedResource<V1Alpha1IPPool> pools,
+    WatchedResource<V1Alpha1IPAllocation> allocations,
+    ILogger logger)
 {
     /// <summary>How long claim changes gather before their pool's status is written again.</summary>
     public static readonly TimeSpan PoolStatusDelay = TimeSpan.FromSeconds(1);
@@ -21,9 +27,9 @@ public sealed class AllocationTerm(ILogger logger)
     private readonly Allocator allocator = new();
     private Task? restored;
 
-    public ControllerRunner<V1Service> Services { get; set; } = null!;
-    public ControllerRunner<V1Alpha1IPPool> Pools { get; set; } = null!;
-    public ControllerRunner<V1Alpha1IPAllocation> Allocations { get; set; } = null!;
+    public WatchedResource<V1Service> Services => services;
+    public WatchedResource<V1Alpha1IPPool> Pools => pools;
+    public WatchedResource<V1Alpha1IPAllocation> Allocations => allocations;
 
     /// <summary>Services waiting for an address, so that a freed or added address reaches them at once.</summary>
     public System.Collections.Concurrent.ConcurrentDictionary<ObjectKey, byte> Pending { get; } = new();
@@ -60,9 +66,9 @@ public sealed class AllocationTerm(ILogger logger)
     /// <summary>Gives the allocator the pools of the cache, oldest first (an older pool wins an overlap).</summary>
     public void SyncPools()
     {
-        var pools = Pools.Informer.Items
+        var pools = Pools.Items
             .OrderBy(p => p.Metadata.CreationTimestamp ?? DateTime.MinValue).ThenBy(p => p.Metadata.Name, StringComparer.Ordinal)
-            .Select(ServiceRequestReader.ToPool).Where(p => p.Succeeded).Select(p => p.Pool!).ToList();
+            .Select(PoolReader.Read).Where(p => p.Succeeded).Select(p => p.Pool!).ToList();
         lock (gate)
         {
             RejectedPools = allocator.SetPools(pools);
@@ -71,14 +77,11 @@ public sealed class AllocationTerm(ILogger logger)
 
     /// <summary>The IPAllocations that name <paramref name="service"/> (by uid) as a holder.</summary>
     public List<V1Alpha1IPAllocation> ClaimsOf(V1Service service) =>
-        [.. Allocations.Informer.Items.Where(a => Holders(a).Any(h => h.Uid == service.Metadata.Uid))];
-
-    public static IEnumerable<ServiceReference> Holders(V1Alpha1IPAllocation allocation) =>
-        new[] { allocation.Spec.ServiceRef }.Concat(allocation.Spec.SharedWith ?? []);
+        [.. Allocations.Items.Where(a => a.Holders().Any(h => h.Uid == service.Metadata.Uid))];
 
     public IReadOnlyList<ServicePort> PortsOf(ServiceReference reference)
     {
-        var service = Services.Informer.Get(new ObjectKey(reference.Namespace, reference.Name));
+        var service = Services.Get(new ObjectKey(reference.Namespace, reference.Name));
         return service is null ? [] : ServiceRequestReader.PortsOf(service);
     }
 
@@ -87,13 +90,13 @@ public sealed class AllocationTerm(ILogger logger)
         await Task.WhenAll(Services.WaitForSyncAsync(cancellationToken), Pools.WaitForSyncAsync(cancellationToken), Allocations.WaitForSyncAsync(cancellationToken));
         SyncPools();
         var restoredCount = 0;
-        foreach (var allocation in Allocations.Informer.Items.OrderBy(a => a.Metadata.CreationTimestamp ?? DateTime.MinValue).ThenBy(a => a.Metadata.Name, StringComparer.Ordinal))
+        foreach (var allocation in Allocations.Items.OrderBy(a => a.Metadata.CreationTimestamp ?? DateTime.MinValue).ThenBy(a => a.Metadata.Name, StringComparer.Ordinal))
         {
             if (!IPAddressValue.TryParse(allocation.Spec.Address, out var address))
             {
                 continue;
             }
-            foreach (var holder in Holders(allocation))
+            foreach (var holder in allocation.Holders())
             {
                 var refused = WithAllocator(a => a.Restore(new ServiceKey(holder.Namespace, holder.Name), address, allocation.Spec.SharingKey, PortsOf(holder)));
                 if (refused is null)
@@ -106,6 +109,6 @@ public sealed class AllocationTerm(ILogger logger)
                 }
             }
         }
-        logger.LogInformation("allocator restored {Claims} claims from {Allocations} IPAllocations", restoredCount, Allocations.Informer.Items.Count);
+        logger.LogInformation("allocator restored {Claims} claims from {Allocations} IPAllocations", restoredCount, Allocations.Items.Count);
     }
 }

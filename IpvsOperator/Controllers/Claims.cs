@@ -1,4 +1,5 @@
 using IpvsOperator.Entities;
+using IpvsOperator.Mapping;
 using IpvsOperator.Runtime.Client;
 
 namespace IpvsOperator.Controllers;
@@ -8,7 +9,7 @@ public static class Claims
 {
     /// <summary>Drops one Service from a claim (see <see cref="KeepOnlyAsync"/>).</summary>
     public static Task ReleaseAsync(EntityClient<V1Alpha1IPAllocation> allocations, V1Alpha1IPAllocation claim, string serviceUid, CancellationToken cancellationToken) =>
-        KeepOnlyAsync(allocations, claim, [.. AllocationTerm.Holders(claim).Where(h => h.Uid != serviceUid)], cancellationToken);
+        KeepOnlyAsync(allocations, claim, [.. claim.Holders().Where(h => h.Uid != serviceUid)], cancellationToken);
 
     /// <summary>
     /// Leaves <paramref name="holders"/> on the claim: the first becomes its owner, the rest its

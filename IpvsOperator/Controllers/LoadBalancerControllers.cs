@@ -11,7 +11,8 @@ namespace IpvsOperator.Controllers;
 
 /// <summary>
 /// Registers the three controllers of the load balancer with the runtime. Each leadership term
-/// gets a fresh <see cref="AllocationTerm"/>: a new leader trusts only what the API server says.
+/// gets a fresh <see cref="AllocationTerm"/> over that term's caches: a new leader trusts only what
+/// the API server says.
 /// </summary>
 public static class LoadBalancerControllers
 {
@@ -24,20 +25,20 @@ public static class LoadBalancerControllers
         var allocationClient = new EntityClient<V1Alpha1IPAllocation>(kubernetes);
         var namespaceClient = new EntityClient<V1Namespace>(kubernetes);
         var events = new EventRecorder(kubernetes, "ipvs-operator-controller", loggers.CreateLogger<EventRecorder>(), clock);
-        AllocationTerm term = null!;
-        runtime.TermStarting += () => term = new AllocationTerm(loggers.CreateLogger<AllocationTerm>());
-
-        runtime.AddController(
-            () => new ServiceController(term, serviceClient, allocationClient, namespaceClient, events, settings, loggers.CreateLogger<ServiceController>()),
-            () => [new ReleaseAddressFinalizer(term, allocationClient, events)],
-            options, onStart: runner => term.Services = runner);
-        runtime.AddController(
-            () => new PoolController(term, poolClient, events, clock),
-            () => [new PoolInUseFinalizer(term, events)],
-            options, onStart: runner => term.Pools = runner);
-        runtime.AddController(
-            () => new AllocationController(term, allocationClient, serviceClient, loggers.CreateLogger<AllocationController>()),
-            null, options, onStart: runner => term.Allocations = runner);
-        return runtime;
+        return runtime.AddControllers(newTerm =>
+        {
+            var services = newTerm.Watch<V1Service>(options);
+            var pools = newTerm.Watch<V1Alpha1IPPool>(options);
+            var allocations = newTerm.Watch<V1Alpha1IPAllocation>(options);
+            var term = new AllocationTerm(services, pools, allocations, loggers.CreateLogger<AllocationTerm>());
+            return
+            [
+                services.RunWith(
+                    new ServiceController(term, serviceClient, allocationClient, namespaceClient, events, settings, loggers.CreateLogger<ServiceController>()),
+                    [new ReleaseAddressFinalizer(term, allocationClient, events)]),
+                pools.RunWith(new PoolController(term, poolClient, events, clock), [new PoolInUseFinalizer(term, events)]),
+                allocations.RunWith(new AllocationController(term, allocationClient, serviceClient, loggers.CreateLogger<AllocationController>())),
+            ];
+        });
     }
 }

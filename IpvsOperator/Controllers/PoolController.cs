@@ -1,5 +1,7 @@
+using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
 using IpvsOperator.Ipam;
+using IpvsOperator.Mapping;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Controllers;
 using IpvsOperator.Runtime.Events;
@@ -43,7 +45,7 @@ public sealed class PoolController(AllocationTerm term, EntityClient<V1Alpha1IPP
 
     private IPPoolStatus StatusOf(V1Alpha1IPPool pool)
     {
-        var parsed = ServiceRequestReader.ToPool(pool);
+        var parsed = PoolReader.Read(pool);
         var usage = term.WithAllocator(a => a.Usage(pool.Metadata.Name));
         foreach (var family in usage)
         {

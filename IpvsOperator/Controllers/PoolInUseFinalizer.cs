@@ -1,4 +1,5 @@
 using IpvsOperator.Entities;
+using IpvsOperator.Mapping;
 using IpvsOperator.Runtime.Controllers;
 using IpvsOperator.Runtime.Events;
 
@@ -16,8 +17,8 @@ public sealed class PoolInUseFinalizer(AllocationTerm term, EventRecorder events
     public async Task FinalizeAsync(V1Alpha1IPPool pool, CancellationToken cancellationToken)
     {
         await term.ReadyAsync(cancellationToken);
-        var holders = term.Allocations.Informer.Items.Where(a => a.Spec.Pool == pool.Metadata.Name)
-            .SelectMany(AllocationTerm.Holders).Select(h => $"{h.Namespace}/{h.Name}").Distinct().Order(StringComparer.Ordinal).ToList();
+        var holders = term.Allocations.Items.Where(a => a.Spec.Pool == pool.Metadata.Name)
+            .SelectMany(ClaimHolders.Holders).Select(h => $"{h.Namespace}/{h.Name}").Distinct().Order(StringComparer.Ordinal).ToList();
         if (holders.Count > 0)
         {
             var message = $"IPPool {pool.Metadata.Name} is being deleted but {holders.Count} Service(s) still hold its addresses: {string.Join(", ", holders.Take(10))}; it goes when they release them";

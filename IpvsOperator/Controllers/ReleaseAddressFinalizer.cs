@@ -1,4 +1,5 @@
 using IpvsOperator.Entities;
+using IpvsOperator.Mapping;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Controllers;
 using IpvsOperator.Runtime.Events;

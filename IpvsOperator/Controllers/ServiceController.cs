@@ -1,6 +1,8 @@
 using System.Text.Json;
+using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
 using IpvsOperator.Ipam;
+using IpvsOperator.Mapping;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Controllers;
 using IpvsOperator.Runtime.Events;
@@ -67,7 +69,7 @@ public sealed class ServiceController(
                 await events.RecordAsync(service, EventType.Warning, WellKnown.Events.AllocationFailed, result.Failure.Message, cancellationToken);
                 if (result.Failure.Reason == AllocationFailureReason.PoolExhausted)
                 {
-                    foreach (var pool in term.Pools.Informer.Items)
+                    foreach (var pool in term.Pools.Items)
                     {
                         term.Pools.EnqueueAfter(ObjectKey.Of(pool), AllocationTerm.PoolStatusDelay);
                     }
@@ -178,7 +180,7 @@ public sealed class ServiceController(
                 term.WithAllocator(a =>
                 {
                     a.Release(request.Service);
-                    foreach (var holder in AllocationTerm.Holders(owner))
+                    foreach (var holder in owner.Holders())
                     {
                         a.Restore(new ServiceKey(holder.Namespace, holder.Name), assignment.Address, owner.Spec.SharingKey, term.PortsOf(holder));
                     }
@@ -213,7 +215,7 @@ public sealed class ServiceController(
                 {
                     continue; // released meanwhile: try again
                 }
-                if (AllocationTerm.Holders(existing).Any(h => h.Uid == service.Metadata.Uid))
+                if (existing.Holders().Any(h => h.Uid == service.Metadata.Uid))
                 {
                     return null; // ours already, e.g. written before a crash
                 }
@@ -324,7 +326,7 @@ public sealed class ServiceController(
     private async Task<IReadOnlyDictionary<string, string>> NamespaceLabelsAsync(V1Service service, CancellationToken cancellationToken)
     {
         // Read only when some pool selects namespaces by label.
-        if (!term.Pools.Informer.Items.Any(p => p.Spec.ServiceAllocation?.NamespaceSelector is not null))
+        if (!term.Pools.Items.Any(p => p.Spec.ServiceAllocation?.NamespaceSelector is not null))
         {
             return new Dictionary<string, string>();
         }

@@ -1,5 +1,5 @@
 using System.Net.NetworkInformation;
-using IpvsOperator.Ipam;
+using IpvsOperator.Addressing;
 
 namespace IpvsOperator.Dataplane;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using IpvsOperator.Ipam;
+using IpvsOperator.Addressing;
 
 namespace IpvsOperator.Dataplane;
 

@@ -5,7 +5,7 @@ using k8s.Models;
 namespace IpvsOperator.Entities;
 
 /// <summary>
-/// The claim of one address, named after it (see <see cref="Ipam.AllocationNames"/>), so that the
+/// The claim of one address, named after it (see <see cref="AllocationNames"/>), so that the
 /// API server's name uniqueness makes every claim atomic.
 /// </summary>
 [KubernetesEntity(Group = WellKnown.Group, ApiVersion = WellKnown.Version, Kind = "IPAllocation", PluralName = "ipallocations")]

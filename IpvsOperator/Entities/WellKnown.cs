@@ -9,6 +9,15 @@ public static class WellKnown
 
     public const string LoadBalancerClass = "ipvsoperator.io/ipvs";
 
+    /// <summary>Where config/default installs the operator; its Leases and webhook Secret live there.</summary>
+    public const string OperatorNamespace = "ipvs-operator-system";
+
+    /// <summary>
+    /// The dummy interface the node agent binds VIPs on. Not kube-ipvs0: kube-proxy's IPVS mode owns
+    /// that one and removes addresses it does not know from it.
+    /// </summary>
+    public const string BindInterface = "ipvs-lb0";
+
     public static class Annotations
     {
         public const string LoadBalancerIPs = "ipvsoperator.io/load-balancer-ips";

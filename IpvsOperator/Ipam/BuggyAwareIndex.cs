@@ -1,4 +1,5 @@
 using System.Numerics;
+using IpvsOperator.Addressing;
 
 namespace IpvsOperator.Ipam;
 

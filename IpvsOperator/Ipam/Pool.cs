@@ -1,31 +1,6 @@
+using IpvsOperator.Addressing;
+
 namespace IpvsOperator.Ipam;
-
-/// <summary>Which Services may draw from a pool; every constraint that is set must hold.</summary>
-public sealed record ServiceScope(
-    IReadOnlySet<string>? Namespaces = null,
-    LabelSelector? NamespaceSelector = null,
-    LabelSelector? ServiceSelector = null)
-{
-    public static readonly ServiceScope Everyone = new();
-
-    /// <summary>Null when <paramref name="request"/> may use the pool, else why not.</summary>
-    public string? Refuses(ServiceRequest request)
-    {
-        if (Namespaces is { Count: > 0 } && !Namespaces.Contains(request.Service.Namespace))
-        {
-            return $"namespace {request.Service.Namespace} is not one of [{string.Join(", ", Namespaces.Order(StringComparer.Ordinal))}]";
-        }
-        if (NamespaceSelector is not null && !NamespaceSelector.Matches(request.NamespaceLabels))
-        {
-            return $"namespace {request.Service.Namespace} does not match namespaceSelector '{NamespaceSelector}'";
-        }
-        if (ServiceSelector is not null && !ServiceSelector.Matches(request.Labels))
-        {
-            return $"the Service's labels do not match serviceSelector '{ServiceSelector}'";
-        }
-        return null;
-    }
-}
 
 /// <summary>A pool of addresses as the allocator sees it: parsed ranges and the rules for drawing from them.</summary>
 public sealed record Pool(
@@ -88,27 +63,4 @@ public sealed record Pool(
             }
         }
     }
-}
-
-public sealed record PoolParseResult(Pool? Pool, IReadOnlyList<string> Errors)
-{
-    public bool Succeeded => Pool is not null;
-}
-
-/// <summary>Two pools that hold the same addresses.</summary>
-public sealed record PoolOverlap(string Pool, AddressRange Range, string OtherPool, AddressRange OtherRange)
-{
-    public override string ToString() => $"{Range} of IPPool {Pool} overlaps {OtherRange} of IPPool {OtherPool}";
-}
-
-public static class PoolOverlaps
-{
-    /// <summary>Every overlap between the ranges of <paramref name="candidate"/> and those of <paramref name="others"/>.</summary>
-    public static IReadOnlyList<PoolOverlap> Between(Pool candidate, IEnumerable<Pool> others) =>
-        (from other in others
-         where other.Name != candidate.Name
-         from range in candidate.Ranges
-         from otherRange in other.Ranges
-         where range.Overlaps(otherRange)
-         select new PoolOverlap(candidate.Name, range, other.Name, otherRange)).ToList();
 }

@@ -1,3 +1,5 @@
+using IpvsOperator.Addressing;
+
 namespace IpvsOperator.Ipam;
 
 /// <summary>

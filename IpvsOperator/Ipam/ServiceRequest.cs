@@ -1,21 +1,6 @@
+using IpvsOperator.Addressing;
+
 namespace IpvsOperator.Ipam;
-
-public readonly record struct ServiceKey(string Namespace, string Name)
-{
-    public override string ToString() => $"{Namespace}/{Name}";
-}
-
-public enum PortProtocol
-{
-    TCP,
-    UDP,
-    SCTP,
-}
-
-public readonly record struct ServicePort(PortProtocol Protocol, int Port)
-{
-    public override string ToString() => $"{Protocol}/{Port}";
-}
 
 /// <summary>What a Service asks of the allocator, already read from its spec and annotations.</summary>
 public sealed record ServiceRequest
@@ -43,43 +28,3 @@ public sealed record ServiceRequest
 
     public IReadOnlyDictionary<string, string> NamespaceLabels { get; init; } = new Dictionary<string, string>();
 }
-
-public enum AllocationFailureReason
-{
-    InvalidRequest,
-    PoolNotFound,
-    NoPoolMatches,
-    PoolExhausted,
-    RequestedAddressOutsidePools,
-    RequestedAddressUnusable,
-    RequestedAddressTaken,
-    SharingKeyMismatch,
-    PortClash,
-}
-
-public sealed record AllocationFailure(AllocationFailureReason Reason, string Message)
-{
-    public override string ToString() => $"{Reason}: {Message}";
-}
-
-public sealed record AddressAssignment(IPAddressValue Address, string? Pool);
-
-public sealed record AllocationResult(
-    IReadOnlyList<AddressAssignment> Addresses,
-    AllocationFailure? Failure,
-    bool Changed)
-{
-    public bool Succeeded => Failure is null;
-
-    public static AllocationResult Failed(AllocationFailureReason reason, string message) =>
-        new([], new AllocationFailure(reason, message), Changed: false);
-}
-
-/// <summary>One claimed address: who holds it, under which sharing key, and from which pool.</summary>
-public sealed record ClaimInfo(
-    IPAddressValue Address,
-    string? Pool,
-    string? SharingKey,
-    IReadOnlyDictionary<ServiceKey, IReadOnlyList<ServicePort>> Holders);
-
-public sealed record FamilyUsage(IPFamily Family, System.Numerics.BigInteger Capacity, long Allocated, System.Numerics.BigInteger Available);

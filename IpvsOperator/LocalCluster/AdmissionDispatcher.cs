@@ -6,7 +6,6 @@ using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
-using IpvsOperator.Ipam;
 
 namespace IpvsOperator.LocalCluster;
 
@@ -198,7 +197,7 @@ public sealed class AdmissionDispatcher(ObjectStorage storage)
         }
         if (webhook["objectSelector"] is JsonObject objectSelector && objectSelector.Count > 0)
         {
-            var selector = Selector(objectSelector);
+            var selector = LabelQuery.FromObject(objectSelector);
             if (!new[] { request.NewObject, request.OldObject }.Any(o => o is not null && selector.Matches(Labels(o))))
             {
                 return false;
@@ -207,7 +206,7 @@ public sealed class AdmissionDispatcher(ObjectStorage storage)
         if (webhook["namespaceSelector"] is JsonObject namespaceSelector && namespaceSelector.Count > 0 && request.Namespace.Length > 0)
         {
             var ns = storage.Get(ResourceRegistry.Namespaces, string.Empty, request.Namespace);
-            return ns is not null && Selector(namespaceSelector).Matches(Labels(ns));
+            return ns is not null && LabelQuery.FromObject(namespaceSelector).Matches(Labels(ns));
         }
         return true;
     }
@@ -232,13 +231,6 @@ public sealed class AdmissionDispatcher(ObjectStorage storage)
 
     private static Dictionary<string, string> Labels(JsonObject obj) =>
         (obj["metadata"]?["labels"] as JsonObject)?.ToDictionary(p => p.Key, p => p.Value?.GetValue<string>() ?? string.Empty) ?? [];
-
-    private static LabelSelector Selector(JsonObject selector) => new(
-        (selector["matchLabels"] as JsonObject)?.ToDictionary(p => p.Key, p => p.Value!.GetValue<string>()) ?? [],
-        (selector["matchExpressions"] as JsonArray)?.OfType<JsonObject>().Select(e => new LabelRequirement(
-            e["key"]!.GetValue<string>(),
-            Enum.Parse<SelectorOperator>(e["operator"]!.GetValue<string>()),
-            (e["values"] as JsonArray)?.Select(v => v!.GetValue<string>()).ToList() ?? [])).ToList() ?? []);
 }
 
 /// <summary>What an admission webhook is told about a request.</summary>

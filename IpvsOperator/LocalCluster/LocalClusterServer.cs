@@ -1,4 +1,3 @@
-using IpvsOperator.Runtime.Hosting;
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -7,6 +6,8 @@ using System.Text.Json.Nodes;
 using k8s;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -86,7 +87,7 @@ public sealed class LocalClusterServer : IAsyncDisposable
         var server = new LocalClusterServer(app, options, api, admission);
         app.Run(server.HandleAsync);
         await app.StartAsync(cancellationToken);
-        var bound = app.BoundAddress();
+        var bound = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         // Listening on every address: this process reaches it over loopback.
         server.Address = options.Listen.Equals(System.Net.IPAddress.Any) ? new UriBuilder(bound) { Host = "127.0.0.1" }.Uri : bound;
         foreach (var ns in new[] { "default", "kube-system", "kube-public", "kube-node-lease" })

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using IpvsOperator.Ipam;
+using System.Numerics;
 
 namespace IpvsOperator.LocalCluster;
 
@@ -10,8 +10,8 @@ namespace IpvsOperator.LocalCluster;
 /// </summary>
 internal sealed class ServiceDefaults
 {
-    private static readonly IPAddressValue ClusterIPv4Base = IPAddressValue.Parse("10.96.0.0");
-    private static readonly IPAddressValue ClusterIPv6Base = IPAddressValue.Parse("fd00:10:96::");
+    private static readonly IPAddress ClusterIPv4Base = IPAddress.Parse("10.96.0.0");
+    private static readonly IPAddress ClusterIPv6Base = IPAddress.Parse("fd00:10:96::");
     private const int ClusterIPRange = 1 << 20;
     private const int NodePortLow = 30000, NodePortHigh = 32767;
 
@@ -134,11 +134,16 @@ internal sealed class ServiceDefaults
         spec["ipFamilies"] = policy == "SingleStack" ? new JsonArray("IPv4") : new JsonArray("IPv4", "IPv6");
     }
 
-    private string Allocate(IPAddressValue network)
+    private string Allocate(IPAddress network)
     {
+        var bytes = network.GetAddressBytes();
+        var number = new BigInteger(bytes, isUnsigned: true, isBigEndian: true);
         for (var attempt = 0; attempt < ClusterIPRange; attempt++)
         {
-            var candidate = network.Add((UInt128)nextIP).ToString();
+            var raw = (number + nextIP).ToByteArray(isUnsigned: true, isBigEndian: true);
+            var padded = new byte[bytes.Length];
+            raw.CopyTo(padded, bytes.Length - raw.Length);
+            var candidate = new IPAddress(padded).ToString();
             nextIP = nextIP + 1 >= ClusterIPRange ? 10 : nextIP + 1;
             if (clusterIPs.Add(candidate))
             {

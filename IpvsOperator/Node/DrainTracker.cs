@@ -1,5 +1,5 @@
+using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane;
-using IpvsOperator.Ipam;
 
 namespace IpvsOperator.Node;
 

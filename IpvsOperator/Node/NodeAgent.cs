@@ -1,72 +1,19 @@
 using System.Diagnostics;
 using System.Threading.Channels;
-using IpvsOperator.Dataplane;
-using IpvsOperator.Dataplane.Neighbours;
+using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
-using IpvsOperator.Ipam;
 using IpvsOperator.Node.Announcement;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Events;
 using IpvsOperator.Runtime.Rbac;
+using IpvsOperator.Runtime.Resilience;
 using IpvsOperator.Runtime.Watching;
-using Prometheus;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using Prometheus;
 
 namespace IpvsOperator.Node;
-
-/// <summary>Everything the <c>node</c> verb is told.</summary>
-public sealed record NodeAgentOptions
-{
-    public required string NodeName { get; init; }
-    public string BindInterface { get; init; } = "ipvs-lb0";
-    public ForwardTarget ForwardTo { get; init; } = ForwardTarget.Endpoints;
-
-    /// <summary>How long a terminating or removed endpoint keeps weight 0 before it is deleted.</summary>
-    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>The full re-sync that repairs drift (a rule deleted by hand, a restarted kernel module).</summary>
-    public TimeSpan SyncPeriod { get; init; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>Changes arriving within this time are applied in one sync.</summary>
-    public TimeSpan Debounce { get; init; } = TimeSpan.FromMilliseconds(100);
-
-    /// <summary>Where the bound VIPs are recorded (null: only in memory).</summary>
-    public string? StateFile { get; init; }
-
-    /// <summary>
-    /// Layer 2 announcement of the VIPs, one node per address (null: none; the VIPs reach the nodes
-    /// some other way, such as routes from the network).
-    /// </summary>
-    public Layer2Options? Layer2 { get; init; }
-}
-
-/// <summary>The kernel interfaces the agent programs: real ones on a node, in-memory ones locally and in tests.</summary>
-public sealed record NodeDataplane(IIpvs Ipvs, IAddressManager Links, ISourceNat SourceNat, INeighbourAdvertiser Advertiser, ISysctl Sysctl);
-
-public enum SyncTrigger
-{
-    Change,
-    Periodic,
-    Drain,
-    Retry,
-}
-
-/// <summary>
-/// What one sync did, for logs, tests and the benchmark: its time in all and in its phases (read
-/// the kernel back, compute the desired state, apply the difference, the source NAT table).
-/// </summary>
-public sealed record SyncReport(SyncTrigger Trigger, TimeSpan Duration, int Writes, int Errors, int VirtualServices, int Destinations, Exception? Failure = null)
-{
-    public SyncPhases Phases { get; init; } = new(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
-}
-
-public sealed record SyncPhases(TimeSpan ReadBack, TimeSpan Desired, TimeSpan Apply, TimeSpan SourceNat)
-{
-    public override string ToString() =>
-        $"read back {ReadBack.TotalSeconds:F2} s, desired {Desired.TotalSeconds:F2} s, apply {Apply.TotalSeconds:F2} s, source NAT {SourceNat.TotalSeconds:F2} s";
-}
 
 /// <summary>
 /// The node agent: keeps the node's kernel equal to the cluster. Every allocated VIP bound on the
@@ -92,16 +39,18 @@ public sealed class NodeAgent
     private readonly Informer<V1Service> services;
     private readonly Informer<V1EndpointSlice> slices;
     private readonly Informer<V1Node>? nodes;
+    private readonly BindLink bindLink;
     private readonly SyncApplier applier;
     private readonly DrainTracker drains;
     private readonly OwnedAddresses owned;
     private readonly ProgrammedState programmed = new();
+    private readonly Layer2Announcement? layer2;
     private readonly Channel<bool> changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private IReadOnlyList<ServiceWarning> pendingWarnings = [];
+
+    // What the last sync computed, for the steps that follow it on the loop and for the election's loop.
+    private volatile DesiredState lastDesired = DesiredState.Empty;
     private HashSet<ServiceWarning> warned = [];
-    private readonly AnnouncementElection? election;
-    private readonly Layer2Announcer? announcer;
-    private readonly AnnouncementStatus? announcementStatus;
+    private string? reportedAnnouncementProblem;
 
     public NodeAgent(IKubernetes kubernetes, NodeDataplane dataplane, NodeAgentOptions options, ILoggerFactory loggers, TimeProvider? time = null)
     {
@@ -115,28 +64,14 @@ public sealed class NodeAgent
         slices = Watch(new EntityClient<V1EndpointSlice>(kubernetes));
         // Nodes matter only to the node-port mode (their InternalIPs are the destinations).
         nodes = options.ForwardTo == ForwardTarget.NodePort ? Watch(new EntityClient<V1Node>(kubernetes)) : null;
-        applier = new SyncApplier(dataplane.Ipvs, dataplane.Links, options.BindInterface, logger);
+        bindLink = new BindLink(dataplane.Links, options.BindInterface, logger);
+        applier = new SyncApplier(dataplane.Ipvs, bindLink, logger);
         drains = new DrainTracker(options.DrainTimeout, clock);
         owned = new OwnedAddresses(options.StateFile, logger);
-        if (options.Layer2 is { } layer2)
+        if (options.Layer2 is { } layer2Options)
         {
-            layer2.Validate();
-            announcer = new Layer2Announcer(dataplane, layer2, IsAllocated, loggers.CreateLogger<Layer2Announcer>(), clock);
-            election = new AnnouncementElection(kubernetes, layer2.Election(options.NodeName), loggers.CreateLogger<AnnouncementElection>(), clock)
-            {
-                CanAnnounce = announcer.Ready,
-            };
-            announcementStatus = new AnnouncementStatus(kubernetes, events, options.NodeName, loggers.CreateLogger<AnnouncementStatus>(), clock);
-            // Called on the election's loop, one at a time: the kernel first, then the API (on the sync loop).
-            election.HeldChanged += held =>
-            {
-                announcer.Apply(held);
-                announcementStatus.Update(held);
-                changed.Writer.TryWrite(true);
-            };
-            election.Renewed += announcer.Apply;
-            announcer.ProblemChanged += _ => changed.Writer.TryWrite(true);
-            election.Took += announcementStatus.RecordTakeover;
+            layer2 = new Layer2Announcement(kubernetes, dataplane, options.NodeName, layer2Options, events,
+                address => lastDesired.Allocated.Contains(address), () => changed.Writer.TryWrite(true), loggers, clock);
         }
 
         Informer<T> Watch<T>(EntityClient<T> client)
@@ -157,7 +92,7 @@ public sealed class NodeAgent
     public SyncReport? LastReport { get; private set; }
 
     /// <summary>The addresses this node announces on the LAN now (empty without layer 2 announcement).</summary>
-    public IReadOnlySet<string> Announcing => announcementStatus?.Held ?? new HashSet<string>();
+    public IReadOnlySet<IPAddressValue> Announcing => layer2?.Held ?? new HashSet<IPAddressValue>();
 
     /// <summary>Raised after every sync (tests and the benchmark watch convergence through it).</summary>
     public event Action<SyncReport>? Synced;
@@ -176,7 +111,7 @@ public sealed class NodeAgent
             await Task.WhenAll(allocations.WaitForSyncAsync(stop.Token), services.WaitForSyncAsync(stop.Token), slices.WaitForSyncAsync(stop.Token),
                 nodes?.WaitForSyncAsync(stop.Token) ?? Task.CompletedTask);
             logger.LogInformation("node agent on {Node}: caches synced; serving VIPs on {Interface}, forwarding to {Target}", options.NodeName, options.BindInterface, options.ForwardTo);
-            await LoopAsync(() => announcing = StartAnnouncing(stop.Token), stop.Token);
+            await LoopAsync(() => announcing = JoinElection(stop.Token), stop.Token);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -195,17 +130,8 @@ public sealed class NodeAgent
     /// Joins the election for the VIPs: only after the first sync, so that a node announces an
     /// address only once its kernel serves it.
     /// </summary>
-    private Task StartAnnouncing(CancellationToken cancellationToken) => election is null
-        ? Task.CompletedTask
-        : Task.Run(() => election.RunAsync(() => announcementCandidates, cancellationToken), CancellationToken.None);
-
-    private volatile IReadOnlyDictionary<string, IReadOnlySet<string>?> announcementCandidates = new Dictionary<string, IReadOnlySet<string>?>();
-    private volatile IReadOnlyDictionary<IPAddressValue, AnnouncedAddress> announced = new Dictionary<IPAddressValue, AnnouncedAddress>();
-
-    // The allocated addresses as of the last sync, which computes them anyway.
-    private volatile HashSet<IPAddressValue> allocatedAddresses = [];
-
-    private bool IsAllocated(IPAddressValue address) => allocatedAddresses.Contains(address);
+    private Task JoinElection(CancellationToken cancellationToken) =>
+        layer2?.RunAsync(() => lastDesired.Announced.ToDictionary(a => a.Key, a => a.Value.Eligible), cancellationToken) ?? Task.CompletedTask;
 
     private async Task LoopAsync(Action firstSynced, CancellationToken cancellationToken)
     {
@@ -225,45 +151,131 @@ public sealed class NodeAgent
                 joined = true;
                 firstSynced();
             }
-            await RecordWarningsAsync(cancellationToken);
-            if (announcementStatus is not null)
-            {
-                await announcementStatus.PublishAsync(announced, announcer?.Interface, cancellationToken);
-                await RecordAnnouncementProblemAsync(cancellationToken);
-            }
-            if (report.Failure is { } failure && failures == 0)
-            {
-                // Once per outage, on the Node (kubectl describe node), not on every retry.
-                await events.RecordAsync(ThisNode, EventType.Warning, "SyncFailed",
-                    $"the node agent cannot program the kernel: {failure.Message}; retrying with backoff", cancellationToken);
-            }
+            await ReportAsync(report, failedBefore: failures > 0, cancellationToken);
             LastReport = report;
             LastAttempt = clock.GetUtcNow();
             Synced?.Invoke(report);
             failures = report.Failure is null ? 0 : failures + 1;
-
-            // Wake for the next change, the periodic re-sync, the end of a drain, or a retry with backoff.
-            var wake = nextPeriodic;
-            var timedTrigger = SyncTrigger.Periodic;
-            if (drains.NextExpiry is { } drainEnds && drainEnds < wake)
-            {
-                (wake, timedTrigger) = (drainEnds, SyncTrigger.Drain);
-            }
-            if (failures > 0 && clock.GetUtcNow() + Backoff(failures) < wake)
-            {
-                (wake, timedTrigger) = (clock.GetUtcNow() + Backoff(failures), SyncTrigger.Retry);
-            }
-            trigger = await WaitAsync(wake, timedTrigger, cancellationToken);
+            trigger = await WaitForNextSyncAsync(nextPeriodic, failures, cancellationToken);
         }
     }
 
-    private V1Node ThisNode => nodes?.Get(new ObjectKey(string.Empty, options.NodeName))
-        ?? new V1Node { ApiVersion = "v1", Kind = "Node", Metadata = new V1ObjectMeta { Name = options.NodeName } };
-
-    private static TimeSpan Backoff(int failures) => TimeSpan.FromMilliseconds(Math.Min(30_000, 500 * Math.Pow(2, Math.Min(failures - 1, 8))));
-
-    private async Task<SyncTrigger> WaitAsync(DateTimeOffset wake, SyncTrigger timedTrigger, CancellationToken cancellationToken)
+    /// <summary>One sync: desired from the caches, actual from the kernel, the difference applied.</summary>
+    private SyncReport Sync(SyncTrigger trigger)
     {
+        var started = Stopwatch.GetTimestamp();
+        var phases = new PhaseTimes();
+        try
+        {
+            bindLink.Ensure();
+            var wanted = PhaseTimes.Time(ref phases.Desired, () => DesiredStateBuilder.Build(CurrentView(), options.NodeName, options.ForwardTo));
+            var actual = PhaseTimes.Time(ref phases.ReadBack, () => ReadKernel(wanted, trigger));
+            var desired = PhaseTimes.Time(ref phases.Desired, () => drains.Apply(wanted, actual));
+            var result = PhaseTimes.Time(ref phases.Apply, () => ApplyToKernel(wanted, desired, actual));
+            var natWrites = PhaseTimes.Time(ref phases.SourceNat, () => dataplane.SourceNat.Apply(desired.SourceNat, verify: trigger == SyncTrigger.Periodic));
+            return Completed(trigger, started, phases, result, natWrites, desired);
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            return Failed(trigger, started, error);
+        }
+        finally
+        {
+            NodeMetrics.SyncDuration.WithLabels(trigger.ToString().ToLowerInvariant()).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+    }
+
+    private ClusterView CurrentView() => new([.. allocations.Items], [.. services.Items], [.. slices.Items], [.. nodes?.Items ?? []]);
+
+    /// <summary>
+    /// The kernel's state. Destinations matter only for the services we want (others are deleted
+    /// whole or are not ours, like kube-proxy's); after a change, only for those whose wanted
+    /// destinations changed. The periodic re-sync reads everything, which is where drift is repaired.
+    /// </summary>
+    private ActualState ReadKernel(DesiredState wanted, SyncTrigger trigger)
+    {
+        var known = trigger == SyncTrigger.Periodic ? (_ => null) : programmed.Known(wanted);
+        return applier.ReadActual(key => wanted.Services.ContainsKey(key) ? known(key) : []);
+    }
+
+    /// <summary>Applies the difference; remembers what was programmed and which addresses are ours.</summary>
+    private SyncResult ApplyToKernel(DesiredState wanted, DesiredState desired, ActualState actual)
+    {
+        var result = applier.Sync(desired, actual, address => desired.Allocated.Contains(address) || owned.Contains(address));
+        var refused = result.Failed.Select(f => f.Operation).ToList();
+        programmed.Remember(wanted, desired, refused);
+        // An address the kernel refused to remove is still ours to remove later.
+        owned.Record(desired.Addresses.Concat(refused.OfType<SyncOperation.UnbindAddress>().Select(u => u.Address)));
+        return result;
+    }
+
+    private SyncReport Completed(SyncTrigger trigger, long started, PhaseTimes phases, SyncResult result, int natWrites, DesiredState desired)
+    {
+        lastDesired = desired;
+        var writes = result.Writes + natWrites;
+        var destinations = desired.Services.Values.Sum(s => s.Destinations.Count);
+        NodeMetrics.KernelWrites.Inc(writes - result.Failed.Count);
+        NodeMetrics.KernelErrors.Inc(result.Failed.Count);
+        NodeMetrics.VirtualServices.Set(desired.Services.Count);
+        NodeMetrics.Destinations.Set(destinations);
+        NodeMetrics.DrainingDestinations.Set(drains.Draining);
+        NodeMetrics.Addresses.Set(desired.Addresses.Count);
+        NodeMetrics.Syncs.WithLabels(result.Failed.Count == 0 ? "ok" : "partial").Inc();
+        NodeMetrics.LastSuccessfulSync.SetToCurrentTimeUtc();
+        IsReady = true;
+        var report = new SyncReport(trigger, Stopwatch.GetElapsedTime(started), writes, result.Failed.Count, desired.Services.Count, destinations)
+        {
+            Phases = phases.ToPhases(),
+        };
+        if (writes > 0)
+        {
+            logger.LogInformation("synced ({Trigger}) in {Milliseconds:F1} ms ({Phases}): {Writes} kernel writes, {Errors} refused; {Services} virtual services, {Destinations} destinations",
+                trigger, report.Duration.TotalMilliseconds, report.Phases, writes, result.Failed.Count, desired.Services.Count, destinations);
+        }
+        return report;
+    }
+
+    private SyncReport Failed(SyncTrigger trigger, long started, Exception error)
+    {
+        programmed.Forget();
+        // The kernel or the source NAT refused as a whole (no IPVS, no permission, nft missing):
+        // say why, count it, retry with backoff; the loop itself never stops.
+        logger.LogError("sync ({Trigger}) failed: {Error}", trigger, error.Message);
+        NodeMetrics.KernelErrors.Inc();
+        NodeMetrics.Syncs.WithLabels("failed").Inc();
+        return new SyncReport(trigger, Stopwatch.GetElapsedTime(started), 0, 1, 0, 0, error);
+    }
+
+    /// <summary>What the sync found worth telling users: Events on Services and on the Node, who announces.</summary>
+    private async Task ReportAsync(SyncReport report, bool failedBefore, CancellationToken cancellationToken)
+    {
+        await RecordWarningsAsync(lastDesired.Warnings, cancellationToken);
+        if (layer2 is not null)
+        {
+            await layer2.PublishAsync(lastDesired.Announced, cancellationToken);
+            await RecordAnnouncementProblemAsync(layer2.Problem, cancellationToken);
+        }
+        if (report.Failure is { } failure && !failedBefore)
+        {
+            // Once per outage, on the Node (kubectl describe node), not on every retry.
+            await events.RecordAsync(ThisNode, EventType.Warning, "SyncFailed",
+                $"the node agent cannot program the kernel: {failure.Message}; retrying with backoff", cancellationToken);
+        }
+    }
+
+    /// <summary>Waits for the next change, the periodic re-sync, the end of a drain, or a retry with backoff; says which came.</summary>
+    private async Task<SyncTrigger> WaitForNextSyncAsync(DateTimeOffset nextPeriodic, int failures, CancellationToken cancellationToken)
+    {
+        var wake = nextPeriodic;
+        var timedTrigger = SyncTrigger.Periodic;
+        if (drains.NextExpiry is { } drainEnds && drainEnds < wake)
+        {
+            (wake, timedTrigger) = (drainEnds, SyncTrigger.Drain);
+        }
+        if (failures > 0 && clock.GetUtcNow() + Backoff.NodeSync.Delay(failures) < wake)
+        {
+            (wake, timedTrigger) = (clock.GetUtcNow() + Backoff.NodeSync.Delay(failures), SyncTrigger.Retry);
+        }
         var delay = wake - clock.GetUtcNow();
         if (delay > TimeSpan.Zero)
         {
@@ -288,90 +300,12 @@ public sealed class NodeAgent
         return SyncTrigger.Change;
     }
 
-    /// <summary>One sync: desired from the caches, actual from the kernel, the difference applied.</summary>
-    private SyncReport Sync(SyncTrigger trigger)
-    {
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            if (!dataplane.Links.ListLinks().Any(l => l.Name == options.BindInterface && l.Up))
-            {
-                dataplane.Links.EnsureDummyLink(options.BindInterface);
-                logger.LogInformation("created the dummy interface {Interface} for the VIPs", options.BindInterface);
-            }
-            var phase = Stopwatch.GetTimestamp();
-            var view = new ClusterView([.. allocations.Items], [.. services.Items], [.. slices.Items], [.. nodes?.Items ?? []]);
-            var allocated = view.Allocations.Select(a => IPAddressValue.TryParse(a.Spec?.Address, out var address) ? address : (IPAddressValue?)null)
-                .OfType<IPAddressValue>().ToHashSet();
-            var built = DesiredStateBuilder.Build(view, options.NodeName, options.ForwardTo);
-            var computed = Stopwatch.GetElapsedTime(phase);
-
-            phase = Stopwatch.GetTimestamp();
-            // Destinations matter only for the services we want (others are deleted whole or not ours,
-            // like kube-proxy's); after a change, only for those whose wanted destinations changed.
-            var known = trigger == SyncTrigger.Periodic ? (_ => null) : programmed.Known(built);
-            var actual = applier.ReadActual(key => built.Services.ContainsKey(key) ? known(key) : []);
-            var readBack = Stopwatch.GetElapsedTime(phase);
-
-            phase = Stopwatch.GetTimestamp();
-            var desired = drains.Apply(built, actual);
-            computed += Stopwatch.GetElapsedTime(phase);
-
-            phase = Stopwatch.GetTimestamp();
-            allocatedAddresses = allocated;
-            var result = applier.Sync(desired, actual, a => allocated.Contains(a) || owned.Contains(a));
-            programmed.Remember(built, desired, result.Failed.Select(f => f.Operation));
-            var stillBound = result.Failed.Select(f => f.Operation).OfType<SyncOperation.UnbindAddress>().Select(u => u.Address);
-            owned.Record(desired.Addresses.Concat(stillBound));
-            var applied = Stopwatch.GetElapsedTime(phase);
-
-            phase = Stopwatch.GetTimestamp();
-            var writes = result.Writes + dataplane.SourceNat.Apply(desired.SourceNat, verify: trigger == SyncTrigger.Periodic);
-            var phases = new SyncPhases(readBack, computed, applied, Stopwatch.GetElapsedTime(phase));
-            pendingWarnings = desired.Warnings;
-            announced = built.Announced;
-            announcementCandidates = built.Announced.ToDictionary(a => a.Key.ToString(), a => a.Value.Eligible);
-
-            var destinations = desired.Services.Values.Sum(s => s.Destinations.Count);
-            NodeMetrics.KernelWrites.Inc(writes - result.Failed.Count);
-            NodeMetrics.KernelErrors.Inc(result.Failed.Count);
-            NodeMetrics.VirtualServices.Set(desired.Services.Count);
-            NodeMetrics.Destinations.Set(destinations);
-            NodeMetrics.DrainingDestinations.Set(drains.Draining);
-            NodeMetrics.Addresses.Set(desired.Addresses.Count);
-            NodeMetrics.Syncs.WithLabels(result.Failed.Count == 0 ? "ok" : "partial").Inc();
-            NodeMetrics.LastSuccessfulSync.SetToCurrentTimeUtc();
-            IsReady = true;
-            var report = new SyncReport(trigger, Stopwatch.GetElapsedTime(started), writes, result.Failed.Count, desired.Services.Count, destinations) { Phases = phases };
-            if (writes > 0)
-            {
-                logger.LogInformation("synced ({Trigger}) in {Milliseconds:F1} ms ({Phases}): {Writes} kernel writes, {Errors} refused; {Services} virtual services, {Destinations} destinations",
-                    trigger, report.Duration.TotalMilliseconds, phases, writes, result.Failed.Count, desired.Services.Count, destinations);
-            }
-            return report;
-        }
-        catch (Exception error) when (error is not OperationCanceledException)
-        {
-            programmed.Forget();
-            // The kernel or the source NAT refused as a whole (no IPVS, no permission, nft missing):
-            // say why, count it, retry with backoff; the loop itself never stops.
-            logger.LogError("sync ({Trigger}) failed: {Error}", trigger, error.Message);
-            NodeMetrics.KernelErrors.Inc();
-            NodeMetrics.Syncs.WithLabels("failed").Inc();
-            return new SyncReport(trigger, Stopwatch.GetElapsedTime(started), 0, 1, 0, 0, error);
-        }
-        finally
-        {
-            NodeMetrics.SyncDuration.WithLabels(trigger.ToString().ToLowerInvariant()).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
-        }
-    }
-
-    private string? reportedAnnouncementProblem;
+    private V1Node ThisNode => nodes?.Get(new ObjectKey(string.Empty, options.NodeName))
+        ?? new V1Node { ApiVersion = "v1", Kind = "Node", Metadata = new V1ObjectMeta { Name = options.NodeName } };
 
     /// <summary>A Warning Event on the Node when the VIPs cannot be announced, once per problem.</summary>
-    private async Task RecordAnnouncementProblemAsync(CancellationToken cancellationToken)
+    private async Task RecordAnnouncementProblemAsync(string? problem, CancellationToken cancellationToken)
     {
-        var problem = announcer?.Problem;
         if (problem is not null && problem != reportedAnnouncementProblem)
         {
             await events.RecordAsync(ThisNode, EventType.Warning, "AnnouncementFailed", $"{problem}; this node announces no VIP until that is mended", cancellationToken);
@@ -380,9 +314,9 @@ public sealed class NodeAgent
     }
 
     /// <summary>A Warning Event on the Service when a problem first appears (not on every sync).</summary>
-    private async Task RecordWarningsAsync(CancellationToken cancellationToken)
+    private async Task RecordWarningsAsync(IReadOnlyList<ServiceWarning> warnings, CancellationToken cancellationToken)
     {
-        var now = pendingWarnings.ToHashSet();
+        var now = warnings.ToHashSet();
         foreach (var warning in now.Where(w => !warned.Contains(w)))
         {
             logger.LogWarning("Service {Namespace}/{Service}: {Message}", warning.Namespace, warning.Name, warning.Message);
@@ -392,5 +326,24 @@ public sealed class NodeAgent
             }
         }
         warned = now;
+    }
+
+    /// <summary>Where a sync's time went; the desired-state phase is timed twice (built, then drained).</summary>
+    private sealed class PhaseTimes
+    {
+        public TimeSpan ReadBack;
+        public TimeSpan Desired;
+        public TimeSpan Apply;
+        public TimeSpan SourceNat;
+
+        public static T Time<T>(ref TimeSpan phase, Func<T> step)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var result = step();
+            phase += Stopwatch.GetElapsedTime(started);
+            return result;
+        }
+
+        public SyncPhases ToPhases() => new(ReadBack, Desired, Apply, SourceNat);
     }
 }

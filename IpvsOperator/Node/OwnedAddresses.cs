@@ -1,4 +1,4 @@
-using IpvsOperator.Ipam;
+using IpvsOperator.Addressing;
 using Microsoft.Extensions.Logging;
 
 namespace IpvsOperator.Node;

@@ -1,3 +1,4 @@
+using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane;
 using IpvsOperator.Dataplane.Netlink;
 using Microsoft.Extensions.Logging;
@@ -14,7 +15,7 @@ public sealed record SyncResult(int Writes, IReadOnlyList<(SyncOperation Operati
 /// Reads the kernel back, plans the difference and applies it. A refused operation is logged and
 /// counted, and the rest still applied: one bad Service never stops the others being served.
 /// </summary>
-public sealed class SyncApplier(IIpvs ipvs, IAddressManager addresses, string bindInterface, ILogger logger)
+public sealed class SyncApplier(IIpvs ipvs, BindLink link, ILogger logger)
 {
     /// <summary>
     /// The kernel's addresses, services and destinations. The services are always listed (one dump);
@@ -26,12 +27,12 @@ public sealed class SyncApplier(IIpvs ipvs, IAddressManager addresses, string bi
         var services = ipvs.ListServices().ToDictionary(
             s => s.Key,
             s => (s, known?.Invoke(s.Key) ?? ipvs.ListDestinations(s.Key)));
-        return new ActualState(addresses.ListAddresses(bindInterface).ToHashSet(), services);
+        return new ActualState(link.Addresses().ToHashSet(), services);
     }
 
-    public SyncResult Sync(DesiredState desired, Func<Ipam.IPAddressValue, bool> owned) => Sync(desired, ReadActual(), owned);
+    public SyncResult Sync(DesiredState desired, Func<IPAddressValue, bool> owned) => Sync(desired, ReadActual(), owned);
 
-    public SyncResult Sync(DesiredState desired, ActualState actual, Func<Ipam.IPAddressValue, bool> owned)
+    public SyncResult Sync(DesiredState desired, ActualState actual, Func<IPAddressValue, bool> owned)
     {
         var plan = SyncPlanner.Plan(desired, actual, owned);
         var errors = new List<(SyncOperation, string)>();
@@ -55,10 +56,10 @@ public sealed class SyncApplier(IIpvs ipvs, IAddressManager addresses, string bi
         switch (operation)
         {
             case SyncOperation.BindAddress bind:
-                addresses.AddAddress(bindInterface, bind.Address);
+                link.Bind(bind.Address);
                 break;
             case SyncOperation.UnbindAddress unbind:
-                addresses.RemoveAddress(bindInterface, unbind.Address);
+                link.Unbind(unbind.Address);
                 break;
             case SyncOperation.AddService add:
                 ipvs.AddService(add.Service);

@@ -1,6 +1,6 @@
-using IpvsOperator.Controllers;
+using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
-using IpvsOperator.Ipam;
+using IpvsOperator.Mapping;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Webhooks;
 using k8s;
@@ -29,7 +29,7 @@ public sealed class AllocationValidator(EntityClient<V1Alpha1IPPool> pools) : IA
         {
             return AdmissionVerdict.Deny($"spec.pool '{allocation.Spec.Pool}' names no IPPool");
         }
-        var parsed = ServiceRequestReader.ToPool(pool);
+        var parsed = PoolReader.Read(pool);
         if (!parsed.Succeeded || !parsed.Pool!.Ranges.Any(r => r.Contains(address)))
         {
             return AdmissionVerdict.Deny($"address {address} does not lie in IPPool {pool.Metadata.Name} ({string.Join(", ", pool.Spec.Addresses)})");

@@ -1,6 +1,7 @@
-using IpvsOperator.Controllers;
+using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
 using IpvsOperator.Ipam;
+using IpvsOperator.Mapping;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Webhooks;
 using k8s;
@@ -29,13 +30,13 @@ public sealed class PoolValidator(EntityClient<V1Alpha1IPPool> pools, EntityClie
         }
 
         var pool = KubernetesJson.Deserialize<V1Alpha1IPPool>(request.NewObject!.Value.GetRawText());
-        var parsed = ServiceRequestReader.ToPool(pool);
+        var parsed = PoolReader.Read(pool);
         if (!parsed.Succeeded)
         {
             return AdmissionVerdict.Deny($"IPPool {request.Name}: {string.Join("; ", parsed.Errors)}");
         }
         var others = (await pools.ListAllAsync(cancellationToken: cancellationToken)).Items
-            .Where(p => p.Metadata.Name != request.Name).Select(ServiceRequestReader.ToPool).Where(p => p.Succeeded).Select(p => p.Pool!);
+            .Where(p => p.Metadata.Name != request.Name).Select(PoolReader.Read).Where(p => p.Succeeded).Select(p => p.Pool!);
         var overlaps = PoolOverlaps.Between(parsed.Pool!, others);
         if (overlaps.Count > 0)
         {

@@ -1,6 +1,5 @@
-using IpvsOperator.Controllers;
 using IpvsOperator.Entities;
-using IpvsOperator.Ipam;
+using IpvsOperator.Mapping;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Webhooks;
 using k8s;
@@ -14,13 +13,13 @@ namespace IpvsOperator.Webhooks;
 /// Ignore: our outage must never stop Services being created in the cluster.
 /// </summary>
 [ValidatingWebhook("services.ipvsoperator.io", "/validate-service", Resources = ["services"], FailurePolicy = "Ignore")]
-public sealed class ServiceValidator(EntityClient<V1Alpha1IPPool> pools, ControllerSettings settings) : IAdmissionValidator
+public sealed class ServiceValidator(EntityClient<V1Alpha1IPPool> pools, bool defaultClass) : IAdmissionValidator
 {
     public async Task<AdmissionVerdict> ValidateAsync(AdmissionRequest request, CancellationToken cancellationToken)
     {
         var service = KubernetesJson.Deserialize<V1Service>(request.NewObject!.Value.GetRawText());
         service.Metadata.NamespaceProperty ??= request.Namespace;
-        if (!ServiceRequestReader.IsOurs(service, settings.DefaultClass))
+        if (!ServiceRequestReader.IsOurs(service, defaultClass))
         {
             return AdmissionVerdict.Allow;
         }
@@ -30,7 +29,7 @@ public sealed class ServiceValidator(EntityClient<V1Alpha1IPPool> pools, Control
             return AdmissionVerdict.Deny(error!);
         }
         var known = (await pools.ListAllAsync(cancellationToken: cancellationToken)).Items
-            .Select(p => (p.Metadata.Name, Parsed: ServiceRequestReader.ToPool(p))).ToList();
+            .Select(p => (p.Metadata.Name, Parsed: PoolReader.Read(p))).ToList();
         if (parsed.Pool is { } wanted && known.All(p => p.Name != wanted))
         {
             return AdmissionVerdict.Deny($"annotation {WellKnown.Annotations.AddressPool}: IPPool '{wanted}' does not exist; existing pools: [{string.Join(", ", known.Select(k => k.Name).Order(StringComparer.Ordinal))}]");

@@ -1,8 +1,8 @@
 using System.Diagnostics;
+using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane;
 using IpvsOperator.Dataplane.Ipvs;
 using IpvsOperator.Dataplane.Netlink;
-using IpvsOperator.Ipam;
 using IpvsOperator.Tests.Support;
 using static IpvsOperator.Tests.Support.Processes;
 

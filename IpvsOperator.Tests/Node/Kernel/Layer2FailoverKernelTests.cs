@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane.Netlink;
 using IpvsOperator.Entities;
 using IpvsOperator.LocalCluster;
@@ -130,7 +131,7 @@ public class Layer2FailoverKernelTests : ControllerFixture
         // Settled: with all three in the election (under the VM's emulated CPUs each agent's first
         // sync takes half a minute, JIT), the holder is the node rendezvous hashing prefers, and it
         // has sent its three gratuitous ARPs.
-        var holder = Rendezvous.Preferred(vip, Nodes)!;
+        var holder = Rendezvous.Preferred(IPAddressValue.Parse(vip), Nodes)!;
         await SoleHolderAsync(vip, [holder], TimeSpan.FromMinutes(4));
         var holderMac = await MacOfAsync(holder);
         await Eventually.TrueAsync(() => capture.Count(l => l.Line.Contains($"{holderMac} > ff:ff:ff:ff:ff:ff", StringComparison.Ordinal)

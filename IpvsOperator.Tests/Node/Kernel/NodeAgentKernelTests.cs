@@ -1,3 +1,4 @@
+using IpvsOperator.Commands;
 using IpvsOperator.Entities;
 using IpvsOperator.Node;
 using IpvsOperator.Tests.Controllers;

@@ -1,5 +1,5 @@
+using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane.Netlink;
-using IpvsOperator.Ipam;
 
 namespace IpvsOperator.Dataplane.InMemory;
 
@@ -135,7 +135,7 @@ public sealed class InMemoryAddressManager(TimeProvider? time = null) : IAddress
             expiries.Remove((link, address));
             if (!entry.Addresses.Remove(address))
             {
-                throw new NetlinkException(RouteNetlink.EADDRNOTAVAIL, $"remove address {address}/{IPAddressValue.BitLength(address.Family)} on {link}");
+                throw new NetlinkException(NetlinkException.EADDRNOTAVAIL, $"remove address {address}/{IPAddressValue.BitLength(address.Family)} on {link}");
             }
         }
     }

@@ -1,5 +1,5 @@
+using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane.Netlink;
-using IpvsOperator.Ipam;
 
 namespace IpvsOperator.Dataplane.InMemory;
 
@@ -10,10 +10,6 @@ namespace IpvsOperator.Dataplane.InMemory;
 /// </summary>
 public sealed class InMemoryIpvs : IIpvs
 {
-    /// <summary>The schedulers Debian's kernel ships as ip_vs_* modules.</summary>
-    public static readonly IReadOnlySet<string> Schedulers = new HashSet<string>(StringComparer.Ordinal)
-        { "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos" };
-
     private readonly Lock gate = new();
     private readonly Dictionary<VirtualServiceKey, (VirtualService Service, List<Destination> Destinations)> services = [];
 
@@ -117,10 +113,10 @@ public sealed class InMemoryIpvs : IIpvs
 
     private static void CheckScheduler(VirtualService service, string verb)
     {
-        if (!Schedulers.Contains(service.Scheduler))
+        if (!IpvsSchedulers.Known.Contains(service.Scheduler))
         {
             throw new NetlinkException(NetlinkException.ENOENT, $"{verb} IPVS service {service.Key} ({service.Scheduler})",
-                $"no scheduler '{service.Scheduler}'; known: {string.Join(", ", Schedulers.Order(StringComparer.Ordinal))}");
+                $"no scheduler '{service.Scheduler}'; known: {string.Join(", ", IpvsSchedulers.Known.Order(StringComparer.Ordinal))}");
         }
     }
 

@@ -1,5 +1,5 @@
+using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane.Neighbours;
-using IpvsOperator.Ipam;
 
 namespace IpvsOperator.Dataplane.InMemory;
 

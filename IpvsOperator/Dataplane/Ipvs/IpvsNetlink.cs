@@ -1,5 +1,5 @@
+using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane.Netlink;
-using IpvsOperator.Ipam;
 
 namespace IpvsOperator.Dataplane.Ipvs;
 

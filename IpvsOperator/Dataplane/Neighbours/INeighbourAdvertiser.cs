@@ -1,4 +1,4 @@
-using IpvsOperator.Ipam;
+using IpvsOperator.Addressing;
 
 namespace IpvsOperator.Dataplane.Neighbours;
 

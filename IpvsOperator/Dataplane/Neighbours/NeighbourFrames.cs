@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Net.NetworkInformation;
-using IpvsOperator.Ipam;
+using IpvsOperator.Addressing;
 
 namespace IpvsOperator.Dataplane.Neighbours;
 

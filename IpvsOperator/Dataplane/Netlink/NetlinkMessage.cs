@@ -61,12 +61,16 @@ public sealed class NetlinkException(int errorNumber, string request, string? hi
     public const int EINVAL = 22;
     public const int EPERM = 1;
     public const int EOPNOTSUPP = 95;
+    public const int EADDRNOTAVAIL = 99;
 
     public int ErrorNumber { get; } = errorNumber;
     public string Request { get; } = request;
 
     public bool AlreadyExists => ErrorNumber == EEXIST;
     public bool NotFound => ErrorNumber is ENOENT or ESRCH or ENODEV;
+
+    /// <summary>An address to remove is not on the interface (gone already, e.g. its lifetime ran out).</summary>
+    public bool AddressNotAvailable => ErrorNumber == EADDRNOTAVAIL;
 
     private static string Describe(int errno) => errno switch
     {
@@ -77,6 +81,7 @@ public sealed class NetlinkException(int errorNumber, string request, string? hi
         ENODEV => "no such device (ENODEV)",
         EINVAL => "invalid argument (EINVAL)",
         EOPNOTSUPP => "not supported by this kernel (EOPNOTSUPP)",
+        EADDRNOTAVAIL => "no such address (EADDRNOTAVAIL)",
         _ => $"errno {errno}",
     };
 }

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Net.NetworkInformation;
-using IpvsOperator.Ipam;
+using IpvsOperator.Addressing;
 
 namespace IpvsOperator.Dataplane.Netlink;
 
@@ -29,7 +29,6 @@ public sealed class RouteNetlink(NetlinkSocket socket) : IAddressManager, IDispo
     public const byte AfInet = 2;
     public const byte AfInet6 = 10;
     public const uint IffUp = 1;
-    public const int EADDRNOTAVAIL = 99;
 
     public static RouteNetlink Open(TimeSpan? timeout = null) => new(new NetlinkSocket(NetlinkConstants.NetlinkRoute, timeout));
 

@@ -1,26 +1,11 @@
+using IpvsOperator.Addressing;
+using IpvsOperator.Mapping;
 using IpvsOperator.Runtime.Client;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 
 namespace IpvsOperator.Node.Announcement;
-
-public sealed record AnnouncementElectionOptions
-{
-    public required string NodeName { get; init; }
-
-    /// <summary>Where the Leases live: the operator's namespace.</summary>
-    public string Namespace { get; init; } = "ipvs-operator-system";
-
-    /// <summary>How long a node's presence counts without renewal; others take its addresses after it.</summary>
-    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(3);
-
-    /// <summary>A node that could not renew for this long withdraws its addresses: before its lease expires.</summary>
-    public TimeSpan RenewDeadline { get; init; } = TimeSpan.FromSeconds(2);
-
-    /// <summary>How often the presence is renewed and the holders looked at.</summary>
-    public TimeSpan RetryPeriod { get; init; } = TimeSpan.FromMilliseconds(500);
-}
 
 /// <summary>
 /// Per-address election among node agents, on Kubernetes Leases. Each agent renews a presence
@@ -33,7 +18,7 @@ public sealed record AnnouncementElectionOptions
 /// the renew deadline withdraws every address, before the lease duration after which others take them.
 /// A node stopping cleanly releases its addresses and its presence at once.
 /// </summary>
-public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementElectionOptions options, ILogger logger, TimeProvider? time = null)
+public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName, Layer2Options options, ILogger logger, TimeProvider? time = null)
 {
     public const string ComponentLabel = "ipvsoperator.io/lease";
     public const string AddressAnnotation = "ipvsoperator.io/address";
@@ -46,11 +31,11 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
     private readonly EntityClient<V1Lease> leases = new(kubernetes, Polly.ResiliencePipeline.Empty);
     private readonly TimeProvider clock = time ?? TimeProvider.System;
     private readonly Dictionary<string, (string ResourceVersion, DateTimeOffset SeenAt)> observed = [];
-    private readonly HashSet<string> held = [];
+    private readonly HashSet<IPAddressValue> held = [];
     private DateTimeOffset lastRenewed = DateTimeOffset.MinValue;
 
     /// <summary>The addresses this node announces now.</summary>
-    public IReadOnlySet<string> Held => held;
+    public IReadOnlySet<IPAddressValue> Held => held;
 
     /// <summary>
     /// Asked before every round: false while this node cannot announce (no such interface, no
@@ -61,20 +46,20 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
     public Func<bool> CanAnnounce { get; init; } = () => true;
 
     /// <summary>Raised with the addresses held after every change (bind and announce them; withdraw the rest).</summary>
-    public event Action<IReadOnlySet<string>>? HeldChanged;
+    public event Action<IReadOnlySet<IPAddressValue>>? HeldChanged;
 
     /// <summary>Raised after every round that renewed the presence, with the addresses held: keep announcing them.</summary>
-    public event Action<IReadOnlySet<string>>? Renewed;
+    public event Action<IReadOnlySet<IPAddressValue>>? Renewed;
 
     /// <summary>Raised when this node takes an address, with the node that held it before (null: nobody, or unknown).</summary>
-    public event Action<string, string?>? Took;
+    public event Action<IPAddressValue, string?>? Took;
 
     /// <summary>
     /// Runs rounds until cancelled, then steps down. <paramref name="candidates"/> gives, per
     /// address, the nodes that may announce it (null: every live node; externalTrafficPolicy Local
     /// limits it to the nodes with endpoints).
     /// </summary>
-    public async Task RunAsync(Func<IReadOnlyDictionary<string, IReadOnlySet<string>?>> candidates, CancellationToken cancellationToken)
+    public async Task RunAsync(Func<IReadOnlyDictionary<IPAddressValue, IReadOnlySet<string>?>> candidates, CancellationToken cancellationToken)
     {
         try
         {
@@ -95,13 +80,13 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
     }
 
     /// <summary>One round: renew the presence, judge who is live, take, keep or hand over each address.</summary>
-    public async Task RoundAsync(IReadOnlyDictionary<string, IReadOnlySet<string>?> candidates, CancellationToken cancellationToken)
+    public async Task RoundAsync(IReadOnlyDictionary<IPAddressValue, IReadOnlySet<string>?> candidates, CancellationToken cancellationToken)
     {
         if (!CanAnnounce())
         {
             if (lastRenewed != DateTimeOffset.MinValue)
             {
-                logger.LogWarning("{Node} cannot announce: leaving the election so that others take its addresses", options.NodeName);
+                logger.LogWarning("{Node} cannot announce: leaving the election so that others take its addresses", nodeName);
                 await StepDownAsync();
             }
             return;
@@ -119,11 +104,11 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
         }
         catch (Exception error) when (!cancellationToken.IsCancellationRequested)
         {
-            logger.LogWarning("cannot renew the presence of {Node}: {Error}", options.NodeName, error.Message);
+            logger.LogWarning("cannot renew the presence of {Node}: {Error}", nodeName, error.Message);
             if (now - lastRenewed >= options.RenewDeadline && held.Count > 0)
             {
                 // Withdraw before the lease expires: by then another node may announce these addresses.
-                logger.LogWarning("{Node} withdraws {Count} addresses: no renewal for {Elapsed}", options.NodeName, held.Count, now - lastRenewed);
+                logger.LogWarning("{Node} withdraws {Count} addresses: no renewal for {Elapsed}", nodeName, held.Count, now - lastRenewed);
                 held.Clear();
                 HeldChanged?.Invoke(held);
             }
@@ -136,14 +121,14 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
         }
         catch (Exception error) when (!cancellationToken.IsCancellationRequested)
         {
-            logger.LogWarning("{Node}: election round failed ({Error}); next round in {Period}", options.NodeName, error.Message, options.RetryPeriod);
+            logger.LogWarning("{Node}: election round failed ({Error}); next round in {Period}", nodeName, error.Message, options.RetryPeriod);
         }
     }
 
-    private async Task ElectAsync(IReadOnlyDictionary<string, IReadOnlySet<string>?> candidates, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task ElectAsync(IReadOnlyDictionary<IPAddressValue, IReadOnlySet<string>?> candidates, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var all = (await leases.ListAsync(options.Namespace, ComponentLabel, cancellationToken: cancellationToken)).Items;
-        var live = new HashSet<string>(StringComparer.Ordinal) { options.NodeName };
+        var live = new HashSet<string>(StringComparer.Ordinal) { nodeName };
         foreach (var lease in all.Where(l => l.Metadata.Name.StartsWith(PresencePrefix, StringComparison.Ordinal)))
         {
             if (Live(lease, now))
@@ -151,8 +136,8 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
                 live.Add(lease.Spec.HolderIdentity);
             }
         }
-        var byAddress = all.Where(l => l.Metadata.Name.StartsWith(AddressPrefix, StringComparison.Ordinal))
-            .ToDictionary(l => l.Metadata.Annotations is { } annotations && annotations.TryGetValue(AddressAnnotation, out var address) ? address : l.Metadata.Name);
+        var byAddress = all.Where(l => l.Metadata.Name.StartsWith(AddressPrefix, StringComparison.Ordinal) && AddressOf(l) is not null)
+            .ToDictionary(l => AddressOf(l)!.Value);
 
         var changed = false;
         foreach (var (address, eligible) in candidates)
@@ -160,9 +145,9 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
             var lease = byAddress.GetValueOrDefault(address);
             var holder = lease?.Spec.HolderIdentity;
             var preferred = Rendezvous.Preferred(address, eligible is null ? live : live.Where(eligible.Contains));
-            if (holder == options.NodeName)
+            if (holder == nodeName)
             {
-                if (preferred != options.NodeName)
+                if (preferred != nodeName)
                 {
                     changed |= await HandOverAsync(address, lease!, cancellationToken);
                 }
@@ -171,7 +156,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
                     changed |= held.Add(address);
                 }
             }
-            else if (preferred == options.NodeName && (string.IsNullOrEmpty(holder) || !live.Contains(holder)))
+            else if (preferred == nodeName && (string.IsNullOrEmpty(holder) || !live.Contains(holder)))
             {
                 changed |= await TakeAsync(address, lease, cancellationToken);
             }
@@ -202,20 +187,20 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
 
     private async Task RenewPresenceAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var name = PresencePrefix + options.NodeName;
+        var name = PresencePrefix + nodeName;
         var lease = await leases.GetAsync(options.Namespace, name, cancellationToken);
         if (lease is null)
         {
-            await leases.CreateAsync(NewLease(name, options.NodeName, now, null), cancellationToken);
+            await leases.CreateAsync(NewLease(name, nodeName, now, null), cancellationToken);
             return;
         }
-        lease.Spec.HolderIdentity = options.NodeName;
+        lease.Spec.HolderIdentity = nodeName;
         lease.Spec.RenewTime = now.UtcDateTime;
         lease.Spec.LeaseDurationSeconds = (int)Math.Ceiling(options.LeaseDuration.TotalSeconds);
         await leases.ReplaceAsync(lease, cancellationToken);
     }
 
-    private async Task<bool> TakeAsync(string address, V1Lease? lease, CancellationToken cancellationToken)
+    private async Task<bool> TakeAsync(IPAddressValue address, V1Lease? lease, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var previous = !string.IsNullOrEmpty(lease?.Spec.HolderIdentity) ? lease.Spec.HolderIdentity
@@ -224,18 +209,18 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
         {
             if (lease is null)
             {
-                await leases.CreateAsync(NewLease(AddressPrefix + NameOf(address), options.NodeName, now, address), cancellationToken);
+                await leases.CreateAsync(NewLease(AddressPrefix + NameOf(address), nodeName, now, address), cancellationToken);
             }
             else
             {
                 // Conditional on the version we judged: two nodes taking at once, one wins.
-                lease.Spec.HolderIdentity = options.NodeName;
+                lease.Spec.HolderIdentity = nodeName;
                 lease.Spec.AcquireTime = now.UtcDateTime;
                 lease.Spec.RenewTime = now.UtcDateTime;
                 lease.Spec.LeaseTransitions = (lease.Spec.LeaseTransitions ?? 0) + 1;
                 await leases.ReplaceAsync(lease, cancellationToken);
             }
-            logger.LogInformation("{Node} now announces {Address}", options.NodeName, address);
+            logger.LogInformation("{Node} now announces {Address}", nodeName, address);
             Took?.Invoke(address, previous);
             return held.Add(address);
         }
@@ -245,7 +230,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
         }
     }
 
-    private async Task<bool> HandOverAsync(string address, V1Lease lease, CancellationToken cancellationToken)
+    private async Task<bool> HandOverAsync(IPAddressValue address, V1Lease lease, CancellationToken cancellationToken)
     {
         var had = held.Remove(address);
         if (had)
@@ -276,17 +261,17 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
         {
             foreach (var address in addresses)
             {
-                if (await leases.GetAsync(options.Namespace, AddressPrefix + NameOf(address), deadline.Token) is { } lease && lease.Spec.HolderIdentity == options.NodeName)
+                if (await leases.GetAsync(options.Namespace, AddressPrefix + NameOf(address), deadline.Token) is { } lease && lease.Spec.HolderIdentity == nodeName)
                 {
                     Release(lease);
                     await leases.ReplaceAsync(lease, deadline.Token);
                 }
             }
-            await leases.DeleteAsync(options.Namespace, PresencePrefix + options.NodeName, cancellationToken: deadline.Token);
+            await leases.DeleteAsync(options.Namespace, PresencePrefix + nodeName, cancellationToken: deadline.Token);
         }
         catch (Exception error) when (error is not OutOfMemoryException)
         {
-            logger.LogWarning("{Node} could not release its Leases on stopping ({Error}); others take over when they expire", options.NodeName, error.Message);
+            logger.LogWarning("{Node} could not release its Leases on stopping ({Error}); others take over when they expire", nodeName, error.Message);
         }
     }
 
@@ -294,12 +279,16 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
     {
         lease.Spec.HolderIdentity = string.Empty;
         lease.Metadata.Annotations ??= new Dictionary<string, string>();
-        lease.Metadata.Annotations[ReleasedByAnnotation] = options.NodeName;
+        lease.Metadata.Annotations[ReleasedByAnnotation] = nodeName;
     }
 
-    private static string NameOf(string address) => Ipam.AllocationNames.For(Ipam.IPAddressValue.Parse(address));
+    private static string NameOf(IPAddressValue address) => AllocationNames.For(address);
 
-    private V1Lease NewLease(string name, string holder, DateTimeOffset now, string? address) => new()
+    /// <summary>The address an address Lease is about, from its annotation; null when it has none that parses.</summary>
+    private static IPAddressValue? AddressOf(V1Lease lease) =>
+        lease.Metadata.Annotations?.TryGetValue(AddressAnnotation, out var text) == true && IPAddressValue.TryParse(text, out var address) ? address : null;
+
+    private V1Lease NewLease(string name, string holder, DateTimeOffset now, IPAddressValue? address) => new()
     {
         ApiVersion = "coordination.k8s.io/v1",
         Kind = "Lease",
@@ -308,7 +297,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, AnnouncementEle
             Name = name,
             NamespaceProperty = options.Namespace,
             Labels = new Dictionary<string, string> { [ComponentLabel] = address is null ? "presence" : "address" },
-            Annotations = address is null ? null : new Dictionary<string, string> { [AddressAnnotation] = address },
+            Annotations = address is null ? null : new Dictionary<string, string> { [AddressAnnotation] = address.Value.ToString() },
         },
         Spec = new V1LeaseSpec
         {

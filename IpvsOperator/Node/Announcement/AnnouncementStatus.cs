@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
-using IpvsOperator.Ipam;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Events;
 using k8s;
@@ -20,21 +20,21 @@ namespace IpvsOperator.Node.Announcement;
 public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder events, string nodeName, ILogger logger, TimeProvider clock)
 {
     private readonly EntityClient<V1Service> services = new(kubernetes);
-    private readonly ConcurrentQueue<(string Address, string? From)> takeovers = new();
-    private volatile IReadOnlySet<string> held = new HashSet<string>();
+    private readonly ConcurrentQueue<(IPAddressValue Address, string? From)> takeovers = new();
+    private volatile IReadOnlySet<IPAddressValue> held = new HashSet<IPAddressValue>();
 
     /// <summary>The addresses this node announces now.</summary>
-    public IReadOnlySet<string> Held => held;
+    public IReadOnlySet<IPAddressValue> Held => held;
 
     /// <summary>After every change of the election: the addresses held from now on.</summary>
-    public void Update(IReadOnlySet<string> now)
+    public void Update(IReadOnlySet<IPAddressValue> now)
     {
         NodeMetrics.AnnouncementWithdrawals.Inc(held.Count(a => !now.Contains(a)));
-        held = now.ToHashSet(StringComparer.Ordinal);
+        held = now.ToHashSet();
     }
 
     /// <summary>This node took an address (from the node named, or from nobody): an Event to write.</summary>
-    public void RecordTakeover(string address, string? from)
+    public void RecordTakeover(IPAddressValue address, string? from)
     {
         NodeMetrics.AnnouncementTakeovers.Inc();
         takeovers.Enqueue((address, from));
@@ -61,9 +61,8 @@ public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder eve
         }
         // No node may announce these (externalTrafficPolicy Local and no ready endpoint): every agent
         // knows it alike, and whichever writes first makes it so; the others find it written.
-        foreach (var (vip, entry) in announced.Where(a => a.Value.Eligible is { Count: 0 }))
+        foreach (var (address, entry) in announced.Where(a => a.Value.Eligible is { Count: 0 }))
         {
-            var address = vip.ToString();
             foreach (var service in entry.Services.Where(s => PrimaryAddress(s, address) == address))
             {
                 await EnsureShownAsync(service, address, null,
@@ -72,14 +71,15 @@ public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder eve
         }
     }
 
-    private static IEnumerable<V1Service> ServicesOn(IReadOnlyDictionary<IPAddressValue, AnnouncedAddress> announced, string address) =>
-        IPAddressValue.TryParse(address, out var vip) && announced.TryGetValue(vip, out var entry) ? entry.Services : [];
+    private static IEnumerable<V1Service> ServicesOn(IReadOnlyDictionary<IPAddressValue, AnnouncedAddress> announced, IPAddressValue address) =>
+        announced.TryGetValue(address, out var entry) ? entry.Services : [];
 
-    private static string PrimaryAddress(V1Service service, string fallback) =>
-        service.Status?.LoadBalancer?.Ingress?.FirstOrDefault()?.Ip ?? fallback;
+    /// <summary>The Service's first published address (the one whose holder speaks for it); <paramref name="fallback"/> while it has none.</summary>
+    private static IPAddressValue PrimaryAddress(V1Service service, IPAddressValue fallback) =>
+        service.Status?.LoadBalancer?.Ingress?.FirstOrDefault()?.Ip is { } ip && IPAddressValue.TryParse(ip, out var first) ? first : fallback;
 
     /// <summary>The annotation naming <paramref name="holder"/> (removed when null) and the condition with the message, written where they differ.</summary>
-    private async Task EnsureShownAsync(V1Service service, string address, string? holder, string message, CancellationToken cancellationToken)
+    private async Task EnsureShownAsync(V1Service service, IPAddressValue address, string? holder, string message, CancellationToken cancellationToken)
     {
         var shown = service.Metadata.Annotations?.TryGetValue(WellKnown.Annotations.AnnouncingNode, out var node) == true ? node : null;
         var annotated = shown == holder;

@@ -1,61 +1,9 @@
+using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane;
-using IpvsOperator.Dataplane.Neighbours;
 using IpvsOperator.Dataplane.Netlink;
-using IpvsOperator.Ipam;
 using Microsoft.Extensions.Logging;
 
 namespace IpvsOperator.Node.Announcement;
-
-/// <summary>Layer 2 announcement: where, and the timings of the per-address election.</summary>
-public sealed record Layer2Options
-{
-    /// <summary>The interface to answer ARP/NDP on; null: the interface of the default route.</summary>
-    public string? Interface { get; init; }
-
-    /// <summary>Where the Leases live: the operator's namespace.</summary>
-    public string Namespace { get; init; } = "ipvs-operator-system";
-
-    /// <summary>After this long without a renewal of a node's presence, others take its addresses.</summary>
-    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(3);
-
-    /// <summary>A node that could not renew for this long withdraws its addresses: before its lease expires.</summary>
-    public TimeSpan RenewDeadline { get; init; } = TimeSpan.FromSeconds(2);
-
-    /// <summary>How often the presence is renewed and the holders looked at.</summary>
-    public TimeSpan RetryPeriod { get; init; } = TimeSpan.FromMilliseconds(500);
-
-    /// <summary>How many times the announcement of a newly taken address is sent, a round apart (a single frame may be lost).</summary>
-    public int Announcements { get; init; } = 3;
-
-    /// <summary>
-    /// The lifetime held addresses get on the interface, refreshed while the node holds them: an
-    /// agent that dies while its node stays up stops answering for them when it runs out, about
-    /// when the others take over.
-    /// </summary>
-    public TimeSpan AddressLifetime => LeaseDuration;
-
-    public AnnouncementElectionOptions Election(string nodeName) => new()
-    {
-        NodeName = nodeName,
-        Namespace = Namespace,
-        LeaseDuration = LeaseDuration,
-        RenewDeadline = RenewDeadline,
-        RetryPeriod = RetryPeriod,
-    };
-
-    /// <summary>The same checks as client-go's leader election: a renew deadline inside the lease, retries inside the deadline.</summary>
-    public void Validate()
-    {
-        if (RenewDeadline >= LeaseDuration)
-        {
-            throw new ArgumentException($"--renew-deadline ({RenewDeadline.TotalSeconds} s) must be shorter than --lease-duration ({LeaseDuration.TotalSeconds} s): a holder withdraws before others take over");
-        }
-        if (RetryPeriod * 2 > RenewDeadline)
-        {
-            throw new ArgumentException($"--retry-period ({RetryPeriod.TotalSeconds} s) must be at most half of --renew-deadline ({RenewDeadline.TotalSeconds} s): a renewal gets a second try before the deadline");
-        }
-    }
-}
 
 /// <summary>
 /// Makes the LAN send a held address's traffic here. The holder has the address on the announcing
@@ -87,7 +35,7 @@ public sealed class Layer2Announcer(NodeDataplane dataplane, Layer2Options optio
     /// ones, refreshes the lifetime of the others, removes VIPs held no longer. Called after every
     /// change and every renewal; a failure is logged and retried on the next call.
     /// </summary>
-    public void Apply(IReadOnlySet<string> held)
+    public void Apply(IReadOnlySet<IPAddressValue> held)
     {
         if (!Ready())
         {
@@ -95,14 +43,13 @@ public sealed class Layer2Announcer(NodeDataplane dataplane, Layer2Options optio
         }
         try
         {
-            var wanted = held.Select(IPAddressValue.Parse).ToHashSet();
             var now = clock.GetUtcNow();
             var present = dataplane.Links.ListAddresses(link!.Name).ToHashSet();
-            foreach (var address in present.Where(a => !wanted.Contains(a) && (refreshed.ContainsKey(a) || isVip(a))))
+            foreach (var address in present.Where(a => !held.Contains(a) && (refreshed.ContainsKey(a) || isVip(a))))
             {
                 Withdraw(address);
             }
-            foreach (var address in wanted)
+            foreach (var address in held)
             {
                 var missing = !present.Contains(address);
                 if (missing || !refreshed.TryGetValue(address, out var at) || now - at >= options.AddressLifetime / 3)
@@ -116,13 +63,13 @@ public sealed class Layer2Announcer(NodeDataplane dataplane, Layer2Options optio
                     announcementsDue[address] = options.Announcements;
                 }
             }
-            foreach (var address in refreshed.Keys.Where(a => !wanted.Contains(a)).ToList())
+            foreach (var address in refreshed.Keys.Where(a => !held.Contains(a)).ToList())
             {
                 refreshed.Remove(address);
                 announcementsDue.Remove(address);
             }
             SendDueAnnouncements();
-            NodeMetrics.AnnouncedAddresses.Set(wanted.Count);
+            NodeMetrics.AnnouncedAddresses.Set(held.Count);
             Report(null);
         }
         catch (Exception error) when (error is NetlinkException or IOException or UnauthorizedAccessException or InvalidOperationException)
@@ -199,7 +146,7 @@ public sealed class Layer2Announcer(NodeDataplane dataplane, Layer2Options optio
             dataplane.Links.RemoveAddress(link!.Name, address);
             logger.LogInformation("no longer announcing {Address} on {Interface}", address, link.Name);
         }
-        catch (NetlinkException error) when (error.ErrorNumber == RouteNetlink.EADDRNOTAVAIL)
+        catch (NetlinkException error) when (error.AddressNotAvailable)
         {
             // Gone already: its lifetime ran out.
         }

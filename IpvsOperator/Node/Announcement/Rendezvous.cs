@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
+using IpvsOperator.Addressing;
 
 namespace IpvsOperator.Node.Announcement;
 
@@ -11,10 +12,10 @@ namespace IpvsOperator.Node.Announcement;
 /// </summary>
 public static class Rendezvous
 {
-    public static string? Preferred(string address, IEnumerable<string> candidates) =>
+    public static string? Preferred(IPAddressValue address, IEnumerable<string> candidates) =>
         candidates.MaxBy(node => (Weight(address, node), node), Comparer<(ulong, string)>.Create((a, b) =>
             a.Item1 != b.Item1 ? a.Item1.CompareTo(b.Item1) : string.CompareOrdinal(a.Item2, b.Item2)));
 
-    private static ulong Weight(string address, string node) =>
+    private static ulong Weight(IPAddressValue address, string node) =>
         BinaryPrimitives.ReadUInt64BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes($"{address}|{node}")));
 }

@@ -7,18 +7,8 @@ using System.Text.Json;
 using k8s;
 using k8s.Models;
 using Polly;
-using Polly.Retry;
 
 namespace IpvsOperator.Runtime.Client;
-
-public sealed record EntityList<T>(IReadOnlyList<T> Items, string ResourceVersion, string? Continue);
-
-public enum PatchKind
-{
-    Merge,
-    Json,
-    Strategic,
-}
 
 /// <summary>
 /// Typed access to one resource type over the Kubernetes client's own authenticated HttpClient:
@@ -100,7 +90,7 @@ public sealed class EntityClient<T>
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUri, Metadata.Path(ns) + query));
         using var response = await retry.ExecuteAsync(async token =>
         {
-            var attempt = request.Clone();
+            var attempt = new HttpRequestMessage(request.Method, request.RequestUri); // a request is sent once; a retry sends a copy
             await AuthenticateAsync(attempt, token);
             var reply = await http.SendAsync(attempt, HttpCompletionOption.ResponseHeadersRead, token);
             if (!reply.IsSuccessStatusCode)
@@ -223,31 +213,4 @@ public sealed class EntityClient<T>
         var present = parameters.Where(p => !string.IsNullOrEmpty(p.Value)).Select(p => $"{p.Name}={Uri.EscapeDataString(p.Value!)}").ToList();
         return present.Count == 0 ? string.Empty : "?" + string.Join('&', present);
     }
-}
-
-/// <summary>The retry policy of API calls.</summary>
-public static class ApiRetry
-{
-    /// <summary>Retries transient API failures: up to 5 attempts, exponential backoff from 100 ms with jitter.</summary>
-    public static ResiliencePipeline Transient(int attempts = 5) => new ResiliencePipelineBuilder()
-        .AddRetry(new RetryStrategyOptions
-        {
-            MaxRetryAttempts = attempts - 1,
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            Delay = TimeSpan.FromMilliseconds(100),
-            MaxDelay = TimeSpan.FromSeconds(5),
-            ShouldHandle = new PredicateBuilder()
-                .Handle<ApiStatusException>(e => e.IsTransient)
-                .Handle<HttpRequestException>()
-                .Handle<TimeoutException>(),
-        })
-        .Build();
-
-}
-
-internal static class HttpRequestMessageExtensions
-{
-    /// <summary>A request can be sent once; a retry sends a copy.</summary>
-    public static HttpRequestMessage Clone(this HttpRequestMessage request) => new(request.Method, request.RequestUri);
 }

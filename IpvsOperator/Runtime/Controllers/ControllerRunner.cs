@@ -10,35 +10,6 @@ using Microsoft.Extensions.Logging;
 
 namespace IpvsOperator.Runtime.Controllers;
 
-/// <summary>How a controller runs: worker count and retry backoff.</summary>
-public sealed record ControllerOptions
-{
-    /// <summary>Objects reconciled at once (never the same object twice).</summary>
-    public int Workers { get; init; } = 4;
-
-    public TimeSpan BackoffBase { get; init; } = TimeSpan.FromMilliseconds(100);
-
-    public TimeSpan BackoffMax { get; init; } = TimeSpan.FromSeconds(60);
-}
-
-/// <summary>Figures a runner reports, for metrics and tests.</summary>
-public interface IControllerStatistics
-{
-    string Name { get; }
-    int QueueDepth { get; }
-    long Reconciles { get; }
-    long Failures { get; }
-}
-
-/// <summary>A controller as the runtime runs it, whatever its entity type.</summary>
-public interface IRunnableController : IControllerStatistics, IDisposable
-{
-    Task RunAsync(CancellationToken cancellationToken);
-
-    /// <summary>Completes once the informer has listed every object.</summary>
-    Task WaitForSyncAsync(CancellationToken cancellationToken);
-}
-
 /// <summary>
 /// Runs one controller and its finalizers over an informer and a work queue: every change to an
 /// object queues its key; a worker takes the key, reads the object from the cache and finalizes,
@@ -47,30 +18,32 @@ public interface IRunnableController : IControllerStatistics, IDisposable
 public sealed class ControllerRunner<TEntity> : IRunnableController
     where TEntity : class, IKubernetesObject<V1ObjectMeta>
 {
+    private readonly WatchedResource<TEntity> resource;
     private readonly EntityClient<TEntity> client;
     private readonly IEntityController<TEntity> controller;
     private readonly IReadOnlyList<IEntityFinalizer<TEntity>> finalizers;
-    private readonly ControllerOptions options;
+    private readonly int workers;
     private readonly ILogger logger;
     private readonly WorkQueue<ObjectKey> queue;
     private readonly ConcurrentDictionary<ObjectKey, TEntity> tombstones = new();
     private long reconciles;
     private long failures;
 
-    public ControllerRunner(Informer<TEntity> informer, EntityClient<TEntity> client, IEntityController<TEntity> controller,
-        IEnumerable<IEntityFinalizer<TEntity>> finalizers, ControllerOptions options, ILogger logger)
+    /// <summary>Made by <see cref="WatchedResource{TEntity}.RunWith"/>.</summary>
+    internal ControllerRunner(WatchedResource<TEntity> resource, EntityClient<TEntity> client, IEntityController<TEntity> controller,
+        IEnumerable<IEntityFinalizer<TEntity>> finalizers, int workers, ILogger logger)
     {
-        Informer = informer;
+        this.resource = resource;
         this.client = client;
         this.controller = controller;
         this.finalizers = [.. finalizers];
-        this.options = options;
+        this.workers = workers;
         this.logger = logger;
-        queue = new WorkQueue<ObjectKey>(options.BackoffBase, options.BackoffMax);
+        queue = resource.Queue;
         Informer.Subscribe(OnChange);
     }
 
-    public Informer<TEntity> Informer { get; }
+    public Informer<TEntity> Informer => resource.Informer;
 
     public string Name => $"{controller.GetType().Name}<{typeof(TEntity).Name}>";
 
@@ -82,19 +55,13 @@ public sealed class ControllerRunner<TEntity> : IRunnableController
 
     public Task WaitForSyncAsync(CancellationToken cancellationToken) => Informer.WaitForSyncAsync(cancellationToken);
 
-    /// <summary>Queues an object for another look, e.g. when something it depends on changed.</summary>
-    public void Enqueue(ObjectKey key) => queue.Add(key);
-
-    /// <summary>Queues an object after a delay; repeated calls meanwhile coalesce into one look.</summary>
-    public void EnqueueAfter(ObjectKey key, TimeSpan delay) => queue.AddAfter(key, delay);
-
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var informing = Informer.RunAsync(cancellationToken);
         try
         {
             await Informer.WaitForSyncAsync(cancellationToken);
-            await Task.WhenAll(Enumerable.Range(0, Math.Max(1, options.Workers)).Select(_ => WorkAsync(cancellationToken)));
+            await Task.WhenAll(Enumerable.Range(0, Math.Max(1, workers)).Select(_ => WorkAsync(cancellationToken)));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

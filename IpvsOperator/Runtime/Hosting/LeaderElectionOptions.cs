@@ -4,7 +4,8 @@ namespace IpvsOperator.Runtime.Hosting;
 public sealed record LeaderElectionOptions
 {
     public bool Enabled { get; init; } = true;
-    public string Namespace { get; init; } = "ipvs-operator-system";
+    /// <summary>Where the Lease lives: the operator's namespace (required when enabled).</summary>
+    public string Namespace { get; init; } = string.Empty;
     public string LeaseName { get; init; } = "ipvs-operator-controller";
     public string Identity { get; init; } = $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(15);

@@ -1,6 +1,4 @@
-using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Controllers;
-using IpvsOperator.Runtime.Watching;
 using k8s;
 using k8s.LeaderElection;
 using k8s.LeaderElection.ResourceLock;
@@ -17,36 +15,33 @@ namespace IpvsOperator.Runtime.Hosting;
 [Rbac.GenericRbac(Groups = ["coordination.k8s.io"], Resources = ["leases"], Verbs = Rbac.RbacVerb.Get | Rbac.RbacVerb.Create | Rbac.RbacVerb.Update)]
 public sealed class OperatorRuntime(IKubernetes kubernetes, LeaderElectionOptions election, ILoggerFactory loggers)
 {
-    private readonly List<Func<IRunnableController>> factories = [];
+    private readonly List<Func<ControllerTerm, IEnumerable<IRunnableController>>> builders = [];
     private readonly ILogger logger = loggers.CreateLogger<OperatorRuntime>();
     private volatile IReadOnlyList<IControllerStatistics> running = [];
 
     public bool IsLeading { get; private set; }
-
-    /// <summary>Raised before the controllers of a new term (a won lease, or the start without election) are created.</summary>
-    public event Action? TermStarting;
 
     /// <summary>Becomes true once the controllers of the current term have listed their objects.</summary>
     public bool IsReady { get; private set; }
 
     public IReadOnlyList<IControllerStatistics> Controllers => running;
 
-    /// <summary>Registers a controller with its finalizers; <paramref name="onStart"/> sees each new runner.</summary>
-    public OperatorRuntime AddController<TEntity>(Func<IEntityController<TEntity>> controller, Func<IEnumerable<IEntityFinalizer<TEntity>>>? finalizers = null,
-        ControllerOptions? options = null, string? ns = null, string? labelSelector = null, Action<ControllerRunner<TEntity>>? onStart = null)
-        where TEntity : class, IKubernetesObject<V1ObjectMeta>
+    /// <summary>
+    /// Registers controllers that belong together: <paramref name="build"/> is called at the start of
+    /// every term (a won lease, or the start without election) and makes that term's runners from
+    /// the resources it watches, which the controllers may share.
+    /// </summary>
+    public OperatorRuntime AddControllers(Func<ControllerTerm, IEnumerable<IRunnableController>> build)
     {
-        factories.Add(() =>
-        {
-            var client = new EntityClient<TEntity>(kubernetes);
-            var informer = new Informer<TEntity>(client, loggers.CreateLogger<Informer<TEntity>>(), ns, labelSelector);
-            var runner = new ControllerRunner<TEntity>(informer, client, controller(), finalizers?.Invoke() ?? [], options ?? new ControllerOptions(),
-                loggers.CreateLogger<ControllerRunner<TEntity>>());
-            onStart?.Invoke(runner);
-            return runner;
-        });
+        builders.Add(build);
         return this;
     }
+
+    /// <summary>Registers one controller with its finalizers, on a resource of its own.</summary>
+    public OperatorRuntime AddController<TEntity>(Func<IEntityController<TEntity>> controller, Func<IEnumerable<IEntityFinalizer<TEntity>>>? finalizers = null,
+        ControllerOptions? options = null, string? ns = null, string? labelSelector = null)
+        where TEntity : class, IKubernetesObject<V1ObjectMeta> =>
+        AddControllers(term => [term.Watch<TEntity>(options, ns, labelSelector).RunWith(controller(), finalizers?.Invoke())]);
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -54,6 +49,10 @@ public sealed class OperatorRuntime(IKubernetes kubernetes, LeaderElectionOption
         {
             await RunControllersAsync(cancellationToken);
             return;
+        }
+        if (string.IsNullOrEmpty(election.Namespace))
+        {
+            throw new InvalidOperationException("leader election needs the namespace of its Lease");
         }
         var leaseLock = new LeaseLock(kubernetes, election.Namespace, election.LeaseName, election.Identity);
         using var elector = new LeaderElector(new LeaderElectionConfig(leaseLock)
@@ -103,8 +102,8 @@ public sealed class OperatorRuntime(IKubernetes kubernetes, LeaderElectionOption
 
     private async Task RunControllersAsync(CancellationToken cancellationToken)
     {
-        TermStarting?.Invoke();
-        var instances = factories.Select(f => f()).ToList();
+        var term = new ControllerTerm(kubernetes, loggers);
+        var instances = builders.SelectMany(build => build(term)).ToList();
         running = instances;
         try
         {

@@ -1,3 +1,5 @@
+using IpvsOperator.Runtime.Resilience;
+
 namespace IpvsOperator.Runtime.Queue;
 
 /// <summary>
@@ -18,14 +20,12 @@ public sealed class WorkQueue<TKey> : IDisposable
     private readonly Dictionary<TKey, (DateTimeOffset Due, object Token)> delayed = [];
     private readonly SemaphoreSlim available = new(0);
     private readonly TimeProvider time;
-    private readonly TimeSpan baseDelay;
-    private readonly TimeSpan maxDelay;
+    private readonly Backoff backoff;
     private readonly CancellationTokenSource disposed = new();
 
-    public WorkQueue(TimeSpan? baseDelay = null, TimeSpan? maxDelay = null, TimeProvider? time = null)
+    public WorkQueue(Backoff? backoff = null, TimeProvider? time = null)
     {
-        this.baseDelay = baseDelay ?? TimeSpan.FromMilliseconds(50);
-        this.maxDelay = maxDelay ?? TimeSpan.FromSeconds(60);
+        this.backoff = backoff ?? Backoff.Reconcile;
         this.time = time ?? TimeProvider.System;
     }
 
@@ -99,7 +99,7 @@ public sealed class WorkQueue<TKey> : IDisposable
         }, TaskScheduler.Default);
     }
 
-    /// <summary>Requeues after a failure: base × 2^failures, capped, with ±50% jitter so retries spread out.</summary>
+    /// <summary>Requeues after a failure, waiting by the backoff for the key's failures in a row.</summary>
     public TimeSpan AddRateLimited(TKey key)
     {
         int count;
@@ -107,8 +107,7 @@ public sealed class WorkQueue<TKey> : IDisposable
         {
             count = failures[key] = failures.GetValueOrDefault(key) + 1;
         }
-        var exponential = Math.Min(maxDelay.TotalMilliseconds, baseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(count - 1, 30)));
-        var delay = TimeSpan.FromMilliseconds(exponential * (0.5 + Random.Shared.NextDouble()));
+        var delay = backoff.Delay(count);
         AddAfter(key, delay);
         return delay;
     }

@@ -1,20 +1,11 @@
 using System.Collections.Concurrent;
 using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime.Resilience;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 
 namespace IpvsOperator.Runtime.Watching;
-
-public enum InformerEventType
-{
-    Added,
-    Updated,
-    Deleted,
-}
-
-/// <summary>A change seen by an informer; for Deleted, <see cref="Entity"/> is the last state known.</summary>
-public sealed record InformerEvent<T>(InformerEventType Type, T Entity);
 
 /// <summary>
 /// List-then-watch for one resource type, with a local cache for reads. A dropped watch resumes
@@ -84,7 +75,7 @@ public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? 
             catch (Exception error)
             {
                 failures++;
-                var delay = TimeSpan.FromMilliseconds(Math.Min(10_000, 100 * Math.Pow(2, Math.Min(failures, 10))) * (0.5 + Random.Shared.NextDouble() / 2));
+                var delay = Backoff.Watch.Delay(failures);
                 logger.LogWarning(error, "watch of {Resource} failed ({Failures} in a row); retrying in {Delay}", client.Metadata.Plural, failures, delay);
                 try
                 {

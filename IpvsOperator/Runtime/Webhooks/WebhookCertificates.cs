@@ -10,7 +10,7 @@ namespace IpvsOperator.Runtime.Webhooks;
 /// <summary>Where the webhook's certificate lives and whom it names.</summary>
 public sealed record WebhookCertificateOptions
 {
-    public string Namespace { get; init; } = "ipvs-operator-system";
+    public required string Namespace { get; init; }
     public string SecretName { get; init; } = "ipvs-operator-webhook-tls";
     public string ServiceName { get; init; } = "ipvs-operator-webhook-service";
     public string ConfigurationName { get; init; } = "ipvs-operator-validating-webhook";

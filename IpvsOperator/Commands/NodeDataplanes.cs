@@ -1,0 +1,42 @@
+using IpvsOperator.Dataplane;
+using IpvsOperator.Dataplane.InMemory;
+using IpvsOperator.Dataplane.Ipvs;
+using IpvsOperator.Dataplane.Neighbours;
+using IpvsOperator.Dataplane.Netlink;
+using IpvsOperator.Dataplane.Nftables;
+using IpvsOperator.Node;
+using Microsoft.Extensions.Logging;
+
+namespace IpvsOperator.Commands;
+
+/// <summary>The kernel interfaces a node agent is given: this node's kernel, or the in-memory twins.</summary>
+public static class NodeDataplanes
+{
+    public static NodeDataplane Create(DataplaneKind kind, ILoggerFactory loggers, string procSys = "/proc/sys")
+    {
+        if (kind != DataplaneKind.Kernel)
+        {
+            return InMemory();
+        }
+        var ipvs = IpvsNetlink.Open();
+        try
+        {
+            var sysctl = new ProcSysctl(procSys);
+            return new NodeDataplane(ipvs, RouteNetlink.Open(), new NftablesSourceNat(sysctl, loggers.CreateLogger<NftablesSourceNat>()), new PacketSocketAdvertiser(), sysctl);
+        }
+        catch
+        {
+            ipvs.Dispose(); // the process goes on (local mode, tests): do not leak the socket
+            throw;
+        }
+    }
+
+    /// <summary>The in-memory twins, with an uplink eth0 that the default route leaves by.</summary>
+    public static NodeDataplane InMemory(TimeProvider? time = null)
+    {
+        var links = new InMemoryAddressManager(time);
+        links.AddLink("eth0", "veth");
+        links.DefaultRoute = "eth0";
+        return new NodeDataplane(new InMemoryIpvs(), links, new InMemorySourceNat(), new InMemoryNeighbourAdvertiser(), new InMemorySysctl());
+    }
+}

@@ -1,0 +1,19 @@
+using System.Net;
+using IpvsOperator.Node;
+
+namespace IpvsOperator.Commands;
+
+/// <summary>Everything the <c>node</c> verb is told.</summary>
+public sealed record NodeHostOptions
+{
+    public string? Kubeconfig { get; init; }
+    public required NodeAgentOptions Agent { get; init; }
+    public DataplaneKind Dataplane { get; init; } = DataplaneKind.Kernel;
+
+    /// <summary>Where the host's /proc/sys is (a DaemonSet mounts the host's /proc/sys/net under /host/proc/sys).</summary>
+    public string ProcSys { get; init; } = "/proc/sys";
+
+    /// <summary>/metrics, /healthz, /readyz; 0 takes any free port (tests).</summary>
+    public int MetricsPort { get; init; } = 8081;
+    public IPAddress Bind { get; init; } = IPAddress.Any;
+}

@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace IpvsOperator.Dataplane.Nftables;
+
+/// <summary>
+/// The nftables table of the agent's own (<c>inet ipvs_operator</c>), written with the nft program
+/// as kube-proxy's nftables mode does, and replaced as a whole in one transaction: no moment
+/// without the rules, and no other table ever touched.
+/// </summary>
+public sealed class NftablesSourceNat(ISysctl sysctl, ILogger logger, string nft = "nft") : ISourceNat
+{
+    public const string Table = "ipvs_operator";
+    private const string IpvsConntrack = "net/ipv4/vs/conntrack";
+    private HashSet<VirtualServiceKey>? applied;
+
+    public int Apply(IReadOnlySet<VirtualServiceKey> services, bool verify)
+    {
+        var writes = EnsureIpvsConntrack(verify);
+        // Compared as a set: the script is only rendered when it is to be written.
+        if (applied is not null && applied.SetEquals(services) && (!verify || TableExists()))
+        {
+            return writes;
+        }
+        Run(["-f", "-"], NftablesScript.Render(services));
+        applied = [.. services];
+        logger.LogInformation("source NAT table {Table} written: {Count} virtual services masqueraded", Table, services.Count);
+        return writes + 1;
+    }
+
+    /// <summary>IPVS must keep conntrack entries, or its forwarded packets never reach the NAT hooks.</summary>
+    private int EnsureIpvsConntrack(bool verify)
+    {
+        if (applied is not null && !verify)
+        {
+            return 0;
+        }
+        try
+        {
+            if (sysctl.Read(IpvsConntrack) == "1")
+            {
+                return 0;
+            }
+            sysctl.Write(IpvsConntrack, "1");
+            logger.LogInformation("set net.ipv4.vs.conntrack=1 so that IPVS connections can be source-NATed");
+            return 1;
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException(
+                $"cannot set net.ipv4.vs.conntrack=1 ({error.Message}); without it forwarded traffic is not source-NATed. " +
+                "Give the agent write access to /proc/sys/net/ipv4/vs, or set the sysctl on the node (sysctl -w net.ipv4.vs.conntrack=1).", error);
+        }
+    }
+
+    /// <summary>
+    /// Whether our table is still there (someone may have flushed the ruleset). Only the table names
+    /// are listed: listing the table itself costs seconds at 2,000 VIPs (one chain each).
+    /// </summary>
+    private bool TableExists() =>
+        Run(["list", "tables", "inet"], null).Split('\n').Any(line => line.Trim() == $"table inet {Table}");
+
+    private string Run(string[] arguments, string? input)
+    {
+        var start = new ProcessStartInfo(nft, arguments)
+        {
+            RedirectStandardInput = input is not null, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {nft}");
+        if (input is not null)
+        {
+            process.StandardInput.Write(input);
+            process.StandardInput.Close();
+        }
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{nft} {string.Join(' ', arguments)} failed ({process.ExitCode}): {error.Trim()}");
+        }
+        return output.Result;
+    }
+}

@@ -1,0 +1,5 @@
+using IpvsOperator.Addressing;
+
+namespace IpvsOperator.Ipam;
+
+public sealed record AddressAssignment(IPAddressValue Address, string? Pool);

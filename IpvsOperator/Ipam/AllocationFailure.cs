@@ -1,0 +1,19 @@
+namespace IpvsOperator.Ipam;
+
+public enum AllocationFailureReason
+{
+    InvalidRequest,
+    PoolNotFound,
+    NoPoolMatches,
+    PoolExhausted,
+    RequestedAddressOutsidePools,
+    RequestedAddressUnusable,
+    RequestedAddressTaken,
+    SharingKeyMismatch,
+    PortClash,
+}
+
+public sealed record AllocationFailure(AllocationFailureReason Reason, string Message)
+{
+    public override string ToString() => $"{Reason}: {Message}";
+}

@@ -1,8 +1,0 @@
-namespace IpvsOperator.Ipam;
-
-/// <summary>An IP address family. Names match Kubernetes' <c>spec.ipFamilies</c> values.</summary>
-public enum IPFamily
-{
-    IPv4,
-    IPv6,
-}

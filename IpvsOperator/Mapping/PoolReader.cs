@@ -1,0 +1,25 @@
+using IpvsOperator.Entities;
+using IpvsOperator.Ipam;
+using k8s.Models;
+
+namespace IpvsOperator.Mapping;
+
+/// <summary>Reads an IPPool object as the allocator sees it. Pure: no I/O.</summary>
+public static class PoolReader
+{
+    /// <summary>The pool as the allocator sees it, or the errors that make it unusable.</summary>
+    public static PoolParseResult Read(V1Alpha1IPPool pool)
+    {
+        var allocation = pool.Spec.ServiceAllocation;
+        var scope = allocation is null ? null : new ServiceScope(
+            allocation.Namespaces is { Count: > 0 } namespaces ? namespaces.ToHashSet() : null,
+            Selector(allocation.NamespaceSelector),
+            Selector(allocation.ServiceSelector));
+        return Pool.Parse(pool.Metadata.Name, pool.Spec.Addresses ?? [], pool.Spec.AutoAssign, pool.Spec.AvoidBuggyIPs, pool.Spec.Priority, scope);
+    }
+
+    private static LabelSelector? Selector(V1LabelSelector? selector) => selector is null ? null : new LabelSelector(
+        (IReadOnlyDictionary<string, string>?)selector.MatchLabels?.AsReadOnly() ?? new Dictionary<string, string>(),
+        [.. (selector.MatchExpressions ?? []).Select(e => new LabelRequirement(e.Key,
+            Enum.TryParse<SelectorOperator>(e.OperatorProperty, out var op) ? op : SelectorOperator.In, [.. e.Values ?? []]))]);
+}

@@ -1,0 +1,91 @@
+using IpvsOperator.Addressing;
+using IpvsOperator.Entities;
+using IpvsOperator.Ipam;
+using k8s.Models;
+
+namespace IpvsOperator.Mapping;
+
+/// <summary>
+/// Reads what a Service asks of the allocator from its spec and annotations. Pure: no I/O.
+/// A garbled annotation is an error that names the value and what would be valid.
+/// </summary>
+public static class ServiceRequestReader
+{
+    /// <summary>Whether this operator serves the Service: type LoadBalancer with our class (or none, when we are the default).</summary>
+    public static bool IsOurs(V1Service service, bool defaultClass) =>
+        service.Spec?.Type == "LoadBalancer"
+        && (service.Spec.LoadBalancerClass is null ? defaultClass : service.Spec.LoadBalancerClass == WellKnown.LoadBalancerClass);
+
+    public static ServiceKey KeyOf(V1Service service) => new(service.Metadata.NamespaceProperty, service.Metadata.Name);
+
+    public static (ServiceRequest? Request, string? Error) Read(V1Service service, IReadOnlyDictionary<string, string> namespaceLabels)
+    {
+        var annotations = service.Metadata.Annotations ?? new Dictionary<string, string>();
+        var families = (service.Spec.IpFamilies ?? ["IPv4"]).Select(f => f == "IPv6" ? IPFamily.IPv6 : IPFamily.IPv4).Distinct().ToList();
+        var policy = service.Spec.IpFamilyPolicy ?? "SingleStack";
+        if (policy == "SingleStack")
+        {
+            families = [families[0]];
+        }
+        else if (families.Count == 1)
+        {
+            // Dual-stack asked for with one family listed: the other one is the second family.
+            families.Add(families[0] == IPFamily.IPv4 ? IPFamily.IPv6 : IPFamily.IPv4);
+        }
+
+        var requested = new List<IPAddressValue>();
+        if (annotations.TryGetValue(WellKnown.Annotations.LoadBalancerIPs, out var list))
+        {
+            foreach (var text in list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!IPAddressValue.TryParse(text, out var address))
+                {
+                    return (null, $"annotation {WellKnown.Annotations.LoadBalancerIPs}: '{text}' is not an IP address; expected a comma-separated list with at most one IPv4 and one IPv6 address, e.g. 192.0.2.10,2001:db8::10");
+                }
+                requested.Add(address);
+            }
+            if (requested.Count == 0)
+            {
+                return (null, $"annotation {WellKnown.Annotations.LoadBalancerIPs} is empty; remove it or list addresses, e.g. 192.0.2.10");
+            }
+        }
+        else if (!string.IsNullOrWhiteSpace(service.Spec.LoadBalancerIP))
+        {
+            // Deprecated upstream, still honoured.
+            if (!IPAddressValue.TryParse(service.Spec.LoadBalancerIP.Trim(), out var address))
+            {
+                return (null, $"spec.loadBalancerIP '{service.Spec.LoadBalancerIP}' is not an IP address; expected e.g. 192.0.2.10 (or use the annotation {WellKnown.Annotations.LoadBalancerIPs})");
+            }
+            requested.Add(address);
+        }
+
+        var pool = annotations.TryGetValue(WellKnown.Annotations.AddressPool, out var poolName) ? poolName.Trim() : null;
+        if (pool is { Length: 0 })
+        {
+            return (null, $"annotation {WellKnown.Annotations.AddressPool} is empty; name an IPPool or remove the annotation");
+        }
+        var sharingKey = annotations.TryGetValue(WellKnown.Annotations.AllowSharedIP, out var key) ? key.Trim() : null;
+        if (sharingKey is { Length: 0 })
+        {
+            return (null, $"annotation {WellKnown.Annotations.AllowSharedIP} is empty; give a sharing key (any string) or remove the annotation");
+        }
+
+        var request = new ServiceRequest
+        {
+            Service = KeyOf(service),
+            Families = families,
+            RequireAllFamilies = policy != "PreferDualStack",
+            RequestedAddresses = requested,
+            Pool = pool,
+            SharingKey = sharingKey,
+            Ports = PortsOf(service),
+            Labels = (IReadOnlyDictionary<string, string>?)service.Metadata.Labels?.AsReadOnly() ?? new Dictionary<string, string>(),
+            NamespaceLabels = namespaceLabels,
+        };
+        return (request, null);
+    }
+
+    /// <summary>The Service's ports as the allocator compares them for sharing.</summary>
+    public static IReadOnlyList<ServicePort> PortsOf(V1Service service) =>
+        [.. (service.Spec?.Ports ?? []).Select(p => new ServicePort(Enum.TryParse<PortProtocol>(p.Protocol ?? "TCP", out var protocol) ? protocol : PortProtocol.TCP, p.Port)).Distinct()];
+}

@@ -1,0 +1,59 @@
+using IpvsOperator.Addressing;
+using IpvsOperator.Runtime.Events;
+using k8s;
+using Microsoft.Extensions.Logging;
+
+namespace IpvsOperator.Node.Announcement;
+
+/// <summary>
+/// Layer 2 announcement on one node, wired together: the election decides which VIPs this node
+/// holds, the announcer makes the LAN send their traffic here, and the status shows on the
+/// Services who announces them. The kernel follows the election on the election's loop; the API
+/// writes happen on the agent's sync loop (<see cref="PublishAsync"/>).
+/// </summary>
+public sealed class Layer2Announcement
+{
+    private readonly AnnouncementElection election;
+    private readonly Layer2Announcer announcer;
+    private readonly AnnouncementStatus status;
+
+    /// <param name="isVip">Whether an address on the announcing interface is a VIP (ours to remove when not held).</param>
+    /// <param name="changed">Called when the held addresses or the problem change: the agent publishes them after its next sync.</param>
+    public Layer2Announcement(IKubernetes kubernetes, NodeDataplane dataplane, string nodeName, Layer2Options options, EventRecorder events,
+        Func<IPAddressValue, bool> isVip, Action changed, ILoggerFactory loggers, TimeProvider clock)
+    {
+        options.Validate();
+        announcer = new Layer2Announcer(dataplane, options, isVip, loggers.CreateLogger<Layer2Announcer>(), clock);
+        election = new AnnouncementElection(kubernetes, nodeName, options, loggers.CreateLogger<AnnouncementElection>(), clock)
+        {
+            CanAnnounce = announcer.Ready,
+        };
+        status = new AnnouncementStatus(kubernetes, events, nodeName, loggers.CreateLogger<AnnouncementStatus>(), clock);
+        election.HeldChanged += held =>
+        {
+            announcer.Apply(held);
+            status.Update(held);
+            changed();
+        };
+        election.Renewed += announcer.Apply;
+        election.Took += status.RecordTakeover;
+        announcer.ProblemChanged += _ => changed();
+    }
+
+    /// <summary>The addresses this node announces now.</summary>
+    public IReadOnlySet<IPAddressValue> Held => status.Held;
+
+    /// <summary>Why the VIPs cannot be announced now (null: they can).</summary>
+    public string? Problem => announcer.Problem;
+
+    /// <summary>
+    /// Takes part in the election until cancelled, then steps down (a clean stop hands the
+    /// addresses over at once). <paramref name="candidates"/> gives the VIPs and who may announce each.
+    /// </summary>
+    public Task RunAsync(Func<IReadOnlyDictionary<IPAddressValue, IReadOnlySet<string>?>> candidates, CancellationToken cancellationToken) =>
+        Task.Run(() => election.RunAsync(candidates, cancellationToken), CancellationToken.None);
+
+    /// <summary>Shows on the Services who announces their addresses, and the takeovers since the last call.</summary>
+    public Task PublishAsync(IReadOnlyDictionary<IPAddressValue, AnnouncedAddress> announced, CancellationToken cancellationToken) =>
+        status.PublishAsync(announced, announcer.Interface, cancellationToken);
+}

@@ -1,0 +1,45 @@
+using IpvsOperator.Entities;
+
+namespace IpvsOperator.Node.Announcement;
+
+/// <summary>Layer 2 announcement: where, and the timings of the per-address election (one set of defaults for flags, agent and tests).</summary>
+public sealed record Layer2Options
+{
+    /// <summary>The interface to answer ARP/NDP on; null: the interface of the default route.</summary>
+    public string? Interface { get; init; }
+
+    /// <summary>Where the Leases live: the operator's namespace.</summary>
+    public string Namespace { get; init; } = WellKnown.OperatorNamespace;
+
+    /// <summary>After this long without a renewal of a node's presence, others take its addresses.</summary>
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>A node that could not renew for this long withdraws its addresses: before its lease expires.</summary>
+    public TimeSpan RenewDeadline { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often the presence is renewed and the holders looked at.</summary>
+    public TimeSpan RetryPeriod { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How many times the announcement of a newly taken address is sent, a round apart (a single frame may be lost).</summary>
+    public int Announcements { get; init; } = 3;
+
+    /// <summary>
+    /// The lifetime held addresses get on the interface, refreshed while the node holds them: an
+    /// agent that dies while its node stays up stops answering for them when it runs out, about
+    /// when the others take over.
+    /// </summary>
+    public TimeSpan AddressLifetime => LeaseDuration;
+
+    /// <summary>The same checks as client-go's leader election: a renew deadline inside the lease, retries inside the deadline.</summary>
+    public void Validate()
+    {
+        if (RenewDeadline >= LeaseDuration)
+        {
+            throw new ArgumentException($"--renew-deadline ({RenewDeadline.TotalSeconds} s) must be shorter than --lease-duration ({LeaseDuration.TotalSeconds} s): a holder withdraws before others take over");
+        }
+        if (RetryPeriod * 2 > RenewDeadline)
+        {
+            throw new ArgumentException($"--retry-period ({RetryPeriod.TotalSeconds} s) must be at most half of --renew-deadline ({RenewDeadline.TotalSeconds} s): a renewal gets a second try before the deadline");
+        }
+    }
+}

@@ -1,0 +1,11 @@
+using IpvsOperator.Entities;
+using k8s.Models;
+
+namespace IpvsOperator.Node;
+
+/// <summary>The cluster objects the desired state is computed from, as the agent's caches hold them.</summary>
+public sealed record ClusterView(
+    IReadOnlyList<V1Alpha1IPAllocation> Allocations,
+    IReadOnlyList<V1Service> Services,
+    IReadOnlyList<V1EndpointSlice> EndpointSlices,
+    IReadOnlyList<V1Node> Nodes);

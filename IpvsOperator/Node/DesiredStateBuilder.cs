@@ -1,0 +1,164 @@
+using IpvsOperator.Addressing;
+using IpvsOperator.Dataplane;
+using IpvsOperator.Entities;
+using IpvsOperator.Mapping;
+using k8s.Models;
+
+namespace IpvsOperator.Node;
+
+/// <summary>
+/// The desired kernel state as a pure function of IPAllocations, Services and EndpointSlices:
+/// for every allocated address and every port of the Services holding it, one virtual service
+/// VIP:port, with the ready endpoints (or the nodes' node ports) behind it.
+/// </summary>
+public static class DesiredStateBuilder
+{
+    public const uint DefaultAffinityTimeout = 10800;
+    public const string ServiceNameLabel = "kubernetes.io/service-name";
+
+    public static DesiredState Build(ClusterView view, string nodeName, ForwardTarget target = ForwardTarget.Endpoints)
+    {
+        var addresses = new HashSet<IPAddressValue>();
+        var allocated = new HashSet<IPAddressValue>();
+        var services = new Dictionary<VirtualServiceKey, (VirtualService, IReadOnlyList<Destination>)>();
+        var warnings = new List<ServiceWarning>();
+        var sourceNat = new HashSet<VirtualServiceKey>();
+        var announced = new Dictionary<IPAddressValue, (HashSet<string>? Eligible, List<V1Service> Services)>();
+        var byName = view.Services.ToDictionary(s => (s.Metadata.NamespaceProperty, s.Metadata.Name));
+        var slicesOf = view.EndpointSlices
+            .Where(s => s.Metadata.Labels?.ContainsKey(ServiceNameLabel) == true)
+            .ToLookup(s => (s.Metadata.NamespaceProperty, s.Metadata.Labels[ServiceNameLabel]));
+        foreach (var allocation in view.Allocations)
+        {
+            if (!IPAddressValue.TryParse(allocation.Spec?.Address, out var vip))
+            {
+                continue;
+            }
+            allocated.Add(vip);
+            foreach (var holder in allocation.Holders())
+            {
+                // Only a live Service of ours, the very one that claimed (same uid), is served.
+                if (!byName.TryGetValue((holder.Namespace, holder.Name), out var service) || service.Metadata.Uid != holder.Uid
+                    || service.Spec?.Type != "LoadBalancer")
+                {
+                    continue;
+                }
+                addresses.Add(vip);
+                var scheduler = Scheduler(service, warnings);
+                var method = Method(service, warnings);
+                var affinity = service.Spec.SessionAffinity == "ClientIP";
+                var timeout = affinity ? (uint?)service.Spec.SessionAffinityConfig?.ClientIP?.TimeoutSeconds ?? DefaultAffinityTimeout : 0u;
+                var local = service.Spec.ExternalTrafficPolicy == "Local";
+                var slices = slicesOf[(holder.Namespace, holder.Name)].Where(s => s.AddressType == (vip.Family == IPFamily.IPv4 ? "IPv4" : "IPv6")).ToList();
+                var announcement = announced.TryGetValue(vip, out var a) ? a : announced[vip] = (null, []);
+                announcement.Services.Add(service);
+                if (local)
+                {
+                    var withEndpoints = slices.SelectMany(s => s.Endpoints ?? [])
+                        .Where(e => e.Conditions?.Ready != false && e.NodeName is not null).Select(e => e.NodeName);
+                    announced[vip] = announcement with { Eligible = [.. announcement.Eligible ?? [], .. withEndpoints] };
+                }
+                foreach (var port in service.Spec.Ports ?? [])
+                {
+                    if (!Enum.TryParse<IpvsProtocol>(port.Protocol ?? "TCP", out var protocol))
+                    {
+                        continue;
+                    }
+                    var key = new VirtualServiceKey(vip, protocol, (ushort)port.Port);
+                    var destinations = target == ForwardTarget.NodePort
+                        ? NodePortDestinations(view.Nodes, port, vip.Family, local ? nodeName : null, method)
+                        : EndpointDestinations(slices, port, local ? nodeName : null, method);
+                    services[key] = (new VirtualService(key, scheduler, affinity, timeout), destinations);
+                    if (method == ForwardMethod.Masquerade && !local)
+                    {
+                        sourceNat.Add(key);
+                    }
+                }
+            }
+        }
+        return new DesiredState(addresses, services, warnings, sourceNat)
+        {
+            Announced = announced.ToDictionary(a => a.Key, a => new AnnouncedAddress(a.Value.Eligible, a.Value.Services)),
+            Allocated = allocated,
+        };
+    }
+
+    private static List<Destination> EndpointDestinations(List<V1EndpointSlice> slices, V1ServicePort port, string? onlyNode, ForwardMethod method)
+    {
+        var destinations = new Dictionary<(IPAddressValue, ushort), Destination>();
+        foreach (var slice in slices)
+        {
+            // The slice's port for this Service port: by name (named targetPorts are resolved here), protocol too.
+            var slicePort = (slice.Ports ?? []).FirstOrDefault(p => (p.Name ?? string.Empty) == (port.Name ?? string.Empty) && (p.Protocol ?? "TCP") == (port.Protocol ?? "TCP"));
+            if (slicePort?.Port is not { } number)
+            {
+                continue;
+            }
+            foreach (var endpoint in slice.Endpoints ?? [])
+            {
+                if (onlyNode is not null && endpoint.NodeName != onlyNode)
+                {
+                    continue;
+                }
+                var ready = endpoint.Conditions?.Ready != false;
+                var draining = !ready && endpoint.Conditions?.Serving == true && endpoint.Conditions?.Terminating == true;
+                if (!ready && !draining)
+                {
+                    continue;
+                }
+                foreach (var text in endpoint.Addresses ?? [])
+                {
+                    if (IPAddressValue.TryParse(text, out var address))
+                    {
+                        // A terminating endpoint that still serves keeps its connections but gets no new ones.
+                        destinations[(address, (ushort)number)] = new Destination(address, (ushort)number, draining ? 0u : 1u, method);
+                    }
+                }
+            }
+        }
+        return [.. destinations.Values.OrderBy(d => d.Address).ThenBy(d => d.Port)];
+    }
+
+    private static List<Destination> NodePortDestinations(IReadOnlyList<V1Node> nodes, V1ServicePort port, IPFamily family, string? onlyNode, ForwardMethod method)
+    {
+        if (port.NodePort is not { } nodePort)
+        {
+            return [];
+        }
+        return [.. nodes.Where(n => onlyNode is null || n.Metadata.Name == onlyNode)
+            .SelectMany(n => n.Status?.Addresses?.Where(a => a.Type == "InternalIP") ?? [])
+            .Select(a => IPAddressValue.TryParse(a.Address, out var address) ? address : (IPAddressValue?)null)
+            .OfType<IPAddressValue>().Where(a => a.Family == family).Distinct().Order()
+            .Select(a => new Destination(a, (ushort)nodePort, 1, method))];
+    }
+
+    private static string Scheduler(V1Service service, List<ServiceWarning> warnings)
+    {
+        var wanted = service.Metadata.Annotations?.TryGetValue(WellKnown.Annotations.Scheduler, out var s) == true ? s.Trim() : "rr";
+        if (IpvsSchedulers.Known.Contains(wanted))
+        {
+            return wanted;
+        }
+        warnings.Add(new ServiceWarning(service.Metadata.NamespaceProperty, service.Metadata.Name, "UnknownScheduler",
+            $"annotation {WellKnown.Annotations.Scheduler}: '{wanted}' is not an IPVS scheduler; using rr. Valid: {string.Join(", ", IpvsSchedulers.Known.Order(StringComparer.Ordinal))}"));
+        return "rr";
+    }
+
+    private static ForwardMethod Method(V1Service service, List<ServiceWarning> warnings)
+    {
+        var wanted = service.Metadata.Annotations?.TryGetValue(WellKnown.Annotations.ForwardMethod, out var m) == true ? m.Trim() : "masq";
+        switch (wanted)
+        {
+            case "masq":
+                return ForwardMethod.Masquerade;
+            case "droute":
+                return ForwardMethod.DirectRoute;
+            case "tunnel":
+                return ForwardMethod.Tunnel;
+            default:
+                warnings.Add(new ServiceWarning(service.Metadata.NamespaceProperty, service.Metadata.Name, "UnknownForwardMethod",
+                    $"annotation {WellKnown.Annotations.ForwardMethod}: '{wanted}' is not a forward method; using masq. Valid: masq, droute, tunnel"));
+                return ForwardMethod.Masquerade;
+        }
+    }
+}

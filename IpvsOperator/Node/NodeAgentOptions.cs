@@ -1,0 +1,30 @@
+using IpvsOperator.Entities;
+using IpvsOperator.Node.Announcement;
+
+namespace IpvsOperator.Node;
+
+/// <summary>What the node agent is told.</summary>
+public sealed record NodeAgentOptions
+{
+    public required string NodeName { get; init; }
+    public string BindInterface { get; init; } = WellKnown.BindInterface;
+    public ForwardTarget ForwardTo { get; init; } = ForwardTarget.Endpoints;
+
+    /// <summary>How long a terminating or removed endpoint keeps weight 0 before it is deleted.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The full re-sync that repairs drift (a rule deleted by hand, a restarted kernel module).</summary>
+    public TimeSpan SyncPeriod { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Changes arriving within this time are applied in one sync.</summary>
+    public TimeSpan Debounce { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Where the bound VIPs are recorded (null: only in memory).</summary>
+    public string? StateFile { get; init; }
+
+    /// <summary>
+    /// Layer 2 announcement of the VIPs, one node per address (null: none; the VIPs reach the nodes
+    /// some other way, such as routes from the network).
+    /// </summary>
+    public Layer2Options? Layer2 { get; init; }
+}

@@ -1,0 +1,16 @@
+namespace IpvsOperator.Node;
+
+/// <summary>
+/// What one sync did, for logs, tests and the benchmark: its time in all and in its phases (read
+/// the kernel back, compute the desired state, apply the difference, the source NAT table).
+/// </summary>
+public sealed record SyncReport(SyncTrigger Trigger, TimeSpan Duration, int Writes, int Errors, int VirtualServices, int Destinations, Exception? Failure = null)
+{
+    public SyncPhases Phases { get; init; } = new(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+}
+
+public sealed record SyncPhases(TimeSpan ReadBack, TimeSpan Desired, TimeSpan Apply, TimeSpan SourceNat)
+{
+    public override string ToString() =>
+        $"read back {ReadBack.TotalSeconds:F2} s, desired {Desired.TotalSeconds:F2} s, apply {Apply.TotalSeconds:F2} s, source NAT {SourceNat.TotalSeconds:F2} s";
+}

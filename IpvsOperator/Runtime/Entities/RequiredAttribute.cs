@@ -1,0 +1,4 @@
+namespace IpvsOperator.Runtime.Entities;
+
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class RequiredAttribute : Attribute;
