@@ -58,6 +58,30 @@ public class DrainAndSourceNatTests
     }
 
     [Test]
+    public void A_terminating_endpoint_still_listed_after_its_drain_stays_removed_and_comes_back_when_ready()
+    {
+        // Found by the sync lifecycle test: the drain restarted on the next sync, so the endpoint was
+        // added again at weight 0, removed 10 s later, added again, for as long as it stayed listed.
+        var clock = new ManualClock();
+        var drains = new DrainTracker(TimeSpan.FromSeconds(10), clock);
+        var terminating = Desired(Backend("10.0.0.2"), Backend("10.0.0.3", 0));
+        drains.Apply(terminating, Actual(Backend("10.0.0.2"), Backend("10.0.0.3")));
+        clock.Now = clock.Now.AddSeconds(10);
+        drains.Apply(terminating, Actual(Backend("10.0.0.2"), Backend("10.0.0.3", 0))).Services[Http].Destinations.Should().Equal(Backend("10.0.0.2"));
+
+        foreach (var seconds in new[] { 1, 10, 20 })
+        {
+            clock.Now = clock.Now.AddSeconds(seconds);
+            drains.Apply(terminating, Actual(Backend("10.0.0.2"))).Services[Http].Destinations
+                .Should().Equal([Backend("10.0.0.2")], "a drained endpoint is not drained again while it stays terminating");
+        }
+        drains.NextExpiry.Should().BeNull();
+
+        drains.Apply(Desired(Backend("10.0.0.2"), Backend("10.0.0.3")), Actual(Backend("10.0.0.2"))).Services[Http].Destinations
+            .Should().Equal(Backend("10.0.0.2"), Backend("10.0.0.3"));
+    }
+
+    [Test]
     public void An_endpoint_that_comes_back_while_draining_is_served_again_with_its_own_weight()
     {
         var clock = new ManualClock();

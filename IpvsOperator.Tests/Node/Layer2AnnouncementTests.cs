@@ -190,4 +190,44 @@ public class Layer2AnnouncementTests : ControllerFixture
             "a Warning Event on the Node names the interface and the ones there are");
         broken.Agent.Announcing.Should().BeEmpty();
     }
+
+    private async Task<IReadOnlyList<V1Lease>> AddressLeasesAsync() =>
+        [.. (await Client.CoordinationV1.ListNamespacedLeaseAsync(leases)).Items.Where(l => l.Metadata.Labels?[AnnouncementElection.ComponentLabel] == "address")];
+
+    [Test]
+    public async Task A_Service_that_stops_being_a_LoadBalancer_loses_the_announcement_data_and_its_Lease_goes()
+    {
+        var (ns, vip) = await ServiceAsync("l2-type", "198.51.100.96/30", "Cluster", "node-b");
+        StartNode("node-a");
+        StartNode("node-b");
+        var holder = await SoleHolderAsync(vip);
+        await ServiceShowsAsync(ns, holder.Name, vip);
+        (await AddressLeasesAsync()).Should().ContainSingle(l => l.Metadata.Annotations[AnnouncementElection.AddressAnnotation] == vip.ToString());
+
+        var service = await Services.GetAsync(ns, "web");
+        service!.Spec.Type = "ClusterIP";
+        service.Spec.Ports[0].NodePort = null;
+        await Client.CoreV1.ReplaceNamespacedServiceAsync(service, "web", ns);
+
+        await Eventually.TrueAsync(() => nodes.All(n => !n.OnUplink(vip)), () => $"nobody announces {vip}; now {Holders(vip)}");
+        await Eventually.TrueAsync(async () => await Services.GetAsync(ns, "web") is { } now
+            && now.Metadata.Annotations?.ContainsKey(WellKnown.Annotations.AnnouncingNode) != true
+            && now.Status?.Conditions?.Any(c => c.Type == WellKnown.Conditions.Announced) != true,
+            "the annotation and the condition are gone from a Service no node announces");
+        await Eventually.TrueAsync(async () => (await AddressLeasesAsync()).Count == 0, "the address Lease is deleted once it is unused");
+    }
+
+    [Test]
+    public async Task A_deleted_Service_leaves_no_address_Lease_behind()
+    {
+        var (ns, vip) = await ServiceAsync("l2-gone", "198.51.100.100/30", "Cluster", "node-b");
+        StartNode("node-a");
+        StartNode("node-b");
+        await SoleHolderAsync(vip);
+
+        await Client.CoreV1.DeleteNamespacedServiceAsync("web", ns);
+
+        await Eventually.TrueAsync(() => nodes.All(n => !n.OnUplink(vip)), () => $"nobody announces {vip}; now {Holders(vip)}");
+        await Eventually.TrueAsync(async () => (await AddressLeasesAsync()).Count == 0, "the address Lease is deleted once it is unused");
+    }
 }

@@ -9,6 +9,7 @@ using IpvsOperator.Tests.Controllers;
 using IpvsOperator.Tests.Support;
 using k8s;
 using k8s.Models;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace IpvsOperator.Tests.Node;
@@ -242,6 +243,33 @@ public class NodeAgentTests : ControllerFixture
 
         ipvs.Available = true;
         await Eventually.TrueAsync(() => agent.IsReady && ipvs.ListServices().Any(s => s.Key.Address == vip), "programmed once IPVS is there");
+    }
+
+    [Test]
+    public async Task Syncs_that_keep_failing_turn_readiness_false_and_are_logged_once_with_their_cause()
+    {
+        var (_, vip) = await AddressedServiceAsync("agent-unready", "198.51.100.88/30");
+        var ipvs = new UnavailableIpvs(new InMemoryIpvs()) { Available = true };
+        using var logs = new CollectingLoggerProvider();
+        var agent = new NodeAgent(Client, InMemory() with { Ipvs = ipvs }, new NodeAgentOptions { NodeName = "node-a", SyncPeriod = TimeSpan.FromMilliseconds(200) }, logs.Factory);
+        var stop = new CancellationTokenSource();
+        agents.Add((Task.Run(() => agent.RunAsync(stop.Token)), stop));
+        await Eventually.TrueAsync(() => agent.IsReady && ipvs.ListServices().Any(s => s.Key.Address == vip), "ready and programmed");
+
+        ipvs.Available = false;
+
+        await Eventually.TrueAsync(() => agent.FailedSyncsInARow >= 3, () => $"three syncs in a row fail; {agent.FailedSyncsInARow} so far");
+        agent.IsReady.Should().BeFalse("a sync loop that keeps failing is not ready");
+        IpvsOperator.Node.NodeMetrics.FailedSyncsInARow.Value.Should().BeGreaterThanOrEqualTo(3);
+        logs.At(LogLevel.Error, nameof(NodeAgent)).Where(e => e.Exception is not null).Should().ContainSingle(
+            "a failure is logged with its cause once, when it starts, not on every retry").Which.Exception.Should().BeOfType<NetlinkException>()
+            .Which.Message.Should().Contain("is ip_vs loaded?");
+
+        ipvs.Available = true;
+
+        await Eventually.TrueAsync(() => agent.IsReady, "ready again once a sync completes");
+        agent.FailedSyncsInARow.Should().Be(0);
+        logs.At(LogLevel.Information, nameof(NodeAgent)).Should().Contain(e => e.Message.Contains("completed again after", StringComparison.Ordinal));
     }
 
     [Test]

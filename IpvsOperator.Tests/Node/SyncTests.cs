@@ -10,13 +10,16 @@ namespace IpvsOperator.Tests.Node;
 public class SyncTests
 {
     private static readonly IPAddressValue Vip = IPAddressValue.Parse("192.0.2.10");
-    private readonly InMemoryIpvs ipvs = new();
-    private readonly InMemoryAddressManager links = new();
+    private InMemoryIpvs ipvs = null!;
+    private InMemoryAddressManager links = null!;
     private SyncApplier applier = null!;
 
     [SetUp]
     public void CreateBindInterface()
     {
+        // A fresh kernel for every test: one test's failure must not leave state to the next.
+        ipvs = new InMemoryIpvs();
+        links = new InMemoryAddressManager();
         links.EnsureDummyLink("ipvs-lb0");
         applier = new SyncApplier(ipvs, new BindLink(links, "ipvs-lb0", NullLogger.Instance), NullLogger.Instance);
     }
@@ -110,5 +113,31 @@ public class SyncTests
 
         result.Errors.Should().ContainSingle().Which.Should().Contain("no-such-scheduler");
         ipvs.ListDestinations(Key(443)).Should().ContainSingle();
+    }
+
+    [Test]
+    public void A_sync_that_removes_several_virtual_services_removes_them_all_in_a_stable_order()
+    {
+        // A two-port Service deleted: both of its virtual services go in one sync (this threw
+        // "Failed to compare two elements" while the keys could not be ordered).
+        applier.Sync(Desired((new VirtualService(Key(80)), [Backend("10.0.0.2")]), (new VirtualService(Key(443)), [Backend("10.0.0.2")])), Ours);
+
+        var plan = SyncPlanner.Plan(Desired(), applier.ReadActual(), Ours);
+
+        plan.Should().Equal(
+            new SyncOperation.DeleteService(Key(80)),
+            new SyncOperation.DeleteService(Key(443)),
+            new SyncOperation.UnbindAddress(Vip));
+        applier.Sync(Desired(), Ours).Errors.Should().BeEmpty();
+        ipvs.ListServices().Should().BeEmpty();
+    }
+
+    [Test]
+    public void Virtual_service_keys_order_by_address_then_protocol_then_port()
+    {
+        var other = IPAddressValue.Parse("192.0.2.9");
+        VirtualServiceKey[] keys = [Key(443), new(Vip, IpvsProtocol.UDP, 53), Key(80), new(other, IpvsProtocol.TCP, 8080)];
+
+        keys.Order().Should().Equal(new VirtualServiceKey(other, IpvsProtocol.TCP, 8080), Key(80), Key(443), new VirtualServiceKey(Vip, IpvsProtocol.UDP, 53));
     }
 }

@@ -20,7 +20,7 @@ public static class Claims
     {
         if (holders.Count == 0)
         {
-            await allocations.DeleteAsync(null, claim.Metadata.Name, claim.Metadata.Uid, cancellationToken);
+            await allocations.DeleteAsync(null, claim.Metadata.Name, claim.Metadata.Uid, cancellationToken: cancellationToken);
             return;
         }
         claim.Spec.ServiceRef = holders[0];

@@ -13,6 +13,10 @@ public sealed class DrainTracker(TimeSpan timeout, TimeProvider clock)
 {
     private Dictionary<(VirtualServiceKey Service, IPAddressValue Address, ushort Port), DateTimeOffset> drainingSince = [];
 
+    // Drains that ran out, remembered while the destination still asks to be drained (a terminating
+    // endpoint that stays in its slice): without this, the next sync would start its drain afresh.
+    private HashSet<(VirtualServiceKey Service, IPAddressValue Address, ushort Port)> drained = [];
+
     /// <summary>When the earliest drain ends, so the agent can sync then; null when nothing drains.</summary>
     public DateTimeOffset? NextExpiry { get; private set; }
 
@@ -24,6 +28,7 @@ public sealed class DrainTracker(TimeSpan timeout, TimeProvider clock)
     {
         var now = clock.GetUtcNow();
         var next = new Dictionary<(VirtualServiceKey, IPAddressValue, ushort), DateTimeOffset>();
+        var nextDrained = new HashSet<(VirtualServiceKey, IPAddressValue, ushort)>();
         var services = new Dictionary<VirtualServiceKey, (VirtualService Service, IReadOnlyList<Destination> Destinations)>(desired.Services.Count);
         foreach (var (key, (service, destinations)) in desired.Services)
         {
@@ -50,14 +55,16 @@ public sealed class DrainTracker(TimeSpan timeout, TimeProvider clock)
             services[key] = (service, kept);
         }
         drainingSince = next;
+        drained = nextDrained;
         NextExpiry = next.Count == 0 ? null : next.Values.Min() + timeout;
         return desired with { Services = services };
 
         bool Keep((VirtualServiceKey, IPAddressValue, ushort) destination)
         {
             var since = drainingSince.GetValueOrDefault(destination, now);
-            if (now - since >= timeout)
+            if (drained.Contains(destination) || now - since >= timeout)
             {
+                nextDrained.Add(destination);
                 return false;
             }
             next[destination] = since;

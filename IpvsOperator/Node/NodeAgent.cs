@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Threading.Channels;
 using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
@@ -11,7 +10,6 @@ using IpvsOperator.Runtime.Watching;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
-using Prometheus;
 
 namespace IpvsOperator.Node;
 
@@ -30,7 +28,6 @@ namespace IpvsOperator.Node;
 [GenericRbac(Resources = ["services/status"], Verbs = RbacVerb.Patch, Component = "node")]
 public sealed class NodeAgent
 {
-    private readonly NodeDataplane dataplane;
     private readonly NodeAgentOptions options;
     private readonly ILogger logger;
     private readonly TimeProvider clock;
@@ -39,22 +36,16 @@ public sealed class NodeAgent
     private readonly Informer<V1Service> services;
     private readonly Informer<V1EndpointSlice> slices;
     private readonly Informer<V1Node>? nodes;
-    private readonly BindLink bindLink;
-    private readonly SyncApplier applier;
-    private readonly DrainTracker drains;
-    private readonly OwnedAddresses owned;
-    private readonly ProgrammedState programmed = new();
+    private readonly KernelSync kernel;
     private readonly Layer2Announcement? layer2;
     private readonly Channel<bool> changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
-    // What the last sync computed, for the steps that follow it on the loop and for the election's loop.
-    private volatile DesiredState lastDesired = DesiredState.Empty;
     private HashSet<ServiceWarning> warned = [];
     private string? reportedAnnouncementProblem;
+    private int failedInARow;
 
     public NodeAgent(IKubernetes kubernetes, NodeDataplane dataplane, NodeAgentOptions options, ILoggerFactory loggers, TimeProvider? time = null)
     {
-        this.dataplane = dataplane;
         this.options = options;
         logger = loggers.CreateLogger<NodeAgent>();
         clock = time ?? TimeProvider.System;
@@ -64,14 +55,11 @@ public sealed class NodeAgent
         slices = Watch(new EntityClient<V1EndpointSlice>(kubernetes));
         // Nodes matter only to the node-port mode (their InternalIPs are the destinations).
         nodes = options.ForwardTo == ForwardTarget.NodePort ? Watch(new EntityClient<V1Node>(kubernetes)) : null;
-        bindLink = new BindLink(dataplane.Links, options.BindInterface, logger);
-        applier = new SyncApplier(dataplane.Ipvs, bindLink, logger);
-        drains = new DrainTracker(options.DrainTimeout, clock);
-        owned = new OwnedAddresses(options.StateFile, logger);
+        kernel = new KernelSync(dataplane, options, clock, logger);
         if (options.Layer2 is { } layer2Options)
         {
             layer2 = new Layer2Announcement(kubernetes, dataplane, options.NodeName, layer2Options, events,
-                address => lastDesired.Allocated.Contains(address), () => changed.Writer.TryWrite(true), loggers, clock);
+                address => kernel.LastDesired.Allocated.Contains(address), () => changed.Writer.TryWrite(true), loggers, clock);
         }
 
         Informer<T> Watch<T>(EntityClient<T> client)
@@ -83,8 +71,14 @@ public sealed class NodeAgent
         }
     }
 
-    /// <summary>True once the kernel has been synced with the cluster at least once.</summary>
-    public bool IsReady { get; private set; }
+    /// <summary>
+    /// Ready: the kernel has been synced with the cluster, and the last
+    /// <see cref="NodeAgentOptions.FailedSyncsUntilUnready"/> syncs did not all fail.
+    /// </summary>
+    public bool IsReady => kernel.HasSynced && failedInARow < options.FailedSyncsUntilUnready;
+
+    /// <summary>Syncs that failed as a whole since the last one that completed.</summary>
+    public int FailedSyncsInARow => failedInARow;
 
     /// <summary>When the loop last finished a sync, successful or not: liveness.</summary>
     public DateTimeOffset? LastAttempt { get; private set; }
@@ -131,128 +125,78 @@ public sealed class NodeAgent
     /// address only once its kernel serves it.
     /// </summary>
     private Task JoinElection(CancellationToken cancellationToken) =>
-        layer2?.RunAsync(() => lastDesired.Announced.ToDictionary(a => a.Key, a => a.Value.Eligible), cancellationToken) ?? Task.CompletedTask;
+        layer2?.RunAsync(() => kernel.LastDesired.Announced.ToDictionary(a => a.Key, a => a.Value.Eligible), cancellationToken) ?? Task.CompletedTask;
 
     private async Task LoopAsync(Action firstSynced, CancellationToken cancellationToken)
     {
         var joined = false;
         var trigger = SyncTrigger.Periodic;
         var nextPeriodic = clock.GetUtcNow();
-        var failures = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             if (trigger == SyncTrigger.Periodic)
             {
                 nextPeriodic = clock.GetUtcNow() + options.SyncPeriod;
             }
-            var report = Sync(trigger);
+            var report = kernel.Run(CurrentView(), trigger);
+            var failedBefore = failedInARow > 0;
+            CountFailures(report);
             if (!joined && report.Failure is null)
             {
                 joined = true;
                 firstSynced();
             }
-            await ReportAsync(report, failedBefore: failures > 0, cancellationToken);
+            await ReportAsync(report, failedBefore, cancellationToken);
             LastReport = report;
             LastAttempt = clock.GetUtcNow();
             Synced?.Invoke(report);
-            failures = report.Failure is null ? 0 : failures + 1;
-            trigger = await WaitForNextSyncAsync(nextPeriodic, failures, cancellationToken);
-        }
-    }
-
-    /// <summary>One sync: desired from the caches, actual from the kernel, the difference applied.</summary>
-    private SyncReport Sync(SyncTrigger trigger)
-    {
-        var started = Stopwatch.GetTimestamp();
-        var phases = new PhaseTimes();
-        try
-        {
-            bindLink.Ensure();
-            var wanted = PhaseTimes.Time(ref phases.Desired, () => DesiredStateBuilder.Build(CurrentView(), options.NodeName, options.ForwardTo));
-            var actual = PhaseTimes.Time(ref phases.ReadBack, () => ReadKernel(wanted, trigger));
-            var desired = PhaseTimes.Time(ref phases.Desired, () => drains.Apply(wanted, actual));
-            var result = PhaseTimes.Time(ref phases.Apply, () => ApplyToKernel(wanted, desired, actual));
-            var natWrites = PhaseTimes.Time(ref phases.SourceNat, () => dataplane.SourceNat.Apply(desired.SourceNat, verify: trigger == SyncTrigger.Periodic));
-            return Completed(trigger, started, phases, result, natWrites, desired);
-        }
-        catch (Exception error) when (error is not OperationCanceledException)
-        {
-            return Failed(trigger, started, error);
-        }
-        finally
-        {
-            NodeMetrics.SyncDuration.WithLabels(trigger.ToString().ToLowerInvariant()).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            trigger = await WaitForNextSyncAsync(nextPeriodic, failedInARow, cancellationToken);
         }
     }
 
     private ClusterView CurrentView() => new([.. allocations.Items], [.. services.Items], [.. slices.Items], [.. nodes?.Items ?? []]);
 
     /// <summary>
-    /// The kernel's state. Destinations matter only for the services we want (others are deleted
-    /// whole or are not ours, like kube-proxy's); after a change, only for those whose wanted
-    /// destinations changed. The periodic re-sync reads everything, which is where drift is repaired.
+    /// A sync that failed as a whole (no IPVS, no permission, nft missing, a bug) is logged with its
+    /// cause when an outage starts or its cause changes, not on every retry; the count in a row is a
+    /// metric, and readiness turns false once it reaches the limit.
     /// </summary>
-    private ActualState ReadKernel(DesiredState wanted, SyncTrigger trigger)
+    private void CountFailures(SyncReport report)
     {
-        var known = trigger == SyncTrigger.Periodic ? (_ => null) : programmed.Known(wanted);
-        return applier.ReadActual(key => wanted.Services.ContainsKey(key) ? known(key) : []);
-    }
-
-    /// <summary>Applies the difference; remembers what was programmed and which addresses are ours.</summary>
-    private SyncResult ApplyToKernel(DesiredState wanted, DesiredState desired, ActualState actual)
-    {
-        var result = applier.Sync(desired, actual, address => desired.Allocated.Contains(address) || owned.Contains(address));
-        var refused = result.Failed.Select(f => f.Operation).ToList();
-        programmed.Remember(wanted, desired, refused);
-        // An address the kernel refused to remove is still ours to remove later.
-        owned.Record(desired.Addresses.Concat(refused.OfType<SyncOperation.UnbindAddress>().Select(u => u.Address)));
-        return result;
-    }
-
-    private SyncReport Completed(SyncTrigger trigger, long started, PhaseTimes phases, SyncResult result, int natWrites, DesiredState desired)
-    {
-        lastDesired = desired;
-        var writes = result.Writes + natWrites;
-        var destinations = desired.Services.Values.Sum(s => s.Destinations.Count);
-        NodeMetrics.KernelWrites.Inc(writes - result.Failed.Count);
-        NodeMetrics.KernelErrors.Inc(result.Failed.Count);
-        NodeMetrics.VirtualServices.Set(desired.Services.Count);
-        NodeMetrics.Destinations.Set(destinations);
-        NodeMetrics.DrainingDestinations.Set(drains.Draining);
-        NodeMetrics.Addresses.Set(desired.Addresses.Count);
-        NodeMetrics.Syncs.WithLabels(result.Failed.Count == 0 ? "ok" : "partial").Inc();
-        NodeMetrics.LastSuccessfulSync.SetToCurrentTimeUtc();
-        IsReady = true;
-        var report = new SyncReport(trigger, Stopwatch.GetElapsedTime(started), writes, result.Failed.Count, desired.Services.Count, destinations)
+        if (report.Failure is not { } failure)
         {
-            Phases = phases.ToPhases(),
-        };
-        if (writes > 0)
-        {
-            logger.LogInformation("synced ({Trigger}) in {Milliseconds:F1} ms ({Phases}): {Writes} kernel writes, {Errors} refused; {Services} virtual services, {Destinations} destinations",
-                trigger, report.Duration.TotalMilliseconds, report.Phases, writes, result.Failed.Count, desired.Services.Count, destinations);
+            if (failedInARow > 0)
+            {
+                logger.LogInformation("sync ({Trigger}) completed again after {Failures} failed syncs", report.Trigger, failedInARow);
+            }
+            failedInARow = 0;
+            NodeMetrics.FailedSyncsInARow.Set(0);
+            return;
         }
-        return report;
-    }
-
-    private SyncReport Failed(SyncTrigger trigger, long started, Exception error)
-    {
-        programmed.Forget();
-        // The kernel or the source NAT refused as a whole (no IPVS, no permission, nft missing):
-        // say why, count it, retry with backoff; the loop itself never stops.
-        logger.LogError("sync ({Trigger}) failed: {Error}", trigger, error.Message);
-        NodeMetrics.KernelErrors.Inc();
-        NodeMetrics.Syncs.WithLabels("failed").Inc();
-        return new SyncReport(trigger, Stopwatch.GetElapsedTime(started), 0, 1, 0, 0, error);
+        var sameCause = failedInARow > 0 && LastReport?.Failure?.Message == failure.Message;
+        failedInARow++;
+        NodeMetrics.FailedSyncsInARow.Set(failedInARow);
+        if (!sameCause)
+        {
+            logger.LogError(failure, "sync ({Trigger}) failed; retrying with backoff", report.Trigger);
+        }
+        else
+        {
+            logger.LogDebug("sync ({Trigger}) failed again ({Failures} in a row): {Error}", report.Trigger, failedInARow, failure.Message);
+        }
+        if (failedInARow == options.FailedSyncsUntilUnready)
+        {
+            logger.LogError("{Failures} syncs in a row failed: the agent reports not ready until one completes", failedInARow);
+        }
     }
 
     /// <summary>What the sync found worth telling users: Events on Services and on the Node, who announces.</summary>
     private async Task ReportAsync(SyncReport report, bool failedBefore, CancellationToken cancellationToken)
     {
-        await RecordWarningsAsync(lastDesired.Warnings, cancellationToken);
+        await RecordWarningsAsync(kernel.LastDesired.Warnings, cancellationToken);
         if (layer2 is not null)
         {
-            await layer2.PublishAsync(lastDesired.Announced, cancellationToken);
+            await layer2.PublishAsync(kernel.LastDesired.Announced, services.Items, cancellationToken);
             await RecordAnnouncementProblemAsync(layer2.Problem, cancellationToken);
         }
         if (report.Failure is { } failure && !failedBefore)
@@ -268,7 +212,7 @@ public sealed class NodeAgent
     {
         var wake = nextPeriodic;
         var timedTrigger = SyncTrigger.Periodic;
-        if (drains.NextExpiry is { } drainEnds && drainEnds < wake)
+        if (kernel.NextDrainExpiry is { } drainEnds && drainEnds < wake)
         {
             (wake, timedTrigger) = (drainEnds, SyncTrigger.Drain);
         }
@@ -326,24 +270,5 @@ public sealed class NodeAgent
             }
         }
         warned = now;
-    }
-
-    /// <summary>Where a sync's time went; the desired-state phase is timed twice (built, then drained).</summary>
-    private sealed class PhaseTimes
-    {
-        public TimeSpan ReadBack;
-        public TimeSpan Desired;
-        public TimeSpan Apply;
-        public TimeSpan SourceNat;
-
-        public static T Time<T>(ref TimeSpan phase, Func<T> step)
-        {
-            var started = Stopwatch.GetTimestamp();
-            var result = step();
-            phase += Stopwatch.GetElapsedTime(started);
-            return result;
-        }
-
-        public SyncPhases ToPhases() => new(ReadBack, Desired, Apply, SourceNat);
     }
 }

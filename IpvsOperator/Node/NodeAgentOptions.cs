@@ -19,6 +19,9 @@ public sealed record NodeAgentOptions
     /// <summary>Changes arriving within this time are applied in one sync.</summary>
     public TimeSpan Debounce { get; init; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>After this many syncs in a row fail as a whole, the agent reports not ready (until one completes).</summary>
+    public int FailedSyncsUntilUnready { get; init; } = 3;
+
     /// <summary>Where the bound VIPs are recorded (null: only in memory).</summary>
     public string? StateFile { get; init; }
 

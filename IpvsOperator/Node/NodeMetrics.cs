@@ -31,6 +31,9 @@ public static class NodeMetrics
     public static readonly Gauge Addresses = Metrics.CreateGauge(
         "ipvsoperator_node_addresses", "VIPs bound on the bind interface by this agent.");
 
+    public static readonly Gauge FailedSyncsInARow = Metrics.CreateGauge(
+        "ipvsoperator_node_failed_syncs_in_a_row", "Syncs that failed as a whole since the last one that completed (0 while syncing works); /readyz fails at --failed-syncs-until-unready.");
+
     public static readonly Gauge LastSuccessfulSync = Metrics.CreateGauge(
         "ipvsoperator_node_last_successful_sync_timestamp_seconds", "Unix time of the last sync that completed.");
 

@@ -16,7 +16,7 @@ public static class SyncPlanner
         var adds = new List<SyncOperation>();
         var removes = new List<SyncOperation>();
         adds.AddRange(desired.Addresses.Except(actual.BoundAddresses).Order().Select(a => new SyncOperation.BindAddress(a)));
-        foreach (var (key, (service, destinations)) in desired.Services.OrderBy(s => s.Key.Address).ThenBy(s => s.Key.Port).ThenBy(s => s.Key.Protocol))
+        foreach (var (key, (service, destinations)) in desired.Services.OrderBy(s => s.Key))
         {
             var current = actual.Services.TryGetValue(key, out var existing) ? existing.Destinations : [];
             if (!actual.Services.ContainsKey(key))

@@ -138,6 +138,12 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         }
         var byAddress = all.Where(l => l.Metadata.Name.StartsWith(AddressPrefix, StringComparison.Ordinal) && AddressOf(l) is not null)
             .ToDictionary(l => AddressOf(l)!.Value);
+        // Forget Leases that are gone, so that what is remembered stays as large as what exists.
+        var names = all.Select(l => l.Metadata.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var gone in observed.Keys.Where(n => !names.Contains(n)).ToList())
+        {
+            observed.Remove(gone);
+        }
 
         var changed = false;
         foreach (var (address, eligible) in candidates)
@@ -169,6 +175,29 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         if (changed)
         {
             HeldChanged?.Invoke(held);
+        }
+        await DeleteUnusedAsync(byAddress.Where(l => !candidates.ContainsKey(l.Key)).Select(l => l.Value), now, cancellationToken);
+    }
+
+    /// <summary>
+    /// Deletes the Leases of addresses no longer allocated, once they have been quiet for a lease
+    /// duration (an agent whose cache lags must not delete the Lease of an address just allocated).
+    /// Every agent may do it; the delete is conditional on the version seen, so the first one wins.
+    /// </summary>
+    private async Task DeleteUnusedAsync(IEnumerable<V1Lease> unused, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        foreach (var lease in unused.Where(l => !Live(l, now)))
+        {
+            try
+            {
+                await leases.DeleteAsync(options.Namespace, lease.Metadata.Name, resourceVersion: lease.Metadata.ResourceVersion, cancellationToken: cancellationToken);
+                observed.Remove(lease.Metadata.Name);
+                logger.LogInformation("deleted the Lease {Lease}: its address is no longer allocated", lease.Metadata.Name);
+            }
+            catch (ApiStatusException error) when (error.IsConflict)
+            {
+                // Changed meanwhile (taken again, say): looked at again next round.
+            }
         }
     }
 

@@ -19,7 +19,7 @@ namespace IpvsOperator.Node.Announcement;
 /// </summary>
 public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder events, string nodeName, ILogger logger, TimeProvider clock)
 {
-    private readonly EntityClient<V1Service> services = new(kubernetes);
+    private readonly EntityClient<V1Service> serviceClient = new(kubernetes);
     private readonly ConcurrentQueue<(IPAddressValue Address, string? From)> takeovers = new();
     private volatile IReadOnlySet<IPAddressValue> held = new HashSet<IPAddressValue>();
 
@@ -40,7 +40,14 @@ public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder eve
         takeovers.Enqueue((address, from));
     }
 
-    public async Task PublishAsync(IReadOnlyDictionary<IPAddressValue, AnnouncedAddress> announced, string? announceInterface, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes what changed: takeover Events, the annotation and condition on the Services this node
+    /// announces (or that no node may announce), and removes both from Services that are announced
+    /// no longer (deleted claims, a type or class changed): <paramref name="services"/> is every
+    /// Service the agent knows.
+    /// </summary>
+    public async Task PublishAsync(IReadOnlyDictionary<IPAddressValue, AnnouncedAddress> announced, IEnumerable<V1Service> services, string? announceInterface,
+        CancellationToken cancellationToken)
     {
         var on = announceInterface is null ? string.Empty : $" ({announceInterface})";
         while (takeovers.TryDequeue(out var takeover))
@@ -68,6 +75,50 @@ public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder eve
                 await EnsureShownAsync(service, address, null,
                     $"no node announces {address}: externalTrafficPolicy is Local and no node running the agent has a ready endpoint", cancellationToken);
             }
+        }
+        // Every agent knows these alike too; whichever writes first clears them.
+        var stillAnnounced = announced.Values.SelectMany(a => a.Services).Select(s => s.Metadata.Uid).ToHashSet(StringComparer.Ordinal);
+        foreach (var service in services.Where(s => !stillAnnounced.Contains(s.Metadata.Uid) && ShowsAnnouncement(s)))
+        {
+            await ClearAsync(service, cancellationToken);
+        }
+    }
+
+    private static bool ShowsAnnouncement(V1Service service) =>
+        service.Metadata.Annotations?.ContainsKey(WellKnown.Annotations.AnnouncingNode) == true
+        || service.Status?.Conditions?.Any(c => c.Type == WellKnown.Conditions.Announced) == true;
+
+    /// <summary>Takes the annotation and the condition off a Service that is announced no longer; other writers' conditions stay.</summary>
+    private async Task ClearAsync(V1Service service, CancellationToken cancellationToken)
+    {
+        var (ns, name) = (service.Metadata.NamespaceProperty, service.Metadata.Name);
+        try
+        {
+            if (service.Metadata.Annotations?.ContainsKey(WellKnown.Annotations.AnnouncingNode) == true)
+            {
+                var patch = JsonSerializer.Serialize(new { metadata = new { annotations = new Dictionary<string, string?> { [WellKnown.Annotations.AnnouncingNode] = null } } });
+                service = await serviceClient.PatchAsync(ns, name, patch, PatchKind.Merge, cancellationToken: cancellationToken);
+            }
+            var conditions = service.Status?.Conditions ?? [];
+            if (conditions.Any(c => c.Type == WellKnown.Conditions.Announced))
+            {
+                // The list without ours, conditional on the version read: a condition another writer adds meanwhile is not lost.
+                var patch = KubernetesJson.Serialize(new
+                {
+                    metadata = new { resourceVersion = service.Metadata.ResourceVersion },
+                    status = new { conditions = conditions.Where(c => c.Type != WellKnown.Conditions.Announced).ToList() },
+                });
+                await serviceClient.PatchAsync(ns, name, patch, PatchKind.Merge, status: true, cancellationToken);
+            }
+            logger.LogInformation("Service {Namespace}/{Name} is announced no longer: its annotation and condition are removed", ns, name);
+        }
+        catch (ApiStatusException error) when (error.IsNotFound || error.IsConflict)
+        {
+            // Gone or changed meanwhile: looked at again after the next sync.
+        }
+        catch (Exception error) when (error is HttpRequestException or ApiStatusException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning("cannot clear the announcement of Service {Namespace}/{Name}: {Error}; retried after the next sync", ns, name, error.Message);
         }
     }
 
@@ -97,7 +148,7 @@ public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder eve
             {
                 // Merge patch: null removes the annotation.
                 var patch = JsonSerializer.Serialize(new { metadata = new { annotations = new Dictionary<string, string?> { [WellKnown.Annotations.AnnouncingNode] = holder } } });
-                await services.PatchAsync(ns, name, patch, PatchKind.Merge, cancellationToken: cancellationToken);
+                await serviceClient.PatchAsync(ns, name, patch, PatchKind.Merge, cancellationToken: cancellationToken);
             }
             if (!conditioned)
             {
@@ -120,7 +171,7 @@ public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder eve
                     },
                 });
                 // Strategic merge: the conditions list merges by type, other writers' conditions stay.
-                await services.PatchAsync(ns, name, patch, PatchKind.Strategic, status: true, cancellationToken);
+                await serviceClient.PatchAsync(ns, name, patch, PatchKind.Strategic, status: true, cancellationToken);
             }
         }
         catch (ApiStatusException error) when (error.IsNotFound || error.IsConflict)

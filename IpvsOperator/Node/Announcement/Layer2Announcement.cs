@@ -1,6 +1,7 @@
 using IpvsOperator.Addressing;
 using IpvsOperator.Runtime.Events;
 using k8s;
+using k8s.Models;
 using Microsoft.Extensions.Logging;
 
 namespace IpvsOperator.Node.Announcement;
@@ -53,7 +54,10 @@ public sealed class Layer2Announcement
     public Task RunAsync(Func<IReadOnlyDictionary<IPAddressValue, IReadOnlySet<string>?>> candidates, CancellationToken cancellationToken) =>
         Task.Run(() => election.RunAsync(candidates, cancellationToken), CancellationToken.None);
 
-    /// <summary>Shows on the Services who announces their addresses, and the takeovers since the last call.</summary>
-    public Task PublishAsync(IReadOnlyDictionary<IPAddressValue, AnnouncedAddress> announced, CancellationToken cancellationToken) =>
-        status.PublishAsync(announced, announcer.Interface, cancellationToken);
+    /// <summary>
+    /// Shows on the Services who announces their addresses and the takeovers since the last call,
+    /// and clears it from the <paramref name="services"/> announced no longer.
+    /// </summary>
+    public Task PublishAsync(IReadOnlyDictionary<IPAddressValue, AnnouncedAddress> announced, IEnumerable<V1Service> services, CancellationToken cancellationToken) =>
+        status.PublishAsync(announced, services, announcer.Interface, cancellationToken);
 }

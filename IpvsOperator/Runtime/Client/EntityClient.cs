@@ -143,10 +143,14 @@ public sealed class EntityClient<T>
         return SendAsync<T>(HttpMethod.Patch, Metadata.Path(ns, name, status ? "status" : null), patch, mediaType, cancellationToken);
     }
 
-    /// <summary>Deletes; false when it was already gone. With a uid, only that incarnation of the name is deleted.</summary>
-    public async Task<bool> DeleteAsync(string? ns, string name, string? uid = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Deletes; false when it was already gone. With a uid, only that incarnation of the name is
+    /// deleted; with a resourceVersion, only that version of it (409 Conflict when it changed).
+    /// </summary>
+    public async Task<bool> DeleteAsync(string? ns, string name, string? uid = null, string? resourceVersion = null, CancellationToken cancellationToken = default)
     {
-        var options = uid is null ? null : JsonSerializer.Serialize(new { apiVersion = "v1", kind = "DeleteOptions", preconditions = new { uid } });
+        var options = uid is null && resourceVersion is null ? null
+            : JsonSerializer.Serialize(new { apiVersion = "v1", kind = "DeleteOptions", preconditions = new { uid, resourceVersion } }, OmitNulls);
         try
         {
             await SendAsync<JsonElement>(HttpMethod.Delete, Metadata.Path(ns, name), options, null, cancellationToken);
@@ -157,6 +161,8 @@ public sealed class EntityClient<T>
             return false;
         }
     }
+
+    private static readonly JsonSerializerOptions OmitNulls = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
     private static string Json(T obj)
     {

@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+
+namespace IpvsOperator.Node;
+
+/// <summary>
+/// One sync of the node's kernel with a view of the cluster, as a sequence of named steps: ensure
+/// the bind link, compute the desired state, read the kernel back, keep draining destinations,
+/// apply the difference, write the source NAT. The node agent runs it on every change and every
+/// sync period; the property tests drive it step by step.
+/// </summary>
+public sealed class KernelSync
+{
+    private readonly NodeDataplane dataplane;
+    private readonly NodeAgentOptions options;
+    private readonly ILogger logger;
+    private readonly BindLink bindLink;
+    private readonly SyncApplier applier;
+    private readonly DrainTracker drains;
+    private readonly OwnedAddresses owned;
+    private readonly ProgrammedState programmed = new();
+    private volatile DesiredState lastDesired = DesiredState.Empty;
+
+    public KernelSync(NodeDataplane dataplane, NodeAgentOptions options, TimeProvider clock, ILogger logger)
+    {
+        this.dataplane = dataplane;
+        this.options = options;
+        this.logger = logger;
+        bindLink = new BindLink(dataplane.Links, options.BindInterface, logger);
+        applier = new SyncApplier(dataplane.Ipvs, bindLink, logger);
+        drains = new DrainTracker(options.DrainTimeout, clock);
+        owned = new OwnedAddresses(options.StateFile, logger);
+    }
+
+    /// <summary>What the last completed sync made the kernel hold (draining destinations included).</summary>
+    public DesiredState LastDesired => lastDesired;
+
+    /// <summary>True once a sync has completed.</summary>
+    public bool HasSynced { get; private set; }
+
+    /// <summary>When the earliest drain ends, so that a sync can run then; null when nothing drains.</summary>
+    public DateTimeOffset? NextDrainExpiry => drains.NextExpiry;
+
+    /// <summary>One sync: desired from the view, actual from the kernel, the difference applied.</summary>
+    public SyncReport Run(ClusterView view, SyncTrigger trigger)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var phases = new PhaseTimes();
+        try
+        {
+            bindLink.Ensure();
+            var wanted = PhaseTimes.Time(ref phases.Desired, () => DesiredStateBuilder.Build(view, options.NodeName, options.ForwardTo));
+            var actual = PhaseTimes.Time(ref phases.ReadBack, () => ReadKernel(wanted, trigger));
+            var desired = PhaseTimes.Time(ref phases.Desired, () => drains.Apply(wanted, actual));
+            var result = PhaseTimes.Time(ref phases.Apply, () => ApplyToKernel(wanted, desired, actual));
+            var natWrites = PhaseTimes.Time(ref phases.SourceNat, () => dataplane.SourceNat.Apply(desired.SourceNat, verify: trigger == SyncTrigger.Periodic));
+            return Completed(trigger, started, phases, result, natWrites, desired);
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            return Failed(trigger, started, error);
+        }
+        finally
+        {
+            NodeMetrics.SyncDuration.WithLabels(trigger.ToString().ToLowerInvariant()).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+    }
+
+    /// <summary>
+    /// The kernel's state. Destinations matter only for the services we want (others are deleted
+    /// whole or are not ours, like kube-proxy's); after a change, only for those whose wanted
+    /// destinations changed. The periodic re-sync reads everything, which is where drift is repaired.
+    /// </summary>
+    private ActualState ReadKernel(DesiredState wanted, SyncTrigger trigger)
+    {
+        var known = trigger == SyncTrigger.Periodic ? (_ => null) : programmed.Known(wanted);
+        return applier.ReadActual(key => wanted.Services.ContainsKey(key) ? known(key) : []);
+    }
+
+    /// <summary>Applies the difference; remembers what was programmed and which addresses are ours.</summary>
+    private SyncResult ApplyToKernel(DesiredState wanted, DesiredState desired, ActualState actual)
+    {
+        var result = applier.Sync(desired, actual, address => desired.Allocated.Contains(address) || owned.Contains(address));
+        var refused = result.Failed.Select(f => f.Operation).ToList();
+        programmed.Remember(wanted, desired, refused);
+        // An address the kernel refused to remove is still ours to remove later.
+        owned.Record(desired.Addresses.Concat(refused.OfType<SyncOperation.UnbindAddress>().Select(u => u.Address)));
+        return result;
+    }
+
+    private SyncReport Completed(SyncTrigger trigger, long started, PhaseTimes phases, SyncResult result, int natWrites, DesiredState desired)
+    {
+        lastDesired = desired;
+        HasSynced = true;
+        var writes = result.Writes + natWrites;
+        var destinations = desired.Services.Values.Sum(s => s.Destinations.Count);
+        NodeMetrics.KernelWrites.Inc(writes - result.Failed.Count);
+        NodeMetrics.KernelErrors.Inc(result.Failed.Count);
+        NodeMetrics.VirtualServices.Set(desired.Services.Count);
+        NodeMetrics.Destinations.Set(destinations);
+        NodeMetrics.DrainingDestinations.Set(drains.Draining);
+        NodeMetrics.Addresses.Set(desired.Addresses.Count);
+        NodeMetrics.Syncs.WithLabels(result.Failed.Count == 0 ? "ok" : "partial").Inc();
+        NodeMetrics.LastSuccessfulSync.SetToCurrentTimeUtc();
+        var report = new SyncReport(trigger, Stopwatch.GetElapsedTime(started), writes, result.Failed.Count, desired.Services.Count, destinations)
+        {
+            Phases = phases.ToPhases(),
+        };
+        if (writes > 0)
+        {
+            logger.LogInformation("synced ({Trigger}) in {Milliseconds:F1} ms ({Phases}): {Writes} kernel writes, {Errors} refused; {Services} virtual services, {Destinations} destinations",
+                trigger, report.Duration.TotalMilliseconds, report.Phases, writes, result.Failed.Count, desired.Services.Count, destinations);
+        }
+        return report;
+    }
+
+    private SyncReport Failed(SyncTrigger trigger, long started, Exception error)
+    {
+        programmed.Forget();
+        NodeMetrics.KernelErrors.Inc();
+        NodeMetrics.Syncs.WithLabels("failed").Inc();
+        return new SyncReport(trigger, Stopwatch.GetElapsedTime(started), 0, 1, 0, 0, error);
+    }
+
+    /// <summary>Where a sync's time went; the desired-state phase is timed twice (built, then drained).</summary>
+    private sealed class PhaseTimes
+    {
+        public TimeSpan ReadBack;
+        public TimeSpan Desired;
+        public TimeSpan Apply;
+        public TimeSpan SourceNat;
+
+        public static T Time<T>(ref TimeSpan phase, Func<T> step)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var result = step();
+            phase += Stopwatch.GetElapsedTime(started);
+            return result;
+        }
+
+        public SyncPhases ToPhases() => new(ReadBack, Desired, Apply, SourceNat);
+    }
+}
