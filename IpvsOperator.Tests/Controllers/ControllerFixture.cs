@@ -9,6 +9,7 @@ using IpvsOperator.Runtime.Resilience;
 using IpvsOperator.Tests.Support;
 using k8s;
 using k8s.Models;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace IpvsOperator.Tests.Controllers;
@@ -42,11 +43,12 @@ public abstract class ControllerFixture : LocalClusterFixture
     }
 
     /// <summary>Starts a controller instance (leader election off) and returns its handle.</summary>
-    protected (Task Run, CancellationTokenSource Stop) StartController(ControllerSettings? settings = null)
+    protected (Task Run, CancellationTokenSource Stop) StartController(ControllerSettings? settings = null, ILoggerFactory? loggers = null, Backoff? backoff = null)
     {
-        var runtime = new OperatorRuntime(Client, new LeaderElectionOptions { Enabled = false }, NullLoggerFactory.Instance)
-            .AddLoadBalancerControllers(Client, settings ?? new ControllerSettings(), NullLoggerFactory.Instance,
-                new ControllerOptions { Backoff = new Backoff(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(2)) });
+        loggers ??= NullLoggerFactory.Instance;
+        var runtime = new OperatorRuntime(Client, new LeaderElectionOptions { Enabled = false }, loggers)
+            .AddLoadBalancerControllers(Client, settings ?? new ControllerSettings(), loggers,
+                new ControllerOptions { Backoff = backoff ?? new Backoff(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(2)) });
         var stop = new CancellationTokenSource();
         var instance = (Task.Run(() => runtime.RunAsync(stop.Token)), stop);
         running.Add(instance);

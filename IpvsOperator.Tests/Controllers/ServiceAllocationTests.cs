@@ -1,9 +1,11 @@
 using IpvsOperator.Controllers;
 using IpvsOperator.Entities;
 using IpvsOperator.Mapping;
+using IpvsOperator.Runtime.Resilience;
 using IpvsOperator.Tests.Support;
 using k8s;
 using k8s.Models;
+using Microsoft.Extensions.Logging;
 
 namespace IpvsOperator.Tests.Controllers;
 
@@ -239,5 +241,86 @@ public class ServiceAllocationTests : ControllerFixture
         (await Pools.GetAsync(null, "sticky")).Should().NotBeNull("the pool stays while a Service holds its address");
         await Client.CoreV1.DeleteNamespacedServiceAsync("holder", ns);
         await Eventually.TrueAsync(async () => await Pools.GetAsync(null, "sticky") is null, "the pool goes once released");
+    }
+
+    [Test]
+    public async Task A_Service_whose_labels_leave_its_pool_selector_loses_its_address_and_gets_one_back_when_they_match_again()
+    {
+        var ns = await NewNamespaceAsync();
+        await Pools.CreateAsync(new V1Alpha1IPPool
+        {
+            Metadata = new V1ObjectMeta { Name = "selective" },
+            Spec = new IPPoolSpec
+            {
+                Addresses = ["198.51.100.200/30"],
+                ServiceAllocation = new ServiceAllocation { ServiceSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["tier"] = "web" } } },
+            },
+        });
+        StartController();
+        var service = LoadBalancer("relabelled", 80);
+        service.Metadata.Labels = new Dictionary<string, string> { ["tier"] = "web" };
+        service.Metadata.Annotations = new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = "selective" };
+        await Client.CoreV1.CreateNamespacedServiceAsync(service, ns);
+        var address = await WaitForAddressAsync(ns, "relabelled");
+
+        await Services.PatchAsync(ns, "relabelled", """{"metadata":{"labels":{"tier":"db"}}}""");
+
+        string? shown = null;
+        var claims = -1;
+        await Eventually.TrueAsync(async () => (shown = await AddressOfAsync(ns, "relabelled")) is null && (claims = (await ClaimsOfAsync(ns, "relabelled")).Count) == 0,
+            () => $"the address is released and withdrawn: no claim and no status that contradict the failure; the status shows {shown ?? "nothing"}, {claims} claim(s)");
+        await Eventually.TrueAsync(async () => (await EventsAsync(ns, "relabelled", WellKnown.Events.AllocationFailed))
+            .Any(e => e.Message.Contains("the Service's labels do not match serviceSelector 'tier=web'", StringComparison.Ordinal)), "an Event says why it has no address");
+        await Eventually.TrueAsync(async () => (await EventsAsync(ns, "relabelled", WellKnown.Events.IPReleased))
+            .Any(e => e.Message.StartsWith($"Released {address}: it no longer fits the Service", StringComparison.Ordinal)), "an Event says the address was released");
+
+        await Services.PatchAsync(ns, "relabelled", """{"metadata":{"labels":{"tier":"web"}}}""");
+
+        (await WaitForAddressAsync(ns, "relabelled")).Should().StartWith("198.51.100.20");
+    }
+
+    [Test]
+    public async Task A_waiting_Service_is_counted_once_logged_once_and_retried_with_backoff_not_in_a_loop()
+    {
+        var ns = await NewNamespaceAsync();
+        await CreatePoolAsync("one-address", "198.51.100.210/32");
+        using var logs = new CollectingLoggerProvider();
+        // A backoff that grows from 2 s: what "retried with backoff" means is then visible in seconds.
+        StartController(loggers: logs.Factory, backoff: new Backoff(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(60)));
+        await CreateServiceAsync(ns, "first", new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = "one-address" });
+        await WaitForAddressAsync(ns, "first");
+        var failuresBefore = ControllerMetrics.AllocationFailures.WithLabels("PoolExhausted").Value;
+
+        await CreateServiceAsync(ns, "second", new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = "one-address" });
+        await Eventually.TrueAsync(async () => (await EventsAsync(ns, "second", WellKnown.Events.AllocationFailed)).Count == 1, "the Service waits, and says why");
+        var started = DateTime.UtcNow;
+        await Eventually.TrueAsync(() => DateTime.UtcNow - started > TimeSpan.FromSeconds(6), "six seconds pass");
+
+        // Each try records the Event again (its count goes up): 2 s, then 4 s with ±50 % jitter allow at
+        // most three tries in six seconds; the pool status writes that follow each try must not add more.
+        var tries = (await EventsAsync(ns, "second", WellKnown.Events.AllocationFailed)).Single().Count;
+        tries.Should().BeLessThanOrEqualTo(4, "a waiting Service is retried with backoff, not every time its pool's status is written");
+        ControllerMetrics.AllocationFailures.WithLabels("PoolExhausted").Value.Should().Be(failuresBefore + 1, "one Service started waiting once, however often it was retried");
+        ControllerMetrics.PendingServices.Value.Should().Be(1);
+        logs.Entries.Where(e => e.Message.Contains($"{ns}/second", StringComparison.Ordinal) && e.Level >= LogLevel.Information).Should().ContainSingle(
+            "the wait is logged once, without a stack, not on every try").Which.Exception.Should().BeNull();
+
+        await Client.CoreV1.DeleteNamespacedServiceAsync("first", ns);
+
+        await WaitForAddressAsync(ns, "second");
+        await Eventually.TrueAsync(() => ControllerMetrics.PendingServices.Value == 0, "nothing waits once it has its address");
+    }
+
+    [Test]
+    public async Task A_deleted_pool_leaves_no_metric_series_behind()
+    {
+        await CreatePoolAsync("short-lived", "198.51.100.220/30");
+        StartController();
+        bool Present() => ControllerMetrics.PoolAddresses.GetAllLabelValues().Any(labels => labels[0] == "short-lived");
+        await Eventually.TrueAsync(Present, "the pool's figures are exported");
+
+        await Pools.DeleteAsync(null, "short-lived");
+
+        await Eventually.TrueAsync(() => !Present(), "the pool's figures go with it");
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using IpvsOperator.Entities;
+using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Webhooks;
 using IpvsOperator.Tests.Controllers;
 using IpvsOperator.Tests.Support;
@@ -34,7 +35,7 @@ public class WebhookTests : ControllerFixture
         certificates = new WebhookCertificates(Client, options, NullLogger<WebhookCertificates>.Instance);
         var certificate = await certificates.EnsureAsync(CancellationToken.None);
         server = await WebhookServer.StartAsync(certificate,
-            [new PoolValidator(Pools, Allocations), new AllocationValidator(Pools), new ServiceValidator(Pools, defaultClass: true)],
+            [new PoolValidator(Pools, Allocations, new EntityClient<V1Service>(Client), new EntityClient<V1Namespace>(Client)), new AllocationValidator(Pools), new ServiceValidator(Pools, defaultClass: true)],
             IPAddress.Loopback, 0, NullLogger.Instance, CancellationToken.None);
         Server.Admission.MapService(OperatorNamespace, options.ServiceName, "127.0.0.1", server.Port);
     }
@@ -134,7 +135,39 @@ public class WebhookTests : ControllerFixture
         (await ApiErrors.Of(() => CreateServiceAsync(ns, "nopool", new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = "missing" })))
             .Message.Should().Contain("IPPool 'missing' does not exist");
 
+        (await ApiErrors.Of(() => CreateServiceAsync(ns, "two", new Dictionary<string, string> { [WellKnown.Annotations.LoadBalancerIPs] = "198.18.3.1,198.18.3.2" })))
+            .Message.Should().Contain("'198.18.3.1,198.18.3.2' names more than one IPv4 address (198.18.3.1, 198.18.3.2)");
+        await CreatePoolAsync("wh-svc-other", "198.18.4.0/30");
+        (await ApiErrors.Of(() => CreateServiceAsync(ns, "elsewhere", new Dictionary<string, string>
+            {
+                [WellKnown.Annotations.AddressPool] = "wh-svc-other", [WellKnown.Annotations.LoadBalancerIPs] = "198.18.3.1",
+            })))
+            .Message.Should().Contain("requested address 198.18.3.1 does not lie in IPPool wh-svc-other").And.Contain("holds [198.18.4.0-198.18.4.3]");
+
         await CreateServiceAsync(ns, "fine", new Dictionary<string, string> { [WellKnown.Annotations.LoadBalancerIPs] = "198.18.3.1" });
         await CreateServiceAsync(ns, "theirs", new Dictionary<string, string> { [WellKnown.Annotations.LoadBalancerIPs] = "oops" }, loadBalancerClass: "example.com/other");
+    }
+
+    [Test]
+    public async Task A_pool_edit_whose_selector_would_exclude_a_Service_holding_its_address_is_refused_naming_it()
+    {
+        var ns = await NewNamespaceAsync();
+        await CreatePoolAsync("wh-scoped", "198.18.5.0/30");
+        StartController();
+        var service = LoadBalancer("labelled", 80);
+        service.Metadata.Labels = new Dictionary<string, string> { ["tier"] = "web" };
+        service.Metadata.Annotations = new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = "wh-scoped" };
+        await Client.CoreV1.CreateNamespacedServiceAsync(service, ns);
+        var address = await WaitForAddressAsync(ns, "labelled");
+
+        var excluding = await ApiErrors.Of(() => Pools.PatchAsync(null, "wh-scoped", """{"spec":{"serviceAllocation":{"serviceSelector":{"matchLabels":{"tier":"db"}}}}}"""));
+
+        excluding.Message.Should().Contain("spec.serviceAllocation would no longer serve Services that hold its addresses")
+            .And.Contain($"{address} (Service {ns}/labelled: the Service's labels do not match serviceSelector 'tier=db')");
+        // A selector that still serves it is fine, and so is one that excludes nobody holding an address.
+        await Pools.PatchAsync(null, "wh-scoped", """{"spec":{"serviceAllocation":{"serviceSelector":{"matchLabels":{"tier":"web"}}}}}""");
+        var elsewhere = "{\"spec\":{\"serviceAllocation\":{\"namespaces\":[\"not-" + ns + "\"]}}}";
+        (await ApiErrors.Of(() => Pools.PatchAsync(null, "wh-scoped", elsewhere)))
+            .Message.Should().Contain($"namespace {ns} is not one of [not-{ns}]");
     }
 }

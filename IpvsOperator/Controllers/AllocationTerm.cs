@@ -31,12 +31,31 @@ public sealed class AllocationTerm(
     public WatchedResource<V1Alpha1IPPool> Pools => pools;
     public WatchedResource<V1Alpha1IPAllocation> Allocations => allocations;
 
-    /// <summary>Services waiting for an address, so that a freed or added address reaches them at once.</summary>
-    public System.Collections.Concurrent.ConcurrentDictionary<ObjectKey, byte> Pending { get; } = new();
+    // Services waiting for an address, and why, so that a freed or added address reaches them at once.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ObjectKey, AllocationFailureReason> pending = new();
+
+    /// <summary>
+    /// Records that a Service waits for an address. True when it did not wait before, or waited for
+    /// another reason: a failure worth counting (a retry of the same one is not a new failure).
+    /// </summary>
+    public bool MarkPending(ObjectKey service, AllocationFailureReason reason)
+    {
+        var changed = !pending.TryGetValue(service, out var before) || before != reason;
+        pending[service] = reason;
+        ControllerMetrics.PendingServices.Set(pending.Count);
+        return changed;
+    }
+
+    /// <summary>The Service waits no longer: it has its addresses, is gone, or is not ours.</summary>
+    public void ClearPending(ObjectKey service)
+    {
+        pending.TryRemove(service, out _);
+        ControllerMetrics.PendingServices.Set(pending.Count);
+    }
 
     public void EnqueuePending()
     {
-        foreach (var key in Pending.Keys)
+        foreach (var key in pending.Keys)
         {
             Services.Enqueue(key);
         }

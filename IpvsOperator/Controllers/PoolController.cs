@@ -33,13 +33,30 @@ public sealed class PoolController(AllocationTerm term, EntityClient<V1Alpha1IPP
         {
             await events.RecordAsync(pool, EventType.Warning, WellKnown.Events.PoolExhausted, status.Conditions!.First(c => c.Type == "Exhausted").Message, cancellationToken);
         }
-        term.EnqueuePending();
+        // Waiting Services get another look when the pool's spec changed (new or edited), not when
+        // only its status did: that is written after every claim, and would retry them in a loop.
+        if (pool.Status?.ObservedGeneration != pool.Metadata.Generation)
+        {
+            term.EnqueuePending();
+        }
         return ReconcileResult.Done;
     }
 
     public Task DeletedAsync(V1Alpha1IPPool pool, CancellationToken cancellationToken)
     {
         term.SyncPools();
+        // A pool refused for overlapping this one may be usable now: its status and the waiting Services follow.
+        foreach (var other in term.Pools.Items)
+        {
+            term.Pools.Enqueue(ObjectKey.Of(other));
+        }
+        term.EnqueuePending();
+        // A deleted pool's figures go with it, or dashboards would show it forever.
+        foreach (var family in Enum.GetNames<IPFamily>())
+        {
+            ControllerMetrics.PoolAddresses.RemoveLabelled(pool.Metadata.Name, family, "total");
+            ControllerMetrics.PoolAddresses.RemoveLabelled(pool.Metadata.Name, family, "in_use");
+        }
         return Task.CompletedTask;
     }
 

@@ -28,7 +28,7 @@ public sealed class ReleaseAddressFinalizer(AllocationTerm term, EntityClient<V1
             released.Add(claim.Spec.Address);
         }
         term.WithAllocator(a => a.Release(ServiceRequestReader.KeyOf(service)));
-        term.Pending.TryRemove(ObjectKey.Of(service), out _);
+        term.ClearPending(ObjectKey.Of(service));
         term.EnqueuePending();
         if (released.Count > 0)
         {

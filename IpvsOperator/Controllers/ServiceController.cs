@@ -12,9 +12,6 @@ using Microsoft.Extensions.Logging;
 
 namespace IpvsOperator.Controllers;
 
-/// <summary>An allocation that cannot be made now; the Service is retried with backoff.</summary>
-public sealed class AllocationFailedException(string message) : Exception(message);
-
 /// <summary>
 /// Gives each LoadBalancer Service of ours an address: decides with the allocator, attaches the
 /// release finalizer and the pool annotation (one write), claims the address by creating the
@@ -45,7 +42,7 @@ public sealed class ServiceController(
         var key = ObjectKey.Of(service);
         if (!ServiceRequestReader.IsOurs(service, settings.DefaultClass))
         {
-            term.Pending.TryRemove(key, out _);
+            term.ClearPending(key);
             await StopServingAsync(service, cancellationToken);
             return ReconcileResult.Done;
         }
@@ -63,18 +60,7 @@ public sealed class ServiceController(
             var result = term.WithAllocator(a => a.Allocate(request));
             if (!result.Succeeded)
             {
-                term.Pending.TryAdd(key, 0);
-                ControllerMetrics.AllocationFailures.WithLabels(result.Failure!.Reason.ToString()).Inc();
-                await WithdrawUnclaimedAsync(service, keepers, cancellationToken);
-                await events.RecordAsync(service, EventType.Warning, WellKnown.Events.AllocationFailed, result.Failure.Message, cancellationToken);
-                if (result.Failure.Reason == AllocationFailureReason.PoolExhausted)
-                {
-                    foreach (var pool in term.Pools.Items)
-                    {
-                        term.Pools.EnqueueAfter(ObjectKey.Of(pool), AllocationTerm.PoolStatusDelay);
-                    }
-                }
-                throw new AllocationFailedException($"{key}: {result.Failure}");
+                return await WaitForAddressAsync(service, request, keepers, result.Failure!, cancellationToken);
             }
 
             service = await EnsureMetadataAsync(service, result.Addresses, cancellationToken);
@@ -87,11 +73,11 @@ public sealed class ServiceController(
             }
             // Publish first, release after: an address leaves a Service's status before anyone else may claim it.
             var published = await WriteStatusAsync(service, result.Addresses, cancellationToken);
-            foreach (var stale in extras.Concat(keepers.Where(k => result.Addresses.All(a => a.Address.ToString() != k.Spec.Address))))
+            foreach (var stale in extras.Concat(keepers.Where(k => result.Addresses.All(a => a.Address != k.Address))))
             {
-                await ReleaseClaimAsync(stale, service, cancellationToken);
+                await ReleaseClaimAsync(stale.Object, service, cancellationToken);
             }
-            term.Pending.TryRemove(key, out _);
+            term.ClearPending(key);
             if (published)
             {
                 ControllerMetrics.Allocations.Inc();
@@ -100,22 +86,68 @@ public sealed class ServiceController(
             }
             return ReconcileResult.Done;
         }
-        throw new AllocationFailedException($"{key}: every address tried was taken by another controller; retrying");
+        return ReconcileResult.RetryWithBackoff("every address tried was taken by another controller meanwhile");
+    }
+
+    /// <summary>
+    /// The Service cannot get what it asks for now. What it holds and no longer fits its request
+    /// (its labels left the pool's selector, it asks for another address or pool) is released, so
+    /// that its claims and status never contradict the failure; what still fits is kept. It waits
+    /// with backoff, and is looked at again at once when an address is freed or a pool changes.
+    /// </summary>
+    private async Task<ReconcileResult> WaitForAddressAsync(V1Service service, ServiceRequest request, List<HeldClaim> keepers, AllocationFailure failure,
+        CancellationToken cancellationToken)
+    {
+        var unfit = keepers.Where(k => !term.WithAllocator(a => a.Fits(request, k.Address))).ToList();
+        foreach (var claim in unfit)
+        {
+            await ReleaseClaimAsync(claim.Object, service, cancellationToken);
+        }
+        var kept = keepers.Except(unfit).ToList();
+        if (unfit.Count > 0)
+        {
+            term.WithAllocator(a =>
+            {
+                a.Release(request.Service);
+                kept.ForEach(k => a.Restore(request.Service, k.Address, k.Object.Spec.SharingKey, request.Ports));
+                return 0;
+            });
+        }
+        await WithdrawUnclaimedAsync(service, kept, cancellationToken);
+        if (term.MarkPending(ObjectKey.Of(service), failure.Reason))
+        {
+            ControllerMetrics.AllocationFailures.WithLabels(failure.Reason.ToString()).Inc();
+        }
+        await events.RecordAsync(service, EventType.Warning, WellKnown.Events.AllocationFailed, failure.Message, cancellationToken);
+        if (unfit.Count > 0)
+        {
+            await events.RecordAsync(service, EventType.Normal, WellKnown.Events.IPReleased,
+                $"Released {string.Join(", ", unfit.Select(u => u.Address))}: it no longer fits the Service ({failure.Message})", cancellationToken);
+        }
+        if (failure.Reason == AllocationFailureReason.PoolExhausted)
+        {
+            foreach (var pool in term.Pools.Items)
+            {
+                term.Pools.EnqueueAfter(ObjectKey.Of(pool), AllocationTerm.PoolStatusDelay);
+            }
+        }
+        return ReconcileResult.RetryWithBackoff(failure.ToString());
     }
 
     /// <summary>
     /// A Service that cannot get an address must not go on showing one it does not hold (lost in a
     /// race, or its claim released): its status keeps only the addresses it still claims.
     /// </summary>
-    private async Task WithdrawUnclaimedAsync(V1Service service, List<V1Alpha1IPAllocation> keepers, CancellationToken cancellationToken)
+    private async Task WithdrawUnclaimedAsync(V1Service service, List<HeldClaim> keepers, CancellationToken cancellationToken)
     {
-        var claimed = keepers.Select(k => k.Spec.Address).ToHashSet();
+        var claimed = keepers.Select(k => k.Address).ToHashSet();
         var ingress = service.Status?.LoadBalancer?.Ingress ?? [];
-        if (ingress.All(i => claimed.Contains(i.Ip ?? string.Empty)))
+        bool Claimed(V1LoadBalancerIngress entry) => IPAddressValue.TryParse(entry.Ip, out var address) && claimed.Contains(address);
+        if (ingress.All(Claimed))
         {
             return;
         }
-        var kept = ingress.Where(i => claimed.Contains(i.Ip ?? string.Empty)).Select(i => new { ip = i.Ip, ipMode = i.IpMode }).ToList();
+        var kept = ingress.Where(Claimed).Select(i => new { ip = i.Ip, ipMode = i.IpMode }).ToList();
         var patch = JsonSerializer.Serialize(new
         {
             metadata = new { resourceVersion = service.Metadata.ResourceVersion },
@@ -126,7 +158,7 @@ public sealed class ServiceController(
 
     public Task DeletedAsync(V1Service service, CancellationToken cancellationToken)
     {
-        term.Pending.TryRemove(ObjectKey.Of(service), out _);
+        term.ClearPending(ObjectKey.Of(service));
         return Task.CompletedTask;
     }
 
@@ -137,15 +169,16 @@ public sealed class ServiceController(
     /// With no claim for a family, the address in the status is offered back first, so a claim
     /// deleted by hand, or never written because of a crash, comes back with the same address.
     /// </summary>
-    private (List<V1Alpha1IPAllocation> Keepers, List<V1Alpha1IPAllocation> Extras) SyncClaims(V1Service service, ServiceRequest request)
+    private (List<HeldClaim> Keepers, List<HeldClaim> Extras) SyncClaims(V1Service service, ServiceRequest request)
     {
-        var published = (service.Status?.LoadBalancer?.Ingress ?? []).Select(i => i.Ip).OfType<string>().ToHashSet();
+        var published = (service.Status?.LoadBalancer?.Ingress ?? []).Select(i => IPAddressValue.TryParse(i.Ip, out var address) ? address : (IPAddressValue?)null)
+            .OfType<IPAddressValue>().ToHashSet();
         var claims = term.ClaimsOf(service)
-            .Where(c => IPAddressValue.TryParse(c.Spec.Address, out _))
-            .OrderBy(c => published.Contains(c.Spec.Address) ? 0 : 1)
-            .ThenBy(c => c.Metadata.CreationTimestamp ?? DateTime.MinValue).ThenBy(c => c.Metadata.Name, StringComparer.Ordinal)
+            .Select(c => IPAddressValue.TryParse(c.Spec.Address, out var address) ? new HeldClaim(c, address) : null).OfType<HeldClaim>()
+            .OrderBy(c => published.Contains(c.Address) ? 0 : 1)
+            .ThenBy(c => c.Object.Metadata.CreationTimestamp ?? DateTime.MinValue).ThenBy(c => c.Object.Metadata.Name, StringComparer.Ordinal)
             .ToList();
-        var keepers = claims.GroupBy(c => IPAddressValue.Parse(c.Spec.Address).Family).Select(g => g.First()).ToList();
+        var keepers = claims.GroupBy(c => c.Address.Family).Select(g => g.First()).ToList();
         var extras = claims.Except(keepers).ToList();
         var key = request.Service;
         term.WithAllocator(a =>
@@ -153,12 +186,11 @@ public sealed class ServiceController(
             a.Release(key);
             foreach (var keeper in keepers)
             {
-                a.Restore(key, IPAddressValue.Parse(keeper.Spec.Address), keeper.Spec.SharingKey, request.Ports);
+                a.Restore(key, keeper.Address, keeper.Object.Spec.SharingKey, request.Ports);
             }
-            foreach (var text in published)
+            foreach (var address in published)
             {
-                if (IPAddressValue.TryParse(text, out var address) && keepers.All(k => IPAddressValue.Parse(k.Spec.Address).Family != address.Family)
-                    && a.ClaimOf(address) is null)
+                if (keepers.All(k => k.Address.Family != address.Family) && a.ClaimOf(address) is null)
                 {
                     a.Restore(key, address, request.SharingKey, request.Ports);
                 }
@@ -170,9 +202,9 @@ public sealed class ServiceController(
 
     /// <summary>Claims every address not yet backed by an IPAllocation; returns the claim that beat us, if any.</summary>
     private async Task<V1Alpha1IPAllocation?> ClaimAllAsync(V1Service service, ServiceRequest request, IReadOnlyList<AddressAssignment> addresses,
-        List<V1Alpha1IPAllocation> keepers, CancellationToken cancellationToken)
+        List<HeldClaim> keepers, CancellationToken cancellationToken)
     {
-        foreach (var assignment in addresses.Where(a => keepers.All(k => k.Spec.Address != a.Address.ToString())))
+        foreach (var assignment in addresses.Where(a => keepers.All(k => k.Address != a.Address)))
         {
             if (await ClaimAsync(service, request, assignment, cancellationToken) is { } owner)
             {
@@ -230,7 +262,7 @@ public sealed class ServiceController(
                 return null;
             }
         }
-        throw new AllocationFailedException($"the claim {name} kept changing under us");
+        throw new InvalidOperationException($"the claim {name} kept changing under us");
     }
 
     private async Task ReleaseClaimAsync(V1Alpha1IPAllocation claim, V1Service service, CancellationToken cancellationToken)
@@ -296,9 +328,10 @@ public sealed class ServiceController(
             await ReleaseClaimAsync(claim, service, cancellationToken);
         }
         var released = term.WithAllocator(a => a.Release(ServiceRequestReader.KeyOf(service)));
-        var ours = claims.Select(c => c.Spec.Address).Concat(released.Select(r => r.ToString())).ToHashSet();
+        var ours = claims.Select(c => IPAddressValue.TryParse(c.Spec.Address, out var address) ? address : (IPAddressValue?)null).OfType<IPAddressValue>()
+            .Concat(released).ToHashSet();
         var ingress = service.Status?.LoadBalancer?.Ingress ?? [];
-        if (ingress.Count > 0 && ingress.All(i => ours.Contains(i.Ip ?? string.Empty)))
+        if (ingress.Count > 0 && ingress.All(i => IPAddressValue.TryParse(i.Ip, out var address) && ours.Contains(address)))
         {
             await services.PatchAsync(service.Metadata.NamespaceProperty, service.Metadata.Name, """{"status":{"loadBalancer":{"ingress":null}}}""", PatchKind.Merge, status: true, cancellationToken);
         }
@@ -319,7 +352,7 @@ public sealed class ServiceController(
         }
         if (ours.Count > 0)
         {
-            await events.RecordAsync(service, EventType.Normal, WellKnown.Events.IPReleased, $"Released {string.Join(", ", ours)}: the Service is no longer a LoadBalancer of class {WellKnown.LoadBalancerClass}", cancellationToken);
+            await events.RecordAsync(service, EventType.Normal, WellKnown.Events.IPReleased, $"Released {string.Join(", ", ours.Order())}: the Service is no longer a LoadBalancer of class {WellKnown.LoadBalancerClass}", cancellationToken);
         }
     }
 
@@ -333,4 +366,7 @@ public sealed class ServiceController(
         var ns = await namespaces.GetAsync(null, service.Metadata.NamespaceProperty, cancellationToken);
         return (IReadOnlyDictionary<string, string>?)ns?.Metadata.Labels?.AsReadOnly() ?? new Dictionary<string, string>();
     }
+
+    /// <summary>An IPAllocation this Service holds, with its address read once.</summary>
+    private sealed record HeldClaim(V1Alpha1IPAllocation Object, IPAddressValue Address);
 }

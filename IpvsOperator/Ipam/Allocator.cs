@@ -100,6 +100,19 @@ public sealed class Allocator
         return new AllocationResult(chosen, null, changed);
     }
 
+    /// <summary>
+    /// Whether the Service may go on holding <paramref name="address"/> with this request: it lies in
+    /// a pool that serves the Service (and the pool it asks for, if any), it is the address asked
+    /// for (if any, for its family), and no other holder's sharing rules refuse it.
+    /// </summary>
+    public bool Fits(ServiceRequest request, IPAddressValue address)
+    {
+        var requested = request.RequestedAddresses.Where(a => a.Family == address.Family).ToList();
+        return request.Families.Contains(address.Family)
+            && (requested.Count == 0 || requested.Contains(address))
+            && Check(request, address, alreadyHeld: true).Failure is null;
+    }
+
     /// <summary>Gives back every address the Service holds; returns them.</summary>
     public IReadOnlyList<IPAddressValue> Release(ServiceKey service)
     {

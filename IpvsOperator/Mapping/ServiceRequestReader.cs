@@ -48,6 +48,10 @@ public static class ServiceRequestReader
             {
                 return (null, $"annotation {WellKnown.Annotations.LoadBalancerIPs} is empty; remove it or list addresses, e.g. 192.0.2.10");
             }
+            if (requested.GroupBy(a => a.Family).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            {
+                return (null, $"annotation {WellKnown.Annotations.LoadBalancerIPs}: '{list}' names more than one {twice.Key} address ({string.Join(", ", twice)}); give at most one IPv4 and one IPv6 address");
+            }
         }
         else if (!string.IsNullOrWhiteSpace(service.Spec.LoadBalancerIP))
         {

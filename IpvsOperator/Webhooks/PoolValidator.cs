@@ -3,19 +3,27 @@ using IpvsOperator.Entities;
 using IpvsOperator.Ipam;
 using IpvsOperator.Mapping;
 using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime.Rbac;
 using IpvsOperator.Runtime.Webhooks;
 using k8s;
+using k8s.Models;
 
 namespace IpvsOperator.Webhooks;
 
 /// <summary>
 /// IPPools that would hurt are refused: an entry that does not parse, a range of two families or
 /// backwards, an overlap with another pool (named), an update that drops an allocated address or
-/// a deletion while addresses are allocated (naming the Services).
+/// whose serviceAllocation would exclude a Service holding one, or a deletion while addresses are
+/// allocated (naming the Services).
 /// </summary>
 [ValidatingWebhook("ippools.ipvsoperator.io", "/validate-ippool", Groups = [WellKnown.Group], Versions = [WellKnown.Version],
     Resources = ["ippools"], Operations = ["CREATE", "UPDATE", "DELETE"])]
-public sealed class PoolValidator(EntityClient<V1Alpha1IPPool> pools, EntityClient<V1Alpha1IPAllocation> allocations) : IAdmissionValidator
+[EntityRbac(typeof(V1Service), typeof(V1Namespace), Verbs = RbacVerb.Get)]
+public sealed class PoolValidator(
+    EntityClient<V1Alpha1IPPool> pools,
+    EntityClient<V1Alpha1IPAllocation> allocations,
+    EntityClient<V1Service> services,
+    EntityClient<V1Namespace> namespaces) : IAdmissionValidator
 {
     private const int Named = 5;
 
@@ -47,7 +55,53 @@ public sealed class PoolValidator(EntityClient<V1Alpha1IPPool> pools, EntityClie
         {
             return AdmissionVerdict.Deny($"IPPool {request.Name}: the update drops allocated address(es) {Describe(dropped)}; keep them in spec.addresses or release them first");
         }
+        var excluded = await ExcludedHoldersAsync(parsed.Pool!, claims, cancellationToken);
+        if (excluded.Count > 0)
+        {
+            return AdmissionVerdict.Deny($"IPPool {request.Name}: spec.serviceAllocation would no longer serve Services that hold its addresses: " +
+                $"{string.Join("; ", excluded.Take(Named))}{(excluded.Count > Named ? " and more" : string.Empty)}; change those Services (or their namespaces) first, or release their addresses");
+        }
         return AdmissionVerdict.Allow;
+    }
+
+    /// <summary>
+    /// The holders of the pool's claims that its new scope refuses: a pool edit never takes an
+    /// address from a Service (a Service that changes so that its pool no longer serves it does lose it).
+    /// Stops after a few, which is all the denial names.
+    /// </summary>
+    private async Task<List<string>> ExcludedHoldersAsync(Pool pool, List<V1Alpha1IPAllocation> claims, CancellationToken cancellationToken)
+    {
+        var excluded = new List<string>();
+        if (pool.Scope is null)
+        {
+            return excluded;
+        }
+        var namespaceLabels = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+        foreach (var claim in claims)
+        {
+            foreach (var holder in claim.Holders())
+            {
+                if (await services.GetAsync(holder.Namespace, holder.Name, cancellationToken) is not { } service || service.Metadata.Uid != holder.Uid)
+                {
+                    continue; // a claim whose Service is gone: released by the controller, nobody to strand
+                }
+                if (pool.Scope.NamespaceSelector is not null && !namespaceLabels.ContainsKey(holder.Namespace))
+                {
+                    var ns = await namespaces.GetAsync(null, holder.Namespace, cancellationToken);
+                    namespaceLabels[holder.Namespace] = (IReadOnlyDictionary<string, string>?)ns?.Metadata.Labels?.AsReadOnly() ?? new Dictionary<string, string>();
+                }
+                var (serviceRequest, _) = ServiceRequestReader.Read(service, namespaceLabels.GetValueOrDefault(holder.Namespace) ?? new Dictionary<string, string>());
+                if (serviceRequest is not null && pool.Scope.Refuses(serviceRequest) is { } refusal)
+                {
+                    excluded.Add($"{claim.Spec.Address} (Service {holder.Namespace}/{holder.Name}: {refusal})");
+                    if (excluded.Count > Named)
+                    {
+                        return excluded;
+                    }
+                }
+            }
+        }
+        return excluded;
     }
 
     private static string Describe(List<V1Alpha1IPAllocation> claims) =>

@@ -8,8 +8,9 @@ using k8s.Models;
 namespace IpvsOperator.Webhooks;
 
 /// <summary>
-/// A LoadBalancer Service of ours is refused when its annotations do not parse, a requested
-/// address lies in no pool, or a requested pool does not exist. Registered with failurePolicy
+/// A LoadBalancer Service of ours is refused when its annotations do not parse (two addresses of
+/// one family among them), a requested address lies in no pool or outside the pool it names, or a
+/// requested pool does not exist: what the controller would refuse anyway, said at once. Registered with failurePolicy
 /// Ignore: our outage must never stop Services being created in the cluster.
 /// </summary>
 [ValidatingWebhook("services.ipvsoperator.io", "/validate-service", Resources = ["services"], FailurePolicy = "Ignore")]
@@ -39,6 +40,11 @@ public sealed class ServiceValidator(EntityClient<V1Alpha1IPPool> pools, bool de
             if (!known.Any(k => k.Parsed.Pool?.Ranges.Any(r => r.Contains(address)) == true))
             {
                 return AdmissionVerdict.Deny($"requested address {address} lies in no IPPool; pools hold [{string.Join(", ", known.Where(k => k.Parsed.Succeeded).SelectMany(k => k.Parsed.Pool!.Ranges.Select(r => $"{r} ({k.Name})")).Take(10))}]");
+            }
+            if (parsed.Pool is { } named && known.Single(k => k.Name == named).Parsed.Pool is { } pool && !pool.Ranges.Any(r => r.Contains(address)))
+            {
+                return AdmissionVerdict.Deny($"requested address {address} does not lie in IPPool {named}, which annotation {WellKnown.Annotations.AddressPool} names; " +
+                    $"IPPool {named} holds [{string.Join(", ", pool.Ranges.Take(10))}]; ask for an address in it, or name the pool that holds {address}");
             }
         }
         return AdmissionVerdict.Allow;

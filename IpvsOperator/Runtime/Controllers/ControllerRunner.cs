@@ -26,6 +26,7 @@ public sealed class ControllerRunner<TEntity> : IRunnableController
     private readonly ILogger logger;
     private readonly WorkQueue<ObjectKey> queue;
     private readonly ConcurrentDictionary<ObjectKey, TEntity> tombstones = new();
+    private readonly ConcurrentDictionary<ObjectKey, string> waiting = new();
     private long reconciles;
     private long failures;
 
@@ -93,7 +94,15 @@ public sealed class ControllerRunner<TEntity> : IRunnableController
             try
             {
                 var result = await ProcessAsync(key, cancellationToken);
-                queue.Forget(key);
+                if (result.WaitingFor is { } reason)
+                {
+                    Wait(key, reason);
+                }
+                else
+                {
+                    queue.Forget(key);
+                    waiting.TryRemove(key, out _);
+                }
                 if (result.RequeueAfter is { } after)
                 {
                     queue.AddAfter(key, after);
@@ -114,7 +123,16 @@ public sealed class ControllerRunner<TEntity> : IRunnableController
                 Interlocked.Increment(ref failures);
                 RuntimeMetrics.ReconcileFailures.WithLabels(Name).Inc();
                 var delay = queue.AddRateLimited(key);
-                logger.LogWarning(error, "{Controller} failed on {Object} ({Failures} in a row); retrying in {Delay}", Name, key, queue.Failures(key), delay);
+                // With its stack when a failure appears; the same failure again is counted, not repeated.
+                if (waiting.TryGetValue(key, out var previous) && previous == error.Message)
+                {
+                    logger.LogDebug("{Controller} failed on {Object} again ({Failures} in a row): {Error}; next try within {Delay}", Name, key, queue.Failures(key), error.Message, delay);
+                }
+                else
+                {
+                    waiting[key] = error.Message;
+                    logger.LogWarning(error, "{Controller} failed on {Object} ({Failures} in a row); tried again with backoff, next within {Delay}", Name, key, queue.Failures(key), delay);
+                }
             }
             finally
             {
@@ -126,11 +144,28 @@ public sealed class ControllerRunner<TEntity> : IRunnableController
         }
     }
 
+    /// <summary>
+    /// An object that cannot be served now for a reason users can fix: tried again with backoff
+    /// (sooner when the controller enqueues it because what it waits for changed), logged once per reason.
+    /// </summary>
+    private void Wait(ObjectKey key, string reason)
+    {
+        var delay = queue.AddRateLimited(key);
+        if (waiting.TryGetValue(key, out var previous) && previous == reason)
+        {
+            logger.LogDebug("{Controller}: {Object} still waits ({Failures} tries): {Reason}; next try within {Delay}", Name, key, queue.Failures(key), reason, delay);
+            return;
+        }
+        waiting[key] = reason;
+        logger.LogInformation("{Controller}: {Object} waits: {Reason}; tried again with backoff, and at once when what it waits for changes", Name, key, reason);
+    }
+
     private async Task<ReconcileResult> ProcessAsync(ObjectKey key, CancellationToken cancellationToken)
     {
         var entity = Informer.Get(key);
         if (entity is null)
         {
+            waiting.TryRemove(key, out _);
             if (tombstones.TryRemove(key, out var last))
             {
                 await controller.DeletedAsync(last, cancellationToken);
