@@ -13,9 +13,13 @@ VM_DIR      ?= $(CURDIR)/.vm
 
 .PHONY: run build test test-kernel generate bench bench-kernel bench-node docker-build clean
 
-## The operator with no cluster: LocalCluster, the controller, its webhooks and the samples. Ctrl-C stops.
+## The operator with no cluster: LocalCluster, the controller, its webhooks, a node agent and the samples. Ctrl-C stops.
+## Flags go in ARGS: make run ARGS='--dataplane kernel'   (ipvs-operator help local lists them)
+ARGS ?=
 run:
-	$(DOTNET) run --project $(OPERATOR) -- local
+	@echo "make run: building the operator (a first build restores packages and takes a minute or two)"
+	$(DOTNET) build $(OPERATOR) --nologo -v minimal -tl:off
+	$(DOTNET) run --no-build --project $(OPERATOR) -- local $(ARGS)
 
 build:
 	$(DOTNET) build $(SOLUTION)

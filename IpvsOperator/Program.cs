@@ -9,4 +9,5 @@ var root = new RootCommand("IpvsOperator: LoadBalancer Services for bare-metal K
     NodeCommand.Create(),
     LocalCommand.Create(),
 };
+root.Subcommands.Add(HelpCommand.Create(root));
 return await root.Parse(args).InvokeAsync();

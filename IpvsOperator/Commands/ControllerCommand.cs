@@ -13,10 +13,10 @@ internal static class ControllerCommand
     {
         var kubeconfig = new Option<string?>("--kubeconfig") { Description = "Kubeconfig to use; default: in-cluster, then ~/.kube/config." };
         var ns = new Option<string>("--namespace") { Description = "The operator's namespace (leader lease, webhook Secret).", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? WellKnown.OperatorNamespace };
-        var defaultClass = new Option<bool>("--default-class") { Description = "Serve LoadBalancer Services that name no loadBalancerClass.", DefaultValueFactory = _ => true };
+        var defaultClass = new Option<bool>("--default-class") { Description = "Serve LoadBalancer Services that name no loadBalancerClass (default true; --default-class=false serves only those of class ipvsoperator.io/ipvs).", DefaultValueFactory = _ => true };
         var ipMode = new Option<string>("--ip-mode") { Description = "ipMode written to status.loadBalancer.ingress: Proxy or VIP.", DefaultValueFactory = _ => "Proxy" };
         ipMode.AcceptOnlyFromAmong("Proxy", "VIP");
-        var leaderElect = new Option<bool>("--leader-elect") { Description = "Run controllers only while holding the leader Lease.", DefaultValueFactory = _ => true };
+        var leaderElect = new Option<bool>("--leader-elect") { Description = "Run controllers only while holding the leader Lease (default true; --leader-elect=false for a single replica).", DefaultValueFactory = _ => true };
         var webhookPort = new Option<int>("--webhook-port") { Description = "HTTPS port of the validating webhooks; -1 to serve none.", DefaultValueFactory = _ => 9443 };
         var metricsPort = new Option<int>("--metrics-port") { Description = "Port of /metrics, /healthz and /readyz.", DefaultValueFactory = _ => 8080 };
         var jsonLogs = new Option<bool>("--json-logs") { Description = "Write logs as JSON lines." };

@@ -1,9 +1,11 @@
 using IpvsOperator.Controllers;
 using IpvsOperator.Entities;
 using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime;
 using IpvsOperator.Runtime.Hosting;
 using IpvsOperator.Runtime.Webhooks;
 using IpvsOperator.Webhooks;
+using k8s.Models;
 using Microsoft.Extensions.Logging;
 
 namespace IpvsOperator.Commands;
@@ -32,7 +34,7 @@ public sealed class ControllerHost(ControllerHostOptions options, ILoggerFactory
             var certificate = await new WebhookCertificates(kubernetes, options.Certificates, loggers.CreateLogger<WebhookCertificates>()).EnsureAsync(cancellationToken);
             var pools = new EntityClient<V1Alpha1IPPool>(kubernetes);
             webhooks = await WebhookServer.StartAsync(certificate,
-                [new PoolValidator(pools, new EntityClient<V1Alpha1IPAllocation>(kubernetes)), new AllocationValidator(pools), new ServiceValidator(pools, options.Settings.DefaultClass)],
+                [new PoolValidator(pools, new EntityClient<V1Alpha1IPAllocation>(kubernetes), new EntityClient<V1Service>(kubernetes), new EntityClient<V1Namespace>(kubernetes)), new AllocationValidator(pools), new ServiceValidator(pools, options.Settings.DefaultClass)],
                 options.Bind, options.WebhookPort, logger, cancellationToken);
             WebhookPort = webhooks.Port;
             logger.LogInformation("serving webhooks on port {Port} as {Names}", WebhookPort, $"{options.Certificates.ServiceName}.{options.Certificates.Namespace}.svc");
@@ -42,6 +44,7 @@ public sealed class ControllerHost(ControllerHostOptions options, ILoggerFactory
         await using var health = await HealthServer.StartAsync(options.Bind, options.MetricsPort,
             healthz: () => "ok",
             readyz: () => !options.Election.Enabled || runtime.IsLeading ? (runtime.IsReady ? "ok" : null) : "standby",
+            [RuntimeMetrics.Registry, ControllerMetrics.Registry],
             cancellationToken);
         MetricsPort = health.Port;
         started?.TrySetResult();

@@ -7,8 +7,8 @@ namespace IpvsOperator.Commands;
 
 /// <summary>
 /// Durations on the command line as Kubernetes components write them: <c>500ms</c>, <c>30s</c>,
-/// <c>5m</c>, <c>1h</c>, <c>1m30s</c>, <c>1.5s</c>. A bare number is refused: <c>5</c> could mean
-/// anything, and TimeSpan's own parser reads it as five days.
+/// <c>5m</c>, <c>1h</c>, <c>1m30s</c>, <c>1.5s</c>, and <c>hh:mm:ss</c> as earlier releases took it.
+/// A bare number is refused: <c>5</c> could mean anything, and TimeSpan's own parser reads it as five days.
 /// </summary>
 public static partial class Durations
 {
@@ -20,7 +20,13 @@ public static partial class Durations
     public static bool TryParse(string? text, out TimeSpan duration)
     {
         duration = TimeSpan.Zero;
-        var match = Pattern().Match(text?.Trim() ?? string.Empty);
+        var trimmed = text?.Trim() ?? string.Empty;
+        // hh:mm:ss(.f), as earlier releases took it (deployments may still pass it).
+        if (trimmed.Contains(':', StringComparison.Ordinal))
+        {
+            return TimeSpan.TryParseExact(trimmed, ["c", "g"], CultureInfo.InvariantCulture, out duration) && duration >= TimeSpan.Zero;
+        }
+        var match = Pattern().Match(trimmed);
         if (!match.Success)
         {
             return false;
@@ -45,33 +51,43 @@ public static partial class Durations
             ? $"{option} '{text}' has no unit; write {text}s, {text}ms or {text}m ({Forms})"
             : $"{option} '{text}' is not a duration; expected {Forms}";
 
-    /// <summary>A duration option, shown and defaulted in the same form it is typed in.</summary>
-    public static Option<TimeSpan> Option(string name, string description, TimeSpan defaultValue)
+    /// <summary>A duration option, its default shown in the form it is typed in (not as TimeSpan prints it).</summary>
+    public static DurationOption Option(string name, string description, TimeSpan defaultValue, bool zeroAllowed = false)
     {
-        var option = new Option<TimeSpan>(name)
+        var option = new Option<TimeSpan?>(name)
         {
             Description = $"{description} (default {Format(defaultValue)})",
             HelpName = "duration",
-            DefaultValueFactory = _ => defaultValue,
         };
-        option.CustomParser = result => Parse(result, name);
-        return option;
+        option.CustomParser = result => Parse(result, name, zeroAllowed);
+        return new DurationOption(option, defaultValue);
     }
 
     public static string Format(TimeSpan duration) =>
-        duration.TotalMilliseconds % 1000 != 0 ? $"{duration.TotalMilliseconds.ToString(CultureInfo.InvariantCulture)}ms"
+        duration == TimeSpan.Zero ? "0s"
+        : duration.TotalMilliseconds % 1000 != 0 ? $"{duration.TotalMilliseconds.ToString(CultureInfo.InvariantCulture)}ms"
         : duration.TotalSeconds % 60 != 0 || duration.TotalSeconds < 60 ? $"{duration.TotalSeconds.ToString(CultureInfo.InvariantCulture)}s"
         : duration.TotalMinutes % 60 != 0 || duration.TotalMinutes < 60 ? $"{duration.TotalMinutes.ToString(CultureInfo.InvariantCulture)}m"
         : $"{duration.TotalHours.ToString(CultureInfo.InvariantCulture)}h";
 
-    private static TimeSpan Parse(ArgumentResult result, string name)
+    private static TimeSpan? Parse(ArgumentResult result, string name, bool zeroAllowed)
     {
         var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Join(' ', result.Tokens.Select(t => t.Value));
-        if (TryParse(text, out var duration) && duration > TimeSpan.Zero)
+        if (zeroAllowed && text.Trim() == "0")
+        {
+            return TimeSpan.Zero;
+        }
+        if (TryParse(text, out var duration) && (duration > TimeSpan.Zero || zeroAllowed))
         {
             return duration;
         }
         result.AddError(TryParse(text, out _) ? $"{name} '{text}' must be longer than zero" : Refusal(name, text));
-        return TimeSpan.Zero;
+        return null;
     }
+}
+
+/// <summary>A duration flag and its default, which applies when the flag is not given.</summary>
+public sealed record DurationOption(Option<TimeSpan?> Option, TimeSpan Default)
+{
+    public TimeSpan ValueIn(ParseResult result) => result.GetValue(Option) ?? Default;
 }

@@ -10,10 +10,10 @@ internal static class GenerateCommand
     {
         var output = new Option<DirectoryInfo>("--out")
         {
-            Description = "The kustomize folder to write crd/ and rbac/ into.",
+            Description = "The kustomize folder to write crd/, rbac/ and webhook/ into (default config).",
             DefaultValueFactory = _ => new DirectoryInfo("config"),
         };
-        var command = new Command("generate", "Write the CustomResourceDefinitions and RBAC roles generated from the code.") { output };
+        var command = new Command("generate", "Write the CustomResourceDefinitions, RBAC roles and webhook configuration generated from the code.") { output };
         command.SetAction(parseResult =>
         {
             var directory = parseResult.GetValue(output)!;

@@ -12,10 +12,15 @@ internal static class LocalCommand
         var samples = new Option<string?>("--samples") { Description = "Folder of manifests to install at start.", DefaultValueFactory = _ => Path.Combine("config", "samples") };
         var dataplane = new Option<string>("--dataplane") { Description = "The node agent's dataplane: memory (anywhere) or kernel (this machine's IPVS and nftables; root).", DefaultValueFactory = _ => "memory" };
         dataplane.AcceptOnlyFromAmong("memory", "kernel");
+        var standIns = new Option<bool>("--stand-in-endpoints")
+        {
+            Description = "Give every LoadBalancer Service without EndpointSlices of its own two stand-in endpoints, since LocalCluster runs no pods (default true; --stand-in-endpoints=false to publish your own).",
+            DefaultValueFactory = _ => true,
+        };
         var jsonLogs = new Option<bool>("--json-logs") { Description = "Write logs as JSON lines." };
         var command = new Command("local", "Run LocalCluster, the controller and its webhooks and a node agent in this process, install the samples, and show allocations and IPVS until Ctrl-C.")
         {
-            port, state, samples, dataplane, jsonLogs,
+            port, state, samples, dataplane, standIns, jsonLogs,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -26,6 +31,7 @@ internal static class LocalCommand
                 StateDirectory = parseResult.GetValue(state)!,
                 SamplesDirectory = parseResult.GetValue(samples),
                 Dataplane = parseResult.GetValue(dataplane) == "kernel" ? DataplaneKind.Kernel : DataplaneKind.Memory,
+                StandInEndpoints = parseResult.GetValue(standIns),
             }, loggers, Console.Out);
             await mode.RunAsync(cancellationToken);
             return 0;

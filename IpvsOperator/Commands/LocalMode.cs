@@ -26,6 +26,9 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
 
     public LocalClusterServer? Server { get; private set; }
 
+    /// <summary>The node agent's host, once started (its dataplane is what the IPVS table shows).</summary>
+    public NodeHost? Node { get; private set; }
+
     public async Task RunAsync(CancellationToken cancellationToken, TaskCompletionSource? ready = null)
     {
         Directory.CreateDirectory(options.StateDirectory);
@@ -63,8 +66,10 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
                 Layer2 = options.Dataplane == DataplaneKind.Memory ? new Layer2Options { Namespace = WellKnown.OperatorNamespace } : null,
             },
         }, loggers);
+        Node = node;
         var agent = await StartAsync(started => node.RunAsync(cancellationToken, started));
         node.Agent!.Synced += report => ShowIpvs(node.Dataplane!, report);
+        var standIns = options.StandInEndpoints ? new StandInEndpoints(client, LocalNodeName, loggers).RunAsync(cancellationToken) : Task.CompletedTask;
         output.WriteLine($"""
 
             IpvsOperator is running locally (no cluster needed).
@@ -79,13 +84,14 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
               kubectl --kubeconfig {KubeconfigPath} get events
               kubectl --kubeconfig {KubeconfigPath} get leases -n {WellKnown.OperatorNamespace}   (who announces each VIP)
 
-            LocalCluster runs no pods: the samples' EndpointSlices are stand-ins, so that the IPVS table
-            below has destinations. Ctrl-C stops.
+            LocalCluster runs no pods: {(options.StandInEndpoints ? "a LoadBalancer Service without EndpointSlices of its own gets two" : "publish EndpointSlices for your Services yourself")}
+            {(options.StandInEndpoints ? "stand-in endpoints on local-node, so that the IPVS table below has destinations." : "(--stand-in-endpoints=false), or they get no IPVS destinations.")}
+            Everything lives in this process's memory: a restart starts from nothing. Ctrl-C stops.
 
             """);
         ready?.TrySetResult();
         await ShowAllocationsAsync(client, cancellationToken);
-        await Task.WhenAll(controller, agent);
+        await Task.WhenAll(controller, agent, standIns);
     }
 
     /// <summary>Starts a host and waits until it serves; a host that fails to start throws here.</summary>
@@ -102,8 +108,6 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
     }
 
     public const string LocalNodeName = "local-node";
-
-    private static readonly string[] StandInPods = ["10.244.0.10", "10.244.0.11"];
 
     /// <summary>The IPVS table, ipvsadm style, after each sync that changed it.</summary>
     private void ShowIpvs(NodeDataplane dataplane, SyncReport report)
@@ -155,7 +159,6 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
                     case V1Service service:
                         var ns = service.Metadata.NamespaceProperty ?? "default";
                         await client.CoreV1.CreateNamespacedServiceAsync(service, ns, cancellationToken: cancellationToken);
-                        await client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(StandInEndpoints(service), ns, cancellationToken: cancellationToken);
                         installed.Add($"service/{service.Metadata.Name}");
                         break;
                 }
@@ -164,28 +167,6 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
         // IPPools first, as the files are ordered: a Service created before its pool waits, then gets one.
         return installed.Count == 0 ? "none" : string.Join(", ", installed) + $" (from {directory})";
     }
-
-    /// <summary>
-    /// What the EndpointSlice controller would publish for two ready pods of the Service (documentation
-    /// addresses from 10.244.0.0/16, never contacted: the in-memory dataplane forwards nothing).
-    /// </summary>
-    private static V1EndpointSlice StandInEndpoints(V1Service service) => new()
-    {
-        Metadata = new V1ObjectMeta
-        {
-            Name = $"{service.Metadata.Name}-local",
-            Labels = new Dictionary<string, string> { [DesiredStateBuilder.ServiceNameLabel] = service.Metadata.Name },
-        },
-        AddressType = "IPv4",
-        Ports = [.. (service.Spec.Ports ?? []).Select(p => new Discoveryv1EndpointPort
-        {
-            Name = p.Name, Protocol = p.Protocol ?? "TCP", Port = int.TryParse(p.TargetPort?.Value, out var target) ? target : p.Port,
-        })],
-        Endpoints = [.. StandInPods.Select(a => new V1Endpoint
-        {
-            Addresses = [a], NodeName = LocalNodeName, Conditions = new V1EndpointConditions { Ready = true },
-        })],
-    };
 
     /// <summary>Prints a line whenever a LoadBalancer Service's published addresses change.</summary>
     private async Task ShowAllocationsAsync(IKubernetes client, CancellationToken cancellationToken)

@@ -12,4 +12,7 @@ public sealed record LocalModeOptions
 
     /// <summary>The node agent's dataplane: in memory (anywhere), or this machine's kernel (root, IPVS).</summary>
     public DataplaneKind Dataplane { get; init; } = DataplaneKind.Memory;
+
+    /// <summary>Give LoadBalancer Services without EndpointSlices two stand-in endpoints (LocalCluster runs no pods).</summary>
+    public bool StandInEndpoints { get; init; } = true;
 }

@@ -15,8 +15,21 @@ internal static class NodeCommand
         var bindIface = new Option<string>("--bind-iface") { Description = "Interface the VIPs are bound on; created as a dummy link when missing. Not kube-ipvs0, which kube-proxy prunes.", DefaultValueFactory = _ => WellKnown.BindInterface };
         var forwardTo = new Option<string>("--forward-to") { Description = "endpoints: the Service's ready endpoints; node-port: the nodes' InternalIPs at the nodePort (kube-proxy takes it from there).", DefaultValueFactory = _ => "endpoints" };
         forwardTo.AcceptOnlyFromAmong("endpoints", "node-port");
-        var drainTimeout = new Option<TimeSpan>("--drain-timeout") { Description = "How long a terminating or removed endpoint keeps weight 0 before it is deleted (hh:mm:ss).", DefaultValueFactory = _ => TimeSpan.FromSeconds(30) };
-        var syncPeriod = new Option<TimeSpan>("--sync-period") { Description = "Full re-sync of the kernel with the cluster, repairing drift (hh:mm:ss).", DefaultValueFactory = _ => TimeSpan.FromSeconds(30) };
+        var defaults = NodeAgentOptions.Defaults;
+        var drainTimeout = Durations.Option("--drain-timeout", "How long a terminating or removed endpoint keeps weight 0 before it is deleted; 0 removes it at once", defaults.DrainTimeout, zeroAllowed: true);
+        var syncPeriod = Durations.Option("--sync-period", "Full re-sync of the kernel with the cluster, repairing drift", defaults.SyncPeriod);
+        var unreadyAfter = new Option<int>("--failed-syncs-until-unready")
+        {
+            Description = "/readyz fails after this many syncs in a row fail as a whole, until one completes.",
+            DefaultValueFactory = _ => defaults.FailedSyncsUntilUnready,
+        };
+        unreadyAfter.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 1)
+            {
+                result.AddError($"--failed-syncs-until-unready must be 1 or more; it was {result.GetValueOrDefault<int>()}");
+            }
+        });
         var dataplane = new Option<string>("--dataplane") { Description = "kernel: netlink, IPVS and nftables; memory: in-memory (no root needed, nothing forwarded).", DefaultValueFactory = _ => "kernel" };
         dataplane.AcceptOnlyFromAmong("kernel", "memory");
         var stateFile = new Option<string?>("--state-file") { Description = "Where the VIPs this agent bound are recorded, so that one whose IPAllocation went while the agent was down is still removed.", DefaultValueFactory = _ => "/run/ipvs-operator/bound-addresses" };
@@ -26,14 +39,15 @@ internal static class NodeCommand
         announce.AcceptOnlyFromAmong("l2", "none");
         var announceIface = new Option<string?>("--announce-iface") { Description = "Interface the VIPs are announced on; default: the interface of the default route." };
         var leaseNamespace = new Option<string>("--lease-namespace") { Description = "Namespace of the announcement Leases: the operator's.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? WellKnown.OperatorNamespace };
-        var leaseDuration = new Option<TimeSpan>("--lease-duration") { Description = "After this long without a renewal from a node, others take over its VIPs (hh:mm:ss.f).", DefaultValueFactory = _ => TimeSpan.FromSeconds(3) };
-        var renewDeadline = new Option<TimeSpan>("--renew-deadline") { Description = "A node that cannot renew for this long withdraws its VIPs, before its lease expires (hh:mm:ss.f).", DefaultValueFactory = _ => TimeSpan.FromSeconds(2) };
-        var retryPeriod = new Option<TimeSpan>("--retry-period") { Description = "How often a node renews its lease and looks at the holders (hh:mm:ss.f).", DefaultValueFactory = _ => TimeSpan.FromMilliseconds(500) };
+        var layer2 = Layer2Options.Defaults;
+        var leaseDuration = Durations.Option("--lease-duration", "After this long without a renewal from a node, others take over its VIPs", layer2.LeaseDuration);
+        var renewDeadline = Durations.Option("--renew-deadline", "A node that cannot renew for this long withdraws its VIPs, before its lease expires", layer2.RenewDeadline);
+        var retryPeriod = Durations.Option("--retry-period", "How often a node renews its lease and looks at the holders", layer2.RetryPeriod);
         var jsonLogs = new Option<bool>("--json-logs") { Description = "Write logs as JSON lines." };
         var command = new Command("node", "Bind the allocated VIPs on this node and keep IPVS equal to the Services and their endpoints.")
         {
-            kubeconfig, nodeName, bindIface, forwardTo, drainTimeout, syncPeriod, dataplane, stateFile, procSys, metricsPort,
-            announce, announceIface, leaseNamespace, leaseDuration, renewDeadline, retryPeriod, jsonLogs,
+            kubeconfig, nodeName, bindIface, forwardTo, drainTimeout.Option, syncPeriod.Option, unreadyAfter, dataplane, stateFile, procSys, metricsPort,
+            announce, announceIface, leaseNamespace, leaseDuration.Option, renewDeadline.Option, retryPeriod.Option, jsonLogs,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -49,17 +63,18 @@ internal static class NodeCommand
                     NodeName = parseResult.GetValue(nodeName)!,
                     BindInterface = parseResult.GetValue(bindIface)!,
                     ForwardTo = parseResult.GetValue(forwardTo) == "node-port" ? ForwardTarget.NodePort : ForwardTarget.Endpoints,
-                    DrainTimeout = parseResult.GetValue(drainTimeout),
-                    SyncPeriod = parseResult.GetValue(syncPeriod),
+                    DrainTimeout = drainTimeout.ValueIn(parseResult),
+                    SyncPeriod = syncPeriod.ValueIn(parseResult),
+                    FailedSyncsUntilUnready = parseResult.GetValue(unreadyAfter),
                     // The in-memory dataplane forgets with the process; so must its record.
                     StateFile = parseResult.GetValue(dataplane) == "memory" ? null : parseResult.GetValue(stateFile),
                     Layer2 = parseResult.GetValue(announce) == "none" ? null : new Layer2Options
                     {
                         Interface = parseResult.GetValue(announceIface),
                         Namespace = parseResult.GetValue(leaseNamespace)!,
-                        LeaseDuration = parseResult.GetValue(leaseDuration),
-                        RenewDeadline = parseResult.GetValue(renewDeadline),
-                        RetryPeriod = parseResult.GetValue(retryPeriod),
+                        LeaseDuration = leaseDuration.ValueIn(parseResult),
+                        RenewDeadline = renewDeadline.ValueIn(parseResult),
+                        RetryPeriod = retryPeriod.ValueIn(parseResult),
                     },
                 },
             };

@@ -26,6 +26,7 @@ public sealed class NodeHost(NodeHostOptions options, ILoggerFactory loggers)
                 // Alive while the sync loop turns: a loop stuck for three periods gets the pod restarted.
                 healthz: () => DateTimeOffset.UtcNow - (agent.LastAttempt ?? startedAt) < 3 * options.Agent.SyncPeriod + TimeSpan.FromSeconds(30) ? "ok" : null,
                 readyz: () => agent.IsReady ? "ok" : null,
+                [NodeMetrics.Registry],
                 cancellationToken);
             MetricsPort = health.Port;
             started?.TrySetResult();

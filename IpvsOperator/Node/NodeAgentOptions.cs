@@ -6,6 +6,9 @@ namespace IpvsOperator.Node;
 /// <summary>What the node agent is told.</summary>
 public sealed record NodeAgentOptions
 {
+    /// <summary>The defaults, for flags and documentation (the node name is the caller's to give).</summary>
+    public static readonly NodeAgentOptions Defaults = new() { NodeName = string.Empty };
+
     public required string NodeName { get; init; }
     public string BindInterface { get; init; } = WellKnown.BindInterface;
     public ForwardTarget ForwardTo { get; init; } = ForwardTarget.Endpoints;

@@ -5,48 +5,53 @@ namespace IpvsOperator.Node;
 /// <summary>The node agent's figures: how long syncs take, what the kernel holds, what it refused.</summary>
 public static class NodeMetrics
 {
-    public static readonly Histogram SyncDuration = Metrics.CreateHistogram(
+    /// <summary>Only this component's metrics: a process serves the registries of the components it runs (local mode runs both).</summary>
+    public static readonly CollectorRegistry Registry = Metrics.NewCustomRegistry();
+
+    private static readonly MetricFactory Factory = Metrics.WithCustomRegistry(Registry);
+
+    public static readonly Histogram SyncDuration = Factory.CreateHistogram(
         "ipvsoperator_node_sync_duration_seconds", "Time of one sync of the kernel with the cluster (read back, diff, apply), by trigger (change, periodic, drain, retry).",
         new HistogramConfiguration { LabelNames = ["trigger"], Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
 
-    public static readonly Counter Syncs = Metrics.CreateCounter(
+    public static readonly Counter Syncs = Factory.CreateCounter(
         "ipvsoperator_node_syncs_total", "Syncs by result (ok: every operation applied; partial: some refused; failed: the sync itself failed).",
         new CounterConfiguration { LabelNames = ["result"] });
 
-    public static readonly Counter KernelWrites = Metrics.CreateCounter(
+    public static readonly Counter KernelWrites = Factory.CreateCounter(
         "ipvsoperator_node_kernel_writes_total", "Changes made to the kernel: addresses, IPVS services and destinations, the source NAT table.");
 
-    public static readonly Counter KernelErrors = Metrics.CreateCounter(
+    public static readonly Counter KernelErrors = Factory.CreateCounter(
         "ipvsoperator_node_kernel_errors_total", "Kernel operations refused, and syncs that failed on a kernel error.");
 
-    public static readonly Gauge VirtualServices = Metrics.CreateGauge(
+    public static readonly Gauge VirtualServices = Factory.CreateGauge(
         "ipvsoperator_node_virtual_services", "IPVS virtual services programmed by this agent.");
 
-    public static readonly Gauge Destinations = Metrics.CreateGauge(
+    public static readonly Gauge Destinations = Factory.CreateGauge(
         "ipvsoperator_node_destinations", "IPVS destinations programmed by this agent (draining ones included).");
 
-    public static readonly Gauge DrainingDestinations = Metrics.CreateGauge(
+    public static readonly Gauge DrainingDestinations = Factory.CreateGauge(
         "ipvsoperator_node_draining_destinations", "Destinations at weight 0, waiting for --drain-timeout before removal.");
 
-    public static readonly Gauge Addresses = Metrics.CreateGauge(
+    public static readonly Gauge Addresses = Factory.CreateGauge(
         "ipvsoperator_node_addresses", "VIPs bound on the bind interface by this agent.");
 
-    public static readonly Gauge FailedSyncsInARow = Metrics.CreateGauge(
+    public static readonly Gauge FailedSyncsInARow = Factory.CreateGauge(
         "ipvsoperator_node_failed_syncs_in_a_row", "Syncs that failed as a whole since the last one that completed (0 while syncing works); /readyz fails at --failed-syncs-until-unready.");
 
-    public static readonly Gauge LastSuccessfulSync = Metrics.CreateGauge(
+    public static readonly Gauge LastSuccessfulSync = Factory.CreateGauge(
         "ipvsoperator_node_last_successful_sync_timestamp_seconds", "Unix time of the last sync that completed.");
 
-    public static readonly Gauge AnnouncedAddresses = Metrics.CreateGauge(
+    public static readonly Gauge AnnouncedAddresses = Factory.CreateGauge(
         "ipvsoperator_node_announced_addresses", "VIPs this node holds and announces on the LAN (layer 2); summed over nodes, every announced VIP once.");
 
-    public static readonly Counter AnnouncementTakeovers = Metrics.CreateCounter(
+    public static readonly Counter AnnouncementTakeovers = Factory.CreateCounter(
         "ipvsoperator_node_announcement_takeovers_total", "VIPs this node started announcing: a failover, a handover, or a new address.");
 
-    public static readonly Counter AnnouncementWithdrawals = Metrics.CreateCounter(
+    public static readonly Counter AnnouncementWithdrawals = Factory.CreateCounter(
         "ipvsoperator_node_announcement_withdrawals_total", "VIPs this node stopped announcing: handed over, gone, or lease not renewed in time.");
 
-    public static readonly Counter NeighbourAnnouncements = Metrics.CreateCounter(
+    public static readonly Counter NeighbourAnnouncements = Factory.CreateCounter(
         "ipvsoperator_node_neighbour_announcements_total", "Gratuitous ARP (arp) and unsolicited neighbour advertisement (ndp) frames sent.",
         new CounterConfiguration { LabelNames = ["protocol"] });
 }

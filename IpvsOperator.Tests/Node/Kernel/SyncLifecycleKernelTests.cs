@@ -18,7 +18,7 @@ namespace IpvsOperator.Tests.Node.Kernel;
 public class SyncLifecycleKernelTests
 {
     [Test]
-    public void A_random_history_keeps_the_kernel_equal_to_the_desired_state()
+    public void A_random_history_keeps_the_kernel_equal_to_the_desired_state([Values(11, 12)] int seed)
     {
         using var ipvs = IpvsNetlink.Open();
         using var route = RouteNetlink.Open();
@@ -26,9 +26,7 @@ public class SyncLifecycleKernelTests
         try
         {
             var dataplane = new NodeDataplane(ipvs, route, new InMemorySourceNat(), new InMemoryNeighbourAdvertiser(), new InMemorySysctl());
-            var lifecycle = new SyncLifecycle(dataplane, seed: 11);
-            lifecycle.Run(steps: 300);
-            TestContext.Out.WriteLine($"300 steps on the kernel; {lifecycle.History.View.Services.Count} Services at the end before the clean-up");
+            new SyncLifecycle(dataplane, seed).Run(steps: 500);
         }
         finally
         {

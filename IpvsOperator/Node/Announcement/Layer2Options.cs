@@ -5,6 +5,9 @@ namespace IpvsOperator.Node.Announcement;
 /// <summary>Layer 2 announcement: where, and the timings of the per-address election (one set of defaults for flags, agent and tests).</summary>
 public sealed record Layer2Options
 {
+    /// <summary>The defaults, for flags and documentation.</summary>
+    public static readonly Layer2Options Defaults = new();
+
     /// <summary>The interface to answer ARP/NDP on; null: the interface of the default route.</summary>
     public string? Interface { get; init; }
 

@@ -20,7 +20,12 @@ public sealed class HealthServer : IAsyncDisposable
     /// <summary>The port bound (the one asked for, or the one taken when 0 was asked).</summary>
     public int Port { get; private set; }
 
-    public static async Task<HealthServer> StartAsync(IPAddress bind, int port, Func<string?> healthz, Func<string?> readyz, CancellationToken cancellationToken)
+    /// <param name="registries">
+    /// The metrics of the components this process runs; the process's own (CPU, memory, GC) come from
+    /// the default registry and are served too.
+    /// </param>
+    public static async Task<HealthServer> StartAsync(IPAddress bind, int port, Func<string?> healthz, Func<string?> readyz,
+        IReadOnlyList<CollectorRegistry> registries, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -28,7 +33,14 @@ public sealed class HealthServer : IAsyncDisposable
         var app = builder.Build();
         app.MapGet("/healthz", () => Answer(healthz()));
         app.MapGet("/readyz", () => Answer(readyz()));
-        app.MapMetrics("/metrics");
+        app.MapGet("/metrics", async (HttpContext context) =>
+        {
+            context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            foreach (var registry in registries.Prepend(Metrics.DefaultRegistry))
+            {
+                await registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
+            }
+        });
         await app.StartAsync(cancellationToken);
         return new HealthServer(app) { Port = app.BoundAddress().Port };
     }
