@@ -94,7 +94,7 @@ internal static class ElectionFailover
     private static Agent Start(LocalClusterServer server, string name, Dictionary<IPAddressValue, IReadOnlySet<string>?> candidates, Stopwatch clock)
     {
         var network = new Cutoff();
-        var client = new Kubernetes(new KubernetesClientConfiguration { Host = server.Address.ToString().TrimEnd('/') }, network);
+        var client = new Kubernetes(server.ClientConfiguration(), network);
         var election = new AnnouncementElection(client, name, new Layer2Options { Namespace = Namespace }, NullLogger.Instance);
         var agent = new Agent(name, election, network, new CancellationTokenSource(), new ConcurrentQueue<(TimeSpan, int, HashSet<IPAddressValue>)>());
         election.HeldChanged += held => agent.Changes.Enqueue((clock.Elapsed, held.Count, held.ToHashSet()));

@@ -106,8 +106,11 @@ public class DeploymentConfigTests
            select $"{verb} {resource}",
     ];
 
-    private static HashSet<string> Used(LocalClusterServer server, string token) =>
-        [.. server.RequestsByToken.Keys.Where(k => k.Token == token).Select(k => k.Request)];
+    private static HashSet<string> Used(LocalClusterServer server, string user) =>
+        [.. server.RequestsByUser.Keys.Where(k => k.User == user).Select(k => k.Request)];
+
+    private const string ControllerUser = $"system:serviceaccount:{Namespace}:ipvs-operator-controller";
+    private const string NodeUser = $"system:serviceaccount:{Namespace}:ipvs-operator-node";
 
     [Test]
     public async Task The_controller_is_granted_every_verb_it_uses_and_nothing_it_does_not()
@@ -118,7 +121,7 @@ public class DeploymentConfigTests
         var state = Directory.CreateTempSubdirectory("rbac-controller-");
         var host = new ControllerHost(new ControllerHostOptions
         {
-            Kubeconfig = server.WriteKubeconfig(Path.Combine(state.FullName, "kubeconfig"), token: "controller"),
+            Kubeconfig = server.WriteKubeconfig(Path.Combine(state.FullName, "kubeconfig"), token: server.Authentication.AddServiceAccount(Namespace, "ipvs-operator-controller")),
             Election = new LeaderElectionOptions { Namespace = Namespace },
             Certificates = new WebhookCertificateOptions { Namespace = Namespace },
             WebhookPort = 0,
@@ -171,7 +174,7 @@ public class DeploymentConfigTests
         await run.WaitAsync(TimeSpan.FromSeconds(30));
         state.Delete(recursive: true);
 
-        var used = Used(server, "controller");
+        var used = Used(server, ControllerUser);
         var granted = Granted("controller");
         used.Except(granted).Should().BeEmpty("every request the controller made must be granted");
         granted.Except(used).Should().BeEquivalentTo(
@@ -192,7 +195,7 @@ public class DeploymentConfigTests
         var state = Directory.CreateTempSubdirectory("rbac-node-");
         var host = new NodeHost(new NodeHostOptions
         {
-            Kubeconfig = server.WriteKubeconfig(Path.Combine(state.FullName, "kubeconfig"), token: "node"),
+            Kubeconfig = server.WriteKubeconfig(Path.Combine(state.FullName, "kubeconfig"), token: server.Authentication.AddServiceAccount(Namespace, "ipvs-operator-node")),
             Dataplane = DataplaneKind.Memory,
             MetricsPort = 0,
             Bind = IPAddress.Loopback,
@@ -235,7 +238,7 @@ public class DeploymentConfigTests
         await run.WaitAsync(TimeSpan.FromSeconds(30));
         state.Delete(recursive: true);
 
-        var used = Used(server, "node");
+        var used = Used(server, NodeUser);
         var granted = Granted("node");
         used.Except(granted).Should().BeEmpty("every request the node agent made must be granted");
         granted.Except(used).Should().BeEmpty("every grant is used");

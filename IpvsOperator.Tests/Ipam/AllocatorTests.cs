@@ -23,8 +23,9 @@ public class AllocatorTests
 
     private static ServiceRequest Request(string name, string? address = null, string? pool = null, string? key = null,
         ServicePort[]? ports = null, IPFamily[]? families = null, bool requireAll = true, string ns = "default",
-        Dictionary<string, string>? labels = null, Dictionary<string, string>? namespaceLabels = null) => new()
+        Dictionary<string, string>? labels = null, Dictionary<string, string>? namespaceLabels = null, string[]? shareWith = null) => new()
     {
+        SharingNamespaces = (shareWith ?? []).ToHashSet(),
         Service = new ServiceKey(ns, name),
         RequestedAddresses = address is null ? [] : [.. address.Split(',').Select(IPAddressValue.Parse)],
         Pool = pool,
@@ -348,6 +349,28 @@ public class AllocatorTests
             .Should().Contain("ipvsoperator.io/allow-shared-ip: k1");
         allocator.Allocate(Request("z", address: "192.0.2.2", key: "k1", ports: [Https])).Failure!.Reason
             .Should().Be(AllocationFailureReason.RequestedAddressTaken);
+    }
+
+    [Test]
+    public void A_sharing_key_reaches_across_namespaces_only_when_both_Services_allow_it()
+    {
+        var allocator = WithPools(MakePool("a", "192.0.2.0/30"));
+        Single(allocator.Allocate(Request("web", ns: "team-a", key: "k", ports: [Http]))).Should().Be("192.0.2.0");
+
+        var uninvited = allocator.Allocate(Request("intruder", ns: "team-b", address: "192.0.2.0", key: "k", ports: [Https]));
+        uninvited.Failure!.Reason.Should().Be(AllocationFailureReason.CrossNamespaceSharing);
+        uninvited.Failure.Message.Should().Contain("annotate Service team-b/intruder with ipvsoperator.io/allow-shared-ip-namespaces: team-a")
+            .And.Contain("Service team-a/web with ipvsoperator.io/allow-shared-ip-namespaces: team-b");
+        Single(allocator.Allocate(Request("guest", ns: "team-b", key: "k", ports: [Https], shareWith: ["team-a"])))
+            .Should().NotBe("192.0.2.0", "one side allowing it is not enough: the guest gets an address of its own");
+
+        var partnerAddress = Single(allocator.Allocate(Request("partner", ns: "team-b", key: "k", ports: [Dns], shareWith: ["*"])));
+        allocator.Release(new ServiceKey("team-a", "web"));
+        Single(allocator.Allocate(Request("web", ns: "team-a", address: partnerAddress, key: "k", ports: [Http], shareWith: ["team-b"])))
+            .Should().Be(partnerAddress, "both allow it");
+        Single(allocator.Allocate(Request("same-ns", ns: "team-a", address: partnerAddress, key: "k", ports: [new ServicePort(PortProtocol.TCP, 8080)], shareWith: ["team-b"])))
+            .Should().Be(partnerAddress, "within a namespace the key is enough, and team-b is allowed by this one too");
+        Allocator.SharingNamespacesAnnotation.Should().Be(IpvsOperator.Entities.WellKnown.Annotations.AllowSharedIPNamespaces);
     }
 
     [Test]

@@ -10,7 +10,7 @@ public class CrudSemanticsTests : LocalClusterFixture
     [Test]
     public async Task Discovery_documents_name_the_served_types()
     {
-        using var http = new HttpClient { BaseAddress = Server.Address };
+        using var http = Server.CreateHttpClient();
         (await http.GetStringAsync("/version")).Should().Contain("\"gitVersion\"");
         (await http.GetStringAsync("/healthz")).Should().Be("ok");
         (await http.GetStringAsync("/api")).Should().Contain("\"v1\"");

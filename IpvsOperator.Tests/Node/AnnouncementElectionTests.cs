@@ -68,7 +68,7 @@ public class AnnouncementElectionTests : LocalClusterFixture
     private Agent Start(string name)
     {
         var network = new PartitionHandler();
-        var client = new Kubernetes(new KubernetesClientConfiguration { Host = Server.Address.ToString().TrimEnd('/') }, network);
+        var client = new Kubernetes(Server.ClientConfiguration(), network);
         var election = new AnnouncementElection(client, name, new Layer2Options
         {
             LeaseDuration = TimeSpan.FromSeconds(2),

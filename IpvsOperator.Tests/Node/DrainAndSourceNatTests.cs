@@ -103,19 +103,17 @@ public class DrainAndSourceNatTests
     }
 
     [Test]
-    public void The_source_NAT_table_maps_each_VIP_to_a_chain_of_its_masqueraded_ports_and_replaces_itself()
+    public void The_netfilter_table_masquerades_each_VIPs_ports_lets_through_only_served_ones_and_replaces_itself()
     {
         var v6 = IPAddressValue.Parse("2001:db8::a");
-        var script = NftablesScript.Render(new HashSet<VirtualServiceKey>
-        {
-            Http, Http with { Port = 443 }, Http with { Protocol = IpvsProtocol.UDP, Port = 53 }, new(v6, IpvsProtocol.SCTP, 9000),
-        });
+        var masqueraded = new HashSet<VirtualServiceKey> { Http, Http with { Port = 443 }, Http with { Protocol = IpvsProtocol.UDP, Port = 53 }, new(v6, IpvsProtocol.SCTP, 9000) };
+        var script = NftablesScript.Render(new NetfilterRules(masqueraded, new HashSet<VirtualServiceKey>([.. masqueraded, Http with { Port = 8443 }])));
 
         script.Should().Be("""
             table inet ipvs_operator {}
             delete table inet ipvs_operator
             table inet ipvs_operator {
-            	comment "ipvs-operator node agent: source NAT of forwarded load-balancer traffic; rewritten as a whole"
+            	comment "ipvs-operator node agent: source NAT of forwarded load-balancer traffic and the VIPs' ports; rewritten as a whole"
             	map masquerade_ipv4 {
             		type ipv4_addr : verdict
             		elements = { 192.0.2.10 : jump vip_192_0_2_10 }
@@ -137,6 +135,27 @@ public class DrainAndSourceNatTests
             		ct original ip daddr vmap @masquerade_ipv4
             		ct original ip6 daddr vmap @masquerade_ipv6
             	}
+            	set vips_ipv4 {
+            		type ipv4_addr
+            		elements = { 192.0.2.10 }
+            	}
+            	set served_ipv4 {
+            		type ipv4_addr . inet_proto . inet_service
+            		elements = { 192.0.2.10 . tcp . 80, 192.0.2.10 . tcp . 443, 192.0.2.10 . tcp . 8443, 192.0.2.10 . udp . 53 }
+            	}
+            	set vips_ipv6 {
+            		type ipv6_addr
+            		elements = { 2001:db8::a }
+            	}
+            	set served_ipv6 {
+            		type ipv6_addr . inet_proto . inet_service
+            		elements = { 2001:db8::a . sctp . 9000 }
+            	}
+            	chain filter_vip_ports {
+            		type filter hook input priority filter; policy accept;
+            		ip daddr @vips_ipv4 meta l4proto { tcp, udp, sctp } ip daddr . meta l4proto . th dport != @served_ipv4 drop
+            		ip6 daddr @vips_ipv6 meta l4proto { tcp, udp, sctp } ip6 daddr . meta l4proto . th dport != @served_ipv6 drop
+            	}
             }
 
             """.ReplaceLineEndings("\n"));
@@ -145,7 +164,7 @@ public class DrainAndSourceNatTests
     [Test]
     public void With_nothing_to_masquerade_the_table_is_still_complete_and_valid()
     {
-        var script = NftablesScript.Render(new HashSet<VirtualServiceKey>());
+        var script = NftablesScript.Render(NetfilterRules.None);
 
         script.Should().Contain("map masquerade_ipv4 {\n\t\ttype ipv4_addr : verdict\n\t}").And.NotContain("elements").And.NotContain("chain vip_");
     }

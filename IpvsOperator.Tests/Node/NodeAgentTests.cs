@@ -87,7 +87,7 @@ public class NodeAgentTests : ControllerFixture
         var http = new VirtualServiceKey(vip, IpvsProtocol.TCP, 80);
         await Eventually.TrueAsync(() => Table(dataplane.Ipvs, http) == "10.244.1.2:8080/1 10.244.2.2:8080/1", () => $"IPVS holds the endpoints; it has {Table(dataplane.Ipvs, http)}");
         // The source NAT is written after IPVS, in the same sync; ready once that sync is done.
-        await Eventually.TrueAsync(() => agent.IsReady && ((InMemorySourceNat)dataplane.SourceNat).Masqueraded.Contains(http), "the sync completes with the source NAT");
+        await Eventually.TrueAsync(() => agent.IsReady && ((InMemoryNetfilter)dataplane.Netfilter).Masqueraded.Contains(http), "the sync completes with the source NAT");
         dataplane.Links.ListLinks().Should().Contain(l => l.Name == "ipvs-lb0" && l.Up, "the bind interface is created when missing");
         dataplane.Links.ListAddresses("ipvs-lb0").Should().Contain(vip);
         dataplane.Ipvs.ListServices().Single(s => s.Key == http).Scheduler.Should().Be("rr");

@@ -111,9 +111,10 @@ public sealed class SyncLifecycle
         Expect(bound.Contains(ForeignAddress), step, $"the foreign address {ForeignAddress} is still on the bind link");
         Expect(dataplane.Ipvs.ListServices().Any(s => s.Key == ForeignService && s.Scheduler == "wlc"), step, $"the foreign service {ForeignService} is untouched");
         Expect(dataplane.Ipvs.ListDestinations(ForeignService).SequenceEqual([ForeignDestination]), step, $"the foreign service's destination is untouched");
-        if (dataplane.SourceNat is InMemorySourceNat nat)
+        if (dataplane.Netfilter is InMemoryNetfilter netfilter)
         {
-            Expect(nat.Masqueraded.SetEquals(desired.SourceNat), step, "the source NAT covers exactly the desired virtual services");
+            Expect(netfilter.Masqueraded.SetEquals(desired.SourceNat), step, "the source NAT covers exactly the desired virtual services");
+            Expect(netfilter.Rules.Served.SetEquals(desired.Services.Keys), step, "the VIPs let through exactly the ports of the desired virtual services");
         }
     }
 

@@ -232,6 +232,22 @@ public class OperatorRuntimeTests : LocalClusterFixture
         failed.InvolvedObject.Uid.Should().Be(about.Metadata.Uid);
     }
 
+    [Test]
+    public async Task An_Event_carrying_user_input_is_cut_to_a_kilobyte()
+    {
+        var ns = await NewNamespaceAsync();
+        var about = await Maps.CreateAsync(Map("verbose", ns));
+        var recorder = new EventRecorder(Client, "test", NullLogger<EventRecorder>.Instance);
+
+        await recorder.RecordAsync(about, EventType.Warning, "AllocationFailed", "pools: " + string.Concat(Enumerable.Repeat("198.51.100.7, ", 20_000)));
+        await recorder.RecordAsync(about, EventType.Warning, "AllocationFailed", "pools: " + string.Concat(Enumerable.Repeat("198.51.100.7, ", 20_000)));
+
+        var recorded = (await Client.CoreV1.ListNamespacedEventAsync(ns)).Items.Should().ContainSingle().Subject;
+        recorded.Message.Length.Should().Be(EventRecorder.MaxMessageLength);
+        recorded.Message.Should().StartWith("pools: 198.51.100.7").And.EndWith("...");
+        recorded.Count.Should().Be(2, "the cut message still deduplicates");
+    }
+
     private static string? Value(IDictionary<string, string> data, string key) => data.TryGetValue(key, out var value) ? value : null;
 
     private static HashSet<(string Name, string ResourceVersion)> Snapshot(Informer<V1ConfigMap> informer) =>

@@ -170,4 +170,16 @@ public class WebhookTests : ControllerFixture
         (await ApiErrors.Of(() => Pools.PatchAsync(null, "wh-scoped", elsewhere)))
             .Message.Should().Contain($"namespace {ns} is not one of [not-{ns}]");
     }
+
+    [Test]
+    public async Task The_webhook_server_refuses_a_body_larger_than_an_AdmissionReview_can_be()
+    {
+        using var http = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true });
+        using var huge = new ByteArrayContent(new byte[WebhookServer.MaxRequestBody + 1]);
+        huge.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        var refused = await http.PostAsync(new Uri($"https://127.0.0.1:{server.Port}/validate-ippool"), huge);
+
+        refused.StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge);
+    }
 }

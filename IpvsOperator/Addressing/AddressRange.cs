@@ -104,5 +104,23 @@ public readonly record struct AddressRange(IPAddressValue First, IPAddressValue 
         return true;
     }
 
+    /// <summary>
+    /// Null when every address in the entry is written canonically (decimal IPv4; IPv6 in lower
+    /// case, shortest form), else the canonical entry to write: what kubectl shows is then what is served.
+    /// </summary>
+    public static string? CanonicalFormError(string text)
+    {
+        var trimmed = text.Trim();
+        var separator = trimmed.Contains('/', StringComparison.Ordinal) ? '/' : '-';
+        var parts = trimmed.Split(separator);
+        var addresses = separator == '/' ? parts[..1] : parts;
+        if (addresses.All(a => IPAddressValue.CanonicalFormError(a.Trim()) is null))
+        {
+            return null;
+        }
+        var canonical = string.Join(separator, parts.Select((p, i) => separator == '/' && i > 0 ? p.Trim() : IPAddressValue.Parse(p.Trim()).ToString()));
+        return $"'{trimmed}' is not written canonically; write {canonical}";
+    }
+
     public override string ToString() => First == Last ? First.ToString() : $"{First}-{Last}";
 }

@@ -26,19 +26,67 @@ public readonly record struct IPAddressValue(IPFamily Family, UInt128 Value) : I
             ? value
             : throw new FormatException($"'{text}' is not an IP address; expected e.g. 192.0.2.10 or 2001:db8::10");
 
+    /// <summary>
+    /// Strictly: IPv4 as four decimal numbers 0-255 without leading zeros (no octal, hex, shortened
+    /// or bracketed forms, which inet_aton would read as some other address: 010.0.0.1 is 8.0.0.1
+    /// there), IPv6 as text without zone, brackets or port. Either case of hexadecimal is read;
+    /// <see cref="CanonicalFormError"/> says whether the text is the canonical one.
+    /// </summary>
     public static bool TryParse(string? text, out IPAddressValue value)
     {
         value = default;
-        // IPAddress.TryParse also accepts "1", "1.2" and scoped IPv6 ("fe80::1%eth0"); users mean none of them.
-        if (string.IsNullOrWhiteSpace(text) || text.Contains('%', StringComparison.Ordinal))
+        if (string.IsNullOrWhiteSpace(text))
         {
             return false;
         }
-        if (!text.Contains(':', StringComparison.Ordinal) && text.Count(c => c == '.') != 3)
+        return text.Contains(':', StringComparison.Ordinal) ? TryParseIPv6(text, out value) : TryParseIPv4(text, out value);
+    }
+
+    /// <summary>Null when <paramref name="text"/> is an address written canonically, else what to write instead.</summary>
+    public static string? CanonicalFormError(string text) =>
+        TryParse(text, out var value) && value.ToString() != text
+            ? $"'{text}' is {value} written in another form; write {value}"
+            : null;
+
+    private static bool TryParseIPv4(ReadOnlySpan<char> text, out IPAddressValue value)
+    {
+        value = default;
+        uint number = 0;
+        var octets = 0;
+        foreach (var range in text.Split('.'))
+        {
+            var octet = text[range];
+            if (octet.Length is 0 or > 3 || (octet.Length > 1 && octet[0] == '0') || octet.ContainsAnyExceptInRange('0', '9')
+                || !int.TryParse(octet, NumberStyles.None, CultureInfo.InvariantCulture, out var part) || part > 255)
+            {
+                return false;
+            }
+            number = (number << 8) | (uint)part;
+            octets++;
+        }
+        if (octets != 4)
         {
             return false;
         }
-        if (!IPAddress.TryParse(text, out var address))
+        value = new IPAddressValue(IPFamily.IPv4, number);
+        return true;
+    }
+
+    private static bool TryParseIPv6(string text, out IPAddressValue value)
+    {
+        value = default;
+        // Zones (fe80::1%eth0), brackets and ports ([2001:db8::1]:80) name more than an address.
+        if (text.AsSpan().IndexOfAny("%[]/ ") >= 0)
+        {
+            return false;
+        }
+        // An embedded IPv4 part (::ffff:192.0.2.1) is held to the IPv4 rules too.
+        var lastColon = text.LastIndexOf(':');
+        if (text.Contains('.', StringComparison.Ordinal) && !TryParseIPv4(text.AsSpan(lastColon + 1), out _))
+        {
+            return false;
+        }
+        if (!IPAddress.TryParse(text, out var address) || address.AddressFamily != AddressFamily.InterNetworkV6)
         {
             return false;
         }

@@ -1,3 +1,4 @@
+using k8s;
 using System.Net;
 using IpvsOperator.Controllers;
 using IpvsOperator.Entities;
@@ -10,6 +11,9 @@ namespace IpvsOperator.Commands;
 public sealed record ControllerHostOptions
 {
     public string? Kubeconfig { get; init; }
+
+    /// <summary>How to reach the API server, handed over in-process (local mode); when set, no kubeconfig is read.</summary>
+    public KubernetesClientConfiguration? Connection { get; init; }
     public ControllerSettings Settings { get; init; } = new();
     public LeaderElectionOptions Election { get; init; } = new() { Namespace = WellKnown.OperatorNamespace };
     public WebhookCertificateOptions Certificates { get; init; } = new() { Namespace = WellKnown.OperatorNamespace };

@@ -8,7 +8,7 @@ internal static class LocalCommand
     public static Command Create()
     {
         var port = new Option<int>("--port") { Description = "Port of the local API server; 0 takes a free one.", DefaultValueFactory = _ => 0 };
-        var state = new Option<string>("--state-dir") { Description = "Where the kubeconfig is written.", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "ipvs-operator-local") };
+        var state = new Option<string>("--state-dir") { Description = "Where the kubeconfig is written: a directory of yours that nobody else may write to (created with mode 0700).", DefaultValueFactory = _ => LocalModeOptions.DefaultStateDirectory };
         var samples = new Option<string?>("--samples") { Description = "Folder of manifests to install at start.", DefaultValueFactory = _ => Path.Combine("config", "samples") };
         var dataplane = new Option<string>("--dataplane") { Description = "The node agent's dataplane: memory (anywhere) or kernel (this machine's IPVS and nftables; root).", DefaultValueFactory = _ => "memory" };
         dataplane.AcceptOnlyFromAmong("memory", "kernel");

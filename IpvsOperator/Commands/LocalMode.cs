@@ -31,7 +31,7 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
 
     public async Task RunAsync(CancellationToken cancellationToken, TaskCompletionSource? ready = null)
     {
-        Directory.CreateDirectory(options.StateDirectory);
+        PrivateDirectory.Ensure(options.StateDirectory);
         await using var server = await LocalClusterServer.StartAsync(new LocalClusterOptions { Port = options.ApiPort }, cancellationToken);
         Server = server;
         server.WriteKubeconfig(KubeconfigPath);
@@ -40,7 +40,7 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
 
         var host = new ControllerHost(new ControllerHostOptions
         {
-            Kubeconfig = KubeconfigPath,
+            Connection = server.ClientConfiguration(), // handed over: the kubeconfig on disk is for kubectl, never read back
             Election = new LeaderElectionOptions { Namespace = WellKnown.OperatorNamespace },
             Certificates = new WebhookCertificateOptions { Namespace = WellKnown.OperatorNamespace },
             WebhookPort = 0,
@@ -53,7 +53,7 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
         var samples = await InstallSamplesAsync(client, cancellationToken);
         var node = new NodeHost(new NodeHostOptions
         {
-            Kubeconfig = KubeconfigPath,
+            Connection = server.ClientConfiguration(), // handed over: the kubeconfig on disk is for kubectl, never read back
             Dataplane = options.Dataplane,
             MetricsPort = 0,
             Bind = IPAddress.Loopback,

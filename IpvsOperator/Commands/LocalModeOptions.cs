@@ -5,7 +5,15 @@ public sealed record LocalModeOptions
 {
     /// <summary>0 takes a free port.</summary>
     public int ApiPort { get; init; }
-    public string StateDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "ipvs-operator-local");
+
+    /// <summary>Where the kubeconfig is written: a directory of this user's that nobody else can write to.</summary>
+    public string StateDirectory { get; init; } = DefaultStateDirectory;
+
+    /// <summary>The user's runtime directory (XDG_RUNTIME_DIR, private by design) when there is one, else under ~/.cache.</summary>
+    public static string DefaultStateDirectory =>
+        Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR") is { Length: > 0 } runtime
+            ? Path.Combine(runtime, "ipvs-operator-local")
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "ipvs-operator-local");
 
     /// <summary>Folder of manifests to install at start (config/samples); null for none.</summary>
     public string? SamplesDirectory { get; init; }

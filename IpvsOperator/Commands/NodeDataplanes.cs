@@ -22,7 +22,7 @@ public static class NodeDataplanes
         try
         {
             var sysctl = new ProcSysctl(procSys);
-            return new NodeDataplane(ipvs, RouteNetlink.Open(), new NftablesSourceNat(sysctl, loggers.CreateLogger<NftablesSourceNat>()), new PacketSocketAdvertiser(), sysctl);
+            return new NodeDataplane(ipvs, RouteNetlink.Open(), new NftablesNetfilter(sysctl, loggers.CreateLogger<NftablesNetfilter>()), new PacketSocketAdvertiser(), sysctl);
         }
         catch
         {
@@ -37,6 +37,6 @@ public static class NodeDataplanes
         var links = new InMemoryAddressManager(time);
         links.AddLink("eth0", "veth");
         links.DefaultRoute = "eth0";
-        return new NodeDataplane(new InMemoryIpvs(), links, new InMemorySourceNat(), new InMemoryNeighbourAdvertiser(), new InMemorySysctl());
+        return new NodeDataplane(new InMemoryIpvs(), links, new InMemoryNetfilter(), new InMemoryNeighbourAdvertiser(), new InMemorySysctl());
     }
 }

@@ -1,3 +1,4 @@
+using k8s;
 using System.Net;
 using IpvsOperator.Node;
 
@@ -7,6 +8,9 @@ namespace IpvsOperator.Commands;
 public sealed record NodeHostOptions
 {
     public string? Kubeconfig { get; init; }
+
+    /// <summary>How to reach the API server, handed over in-process (local mode); when set, no kubeconfig is read.</summary>
+    public KubernetesClientConfiguration? Connection { get; init; }
     public required NodeAgentOptions Agent { get; init; }
     public DataplaneKind Dataplane { get; init; } = DataplaneKind.Kernel;
 

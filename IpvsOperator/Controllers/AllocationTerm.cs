@@ -98,10 +98,11 @@ public sealed class AllocationTerm(
     public List<V1Alpha1IPAllocation> ClaimsOf(V1Service service) =>
         [.. Allocations.Items.Where(a => a.Holders().Any(h => h.Uid == service.Metadata.Uid))];
 
-    public IReadOnlyList<ServicePort> PortsOf(ServiceReference reference)
+    /// <summary>What a holder of a claim brings to its sharing, read from its Service in the cache: its ports and the namespaces it shares with.</summary>
+    public (IReadOnlyList<ServicePort> Ports, IReadOnlySet<string> Namespaces) SharingOf(ServiceReference reference)
     {
         var service = Services.Get(new ObjectKey(reference.Namespace, reference.Name));
-        return service is null ? [] : ServiceRequestReader.PortsOf(service);
+        return service is null ? ([], new HashSet<string>()) : (ServiceRequestReader.PortsOf(service), ServiceRequestReader.SharingNamespacesOf(service));
     }
 
     private async Task RestoreAsync(CancellationToken cancellationToken)
@@ -117,7 +118,8 @@ public sealed class AllocationTerm(
             }
             foreach (var holder in allocation.Holders())
             {
-                var refused = WithAllocator(a => a.Restore(new ServiceKey(holder.Namespace, holder.Name), address, allocation.Spec.SharingKey, PortsOf(holder)));
+                var (ports, namespaces) = SharingOf(holder);
+                var refused = WithAllocator(a => a.Restore(new ServiceKey(holder.Namespace, holder.Name), address, allocation.Spec.SharingKey, ports, namespaces));
                 if (refused is null)
                 {
                     restoredCount++;

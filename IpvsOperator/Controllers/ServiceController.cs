@@ -109,7 +109,7 @@ public sealed class ServiceController(
             term.WithAllocator(a =>
             {
                 a.Release(request.Service);
-                kept.ForEach(k => a.Restore(request.Service, k.Address, k.Object.Spec.SharingKey, request.Ports));
+                kept.ForEach(k => a.Restore(request.Service, k.Address, k.Object.Spec.SharingKey, request.Ports, request.SharingNamespaces));
                 return 0;
             });
         }
@@ -186,13 +186,13 @@ public sealed class ServiceController(
             a.Release(key);
             foreach (var keeper in keepers)
             {
-                a.Restore(key, keeper.Address, keeper.Object.Spec.SharingKey, request.Ports);
+                a.Restore(key, keeper.Address, keeper.Object.Spec.SharingKey, request.Ports, request.SharingNamespaces);
             }
             foreach (var address in published)
             {
                 if (keepers.All(k => k.Address.Family != address.Family) && a.ClaimOf(address) is null)
                 {
-                    a.Restore(key, address, request.SharingKey, request.Ports);
+                    a.Restore(key, address, request.SharingKey, request.Ports, request.SharingNamespaces);
                 }
             }
             return 0;
@@ -214,7 +214,8 @@ public sealed class ServiceController(
                     a.Release(request.Service);
                     foreach (var holder in owner.Holders())
                     {
-                        a.Restore(new ServiceKey(holder.Namespace, holder.Name), assignment.Address, owner.Spec.SharingKey, term.PortsOf(holder));
+                        var (ports, namespaces) = term.SharingOf(holder);
+                        a.Restore(new ServiceKey(holder.Namespace, holder.Name), assignment.Address, owner.Spec.SharingKey, ports, namespaces);
                     }
                     return a.ClaimOf(assignment.Address) is null ? a.Restore(ownerKey, assignment.Address, owner.Spec.SharingKey, []) : null;
                 });

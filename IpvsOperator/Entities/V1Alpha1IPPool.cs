@@ -22,9 +22,13 @@ public sealed class V1Alpha1IPPool : CustomKubernetesEntity<IPPoolSpec, IPPoolSt
 
 public sealed class IPPoolSpec
 {
+    /// <summary>Entries a pool may list: a bound on what one admission costs, far beyond what a pool needs (a CIDR holds any number of addresses).</summary>
+    public const int MaxAddresses = 4096;
+
     [JsonPropertyName("addresses")]
     [Required]
-    [Items(MinItems = 1)]
+    [Items(MinItems = 1, MaxItems = MaxAddresses)]
+    [Length(MaxLength = 100)]
     [Description("The addresses of the pool, each a CIDR (192.0.2.0/28, 2001:db8::/120), a range (192.0.2.10-192.0.2.20) or a single address. Entries may mix families but may not overlap each other or another pool.")]
     public List<string> Addresses { get; set; } = [];
 
@@ -52,6 +56,8 @@ public sealed class ServiceAllocation
 {
     [JsonPropertyName("namespaces")]
     [ListSet]
+    [Items(MaxItems = 1024)]
+    [Length(MaxLength = 63)]
     [Description("Namespaces whose Services may use this pool.")]
     public List<string>? Namespaces { get; set; }
 

@@ -23,6 +23,9 @@ public static class WellKnown
         public const string LoadBalancerIPs = "ipvsoperator.io/load-balancer-ips";
         public const string AddressPool = "ipvsoperator.io/address-pool";
         public const string AllowSharedIP = "ipvsoperator.io/allow-shared-ip";
+
+        /// <summary>Namespaces (comma list, or *) whose Services may share this Service's address under its sharing key.</summary>
+        public const string AllowSharedIPNamespaces = "ipvsoperator.io/allow-shared-ip-namespaces";
         public const string Scheduler = "ipvsoperator.io/scheduler";
         public const string ForwardMethod = "ipvsoperator.io/forward-method";
         public const string AllocatedFromPool = "ipvsoperator.io/allocated-from-pool";

@@ -11,6 +11,7 @@ public enum AllocationFailureReason
     RequestedAddressTaken,
     SharingKeyMismatch,
     PortClash,
+    CrossNamespaceSharing,
 }
 
 public sealed record AllocationFailure(AllocationFailureReason Reason, string Message)

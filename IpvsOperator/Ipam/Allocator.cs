@@ -38,9 +38,7 @@ public sealed class Allocator
                 rejected[pool.Name] = $"IPPool {pool.Name} is listed twice";
                 continue;
             }
-            var problems = pool.InternalOverlaps()
-                .Concat(PoolOverlaps.Between(pool, accepted.Values.Select(s => s.Pool)).Select(o => o.ToString()))
-                .ToList();
+            var problems = new[] { pool.InternalOverlaps(), PoolOverlaps.Between(pool, accepted.Values.Select(s => s.Pool)) }.Where(o => o.Any).ToList();
             if (problems.Count > 0)
             {
                 rejected[pool.Name] = string.Join("; ", problems);
@@ -132,10 +130,10 @@ public sealed class Allocator
     /// before allocating anything. The address need not lie in a pool: the claim is the truth.
     /// Returns null when recorded, else why the claim contradicts one already recorded.
     /// </summary>
-    public string? Restore(ServiceKey service, IPAddressValue address, string? sharingKey, IReadOnlyList<ServicePort> ports)
+    public string? Restore(ServiceKey service, IPAddressValue address, string? sharingKey, IReadOnlyList<ServicePort> ports, IReadOnlySet<string>? shareWith = null)
     {
         if (claims.TryGetValue(address, out var claim)
-            && SharingConflict(claim, service, sharingKey, ports) is { } conflict)
+            && SharingConflict(claim, service, sharingKey, ports, shareWith) is { } conflict)
         {
             return conflict.Message;
         }
@@ -144,7 +142,7 @@ public sealed class Allocator
         {
             return $"Service {service} already holds {held.First(a => a.Family == address.Family)}; it cannot hold {address} too";
         }
-        Hold(address, service, sharingKey, ports);
+        Hold(address, service, sharingKey, ports, shareWith);
         return null;
     }
 
@@ -253,7 +251,7 @@ public sealed class Allocator
                 $"requested address {address} ends in .0 or .255, and IPPool {pool.Name} avoids such addresses (avoidBuggyIPs)");
         }
         if (claims.TryGetValue(address, out var claim)
-            && SharingConflict(claim, request.Service, request.SharingKey, request.Ports) is { } conflict)
+            && SharingConflict(claim, request.Service, request.SharingKey, request.Ports, request.SharingNamespaces) is { } conflict)
         {
             return new Choice(null, conflict);
         }
@@ -301,7 +299,14 @@ public sealed class Allocator
             $"no IPPool {scope} Service {request.Service}" + (refusals.Count > 0 ? $": {string.Join("; ", refusals)}" : string.Empty));
     }
 
-    private static AllocationFailure? SharingConflict(Claim claim, ServiceKey service, string? sharingKey, IReadOnlyList<ServicePort> ports)
+    /// <summary>The Service annotation that lets a sharing key reach across namespaces (named in messages).</summary>
+    public const string SharingNamespacesAnnotation = "ipvsoperator.io/allow-shared-ip-namespaces";
+
+    private static readonly IReadOnlySet<string> NoNamespace = new HashSet<string>();
+
+    private static bool Allows(IReadOnlySet<string>? namespaces, string ns) => namespaces is not null && (namespaces.Contains(ns) || namespaces.Contains("*"));
+
+    private static AllocationFailure? SharingConflict(Claim claim, ServiceKey service, string? sharingKey, IReadOnlyList<ServicePort> ports, IReadOnlySet<string>? shareWith)
     {
         var others = claim.Holders.Where(h => h.Key != service).ToList();
         if (others.Count == 0)
@@ -323,6 +328,14 @@ public sealed class Allocator
         {
             return new AllocationFailure(AllocationFailureReason.SharingKeyMismatch,
                 $"address {claim.Address} is shared under key '{claim.SharingKey}' by Service {holders}; this Service's key is '{sharingKey}'");
+        }
+        // A key names a group within a namespace: across namespaces both Services must say so.
+        if (others.FirstOrDefault(h => h.Key.Namespace != service.Namespace
+                && !(Allows(shareWith, h.Key.Namespace) && Allows(claim.ShareWith.GetValueOrDefault(h.Key), service.Namespace))) is { Key.Name: not null } stranger)
+        {
+            return new AllocationFailure(AllocationFailureReason.CrossNamespaceSharing,
+                $"address {claim.Address} is shared under key '{claim.SharingKey}' by Service {stranger.Key} of another namespace; sharing across namespaces needs both Services "
+                + $"to allow it: annotate Service {service} with {SharingNamespacesAnnotation}: {stranger.Key.Namespace} and Service {stranger.Key} with {SharingNamespacesAnnotation}: {service.Namespace}");
         }
         var clashes = others.SelectMany(h => h.Value.Intersect(ports).Select(p => $"{p} (used by {h.Key})")).ToList();
         if (clashes.Count > 0)
@@ -349,12 +362,12 @@ public sealed class Allocator
         foreach (var address in chosen)
         {
             changed |= claims.TryGetValue(address, out var claim) && claim.SharingKey != request.SharingKey;
-            Hold(address, request.Service, request.SharingKey, request.Ports);
+            Hold(address, request.Service, request.SharingKey, request.Ports, request.SharingNamespaces);
         }
         return changed;
     }
 
-    private void Hold(IPAddressValue address, ServiceKey service, string? sharingKey, IReadOnlyList<ServicePort> ports)
+    private void Hold(IPAddressValue address, ServiceKey service, string? sharingKey, IReadOnlyList<ServicePort> ports, IReadOnlySet<string>? shareWith)
     {
         if (!claims.TryGetValue(address, out var claim))
         {
@@ -372,6 +385,7 @@ public sealed class Allocator
             SetSharingKey(claim, sharingKey);
         }
         claim.Holders[service] = [.. ports];
+        claim.ShareWith[service] = shareWith ?? NoNamespace;
         var held = holdings.TryGetValue(service, out var list) ? list : holdings[service] = [];
         if (!held.Contains(address))
         {
@@ -382,6 +396,7 @@ public sealed class Allocator
     private void Unhold(Claim claim, ServiceKey service)
     {
         claim.Holders.Remove(service);
+        claim.ShareWith.Remove(service);
         if (claim.Holders.Count > 0)
         {
             return;
@@ -473,6 +488,9 @@ public sealed class Allocator
         public IPAddressValue Address { get; } = address;
         public string? SharingKey { get; set; } = sharingKey;
         public Dictionary<ServiceKey, IReadOnlyList<ServicePort>> Holders { get; } = [];
+
+        /// <summary>Per holder, the other namespaces whose Services it lets share the address.</summary>
+        public Dictionary<ServiceKey, IReadOnlySet<string>> ShareWith { get; } = [];
         public RangeState? Range { get; set; }
 
         public ClaimInfo ToInfo() => new(Address, Range?.Owner.Pool.Name, SharingKey, new Dictionary<ServiceKey, IReadOnlyList<ServicePort>>(Holders));

@@ -17,7 +17,9 @@ public sealed record Pool(
 
     /// <summary>
     /// Parses the addresses of a pool. Every problem is reported (each naming the offending entry),
-    /// not just the first, so a user fixes a pool in one go.
+    /// not just the first, so a user fixes a pool in one go; past a handful they are counted.
+    /// An entry must be written canonically (so what kubectl shows is what is served) and hold no
+    /// special-purpose address.
     /// </summary>
     public static PoolParseResult Parse(
         string name,
@@ -29,38 +31,36 @@ public sealed record Pool(
     {
         var ranges = new List<AddressRange>();
         var errors = new List<string>();
+        var refused = 0;
         foreach (var text in addresses)
         {
-            if (AddressRange.TryParse(text, out var range, out var error))
+            var problem = !AddressRange.TryParse(text, out var range, out var error) ? error
+                : AddressRange.CanonicalFormError(text) ?? SpecialPurposeRanges.Refuses(range, text);
+            if (problem is null)
             {
                 ranges.Add(range);
             }
-            else
+            else if (++refused <= OverlapReport.NamedAtMost)
             {
-                errors.Add(error);
+                errors.Add(problem);
             }
+        }
+        if (refused > OverlapReport.NamedAtMost)
+        {
+            errors.Add($"and {refused - OverlapReport.NamedAtMost} more entries are refused");
         }
         if (ranges.Count == 0 && errors.Count == 0)
         {
             errors.Add($"IPPool {name} lists no addresses; add at least one: {AddressRange.ValidForms}");
         }
         var pool = new Pool(name, ranges, autoAssign, avoidBuggyIPs, priority, scope);
-        errors.AddRange(pool.InternalOverlaps());
+        if (pool.InternalOverlaps() is { Any: true } overlaps)
+        {
+            errors.Add($"{overlaps}; list each address once");
+        }
         return new PoolParseResult(errors.Count == 0 ? pool : null, errors);
     }
 
     /// <summary>Entries of this pool that overlap each other.</summary>
-    public IEnumerable<string> InternalOverlaps()
-    {
-        for (var i = 0; i < Ranges.Count; i++)
-        {
-            for (var j = i + 1; j < Ranges.Count; j++)
-            {
-                if (Ranges[i].Overlaps(Ranges[j]))
-                {
-                    yield return $"entries {Ranges[i]} and {Ranges[j]} of IPPool {Name} overlap; list each address once";
-                }
-            }
-        }
-    }
+    public OverlapReport InternalOverlaps() => PoolOverlaps.Within(this);
 }

@@ -22,6 +22,9 @@ public sealed record ServiceRequest
     /// <summary>Services with the same key may share an address when their ports do not clash.</summary>
     public string? SharingKey { get; init; }
 
+    /// <summary>Namespaces whose Services this one shares with under its key ("*": any); its own always.</summary>
+    public IReadOnlySet<string> SharingNamespaces { get; init; } = new HashSet<string>();
+
     public IReadOnlyList<ServicePort> Ports { get; init; } = [];
 
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();

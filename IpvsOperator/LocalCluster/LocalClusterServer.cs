@@ -32,6 +32,12 @@ public sealed record LocalClusterOptions
     public TimeSpan BookmarkInterval { get; init; } = TimeSpan.FromSeconds(30);
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>The administrator's bearer token; null: a random one, made at start.</summary>
+    public string? Token { get; init; }
+
+    /// <summary>Addresses besides loopback that clients reach it at (its certificate names them).</summary>
+    public IReadOnlyList<System.Net.IPAddress> CertificateAddresses { get; init; } = [];
 }
 
 /// <summary>
@@ -46,13 +52,24 @@ public sealed class LocalClusterServer : IAsyncDisposable
     private readonly LocalClusterOptions options;
     private readonly CancellationTokenSource stopping = new();
 
-    private LocalClusterServer(WebApplication app, LocalClusterOptions options, ClusterApi api, AdmissionDispatcher admission)
+    private LocalClusterServer(WebApplication app, LocalClusterOptions options, ClusterApi api, AdmissionDispatcher admission, ServingCertificate tls)
     {
         this.app = app;
         this.options = options;
         Api = api;
         Admission = admission;
+        Tls = tls;
+        Authentication = new Authenticator(options.Token);
     }
+
+    /// <summary>The CA clients trust and the certificate served.</summary>
+    public ServingCertificate Tls { get; }
+
+    /// <summary>Who may talk to this server: the administrator's token, and the users tests add.</summary>
+    public Authenticator Authentication { get; }
+
+    /// <summary>The administrator's bearer token: what <see cref="CreateClient"/> and the kubeconfig carry unless told otherwise.</summary>
+    public string Token => Authentication.AdministratorToken;
 
     public Uri Address { get; private set; } = null!;
 
@@ -66,10 +83,10 @@ public sealed class LocalClusterServer : IAsyncDisposable
     public System.Collections.Concurrent.ConcurrentDictionary<string, long> RequestCounts { get; } = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// The same, by the bearer token of the client ("controller" -> "patch services/status"): what a
-    /// component really does, to hold its RBAC to. LocalCluster authenticates nobody; the token only names.
+    /// The same, by user ("system:serviceaccount:ipvs-operator-system:ipvs-operator-controller" -> "patch
+    /// services/status"): what a component really does, to hold its RBAC to.
     /// </summary>
-    public System.Collections.Concurrent.ConcurrentDictionary<(string Token, string Request), long> RequestsByToken { get; } = new();
+    public System.Collections.Concurrent.ConcurrentDictionary<(string User, string Request), long> RequestsByUser { get; } = new();
 
     public static async Task<LocalClusterServer> StartAsync(LocalClusterOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -79,12 +96,14 @@ public sealed class LocalClusterServer : IAsyncDisposable
         var admission = new AdmissionDispatcher(storage);
         var api = new ClusterApi(storage, registry, admission, options.Time);
 
+        var tls = ServingCertificate.Create([.. options.CertificateAddresses, .. options.Listen.Equals(System.Net.IPAddress.Any) ? Array.Empty<System.Net.IPAddress>() : [options.Listen]]);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls($"http://{options.Listen}:{options.Port}");
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(options.Listen, options.Port, listen => listen.UseHttps(tls.Server)));
         builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.AllowSynchronousIO = false);
         var app = builder.Build();
-        var server = new LocalClusterServer(app, options, api, admission);
+        var server = new LocalClusterServer(app, options, api, admission, tls);
         app.Run(server.HandleAsync);
         await app.StartAsync(cancellationToken);
         var bound = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
@@ -97,25 +116,54 @@ public sealed class LocalClusterServer : IAsyncDisposable
         return server;
     }
 
-    /// <summary>A client of the real KubernetesClient library, talking HTTP to this server.</summary>
-    public IKubernetes CreateClient() => new Kubernetes(new KubernetesClientConfiguration { Host = Address.ToString().TrimEnd('/') });
+    /// <summary>A client of the real KubernetesClient library, talking HTTP to this server (as the administrator unless a token is given).</summary>
+    public IKubernetes CreateClient(string? token = null) => new Kubernetes(ClientConfiguration(token));
 
-    /// <summary>Writes a kubeconfig for kubectl and other clients (reaching it at <paramref name="host"/>, default: its own address); returns its path.</summary>
-    public string WriteKubeconfig(string path, string token = "localcluster", string? host = null)
+    /// <summary>How to reach this server with the real client library: its address and a bearer token (the administrator's unless given).</summary>
+    public KubernetesClientConfiguration ClientConfiguration(string? token = null) =>
+        new() { Host = Address.ToString().TrimEnd('/'), AccessToken = token ?? Token, SslCaCerts = [Tls.Authority] };
+
+    /// <summary>A plain HTTP client that trusts this server's CA, with the administrator's token unless given one, or none when <paramref name="token"/> is empty.</summary>
+    public HttpClient CreateHttpClient(string? token = null)
+    {
+        var http = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, certificate, _, _) => Tls.Validates(certificate) }) { BaseAddress = Address };
+        if ((token ?? Token) is { Length: > 0 } bearer)
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", bearer);
+        }
+        return http;
+    }
+
+    /// <summary>
+    /// Writes a kubeconfig for kubectl and other clients (reaching it at <paramref name="host"/>,
+    /// default: its own address; with the administrator's token unless given); returns its path.
+    /// It holds a credential: readable by its owner only, and written under a new name then moved
+    /// over the path, so a link planted at the path is replaced, never followed.
+    /// </summary>
+    public string WriteKubeconfig(string path, string? token = null, string? host = null)
     {
         var server = (host is null ? Address : new UriBuilder(Address) { Host = host }.Uri).ToString().TrimEnd('/');
-        File.WriteAllText(path, $"""
+        var temporary = $"{path}.{Guid.NewGuid():N}";
+        using (var file = new FileStream(temporary, new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        }))
+        using (var writer = new StreamWriter(file))
+        {
+            writer.Write($"""
             apiVersion: v1
             kind: Config
             clusters:
             - name: localcluster
               cluster:
                 server: {server}
+                certificate-authority-data: {Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(Tls.AuthorityPem))}
             users:
             - name: localcluster
               user:
-                # LocalCluster does not authenticate; a token only satisfies clients that insist on credentials.
-                token: {token}
+                token: {token ?? Token}
             contexts:
             - name: localcluster
               context:
@@ -125,6 +173,8 @@ public sealed class LocalClusterServer : IAsyncDisposable
             current-context: localcluster
 
             """);
+        }
+        File.Move(temporary, path, overwrite: true);
         return path;
     }
 
@@ -141,13 +191,22 @@ public sealed class LocalClusterServer : IAsyncDisposable
         await app.StopAsync();
         await app.DisposeAsync();
         stopping.Dispose();
+        Tls.Dispose();
     }
+
+    private const string UserKey = "localcluster-user";
 
     private async Task HandleAsync(HttpContext context)
     {
         var segments = (context.Request.Path.Value ?? string.Empty).Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
         try
         {
+            // Health is public, as upstream; everything else needs a known bearer token.
+            if (segments is not ["healthz" or "livez" or "readyz", ..])
+            {
+                context.Items[UserKey] = Authentication.Authenticate(context.Request.Headers.Authorization.ToString())
+                    ?? throw new ApiException(HttpStatusCode.Unauthorized, "Unauthorized", "Unauthorized");
+            }
             await RouteAsync(context, segments);
         }
         catch (ApiException error)
@@ -257,10 +316,8 @@ public sealed class LocalClusterServer : IAsyncDisposable
         };
         var request = $"{verb} {resource.Plural}{(subresource is null ? string.Empty : "/" + subresource)}";
         RequestCounts.AddOrUpdate(request, 1, (_, n) => n + 1);
-        if (context.Request.Headers.Authorization.ToString() is { Length: > 7 } authorization && authorization.StartsWith("Bearer ", StringComparison.Ordinal))
-        {
-            RequestsByToken.AddOrUpdate((authorization[7..], request), 1, (_, n) => n + 1);
-        }
+        var user = context.Items[UserKey] as UserInfo ?? throw new InvalidOperationException("authenticated before routing");
+        RequestsByUser.AddOrUpdate((user.Name, request), 1, (_, n) => n + 1);
         var (failure, delay, gone) = Faults.Check(verb, resource.Plural);
         if (delay > TimeSpan.Zero)
         {

@@ -74,6 +74,19 @@ public static class ServiceRequestReader
             return (null, $"annotation {WellKnown.Annotations.AllowSharedIP} is empty; give a sharing key (any string) or remove the annotation");
         }
 
+        var sharingNamespaces = new HashSet<string>(StringComparer.Ordinal);
+        if (annotations.TryGetValue(WellKnown.Annotations.AllowSharedIPNamespaces, out var namespaceList))
+        {
+            foreach (var ns in namespaceList.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (ns != "*" && !IsNamespaceName(ns))
+                {
+                    return (null, $"annotation {WellKnown.Annotations.AllowSharedIPNamespaces}: '{ns}' is not a namespace name; expected a comma-separated list of namespaces, or * for any");
+                }
+                sharingNamespaces.Add(ns);
+            }
+        }
+
         var request = new ServiceRequest
         {
             Service = KeyOf(service),
@@ -82,12 +95,24 @@ public static class ServiceRequestReader
             RequestedAddresses = requested,
             Pool = pool,
             SharingKey = sharingKey,
+            SharingNamespaces = sharingNamespaces,
             Ports = PortsOf(service),
             Labels = (IReadOnlyDictionary<string, string>?)service.Metadata.Labels?.AsReadOnly() ?? new Dictionary<string, string>(),
             NamespaceLabels = namespaceLabels,
         };
         return (request, null);
     }
+
+    /// <summary>The namespaces a Service lets share its address (its annotation), for a holder read from the cache.</summary>
+    public static IReadOnlySet<string> SharingNamespacesOf(V1Service service) =>
+        service.Metadata.Annotations?.TryGetValue(WellKnown.Annotations.AllowSharedIPNamespaces, out var list) == true
+            ? list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal)
+            : new HashSet<string>();
+
+    /// <summary>A DNS label, as a namespace name must be.</summary>
+    private static bool IsNamespaceName(string text) =>
+        text.Length is > 0 and <= 63 && char.IsAsciiLetterLower(text[0]) | char.IsAsciiDigit(text[0]) && char.IsAsciiLetterLower(text[^1]) | char.IsAsciiDigit(text[^1])
+        && text.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-');
 
     /// <summary>The Service's ports as the allocator compares them for sharing.</summary>
     public static IReadOnlyList<ServicePort> PortsOf(V1Service service) =>

@@ -1,3 +1,4 @@
+using IpvsOperator.Dataplane;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Prometheus;
@@ -54,7 +55,7 @@ public sealed class KernelSync
             var actual = PhaseTimes.Time(ref phases.ReadBack, () => ReadKernel(wanted, trigger));
             var desired = PhaseTimes.Time(ref phases.Desired, () => drains.Apply(wanted, actual));
             var result = PhaseTimes.Time(ref phases.Apply, () => ApplyToKernel(wanted, desired, actual));
-            var natWrites = PhaseTimes.Time(ref phases.SourceNat, () => dataplane.SourceNat.Apply(desired.SourceNat, verify: trigger == SyncTrigger.Periodic));
+            var natWrites = PhaseTimes.Time(ref phases.SourceNat, () => dataplane.Netfilter.Apply(new NetfilterRules(desired.SourceNat, desired.Services.Keys.ToHashSet()), verify: trigger == SyncTrigger.Periodic));
             return Completed(trigger, started, phases, result, natWrites, desired);
         }
         catch (Exception error) when (error is not OperationCanceledException)

@@ -46,9 +46,9 @@ public sealed class PoolValidator(
         var others = (await pools.ListAllAsync(cancellationToken: cancellationToken)).Items
             .Where(p => p.Metadata.Name != request.Name).Select(PoolReader.Read).Where(p => p.Succeeded).Select(p => p.Pool!);
         var overlaps = PoolOverlaps.Between(parsed.Pool!, others);
-        if (overlaps.Count > 0)
+        if (overlaps.Any)
         {
-            return AdmissionVerdict.Deny($"IPPool {request.Name}: {string.Join("; ", overlaps)}; pools may not share addresses");
+            return AdmissionVerdict.Deny($"IPPool {request.Name}: {overlaps}; pools may not share addresses");
         }
         var dropped = claims.Where(c => !IPAddressValue.TryParse(c.Spec.Address, out var address) || !parsed.Pool!.Ranges.Any(r => r.Contains(address))).ToList();
         if (dropped.Count > 0)

@@ -45,7 +45,7 @@ public class Layer2FailoverKernelTests : ControllerFixture
 
     private sealed record Probe(double At, string? Answer);
 
-    protected override LocalClusterOptions Options => base.Options with { Listen = IPAddress.Any };
+    protected override LocalClusterOptions Options => base.Options with { Listen = IPAddress.Any, CertificateAddresses = [IPAddress.Parse($"{Lan}.1")] };
 
     private static string AddressOf(string node) => $"{Lan}.{11 + Array.IndexOf(Nodes, node)}";
 

@@ -25,7 +25,7 @@ public class SyncLifecycleKernelTests
         RemoveOurs(ipvs, route);
         try
         {
-            var dataplane = new NodeDataplane(ipvs, route, new InMemorySourceNat(), new InMemoryNeighbourAdvertiser(), new InMemorySysctl());
+            var dataplane = new NodeDataplane(ipvs, route, new InMemoryNetfilter(), new InMemoryNeighbourAdvertiser(), new InMemorySysctl());
             new SyncLifecycle(dataplane, seed).Run(steps: 500);
         }
         finally

@@ -24,8 +24,18 @@ public sealed class EventRecorder(IKubernetes kubernetes, string component, ILog
     private readonly ConcurrentDictionary<(string Uid, string Type, string Reason, string Message), (string Namespace, string Name)> recorded = new();
     private readonly TimeProvider clock = time ?? TimeProvider.System;
 
+    /// <summary>Longer messages are cut (they carry user input, such as a pool's entries).</summary>
+    public const int MaxMessageLength = 1024;
+
+    // Which Events were written, to bump their count; bounded like client-go's cache.
+    private const int Remembered = 4096;
+
     public async Task RecordAsync(IKubernetesObject<V1ObjectMeta> about, EventType type, string reason, string message, CancellationToken cancellationToken = default)
     {
+        if (message.Length > MaxMessageLength)
+        {
+            message = string.Concat(message.AsSpan(0, MaxMessageLength - 3), "...");
+        }
         // Events of cluster-scoped objects live in "default", as kubectl describe expects.
         var ns = string.IsNullOrEmpty(about.Metadata.NamespaceProperty) ? "default" : about.Metadata.NamespaceProperty;
         var now = clock.GetUtcNow().UtcDateTime;
@@ -64,6 +74,10 @@ public sealed class EventRecorder(IKubernetes kubernetes, string component, ILog
                 Source = new V1EventSource { Component = component },
                 ReportingComponent = component,
             }, cancellationToken);
+            if (recorded.Count >= Remembered)
+            {
+                recorded.Clear(); // the next of each is a new Event, as after a restart
+            }
             recorded[key] = (ns, created.Metadata.Name);
         }
         catch (Exception error) when (error is not OperationCanceledException)

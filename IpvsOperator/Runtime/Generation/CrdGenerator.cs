@@ -152,13 +152,15 @@ public static class CrdGenerator
         }
         if (property.GetCustomAttribute<LengthAttribute>() is { } length)
         {
-            schema.MinLength = length.MinLength >= 0 ? length.MinLength : null;
-            schema.MaxLength = length.MaxLength >= 0 ? length.MaxLength : null;
+            // On a list of strings, the length bounds each string.
+            var target = schema.Type == "array" && schema.Items is V1JSONSchemaProps items ? items : schema;
+            target.MinLength = length.MinLength >= 0 ? length.MinLength : null;
+            target.MaxLength = length.MaxLength >= 0 ? length.MaxLength : null;
         }
-        if (property.GetCustomAttribute<ItemsAttribute>() is { } items)
+        if (property.GetCustomAttribute<ItemsAttribute>() is { } count)
         {
-            schema.MinItems = items.MinItems >= 0 ? items.MinItems : null;
-            schema.MaxItems = items.MaxItems >= 0 ? items.MaxItems : null;
+            schema.MinItems = count.MinItems >= 0 ? count.MinItems : null;
+            schema.MaxItems = count.MaxItems >= 0 ? count.MaxItems : null;
         }
         if (property.GetCustomAttribute<ListSetAttribute>() is not null)
         {

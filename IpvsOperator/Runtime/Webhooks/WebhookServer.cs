@@ -18,6 +18,12 @@ public sealed class WebhookServer : IAsyncDisposable
 
     private WebhookServer(WebApplication app) => this.app = app;
 
+    /// <summary>The largest request read, in bytes.</summary>
+    public const long MaxRequestBody = 3 * 1024 * 1024;
+
+    /// <summary>A denial longer than this is cut: it is shown to the user and stored nowhere.</summary>
+    public const int MaxMessageLength = 4096;
+
     public int Port { get; private set; }
 
     public static async Task<WebhookServer> StartAsync(X509Certificate2 certificate, IEnumerable<IAdmissionValidator> validators, IPAddress bind, int port,
@@ -25,7 +31,13 @@ public sealed class WebhookServer : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(bind, port, listen => listen.UseHttps(certificate)));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(bind, port, listen => listen.UseHttps(certificate));
+            // The API server sends an object and its old version, each at most 1.5 MB in etcd;
+            // anything larger is not an AdmissionReview, whoever sends it.
+            k.Limits.MaxRequestBodySize = MaxRequestBody;
+        });
         var app = builder.Build();
         foreach (var validator in validators)
         {
@@ -63,7 +75,8 @@ public sealed class WebhookServer : IAsyncDisposable
         var response = new JsonObject { ["uid"] = uid, ["allowed"] = verdict.Allowed };
         if (!verdict.Allowed)
         {
-            response["status"] = new JsonObject { ["code"] = (int)HttpStatusCode.UnprocessableEntity, ["reason"] = "Invalid", ["message"] = verdict.Message };
+            var message = verdict.Message is { Length: > MaxMessageLength } tooLong ? string.Concat(tooLong.AsSpan(0, MaxMessageLength - 3), "...") : verdict.Message;
+            response["status"] = new JsonObject { ["code"] = (int)HttpStatusCode.UnprocessableEntity, ["reason"] = "Invalid", ["message"] = message };
         }
         if (verdict.Warnings is { Count: > 0 } warnings)
         {

@@ -8,23 +8,24 @@ namespace IpvsOperator.Dataplane.Nftables;
 /// as kube-proxy's nftables mode does, and replaced as a whole in one transaction: no moment
 /// without the rules, and no other table ever touched.
 /// </summary>
-public sealed class NftablesSourceNat(ISysctl sysctl, ILogger logger, string nft = "nft") : ISourceNat
+public sealed class NftablesNetfilter(ISysctl sysctl, ILogger logger, string nft = "nft") : INetfilter
 {
     public const string Table = "ipvs_operator";
     private const string IpvsConntrack = "net/ipv4/vs/conntrack";
-    private HashSet<VirtualServiceKey>? applied;
+    private NetfilterRules? applied;
 
-    public int Apply(IReadOnlySet<VirtualServiceKey> services, bool verify)
+    public int Apply(NetfilterRules rules, bool verify)
     {
         var writes = EnsureIpvsConntrack(verify);
-        // Compared as a set: the script is only rendered when it is to be written.
-        if (applied is not null && applied.SetEquals(services) && (!verify || TableExists()))
+        // Compared as sets: the script is only rendered when it is to be written.
+        if (rules.SameAs(applied) && (!verify || TableExists()))
         {
             return writes;
         }
-        Run(["-f", "-"], NftablesScript.Render(services));
-        applied = [.. services];
-        logger.LogInformation("source NAT table {Table} written: {Count} virtual services masqueraded", Table, services.Count);
+        Run(["-f", "-"], NftablesScript.Render(rules));
+        applied = new NetfilterRules(rules.Masquerade.ToHashSet(), rules.Served.ToHashSet());
+        logger.LogInformation("netfilter table {Table} written: {Masqueraded} virtual services masqueraded, {Served} served ports let through on the VIPs",
+            Table, rules.Masquerade.Count, rules.Served.Count);
         return writes + 1;
     }
 

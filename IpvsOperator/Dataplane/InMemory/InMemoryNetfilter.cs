@@ -1,0 +1,24 @@
+namespace IpvsOperator.Dataplane.InMemory;
+
+/// <summary>The netfilter table of the in-memory dataplane (local mode, host tests): remembers what it was asked.</summary>
+public sealed class InMemoryNetfilter : INetfilter
+{
+    public NetfilterRules Rules { get; private set; } = NetfilterRules.None;
+
+    /// <summary>The virtual services whose forwarded connections are masqueraded.</summary>
+    public IReadOnlySet<VirtualServiceKey> Masqueraded => Rules.Masquerade;
+
+    /// <summary>Whether a packet to <paramref name="address"/>:<paramref name="port"/> over <paramref name="protocol"/> would get through to IPVS.</summary>
+    public bool LetsThrough(Addressing.IPAddressValue address, IpvsProtocol protocol, ushort port) =>
+        !Rules.Served.Any(s => s.Address == address) || Rules.Served.Contains(new VirtualServiceKey(address, protocol, port));
+
+    public int Apply(NetfilterRules rules, bool verify)
+    {
+        if (Rules.SameAs(rules))
+        {
+            return 0;
+        }
+        Rules = new NetfilterRules(new HashSet<VirtualServiceKey>(rules.Masquerade), new HashSet<VirtualServiceKey>(rules.Served));
+        return 1;
+    }
+}

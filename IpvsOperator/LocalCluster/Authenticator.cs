@@ -1,0 +1,49 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+
+namespace IpvsOperator.LocalCluster;
+
+/// <summary>Who a request comes from: a user name and its groups, as kube-apiserver's authenticators say.</summary>
+public sealed record UserInfo(string Name, IReadOnlyList<string> Groups)
+{
+    /// <summary>The administrator: the group kube-apiserver lets do anything.</summary>
+    public bool IsAdministrator => Groups.Contains("system:masters");
+}
+
+/// <summary>
+/// Bearer tokens, as kube-apiserver's static token file: each token names a user. The
+/// administrator's token is random per start unless given; further tokens name the users (and
+/// ServiceAccounts) that tests and local mode run components as. A request without a known token is
+/// refused with 401, as upstream with anonymous authentication off.
+/// </summary>
+public sealed class Authenticator
+{
+    private readonly ConcurrentDictionary<string, UserInfo> users = new(StringComparer.Ordinal);
+
+    public Authenticator(string? administratorToken)
+    {
+        AdministratorToken = administratorToken ?? NewToken();
+        users[AdministratorToken] = new UserInfo("system:admin", ["system:masters", "system:authenticated"]);
+    }
+
+    public string AdministratorToken { get; }
+
+    /// <summary>A new token for a user; requests with it are made as that user.</summary>
+    public string AddUser(string name, params string[] groups)
+    {
+        var token = NewToken();
+        users[token] = new UserInfo(name, [.. groups, "system:authenticated"]);
+        return token;
+    }
+
+    /// <summary>A token for a ServiceAccount, as a pod of it would carry: user and groups as upstream names them.</summary>
+    public string AddServiceAccount(string ns, string name) =>
+        AddUser($"system:serviceaccount:{ns}:{name}", "system:serviceaccounts", $"system:serviceaccounts:{ns}");
+
+    public UserInfo? Authenticate(string? authorization) =>
+        authorization is { Length: > 7 } header && header.StartsWith("Bearer ", StringComparison.Ordinal) && users.TryGetValue(header[7..].Trim(), out var user)
+            ? user
+            : null;
+
+    private static string NewToken() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+}
