@@ -1,4 +1,5 @@
 using IpvsOperator.Commands;
+using IpvsOperator.Entities;
 using IpvsOperator.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -116,16 +117,16 @@ public class LocalModeTests
         mode.Node.Agent!.FailedSyncsInARow.Should().Be(0);
 
         // The sample is announced; once it is a ClusterIP Service, nothing says it is.
-        await Eventually.TrueAsync(async () => (await Kubectl("get", "svc", "sample-web", "-o", "jsonpath={.metadata.annotations.ipvsoperator\\.io/announcing-node}")).Output == LocalMode.LocalNodeName,
+        await Eventually.TrueAsync(async () => (await Kubectl("get", "svc", "sample-web", "-o", "jsonpath={.status.conditions[?(@.type==\"ipvsoperator.io/Announced\")].message}")).Output == $"192.0.2.1 is announced from {LocalMode.LocalNodeName} (eth0)",
             "the sample Service names its announcing node");
         (await Kubectl("patch", "svc", "sample-web", "--type", "merge", "-p", "{\"spec\":{\"type\":\"ClusterIP\"}}")).ExitCode.Should().Be(0);
         await Eventually.TrueAsync(async () =>
         {
             var json = (await Kubectl("get", "svc", "sample-web", "-o", "json")).Output;
-            return !json.Contains("ipvsoperator.io/announcing-node", StringComparison.Ordinal) && !json.Contains("ipvsoperator.io/Announced", StringComparison.Ordinal)
+            return !json.Contains("ipvsoperator.io/Announced", StringComparison.Ordinal)
                 && !json.Contains("ipvsoperator.io/allocated-from-pool", StringComparison.Ordinal);
         }, "the annotations and the condition are gone from a Service that is no longer a LoadBalancer");
-        await Eventually.TrueAsync(async () => !(await Kubectl("get", "leases", "-n", "ipvs-operator-system", "-l", "ipvsoperator.io/lease=address", "-o", "name")).Output.Contains("ipvs-vip-ipv4-192-0-2-1", StringComparison.Ordinal),
+        await Eventually.TrueAsync(async () => !(await Kubectl("get", "leases", "-n", WellKnown.NodeNamespace, "-l", "ipvsoperator.io/lease=address", "-o", "name")).Output.Contains("ipvs-vip-ipv4-192-0-2-1", StringComparison.Ordinal),
             "the sample's address Lease is deleted");
 
         // Refused at admission, naming the value: two IPv4 addresses, and an address outside the pool named.

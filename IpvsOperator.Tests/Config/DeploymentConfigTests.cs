@@ -17,12 +17,14 @@ namespace IpvsOperator.Tests.Config;
 
 /// <summary>
 /// What <c>kubectl apply -k config/default</c> installs, rendered by the real kubectl: the objects,
-/// their namespaces and security settings, and RBAC held to what each component really does
-/// (recorded by LocalCluster while the component runs a scenario).
+/// their namespaces and security settings, and RBAC held to what each component really does: each
+/// runs a scenario as its ServiceAccount against LocalCluster with the rendered roles installed and
+/// enforced, so a missing permission fails as on a cluster, and an unused one is noticed.
 /// </summary>
 public class DeploymentConfigTests
 {
-    private const string Namespace = "ipvs-operator-system";
+    private const string ControllerNamespace = WellKnown.OperatorNamespace;
+    private const string NodeNamespace = WellKnown.NodeNamespace;
     private static List<IKubernetesObject> rendered = null!;
 
     [OneTimeSetUp]
@@ -36,24 +38,52 @@ public class DeploymentConfigTests
     private static T Single<T>(string name)
         where T : IKubernetesObject<V1ObjectMeta> => rendered.OfType<T>().Single(o => o.Metadata.Name == name);
 
+    private static T Single<T>(string name, string ns)
+        where T : IKubernetesObject<V1ObjectMeta> => rendered.OfType<T>().Single(o => o.Metadata.Name == name && o.Metadata.NamespaceProperty == ns);
+
     [Test]
-    public void Config_default_renders_every_part_in_its_own_namespace()
+    public void Config_default_renders_the_controller_and_the_node_agents_each_in_a_namespace_of_its_own()
     {
-        rendered.Select(o => $"{o.Kind}/{((IKubernetesObject<V1ObjectMeta>)o).Metadata.Name}").Should().BeEquivalentTo(
-            "Namespace/ipvs-operator-system",
-            "CustomResourceDefinition/ippools.ipvsoperator.io", "CustomResourceDefinition/ipallocations.ipvsoperator.io",
-            "ServiceAccount/ipvs-operator-controller", "ServiceAccount/ipvs-operator-node",
-            "ClusterRole/ipvs-operator-controller", "ClusterRole/ipvs-operator-node",
-            "ClusterRoleBinding/ipvs-operator-controller", "ClusterRoleBinding/ipvs-operator-node",
-            "Service/ipvs-operator-webhook-service", "Deployment/ipvs-operator-controller", "DaemonSet/ipvs-operator-node",
-            "ValidatingWebhookConfiguration/ipvs-operator-validating-webhook");
-        foreach (var namespaced in rendered.Where(o => o is V1ServiceAccount or V1Service or V1Deployment or V1DaemonSet).Cast<IKubernetesObject<V1ObjectMeta>>())
+        rendered.Select(o => $"{o.Kind}/{((IKubernetesObject<V1ObjectMeta>)o).Metadata.NamespaceProperty}/{((IKubernetesObject<V1ObjectMeta>)o).Metadata.Name}").Should().BeEquivalentTo(
+            "Namespace//ipvs-operator-system", "Namespace//ipvs-operator-node",
+            "CustomResourceDefinition//ippools.ipvsoperator.io", "CustomResourceDefinition//ipallocations.ipvsoperator.io",
+            "ClusterRole//ipvs-operator-controller", "ClusterRole//ipvs-operator-node",
+            "ClusterRoleBinding//ipvs-operator-controller", "ClusterRoleBinding//ipvs-operator-node",
+            "ValidatingWebhookConfiguration//ipvs-operator-validating-webhook",
+            "ServiceAccount/ipvs-operator-system/ipvs-operator-controller", "Role/ipvs-operator-system/ipvs-operator-controller",
+            "RoleBinding/ipvs-operator-system/ipvs-operator-controller", "Service/ipvs-operator-system/ipvs-operator-webhook-service",
+            "Deployment/ipvs-operator-system/ipvs-operator-controller", "NetworkPolicy/ipvs-operator-system/ipvs-operator-controller",
+            "ServiceAccount/ipvs-operator-node/ipvs-operator-node", "Role/ipvs-operator-node/ipvs-operator-node",
+            "RoleBinding/ipvs-operator-node/ipvs-operator-node", "DaemonSet/ipvs-operator-node/ipvs-operator-node");
+        foreach (var binding in rendered.OfType<V1ClusterRoleBinding>())
         {
-            namespaced.Metadata.NamespaceProperty.Should().Be(Namespace, $"{namespaced.Kind}/{namespaced.Metadata.Name}");
+            binding.Subjects.Should().ContainSingle().Which.NamespaceProperty.Should().Be(binding.Metadata.Name.EndsWith("-node", StringComparison.Ordinal) ? NodeNamespace : ControllerNamespace);
         }
-        rendered.OfType<V1ClusterRoleBinding>().SelectMany(b => b.Subjects).Should().OnlyContain(s => s.NamespaceProperty == Namespace);
+        rendered.OfType<V1RoleBinding>().Should().OnlyContain(b => b.Subjects.Single().NamespaceProperty == b.Metadata.NamespaceProperty);
         Single<V1ValidatingWebhookConfiguration>("ipvs-operator-validating-webhook").Webhooks
-            .Should().OnlyContain(w => w.ClientConfig.Service.NamespaceProperty == Namespace && w.ClientConfig.Service.Name == "ipvs-operator-webhook-service");
+            .Should().OnlyContain(w => w.ClientConfig.Service.NamespaceProperty == ControllerNamespace && w.ClientConfig.Service.Name == "ipvs-operator-webhook-service");
+    }
+
+    [Test]
+    public void Only_the_node_agents_namespace_allows_privileged_pods()
+    {
+        Single<V1Namespace>(ControllerNamespace).Metadata.Labels.Should().Contain("pod-security.kubernetes.io/enforce", "restricted");
+        Single<V1Namespace>(NodeNamespace).Metadata.Labels.Should().Contain("pod-security.kubernetes.io/enforce", "privileged");
+    }
+
+    [Test]
+    public void The_webhook_port_is_closed_to_pods_and_the_Service_webhook_sees_only_LoadBalancers()
+    {
+        var policy = Single<V1NetworkPolicy>("ipvs-operator-controller", ControllerNamespace).Spec;
+        policy.PodSelector.MatchLabels.Should().Contain("app.kubernetes.io/name", "ipvs-operator-controller");
+        policy.PolicyTypes.Should().Equal("Ingress");
+        var webhook = policy.Ingress.Single(rule => rule.Ports.Any(p => p.Port == "9443"));
+        webhook.FromProperty.Should().Contain(peer => peer.IpBlock.Cidr == "0.0.0.0/0" && peer.IpBlock.Except.Contains("10.244.0.0/16"),
+            "node addresses (the API server) may call it, the pod network may not");
+        policy.Ingress.Should().Contain(rule => rule.Ports.Any(p => p.Port == "8080") && rule.FromProperty == null, "metrics and probes stay open");
+
+        var services = Single<V1ValidatingWebhookConfiguration>("ipvs-operator-validating-webhook").Webhooks.Single(w => w.Name == "services.ipvsoperator.io");
+        services.MatchConditions.Should().ContainSingle().Which.Expression.Should().Be("object.spec.type == 'LoadBalancer'");
     }
 
     [Test]
@@ -70,6 +100,7 @@ public class DeploymentConfigTests
         container.SecurityContext.ReadOnlyRootFilesystem.Should().BeTrue();
         container.SecurityContext.AllowPrivilegeEscalation.Should().BeFalse();
         container.SecurityContext.Capabilities.Drop.Should().Equal("ALL");
+        pod.SecurityContext.SeccompProfile.Type.Should().Be("RuntimeDefault");
         container.LivenessProbe.HttpGet.Path.Should().Be("/healthz");
         container.ReadinessProbe.HttpGet.Path.Should().Be("/readyz");
         container.Resources.Requests.Should().ContainKeys("cpu", "memory");
@@ -91,26 +122,78 @@ public class DeploymentConfigTests
         container.SecurityContext.Capabilities.Drop.Should().Equal("ALL");
         container.SecurityContext.ReadOnlyRootFilesystem.Should().BeTrue();
         container.Env.Should().Contain(e => e.Name == "NODE_NAME" && e.ValueFrom.FieldRef.FieldPath == "spec.nodeName");
-        container.Env.Should().Contain(e => e.Name == "POD_NAMESPACE" && e.ValueFrom.FieldRef.FieldPath == "metadata.namespace", "the announcement Leases live in the operator's namespace");
+        container.Env.Should().Contain(e => e.Name == "POD_NAMESPACE" && e.ValueFrom.FieldRef.FieldPath == "metadata.namespace", "the announcement Leases live in the agents' namespace");
         container.Args.Should().Contain("--announce=l2");
+        pod.SecurityContext.SeccompProfile.Type.Should().Be("RuntimeDefault");
+        pod.Volumes.Where(v => v.HostPath is not null).Select(v => v.HostPath.Path).Should().BeEquivalentTo(["/proc/sys/net/ipv4", "/run/ipvs-operator"],
+            "of the host, only the IPv4 sysctls and the agent's own state directory");
         container.LivenessProbe.HttpGet.Path.Should().Be("/healthz");
         container.ReadinessProbe.HttpGet.Path.Should().Be("/readyz");
     }
 
-    /// <summary>The rendered ClusterRole of a component as "verb resource" lines.</summary>
+    /// <summary>Every rule of a component's rendered ClusterRole and Role.</summary>
+    private static IEnumerable<V1PolicyRule> Rules(string component) =>
+        rendered.OfType<V1ClusterRole>().Where(r => r.Metadata.Name == $"ipvs-operator-{component}").SelectMany(r => r.Rules)
+            .Concat(rendered.OfType<V1Role>().Where(r => r.Metadata.Name == $"ipvs-operator-{component}").SelectMany(r => r.Rules));
+
+    /// <summary>A component's grants as "verb resource" lines.</summary>
     private static HashSet<string> Granted(string component) =>
-    [
-        .. from rule in Single<V1ClusterRole>($"ipvs-operator-{component}").Rules
-           from resource in rule.Resources
-           from verb in rule.Verbs
-           select $"{verb} {resource}",
-    ];
+        [.. from rule in Rules(component) from resource in rule.Resources from verb in rule.Verbs select $"{verb} {resource}"];
 
     private static HashSet<string> Used(LocalClusterServer server, string user) =>
         [.. server.RequestsByUser.Keys.Where(k => k.User == user).Select(k => k.Request)];
 
-    private const string ControllerUser = $"system:serviceaccount:{Namespace}:ipvs-operator-controller";
-    private const string NodeUser = $"system:serviceaccount:{Namespace}:ipvs-operator-node";
+    private static readonly string[] SharingServices = ["web", "web-tls"];
+
+    private const string ControllerUser = $"system:serviceaccount:{ControllerNamespace}:ipvs-operator-controller";
+    private const string NodeUser = $"system:serviceaccount:{NodeNamespace}:ipvs-operator-node";
+
+    /// <summary>A component's rendered ServiceAccount, roles and bindings, created as kubectl apply would; its token.</summary>
+    private static async Task<string> InstallRbacAsync(LocalClusterServer server, IKubernetes client, string component, string ns)
+    {
+        var name = $"ipvs-operator-{component}";
+        if ((await client.CoreV1.ListNamespaceAsync()).Items.All(n => n.Metadata.Name != ns))
+        {
+            await client.CoreV1.CreateNamespaceAsync(Single<V1Namespace>(ns));
+        }
+        await client.CoreV1.CreateNamespacedServiceAccountAsync(Single<V1ServiceAccount>(name, ns), ns);
+        await client.RbacAuthorizationV1.CreateClusterRoleAsync(Single<V1ClusterRole>(name));
+        await client.RbacAuthorizationV1.CreateClusterRoleBindingAsync(Single<V1ClusterRoleBinding>(name));
+        await client.RbacAuthorizationV1.CreateNamespacedRoleAsync(Single<V1Role>(name, ns), ns);
+        await client.RbacAuthorizationV1.CreateNamespacedRoleBindingAsync(Single<V1RoleBinding>(name, ns), ns);
+        return server.Authentication.AddServiceAccount(ns, name);
+    }
+
+    /// <summary>Runs a scenario; when it fails after RBAC refused the component something, the failure names the refusals.</summary>
+    private static async Task RefusalsReportedAsync(LocalClusterServer server, string user, Func<Task> scenario)
+    {
+        try
+        {
+            await scenario();
+        }
+        catch (Exception) when (server.DeniedByUser.Keys.Any(d => d.User == user))
+        {
+            NothingWasRefused(server, user);
+            throw;
+        }
+    }
+
+    private static void NothingWasRefused(LocalClusterServer server, string user) =>
+        server.DeniedByUser.Where(d => d.Key.User == user).Select(d => d.Value).Should().BeEmpty($"{user} must be granted every request it makes");
+
+    [Test]
+    public void No_component_may_touch_Secrets_or_Leases_across_the_cluster_or_change_a_Service_spec_from_a_node()
+    {
+        foreach (var role in rendered.OfType<V1ClusterRole>())
+        {
+            role.Rules.Where(r => r.Resources.Intersect(["secrets", "leases", "*"]).Any()).Should().BeEmpty($"{role.Metadata.Name}: Secrets and Leases only in its own namespace");
+            role.Rules.Should().NotContain(r => r.Verbs.Contains("*") || r.ApiGroups.Contains("*"), "no wildcards");
+        }
+        Rules("node").Where(r => r.Resources.Contains("services")).SelectMany(r => r.Verbs).Should().BeEquivalentTo(["list", "watch"], "a node agent reads Services and writes only their status");
+        Rules("controller").Single(r => r.Resources.Contains("validatingwebhookconfigurations")).ResourceNames.Should().Equal("ipvs-operator-validating-webhook");
+        Rules("controller").Where(r => r.Resources.Contains("secrets") && !r.Verbs.SequenceEqual(["create"])).Should().OnlyContain(r => r.ResourceNames.Count == 1 && r.ResourceNames[0] == "ipvs-operator-webhook-tls");
+        Rules("controller").Where(r => r.Resources.Contains("leases") && !r.Verbs.SequenceEqual(["create"])).Should().OnlyContain(r => r.ResourceNames.Count == 1 && r.ResourceNames[0] == "ipvs-operator-controller");
+    }
 
     [Test]
     public async Task The_controller_is_granted_every_verb_it_uses_and_nothing_it_does_not()
@@ -118,62 +201,67 @@ public class DeploymentConfigTests
         await using var server = await LocalClusterServer.StartAsync();
         using var client = server.CreateClient();
         await LocalMode.InstallAsync(client, CancellationToken.None);
+        var token = await InstallRbacAsync(server, client, "controller", ControllerNamespace);
         var state = Directory.CreateTempSubdirectory("rbac-controller-");
         var host = new ControllerHost(new ControllerHostOptions
         {
-            Kubeconfig = server.WriteKubeconfig(Path.Combine(state.FullName, "kubeconfig"), token: server.Authentication.AddServiceAccount(Namespace, "ipvs-operator-controller")),
-            Election = new LeaderElectionOptions { Namespace = Namespace },
-            Certificates = new WebhookCertificateOptions { Namespace = Namespace },
+            Kubeconfig = server.WriteKubeconfig(Path.Combine(state.FullName, "kubeconfig"), token: token),
+            Election = new LeaderElectionOptions { Namespace = ControllerNamespace },
+            Certificates = new WebhookCertificateOptions { Namespace = ControllerNamespace },
             WebhookPort = 0,
             MetricsPort = 0,
             Bind = IPAddress.Loopback,
         }, NullLoggerFactory.Instance);
-        using var stop = new CancellationTokenSource();
-        var started = new TaskCompletionSource();
-        var run = Task.Run(() => host.RunAsync(stop.Token, started));
-        await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        server.Admission.MapService(Namespace, ManifestGenerator.WebhookNames.ServiceName, "127.0.0.1", host.WebhookPort);
-
-        // Everything the controller does for users: validate, allocate, share, fail and say so, release, unblock a pool.
-        var pools = new EntityClient<V1Alpha1IPPool>(client);
-        await pools.CreateAsync(new V1Alpha1IPPool { Metadata = new V1ObjectMeta { Name = "rbac" }, Spec = new IPPoolSpec { Addresses = ["198.51.100.1/32"] } });
-        await pools.CreateAsync(new V1Alpha1IPPool
+        await RefusalsReportedAsync(server, ControllerUser, async () =>
         {
-            Metadata = new V1ObjectMeta { Name = "rbac-labelled" },
-            Spec = new IPPoolSpec
+            using var stop = new CancellationTokenSource();
+            var started = new TaskCompletionSource();
+            var run = Task.Run(() => host.RunAsync(stop.Token, started));
+            await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            server.Admission.MapService(ControllerNamespace, ManifestGenerator.WebhookNames.ServiceName, "127.0.0.1", host.WebhookPort);
+
+            // Everything the controller does for users: validate, allocate, share, fail and say so, release, unblock a pool.
+            var pools = new EntityClient<V1Alpha1IPPool>(client);
+            await pools.CreateAsync(new V1Alpha1IPPool { Metadata = new V1ObjectMeta { Name = "rbac" }, Spec = new IPPoolSpec { Addresses = ["198.51.100.1/32"] } });
+            await pools.CreateAsync(new V1Alpha1IPPool
             {
-                Addresses = ["198.51.100.9/32"],
-                ServiceAllocation = new ServiceAllocation { NamespaceSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["team"] = "none" } } },
-            },
+                Metadata = new V1ObjectMeta { Name = "rbac-labelled" },
+                Spec = new IPPoolSpec
+                {
+                    Addresses = ["198.51.100.9/32"],
+                    ServiceAllocation = new ServiceAllocation { NamespaceSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["team"] = "none" } } },
+                },
+            });
+            V1Service LoadBalancer(string name, int port) => new()
+            {
+                Metadata = new V1ObjectMeta { Name = name, Annotations = new Dictionary<string, string> { [WellKnown.Annotations.AllowSharedIP] = "rbac" } },
+                Spec = new V1ServiceSpec { Type = "LoadBalancer", Ports = [new V1ServicePort { Port = port }] },
+            };
+            await client.CoreV1.CreateNamespacedServiceAsync(LoadBalancer("web", 80), "default");
+            await client.CoreV1.CreateNamespacedServiceAsync(LoadBalancer("web-tls", 443), "default"); // shares web's address
+            foreach (var name in SharingServices)
+            {
+                await Eventually.TrueAsync(async () => (await client.CoreV1.ReadNamespacedServiceAsync(name, "default")).Status?.LoadBalancer?.Ingress?.Count == 1, $"{name} has an address");
+            }
+            var nowhere = LoadBalancer("nowhere", 80);
+            nowhere.Metadata.Annotations = null;
+            await client.CoreV1.CreateNamespacedServiceAsync(nowhere, "default"); // every address is taken
+            await Eventually.TrueAsync(async () => (await client.CoreV1.ListNamespacedEventAsync("default")).Items.Any(e => e.Reason == WellKnown.Events.AllocationFailed && e.Count > 1),
+                "the failure is recorded again (one Event, its count bumped)");
+            await client.CoreV1.DeleteNamespacedServiceAsync("web-tls", "default");
+            await client.CoreV1.DeleteNamespacedServiceAsync("web", "default");
+            await client.CoreV1.DeleteNamespacedServiceAsync("nowhere", "default");
+            var claims = new EntityClient<V1Alpha1IPAllocation>(client);
+            await Eventually.TrueAsync(async () => (await claims.ListAsync()).Items.Count == 0, "every address is released"); // the webhook refuses deleting a pool in use
+            await pools.DeleteAsync(null, "rbac");
+            await Eventually.TrueAsync(async () => await pools.GetAsync(null, "rbac") is null, "the pool is gone once unused");
+            await pools.DeleteAsync(null, "rbac-labelled");
+            await stop.CancelAsync();
+            await run.WaitAsync(TimeSpan.FromSeconds(30));
+            state.Delete(recursive: true);
         });
-        V1Service LoadBalancer(string name, int port) => new()
-        {
-            Metadata = new V1ObjectMeta { Name = name, Annotations = new Dictionary<string, string> { [WellKnown.Annotations.AllowSharedIP] = "rbac" } },
-            Spec = new V1ServiceSpec { Type = "LoadBalancer", Ports = [new V1ServicePort { Port = port }] },
-        };
-        await client.CoreV1.CreateNamespacedServiceAsync(LoadBalancer("web", 80), "default");
-        await client.CoreV1.CreateNamespacedServiceAsync(LoadBalancer("web-tls", 443), "default"); // shares web's address
-        foreach (var name in new[] { "web", "web-tls" })
-        {
-            await Eventually.TrueAsync(async () => (await client.CoreV1.ReadNamespacedServiceAsync(name, "default")).Status?.LoadBalancer?.Ingress?.Count == 1, $"{name} has an address");
-        }
-        var nowhere = LoadBalancer("nowhere", 80);
-        nowhere.Metadata.Annotations = null;
-        await client.CoreV1.CreateNamespacedServiceAsync(nowhere, "default"); // every address is taken
-        await Eventually.TrueAsync(async () => (await client.CoreV1.ListNamespacedEventAsync("default")).Items.Any(e => e.Reason == WellKnown.Events.AllocationFailed && e.Count > 1),
-            "the failure is recorded again (one Event, its count bumped)");
-        await client.CoreV1.DeleteNamespacedServiceAsync("web-tls", "default");
-        await client.CoreV1.DeleteNamespacedServiceAsync("web", "default");
-        await client.CoreV1.DeleteNamespacedServiceAsync("nowhere", "default");
-        var claims = new EntityClient<V1Alpha1IPAllocation>(client);
-        await Eventually.TrueAsync(async () => (await claims.ListAsync()).Items.Count == 0, "every address is released"); // the webhook refuses deleting a pool in use
-        await pools.DeleteAsync(null, "rbac");
-        await Eventually.TrueAsync(async () => await pools.GetAsync(null, "rbac") is null, "the pool is gone once unused");
-        await pools.DeleteAsync(null, "rbac-labelled");
-        await stop.CancelAsync();
-        await run.WaitAsync(TimeSpan.FromSeconds(30));
-        state.Delete(recursive: true);
 
+        NothingWasRefused(server, ControllerUser);
         var used = Used(server, ControllerUser);
         var granted = Granted("controller");
         used.Except(granted).Should().BeEmpty("every request the controller made must be granted");
@@ -192,10 +280,11 @@ public class DeploymentConfigTests
         {
             await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(CrdGenerator.Generate(entity));
         }
+        var token = await InstallRbacAsync(server, client, "node", NodeNamespace);
         var state = Directory.CreateTempSubdirectory("rbac-node-");
         var host = new NodeHost(new NodeHostOptions
         {
-            Kubeconfig = server.WriteKubeconfig(Path.Combine(state.FullName, "kubeconfig"), token: server.Authentication.AddServiceAccount(Namespace, "ipvs-operator-node")),
+            Kubeconfig = server.WriteKubeconfig(Path.Combine(state.FullName, "kubeconfig"), token: token),
             Dataplane = DataplaneKind.Memory,
             MetricsPort = 0,
             Bind = IPAddress.Loopback,
@@ -203,41 +292,44 @@ public class DeploymentConfigTests
             {
                 NodeName = "node-a",
                 ForwardTo = ForwardTarget.NodePort,
-                Layer2 = new Layer2Options { Namespace = "ipvs-operator-system", LeaseDuration = TimeSpan.FromSeconds(2), RenewDeadline = TimeSpan.FromSeconds(1), RetryPeriod = TimeSpan.FromMilliseconds(200) },
+                Layer2 = new Layer2Options { Namespace = NodeNamespace, LeaseDuration = TimeSpan.FromSeconds(2), RenewDeadline = TimeSpan.FromSeconds(1), RetryPeriod = TimeSpan.FromMilliseconds(200) },
             },
         }, NullLoggerFactory.Instance);
-        await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "ipvs-operator-system" } });
-        using var stop = new CancellationTokenSource();
-        var started = new TaskCompletionSource();
-        var run = Task.Run(() => host.RunAsync(stop.Token, started));
-        await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await RefusalsReportedAsync(server, NodeUser, async () =>
+        {
+            using var stop = new CancellationTokenSource();
+            var started = new TaskCompletionSource();
+            var run = Task.Run(() => host.RunAsync(stop.Token, started));
+            await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
-        // A served Service whose scheduler annotation goes bad, good, and bad again (one Event, its count bumped).
-        var created = await client.CoreV1.CreateNamespacedServiceAsync(new V1Service
-        {
-            Metadata = new V1ObjectMeta { Name = "web", Annotations = new Dictionary<string, string> { [WellKnown.Annotations.Scheduler] = "fastest" } },
-            Spec = new V1ServiceSpec { Type = "LoadBalancer", Ports = [new V1ServicePort { Port = 80 }] },
-        }, "default");
-        await new EntityClient<V1Alpha1IPAllocation>(client).CreateAsync(new V1Alpha1IPAllocation
-        {
-            Metadata = new V1ObjectMeta { Name = "ipv4-198-51-100-1" },
-            Spec = new IPAllocationSpec { Address = "198.51.100.1", Pool = "p", ServiceRef = new ServiceReference { Namespace = "default", Name = "web", Uid = created.Metadata.Uid } },
+            // A served Service whose scheduler annotation goes bad, good, and bad again (one Event, its count bumped).
+            var created = await client.CoreV1.CreateNamespacedServiceAsync(new V1Service
+            {
+                Metadata = new V1ObjectMeta { Name = "web", Annotations = new Dictionary<string, string> { [WellKnown.Annotations.Scheduler] = "fastest" } },
+                Spec = new V1ServiceSpec { Type = "LoadBalancer", Ports = [new V1ServicePort { Port = 80 }] },
+            }, "default");
+            await new EntityClient<V1Alpha1IPAllocation>(client).CreateAsync(new V1Alpha1IPAllocation
+            {
+                Metadata = new V1ObjectMeta { Name = "ipv4-198-51-100-1" },
+                Spec = new IPAllocationSpec { Address = "198.51.100.1", Pool = "p", ServiceRef = new ServiceReference { Namespace = "default", Name = "web", Uid = created.Metadata.Uid } },
+            });
+            async Task ScheduleAsync(string scheduler) => await client.CoreV1.PatchNamespacedServiceAsync(
+                new V1Patch(new V1Service { Metadata = new V1ObjectMeta { Annotations = new Dictionary<string, string> { [WellKnown.Annotations.Scheduler] = scheduler } } }, V1Patch.PatchType.MergePatch), "web", "default");
+            await Eventually.TrueAsync(() => host.Agent!.LastReport?.VirtualServices == 1, "the Service is served");
+            await ScheduleAsync("wlc");
+            await Eventually.TrueAsync(() => host.Dataplane!.Ipvs.ListServices().SingleOrDefault()?.Scheduler == "wlc", "the agent followed the good annotation");
+            await ScheduleAsync("fastest");
+            await Eventually.TrueAsync(async () => (await client.CoreV1.ListNamespacedEventAsync("default")).Items.Any(e => e.Reason == "UnknownScheduler" && e.Count == 2),
+                "the warning is recorded again when it comes back");
+            // Layer 2: the node takes the address, says so on the Service, and on stopping releases its Leases.
+            await Eventually.TrueAsync(async () => (await client.CoreV1.ReadNamespacedServiceAsync("web", "default")).Status?.Conditions?
+                .Any(c => c.Type == WellKnown.Conditions.Announced && c.Status == "True" && c.Message.Contains("announced from node-a", StringComparison.Ordinal)) == true, "the Service says node-a announces it");
+            await stop.CancelAsync();
+            await run.WaitAsync(TimeSpan.FromSeconds(30));
+            state.Delete(recursive: true);
         });
-        async Task ScheduleAsync(string scheduler) => await client.CoreV1.PatchNamespacedServiceAsync(
-            new V1Patch(new V1Service { Metadata = new V1ObjectMeta { Annotations = new Dictionary<string, string> { [WellKnown.Annotations.Scheduler] = scheduler } } }, V1Patch.PatchType.MergePatch), "web", "default");
-        await Eventually.TrueAsync(() => host.Agent!.LastReport?.VirtualServices == 1, "the Service is served");
-        await ScheduleAsync("wlc");
-        await Eventually.TrueAsync(() => host.Dataplane!.Ipvs.ListServices().SingleOrDefault()?.Scheduler == "wlc", "the agent followed the good annotation");
-        await ScheduleAsync("fastest");
-        await Eventually.TrueAsync(async () => (await client.CoreV1.ListNamespacedEventAsync("default")).Items.Any(e => e.Reason == "UnknownScheduler" && e.Count == 2),
-            "the warning is recorded again when it comes back");
-        // Layer 2: the node takes the address, says so on the Service, and on stopping releases its Leases.
-        await Eventually.TrueAsync(async () => (await client.CoreV1.ReadNamespacedServiceAsync("web", "default")).Status?.Conditions?.Any(c => c.Type == WellKnown.Conditions.Announced) == true
-            && (await client.CoreV1.ReadNamespacedServiceAsync("web", "default")).Metadata.Annotations.ContainsKey(WellKnown.Annotations.AnnouncingNode), "the Service says node-a announces it");
-        await stop.CancelAsync();
-        await run.WaitAsync(TimeSpan.FromSeconds(30));
-        state.Delete(recursive: true);
 
+        NothingWasRefused(server, NodeUser);
         var used = Used(server, NodeUser);
         var granted = Granted("node");
         used.Except(granted).Should().BeEmpty("every request the node agent made must be granted");

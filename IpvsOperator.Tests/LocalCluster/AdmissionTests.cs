@@ -28,7 +28,7 @@ public class AdmissionTests : LocalClusterFixture
     }
 
     private async Task RegisterAsync(string name, string failurePolicy = "Fail", int timeoutSeconds = 5, string? caBundle = null, string[]? operations = null,
-        string resource = "configmaps", bool viaService = false)
+        string resource = "configmaps", bool viaService = false, string? matchCondition = null)
     {
         var clientConfig = viaService
             ? new Admissionregistrationv1WebhookClientConfig { Service = new Admissionregistrationv1ServiceReference { NamespaceProperty = "webhooks", Name = "guard", Port = 443, Path = "/validate" } }
@@ -47,6 +47,7 @@ public class AdmissionTests : LocalClusterFixture
                 ClientConfig = clientConfig,
                 ObjectSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["guarded-by"] = name } },
                 Rules = [new V1RuleWithOperations { Operations = operations ?? ["CREATE", "UPDATE", "DELETE"], ApiGroups = [""], ApiVersions = ["v1"], Resources = [resource] }],
+                MatchConditions = matchCondition is null ? null : [new V1MatchCondition { Name = "condition", Expression = matchCondition }],
             }],
         });
     }
@@ -114,6 +115,38 @@ public class AdmissionTests : LocalClusterFixture
         {
             webhook.Requests.Should().ContainSingle("the unlabelled object and the secret do not match");
         }
+    }
+
+    [Test]
+    public async Task A_false_matchCondition_keeps_the_request_from_the_webhook_and_one_that_cannot_be_evaluated_follows_the_failure_policy()
+    {
+        await RegisterAsync("reds-only", matchCondition: "object.data.colour == 'red'");
+        webhook.Decide = _ => "no";
+
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(Coloured("blue-one", "reds-only", "blue"), "default");
+        (await ApiErrors.Of(() => Client.CoreV1.CreateNamespacedConfigMapAsync(Coloured("red-one", "reds-only", "red"), "default"))).Code.Should().Be(HttpStatusCode.Forbidden);
+        lock (webhook.Requests)
+        {
+            webhook.Requests.Should().ContainSingle("only the red one satisfies the condition").Which["object"]!["metadata"]!["name"]!.GetValue<string>().Should().Be("red-one");
+        }
+
+        // No colour at all: CEL's "no such key" is an error, which failurePolicy Fail turns into a refusal.
+        (await ApiErrors.Of(() => Client.CoreV1.CreateNamespacedConfigMapAsync(Guarded("colourless", "reds-only"), "default")))
+            .Message.Should().Contain("matchCondition condition: no such key: data.colour");
+        await RegisterAsync("reds-or-skip", failurePolicy: "Ignore", matchCondition: "object.data.colour == 'red'");
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(Guarded("colourless-ignored", "reds-or-skip"), "default");
+
+        // An expression beyond LocalCluster's subset is an error, never a silent match.
+        await RegisterAsync("clever", matchCondition: "object.data.colour.startsWith('r')");
+        (await ApiErrors.Of(() => Client.CoreV1.CreateNamespacedConfigMapAsync(Coloured("rose", "clever", "rose"), "default")))
+            .Message.Should().Contain("LocalCluster evaluates only");
+    }
+
+    private static V1ConfigMap Coloured(string name, string guard, string colour)
+    {
+        var map = Guarded(name, guard);
+        map.Data["colour"] = colour;
+        return map;
     }
 
     [Test]

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using IpvsOperator.Addressing;
+using IpvsOperator.Entities;
 using IpvsOperator.Node.Announcement;
 using IpvsOperator.Tests.Support;
 using k8s;
@@ -46,7 +47,7 @@ public class AnnouncementElectionTests : LocalClusterFixture
 
     [OneTimeSetUp]
     public async Task CreateNamespaceAsync() =>
-        await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "ipvs-operator-system" } });
+        await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = WellKnown.NodeNamespace } });
 
     [TearDown]
     public async Task StopAgentsAsync()
@@ -59,9 +60,9 @@ public class AnnouncementElectionTests : LocalClusterFixture
             agent.Client.Dispose();
         }
         agents.Clear();
-        foreach (var lease in (await Client.CoordinationV1.ListNamespacedLeaseAsync("ipvs-operator-system")).Items)
+        foreach (var lease in (await Client.CoordinationV1.ListNamespacedLeaseAsync(WellKnown.NodeNamespace)).Items)
         {
-            await Client.CoordinationV1.DeleteNamespacedLeaseAsync(lease.Metadata.Name, "ipvs-operator-system");
+            await Client.CoordinationV1.DeleteNamespacedLeaseAsync(lease.Metadata.Name, WellKnown.NodeNamespace);
         }
     }
 
@@ -119,7 +120,7 @@ public class AnnouncementElectionTests : LocalClusterFixture
         a.Held.Should().Contain(keptByA, "addresses of nodes that stay do not move");
         c.Held.Should().Contain(keptByC, "addresses of nodes that stay do not move");
         fromB.Should().OnlyContain(address => a.Held.Contains(address) || c.Held.Contains(address));
-        (await Client.CoordinationV1.ListNamespacedLeaseAsync("ipvs-operator-system")).Items
+        (await Client.CoordinationV1.ListNamespacedLeaseAsync(WellKnown.NodeNamespace)).Items
             .Should().NotContain(l => l.Metadata.Name == "ipvs-node-node-b", "a clean stop deletes the presence Lease");
     }
 

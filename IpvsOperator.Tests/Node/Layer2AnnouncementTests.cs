@@ -104,9 +104,8 @@ public class Layer2AnnouncementTests : ControllerFixture
         await Eventually.TrueAsync(async () =>
         {
             service = await Services.GetAsync(ns, "web");
-            return service?.Metadata.Annotations?.TryGetValue(WellKnown.Annotations.AnnouncingNode, out var node) == true && node == holder
-                && service.Status?.Conditions?.Any(c => c.Type == WellKnown.Conditions.Announced && c.Status == "True" && c.Message == $"{vip} is announced from {holder} (eth0)") == true;
-        }, () => $"the Service names {holder}: annotations {string.Join(",", service?.Metadata.Annotations ?? new Dictionary<string, string>())}; conditions {string.Join("; ", service?.Status?.Conditions?.Select(c => $"{c.Type}={c.Status} {c.Message}") ?? [])}");
+            return service?.Status?.Conditions?.Any(c => c.Type == WellKnown.Conditions.Announced && c.Status == "True" && c.Message == $"{vip} is announced from {holder} (eth0)") == true;
+        }, () => $"the Service names {holder}: conditions {string.Join("; ", service?.Status?.Conditions?.Select(c => $"{c.Type}={c.Status} {c.Message}") ?? [])}");
     }
 
     [Test]
@@ -171,10 +170,9 @@ public class Layer2AnnouncementTests : ControllerFixture
 
         await Eventually.TrueAsync(() => nodes.All(n => !n.OnUplink(vip)), () => $"nobody announces {vip}; now {Holders(vip)}");
         await Eventually.TrueAsync(async () => await Services.GetAsync(ns, "web") is { } service
-            && service.Metadata.Annotations?.ContainsKey(WellKnown.Annotations.AnnouncingNode) != true
             && service.Status?.Conditions?.Any(c => c.Type == WellKnown.Conditions.Announced && c.Status == "False" && c.Reason == "NoEligibleNode"
                 && c.Message == $"no node announces {vip}: externalTrafficPolicy is Local and no node running the agent has a ready endpoint") == true,
-            "the condition says why no node announces it and the annotation is gone");
+            "the condition says why no node announces it");
     }
 
     [Test]
@@ -211,9 +209,8 @@ public class Layer2AnnouncementTests : ControllerFixture
 
         await Eventually.TrueAsync(() => nodes.All(n => !n.OnUplink(vip)), () => $"nobody announces {vip}; now {Holders(vip)}");
         await Eventually.TrueAsync(async () => await Services.GetAsync(ns, "web") is { } now
-            && now.Metadata.Annotations?.ContainsKey(WellKnown.Annotations.AnnouncingNode) != true
             && now.Status?.Conditions?.Any(c => c.Type == WellKnown.Conditions.Announced) != true,
-            "the annotation and the condition are gone from a Service no node announces");
+            "the condition is gone from a Service no node announces");
         await Eventually.TrueAsync(async () => (await AddressLeasesAsync()).Count == 0, "the address Lease is deleted once it is unused");
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using IpvsOperator.Entities;
+using IpvsOperator.Runtime;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Webhooks;
 using IpvsOperator.Tests.Controllers;
@@ -149,6 +150,21 @@ public class WebhookTests : ControllerFixture
     }
 
     [Test]
+    public async Task Only_LoadBalancer_Services_reach_the_Service_webhook()
+    {
+        var ns = await NewNamespaceAsync();
+        await CreatePoolAsync("wh-svc-only", "198.18.7.0/30");
+        double Answered() => RuntimeMetrics.AdmissionReviews.WithLabels("/validate-service", "allowed").Value
+            + RuntimeMetrics.AdmissionReviews.WithLabels("/validate-service", "denied").Value;
+
+        var before = Answered();
+        await CreateServiceAsync(ns, "internal", type: "ClusterIP");
+        Answered().Should().Be(before, "the generated matchCondition keeps a ClusterIP Service from the webhook");
+        await CreateServiceAsync(ns, "public");
+        Answered().Should().Be(before + 1, "a LoadBalancer Service is validated");
+    }
+
+    [Test]
     public async Task A_pool_edit_whose_selector_would_exclude_a_Service_holding_its_address_is_refused_naming_it()
     {
         var ns = await NewNamespaceAsync();
@@ -178,7 +194,11 @@ public class WebhookTests : ControllerFixture
         using var huge = new ByteArrayContent(new byte[WebhookServer.MaxRequestBody + 1]);
         huge.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
 
-        var refused = await http.PostAsync(new Uri($"https://127.0.0.1:{server.Port}/validate-ippool"), huge);
+        // Expect: 100-continue, as kube-apiserver's client may send it: the server answers from the
+        // headers, so the answer never races the upload of a body it will not read.
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"https://127.0.0.1:{server.Port}/validate-ippool")) { Content = huge };
+        request.Headers.ExpectContinue = true;
+        var refused = await http.SendAsync(request);
 
         refused.StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge);
     }

@@ -63,7 +63,7 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
                 SyncPeriod = TimeSpan.FromSeconds(10),
                 // Announced on the in-memory eth0 only: on the kernel dataplane this would answer ARP
                 // and send gratuitous ARP on this machine's real LAN.
-                Layer2 = options.Dataplane == DataplaneKind.Memory ? new Layer2Options { Namespace = WellKnown.OperatorNamespace } : null,
+                Layer2 = options.Dataplane == DataplaneKind.Memory ? new Layer2Options { Namespace = WellKnown.NodeNamespace } : null,
             },
         }, loggers);
         Node = node;
@@ -82,7 +82,7 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
             Try:
               kubectl --kubeconfig {KubeconfigPath} get ippools,svc,ipalloc
               kubectl --kubeconfig {KubeconfigPath} get events
-              kubectl --kubeconfig {KubeconfigPath} get leases -n {WellKnown.OperatorNamespace}   (who announces each VIP)
+              kubectl --kubeconfig {KubeconfigPath} get leases -n {WellKnown.NodeNamespace}   (who announces each VIP)
 
             LocalCluster runs no pods: {(options.StandInEndpoints ? "a LoadBalancer Service without EndpointSlices of its own gets two" : "publish EndpointSlices for your Services yourself")}
             {(options.StandInEndpoints ? "stand-in endpoints on local-node, so that the IPVS table below has destinations." : "(--stand-in-endpoints=false), or they get no IPVS destinations.")}
@@ -120,14 +120,17 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
         output.WriteLine($"{DateTime.Now:HH:mm:ss}  IPVS after {report.Writes} kernel writes ({report.Trigger.ToString().ToLowerInvariant()} sync, {report.Duration.TotalMilliseconds:F1} ms):\n  {table}");
     }
 
-    /// <summary>The CRDs, the operator namespace and the webhook configuration, as config/default installs them.</summary>
+    /// <summary>The CRDs, the operator's namespaces and the webhook configuration, as config/default installs them.</summary>
     internal static async Task InstallAsync(IKubernetes client, CancellationToken cancellationToken)
     {
         foreach (var entity in new[] { typeof(V1Alpha1IPPool), typeof(V1Alpha1IPAllocation) })
         {
             await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(CrdGenerator.Generate(entity), cancellationToken: cancellationToken);
         }
-        await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = WellKnown.OperatorNamespace } }, cancellationToken: cancellationToken);
+        foreach (var ns in new[] { WellKnown.OperatorNamespace, WellKnown.NodeNamespace })
+        {
+            await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } }, cancellationToken: cancellationToken);
+        }
         var webhook = KubernetesYaml.Deserialize<V1ValidatingWebhookConfiguration>(
             new ManifestGenerator(typeof(LocalMode).Assembly).Generate()["webhook/manifests.yaml"]);
         foreach (var hook in webhook.Webhooks)

@@ -33,12 +33,12 @@ internal static class NodeCommand
         var dataplane = new Option<string>("--dataplane") { Description = "kernel: netlink, IPVS and nftables; memory: in-memory (no root needed, nothing forwarded).", DefaultValueFactory = _ => "kernel" };
         dataplane.AcceptOnlyFromAmong("kernel", "memory");
         var stateFile = new Option<string?>("--state-file") { Description = "Where the VIPs this agent bound are recorded, so that one whose IPAllocation went while the agent was down is still removed.", DefaultValueFactory = _ => "/run/ipvs-operator/bound-addresses" };
-        var procSys = new Option<string>("--proc-sys") { Description = "Where the host's /proc/sys is mounted (for net.ipv4.vs.conntrack); the DaemonSet mounts /proc/sys/net at /host/proc/sys/net.", DefaultValueFactory = _ => "/proc/sys" };
+        var procSys = new Option<string>("--proc-sys") { Description = "Where the host's /proc/sys is mounted (for net.ipv4.vs.conntrack); the DaemonSet mounts the host's /proc/sys/net/ipv4 at /host/proc/sys/net/ipv4.", DefaultValueFactory = _ => "/proc/sys" };
         var metricsPort = new Option<int>("--metrics-port") { Description = "Port of /metrics, /healthz and /readyz.", DefaultValueFactory = _ => 8081 };
         var announce = new Option<string>("--announce") { Description = "l2: one node per VIP answers ARP/NDP for it, elected on Leases, with failover; none: the network routes the VIPs to the nodes (BGP, static routes).", DefaultValueFactory = _ => "l2" };
         announce.AcceptOnlyFromAmong("l2", "none");
         var announceIface = new Option<string?>("--announce-iface") { Description = "Interface the VIPs are announced on; default: the interface of the default route." };
-        var leaseNamespace = new Option<string>("--lease-namespace") { Description = "Namespace of the announcement Leases: the operator's.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? WellKnown.OperatorNamespace };
+        var leaseNamespace = new Option<string>("--lease-namespace") { Description = "Namespace of the announcement Leases: the agents' own (the only one where they may use Leases).", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? WellKnown.NodeNamespace };
         var layer2 = Layer2Options.Defaults;
         var leaseDuration = Durations.Option("--lease-duration", "After this long without a renewal from a node, others take over its VIPs", layer2.LeaseDuration);
         var renewDeadline = Durations.Option("--renew-deadline", "A node that cannot renew for this long withdraws its VIPs, before its lease expires", layer2.RenewDeadline);

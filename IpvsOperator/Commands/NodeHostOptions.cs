@@ -14,7 +14,7 @@ public sealed record NodeHostOptions
     public required NodeAgentOptions Agent { get; init; }
     public DataplaneKind Dataplane { get; init; } = DataplaneKind.Kernel;
 
-    /// <summary>Where the host's /proc/sys is (a DaemonSet mounts the host's /proc/sys/net under /host/proc/sys).</summary>
+    /// <summary>Where the host's /proc/sys is (a DaemonSet mounts the host's /proc/sys/net/ipv4 under /host/proc/sys).</summary>
     public string ProcSys { get; init; } = "/proc/sys";
 
     /// <summary>/metrics, /healthz, /readyz; 0 takes any free port (tests).</summary>

@@ -2,7 +2,7 @@ namespace IpvsOperator.Dataplane;
 
 /// <summary>
 /// The files under a /proc/sys: the node's own, or the host's mounted into the pod (a DaemonSet
-/// mounts the host's /proc/sys/net, since the container's /proc/sys is read-only).
+/// mounts the host's /proc/sys/net/ipv4, since the container's /proc/sys is read-only).
 /// </summary>
 public sealed class ProcSysctl(string root = "/proc/sys") : ISysctl
 {

@@ -9,8 +9,14 @@ public static class WellKnown
 
     public const string LoadBalancerClass = "ipvsoperator.io/ipvs";
 
-    /// <summary>Where config/default installs the operator; its Leases and webhook Secret live there.</summary>
+    /// <summary>Where config/default installs the controller; its leader Lease and webhook Secret live there (Pod Security: restricted).</summary>
     public const string OperatorNamespace = "ipvs-operator-system";
+
+    /// <summary>
+    /// Where config/default installs the node agents; their announcement Leases live there. A namespace
+    /// of their own, since a host-network pod needs Pod Security "privileged", which the controller must not get.
+    /// </summary>
+    public const string NodeNamespace = "ipvs-operator-node";
 
     /// <summary>
     /// The dummy interface the node agent binds VIPs on. Not kube-ipvs0: kube-proxy's IPVS mode owns
@@ -29,9 +35,6 @@ public static class WellKnown
         public const string Scheduler = "ipvsoperator.io/scheduler";
         public const string ForwardMethod = "ipvsoperator.io/forward-method";
         public const string AllocatedFromPool = "ipvsoperator.io/allocated-from-pool";
-
-        /// <summary>Written by the node agents: the node that answers ARP/NDP for the Service's address.</summary>
-        public const string AnnouncingNode = "ipvsoperator.io/announcing-node";
     }
 
     public static class Finalizers

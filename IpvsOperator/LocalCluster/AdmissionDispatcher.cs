@@ -32,7 +32,7 @@ public sealed class AdmissionDispatcher(ObjectStorage storage)
         var (configurations, _, _, _) = storage.List(ResourceRegistry.ValidatingWebhookConfigurations, null, ObjectFilter.Everything, null, 0);
         foreach (var webhook in configurations.SelectMany(c => (c["webhooks"] as JsonArray)?.OfType<JsonObject>() ?? []))
         {
-            if (!Matches(webhook, request))
+            if (!Matches(webhook, request) || !ConditionsHold(webhook, request))
             {
                 continue;
             }
@@ -207,6 +207,28 @@ public sealed class AdmissionDispatcher(ObjectStorage storage)
         {
             var ns = storage.Get(ResourceRegistry.Namespaces, string.Empty, request.Namespace);
             return ns is not null && LabelQuery.FromObject(namespaceSelector).Matches(Labels(ns));
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Every matchCondition true: the webhook is called. One false: it is not. One that cannot be
+    /// evaluated: the request is refused (failurePolicy Fail) or the webhook skipped (Ignore), as kube-apiserver does.
+    /// </summary>
+    private static bool ConditionsHold(JsonObject webhook, AdmissionAttributes request)
+    {
+        foreach (var condition in (webhook["matchConditions"] as JsonArray)?.OfType<JsonObject>().Select(MatchCondition.Parse) ?? [])
+        {
+            switch (condition.Evaluate(request.NewObject, request.OldObject))
+            {
+                case false:
+                    return false;
+                case null when webhook["failurePolicy"]?.GetValue<string>() == "Ignore":
+                    return false;
+                case null:
+                    throw new ApiException(HttpStatusCode.InternalServerError, "InternalError",
+                        $"failed calling webhook \"{webhook["name"]}\": matchCondition {condition.Name}: no such key: {string.Join('.', condition.Path)}");
+            }
         }
         return true;
     }

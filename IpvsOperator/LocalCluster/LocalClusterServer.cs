@@ -60,10 +60,14 @@ public sealed class LocalClusterServer : IAsyncDisposable
         Admission = admission;
         Tls = tls;
         Authentication = new Authenticator(options.Token);
+        Authorizer = new RbacAuthorizer(api.Storage);
     }
 
     /// <summary>The CA clients trust and the certificate served.</summary>
     public ServingCertificate Tls { get; }
+
+    /// <summary>RBAC on the roles and bindings stored here: what a user other than the administrator may do.</summary>
+    public RbacAuthorizer Authorizer { get; }
 
     /// <summary>Who may talk to this server: the administrator's token, and the users tests add.</summary>
     public Authenticator Authentication { get; }
@@ -87,6 +91,9 @@ public sealed class LocalClusterServer : IAsyncDisposable
     /// services/status"): what a component really does, to hold its RBAC to.
     /// </summary>
     public System.Collections.Concurrent.ConcurrentDictionary<(string User, string Request), long> RequestsByUser { get; } = new();
+
+    /// <summary>Requests RBAC refused, by user, with the refusal: a component that gets any lacks a permission it uses.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<(string User, string Request), string> DeniedByUser { get; } = new();
 
     public static async Task<LocalClusterServer> StartAsync(LocalClusterOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -317,6 +324,15 @@ public sealed class LocalClusterServer : IAsyncDisposable
         var request = $"{verb} {resource.Plural}{(subresource is null ? string.Empty : "/" + subresource)}";
         RequestCounts.AddOrUpdate(request, 1, (_, n) => n + 1);
         var user = context.Items[UserKey] as UserInfo ?? throw new InvalidOperationException("authenticated before routing");
+        try
+        {
+            Authorizer.Authorize(user, new AccessRequest(verb, resource, subresource, ns ?? string.Empty, name));
+        }
+        catch (ApiException denied)
+        {
+            DeniedByUser[(user.Name, request)] = denied.Message;
+            throw;
+        }
         RequestsByUser.AddOrUpdate((user.Name, request), 1, (_, n) => n + 1);
         var (failure, delay, gone) = Faults.Check(verb, resource.Plural);
         if (delay > TimeSpan.Zero)

@@ -83,7 +83,27 @@ public sealed class ResourceRegistry
         },
         CustomResourceDefinitions with { MergeKeys = CommonMergeKeys },
         ValidatingWebhookConfigurations,
+        ClusterRoles,
+        ClusterRoleBindings,
+        Roles,
+        RoleBindings,
     ];
+
+    public static readonly ApiResource ClusterRoles = new("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false, [], false) { Columns = [Age], MergeKeys = CommonMergeKeys };
+
+    public static readonly ApiResource ClusterRoleBindings = new("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", false, [], false)
+    {
+        Columns = [new("Role", "string", ".roleRef.name"), Age],
+        MergeKeys = CommonMergeKeys,
+    };
+
+    public static readonly ApiResource Roles = new("rbac.authorization.k8s.io", "v1", "Role", "roles", true, [], false) { Columns = [Age], MergeKeys = CommonMergeKeys };
+
+    public static readonly ApiResource RoleBindings = new("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", true, [], false)
+    {
+        Columns = [new("Role", "string", ".roleRef.name"), Age],
+        MergeKeys = CommonMergeKeys,
+    };
 
     public void Add(ApiResource resource) => byPath[Path(resource.Group, resource.Version, resource.Plural)] = resource;
 

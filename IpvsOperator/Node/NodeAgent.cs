@@ -23,8 +23,9 @@ namespace IpvsOperator.Node;
 [EntityRbac(typeof(V1Alpha1IPAllocation), Verbs = RbacVerb.List | RbacVerb.Watch, Component = "node")]
 [EntityRbac(typeof(V1Service), typeof(V1EndpointSlice), typeof(V1Node), Verbs = RbacVerb.List | RbacVerb.Watch, Component = "node")]
 [EntityRbac(typeof(Corev1Event), Verbs = RbacVerb.Create | RbacVerb.Get | RbacVerb.Update, Component = "node")]
-[EntityRbac(typeof(V1Lease), Verbs = RbacVerb.Get | RbacVerb.List | RbacVerb.Create | RbacVerb.Update | RbacVerb.Delete, Component = "node")]
-[EntityRbac(typeof(V1Service), Verbs = RbacVerb.Patch, Component = "node")]
+// The election's Leases live in the agents' own namespace: no Lease elsewhere (kube-node-lease
+// heartbeats, other components' leaders) can be read or written.
+[EntityRbac(typeof(V1Lease), Verbs = RbacVerb.Get | RbacVerb.List | RbacVerb.Create | RbacVerb.Update | RbacVerb.Delete, Component = "node", Namespaced = true)]
 [GenericRbac(Resources = ["services/status"], Verbs = RbacVerb.Patch, Component = "node")]
 public sealed class NodeAgent
 {

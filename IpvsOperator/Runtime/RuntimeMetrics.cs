@@ -22,6 +22,14 @@ public static class RuntimeMetrics
         "ipvsoperator_reconcile_failures_total", "Reconciles that failed and were requeued, by controller.",
         new CounterConfiguration { LabelNames = ["controller"] });
 
+    public static readonly Counter AdmissionReviews = Factory.CreateCounter(
+        "ipvsoperator_webhook_requests_total", "AdmissionReviews answered, by webhook path and verdict (allowed, denied, error: the validator failed).",
+        new CounterConfiguration { LabelNames = ["webhook", "verdict"] });
+
+    public static readonly Histogram AdmissionDuration = Factory.CreateHistogram(
+        "ipvsoperator_webhook_duration_seconds", "Time to answer one AdmissionReview, by webhook path (the API server waits for it).",
+        new HistogramConfiguration { LabelNames = ["webhook"], Buckets = Histogram.ExponentialBuckets(0.0005, 2, 14) });
+
     public static readonly Gauge IsLeader = Factory.CreateGauge(
         "ipvsoperator_leader", "1 while this instance holds the leader lease.");
 }

@@ -11,9 +11,11 @@ namespace IpvsOperator.Webhooks;
 /// A LoadBalancer Service of ours is refused when its annotations do not parse (two addresses of
 /// one family among them), a requested address lies in no pool or outside the pool it names, or a
 /// requested pool does not exist: what the controller would refuse anyway, said at once. Registered with failurePolicy
-/// Ignore: our outage must never stop Services being created in the cluster.
+/// Ignore: our outage must never stop Services being created in the cluster; and with a matchCondition, so that
+/// the API server sends us LoadBalancer Services only, never the cluster's other Services.
 /// </summary>
-[ValidatingWebhook("services.ipvsoperator.io", "/validate-service", Resources = ["services"], FailurePolicy = "Ignore")]
+[ValidatingWebhook("services.ipvsoperator.io", "/validate-service", Resources = ["services"], FailurePolicy = "Ignore",
+    MatchConditionName = "load-balancers-only", MatchCondition = "object.spec.type == 'LoadBalancer'")]
 public sealed class ServiceValidator(EntityClient<V1Alpha1IPPool> pools, bool defaultClass) : IAdmissionValidator
 {
     public async Task<AdmissionVerdict> ValidateAsync(AdmissionRequest request, CancellationToken cancellationToken)

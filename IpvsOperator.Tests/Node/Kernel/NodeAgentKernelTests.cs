@@ -76,7 +76,8 @@ public class NodeAgentKernelTests : ControllerFixture
             Kubeconfig = WriteKubeconfig(),
             Dataplane = DataplaneKind.Kernel,
             MetricsPort = 0,
-            Bind = System.Net.IPAddress.Loopback,
+            // Every address of the node, as in a cluster: the VIP must still not reach it.
+            Bind = System.Net.IPAddress.Any,
             Agent = new NodeAgentOptions
             {
                 NodeName = "node-a",
@@ -241,5 +242,25 @@ public class NodeAgentKernelTests : ControllerFixture
         var table = await Sh("ipvsadm -Ln");
         table.Should().MatchRegex(@"TCP\s+10\.96\.77\.77:443 wlc").And.Contain("10.244.9.9:8443", "a foreign virtual service survives every sync");
         await Sh("ipvsadm -D -t 10.96.77.77:443");
+    }
+
+    /// <summary>A plain HTTP GET from the client namespace: true when anything answered.</summary>
+    private static async Task<bool> ReachesAsync(string address, int port) =>
+        (await Processes.RunAsync("ip", ["netns", "exec", "lc", "curl", "-s", "-o", "/dev/null", "-m", "3", $"http://{address}:{port}/"], TimeSpan.FromSeconds(20))).ExitCode == 0;
+
+    [Test]
+    public async Task A_VIP_answers_only_on_its_Services_ports_not_on_the_nodes_own()
+    {
+        var (_, vip) = await ServeAsync("filtered", "Cluster", "pb1");
+        await AnswerAsync(vip, a => a.StartsWith("pb1", StringComparison.Ordinal), "the Service's port is served through the VIP");
+        // An ssh stand-in listening on every address of the node.
+        Directory.CreateDirectory(Path.Combine(Www, "node-ssh"));
+        servers.Add(System.Diagnostics.Process.Start("busybox", ["httpd", "-f", "-p", "2222", "-h", Path.Combine(Www, "node-ssh")]));
+        await Eventually.TrueAsync(() => ReachesAsync(Director, 2222), "the ssh stand-in answers on the node's own address");
+
+        (await ReachesAsync(vip, 2222)).Should().BeFalse("the VIP does not expose the node's other ports");
+        (await ReachesAsync(Director, host.MetricsPort)).Should().BeTrue("the agent's metrics answer on the node's address");
+        (await ReachesAsync(vip, host.MetricsPort)).Should().BeFalse("but not through the VIP");
+        (await Sh("nft list table inet ipvs_operator")).Should().Contain("chain filter_vip_ports").And.Contain($"{vip} . tcp . 80");
     }
 }

@@ -50,7 +50,7 @@ public sealed class NftablesNetfilter(ISysctl sysctl, ILogger logger, string nft
         {
             throw new InvalidOperationException(
                 $"cannot set net.ipv4.vs.conntrack=1 ({error.Message}); without it forwarded traffic is not source-NATed. " +
-                "Give the agent write access to /proc/sys/net/ipv4/vs, or set the sysctl on the node (sysctl -w net.ipv4.vs.conntrack=1).", error);
+                "Give the agent write access to the host's /proc/sys/net/ipv4 (--proc-sys), or set the sysctl on the node (sysctl -w net.ipv4.vs.conntrack=1).", error);
         }
     }
 

@@ -11,11 +11,12 @@ using Microsoft.Extensions.Logging;
 namespace IpvsOperator.Node.Announcement;
 
 /// <summary>
-/// Tells users who announces a Service's address: the <c>ipvsoperator.io/announcing-node</c>
-/// annotation and the <c>ipvsoperator.io/Announced</c> condition, written by the holder (for a
-/// Service with several addresses, by the holder of the first one), and an <c>Announced</c> Event on
-/// every takeover naming the node before. Level-based: checked after every sync, written only when
-/// it differs, so a write that failed is made on a later sync.
+/// Tells users who announces a Service's address: the <c>ipvsoperator.io/Announced</c> condition,
+/// naming the node, written by the holder (for a Service with several addresses, by the holder of
+/// the first one), and an <c>Announced</c> Event on every takeover naming the node before.
+/// Level-based: checked after every sync, written only when it differs, so a write that failed is
+/// made on a later sync. Only the status is written: the agent may not change any Service's spec or
+/// metadata (see the README's security section).
 /// </summary>
 public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder events, string nodeName, ILogger logger, TimeProvider clock)
 {
@@ -41,8 +42,8 @@ public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder eve
     }
 
     /// <summary>
-    /// Writes what changed: takeover Events, the annotation and condition on the Services this node
-    /// announces (or that no node may announce), and removes both from Services that are announced
+    /// Writes what changed: takeover Events, the condition on the Services this node announces (or
+    /// that no node may announce), and removes it from Services that are announced
     /// no longer (deleted claims, a type or class changed): <paramref name="services"/> is every
     /// Service the agent knows.
     /// </summary>
@@ -85,32 +86,23 @@ public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder eve
     }
 
     private static bool ShowsAnnouncement(V1Service service) =>
-        service.Metadata.Annotations?.ContainsKey(WellKnown.Annotations.AnnouncingNode) == true
-        || service.Status?.Conditions?.Any(c => c.Type == WellKnown.Conditions.Announced) == true;
+        service.Status?.Conditions?.Any(c => c.Type == WellKnown.Conditions.Announced) == true;
 
-    /// <summary>Takes the annotation and the condition off a Service that is announced no longer; other writers' conditions stay.</summary>
+    /// <summary>Takes the condition off a Service that is announced no longer; other writers' conditions stay.</summary>
     private async Task ClearAsync(V1Service service, CancellationToken cancellationToken)
     {
         var (ns, name) = (service.Metadata.NamespaceProperty, service.Metadata.Name);
         try
         {
-            if (service.Metadata.Annotations?.ContainsKey(WellKnown.Annotations.AnnouncingNode) == true)
-            {
-                var patch = JsonSerializer.Serialize(new { metadata = new { annotations = new Dictionary<string, string?> { [WellKnown.Annotations.AnnouncingNode] = null } } });
-                service = await serviceClient.PatchAsync(ns, name, patch, PatchKind.Merge, cancellationToken: cancellationToken);
-            }
             var conditions = service.Status?.Conditions ?? [];
-            if (conditions.Any(c => c.Type == WellKnown.Conditions.Announced))
+            // The list without ours, conditional on the version read: a condition another writer adds meanwhile is not lost.
+            var patch = KubernetesJson.Serialize(new
             {
-                // The list without ours, conditional on the version read: a condition another writer adds meanwhile is not lost.
-                var patch = KubernetesJson.Serialize(new
-                {
-                    metadata = new { resourceVersion = service.Metadata.ResourceVersion },
-                    status = new { conditions = conditions.Where(c => c.Type != WellKnown.Conditions.Announced).ToList() },
-                });
-                await serviceClient.PatchAsync(ns, name, patch, PatchKind.Merge, status: true, cancellationToken);
-            }
-            logger.LogInformation("Service {Namespace}/{Name} is announced no longer: its annotation and condition are removed", ns, name);
+                metadata = new { resourceVersion = service.Metadata.ResourceVersion },
+                status = new { conditions = conditions.Where(c => c.Type != WellKnown.Conditions.Announced).ToList() },
+            });
+            await serviceClient.PatchAsync(ns, name, patch, PatchKind.Merge, status: true, cancellationToken);
+            logger.LogInformation("Service {Namespace}/{Name} is announced no longer: its condition is removed", ns, name);
         }
         catch (ApiStatusException error) when (error.IsNotFound || error.IsConflict)
         {
@@ -129,50 +121,38 @@ public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder eve
     private static IPAddressValue PrimaryAddress(V1Service service, IPAddressValue fallback) =>
         service.Status?.LoadBalancer?.Ingress?.FirstOrDefault()?.Ip is { } ip && IPAddressValue.TryParse(ip, out var first) ? first : fallback;
 
-    /// <summary>The annotation naming <paramref name="holder"/> (removed when null) and the condition with the message, written where they differ.</summary>
+    /// <summary>The condition naming <paramref name="holder"/> (False when no node may announce), written where it differs.</summary>
     private async Task EnsureShownAsync(V1Service service, IPAddressValue address, string? holder, string message, CancellationToken cancellationToken)
     {
-        var shown = service.Metadata.Annotations?.TryGetValue(WellKnown.Annotations.AnnouncingNode, out var node) == true ? node : null;
-        var annotated = shown == holder;
         var status = holder is null ? "False" : "True";
         var condition = service.Status?.Conditions?.FirstOrDefault(c => c.Type == WellKnown.Conditions.Announced);
-        var conditioned = condition is not null && condition.Status == status && condition.Message == message;
-        if (annotated && conditioned)
+        if (condition is not null && condition.Status == status && condition.Message == message)
         {
             return;
         }
         var (ns, name) = (service.Metadata.NamespaceProperty, service.Metadata.Name);
         try
         {
-            if (!annotated)
+            var patch = JsonSerializer.Serialize(new
             {
-                // Merge patch: null removes the annotation.
-                var patch = JsonSerializer.Serialize(new { metadata = new { annotations = new Dictionary<string, string?> { [WellKnown.Annotations.AnnouncingNode] = holder } } });
-                await serviceClient.PatchAsync(ns, name, patch, PatchKind.Merge, cancellationToken: cancellationToken);
-            }
-            if (!conditioned)
-            {
-                var patch = JsonSerializer.Serialize(new
+                status = new
                 {
-                    status = new
+                    conditions = new[]
                     {
-                        conditions = new[]
+                        new
                         {
-                            new
-                            {
-                                type = WellKnown.Conditions.Announced,
-                                status,
-                                reason = holder is null ? "NoEligibleNode" : "Layer2",
-                                message,
-                                lastTransitionTime = clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
-                                observedGeneration = service.Metadata.Generation ?? 0,
-                            },
+                            type = WellKnown.Conditions.Announced,
+                            status,
+                            reason = holder is null ? "NoEligibleNode" : "Layer2",
+                            message,
+                            lastTransitionTime = clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
+                            observedGeneration = service.Metadata.Generation ?? 0,
                         },
                     },
-                });
-                // Strategic merge: the conditions list merges by type, other writers' conditions stay.
-                await serviceClient.PatchAsync(ns, name, patch, PatchKind.Strategic, status: true, cancellationToken);
-            }
+                },
+            });
+            // Strategic merge: the conditions list merges by type, other writers' conditions stay.
+            await serviceClient.PatchAsync(ns, name, patch, PatchKind.Strategic, status: true, cancellationToken);
         }
         catch (ApiStatusException error) when (error.IsNotFound || error.IsConflict)
         {

@@ -12,7 +12,7 @@ public sealed record Layer2Options
     public string? Interface { get; init; }
 
     /// <summary>Where the Leases live: the operator's namespace.</summary>
-    public string Namespace { get; init; } = WellKnown.OperatorNamespace;
+    public string Namespace { get; init; } = WellKnown.NodeNamespace;
 
     /// <summary>After this long without a renewal of a node's presence, others take its addresses.</summary>
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(3);

@@ -37,30 +37,47 @@ public sealed class ManifestGenerator(Assembly assembly, string rolePrefix = "ip
         files["crd/kustomization.yaml"] = Kustomization(crdFiles);
 
         var roles = RbacGenerator.Generate(types, rolePrefix);
-        if (roles.Count > 0)
+        foreach (var (component, granted) in roles)
         {
-            var rbacFiles = new List<string>();
-            foreach (var (component, role) in roles)
+            // One folder per component, so that each is installed in a namespace of its own.
+            var folder = $"rbac/{component}";
+            var account = $"{rolePrefix}-{component}";
+            var subject = new Rbacv1Subject { Kind = "ServiceAccount", Name = account, NamespaceProperty = "system" };
+            var componentFiles = new List<string> { "service_account.yaml" };
+            files[$"{folder}/service_account.yaml"] = Yaml(new V1ServiceAccount
             {
-                files[$"rbac/{component}_role.yaml"] = Yaml(role);
-                files[$"rbac/{component}_service_account.yaml"] = Yaml(new V1ServiceAccount
-                {
-                    ApiVersion = "v1",
-                    Kind = "ServiceAccount",
-                    Metadata = new V1ObjectMeta { Name = $"{rolePrefix}-{component}" },
-                });
-                files[$"rbac/{component}_role_binding.yaml"] = Yaml(new V1ClusterRoleBinding
+                ApiVersion = "v1",
+                Kind = "ServiceAccount",
+                Metadata = new V1ObjectMeta { Name = account, NamespaceProperty = "system" },
+            });
+            if (granted.Cluster is { } clusterRole)
+            {
+                files[$"{folder}/cluster_role.yaml"] = Yaml(clusterRole);
+                files[$"{folder}/cluster_role_binding.yaml"] = Yaml(new V1ClusterRoleBinding
                 {
                     ApiVersion = "rbac.authorization.k8s.io/v1",
                     Kind = "ClusterRoleBinding",
-                    Metadata = new V1ObjectMeta { Name = $"{rolePrefix}-{component}" },
-                    RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "ClusterRole", Name = role.Metadata.Name },
+                    Metadata = new V1ObjectMeta { Name = account },
+                    RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "ClusterRole", Name = clusterRole.Metadata.Name },
                     // kustomize's namespace transformer fills in the namespace of the subject.
-                    Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = $"{rolePrefix}-{component}", NamespaceProperty = "system" }],
+                    Subjects = [subject],
                 });
-                rbacFiles.AddRange([$"{component}_role.yaml", $"{component}_role_binding.yaml", $"{component}_service_account.yaml"]);
+                componentFiles.AddRange(["cluster_role.yaml", "cluster_role_binding.yaml"]);
             }
-            files["rbac/kustomization.yaml"] = Kustomization(rbacFiles);
+            if (granted.Namespaced is { } role)
+            {
+                files[$"{folder}/role.yaml"] = Yaml(role);
+                files[$"{folder}/role_binding.yaml"] = Yaml(new V1RoleBinding
+                {
+                    ApiVersion = "rbac.authorization.k8s.io/v1",
+                    Kind = "RoleBinding",
+                    Metadata = new V1ObjectMeta { Name = account, NamespaceProperty = "system" },
+                    RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "Role", Name = role.Metadata.Name },
+                    Subjects = [subject],
+                });
+                componentFiles.AddRange(["role.yaml", "role_binding.yaml"]);
+            }
+            files[$"{folder}/kustomization.yaml"] = Kustomization(componentFiles);
         }
         var webhooks = types.Select(t => (Type: t, Registration: t.GetCustomAttribute<Webhooks.ValidatingWebhookAttribute>()))
             .Where(w => w.Registration is not null).Select(w => w.Registration!).OrderBy(w => w.Name, StringComparer.Ordinal).ToList();
@@ -91,6 +108,7 @@ public sealed class ManifestGenerator(Assembly assembly, string rolePrefix = "ip
                 Service = new Admissionregistrationv1ServiceReference { Name = WebhookNames.ServiceName, NamespaceProperty = WebhookNames.Namespace, Path = w.Path, Port = 443 },
             },
             Rules = [new V1RuleWithOperations { ApiGroups = [.. w.Groups], ApiVersions = [.. w.Versions], Resources = [.. w.Resources], Operations = [.. w.Operations] }],
+            MatchConditions = w.MatchCondition is null ? null : [new V1MatchCondition { Name = w.MatchConditionName, Expression = w.MatchCondition }],
         })],
     };
 

@@ -4,15 +4,22 @@ using k8s.Models;
 
 namespace IpvsOperator.Runtime.Generation;
 
+/// <summary>What one component is granted: cluster-wide (a ClusterRole) and in its own namespace (a Role); either may be empty.</summary>
+public sealed record ComponentRoles(V1ClusterRole? Cluster, V1Role? Namespaced);
+
 /// <summary>
 /// Collects the permissions declared with <see cref="EntityRbacAttribute"/> and
-/// <see cref="GenericRbacAttribute"/> into one least-privilege ClusterRole per component.
+/// <see cref="GenericRbacAttribute"/> into least-privilege roles per component: a ClusterRole for
+/// what the component needs across the cluster, a Role for what it needs only in its own namespace,
+/// with resourceNames where it needs only objects of its own.
 /// </summary>
 public static class RbacGenerator
 {
-    public static IReadOnlyDictionary<string, V1ClusterRole> Generate(IEnumerable<Type> types, string rolePrefix)
+    private sealed record Grant(string Component, bool Namespaced, string Group, string Resource, RbacVerb Verbs, string Names);
+
+    public static IReadOnlyDictionary<string, ComponentRoles> Generate(IEnumerable<Type> types, string rolePrefix)
     {
-        var grants = new List<(string Component, string Group, string Resource, RbacVerb Verbs)>();
+        var grants = new List<Grant>();
         foreach (var type in types)
         {
             foreach (var declared in type.GetCustomAttributes<EntityRbacAttribute>())
@@ -20,37 +27,48 @@ public static class RbacGenerator
                 foreach (var entity in declared.Entities)
                 {
                     var (group, resource) = Resource(entity);
-                    grants.Add((declared.Component, group, resource, declared.Verbs));
+                    grants.Add(new Grant(declared.Component, declared.Namespaced, group, resource, declared.Verbs, NamesKey(declared.ResourceNames)));
                 }
             }
             foreach (var declared in type.GetCustomAttributes<GenericRbacAttribute>())
             {
-                grants.AddRange(from g in declared.Groups from r in declared.Resources select (declared.Component, g, r, declared.Verbs));
+                grants.AddRange(from g in declared.Groups from r in declared.Resources
+                                select new Grant(declared.Component, declared.Namespaced, g, r, declared.Verbs, NamesKey(declared.ResourceNames)));
             }
         }
 
         return grants.GroupBy(g => g.Component).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(
             component => component.Key,
-            component => new V1ClusterRole
+            component =>
             {
-                ApiVersion = "rbac.authorization.k8s.io/v1",
-                Kind = "ClusterRole",
-                Metadata = new V1ObjectMeta { Name = $"{rolePrefix}-{component.Key}" },
-                // One rule per group and verb set, resources merged: short and stable to diff.
-                Rules = [.. component
-                    .GroupBy(g => (g.Group, g.Resource))
-                    .Select(r => (r.Key.Group, r.Key.Resource, Verbs: r.Aggregate(RbacVerb.None, (all, g) => all | g.Verbs)))
-                    .GroupBy(r => (r.Group, r.Verbs))
-                    .OrderBy(r => r.Key.Group, StringComparer.Ordinal).ThenBy(r => r.Key.Verbs)
-                    .Select(r => new V1PolicyRule
-                    {
-                        ApiGroups = [r.Key.Group],
-                        Resources = [.. r.Select(x => x.Resource).Order(StringComparer.Ordinal)],
-                        Verbs = VerbNames(r.Key.Verbs),
-                    })],
+                var name = $"{rolePrefix}-{component.Key}";
+                var cluster = Rules(component.Where(g => !g.Namespaced));
+                var namespaced = Rules(component.Where(g => g.Namespaced));
+                return new ComponentRoles(
+                    cluster.Count == 0 ? null : new V1ClusterRole { ApiVersion = "rbac.authorization.k8s.io/v1", Kind = "ClusterRole", Metadata = new V1ObjectMeta { Name = name }, Rules = cluster },
+                    namespaced.Count == 0 ? null : new V1Role { ApiVersion = "rbac.authorization.k8s.io/v1", Kind = "Role", Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "system" }, Rules = namespaced });
             },
             StringComparer.Ordinal);
     }
+
+    /// <summary>One rule per group, verb set and names, resources merged: short and stable to diff.</summary>
+    private static List<V1PolicyRule> Rules(IEnumerable<Grant> grants) =>
+    [
+        .. grants
+            .GroupBy(g => (g.Group, g.Resource, g.Names))
+            .Select(r => (r.Key.Group, r.Key.Resource, r.Key.Names, Verbs: r.Aggregate(RbacVerb.None, (all, g) => all | g.Verbs)))
+            .GroupBy(r => (r.Group, r.Verbs, r.Names))
+            .OrderBy(r => r.Key.Group, StringComparer.Ordinal).ThenBy(r => r.Key.Verbs).ThenBy(r => r.Key.Names, StringComparer.Ordinal)
+            .Select(r => new V1PolicyRule
+            {
+                ApiGroups = [r.Key.Group],
+                Resources = [.. r.Select(x => x.Resource).Order(StringComparer.Ordinal)],
+                ResourceNames = r.Key.Names.Length == 0 ? null : [.. r.Key.Names.Split(',')],
+                Verbs = VerbNames(r.Key.Verbs),
+            }),
+    ];
+
+    private static string NamesKey(string[] names) => string.Join(',', names.Order(StringComparer.Ordinal));
 
     public static (string Group, string Resource) Resource(Type entity)
     {

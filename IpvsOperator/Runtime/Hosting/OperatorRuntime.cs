@@ -12,7 +12,9 @@ namespace IpvsOperator.Runtime.Hosting;
 /// election off). Losing the lease stops every controller at once; winning it again starts them
 /// afresh, from a new list, as a new leader must.
 /// </summary>
-[Rbac.GenericRbac(Groups = ["coordination.k8s.io"], Resources = ["leases"], Verbs = Rbac.RbacVerb.Get | Rbac.RbacVerb.Create | Rbac.RbacVerb.Update)]
+[Rbac.GenericRbac(Groups = ["coordination.k8s.io"], Resources = ["leases"], Verbs = Rbac.RbacVerb.Create, Namespaced = true)]
+[Rbac.GenericRbac(Groups = ["coordination.k8s.io"], Resources = ["leases"], Verbs = Rbac.RbacVerb.Get | Rbac.RbacVerb.Update, Namespaced = true,
+    ResourceNames = [LeaderElectionOptions.DefaultLeaseName])]
 public sealed class OperatorRuntime(IKubernetes kubernetes, LeaderElectionOptions election, ILoggerFactory loggers)
 {
     private readonly List<Func<ControllerTerm, IEnumerable<IRunnableController>>> builders = [];

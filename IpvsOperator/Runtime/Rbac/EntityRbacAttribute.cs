@@ -13,4 +13,10 @@ public sealed class EntityRbacAttribute(params Type[] entities) : Attribute
 
     /// <summary>The component whose ClusterRole carries the permission: controller or node.</summary>
     public string Component { get; init; } = "controller";
+
+    /// <summary>Granted in the component's own namespace only (a Role), never cluster-wide.</summary>
+    public bool Namespaced { get; init; }
+
+    /// <summary>The only objects the permission covers; none: every object. Never effective for create, list or watch.</summary>
+    public string[] ResourceNames { get; init; } = [];
 }

@@ -8,4 +8,10 @@ public sealed class GenericRbacAttribute : Attribute
     public string[] Resources { get; init; } = [];
     public RbacVerb Verbs { get; init; }
     public string Component { get; init; } = "controller";
+
+    /// <summary>Granted in the component's own namespace only (a Role), never cluster-wide.</summary>
+    public bool Namespaced { get; init; }
+
+    /// <summary>The only objects the permission covers; none: every object. Never effective for create, list or watch.</summary>
+    public string[] ResourceNames { get; init; } = [];
 }

@@ -18,4 +18,13 @@ public sealed class ValidatingWebhookAttribute(string name, string path) : Attri
     public string FailurePolicy { get; init; } = "Fail";
 
     public int TimeoutSeconds { get; init; } = 5;
+
+    /// <summary>
+    /// A CEL expression the API server evaluates before calling (a matchCondition named
+    /// <see cref="MatchConditionName"/>): requests for which it is false never reach us, so the
+    /// webhook neither sees nor slows them. Null: every request the rules match.
+    /// </summary>
+    public string? MatchCondition { get; init; }
+
+    public string MatchConditionName { get; init; } = "only-ours";
 }

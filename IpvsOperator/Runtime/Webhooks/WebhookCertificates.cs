@@ -10,10 +10,15 @@ namespace IpvsOperator.Runtime.Webhooks;
 /// <summary>Where the webhook's certificate lives and whom it names.</summary>
 public sealed record WebhookCertificateOptions
 {
+    /// <summary>The names the generated manifests and RBAC use (the Role names the Secret, the ClusterRole the configuration).</summary>
+    public const string DefaultSecretName = "ipvs-operator-webhook-tls";
+    public const string DefaultServiceName = "ipvs-operator-webhook-service";
+    public const string DefaultConfigurationName = "ipvs-operator-validating-webhook";
+
     public required string Namespace { get; init; }
-    public string SecretName { get; init; } = "ipvs-operator-webhook-tls";
-    public string ServiceName { get; init; } = "ipvs-operator-webhook-service";
-    public string ConfigurationName { get; init; } = "ipvs-operator-validating-webhook";
+    public string SecretName { get; init; } = DefaultSecretName;
+    public string ServiceName { get; init; } = DefaultServiceName;
+    public string ConfigurationName { get; init; } = DefaultConfigurationName;
 
     /// <summary>A certificate with less than this left is renewed.</summary>
     public TimeSpan RenewBefore { get; init; } = TimeSpan.FromDays(30);
@@ -27,8 +32,11 @@ public sealed record WebhookCertificateOptions
 /// renewed before it expires, shared by every replica), and the CA patched into the
 /// ValidatingWebhookConfiguration's <c>caBundle</c>.
 /// </summary>
-[Rbac.EntityRbac(typeof(V1Secret), Verbs = Rbac.RbacVerb.Get | Rbac.RbacVerb.Create | Rbac.RbacVerb.Update)]
-[Rbac.EntityRbac(typeof(V1ValidatingWebhookConfiguration), Verbs = Rbac.RbacVerb.Get | Rbac.RbacVerb.Update)]
+// Its own Secret in its own namespace, and its own webhook configuration: create cannot be limited by
+// name, so the Secret's create is granted in the namespace only; nothing else can be read or changed.
+[Rbac.EntityRbac(typeof(V1Secret), Verbs = Rbac.RbacVerb.Create, Namespaced = true)]
+[Rbac.EntityRbac(typeof(V1Secret), Verbs = Rbac.RbacVerb.Get | Rbac.RbacVerb.Update, Namespaced = true, ResourceNames = [WebhookCertificateOptions.DefaultSecretName])]
+[Rbac.EntityRbac(typeof(V1ValidatingWebhookConfiguration), Verbs = Rbac.RbacVerb.Get | Rbac.RbacVerb.Update, ResourceNames = [WebhookCertificateOptions.DefaultConfigurationName])]
 public sealed class WebhookCertificates(IKubernetes kubernetes, WebhookCertificateOptions options, ILogger<WebhookCertificates> logger)
 {
     private readonly EntityClient<V1Secret> secrets = new(kubernetes);

@@ -1,13 +1,14 @@
-using IpvsOperator.Runtime.Hosting;
 using System.Net;
 using System.Reflection;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using IpvsOperator.Runtime.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Prometheus;
 
 namespace IpvsOperator.Runtime.Webhooks;
 
@@ -43,7 +44,7 @@ public sealed class WebhookServer : IAsyncDisposable
         {
             var registration = validator.GetType().GetCustomAttribute<ValidatingWebhookAttribute>()
                 ?? throw new InvalidOperationException($"{validator.GetType().Name} has no [ValidatingWebhook] attribute");
-            app.MapPost(registration.Path, (Delegate)((HttpContext context) => HandleAsync(context, validator, logger)));
+            app.MapPost(registration.Path, (Delegate)((HttpContext context) => HandleAsync(context, registration.Path, validator, logger)));
         }
         await app.StartAsync(cancellationToken);
         var server = new WebhookServer(app);
@@ -51,12 +52,14 @@ public sealed class WebhookServer : IAsyncDisposable
         return server;
     }
 
-    private static async Task HandleAsync(HttpContext context, IAdmissionValidator validator, ILogger logger)
+    private static async Task HandleAsync(HttpContext context, string path, IAdmissionValidator validator, ILogger logger)
     {
+        using var timer = RuntimeMetrics.AdmissionDuration.WithLabels(path).NewTimer();
         var review = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted) as JsonObject;
         var request = review?["request"] as JsonObject;
         var uid = request?["uid"]?.GetValue<string>() ?? string.Empty;
         AdmissionVerdict verdict;
+        var failed = false;
         try
         {
             verdict = await validator.ValidateAsync(new AdmissionRequest(
@@ -71,7 +74,9 @@ public sealed class WebhookServer : IAsyncDisposable
             // A validator that fails says so; failurePolicy decides what the API server does with it.
             logger.LogError(error, "{Validator} failed", validator.GetType().Name);
             verdict = AdmissionVerdict.Deny($"the webhook could not decide: {error.Message}");
+            failed = true;
         }
+        RuntimeMetrics.AdmissionReviews.WithLabels(path, failed ? "error" : verdict.Allowed ? "allowed" : "denied").Inc();
         var response = new JsonObject { ["uid"] = uid, ["allowed"] = verdict.Allowed };
         if (!verdict.Allowed)
         {
