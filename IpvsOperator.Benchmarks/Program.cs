@@ -19,6 +19,9 @@ switch (args)
     case ["election", ..]:
         await ElectionFailover.RunAsync();
         break;
+    case ["webhook", ..]:
+        await WebhookCost.RunAsync();
+        break;
     case ["runtime", ..]:
         await RuntimeColdStart.RunAsync();
         break;

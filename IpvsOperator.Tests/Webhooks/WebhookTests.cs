@@ -188,6 +188,35 @@ public class WebhookTests : ControllerFixture
     }
 
     [Test]
+    public async Task A_review_sent_past_the_API_server_with_more_entries_than_the_CRD_allows_is_refused_before_parsing()
+    {
+        using var http = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true });
+        var entries = string.Join(",", Enumerable.Repeat("\"198.51.100.7\"", IPPoolSpec.MaxAddresses + 1));
+        const string Head = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"u1\",\"operation\":\"CREATE\",\"name\":\"flood\","
+            + "\"object\":{\"apiVersion\":\"ipvsoperator.io/v1alpha1\",\"kind\":\"IPPool\",\"metadata\":{\"name\":\"flood\"},\"spec\":{\"addresses\":[";
+        var review = Head + entries + "]}}}}";
+        using var content = new StringContent(review, Encoding.UTF8, "application/json");
+
+        var reply = await http.PostAsync(new Uri($"https://127.0.0.1:{server.Port}/validate-ippool"), content);
+
+        var response = System.Text.Json.Nodes.JsonNode.Parse(await reply.Content.ReadAsStringAsync())!["response"]!;
+        response["allowed"]!.GetValue<bool>().Should().BeFalse();
+        response["status"]!["message"]!.GetValue<string>().Should().Be("IPPool flood: spec.addresses may hold at most 4096 entries of at most 100 characters; it holds 4097");
+    }
+
+    [Test]
+    public async Task A_body_that_is_not_JSON_is_a_bad_request()
+    {
+        using var http = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true });
+        using var content = new StringContent("{\"request\": [", Encoding.UTF8, "application/json");
+
+        var reply = await http.PostAsync(new Uri($"https://127.0.0.1:{server.Port}/validate-service"), content);
+
+        reply.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await reply.Content.ReadAsStringAsync()).Should().StartWith("not an AdmissionReview: ");
+    }
+
+    [Test]
     public async Task The_webhook_server_refuses_a_body_larger_than_an_AdmissionReview_can_be()
     {
         using var http = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true });

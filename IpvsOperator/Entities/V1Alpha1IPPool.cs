@@ -25,10 +25,13 @@ public sealed class IPPoolSpec
     /// <summary>Entries a pool may list: a bound on what one admission costs, far beyond what a pool needs (a CIDR holds any number of addresses).</summary>
     public const int MaxAddresses = 4096;
 
+    /// <summary>Characters an entry may have: the longest range of two IPv6 addresses written out in full is 79.</summary>
+    public const int MaxAddressLength = 100;
+
     [JsonPropertyName("addresses")]
     [Required]
     [Items(MinItems = 1, MaxItems = MaxAddresses)]
-    [Length(MaxLength = 100)]
+    [Length(MaxLength = MaxAddressLength)]
     [Description("The addresses of the pool, each a CIDR (192.0.2.0/28, 2001:db8::/120), a range (192.0.2.10-192.0.2.20) or a single address. Entries may mix families but may not overlap each other or another pool.")]
     public List<string> Addresses { get; set; } = [];
 

@@ -23,7 +23,7 @@ public static class RuntimeMetrics
         new CounterConfiguration { LabelNames = ["controller"] });
 
     public static readonly Counter AdmissionReviews = Factory.CreateCounter(
-        "ipvsoperator_webhook_requests_total", "AdmissionReviews answered, by webhook path and verdict (allowed, denied, error: the validator failed).",
+        "ipvsoperator_webhook_requests_total", "AdmissionReviews answered, by webhook path and verdict (allowed, denied, error: the validator failed, malformed: not JSON).",
         new CounterConfiguration { LabelNames = ["webhook", "verdict"] });
 
     public static readonly Histogram AdmissionDuration = Factory.CreateHistogram(

@@ -14,7 +14,7 @@ public sealed class AllocationValidator(EntityClient<V1Alpha1IPPool> pools) : IA
 {
     public async Task<AdmissionVerdict> ValidateAsync(AdmissionRequest request, CancellationToken cancellationToken)
     {
-        var allocation = KubernetesJson.Deserialize<V1Alpha1IPAllocation>(request.NewObject!.Value.GetRawText());
+        var allocation = KubernetesJson.Deserialize<V1Alpha1IPAllocation>(request.NewObject!.Value);
         if (!IPAddressValue.TryParse(allocation.Spec.Address, out var address))
         {
             return AdmissionVerdict.Deny($"spec.address '{allocation.Spec.Address}' is not an IP address; expected e.g. 192.0.2.10 or 2001:db8::a");

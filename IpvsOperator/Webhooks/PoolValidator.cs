@@ -1,3 +1,4 @@
+using System.Text.Json;
 using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
 using IpvsOperator.Ipam;
@@ -37,7 +38,13 @@ public sealed class PoolValidator(
                 : AdmissionVerdict.Deny($"IPPool {request.Name} still has {claims.Count} allocated address(es): {Describe(claims)}; delete those Services or give them other addresses first");
         }
 
-        var pool = KubernetesJson.Deserialize<V1Alpha1IPPool>(request.NewObject!.Value.GetRawText());
+        // The CRD's limits, checked on the raw review before anything is built from it: the API server
+        // never sends more, so a review that has more comes from someone else, refused at the cost of counting.
+        if (OverLimits(request.NewObject!.Value) is { } tooLarge)
+        {
+            return AdmissionVerdict.Deny($"IPPool {request.Name}: {tooLarge}");
+        }
+        var pool = KubernetesJson.Deserialize<V1Alpha1IPPool>(request.NewObject!.Value);
         var parsed = PoolReader.Read(pool);
         if (!parsed.Succeeded)
         {
@@ -62,6 +69,19 @@ public sealed class PoolValidator(
                 $"{string.Join("; ", excluded.Take(Named))}{(excluded.Count > Named ? " and more" : string.Empty)}; change those Services (or their namespaces) first, or release their addresses");
         }
         return AdmissionVerdict.Allow;
+    }
+
+    private static string? OverLimits(JsonElement pool)
+    {
+        if (!pool.TryGetProperty("spec", out var spec) || spec.ValueKind != JsonValueKind.Object
+            || !spec.TryGetProperty("addresses", out var addresses) || addresses.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+        var count = addresses.GetArrayLength();
+        return count > IPPoolSpec.MaxAddresses || addresses.EnumerateArray().Any(a => a.ValueKind != JsonValueKind.String || a.GetString()!.Length > IPPoolSpec.MaxAddressLength)
+            ? $"spec.addresses may hold at most {IPPoolSpec.MaxAddresses} entries of at most {IPPoolSpec.MaxAddressLength} characters; it holds {count}"
+            : null;
     }
 
     /// <summary>

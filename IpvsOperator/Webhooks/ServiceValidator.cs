@@ -20,7 +20,7 @@ public sealed class ServiceValidator(EntityClient<V1Alpha1IPPool> pools, bool de
 {
     public async Task<AdmissionVerdict> ValidateAsync(AdmissionRequest request, CancellationToken cancellationToken)
     {
-        var service = KubernetesJson.Deserialize<V1Service>(request.NewObject!.Value.GetRawText());
+        var service = KubernetesJson.Deserialize<V1Service>(request.NewObject!.Value);
         service.Metadata.NamespaceProperty ??= request.Namespace;
         if (!ServiceRequestReader.IsOurs(service, defaultClass))
         {

@@ -54,7 +54,7 @@ public sealed class EntityClient<T>
     {
         var query = Query(("labelSelector", labelSelector), ("limit", limit > 0 ? limit.ToString(CultureInfo.InvariantCulture) : null), ("continue", continueToken));
         var list = await SendAsync<JsonElement>(HttpMethod.Get, Metadata.Path(ns) + query, null, null, cancellationToken);
-        var items = list.GetProperty("items").EnumerateArray().Select(i => KubernetesJson.Deserialize<T>(i.GetRawText())).ToList();
+        var items = list.GetProperty("items").EnumerateArray().Select(i => KubernetesJson.Deserialize<T>(i)).ToList();
         var metadata = list.GetProperty("metadata");
         return new EntityList<T>(items,
             metadata.TryGetProperty("resourceVersion", out var version) ? version.GetString() ?? string.Empty : string.Empty,
@@ -114,10 +114,10 @@ public sealed class EntityClient<T>
             var obj = document.RootElement.GetProperty("object");
             if (type == "ERROR")
             {
-                var status = KubernetesJson.Deserialize<V1Status>(obj.GetRawText());
+                var status = KubernetesJson.Deserialize<V1Status>(obj);
                 throw new ApiStatusException((HttpStatusCode)(status.Code ?? 500), status);
             }
-            yield return (Enum.Parse<WatchEventType>(type!, ignoreCase: true), KubernetesJson.Deserialize<T>(obj.GetRawText()));
+            yield return (Enum.Parse<WatchEventType>(type!, ignoreCase: true), KubernetesJson.Deserialize<T>(obj));
         }
     }
 

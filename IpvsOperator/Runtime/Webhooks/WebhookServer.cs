@@ -55,19 +55,30 @@ public sealed class WebhookServer : IAsyncDisposable
     private static async Task HandleAsync(HttpContext context, string path, IAdmissionValidator validator, ILogger logger)
     {
         using var timer = RuntimeMetrics.AdmissionDuration.WithLabels(path).NewTimer();
-        var review = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted) as JsonObject;
-        var request = review?["request"] as JsonObject;
-        var uid = request?["uid"]?.GetValue<string>() ?? string.Empty;
+        // One parse into pooled memory; validators read the objects in place, so a large review is
+        // not copied again (a JSON tree, its text, a second parse) before anyone looks at it.
+        JsonDocument review;
+        try
+        {
+            review = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+        }
+        catch (JsonException error)
+        {
+            RuntimeMetrics.AdmissionReviews.WithLabels(path, "malformed").Inc();
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.Response.WriteAsync($"not an AdmissionReview: {error.Message}", context.RequestAborted);
+            return;
+        }
+        using var disposeReview = review;
+        var request = review.RootElement.ValueKind == JsonValueKind.Object && review.RootElement.TryGetProperty("request", out var r) && r.ValueKind == JsonValueKind.Object ? r : (JsonElement?)null;
+        var uid = Text(request, "uid");
         AdmissionVerdict verdict;
         var failed = false;
         try
         {
             verdict = await validator.ValidateAsync(new AdmissionRequest(
-                request?["operation"]?.GetValue<string>() ?? string.Empty,
-                request?["name"]?.GetValue<string>() ?? string.Empty,
-                request?["namespace"]?.GetValue<string>() ?? string.Empty,
-                Element(request?["object"]),
-                Element(request?["oldObject"])), context.RequestAborted);
+                Text(request, "operation"), Text(request, "name"), Text(request, "namespace"),
+                Object(request, "object"), Object(request, "oldObject")), context.RequestAborted);
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
@@ -90,8 +101,11 @@ public sealed class WebhookServer : IAsyncDisposable
         await context.Response.WriteAsJsonAsync(new JsonObject { ["apiVersion"] = "admission.k8s.io/v1", ["kind"] = "AdmissionReview", ["response"] = response }, context.RequestAborted);
     }
 
-    private static JsonElement? Element(JsonNode? node) =>
-        node is null ? null : JsonDocument.Parse(node.ToJsonString()).RootElement;
+    private static string Text(JsonElement? request, string property) =>
+        request is { } r && r.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString()! : string.Empty;
+
+    private static JsonElement? Object(JsonElement? request, string property) =>
+        request is { } r && r.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Object ? value : null;
 
     public async ValueTask DisposeAsync()
     {
