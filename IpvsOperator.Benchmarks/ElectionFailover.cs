@@ -18,7 +18,7 @@ namespace IpvsOperator.Benchmarks;
 /// </summary>
 internal static class ElectionFailover
 {
-    private const string Namespace = "ipvs-operator-system";
+    private const string Namespace = Entities.WellKnown.NodeNamespace;
     private static readonly string[] Nodes = ["node-a", "node-b", "node-c"];
 
     private sealed class Cutoff : DelegatingHandler

@@ -94,6 +94,9 @@ public class OperatorRuntimeTests : LocalClusterFixture
         informer.Subscribe(e => seen.Enqueue((e.Type, e.Entity.Metadata.Name, e.Entity.Data["input"])));
         var running = await StartAsync(informer.RunAsync);
         await informer.WaitForSyncAsync(CancellationToken.None);
+        // Synced means listed; the watch is opened just after. Closed before it is open, it would
+        // open after the fault below is set... or before, and then see every change live.
+        await Eventually.TrueAsync(() => Server.OpenWatches("configmaps", ns) == 1, "the informer is watching");
         seen.Clear();
 
         // Keep the informer disconnected while things change, then make its resume point too old.

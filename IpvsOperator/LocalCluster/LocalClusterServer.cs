@@ -188,6 +188,9 @@ public sealed class LocalClusterServer : IAsyncDisposable
     /// <summary>Ends every open watch, as a restarted API server or a dropped connection would.</summary>
     public void CloseAllWatches() => Api.Storage.CloseAllWatches();
 
+    /// <summary>Watches open on resources of this plural (any group) in one namespace.</summary>
+    public int OpenWatches(string plural, string ns) => Api.Storage.OpenWatches(plural, ns);
+
     /// <summary>Drops the change history: watches resuming from before now get 410 Gone.</summary>
     public void Compact() => Api.Storage.Compact();
 

@@ -201,6 +201,15 @@ public sealed class ObjectStorage(int historyLimit)
         }
     }
 
+    /// <summary>Watches open on resources of this plural (any group) in one namespace: lets a test wait until a client is really watching.</summary>
+    public int OpenWatches(string plural, string ns)
+    {
+        lock (gate)
+        {
+            return watches.Count(w => w.ResourceKey.EndsWith("/" + plural, StringComparison.Ordinal) && w.Namespace == ns);
+        }
+    }
+
     public void CloseAllWatches()
     {
         lock (gate)

@@ -74,7 +74,7 @@ public class Layer2FailoverKernelTests : ControllerFixture
         helpers.Add(Process.Start("ip", ["netns", "exec", BackendNs, "busybox", "httpd", "-f", "-p", "8080", "-h", Path.Combine(Work, "www")]));
 
         await InstallCrdsAsync();
-        await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "ipvs-operator-system" } });
+        await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = WellKnown.NodeNamespace } });
         await CreatePoolAsync("l2-lan", $"{Lan}.200/29");
         kubeconfig = Server.WriteKubeconfig(Path.Combine(Work, "kubeconfig"), host: $"{Lan}.1");
 
