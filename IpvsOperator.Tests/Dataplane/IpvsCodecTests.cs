@@ -108,6 +108,19 @@ public class IpvsCodecTests
     }
 
     [Test]
+    public void A_firewall_mark_service_is_not_read_as_one_of_ours_and_says_what_it_is()
+    {
+        // What the kernel dumps for `ipvsadm -A -f 1`: a family and a mark, no address, protocol or port.
+        var attributes = new AttributeWriter().BeginNested(IpvsConstants.CmdAttrService)
+            .U16(IpvsConstants.SvcAttrAf, IpvsConstants.AfInet).U32(IpvsConstants.SvcAttrFwmark, 1).Text(IpvsConstants.SvcAttrSchedName, "wlc")
+            .U32(IpvsConstants.SvcAttrTimeout, 0).U32(IpvsConstants.SvcAttrNetmask, 0xffffffff).EndNested().ToArray();
+        var reply = new NetlinkMessage(30, NetlinkConstants.NlmFMulti, 1, 0, GenericNetlink.Header(IpvsConstants.CmdNewService, 1).Concat(attributes).ToArray());
+
+        IpvsCodec.TryDecodeService(reply, out _, out var shape).Should().BeFalse();
+        shape.Should().Be("firewall-mark service 1 (IPv4)");
+    }
+
+    [Test]
     public void An_IPv6_destination_round_trips()
     {
         var key = new VirtualServiceKey(IPAddressValue.Parse("2001:db8::10"), IpvsProtocol.UDP, 53);

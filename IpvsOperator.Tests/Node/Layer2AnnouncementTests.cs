@@ -189,6 +189,31 @@ public class Layer2AnnouncementTests : ControllerFixture
         broken.Agent.Announcing.Should().BeEmpty();
     }
 
+    [Test]
+    public async Task A_holder_whose_uplink_loses_carrier_gives_its_addresses_up_and_takes_part_again_when_it_is_back()
+    {
+        var (_, vip) = await ServiceAsync("l2-carrier", "198.51.100.104/30", "Cluster", "node-b");
+        StartNode("node-a");
+        StartNode("node-b");
+        var holder = nodes.Single(n => n.Name == Rendezvous.Preferred(vip, ["node-a", "node-b"]));
+        var other = nodes.Single(n => n != holder);
+        await Eventually.TrueAsync(() => holder.OnUplink(vip) && !other.OnUplink(vip), () => $"the preferred {holder.Name} announces {vip}; now {Holders(vip)}");
+        var uplink = (InMemoryAddressManager)holder.Dataplane.Links;
+
+        uplink.SetLinkState("eth0", up: true, carrier: false);
+
+        (await SoleHolderAsync(vip, [other])).Should().Be(other, "the other node takes the address at once: the holder released it");
+        holder.OnUplink(vip).Should().BeFalse("the unplugged interface keeps no VIP that could answer when the cable is back");
+        await Eventually.TrueAsync(async () => (await Client.CoreV1.ListNamespacedEventAsync("default")).Items
+            .Any(e => e.InvolvedObject.Name == holder.Name && e.Reason == "AnnouncementFailed" && e.Message.Contains("eth0 is up but has no carrier", StringComparison.Ordinal)),
+            "a Warning Event on the Node says why");
+
+        uplink.SetLinkState("eth0", up: true, carrier: true);
+
+        await Eventually.TrueAsync(() => holder.OnUplink(vip) && !other.OnUplink(vip),
+            () => $"rendezvous hashing prefers {holder.Name}: it takes the address back once it takes part again; now {Holders(vip)}");
+    }
+
     private async Task<IReadOnlyList<V1Lease>> AddressLeasesAsync() =>
         [.. (await Client.CoordinationV1.ListNamespacedLeaseAsync(leases)).Items.Where(l => l.Metadata.Labels?[AnnouncementElection.ComponentLabel] == "address")];
 

@@ -215,6 +215,7 @@ public class NodeAgentTests : ControllerFixture
         private IIpvs Inner => Available ? inner : throw new NetlinkException(NetlinkException.ENOENT, "IPVS_CMD_GET_SERVICE", "is ip_vs loaded?");
 
         public IReadOnlyList<VirtualService> ListServices() => Inner.ListServices();
+        public IReadOnlyList<string> Unrepresented => inner.Unrepresented;
         public void AddService(VirtualService service) => Inner.AddService(service);
         public void UpdateService(VirtualService service) => Inner.UpdateService(service);
         public void DeleteService(VirtualServiceKey key) => Inner.DeleteService(key);
@@ -307,6 +308,7 @@ public class NodeAgentTests : ControllerFixture
         public System.Collections.Concurrent.ConcurrentDictionary<VirtualServiceKey, int> Dumps { get; } = new();
 
         public IReadOnlyList<VirtualService> ListServices() => inner.ListServices();
+        public IReadOnlyList<string> Unrepresented => inner.Unrepresented;
         public void AddService(VirtualService service) => inner.AddService(service);
         public void UpdateService(VirtualService service) => inner.UpdateService(service);
         public void DeleteService(VirtualServiceKey key) => inner.DeleteService(key);

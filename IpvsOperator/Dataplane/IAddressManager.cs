@@ -4,7 +4,11 @@ using IpvsOperator.Addressing;
 namespace IpvsOperator.Dataplane;
 
 /// <summary>A network interface; its hardware address is what gratuitous ARP announces.</summary>
-public sealed record LinkInfo(int Index, string Name, bool Up, string? Kind, PhysicalAddress? HardwareAddress = null);
+public sealed record LinkInfo(int Index, string Name, bool Up, string? Kind, PhysicalAddress? HardwareAddress = null, bool Carrier = true)
+{
+    /// <summary>Up and with carrier (IFF_UP and IFF_LOWER_UP): frames sent on it can reach the LAN.</summary>
+    public bool Usable => Up && Carrier;
+}
 
 /// <summary>
 /// Interfaces and host addresses (/32, /128) on them: what the node agent needs to bind VIPs.

@@ -12,7 +12,14 @@ public sealed record ServiceStats(ulong Connections, ulong PacketsIn, ulong Pack
 /// </summary>
 public interface IIpvs
 {
+    /// <summary>The services keyed by address, protocol and port: the only kind the agent makes.</summary>
     IReadOnlyList<VirtualService> ListServices();
+
+    /// <summary>
+    /// What the last <see cref="ListServices"/> saw and left out, described (a firewall-mark
+    /// service, say): services of kinds the agent never makes, so never its own, never touched.
+    /// </summary>
+    IReadOnlyList<string> Unrepresented { get; }
 
     void AddService(VirtualService service);
 

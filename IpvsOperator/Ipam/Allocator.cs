@@ -302,8 +302,6 @@ public sealed class Allocator
     /// <summary>The Service annotation that lets a sharing key reach across namespaces (named in messages).</summary>
     public const string SharingNamespacesAnnotation = "ipvsoperator.io/allow-shared-ip-namespaces";
 
-    private static readonly IReadOnlySet<string> NoNamespace = new HashSet<string>();
-
     private static bool Allows(IReadOnlySet<string>? namespaces, string ns) => namespaces is not null && (namespaces.Contains(ns) || namespaces.Contains("*"));
 
     private static AllocationFailure? SharingConflict(Claim claim, ServiceKey service, string? sharingKey, IReadOnlyList<ServicePort> ports, IReadOnlySet<string>? shareWith)
@@ -331,7 +329,7 @@ public sealed class Allocator
         }
         // A key names a group within a namespace: across namespaces both Services must say so.
         if (others.FirstOrDefault(h => h.Key.Namespace != service.Namespace
-                && !(Allows(shareWith, h.Key.Namespace) && Allows(claim.ShareWith.GetValueOrDefault(h.Key), service.Namespace))) is { Key.Name: not null } stranger)
+                && !(Allows(shareWith, h.Key.Namespace) && Allows(claim.ShareWith?.GetValueOrDefault(h.Key), service.Namespace))) is { Key.Name: not null } stranger)
         {
             return new AllocationFailure(AllocationFailureReason.CrossNamespaceSharing,
                 $"address {claim.Address} is shared under key '{claim.SharingKey}' by Service {stranger.Key} of another namespace; sharing across namespaces needs both Services "
@@ -385,7 +383,14 @@ public sealed class Allocator
             SetSharingKey(claim, sharingKey);
         }
         claim.Holders[service] = [.. ports];
-        claim.ShareWith[service] = shareWith ?? NoNamespace;
+        if (shareWith is { Count: > 0 })
+        {
+            (claim.ShareWith ??= [])[service] = shareWith;
+        }
+        else
+        {
+            claim.ShareWith?.Remove(service);
+        }
         var held = holdings.TryGetValue(service, out var list) ? list : holdings[service] = [];
         if (!held.Contains(address))
         {
@@ -396,7 +401,7 @@ public sealed class Allocator
     private void Unhold(Claim claim, ServiceKey service)
     {
         claim.Holders.Remove(service);
-        claim.ShareWith.Remove(service);
+        claim.ShareWith?.Remove(service);
         if (claim.Holders.Count > 0)
         {
             return;
@@ -489,8 +494,11 @@ public sealed class Allocator
         public string? SharingKey { get; set; } = sharingKey;
         public Dictionary<ServiceKey, IReadOnlyList<ServicePort>> Holders { get; } = [];
 
-        /// <summary>Per holder, the other namespaces whose Services it lets share the address.</summary>
-        public Dictionary<ServiceKey, IReadOnlySet<string>> ShareWith { get; } = [];
+        /// <summary>
+        /// Per holder, the other namespaces whose Services it lets share the address; made only for a
+        /// holder that consents to some (most claims have one holder and never need it).
+        /// </summary>
+        public Dictionary<ServiceKey, IReadOnlySet<string>>? ShareWith { get; set; }
         public RangeState? Range { get; set; }
 
         public ClaimInfo ToInfo() => new(Address, Range?.Owner.Pool.Name, SharingKey, new Dictionary<ServiceKey, IReadOnlyList<ServicePort>>(Holders));

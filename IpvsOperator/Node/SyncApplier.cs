@@ -17,6 +17,8 @@ public sealed record SyncResult(int Writes, IReadOnlyList<(SyncOperation Operati
 /// </summary>
 public sealed class SyncApplier(IIpvs ipvs, BindLink link, ILogger logger)
 {
+    private string lastUnrepresented = string.Empty;
+
     /// <summary>
     /// The kernel's addresses, services and destinations. The services are always listed (one dump);
     /// destinations are dumped per service, unless <paramref name="known"/> vouches for a service's
@@ -27,7 +29,19 @@ public sealed class SyncApplier(IIpvs ipvs, BindLink link, ILogger logger)
         var services = ipvs.ListServices().ToDictionary(
             s => s.Key,
             s => (s, known?.Invoke(s.Key) ?? ipvs.ListDestinations(s.Key)));
+        ReportUnrepresented(ipvs.Unrepresented);
         return new ActualState(link.Addresses().ToHashSet(), services);
+    }
+
+    /// <summary>Says once, and again when it changes, which services of other kinds the node holds: they are left alone.</summary>
+    private void ReportUnrepresented(IReadOnlyList<string> shapes)
+    {
+        var now = string.Join("; ", shapes);
+        if (now != lastUnrepresented && shapes.Count > 0)
+        {
+            logger.LogInformation("IPVS holds {Count} service(s) of a kind the agent never makes, left alone: {Services}", shapes.Count, now);
+        }
+        lastUnrepresented = now;
     }
 
     public SyncResult Sync(DesiredState desired, Func<IPAddressValue, bool> owned) => Sync(desired, ReadActual(), owned);

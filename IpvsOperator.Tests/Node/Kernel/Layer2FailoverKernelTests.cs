@@ -202,6 +202,40 @@ public class Layer2FailoverKernelTests : ControllerFixture
         gone.Should().BeLessThan(6, "the address lifetime is the lease duration, refreshed while held: the node stops answering about when another takes over");
     }
 
+    [Test, Order(3)]
+    public async Task A_holder_whose_cable_is_pulled_gives_its_VIP_up_and_takes_it_back_when_the_cable_is_back()
+    {
+        var vip = await AddressOfAsync("default", "web") ?? throw new InconclusiveException("runs after the failover test");
+        // Every node back: links up, dead agents started again.
+        foreach (var node in Nodes)
+        {
+            using (var route = new RouteNetlink(NetworkNamespaces.Open($"/var/run/netns/{node}", NetlinkConstants.NetlinkRoute)))
+            {
+                route.SetLinkUp("eth0");
+            }
+            await Sh($"ip -n {node} route replace default via {Lan}.1");
+            if (agents[node].Process.HasExited)
+            {
+                StartAgent(node);
+            }
+        }
+        var holder = Rendezvous.Preferred(IPAddressValue.Parse(vip), Nodes)!;
+        await SoleHolderAsync(vip, [holder], TimeSpan.FromMinutes(4));
+
+        // The cable: the bridge's end of the holder's veth goes down, so the holder's eth0 stays up with no carrier.
+        await Sh($"ip link set {holder}-p down");
+
+        var others = Nodes.Where(n => n != holder).ToArray();
+        var next = await SoleHolderAsync(vip, others);
+        await AnswerAsync(vip, a => a == $"bk {AddressOf(next)}", $"the client is served through {next}");
+        agents[holder].Log.Should().Contain(l => l.Contains("eth0 is up but has no carrier", StringComparison.Ordinal), "the holder says why it left");
+
+        await Sh($"ip link set {holder}-p up");
+
+        await SoleHolderAsync(vip, [holder]);
+        await AnswerAsync(vip, a => a == $"bk {AddressOf(holder)}", $"the client is served through {holder} again, which rendezvous hashing prefers");
+    }
+
     private void StartAgent(string node)
     {
         var start = new ProcessStartInfo("ip")

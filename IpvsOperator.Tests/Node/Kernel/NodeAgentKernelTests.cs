@@ -244,6 +244,48 @@ public class NodeAgentKernelTests : ControllerFixture
         await Sh("ipvsadm -D -t 10.96.77.77:443");
     }
 
+    [Test]
+    public async Task Services_of_every_shape_a_human_may_make_are_left_alone_and_never_stop_a_sync()
+    {
+        // keepalived's firewall-mark service, IPv6, SCTP, persistence with a netmask, one-packet scheduling.
+        string[] foreign =
+        [
+            "ipvsadm -A -f 1 -s wlc",
+            "ipvsadm -A -f 2 -6 -s rr",
+            "ipvsadm -A -t [2001:db8:77::1]:80 -s rr",
+            "ipvsadm -A --sctp-service 10.96.78.1:9000 -s rr",
+            "ipvsadm -A -t 10.96.78.2:80 -s rr -p 60 -M 255.255.255.0",
+            "ipvsadm -A -u 10.96.78.3:53 -s rr -o",
+        ];
+        foreach (var command in foreign)
+        {
+            await Sh(command);
+        }
+        try
+        {
+            var before = await Sh("ipvsadm -Ln");
+            var (_, vip) = await ServeAsync("among-strangers", "Cluster", "pb1");
+
+            await AnswerAsync(vip, a => a.StartsWith("pb1", StringComparison.Ordinal), "a Service is served beside them");
+            var report = host.Agent!.LastReport;
+            await Eventually.TrueAsync(() => host.Agent.LastReport is { Trigger: SyncTrigger.Periodic } r && !ReferenceEquals(r, report), "a full re-sync reads them all back");
+            host.Agent.FailedSyncsInARow.Should().Be(0);
+            host.Agent.IsReady.Should().BeTrue();
+            var after = await Sh("ipvsadm -Ln");
+            foreach (var line in before.Split('\n').Where(l => l.StartsWith("FWM", StringComparison.Ordinal) || l.Contains("2001:db8:77::1", StringComparison.Ordinal) || l.Contains("10.96.78.", StringComparison.Ordinal)))
+            {
+                after.Should().Contain(line.Trim(), "a foreign service stays as it was");
+            }
+        }
+        finally
+        {
+            foreach (var delete in (string[])["-D -f 1", "-D -f 2 -6", "-D -t [2001:db8:77::1]:80", "-D --sctp-service 10.96.78.1:9000", "-D -t 10.96.78.2:80", "-D -u 10.96.78.3:53"])
+            {
+                await RunAsync("ipvsadm", delete.Split(' '));
+            }
+        }
+    }
+
     /// <summary>A plain HTTP GET from the client namespace: true when anything answered.</summary>
     private static async Task<bool> ReachesAsync(string address, int port) =>
         (await Processes.RunAsync("ip", ["netns", "exec", "lc", "curl", "-s", "-o", "/dev/null", "-m", "3", $"http://{address}:{port}/"], TimeSpan.FromSeconds(20))).ExitCode == 0;

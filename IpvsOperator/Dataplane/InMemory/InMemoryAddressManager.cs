@@ -64,6 +64,16 @@ public sealed class InMemoryAddressManager(TimeProvider? time = null) : IAddress
         }
     }
 
+    /// <summary>Takes a link down, or (carrier: false) leaves it up with its cable pulled: tests of a dead NIC.</summary>
+    public void SetLinkState(string name, bool up, bool carrier)
+    {
+        lock (gate)
+        {
+            var entry = Get(name, $"set link {name} state");
+            links[name] = entry with { Link = entry.Link with { Up = up, Carrier = carrier } };
+        }
+    }
+
     public IReadOnlyList<IPAddressValue> ListAddresses(string link)
     {
         lock (gate)

@@ -13,6 +13,28 @@ public sealed class InMemoryIpvs : IIpvs
     private readonly Lock gate = new();
     private readonly Dictionary<VirtualServiceKey, (VirtualService Service, List<Destination> Destinations)> services = [];
 
+    private readonly List<string> unrepresented = [];
+
+    public IReadOnlyList<string> Unrepresented
+    {
+        get
+        {
+            lock (gate)
+            {
+                return [.. unrepresented];
+            }
+        }
+    }
+
+    /// <summary>A service of a kind the agent never makes (tests: a firewall-mark service someone added by hand).</summary>
+    public void AddUnrepresented(string shape)
+    {
+        lock (gate)
+        {
+            unrepresented.Add(shape);
+        }
+    }
+
     public IReadOnlyList<VirtualService> ListServices()
     {
         lock (gate)

@@ -45,17 +45,42 @@ public static class IpvsCodec
         return [.. GenericNetlink.Header(command, IpvsConstants.Version), .. writer.ToArray()];
     }
 
-    public static VirtualService DecodeService(NetlinkMessage message)
+    public static VirtualService DecodeService(NetlinkMessage message) =>
+        TryDecodeService(message, out var service, out var shape) ? service : throw new InvalidDataException($"not an address/protocol/port service: {shape}");
+
+    /// <summary>
+    /// A service keyed by address, protocol and port, the only kind the agent makes; false, with
+    /// what it is instead, for the other kinds a human may have made on the node (a firewall-mark
+    /// service: keepalived; a family the agent does not know), which it must leave alone.
+    /// </summary>
+    public static bool TryDecodeService(NetlinkMessage message, out VirtualService service, out string shape)
     {
+        service = null!;
         var attributes = AttributeReader.Read(message.Payload[NetlinkConstants.GenericHeaderLength..])[IpvsConstants.CmdAttrService].Children();
-        var family = attributes[IpvsConstants.SvcAttrAf].U16() == IpvsConstants.AfInet6 ? IPFamily.IPv6 : IPFamily.IPv4;
+        var af = attributes.TryGetValue(IpvsConstants.SvcAttrAf, out var a) ? a.U16() : (ushort)0;
+        if (attributes.TryGetValue(IpvsConstants.SvcAttrFwmark, out var mark) && mark.U32() != 0)
+        {
+            shape = $"firewall-mark service {mark.U32()} ({(af == IpvsConstants.AfInet6 ? "IPv6" : "IPv4")})";
+            return false;
+        }
+        if (af is not (IpvsConstants.AfInet or IpvsConstants.AfInet6)
+            || !attributes.TryGetValue(IpvsConstants.SvcAttrAddr, out var address)
+            || !attributes.TryGetValue(IpvsConstants.SvcAttrProtocol, out var protocol)
+            || !attributes.TryGetValue(IpvsConstants.SvcAttrPort, out var port))
+        {
+            shape = $"service of address family {af} without address, protocol or port";
+            return false;
+        }
+        shape = string.Empty;
+        var family = af == IpvsConstants.AfInet6 ? IPFamily.IPv6 : IPFamily.IPv4;
         var flags = attributes.TryGetValue(IpvsConstants.SvcAttrFlags, out var f) ? f.U32() : 0;
-        return new VirtualService(
-            new VirtualServiceKey(Address(attributes[IpvsConstants.SvcAttrAddr], family), (IpvsProtocol)attributes[IpvsConstants.SvcAttrProtocol].U16(), attributes[IpvsConstants.SvcAttrPort].U16BigEndian()),
+        service = new VirtualService(
+            new VirtualServiceKey(Address(address, family), (IpvsProtocol)protocol.U16(), port.U16BigEndian()),
             attributes.TryGetValue(IpvsConstants.SvcAttrSchedName, out var scheduler) ? scheduler.Text() : string.Empty,
             (flags & IpvsConstants.FlagPersistent) != 0,
             attributes.TryGetValue(IpvsConstants.SvcAttrTimeout, out var timeout) ? timeout.U32() : 0,
             flags & (IpvsConstants.FlagSchedSh1 | IpvsConstants.FlagSchedSh2));
+        return true;
     }
 
     /// <summary>The counters of a GET_SERVICE reply: 64-bit ones where the kernel sends them, else the 32-bit ones.</summary>

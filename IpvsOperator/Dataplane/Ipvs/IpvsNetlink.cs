@@ -34,8 +34,26 @@ public sealed class IpvsNetlink : IIpvs, IDisposable
         }
     }
 
-    public IReadOnlyList<VirtualService> ListServices() =>
-        [.. socket.Request(family, NetlinkConstants.NlmFDump, IpvsCodec.Command(IpvsConstants.CmdGetService, null), "list IPVS services").Select(IpvsCodec.DecodeService)];
+    public IReadOnlyList<string> Unrepresented { get; private set; } = [];
+
+    public IReadOnlyList<VirtualService> ListServices()
+    {
+        var services = new List<VirtualService>();
+        var skipped = new List<string>();
+        foreach (var message in socket.Request(family, NetlinkConstants.NlmFDump, IpvsCodec.Command(IpvsConstants.CmdGetService, null), "list IPVS services"))
+        {
+            if (IpvsCodec.TryDecodeService(message, out var service, out var shape))
+            {
+                services.Add(service);
+            }
+            else
+            {
+                skipped.Add(shape);
+            }
+        }
+        Unrepresented = skipped;
+        return services;
+    }
 
     public void AddService(VirtualService service) =>
         Send(IpvsConstants.CmdNewService, IpvsCodec.Command(IpvsConstants.CmdNewService, service), $"add IPVS service {service.Key} ({service.Scheduler})");

@@ -29,6 +29,7 @@ public sealed class RouteNetlink(NetlinkSocket socket) : IAddressManager, IDispo
     public const byte AfInet = 2;
     public const byte AfInet6 = 10;
     public const uint IffUp = 1;
+    public const uint IffLowerUp = 0x10000;
 
     public static RouteNetlink Open(TimeSpan? timeout = null) => new(new NetlinkSocket(NetlinkConstants.NetlinkRoute, timeout));
 
@@ -165,7 +166,7 @@ public sealed class RouteNetlink(NetlinkSocket socket) : IAddressManager, IDispo
             kind = k.Text();
         }
         var hardware = attributes.TryGetValue(IflaAddress, out var mac) && mac.Value.Length == 6 ? new PhysicalAddress(mac.Value.ToArray()) : null;
-        return new LinkInfo(index, name, (flags & IffUp) != 0, kind, hardware);
+        return new LinkInfo(index, name, (flags & IffUp) != 0, kind, hardware, Carrier: (flags & IffLowerUp) != 0);
     }
 
     public static IPAddressValue? ParseAddress(NetlinkMessage message)

@@ -37,17 +37,24 @@ public sealed class Layer2Announcer(NodeDataplane dataplane, Layer2Options optio
     /// </summary>
     public void Apply(IReadOnlySet<IPAddressValue> held)
     {
-        if (!Ready())
+        var usable = Ready();
+        if (link is null)
         {
             return;
         }
         try
         {
             var now = clock.GetUtcNow();
-            var present = dataplane.Links.ListAddresses(link!.Name).ToHashSet();
+            var present = dataplane.Links.ListAddresses(link.Name).ToHashSet();
+            // Withdrawn even from a dead interface: when it comes back it must not answer for addresses held elsewhere by then.
             foreach (var address in present.Where(a => !held.Contains(a) && (refreshed.ContainsKey(a) || isVip(a))))
             {
                 Withdraw(address);
+            }
+            if (!usable)
+            {
+                NodeMetrics.AnnouncedAddresses.Set(0);
+                return;
             }
             foreach (var address in held)
             {
@@ -80,24 +87,34 @@ public sealed class Layer2Announcer(NodeDataplane dataplane, Layer2Options optio
     }
 
     /// <summary>
-    /// True once the announcing interface is known and prepared; otherwise tries again (the election
-    /// asks before every round, and a node that cannot announce takes no address).
+    /// True while the announcing interface is known, prepared, up and has carrier; otherwise says
+    /// why and tries again at the next call. The election asks before every round: a node whose
+    /// interface is down or unplugged leaves it (its addresses go to the others at once) and joins
+    /// again when the interface is back.
     /// </summary>
     public bool Ready()
     {
-        if (link is not null)
-        {
-            return true;
-        }
         try
         {
-            link = Prepare();
+            link ??= Prepare();
+            var state = dataplane.Links.ListLinks().FirstOrDefault(l => l.Index == link.Index && l.Name == link.Name);
+            if (state is null)
+            {
+                var gone = link.Name;
+                link = null; // found and prepared again when it comes back
+                throw new InvalidOperationException($"the announcing interface {gone} is gone");
+            }
+            if (!state.Usable)
+            {
+                Report($"the announcing interface {state.Name} is {(state.Up ? "up but has no carrier" : "down")}; this node leaves the election until it is back");
+                return false;
+            }
             Report(null);
             return true;
         }
         catch (Exception error) when (error is NetlinkException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
-            Report($"cannot announce VIPs on {options.Interface ?? "the default route's interface"}: {error.Message}");
+            Report($"cannot announce VIPs on {link?.Name ?? options.Interface ?? "the default route's interface"}: {error.Message}");
             return false;
         }
     }
