@@ -51,7 +51,7 @@ internal static class ElectionFailover
         await using var server = await LocalClusterServer.StartAsync();
         using var admin = server.CreateClient();
         await admin.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = Namespace } });
-        var candidates = Enumerable.Range(0, count).ToDictionary(i => IPAddressValue.Parse($"10.{i / 65536}.{i / 256 % 256}.{i % 256}"), _ => (IReadOnlySet<string>?)null);
+        var candidates = Enumerable.Range(0, count).ToDictionary(i => IPAddressValue.Parse($"10.{i / 65536}.{i / 256 % 256}.{i % 256}"), _ => new Candidacy(null));
         var clock = Stopwatch.StartNew();
         var agents = Nodes.Select(name => Start(server, name, candidates, clock)).ToList();
 
@@ -91,7 +91,7 @@ internal static class ElectionFailover
     private static bool Settled(List<Agent> agents, IEnumerable<IPAddressValue> addresses) =>
         addresses.All(a => agents.Count(n => n.Held.Contains(a)) == 1 && agents.Single(n => n.Held.Contains(a)).Name == Rendezvous.Preferred(a, agents.Select(n => n.Name)));
 
-    private static Agent Start(LocalClusterServer server, string name, Dictionary<IPAddressValue, IReadOnlySet<string>?> candidates, Stopwatch clock)
+    private static Agent Start(LocalClusterServer server, string name, Dictionary<IPAddressValue, Candidacy> candidates, Stopwatch clock)
     {
         var network = new Cutoff();
         var client = new Kubernetes(server.ClientConfiguration(), network);

@@ -44,7 +44,7 @@ public class NetlinkCodecTests
     public void A_dump_datagram_splits_into_its_messages_and_links_parse()
     {
         var link = new NetlinkMessage(RouteNetlink.RtmNewLink, NetlinkConstants.NlmFMulti, 7, 0,
-            RouteNetlink.InterfaceInfo(3, RouteNetlink.IffUp, 0).Concat(new AttributeWriter().Text(RouteNetlink.IflaIfname, "ipvs-lb0")
+            RouteNetlink.InterfaceInfo(3, RouteNetlink.IffUp | RouteNetlink.IffLowerUp, 0).Concat(new AttributeWriter().Text(RouteNetlink.IflaIfname, "ipvs-lb0")
                 .BeginNested(RouteNetlink.IflaLinkinfo).Text(RouteNetlink.IflaInfoKind, "dummy").EndNested().ToArray()).ToArray()).Encode();
         var done = new NetlinkMessage(NetlinkConstants.NlmsgDone, NetlinkConstants.NlmFMulti, 7, 0, new byte[4]).Encode();
 
@@ -52,6 +52,19 @@ public class NetlinkCodecTests
 
         messages.Select(m => m.Type).Should().Equal(RouteNetlink.RtmNewLink, NetlinkConstants.NlmsgDone);
         RouteNetlink.ParseLink(messages[0]).Should().Be(new IpvsOperator.Dataplane.LinkInfo(3, "ipvs-lb0", true, "dummy"));
+    }
+
+    [Test]
+    public void A_link_that_is_up_without_lower_up_has_no_carrier()
+    {
+        var unplugged = new NetlinkMessage(RouteNetlink.RtmNewLink, 0, 7, 0,
+            RouteNetlink.InterfaceInfo(2, RouteNetlink.IffUp, 0).Concat(new AttributeWriter().Text(RouteNetlink.IflaIfname, "eth0").ToArray()).ToArray());
+
+        var link = RouteNetlink.ParseLink(unplugged);
+
+        link.Up.Should().BeTrue();
+        link.Carrier.Should().BeFalse();
+        link.Usable.Should().BeFalse("frames sent on it reach nobody");
     }
 
     [Test]

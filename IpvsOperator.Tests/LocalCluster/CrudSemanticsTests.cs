@@ -23,6 +23,19 @@ public class CrudSemanticsTests : LocalClusterFixture
     }
 
     [Test]
+    public async Task A_watch_on_a_quiet_resource_answers_with_its_headers_at_once()
+    {
+        var ns = await NewNamespaceAsync();
+        using var http = Server.CreateHttpClient();
+
+        // Nothing will happen in this namespace: the headers must not wait for an event (kubectl wait, informers).
+        using var reply = await http.GetAsync($"/api/v1/namespaces/{ns}/configmaps?watch=true&resourceVersion=0", HttpCompletionOption.ResponseHeadersRead)
+            .WaitAsync(TimeSpan.FromSeconds(15));
+
+        reply.StatusCode.Should().Be(System.Net.HttpStatusCode.OK);
+    }
+
+    [Test]
     public async Task A_Service_gets_uid_timestamp_cluster_IP_node_ports_and_defaults()
     {
         var created = await Client.CoreV1.CreateNamespacedServiceAsync(LoadBalancer("web"), "default");

@@ -20,7 +20,7 @@ public class AnnouncementElectionTests : LocalClusterFixture
     private static readonly IPAddressValue[] Addresses = [.. Enumerable.Range(1, 30).Select(i => IPAddressValue.Parse($"198.51.100.{i}"))];
 
     // Who may announce each address; null: any live node. A test may narrow it while agents run.
-    private volatile Dictionary<IPAddressValue, IReadOnlySet<string>?> candidates = Addresses.ToDictionary(a => a, _ => (IReadOnlySet<string>?)null);
+    private volatile Dictionary<IPAddressValue, Candidacy> candidates = Addresses.ToDictionary(a => a, _ => new Candidacy(null));
     private readonly List<Agent> agents = [];
 
     /// <summary>Fails every request while partitioned, as a node cut off from the API server would see it.</summary>
@@ -87,7 +87,7 @@ public class AnnouncementElectionTests : LocalClusterFixture
     // that started first holds addresses of others until it sees them live, then hands them over).
     private bool EachAddressHeldOnceBy(IEnumerable<Agent> holders) =>
         Addresses.All(a => holders.Count(h => h.Held.Contains(a)) == 1
-            && holders.Single(h => h.Held.Contains(a)).Name == Rendezvous.Preferred(a, holders.Select(h => h.Name).Where(n => candidates[a]?.Contains(n) != false)))
+            && holders.Single(h => h.Held.Contains(a)).Name == Rendezvous.Preferred(a, holders.Select(h => h.Name).Where(n => candidates[a].Nodes?.Contains(n) != false)))
         && agents.Except(holders).All(a => a.Held.Length == 0);
 
     private string Holders() => string.Join("; ", agents.Select(a => $"{a.Name}: {a.Held.Length}"));
@@ -152,7 +152,7 @@ public class AnnouncementElectionTests : LocalClusterFixture
     {
         // externalTrafficPolicy: Local: only the nodes with endpoints may announce.
         var onlyBAndC = new HashSet<string> { "node-b", "node-c" };
-        candidates = Addresses.ToDictionary(a => a, _ => (IReadOnlySet<string>?)onlyBAndC);
+        candidates = Addresses.ToDictionary(a => a, _ => new Candidacy(onlyBAndC));
         var a = Start("node-a");
         var b = Start("node-b");
         var c = Start("node-c");
@@ -161,7 +161,7 @@ public class AnnouncementElectionTests : LocalClusterFixture
 
         // node-b's endpoints go: its addresses move to node-c, the only node left that may announce them.
         var onlyC = new HashSet<string> { "node-c" };
-        candidates = Addresses.ToDictionary(x => x, _ => (IReadOnlySet<string>?)onlyC);
+        candidates = Addresses.ToDictionary(x => x, _ => new Candidacy(onlyC));
 
         await Eventually.TrueAsync(() => EachAddressHeldOnceBy([c]), () => $"node-c holds every address; now {Holders()}");
     }

@@ -42,9 +42,10 @@ public class Layer2AnnouncementTests : ControllerFixture
         nodes.Clear();
     }
 
-    private Node StartNode(string name, string? announceInterface = null)
+    private Node StartNode(string name, string? announceInterface = null, Action<NodeDataplane>? prepare = null)
     {
         var dataplane = NodeDataplanes.InMemory();
+        prepare?.Invoke(dataplane);
         var agent = new NodeAgent(Client, dataplane, new NodeAgentOptions
         {
             NodeName = name,
@@ -212,6 +213,26 @@ public class Layer2AnnouncementTests : ControllerFixture
 
         await Eventually.TrueAsync(() => holder.OnUplink(vip) && !other.OnUplink(vip),
             () => $"rendezvous hashing prefers {holder.Name}: it takes the address back once it takes part again; now {Holders(vip)}");
+    }
+
+    [Test]
+    public async Task A_node_whose_source_NAT_fails_announces_only_addresses_that_need_none_and_is_not_ready()
+    {
+        var (_, natVip) = await ServiceAsync("l2-nat", "198.51.100.108/30", "Cluster", "node-a", "node-b");
+        var brokenName = Rendezvous.Preferred(natVip, ["node-a", "node-b"])!;
+        var (_, localVip) = await ServiceAsync("l2-nonat", "198.51.100.112/30", "Local", brokenName);
+        var broken = StartNode(brokenName, prepare: d => ((InMemoryNetfilter)d.Netfilter).Failure = "nft: Operation not permitted");
+        var healthy = StartNode(brokenName == "node-a" ? "node-b" : "node-a");
+
+        (await SoleHolderAsync(natVip, [healthy])).Should().Be(healthy, $"{broken.Name} is preferred but cannot source-NAT, which {natVip}'s Service needs");
+        (await SoleHolderAsync(localVip, [broken])).Should().Be(broken, $"{localVip} needs no source NAT (externalTrafficPolicy Local), and only {broken.Name} has its endpoints");
+        broken.Dataplane.Ipvs.ListServices().Should().Contain(s => s.Key.Address == localVip, "IPVS is programmed whatever nft does");
+        await Eventually.TrueAsync(() => !broken.Agent.IsReady, "a node that cannot serve a Service that needs source NAT is not ready");
+
+        ((InMemoryNetfilter)broken.Dataplane.Netfilter).Failure = null;
+
+        await Eventually.TrueAsync(() => broken.Agent.IsReady, "ready again once nft works");
+        (await SoleHolderAsync(natVip, [broken])).Should().Be(broken, "and it takes the address that rendezvous hashing prefers it for");
     }
 
     private async Task<IReadOnlyList<V1Lease>> AddressLeasesAsync() =>

@@ -207,6 +207,46 @@ public class NodeAgentTests : ControllerFixture
         }
     }
 
+    [Test]
+    public async Task A_VIP_is_recorded_before_it_is_bound_so_that_a_crash_between_leaves_it_ours()
+    {
+        var state = Path.Combine(Path.GetTempPath(), $"ipvsop-state-{Guid.NewGuid():N}");
+        var inner = InMemory();
+        var links = new RecordCheckingLinks(inner.Links, state);
+        var (_, vip) = await AddressedServiceAsync("record-first", "198.51.100.120/30");
+        try
+        {
+            var agent = StartAgent(inner with { Links = links }, new NodeAgentOptions { NodeName = "node-a", StateFile = state });
+
+            await Eventually.TrueAsync(() => links.Bound.ContainsKey(vip), $"{vip} is bound");
+            links.Bound[vip].Should().BeTrue("the state file named it when it was bound");
+        }
+        finally
+        {
+            File.Delete(state);
+        }
+    }
+
+    /// <summary>Addresses whose binding the state file already named at the moment of binding.</summary>
+    private sealed class RecordCheckingLinks(IAddressManager inner, string stateFile) : IAddressManager
+    {
+        public System.Collections.Concurrent.ConcurrentDictionary<IPAddressValue, bool> Bound { get; } = new();
+
+        public void AddAddress(string link, IPAddressValue address)
+        {
+            Bound[address] = File.Exists(stateFile) && File.ReadAllLines(stateFile).Contains(address.ToString());
+            inner.AddAddress(link, address);
+        }
+
+        public IReadOnlyList<LinkInfo> ListLinks() => inner.ListLinks();
+        public LinkInfo EnsureDummyLink(string name) => inner.EnsureDummyLink(name);
+        public void SetLinkUp(string name) => inner.SetLinkUp(name);
+        public IReadOnlyList<IPAddressValue> ListAddresses(string link) => inner.ListAddresses(link);
+        public void RemoveAddress(string link, IPAddressValue address) => inner.RemoveAddress(link, address);
+        public void RefreshAddress(string link, IPAddressValue address, TimeSpan lifetime) => inner.RefreshAddress(link, address, lifetime);
+        public string? DefaultRouteLink(IPFamily family) => inner.DefaultRouteLink(family);
+    }
+
     /// <summary>IPVS that refuses everything until told otherwise: a module missing, then loaded.</summary>
     private sealed class UnavailableIpvs(IIpvs inner) : IIpvs
     {

@@ -82,6 +82,25 @@ public class OperatorRuntimeTests : LocalClusterFixture
     }
 
     [Test]
+    public async Task A_watch_that_goes_silent_past_its_timeout_is_taken_for_dead_and_watched_again()
+    {
+        var ns = await NewNamespaceAsync();
+        var informer = new Informer<V1ConfigMap>(Maps, NullLogger.Instance, ns) { WatchTimeout = TimeSpan.FromSeconds(1), WatchGrace = TimeSpan.FromSeconds(1) };
+        var running = await StartAsync(informer.RunAsync);
+        await informer.WaitForSyncAsync(CancellationToken.None);
+        await Eventually.TrueAsync(() => Server.OpenWatches("configmaps", ns) == 1, "the informer is watching");
+
+        // The connection goes half-open: the server sends nothing more, not even the end of the watch.
+        Server.StallOpenWatches();
+        await Maps.CreateAsync(Map("while-silent", ns));
+
+        await Eventually.TrueAsync(() => Snapshot(informer).Any(s => s.Name == "while-silent"),
+            "after its timeout and the grace the informer gives the silent watch up, watches again, and sees the change");
+        informer.Relists.Should().Be(1, "it resumes from where it was: no relist");
+        await StopAsync(running);
+    }
+
+    [Test]
     public async Task A_410_leads_to_a_relist_with_no_missed_or_duplicated_final_state()
     {
         var ns = await NewNamespaceAsync();

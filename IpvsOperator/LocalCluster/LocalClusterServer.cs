@@ -188,6 +188,21 @@ public sealed class LocalClusterServer : IAsyncDisposable
     /// <summary>Ends every open watch, as a restarted API server or a dropped connection would.</summary>
     public void CloseAllWatches() => Api.Storage.CloseAllWatches();
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ObjectWatch, bool> stalled = new();
+
+    /// <summary>
+    /// Makes every open watch a half-open connection: nothing more is sent on it, not even its end at
+    /// its timeout, while the connection stays open, as when the network between drops without a
+    /// FIN. Only the client can notice, by the silence.
+    /// </summary>
+    public void StallOpenWatches()
+    {
+        foreach (var watch in Api.Storage.OpenWatchList())
+        {
+            stalled[watch] = true;
+        }
+    }
+
     /// <summary>Watches open on resources of this plural (any group) in one namespace.</summary>
     public int OpenWatches(string plural, string ns) => Api.Storage.OpenWatches(plural, ns);
 
@@ -441,18 +456,28 @@ public sealed class LocalClusterServer : IAsyncDisposable
             deadline.CancelAfter(timeout);
         }
         await context.Response.StartAsync(deadline.Token);
+        // Headers now, not with the first event: a client waits for them before it reads (kubectl
+        // wait, informers that call themselves started), and a quiet resource may have no event for long.
+        await context.Response.Body.FlushAsync(deadline.Token);
         using var bookmarkTimer = bookmarks ? new PeriodicTimer(options.BookmarkInterval) : null;
         var bookmarkTask = bookmarkTimer is null ? Task.CompletedTask : Task.Run(async () =>
         {
             while (await bookmarkTimer.WaitForNextTickAsync(deadline.Token))
             {
-                Api.Storage.Bookmark(watch, resource);
+                if (!stalled.ContainsKey(watch))
+                {
+                    Api.Storage.Bookmark(watch, resource);
+                }
             }
         }, deadline.Token);
         try
         {
             await foreach (var message in watch.Messages.ReadAllAsync(deadline.Token))
             {
+                if (stalled.ContainsKey(watch))
+                {
+                    continue;
+                }
                 var obj = table && message.Type != "BOOKMARK"
                     ? Tables.Convert(resource, [message.Item], ObjectStorage.ResourceVersionOf(message.Item), query["includeObject"], options.Time.GetUtcNow())
                     : message.Item;
@@ -462,6 +487,19 @@ public sealed class LocalClusterServer : IAsyncDisposable
         catch (OperationCanceledException)
         {
             // Timeout, client gone or server stopping: the stream simply ends.
+        }
+        if (stalled.TryRemove(watch, out var wasStalled) && wasStalled)
+        {
+            // Half-open: the end never reaches the client; the connection stays until it gives up.
+            using var open = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping.Token);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, open.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // The client gave up on it, or the server stops.
+            }
         }
         await deadline.CancelAsync();
         try

@@ -210,6 +210,15 @@ public sealed class ObjectStorage(int historyLimit)
         }
     }
 
+    /// <summary>The watches open now.</summary>
+    public IReadOnlyList<ObjectWatch> OpenWatchList()
+    {
+        lock (gate)
+        {
+            return [.. watches];
+        }
+    }
+
     public void CloseAllWatches()
     {
         lock (gate)

@@ -78,7 +78,7 @@ public static class DesiredStateBuilder
         }
         return new DesiredState(addresses, services, warnings, sourceNat)
         {
-            Announced = announced.ToDictionary(a => a.Key, a => new AnnouncedAddress(a.Value.Eligible, a.Value.Services)),
+            Announced = announced.ToDictionary(a => a.Key, a => new AnnouncedAddress(a.Value.Eligible, a.Value.Services, sourceNat.Any(k => k.Address == a.Key))),
             Allocated = allocated,
         };
     }

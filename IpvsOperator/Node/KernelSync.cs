@@ -55,8 +55,8 @@ public sealed class KernelSync
             var actual = PhaseTimes.Time(ref phases.ReadBack, () => ReadKernel(wanted, trigger));
             var desired = PhaseTimes.Time(ref phases.Desired, () => drains.Apply(wanted, actual));
             var result = PhaseTimes.Time(ref phases.Apply, () => ApplyToKernel(wanted, desired, actual));
-            var natWrites = PhaseTimes.Time(ref phases.SourceNat, () => dataplane.Netfilter.Apply(new NetfilterRules(desired.SourceNat, desired.Services.Keys.ToHashSet()), verify: trigger == SyncTrigger.Periodic));
-            return Completed(trigger, started, phases, result, natWrites, desired);
+            var (natWrites, netfilterFailure) = PhaseTimes.Time(ref phases.SourceNat, () => ApplyNetfilter(desired, trigger));
+            return Completed(trigger, started, phases, result, natWrites, desired) with { NetfilterFailure = netfilterFailure, NeedsSourceNat = desired.SourceNat.Count > 0 };
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
@@ -79,9 +79,36 @@ public sealed class KernelSync
         return applier.ReadActual(key => wanted.Services.ContainsKey(key) ? known(key) : []);
     }
 
+    /// <summary>Whether the last write of the netfilter table (source NAT, VIP port filter) succeeded.</summary>
+    public bool NetfilterWorks { get; private set; } = true;
+
+    /// <summary>
+    /// The netfilter table, apart from IPVS: when nft fails, IPVS still serves what needs no source
+    /// NAT, and the node still takes part in announcing those addresses.
+    /// </summary>
+    private (int Writes, Exception? Failure) ApplyNetfilter(DesiredState desired, SyncTrigger trigger)
+    {
+        try
+        {
+            var writes = dataplane.Netfilter.Apply(new NetfilterRules(desired.SourceNat, desired.Services.Keys.ToHashSet()), verify: trigger == SyncTrigger.Periodic);
+            NetfilterWorks = true;
+            return (writes, null);
+        }
+        catch (Exception error) when (error is InvalidOperationException or IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception)
+        {
+            NetfilterWorks = false;
+            NodeMetrics.KernelErrors.Inc();
+            return (0, error);
+        }
+    }
+
     /// <summary>Applies the difference; remembers what was programmed and which addresses are ours.</summary>
     private SyncResult ApplyToKernel(DesiredState wanted, DesiredState desired, ActualState actual)
     {
+        // Recorded before they are bound: an agent killed in between finds them recorded, so they
+        // are its to remove, not foreign addresses kept for ever. Recording one that then is not
+        // bound costs nothing (removing an absent address is a no-op).
+        owned.Record(owned.All.Concat(desired.Addresses));
         var result = applier.Sync(desired, actual, address => desired.Allocated.Contains(address) || owned.Contains(address));
         var refused = result.Failed.Select(f => f.Operation).ToList();
         programmed.Remember(wanted, desired, refused);

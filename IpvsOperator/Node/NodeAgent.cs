@@ -33,6 +33,7 @@ public sealed class NodeAgent
     private readonly ILogger logger;
     private readonly TimeProvider clock;
     private readonly EventRecorder events;
+    private string? netfilterProblem;
     private readonly Informer<V1Alpha1IPAllocation> allocations;
     private readonly Informer<V1Service> services;
     private readonly Informer<V1EndpointSlice> slices;
@@ -60,7 +61,7 @@ public sealed class NodeAgent
         if (options.Layer2 is { } layer2Options)
         {
             layer2 = new Layer2Announcement(kubernetes, dataplane, options.NodeName, layer2Options, events,
-                address => kernel.LastDesired.Allocated.Contains(address), () => changed.Writer.TryWrite(true), loggers, clock);
+                address => kernel.LastDesired.Allocated.Contains(address), () => changed.Writer.TryWrite(true), () => kernel.NetfilterWorks, loggers, clock);
         }
 
         Informer<T> Watch<T>(EntityClient<T> client)
@@ -126,7 +127,7 @@ public sealed class NodeAgent
     /// address only once its kernel serves it.
     /// </summary>
     private Task JoinElection(CancellationToken cancellationToken) =>
-        layer2?.RunAsync(() => kernel.LastDesired.Announced.ToDictionary(a => a.Key, a => a.Value.Eligible), cancellationToken) ?? Task.CompletedTask;
+        layer2?.RunAsync(() => kernel.LastDesired.Announced.ToDictionary(a => a.Key, a => new Candidacy(a.Value.Eligible, a.Value.NeedsSourceNat)), cancellationToken) ?? Task.CompletedTask;
 
     private async Task LoopAsync(Action firstSynced, CancellationToken cancellationToken)
     {
@@ -141,6 +142,7 @@ public sealed class NodeAgent
             }
             var report = kernel.Run(CurrentView(), trigger);
             var failedBefore = failedInARow > 0;
+            ReportNetfilter(report);
             CountFailures(report);
             if (!joined && report.Failure is null)
             {
@@ -164,7 +166,7 @@ public sealed class NodeAgent
     /// </summary>
     private void CountFailures(SyncReport report)
     {
-        if (report.Failure is not { } failure)
+        if (report.Outage is not { } failure)
         {
             if (failedInARow > 0)
             {
@@ -174,7 +176,7 @@ public sealed class NodeAgent
             NodeMetrics.FailedSyncsInARow.Set(0);
             return;
         }
-        var sameCause = failedInARow > 0 && LastReport?.Failure?.Message == failure.Message;
+        var sameCause = failedInARow > 0 && LastReport?.Outage?.Message == failure.Message;
         failedInARow++;
         NodeMetrics.FailedSyncsInARow.Set(failedInARow);
         if (!sameCause)
@@ -188,6 +190,32 @@ public sealed class NodeAgent
         if (failedInARow == options.FailedSyncsUntilUnready)
         {
             logger.LogError("{Failures} syncs in a row failed: the agent reports not ready until one completes", failedInARow);
+        }
+    }
+
+    /// <summary>
+    /// A netfilter table that cannot be written is said once (and its recovery): IPVS still serves
+    /// what needs no source NAT, and the node announces only those addresses.
+    /// </summary>
+    private void ReportNetfilter(SyncReport report)
+    {
+        if (report.Failure is not null)
+        {
+            return; // the netfilter step did not run
+        }
+        var now = report.NetfilterFailure?.Message;
+        if (now == netfilterProblem)
+        {
+            return;
+        }
+        netfilterProblem = now;
+        if (now is null)
+        {
+            logger.LogInformation("the netfilter table is written again: source NAT and the VIP port filter are back");
+        }
+        else
+        {
+            logger.LogError("the netfilter table cannot be written: {Error}. Services that need source NAT are not served from this node, which announces only addresses that need none; the VIPs' other ports are not filtered", now);
         }
     }
 

@@ -6,6 +6,18 @@ namespace IpvsOperator.Node;
 /// </summary>
 public sealed record SyncReport(SyncTrigger Trigger, TimeSpan Duration, int Writes, int Errors, int VirtualServices, int Destinations, Exception? Failure = null)
 {
+    /// <summary>
+    /// The netfilter table (source NAT, the VIP port filter) could not be written; IPVS was.
+    /// Services that need no source NAT are served; the node announces only their addresses.
+    /// </summary>
+    public Exception? NetfilterFailure { get; init; }
+
+    /// <summary>Whether some Service here needs source NAT, so that a netfilter failure leaves it unserved.</summary>
+    public bool NeedsSourceNat { get; init; }
+
+    /// <summary>What keeps the node from serving everything: the sync's failure, or a netfilter failure that a Service depends on.</summary>
+    public Exception? Outage => Failure ?? (NeedsSourceNat ? NetfilterFailure : null);
+
     public SyncPhases Phases { get; init; } = new(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
 }
 

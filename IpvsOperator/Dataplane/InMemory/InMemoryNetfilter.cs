@@ -12,8 +12,15 @@ public sealed class InMemoryNetfilter : INetfilter
     public bool LetsThrough(Addressing.IPAddressValue address, IpvsProtocol protocol, ushort port) =>
         !Rules.Served.Any(s => s.Address == address) || Rules.Served.Contains(new VirtualServiceKey(address, protocol, port));
 
+    /// <summary>Set: every write fails with this message, as nft does when it cannot run (tests).</summary>
+    public string? Failure { get; set; }
+
     public int Apply(NetfilterRules rules, bool verify)
     {
+        if (Failure is { } failure)
+        {
+            throw new InvalidOperationException(failure);
+        }
         if (Rules.SameAs(rules))
         {
             return 0;

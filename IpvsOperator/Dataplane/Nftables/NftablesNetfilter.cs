@@ -8,9 +8,14 @@ namespace IpvsOperator.Dataplane.Nftables;
 /// as kube-proxy's nftables mode does, and replaced as a whole in one transaction: no moment
 /// without the rules, and no other table ever touched.
 /// </summary>
-public sealed class NftablesNetfilter(ISysctl sysctl, ILogger logger, string nft = "nft") : INetfilter
+public sealed class NftablesNetfilter(ISysctl sysctl, ILogger logger, string nft = "nft", TimeSpan? timeout = null) : INetfilter
 {
     public const string Table = "ipvs_operator";
+
+    /// <summary>How long one nft run may take (a table of 2,000 VIPs takes seconds under emulation); then it is killed and the sync fails, to be retried.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly TimeSpan runTimeout = timeout ?? DefaultTimeout;
     private const string IpvsConntrack = "net/ipv4/vs/conntrack";
     private NetfilterRules? applied;
 
@@ -68,18 +73,42 @@ public sealed class NftablesNetfilter(ISysctl sysctl, ILogger logger, string nft
             RedirectStandardInput = input is not null, RedirectStandardOutput = true, RedirectStandardError = true,
         };
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {nft}");
-        if (input is not null)
-        {
-            process.StandardInput.Write(input);
-            process.StandardInput.Close();
-        }
         var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
+        var error = process.StandardError.ReadToEndAsync();
+        // Written beside the wait, so that an nft that stops reading cannot block us past the timeout.
+        var writing = input is null ? Task.CompletedTask : WriteInputAsync(process, input);
+        if (!process.WaitForExit(runTimeout))
+        {
+            // A hung nft (a stuck netlink socket, a lock) must not hang the sync loop with it.
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // It ended meanwhile.
+            }
+            throw new InvalidOperationException($"{nft} {string.Join(' ', arguments)} did not finish within {runTimeout}: killed");
+        }
+        process.WaitForExit(); // the output is read to its end
+        writing.Wait();
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"{nft} {string.Join(' ', arguments)} failed ({process.ExitCode}): {error.Trim()}");
+            throw new InvalidOperationException($"{nft} {string.Join(' ', arguments)} failed ({process.ExitCode}): {error.Result.Trim()}");
         }
         return output.Result;
+    }
+
+    private static async Task WriteInputAsync(Process process, string input)
+    {
+        try
+        {
+            await process.StandardInput.WriteAsync(input);
+            process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // It stopped reading (it failed early, or was killed): its exit code and message say why.
+        }
     }
 }

@@ -23,6 +23,9 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
     public const string ComponentLabel = "ipvsoperator.io/lease";
     public const string AddressAnnotation = "ipvsoperator.io/address";
 
+    /// <summary>On a presence Lease: "false" while the node's source NAT does not work (it may then announce only addresses that need none).</summary>
+    public const string SourceNatAnnotation = "ipvsoperator.io/source-nat";
+
     /// <summary>On an address Lease released with no holder: who held it last (for the Event of the next taker).</summary>
     public const string ReleasedByAnnotation = "ipvsoperator.io/released-by";
     private const string PresencePrefix = "ipvs-node-";
@@ -45,6 +48,12 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
     /// </summary>
     public Func<bool> CanAnnounce { get; init; } = () => true;
 
+    /// <summary>
+    /// Asked before every renewal: false while this node's source NAT does not work. Written on its
+    /// presence, so that every node leaves it out of the candidates of addresses that need it.
+    /// </summary>
+    public Func<bool> CanSourceNat { get; init; } = () => true;
+
     /// <summary>Raised with the addresses held after every change (bind and announce them; withdraw the rest).</summary>
     public event Action<IReadOnlySet<IPAddressValue>>? HeldChanged;
 
@@ -57,9 +66,9 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
     /// <summary>
     /// Runs rounds until cancelled, then steps down. <paramref name="candidates"/> gives, per
     /// address, the nodes that may announce it (null: every live node; externalTrafficPolicy Local
-    /// limits it to the nodes with endpoints).
+    /// limits it to the nodes with endpoints) and whether it needs source NAT.
     /// </summary>
-    public async Task RunAsync(Func<IReadOnlyDictionary<IPAddressValue, IReadOnlySet<string>?>> candidates, CancellationToken cancellationToken)
+    public async Task RunAsync(Func<IReadOnlyDictionary<IPAddressValue, Candidacy>> candidates, CancellationToken cancellationToken)
     {
         try
         {
@@ -80,7 +89,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
     }
 
     /// <summary>One round: renew the presence, judge who is live, take, keep or hand over each address.</summary>
-    public async Task RoundAsync(IReadOnlyDictionary<IPAddressValue, IReadOnlySet<string>?> candidates, CancellationToken cancellationToken)
+    public async Task RoundAsync(IReadOnlyDictionary<IPAddressValue, Candidacy> candidates, CancellationToken cancellationToken)
     {
         if (!CanAnnounce())
         {
@@ -125,15 +134,24 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         }
     }
 
-    private async Task ElectAsync(IReadOnlyDictionary<IPAddressValue, IReadOnlySet<string>?> candidates, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task ElectAsync(IReadOnlyDictionary<IPAddressValue, Candidacy> candidates, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var all = (await leases.ListAsync(options.Namespace, ComponentLabel, cancellationToken: cancellationToken)).Items;
         var live = new HashSet<string>(StringComparer.Ordinal) { nodeName };
+        var withoutSourceNat = new HashSet<string>(StringComparer.Ordinal);
+        if (!CanSourceNat())
+        {
+            withoutSourceNat.Add(nodeName);
+        }
         foreach (var lease in all.Where(l => l.Metadata.Name.StartsWith(PresencePrefix, StringComparison.Ordinal)))
         {
             if (Live(lease, now))
             {
                 live.Add(lease.Spec.HolderIdentity);
+                if (lease.Spec.HolderIdentity != nodeName && lease.Metadata.Annotations?.TryGetValue(SourceNatAnnotation, out var nat) == true && nat == "false")
+                {
+                    withoutSourceNat.Add(lease.Spec.HolderIdentity);
+                }
             }
         }
         var byAddress = all.Where(l => l.Metadata.Name.StartsWith(AddressPrefix, StringComparison.Ordinal) && AddressOf(l) is not null)
@@ -146,11 +164,12 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         }
 
         var changed = false;
-        foreach (var (address, eligible) in candidates)
+        foreach (var (address, candidacy) in candidates)
         {
             var lease = byAddress.GetValueOrDefault(address);
             var holder = lease?.Spec.HolderIdentity;
-            var preferred = Rendezvous.Preferred(address, eligible is null ? live : live.Where(eligible.Contains));
+            var eligible = live.Where(n => (candidacy.Nodes is null || candidacy.Nodes.Contains(n)) && !(candidacy.NeedsSourceNat && withoutSourceNat.Contains(n)));
+            var preferred = Rendezvous.Preferred(address, eligible);
             if (holder == nodeName)
             {
                 if (preferred != nodeName)
@@ -218,11 +237,15 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
     {
         var name = PresencePrefix + nodeName;
         var lease = await leases.GetAsync(options.Namespace, name, cancellationToken);
+        var sourceNat = CanSourceNat() ? null : "false";
         if (lease is null)
         {
-            await leases.CreateAsync(NewLease(name, nodeName, now, null), cancellationToken);
+            lease = NewLease(name, nodeName, now, null);
+            SetAnnotation(lease, SourceNatAnnotation, sourceNat);
+            await leases.CreateAsync(lease, cancellationToken);
             return;
         }
+        SetAnnotation(lease, SourceNatAnnotation, sourceNat);
         lease.Spec.HolderIdentity = nodeName;
         lease.Spec.RenewTime = now.UtcDateTime;
         lease.Spec.LeaseDurationSeconds = (int)Math.Ceiling(options.LeaseDuration.TotalSeconds);
@@ -309,6 +332,17 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         lease.Spec.HolderIdentity = string.Empty;
         lease.Metadata.Annotations ??= new Dictionary<string, string>();
         lease.Metadata.Annotations[ReleasedByAnnotation] = nodeName;
+    }
+
+    private static void SetAnnotation(V1Lease lease, string key, string? value)
+    {
+        if (value is null)
+        {
+            lease.Metadata.Annotations?.Remove(key);
+            return;
+        }
+        lease.Metadata.Annotations ??= new Dictionary<string, string>();
+        lease.Metadata.Annotations[key] = value;
     }
 
     private static string NameOf(IPAddressValue address) => AllocationNames.For(address);

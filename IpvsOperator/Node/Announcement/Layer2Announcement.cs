@@ -20,14 +20,16 @@ public sealed class Layer2Announcement
 
     /// <param name="isVip">Whether an address on the announcing interface is a VIP (ours to remove when not held).</param>
     /// <param name="changed">Called when the held addresses or the problem change: the agent publishes them after its next sync.</param>
+    /// <param name="canSourceNat">Whether this node's source NAT works (else it announces only addresses that need none).</param>
     public Layer2Announcement(IKubernetes kubernetes, NodeDataplane dataplane, string nodeName, Layer2Options options, EventRecorder events,
-        Func<IPAddressValue, bool> isVip, Action changed, ILoggerFactory loggers, TimeProvider clock)
+        Func<IPAddressValue, bool> isVip, Action changed, Func<bool> canSourceNat, ILoggerFactory loggers, TimeProvider clock)
     {
         options.Validate();
         announcer = new Layer2Announcer(dataplane, options, isVip, loggers.CreateLogger<Layer2Announcer>(), clock);
         election = new AnnouncementElection(kubernetes, nodeName, options, loggers.CreateLogger<AnnouncementElection>(), clock)
         {
             CanAnnounce = announcer.Ready,
+            CanSourceNat = canSourceNat,
         };
         status = new AnnouncementStatus(kubernetes, events, nodeName, loggers.CreateLogger<AnnouncementStatus>(), clock);
         election.HeldChanged += held =>
@@ -51,7 +53,7 @@ public sealed class Layer2Announcement
     /// Takes part in the election until cancelled, then steps down (a clean stop hands the
     /// addresses over at once). <paramref name="candidates"/> gives the VIPs and who may announce each.
     /// </summary>
-    public Task RunAsync(Func<IReadOnlyDictionary<IPAddressValue, IReadOnlySet<string>?>> candidates, CancellationToken cancellationToken) =>
+    public Task RunAsync(Func<IReadOnlyDictionary<IPAddressValue, Candidacy>> candidates, CancellationToken cancellationToken) =>
         Task.Run(() => election.RunAsync(candidates, cancellationToken), CancellationToken.None);
 
     /// <summary>

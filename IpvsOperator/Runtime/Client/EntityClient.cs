@@ -79,32 +79,64 @@ public sealed class EntityClient<T>
     }
 
     /// <summary>
-    /// Watches from <paramref name="resourceVersion"/>. Ends when the server closes the stream;
-    /// throws <see cref="ApiStatusException"/> (IsGone) when that version is too old.
+    /// Watches from <paramref name="resourceVersion"/>. Ends when the server closes the stream (it
+    /// does after <paramref name="timeout"/>), or when nothing at all arrived for that long plus
+    /// <see cref="WatchTimeouts.Grace"/>: a connection whose other end is gone without a word would otherwise
+    /// leave the caller's cache stale until a restart. Throws <see cref="ApiStatusException"/>
+    /// (IsGone) when that version is too old.
     /// </summary>
     public async IAsyncEnumerable<(WatchEventType Type, T Object)> WatchAsync(string? ns, string resourceVersion, string? labelSelector = null,
-        bool bookmarks = true, TimeSpan? timeout = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        bool bookmarks = true, TimeSpan? timeout = null, TimeSpan? grace = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        var serverTimeout = timeout ?? WatchTimeouts.Spread();
+        var silence = serverTimeout + (grace ?? WatchTimeouts.Grace);
         var query = Query(("watch", "true"), ("resourceVersion", resourceVersion), ("allowWatchBookmarks", bookmarks ? "true" : null),
-            ("labelSelector", labelSelector), ("timeoutSeconds", timeout is { } t ? ((int)t.TotalSeconds).ToString(CultureInfo.InvariantCulture) : null));
+            ("labelSelector", labelSelector), ("timeoutSeconds", Math.Max(1, (int)serverTimeout.TotalSeconds).ToString(CultureInfo.InvariantCulture)));
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUri, Metadata.Path(ns) + query));
-        using var response = await retry.ExecuteAsync(async token =>
+        // Silence bounds the wait for the headers too: a server gone before answering is as dead as one gone after.
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        idle.CancelAfter(silence);
+        HttpResponseMessage response;
+        try
         {
-            var attempt = new HttpRequestMessage(request.Method, request.RequestUri); // a request is sent once; a retry sends a copy
-            await AuthenticateAsync(attempt, token);
-            var reply = await http.SendAsync(attempt, HttpCompletionOption.ResponseHeadersRead, token);
-            if (!reply.IsSuccessStatusCode)
+            response = await retry.ExecuteAsync(async token =>
             {
-                using (reply)
+                var attempt = new HttpRequestMessage(request.Method, request.RequestUri); // a request is sent once; a retry sends a copy
+                await AuthenticateAsync(attempt, token);
+                var reply = await http.SendAsync(attempt, HttpCompletionOption.ResponseHeadersRead, token);
+                if (!reply.IsSuccessStatusCode)
                 {
-                    throw await ErrorAsync(reply, token);
+                    using (reply)
+                    {
+                        throw await ErrorAsync(reply, token);
+                    }
                 }
-            }
-            return reply;
-        }, cancellationToken);
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken), Encoding.UTF8);
-        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+                return reply;
+            }, idle.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
+            throw new WatchStalledException($"the watch of {Metadata.Plural} got no answer for {silence}: taken for a dead connection");
+        }
+        using var _ = response;
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken), Encoding.UTF8);
+        while (true)
+        {
+            idle.CancelAfter(silence);
+            string? line;
+            try
+            {
+                line = await reader.ReadLineAsync(idle.Token);
+            }
+            catch (Exception error) when (!cancellationToken.IsCancellationRequested && idle.IsCancellationRequested
+                && error is OperationCanceledException or IOException)
+            {
+                throw new WatchStalledException($"the watch of {Metadata.Plural} sent nothing for {silence}, beyond its own timeout: taken for a dead connection");
+            }
+            if (line is null)
+            {
+                break;
+            }
             if (line.Length == 0)
             {
                 continue;

@@ -23,6 +23,12 @@ public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? 
 
     public string LastResourceVersion { get; private set; } = string.Empty;
 
+    /// <summary>How long the server keeps each watch open; null: 5 to 10 minutes, spread.</summary>
+    public TimeSpan? WatchTimeout { get; init; }
+
+    /// <summary>Silence past the watch's timeout after which its connection is taken for dead.</summary>
+    public TimeSpan WatchGrace { get; init; } = WatchTimeouts.Grace;
+
     /// <summary>Times the informer listed from scratch (the first list, then after each 410).</summary>
     public int Relists { get; private set; }
 
@@ -55,7 +61,7 @@ public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? 
                     await RelistAsync(cancellationToken);
                     needList = false;
                 }
-                await foreach (var (type, obj) in client.WatchAsync(ns, LastResourceVersion, labelSelector, bookmarks: true, cancellationToken: cancellationToken))
+                await foreach (var (type, obj) in client.WatchAsync(ns, LastResourceVersion, labelSelector, bookmarks: true, WatchTimeout, WatchGrace, cancellationToken))
                 {
                     failures = 0;
                     Apply(type, obj);
@@ -71,6 +77,11 @@ public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? 
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
+            }
+            catch (WatchStalledException stalled)
+            {
+                // A dead connection, not a failing server: watch again at once, from where we were.
+                logger.LogWarning("{Message}; watching again from {ResourceVersion}", stalled.Message, LastResourceVersion);
             }
             catch (Exception error)
             {
