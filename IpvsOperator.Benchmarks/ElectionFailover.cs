@@ -14,12 +14,39 @@ namespace IpvsOperator.Benchmarks;
 /// agents on LocalCluster, for 30, 300 and 3,000 addresses: time to settle, spread, the API requests
 /// per second in steady state, and, when one agent is cut off from the API as a crashed or
 /// partitioned node would be, when it withdraws and when the others have taken every one of its
-/// addresses. Run: <c>dotnet run -c Release --project IpvsOperator.Benchmarks -- election</c>.
+/// addresses; then the steady-state API requests at 3 and 30 nodes, for 30 and 3,000 addresses.
+/// Run: <c>dotnet run -c Release --project IpvsOperator.Benchmarks -- election</c>.
 /// </summary>
 internal static class ElectionFailover
 {
     private const string Namespace = Entities.WellKnown.NodeNamespace;
     private static readonly string[] Nodes = ["node-a", "node-b", "node-c"];
+
+    /// <summary>The steady-state API load at 3 and 30 nodes × 3,000 addresses: it must not grow with the addresses.</summary>
+    private static async Task MeasureScaleAsync(int nodes, int count)
+    {
+        await using var server = await LocalClusterServer.StartAsync();
+        using var admin = server.CreateClient();
+        await admin.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = Namespace } });
+        var candidates = Enumerable.Range(0, count).ToDictionary(i => IPAddressValue.Parse($"10.{i / 65536}.{i / 256 % 256}.{i % 256}"), _ => new Candidacy(null));
+        var clock = Stopwatch.StartNew();
+        var agents = Enumerable.Range(1, nodes).Select(i => Start(server, $"node-{i:D2}", candidates, clock)).ToList();
+        while (!Settled(agents, candidates.Keys) && clock.Elapsed < TimeSpan.FromMinutes(5))
+        {
+            await Task.Delay(50);
+        }
+        var settled = clock.Elapsed;
+        var before = server.RequestCounts.ToDictionary(r => r.Key, r => r.Value);
+        await Task.Delay(TimeSpan.FromSeconds(10));
+        var made = server.RequestCounts.Select(r => (r.Key, Count: r.Value - before.GetValueOrDefault(r.Key))).Where(r => r.Count > 0).OrderByDescending(r => r.Count).ToList();
+        var perSecond = made.Sum(r => r.Count) / 10.0;
+        Console.WriteLine($"| {nodes} | {count:N0} | {settled.TotalSeconds:F1} s | {perSecond:F1} | {perSecond / nodes:F2} | {string.Join(", ", made.Select(r => $"{r.Key} {r.Count / 10.0:F1}"))} |");
+        foreach (var agent in agents)
+        {
+            await agent.Stop.CancelAsync();
+        }
+        await Task.WhenAll(agents.Select(a => a.Run));
+    }
 
     private sealed class Cutoff : DelegatingHandler
     {
@@ -43,6 +70,13 @@ internal static class ElectionFailover
         foreach (var count in new[] { 30, 300, 3_000 })
         {
             await MeasureAsync(count);
+        }
+        Console.WriteLine();
+        Console.WriteLine("| nodes | addresses | settled after | API requests/s, steady | per node | by request |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---|");
+        foreach (var (nodes, count) in new[] { (3, 30), (3, 3_000), (30, 30), (30, 3_000) })
+        {
+            await MeasureScaleAsync(nodes, count);
         }
     }
 

@@ -49,6 +49,9 @@ public class AnnouncementElectionTests : LocalClusterFixture
     public async Task CreateNamespaceAsync() =>
         await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = WellKnown.NodeNamespace } });
 
+    [SetUp]
+    public void EveryNodeMayAnnounceEveryAddress() => candidates = Addresses.ToDictionary(a => a, _ => new Candidacy(null));
+
     [TearDown]
     public async Task StopAgentsAsync()
     {
@@ -102,6 +105,54 @@ public class AnnouncementElectionTests : LocalClusterFixture
         await Eventually.TrueAsync(() => EachAddressHeldOnceBy(agents), () => $"each address held by exactly one node; now {Holders()}");
 
         agents.Should().OnlyContain(a => a.Held.Length >= 5, $"30 addresses over 3 nodes are spread, not piled on one ({Holders()})");
+    }
+
+    [Test]
+    public async Task Malformed_and_duplicate_address_Leases_are_ignored_and_every_address_still_settles()
+    {
+        V1Lease Stray(string name, string? address) => new()
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = name,
+                Labels = new Dictionary<string, string> { [AnnouncementElection.ComponentLabel] = "address" },
+                Annotations = address is null ? null : new Dictionary<string, string> { [AnnouncementElection.AddressAnnotation] = address },
+            },
+            Spec = new V1LeaseSpec { HolderIdentity = "someone", LeaseDurationSeconds = 3 },
+        };
+        // Made by hand or by a bug: one names no address, one names garbage, one names an address its own Lease will name too.
+        await Client.CoordinationV1.CreateNamespacedLeaseAsync(Stray("stray-none", null), WellKnown.NodeNamespace);
+        await Client.CoordinationV1.CreateNamespacedLeaseAsync(Stray("stray-garbled", "198.51.100.999"), WellKnown.NodeNamespace);
+        await Client.CoordinationV1.CreateNamespacedLeaseAsync(Stray("stray-duplicate", Addresses[0].ToString()), WellKnown.NodeNamespace);
+        try
+        {
+            Start("node-a");
+            Start("node-b");
+
+            await Eventually.TrueAsync(() => EachAddressHeldOnceBy(agents), () => $"each address held by exactly one node; now {Holders()}");
+        }
+        finally
+        {
+            foreach (var name in new[] { "stray-none", "stray-garbled", "stray-duplicate" })
+            {
+                await Client.CoordinationV1.DeleteNamespacedLeaseAsync(name, WellKnown.NodeNamespace);
+            }
+        }
+    }
+
+    [Test]
+    public async Task Rounds_read_the_Leases_from_a_watch_so_steady_state_costs_one_write_per_node_per_round()
+    {
+        Start("node-a");
+        Start("node-b");
+        await Eventually.TrueAsync(() => EachAddressHeldOnceBy(agents), () => $"settled; now {Holders()}");
+        var lists = Server.RequestCounts.GetValueOrDefault("list leases");
+        var updates = Server.RequestCounts.GetValueOrDefault("update leases");
+
+        // Ten rounds of each agent (retry period 200 ms).
+        await Eventually.TrueAsync(() => Server.RequestCounts.GetValueOrDefault("update leases") - updates >= 20, "twenty more renewals");
+
+        (Server.RequestCounts.GetValueOrDefault("list leases") - lists).Should().Be(0, "no round lists the Leases: the watch keeps them");
     }
 
     [Test]

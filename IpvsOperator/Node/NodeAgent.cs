@@ -25,7 +25,7 @@ namespace IpvsOperator.Node;
 [EntityRbac(typeof(Corev1Event), Verbs = RbacVerb.Create | RbacVerb.Get | RbacVerb.Update, Component = "node")]
 // The election's Leases live in the agents' own namespace: no Lease elsewhere (kube-node-lease
 // heartbeats, other components' leaders) can be read or written.
-[EntityRbac(typeof(V1Lease), Verbs = RbacVerb.Get | RbacVerb.List | RbacVerb.Create | RbacVerb.Update | RbacVerb.Delete, Component = "node", Namespaced = true)]
+[EntityRbac(typeof(V1Lease), Verbs = RbacVerb.Get | RbacVerb.List | RbacVerb.Watch | RbacVerb.Create | RbacVerb.Update | RbacVerb.Delete, Component = "node", Namespaced = true)]
 [GenericRbac(Resources = ["services/status"], Verbs = RbacVerb.Patch, Component = "node")]
 public sealed class NodeAgent
 {

@@ -7,6 +7,8 @@ modprobe -a ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh ip_vs_lc ip_vs_wlc ip_vs_dh ip_vs_
 # Forwarding is on on every Kubernetes node. net.ipv4.vs.conntrack is left to the node agent, which sets it.
 sysctl -qw net.ipv4.ip_forward=1
 export DOTNET_TieredPGO=0
+# Emulated CPUs: every wait of the tests is this many times longer (a wait says "by now", never "this fast").
+export IPVSOP_TEST_TIME_SCALE=${IPVSOP_TEST_TIME_SCALE:-6}
 dotnet vstest "$REPO/IpvsOperator.Tests/bin/Debug/net10.0/IpvsOperator.Tests.dll" \
   --TestCaseFilter:"TestCategory=Kernel" \
   --logger:"trx;LogFileName=kernel.trx" --ResultsDirectory:"$IPVSOP_SHARE/out" 2>&1 | tee "$IPVSOP_SHARE/out/kernel-tests.log"

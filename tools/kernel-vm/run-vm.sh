@@ -10,7 +10,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 KV=$(cat "$W/kernel/KV")
 rm -f "$W/out/rc"
 
-timeout 1200 qemu-system-x86_64 \
+timeout 2400 qemu-system-x86_64 \
   -accel tcg,thread=multi -cpu max -smp 2 -m 6144 \
   -nodefaults -no-user-config -display none -serial stdio -no-reboot \
   -kernel "$W/kernel/boot/vmlinuz-$KV" -initrd "$W/initramfs.cpio.gz" \

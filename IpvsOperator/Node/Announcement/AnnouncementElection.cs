@@ -1,6 +1,7 @@
 using IpvsOperator.Addressing;
 using IpvsOperator.Mapping;
 using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime.Watching;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
@@ -16,7 +17,10 @@ namespace IpvsOperator.Node.Announcement;
 /// No split brain: liveness is judged by when a Lease was last seen to change, on the observer's own
 /// clock (as client-go's leader election does), and a node that cannot renew its presence within
 /// the renew deadline withdraws every address, before the lease duration after which others take them.
-/// A node stopping cleanly releases its addresses and its presence at once.
+/// A node stopping cleanly releases its addresses and its presence at once. The Leases are read from
+/// a watch (an informer's cache), so a round costs one write, the presence renewal, however many
+/// addresses and nodes there are; a Lease that is malformed or names an address another Lease
+/// already names is reported once and ignored.
 /// </summary>
 public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName, Layer2Options options, ILogger logger, TimeProvider? time = null)
 {
@@ -34,6 +38,9 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
     private readonly EntityClient<V1Lease> leases = new(kubernetes, Polly.ResiliencePipeline.Empty);
     private readonly TimeProvider clock = time ?? TimeProvider.System;
     private readonly Dictionary<string, (string ResourceVersion, DateTimeOffset SeenAt)> observed = [];
+    private readonly Dictionary<string, V1Lease> written = new(StringComparer.Ordinal);
+    private readonly HashSet<string> reported = new(StringComparer.Ordinal);
+    private Informer<V1Lease>? cache;
     private readonly HashSet<IPAddressValue> held = [];
     private DateTimeOffset lastRenewed = DateTimeOffset.MinValue;
 
@@ -70,8 +77,16 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
     /// </summary>
     public async Task RunAsync(Func<IReadOnlyDictionary<IPAddressValue, Candidacy>> candidates, CancellationToken cancellationToken)
     {
+        cache = new Informer<V1Lease>(leases, logger, options.Namespace, ComponentLabel, clock);
+        using var stopWatching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var watching = Task.Run(() => cache.RunAsync(stopWatching.Token), CancellationToken.None);
         try
         {
+            while (!cache.HasSynced && !cancellationToken.IsCancellationRequested)
+            {
+                // No round before the Leases are known: a node that judged from nothing would take every address.
+                await Task.Delay(options.RetryPeriod, clock, cancellationToken);
+            }
             while (!cancellationToken.IsCancellationRequested)
             {
                 // Rounds start a retry period apart, however long the last one took: a slow API
@@ -85,6 +100,11 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             await StepDownAsync();
+        }
+        finally
+        {
+            await stopWatching.CancelAsync();
+            await watching;
         }
     }
 
@@ -136,7 +156,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
 
     private async Task ElectAsync(IReadOnlyDictionary<IPAddressValue, Candidacy> candidates, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var all = (await leases.ListAsync(options.Namespace, ComponentLabel, cancellationToken: cancellationToken)).Items;
+        var all = Leases();
         var live = new HashSet<string>(StringComparer.Ordinal) { nodeName };
         var withoutSourceNat = new HashSet<string>(StringComparer.Ordinal);
         if (!CanSourceNat())
@@ -154,8 +174,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
                 }
             }
         }
-        var byAddress = all.Where(l => l.Metadata.Name.StartsWith(AddressPrefix, StringComparison.Ordinal) && AddressOf(l) is not null)
-            .ToDictionary(l => AddressOf(l)!.Value);
+        var byAddress = AddressLeases(all);
         // Forget Leases that are gone, so that what is remembered stays as large as what exists.
         var names = all.Select(l => l.Metadata.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var gone in observed.Keys.Where(n => !names.Contains(n)).ToList())
@@ -211,12 +230,78 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
             {
                 await leases.DeleteAsync(options.Namespace, lease.Metadata.Name, resourceVersion: lease.Metadata.ResourceVersion, cancellationToken: cancellationToken);
                 observed.Remove(lease.Metadata.Name);
+                written.Remove(lease.Metadata.Name);
                 logger.LogInformation("deleted the Lease {Lease}: its address is no longer allocated", lease.Metadata.Name);
             }
             catch (ApiStatusException error) when (error.IsConflict)
             {
                 // Changed meanwhile (taken again, say): looked at again next round.
             }
+        }
+    }
+
+    /// <summary>
+    /// The Leases as the watch has them, each replaced by the one this node wrote last when that is
+    /// newer: the watch may not have brought our own write back yet.
+    /// </summary>
+    private List<V1Lease> Leases()
+    {
+        var all = new Dictionary<string, V1Lease>(StringComparer.Ordinal);
+        foreach (var lease in cache?.Items ?? [])
+        {
+            all[lease.Metadata.Name] = lease;
+        }
+        foreach (var (name, mine) in written.ToList())
+        {
+            if (!all.TryGetValue(name, out var seen) || Version(mine) > Version(seen))
+            {
+                all[name] = mine;
+            }
+            else
+            {
+                written.Remove(name); // the watch has caught up
+            }
+        }
+        return [.. all.Values];
+    }
+
+    private void Wrote(V1Lease lease) => written[lease.Metadata.Name] = lease;
+
+    /// <summary>A copy to change: the watch's objects are shared, and a write that fails must leave them as they were.</summary>
+    private static V1Lease Copy(V1Lease lease) => KubernetesJson.Deserialize<V1Lease>(KubernetesJson.Serialize(lease));
+
+    private static long Version(V1Lease lease) => long.TryParse(lease.Metadata.ResourceVersion, out var version) ? version : 0;
+
+    /// <summary>The address Leases by address; one that names no address, or an address another already names, is reported once and left out.</summary>
+    private Dictionary<IPAddressValue, V1Lease> AddressLeases(IEnumerable<V1Lease> all)
+    {
+        var byAddress = new Dictionary<IPAddressValue, V1Lease>();
+        foreach (var lease in all.Where(l => l.Metadata.Name.StartsWith(AddressPrefix, StringComparison.Ordinal)).OrderBy(l => l.Metadata.Name, StringComparer.Ordinal))
+        {
+            if (AddressOf(lease) is not { } address)
+            {
+                ReportOnce(lease, $"its {AddressAnnotation} annotation is missing or not an address");
+                continue;
+            }
+            // The Lease this node would make for the address wins over any other naming it.
+            var own = lease.Metadata.Name == AddressPrefix + NameOf(address);
+            if (byAddress.TryGetValue(address, out var other))
+            {
+                var (kept, dropped) = own ? (lease, other) : (other, lease);
+                byAddress[address] = kept;
+                ReportOnce(dropped, $"it names {address}, which Lease {kept.Metadata.Name} already names");
+                continue;
+            }
+            byAddress[address] = lease;
+        }
+        return byAddress;
+    }
+
+    private void ReportOnce(V1Lease lease, string why)
+    {
+        if (reported.Add($"{lease.Metadata.Name}/{lease.Metadata.Uid}"))
+        {
+            logger.LogWarning("ignoring Lease {Namespace}/{Lease}: {Why}", options.Namespace, lease.Metadata.Name, why);
         }
     }
 
@@ -236,20 +321,34 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
     private async Task RenewPresenceAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         var name = PresencePrefix + nodeName;
-        var lease = await leases.GetAsync(options.Namespace, name, cancellationToken);
+        // From the watch: one write per round. A stale copy fails on its resourceVersion; then it is read afresh.
+        var cached = Leases().FirstOrDefault(l => l.Metadata.Name == name);
+        try
+        {
+            await RenewPresenceAsync(name, cached, now, cancellationToken);
+        }
+        catch (ApiStatusException error) when (error.IsConflict || error.IsNotFound || error.IsAlreadyExists)
+        {
+            await RenewPresenceAsync(name, await leases.GetAsync(options.Namespace, name, cancellationToken), now, cancellationToken);
+        }
+    }
+
+    private async Task RenewPresenceAsync(string name, V1Lease? lease, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         var sourceNat = CanSourceNat() ? null : "false";
         if (lease is null)
         {
             lease = NewLease(name, nodeName, now, null);
             SetAnnotation(lease, SourceNatAnnotation, sourceNat);
-            await leases.CreateAsync(lease, cancellationToken);
+            Wrote(await leases.CreateAsync(lease, cancellationToken));
             return;
         }
+        lease = Copy(lease);
         SetAnnotation(lease, SourceNatAnnotation, sourceNat);
         lease.Spec.HolderIdentity = nodeName;
         lease.Spec.RenewTime = now.UtcDateTime;
         lease.Spec.LeaseDurationSeconds = (int)Math.Ceiling(options.LeaseDuration.TotalSeconds);
-        await leases.ReplaceAsync(lease, cancellationToken);
+        Wrote(await leases.ReplaceAsync(lease, cancellationToken));
     }
 
     private async Task<bool> TakeAsync(IPAddressValue address, V1Lease? lease, CancellationToken cancellationToken)
@@ -261,16 +360,17 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         {
             if (lease is null)
             {
-                await leases.CreateAsync(NewLease(AddressPrefix + NameOf(address), nodeName, now, address), cancellationToken);
+                Wrote(await leases.CreateAsync(NewLease(AddressPrefix + NameOf(address), nodeName, now, address), cancellationToken));
             }
             else
             {
                 // Conditional on the version we judged: two nodes taking at once, one wins.
+                lease = Copy(lease);
                 lease.Spec.HolderIdentity = nodeName;
                 lease.Spec.AcquireTime = now.UtcDateTime;
                 lease.Spec.RenewTime = now.UtcDateTime;
                 lease.Spec.LeaseTransitions = (lease.Spec.LeaseTransitions ?? 0) + 1;
-                await leases.ReplaceAsync(lease, cancellationToken);
+                Wrote(await leases.ReplaceAsync(lease, cancellationToken));
             }
             logger.LogInformation("{Node} now announces {Address}", nodeName, address);
             Took?.Invoke(address, previous);
@@ -289,10 +389,11 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         {
             HeldChanged?.Invoke(held); // withdraw first, then let the preferred node take it
         }
+        lease = Copy(lease);
         Release(lease);
         try
         {
-            await leases.ReplaceAsync(lease, cancellationToken);
+            Wrote(await leases.ReplaceAsync(lease, cancellationToken));
         }
         catch (ApiStatusException error) when (error.IsConflict)
         {
@@ -320,6 +421,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
                 }
             }
             await leases.DeleteAsync(options.Namespace, PresencePrefix + nodeName, cancellationToken: deadline.Token);
+            written.Clear();
         }
         catch (Exception error) when (error is not OutOfMemoryException)
         {
