@@ -40,7 +40,7 @@ internal static class WebhookCost
         }
         using var authority = CertificateAuthority.Create("bench", TimeSpan.FromDays(1));
         using var certificate = authority.IssueServingCertificate(["localhost"], TimeSpan.FromDays(1), [IPAddress.Loopback]);
-        await using var server = await WebhookServer.StartAsync(certificate,
+        await using var server = await WebhookServer.StartAsync(new ServedCertificate(certificate),
             [new PoolValidator(pools, new EntityClient<V1Alpha1IPAllocation>(client), new EntityClient<V1Service>(client), new EntityClient<V1Namespace>(client))],
             IPAddress.Loopback, 0, NullLogger.Instance, CancellationToken.None);
         using var http = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true });

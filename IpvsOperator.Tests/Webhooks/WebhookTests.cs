@@ -51,12 +51,12 @@ public class WebhookTests : ControllerFixture
     public async Task The_controller_keeps_its_own_certificate_and_caBundle()
     {
         var secret = await Client.CoreV1.ReadNamespacedSecretAsync("ipvs-operator-webhook-tls", OperatorNamespace);
-        secret.Data.Keys.Should().BeEquivalentTo(["ca.crt", "tls.crt", "tls.key"]);
+        secret.Data.Keys.Should().BeEquivalentTo(["ca.crt", "ca.key", "tls.crt", "tls.key"]);
         var configuration = await Client.AdmissionregistrationV1.ReadValidatingWebhookConfigurationAsync("ipvs-operator-validating-webhook");
         configuration.Webhooks.Should().OnlyContain(w => Encoding.UTF8.GetString(w.ClientConfig.CaBundle) == Encoding.UTF8.GetString(secret.Data["ca.crt"]));
 
         var again = await certificates.EnsureAsync(CancellationToken.None);
-        again.Thumbprint.Should().Be(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(Encoding.UTF8.GetString(secret.Data["tls.crt"])).Thumbprint,
+        again.Current.Thumbprint.Should().Be(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(Encoding.UTF8.GetString(secret.Data["tls.crt"])).Thumbprint,
             "a valid certificate is reused, not rotated on every start");
     }
 

@@ -29,11 +29,16 @@ public sealed class ControllerHost(ControllerHostOptions options, ILoggerFactory
         Runtime = runtime;
 
         WebhookServer? webhooks = null;
+        WebhookCertificates? certificates = null;
+        ServedCertificate? served = null;
+        var rotating = Task.CompletedTask;
         if (options.WebhookPort >= 0)
         {
-            var certificate = await new WebhookCertificates(kubernetes, options.Certificates, loggers.CreateLogger<WebhookCertificates>()).EnsureAsync(cancellationToken);
+            certificates = new WebhookCertificates(kubernetes, options.Certificates, loggers.CreateLogger<WebhookCertificates>());
+            served = await FirstCertificateAsync(certificates, logger, cancellationToken);
+            rotating = Task.Run(() => certificates.RunAsync(served, cancellationToken), CancellationToken.None);
             var pools = new EntityClient<V1Alpha1IPPool>(kubernetes);
-            webhooks = await WebhookServer.StartAsync(certificate,
+            webhooks = await WebhookServer.StartAsync(served,
                 [new PoolValidator(pools, new EntityClient<V1Alpha1IPAllocation>(kubernetes), new EntityClient<V1Service>(kubernetes), new EntityClient<V1Namespace>(kubernetes)), new AllocationValidator(pools), new ServiceValidator(pools, options.Settings.DefaultClass)],
                 options.Bind, options.WebhookPort, logger, cancellationToken);
             WebhookPort = webhooks.Port;
@@ -41,9 +46,11 @@ public sealed class ControllerHost(ControllerHostOptions options, ILoggerFactory
         }
 
         // Ready: a leader has listed everything; a standby is ready to take over (and serves webhooks).
+        // Neither while the certificate it serves is about to expire: renewal is failing.
         await using var health = await HealthServer.StartAsync(options.Bind, options.MetricsPort,
             healthz: () => "ok",
-            readyz: () => !options.Election.Enabled || runtime.IsLeading ? (runtime.IsReady ? "ok" : null) : "standby",
+            readyz: () => served is not null && !certificates!.IsFresh(served) ? null
+                : !options.Election.Enabled || runtime.IsLeading ? (runtime.IsReady ? "ok" : null) : "standby",
             [RuntimeMetrics.Registry, ControllerMetrics.Registry],
             cancellationToken);
         MetricsPort = health.Port;
@@ -57,6 +64,29 @@ public sealed class ControllerHost(ControllerHostOptions options, ILoggerFactory
             if (webhooks is not null)
             {
                 await webhooks.DisposeAsync();
+            }
+            await rotating;
+        }
+    }
+
+    /// <summary>The certificate to start serving with, retried until the API server lets us have it (it may be starting too).</summary>
+    private static async Task<ServedCertificate> FirstCertificateAsync(WebhookCertificates certificates, ILogger logger, CancellationToken cancellationToken)
+    {
+        string? said = null;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await certificates.EnsureAsync(cancellationToken);
+            }
+            catch (Exception error) when (error is ApiStatusException or HttpRequestException or TimeoutException && !cancellationToken.IsCancellationRequested)
+            {
+                if (error.Message != said)
+                {
+                    logger.LogError("cannot get the webhook certificate: {Error}; retrying", error.Message);
+                    said = error.Message;
+                }
+                await Task.Delay(IpvsOperator.Runtime.Resilience.Backoff.Watch.Delay(attempt), cancellationToken);
             }
         }
     }

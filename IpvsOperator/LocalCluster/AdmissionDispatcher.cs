@@ -19,12 +19,17 @@ namespace IpvsOperator.LocalCluster;
 /// </summary>
 public sealed class AdmissionDispatcher(ObjectStorage storage)
 {
-    private readonly ConcurrentDictionary<string, DnsEndPoint> serviceEndpoints = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DnsEndPoint[]> serviceEndpoints = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, HttpClient> clients = new(StringComparer.Ordinal);
+    private int connections;
 
     /// <summary>Where connections to the Service <paramref name="ns"/>/<paramref name="name"/> go (its "endpoints").</summary>
     public void MapService(string ns, string name, string host, int port) =>
-        serviceEndpoints[$"{name}.{ns}.svc"] = new DnsEndPoint(host, port);
+        serviceEndpoints[$"{name}.{ns}.svc"] = [new DnsEndPoint(host, port)];
+
+    /// <summary>A Service with several endpoints (replicas): each new connection goes to the next, as kube-proxy would spread them.</summary>
+    public void MapService(string ns, string name, IEnumerable<(string Host, int Port)> endpoints) =>
+        serviceEndpoints[$"{name}.{ns}.svc"] = [.. endpoints.Select(e => new DnsEndPoint(e.Host, e.Port))];
 
     public async Task<List<string>> ValidateAsync(AdmissionAttributes request, CancellationToken cancellationToken)
     {
@@ -154,9 +159,14 @@ public sealed class AdmissionDispatcher(ObjectStorage storage)
         }
         var handler = new SocketsHttpHandler
         {
+            // New connections, and so new TLS handshakes, every few seconds: a certificate swapped on a
+            // webhook server is soon met, and several replicas behind one Service all get requests.
+            PooledConnectionLifetime = TimeSpan.FromSeconds(2),
             ConnectCallback = async (context, token) =>
             {
-                var target = serviceEndpoints.GetValueOrDefault(context.DnsEndPoint.Host) ?? context.DnsEndPoint;
+                var target = serviceEndpoints.TryGetValue(context.DnsEndPoint.Host, out var endpoints) && endpoints.Length > 0
+                    ? endpoints[(int)((uint)Interlocked.Increment(ref connections) % endpoints.Length)]
+                    : context.DnsEndPoint;
                 var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
                 try
                 {

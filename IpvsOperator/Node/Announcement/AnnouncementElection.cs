@@ -40,6 +40,8 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
     private readonly Dictionary<string, (string ResourceVersion, DateTimeOffset SeenAt)> observed = [];
     private readonly Dictionary<string, V1Lease> written = new(StringComparer.Ordinal);
     private readonly HashSet<string> reported = new(StringComparer.Ordinal);
+    // Every round weighs every address for every live node; the weights never change, so each is hashed once.
+    private readonly Dictionary<(IPAddressValue, string), ulong> weights = [];
     private Informer<V1Lease>? cache;
     private readonly HashSet<IPAddressValue> held = [];
     private DateTimeOffset lastRenewed = DateTimeOffset.MinValue;
@@ -188,7 +190,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
             var lease = byAddress.GetValueOrDefault(address);
             var holder = lease?.Spec.HolderIdentity;
             var eligible = live.Where(n => (candidacy.Nodes is null || candidacy.Nodes.Contains(n)) && !(candidacy.NeedsSourceNat && withoutSourceNat.Contains(n)));
-            var preferred = Rendezvous.Preferred(address, eligible);
+            var preferred = Rendezvous.Preferred(address, eligible, Weight);
             if (holder == nodeName)
             {
                 if (preferred != nodeName)
@@ -210,6 +212,10 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
             }
         }
         changed |= held.RemoveWhere(a => !candidates.ContainsKey(a)) > 0;
+        if (weights.Count > 2 * candidates.Count * live.Count)
+        {
+            weights.Clear(); // addresses or nodes gone: forget their weights
+        }
         if (changed)
         {
             HeldChanged?.Invoke(held);
@@ -263,6 +269,15 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
             }
         }
         return [.. all.Values];
+    }
+
+    private ulong Weight(IPAddressValue address, string node)
+    {
+        if (!weights.TryGetValue((address, node), out var weight))
+        {
+            weights[(address, node)] = weight = Rendezvous.Weight(address, node);
+        }
+        return weight;
     }
 
     private void Wrote(V1Lease lease) => written[lease.Metadata.Name] = lease;

@@ -13,9 +13,13 @@ namespace IpvsOperator.Node.Announcement;
 public static class Rendezvous
 {
     public static string? Preferred(IPAddressValue address, IEnumerable<string> candidates) =>
-        candidates.MaxBy(node => (Weight(address, node), node), Comparer<(ulong, string)>.Create((a, b) =>
+        Preferred(address, candidates, Weight);
+
+    /// <summary>As above, with the weights from <paramref name="weight"/> (a cache: they never change).</summary>
+    public static string? Preferred(IPAddressValue address, IEnumerable<string> candidates, Func<IPAddressValue, string, ulong> weight) =>
+        candidates.MaxBy(node => (weight(address, node), node), Comparer<(ulong, string)>.Create((a, b) =>
             a.Item1 != b.Item1 ? a.Item1.CompareTo(b.Item1) : string.CompareOrdinal(a.Item2, b.Item2)));
 
-    private static ulong Weight(IPAddressValue address, string node) =>
+    public static ulong Weight(IPAddressValue address, string node) =>
         BinaryPrimitives.ReadUInt64BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes($"{address}|{node}")));
 }

@@ -27,14 +27,18 @@ public sealed class WebhookServer : IAsyncDisposable
 
     public int Port { get; private set; }
 
-    public static async Task<WebhookServer> StartAsync(X509Certificate2 certificate, IEnumerable<IAdmissionValidator> validators, IPAddress bind, int port,
+    public static async Task<WebhookServer> StartAsync(ServedCertificate certificate, IEnumerable<IAdmissionValidator> validators, IPAddress bind, int port,
         ILogger logger, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(bind, port, listen => listen.UseHttps(certificate));
+            // The certificate of each handshake is the one served now: a renewal needs no restart.
+            k.Listen(bind, port, listen => listen.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions
+            {
+                ServerCertificateSelector = (_, _) => certificate.Current,
+            }));
             // The API server sends an object and its old version, each at most 1.5 MB in etcd;
             // anything larger is not an AdmissionReview, whoever sends it.
             k.Limits.MaxRequestBodySize = MaxRequestBody;
