@@ -1,3 +1,4 @@
+using IpvsOperator.Addressing;
 using System.CommandLine;
 using IpvsOperator.Entities;
 using IpvsOperator.Node;
@@ -43,11 +44,27 @@ internal static class NodeCommand
         var leaseDuration = Durations.Option("--lease-duration", "After this long without a renewal from a node, others take over its VIPs", layer2.LeaseDuration);
         var renewDeadline = Durations.Option("--renew-deadline", "A node that cannot renew for this long withdraws its VIPs, before its lease expires", layer2.RenewDeadline);
         var retryPeriod = Durations.Option("--retry-period", "How often a node renews its lease and looks at the holders", layer2.RetryPeriod);
+        var heartbeatAddress = new Option<System.Net.IPAddress?>("--heartbeat-address")
+        {
+            Description = "This node's address for heartbeats with the other agents (UDP), so that an API server outage does not withdraw the VIPs; the DaemonSet gives the host IP. Default: none (an outage withdraws them).",
+            HelpName = "address",
+        };
+        heartbeatAddress.CustomParser = result =>
+        {
+            var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Join(' ', result.Tokens.Select(t => t.Value));
+            if (IPAddressValue.TryParse(text, out var parsed))
+            {
+                return parsed.ToIPAddress();
+            }
+            result.AddError($"--heartbeat-address '{text}' is not an IP address (for example 192.0.2.10 or 2001:db8::10)");
+            return null;
+        };
+        var heartbeatPort = new Option<int>("--heartbeat-port") { Description = "UDP port of the heartbeats between agents.", DefaultValueFactory = _ => layer2.HeartbeatPort };
         var jsonLogs = new Option<bool>("--json-logs") { Description = "Write logs as JSON lines." };
         var command = new Command("node", "Bind the allocated VIPs on this node and keep IPVS equal to the Services and their endpoints.")
         {
             kubeconfig, nodeName, bindIface, forwardTo, drainTimeout.Option, syncPeriod.Option, unreadyAfter, dataplane, stateFile, procSys, metricsPort,
-            announce, announceIface, leaseNamespace, leaseDuration.Option, renewDeadline.Option, retryPeriod.Option, jsonLogs,
+            announce, announceIface, leaseNamespace, leaseDuration.Option, renewDeadline.Option, retryPeriod.Option, heartbeatAddress, heartbeatPort, jsonLogs,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -75,6 +92,8 @@ internal static class NodeCommand
                         LeaseDuration = leaseDuration.ValueIn(parseResult),
                         RenewDeadline = renewDeadline.ValueIn(parseResult),
                         RetryPeriod = retryPeriod.ValueIn(parseResult),
+                        HeartbeatAddress = parseResult.GetValue(heartbeatAddress),
+                        HeartbeatPort = parseResult.GetValue(heartbeatPort),
                     },
                 },
             };

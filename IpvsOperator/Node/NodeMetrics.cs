@@ -54,4 +54,14 @@ public static class NodeMetrics
     public static readonly Counter NeighbourAnnouncements = Factory.CreateCounter(
         "ipvsoperator_node_neighbour_announcements_total", "Gratuitous ARP (arp) and unsolicited neighbour advertisement (ndp) frames sent.",
         new CounterConfiguration { LabelNames = ["protocol"] });
+
+    public static readonly Counter PeerHeartbeats = Factory.CreateCounter(
+        "ipvsoperator_node_peer_heartbeats_total", "Heartbeats from peer agents: accepted, or refused by reason (length, signature, replay, self).",
+        new CounterConfiguration { LabelNames = ["result"] });
+
+    public static readonly Gauge PeersUnheard = Factory.CreateGauge(
+        "ipvsoperator_node_peers_unheard", "Live peers (by their Leases) whose heartbeats this node has not heard lately: while any, an API outage withdraws this node's VIPs.");
+
+    public static readonly Gauge KeepingThroughOutage = Factory.CreateGauge(
+        "ipvsoperator_node_keeping_through_api_outage", "1 while this node cannot reach the API server and keeps announcing its VIPs because every peer reports the same.");
 }

@@ -225,6 +225,157 @@ public class Layer2FailoverKernelTests : ControllerFixture
         await AnswerAsync(vip, a => a == $"bk {AddressOf(holder)}", $"the client is served through {holder} again, which rendezvous hashing prefers");
     }
 
+    [Test, Order(4)]
+    public async Task An_API_server_outage_of_30_seconds_for_every_node_loses_no_probe()
+    {
+        var vip = await EveryNodeUpAsync();
+        var holder = Rendezvous.Preferred(IPAddressValue.Parse(vip), Nodes)!;
+        await SoleHolderAsync(vip, [holder], TimeSpan.FromMinutes(4));
+        await EveryAgentHearsEveryOtherAsync();
+        var probes = Prober(vip);
+        await Eventually.TrueAsync(() => probes.Count(p => p.Answer is not null) >= 5, "the prober is served");
+
+        // Every request to the API server answered 503 and every watch closed, for 30 s.
+        var start = Now();
+        Server.Faults.FailNext(int.MaxValue, status: HttpStatusCode.ServiceUnavailable);
+        Server.CloseAllWatches();
+        try
+        {
+            await Eventually.TrueAsync(() => Now() > start + 30, "30 s pass", TimeSpan.FromSeconds(40));
+            (await OnUplinkAsync(holder, vip)).Should().BeTrue($"{holder} still announces {vip} at the end of the outage");
+        }
+        finally
+        {
+            Server.Faults.Clear();
+        }
+        var end = Now();
+        await Eventually.TrueAsync(() => agents[holder].Log.Any(l => l.Contains("reaches the API server again", StringComparison.Ordinal)), $"{holder} renews again");
+        await Eventually.TrueAsync(() => probes.Any(p => p.At > end + 5), "five more seconds of probes");
+
+        var during = probes.Where(p => p.At >= start - 1 && p.At <= end + 5).ToList();
+        var figures = FormattableString.Invariant($"API server outage of {end - start:F1} s for every node: {during.Count(p => p.Answer is null)} of {during.Count} probes lost");
+        TestContext.Out.WriteLine(figures);
+        File.AppendAllText(Path.Combine(Environment.GetEnvironmentVariable("IPVSOP_SHARE") is { } share ? Path.Combine(share, "out") : Work, "failover.txt"), figures + "\n");
+        during.Should().OnlyContain(p => p.Answer != null, "the holder keeps announcing while every peer confirms that nobody can reach the API server");
+        agents[holder].Log.Should().Contain(l => l.Contains("keeps announcing its", StringComparison.Ordinal), "the holder says why it keeps the VIP");
+        (await SoleHolderAsync(vip, Nodes)).Should().Be(holder, "nothing moved");
+    }
+
+    [Test, Order(5)]
+    public async Task A_holder_cut_off_from_the_API_server_and_its_peers_withdraws_before_another_node_takes_over()
+    {
+        var vip = await EveryNodeUpAsync();
+        var holder = Rendezvous.Preferred(IPAddressValue.Parse(vip), Nodes)!;
+        await SoleHolderAsync(vip, [holder], TimeSpan.FromMinutes(4));
+        await EveryAgentHearsEveryOtherAsync();
+        using var watch = new CancellationTokenSource();
+        var announcers = CountAnnouncers(vip, watch.Token);
+
+        // A partition: the holder still reaches the LAN's clients, but neither the API server nor the other agents.
+        await CutAsync(holder, api: true, peers: true);
+        try
+        {
+            var next = await SoleHolderAsync(vip, Nodes.Where(n => n != holder));
+            await AnswerAsync(vip, a => a == $"bk {AddressOf(next)}", $"the client is served through {next}");
+        }
+        finally
+        {
+            await HealAsync(holder);
+        }
+        await SoleHolderAsync(vip, [holder]);
+        await watch.CancelAsync();
+
+        (await announcers).Should().BeLessThanOrEqualTo(1, "no moment in which two nodes announced the VIP");
+    }
+
+    [Test, Order(6)]
+    public async Task A_node_whose_heartbeats_are_dropped_keeps_its_VIP_while_the_API_server_works_and_says_it_hears_no_peer()
+    {
+        var vip = await EveryNodeUpAsync();
+        var holder = Rendezvous.Preferred(IPAddressValue.Parse(vip), Nodes)!;
+        await SoleHolderAsync(vip, [holder], TimeSpan.FromMinutes(4));
+        await EveryAgentHearsEveryOtherAsync();
+        var probes = Prober(vip);
+        var start = Now();
+
+        // A host firewall drops UDP 7947 to and from the holder: the Leases still decide, nothing moves.
+        await CutAsync(holder, api: false, peers: true);
+        try
+        {
+            await Eventually.TrueAsync(async () => await MetricAsync(holder, "ipvsoperator_node_peers_unheard") == 2, $"{holder} reports two peers unheard");
+            await Eventually.TrueAsync(() => Now() > start + 15, "15 s pass", TimeSpan.FromSeconds(30));
+            (await SoleHolderAsync(vip, Nodes)).Should().Be(holder);
+            probes.Where(p => p.At >= start).Should().OnlyContain(p => p.Answer != null, "the VIP stays served: without heartbeats the Leases decide as before");
+            agents[holder].Log.Should().Contain(l => l.Contains("does not hear peer", StringComparison.Ordinal), "the agent says that an outage would now withdraw its VIPs");
+        }
+        finally
+        {
+            await HealAsync(holder);
+        }
+        await EveryAgentHearsEveryOtherAsync();
+    }
+
+    /// <summary>Until every agent's metrics say it hears every peer and has accepted heartbeats.</summary>
+    private static async Task EveryAgentHearsEveryOtherAsync()
+    {
+        foreach (var node in Nodes)
+        {
+            await Eventually.TrueAsync(async () => await MetricAsync(node, "ipvsoperator_node_peers_unheard") == 0
+                && await MetricAsync(node, "ipvsoperator_node_peer_heartbeats_total{result=\"accepted\"}") > 0, $"{node} hears every peer", TimeSpan.FromSeconds(60));
+        }
+    }
+
+    private static async Task<double?> MetricAsync(string node, string series)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var text = await http.GetStringAsync($"http://{AddressOf(node)}:8081/metrics");
+        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
+        return line is null ? null : double.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Drops, inside the node's namespace, its traffic to the API server (on 10.5.0.1) and/or the peer heartbeats (UDP 7947) both ways.</summary>
+    private static async Task CutAsync(string node, bool api, bool peers)
+    {
+        var rules = new List<string>
+        {
+            "add table inet l2cut",
+            "add chain inet l2cut out { type filter hook output priority 0; }",
+            "add chain inet l2cut in { type filter hook input priority 0; }",
+        };
+        if (api)
+        {
+            rules.Add($"add rule inet l2cut out ip daddr {Lan}.1 drop");
+        }
+        if (peers)
+        {
+            rules.Add("add rule inet l2cut out udp dport 7947 drop");
+            rules.Add("add rule inet l2cut in udp dport 7947 drop");
+        }
+        var result = await RunAsync("ip", ["netns", "exec", node, "nft", "-f", "-"], TimeSpan.FromSeconds(30), string.Join('\n', rules) + "\n");
+        result.ExitCode.Should().Be(0, result.Output);
+    }
+
+    private static async Task HealAsync(string node) => await RunAsync("ip", ["netns", "exec", node, "nft", "delete", "table", "inet", "l2cut"]);
+
+    /// <summary>Samples every node's announcing interface over netlink until cancelled: the most nodes seen with the VIP at once.</summary>
+    private static Task<int> CountAnnouncers(string vip, CancellationToken cancellationToken) => Task.Run(async () =>
+    {
+        var address = IPAddressValue.Parse(vip);
+        var most = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var holding = 0;
+            foreach (var node in Nodes)
+            {
+                using var route = new RouteNetlink(NetworkNamespaces.Open($"/var/run/netns/{node}", NetlinkConstants.NetlinkRoute));
+                holding += route.ListAddresses("eth0").Contains(address) ? 1 : 0;
+            }
+            most = Math.Max(most, holding);
+            await Task.Delay(50, CancellationToken.None);
+        }
+        return most;
+    });
+
     /// <summary>
     /// Whatever an earlier test left: every node's link up with its default route, every agent
     /// running, the controller started and the Service there; its address.
@@ -240,6 +391,7 @@ public class Layer2FailoverKernelTests : ControllerFixture
             }
             await Sh($"ip -n {node} route replace default via {Lan}.1");
             await RunAsync("ip", ["link", "set", $"{node}-p", "up"]);
+            await HealAsync(node); // a cut left by a test that failed
             if (!agents.TryGetValue(node, out var agent) || agent.Process.HasExited)
             {
                 StartAgent(node);
@@ -256,7 +408,8 @@ public class Layer2FailoverKernelTests : ControllerFixture
             RedirectStandardError = true,
         };
         foreach (var argument in (string[])["netns", "exec", node, "dotnet", Path.Combine(AppContext.BaseDirectory, "ipvs-operator.dll"), "node",
-            "--kubeconfig", kubeconfig, "--node-name", node, "--dataplane", "kernel", "--state-file", Path.Combine(Work, $"{node}.state")])
+            "--kubeconfig", kubeconfig, "--node-name", node, "--dataplane", "kernel", "--state-file", Path.Combine(Work, $"{node}.state"),
+            "--heartbeat-address", AddressOf(node)])
         {
             start.ArgumentList.Add(argument);
         }

@@ -21,6 +21,15 @@ namespace IpvsOperator.Node.Announcement;
 /// a watch (an informer's cache), so a round costs one write, the presence renewal, however many
 /// addresses and nodes there are; a Lease that is malformed or names an address another Lease
 /// already names is reported once and ignored.
+/// <para>
+/// With <see cref="Peers"/>, the agents also send each other heartbeats over the node network, so
+/// that an API server outage does not withdraw every address: a holder that cannot renew keeps its
+/// addresses while every peer it knew live is heard and none has reached the API server for a renew
+/// deadline (nobody can take over without the API, and anyone who can would be heard). A node cut
+/// off alone hears nobody and withdraws as before; a node still heard saying it keeps its addresses
+/// is live to the others, so nobody takes them until it says it withdrew or falls silent for a
+/// lease duration, longer than it takes a holder to notice that it hears a peer no more.
+/// </para>
 /// </summary>
 public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName, Layer2Options options, ILogger logger, TimeProvider? time = null)
 {
@@ -29,6 +38,9 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
 
     /// <summary>On a presence Lease: "false" while the node's source NAT does not work (it may then announce only addresses that need none).</summary>
     public const string SourceNatAnnotation = "ipvsoperator.io/source-nat";
+
+    /// <summary>On a presence Lease: where the node's agent listens for peer heartbeats (address:port).</summary>
+    public const string HeartbeatAnnotation = "ipvsoperator.io/heartbeat";
 
     /// <summary>On an address Lease released with no holder: who held it last (for the Event of the next taker).</summary>
     public const string ReleasedByAnnotation = "ipvsoperator.io/released-by";
@@ -45,6 +57,12 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
     private Informer<V1Lease>? cache;
     private readonly HashSet<IPAddressValue> held = [];
     private DateTimeOffset lastRenewed = DateTimeOffset.MinValue;
+    // The held addresses change on the round's loop and, during an API outage, on the heartbeat loop.
+    private readonly Lock gate = new();
+    private volatile PeerState state = PeerState.Withdrawn;
+    // The peers live by their Leases at the last round that reached the API: the ones that must all be heard to keep announcing without it.
+    private HashSet<string> knownPeers = [];
+    private readonly HashSet<string> unheard = new(StringComparer.Ordinal);
 
     /// <summary>The addresses this node announces now.</summary>
     public IReadOnlySet<IPAddressValue> Held => held;
@@ -62,6 +80,12 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
     /// presence, so that every node leaves it out of the candidates of addresses that need it.
     /// </summary>
     public Func<bool> CanSourceNat { get; init; } = () => true;
+
+    /// <summary>Heartbeats with the other agents (null: none; an API outage then withdraws every address). Set before <see cref="RunAsync"/>.</summary>
+    public PeerHeartbeats? Peers { get; set; }
+
+    /// <summary>What this node tells its peers: whether it reaches the API server, and if not whether it keeps its addresses.</summary>
+    public PeerState State => state;
 
     /// <summary>Raised with the addresses held after every change (bind and announce them; withdraw the rest).</summary>
     public event Action<IReadOnlySet<IPAddressValue>>? HeldChanged;
@@ -82,6 +106,9 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         cache = new Informer<V1Lease>(leases, logger, options.Namespace, ComponentLabel, clock);
         using var stopWatching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var watching = Task.Run(() => cache.RunAsync(stopWatching.Token), CancellationToken.None);
+        var heartbeats = Peers is null ? Task.CompletedTask : Task.WhenAll(
+            Task.Run(() => Peers.ReceiveAsync(stopWatching.Token), CancellationToken.None),
+            Task.Run(() => HeartbeatLoopAsync(stopWatching.Token), CancellationToken.None));
         try
         {
             while (!cache.HasSynced && !cancellationToken.IsCancellationRequested)
@@ -107,6 +134,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         {
             await stopWatching.CancelAsync();
             await watching;
+            await heartbeats;
         }
     }
 
@@ -130,18 +158,24 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         try
         {
             await RenewPresenceAsync(now, bounded.Token);
-            lastRenewed = now;
-            Renewed?.Invoke(held);
+            lock (gate)
+            {
+                if (state == PeerState.Keeping)
+                {
+                    logger.LogInformation("{Node} reaches the API server again; it kept {Count} addresses through {Elapsed} without it", nodeName, held.Count, now - lastRenewed);
+                }
+                lastRenewed = now;
+                state = PeerState.Renewing;
+                NodeMetrics.KeepingThroughOutage.Set(0);
+                Renewed?.Invoke(held);
+            }
         }
         catch (Exception error) when (!cancellationToken.IsCancellationRequested)
         {
             logger.LogWarning("cannot renew the presence of {Node}: {Error}", nodeName, error.Message);
-            if (now - lastRenewed >= options.RenewDeadline && held.Count > 0)
+            lock (gate)
             {
-                // Withdraw before the lease expires: by then another node may announce these addresses.
-                logger.LogWarning("{Node} withdraws {Count} addresses: no renewal for {Elapsed}", nodeName, held.Count, now - lastRenewed);
-                held.Clear();
-                HeldChanged?.Invoke(held);
+                KeepOrWithdraw(clock.GetUtcNow());
             }
             return;
         }
@@ -165,14 +199,38 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         {
             withoutSourceNat.Add(nodeName);
         }
+        var endpoints = new Dictionary<string, System.Net.IPEndPoint>(StringComparer.Ordinal);
         foreach (var lease in all.Where(l => l.Metadata.Name.StartsWith(PresencePrefix, StringComparison.Ordinal)))
         {
+            var node = lease.Spec.HolderIdentity;
+            if (string.IsNullOrEmpty(node))
+            {
+                continue;
+            }
+            if (lease.Metadata.Annotations?.TryGetValue(HeartbeatAnnotation, out var endpoint) == true && System.Net.IPEndPoint.TryParse(endpoint, out var parsed))
+            {
+                endpoints[node] = parsed;
+            }
             if (Live(lease, now))
             {
-                live.Add(lease.Spec.HolderIdentity);
-                if (lease.Spec.HolderIdentity != nodeName && lease.Metadata.Annotations?.TryGetValue(SourceNatAnnotation, out var nat) == true && nat == "false")
+                live.Add(node);
+                if (node != nodeName && lease.Metadata.Annotations?.TryGetValue(SourceNatAnnotation, out var nat) == true && nat == "false")
                 {
-                    withoutSourceNat.Add(lease.Spec.HolderIdentity);
+                    withoutSourceNat.Add(node);
+                }
+            }
+        }
+        knownPeers = live.Where(n => n != nodeName).ToHashSet(StringComparer.Ordinal);
+        if (Peers is not null)
+        {
+            Peers.SetPeers(endpoints);
+            // A peer that says it renews or keeps its addresses is live even when its Lease looks
+            // stale here: it may be keeping them through an outage, or our watch may lag.
+            foreach (var (node, heard) in Peers.HeardSince(now - options.LeaseDuration))
+            {
+                if (heard.State is PeerState.Renewing or PeerState.Keeping && endpoints.ContainsKey(node))
+                {
+                    live.Add(node);
                 }
             }
         }
@@ -218,9 +276,131 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         }
         if (changed)
         {
-            HeldChanged?.Invoke(held);
+            PublishHeld();
         }
         await DeleteUnusedAsync(byAddress.Where(l => !candidates.ContainsKey(l.Key)).Select(l => l.Value), now, cancellationToken);
+    }
+
+    private void PublishHeld()
+    {
+        lock (gate)
+        {
+            HeldChanged?.Invoke(held);
+        }
+    }
+
+    /// <summary>
+    /// Every retry period, whatever the API server does: says this node's state to its peers and,
+    /// once it has not renewed for a renew deadline, keeps or withdraws its addresses.
+    /// </summary>
+    private async Task HeartbeatLoopAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var now = clock.GetUtcNow();
+            lock (gate)
+            {
+                KeepOrWithdraw(now);
+                if (state == PeerState.Keeping)
+                {
+                    Renewed?.Invoke(held); // keeps the addresses' lifetimes on the interface fresh
+                }
+                ReportUnheard(now);
+            }
+            Peers!.Send(state);
+            try
+            {
+                await Task.Delay(options.RetryPeriod, clock, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Past the renew deadline without a renewal: keep the addresses while the peers confirm that
+    /// nobody can take them over, else withdraw them before the lease expires (by then another node
+    /// may announce them). Called with the gate held.
+    /// </summary>
+    private void KeepOrWithdraw(DateTimeOffset now)
+    {
+        if (state == PeerState.Withdrawn || now - lastRenewed < options.RenewDeadline)
+        {
+            return;
+        }
+        if (held.Count > 0 && WhyNotKeep(now) is null)
+        {
+            if (state != PeerState.Keeping)
+            {
+                logger.LogWarning("{Node} cannot reach the API server for {Elapsed}; every peer ({Peers}) reports the same, so it keeps announcing its {Count} addresses",
+                    nodeName, now - lastRenewed, string.Join(", ", knownPeers.Order()), held.Count);
+                state = PeerState.Keeping;
+                NodeMetrics.KeepingThroughOutage.Set(1);
+            }
+            return;
+        }
+        if (held.Count > 0)
+        {
+            logger.LogWarning("{Node} withdraws {Count} addresses: no renewal for {Elapsed}, and {Why}", nodeName, held.Count, now - lastRenewed, WhyNotKeep(now));
+        }
+        state = PeerState.Withdrawn;
+        NodeMetrics.KeepingThroughOutage.Set(0);
+        held.Clear();
+        HeldChanged?.Invoke(held);
+    }
+
+    /// <summary>Why this node may not keep its addresses without the API server; null: it may.</summary>
+    private string? WhyNotKeep(DateTimeOffset now)
+    {
+        if (Peers is null)
+        {
+            return "peer heartbeats are off";
+        }
+        if (knownPeers.Count == 0)
+        {
+            return "no peer can confirm that the API server is down for everyone";
+        }
+        // Heard within half a renew deadline: a holder notices a silent peer well before that peer
+        // would take over (it waits a lease duration of silence).
+        var fresh = now - options.RenewDeadline / 2;
+        if (knownPeers.FirstOrDefault(p => Peers.Last(p) is not { } heard || heard.At < fresh) is { } silent)
+        {
+            return $"{silent} is not heard (it may reach the API server and take over)";
+        }
+        // A peer that renews while we cannot, for longer than it would take an outage shared with us
+        // to stop it: the API server is up and this node is the one cut off.
+        var outageSince = lastRenewed + options.RenewDeadline;
+        if (Peers.HeardSince(fresh).FirstOrDefault(p => p.Heard.RenewingSince is { } since && now - (since > outageSince ? since : outageSince) >= options.RenewDeadline) is { Node: { } renewing })
+        {
+            return $"{renewing} reaches the API server (this node is the one cut off)";
+        }
+        return null;
+    }
+
+    /// <summary>Says when a peer live by its Lease falls silent or is heard again: while one is silent, an API outage withdraws this node's addresses.</summary>
+    private void ReportUnheard(DateTimeOffset now)
+    {
+        if (state != PeerState.Renewing)
+        {
+            return;
+        }
+        var fresh = now - options.RenewDeadline / 2;
+        foreach (var peer in knownPeers)
+        {
+            var silent = Peers!.Last(peer) is not { } heard || heard.At < fresh;
+            if (silent && unheard.Add(peer))
+            {
+                logger.LogWarning("{Node} does not hear peer {Peer} (udp heartbeats to {Endpoint}): while it does not, an API server outage withdraws this node's addresses", nodeName, peer, Peers.Endpoint);
+            }
+            else if (!silent && unheard.Remove(peer))
+            {
+                logger.LogInformation("{Node} hears peer {Peer} again", nodeName, peer);
+            }
+        }
+        unheard.RemoveWhere(p => !knownPeers.Contains(p));
+        NodeMetrics.PeersUnheard.Set(unheard.Count);
     }
 
     /// <summary>
@@ -355,11 +535,13 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         {
             lease = NewLease(name, nodeName, now, null);
             SetAnnotation(lease, SourceNatAnnotation, sourceNat);
+            SetAnnotation(lease, HeartbeatAnnotation, Peers?.Endpoint.ToString());
             Wrote(await leases.CreateAsync(lease, cancellationToken));
             return;
         }
         lease = Copy(lease);
         SetAnnotation(lease, SourceNatAnnotation, sourceNat);
+        SetAnnotation(lease, HeartbeatAnnotation, Peers?.Endpoint.ToString());
         lease.Spec.HolderIdentity = nodeName;
         lease.Spec.RenewTime = now.UtcDateTime;
         lease.Spec.LeaseDurationSeconds = (int)Math.Ceiling(options.LeaseDuration.TotalSeconds);
@@ -402,7 +584,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         var had = held.Remove(address);
         if (had)
         {
-            HeldChanged?.Invoke(held); // withdraw first, then let the preferred node take it
+            PublishHeld(); // withdraw first, then let the preferred node take it
         }
         lease = Copy(lease);
         Release(lease);
@@ -420,10 +602,16 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
     /// <summary>A clean stop: withdraw, release the address Leases and the presence, so others take over at once.</summary>
     private async Task StepDownAsync()
     {
-        lastRenewed = DateTimeOffset.MinValue;
-        var addresses = held.ToList();
-        held.Clear();
-        HeldChanged?.Invoke(held);
+        List<IPAddressValue> addresses;
+        lock (gate)
+        {
+            lastRenewed = DateTimeOffset.MinValue;
+            state = PeerState.Withdrawn;
+            addresses = [.. held];
+            held.Clear();
+            HeldChanged?.Invoke(held);
+        }
+        Peers?.Send(PeerState.Withdrawn);
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         try
         {

@@ -17,6 +17,11 @@ public sealed class Layer2Announcement
     private readonly AnnouncementElection election;
     private readonly Layer2Announcer announcer;
     private readonly AnnouncementStatus status;
+    private readonly IKubernetes kubernetes;
+    private readonly string nodeName;
+    private readonly Layer2Options options;
+    private readonly ILoggerFactory loggers;
+    private readonly TimeProvider clock;
 
     /// <param name="isVip">Whether an address on the announcing interface is a VIP (ours to remove when not held).</param>
     /// <param name="changed">Called when the held addresses or the problem change: the agent publishes them after its next sync.</param>
@@ -25,6 +30,7 @@ public sealed class Layer2Announcement
         Func<IPAddressValue, bool> isVip, Action changed, Func<bool> canSourceNat, ILoggerFactory loggers, TimeProvider clock)
     {
         options.Validate();
+        (this.kubernetes, this.nodeName, this.options, this.loggers, this.clock) = (kubernetes, nodeName, options, loggers, clock);
         announcer = new Layer2Announcer(dataplane, options, isVip, loggers.CreateLogger<Layer2Announcer>(), clock);
         election = new AnnouncementElection(kubernetes, nodeName, options, loggers.CreateLogger<AnnouncementElection>(), clock)
         {
@@ -54,7 +60,33 @@ public sealed class Layer2Announcement
     /// addresses over at once). <paramref name="candidates"/> gives the VIPs and who may announce each.
     /// </summary>
     public Task RunAsync(Func<IReadOnlyDictionary<IPAddressValue, Candidacy>> candidates, CancellationToken cancellationToken) =>
-        Task.Run(() => election.RunAsync(candidates, cancellationToken), CancellationToken.None);
+        Task.Run(async () =>
+        {
+            using var peers = await PeersAsync(cancellationToken);
+            election.Peers = peers;
+            await election.RunAsync(candidates, cancellationToken);
+        }, CancellationToken.None);
+
+    /// <summary>The heartbeats with the other agents, when a heartbeat address is set: listening before the first renewal says where.</summary>
+    private async Task<PeerHeartbeats?> PeersAsync(CancellationToken cancellationToken)
+    {
+        var logger = loggers.CreateLogger<PeerHeartbeats>();
+        if (options.HeartbeatAddress is not { } address)
+        {
+            logger.LogWarning("no --heartbeat-address: without peer heartbeats an API server outage longer than {Deadline} withdraws every VIP", options.RenewDeadline);
+            return null;
+        }
+        try
+        {
+            var key = await PeerKey.EnsureAsync(kubernetes, options.Namespace, logger, clock, cancellationToken);
+            return new PeerHeartbeats(nodeName, key, new UdpHeartbeatTransport(new System.Net.IPEndPoint(address, options.HeartbeatPort)), logger, clock);
+        }
+        catch (InvalidOperationException error)
+        {
+            logger.LogError("{Error}: running without peer heartbeats (an API server outage withdraws every VIP)", error.Message);
+            return null;
+        }
+    }
 
     /// <summary>
     /// Shows on the Services who announces their addresses and the takeovers since the last call,

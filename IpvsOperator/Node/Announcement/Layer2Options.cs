@@ -23,6 +23,15 @@ public sealed record Layer2Options
     /// <summary>How often the presence is renewed and the holders looked at.</summary>
     public TimeSpan RetryPeriod { get; init; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// The node's own address to exchange heartbeats with the other agents on (the DaemonSet gives
+    /// its host IP); null: no heartbeats, and an API server outage withdraws every VIP.
+    /// </summary>
+    public System.Net.IPAddress? HeartbeatAddress { get; init; }
+
+    /// <summary>UDP port of the heartbeats.</summary>
+    public int HeartbeatPort { get; init; } = 7947;
+
     /// <summary>How many times the announcement of a newly taken address is sent, a round apart (a single frame may be lost).</summary>
     public int Announcements { get; init; } = 3;
 
