@@ -79,6 +79,75 @@ public class RaceAndCrashTests : ControllerFixture
     }
 
     [Test]
+    public async Task A_controller_process_killed_with_SIGKILL_in_a_burst_of_allocations_leaks_and_duplicates_nothing_after_restart()
+    {
+        var ns = await NewNamespaceAsync("sigkill");
+        await CreatePoolAsync("sigkill", "198.51.100.0/26");
+        var work = Directory.CreateTempSubdirectory("ipvsop-sigkill-");
+        var kubeconfig = Server.WriteKubeconfig(Path.Combine(work.FullName, "kubeconfig"));
+        // Status writes slowed down, so the kill lands between claims and status writes of many Services.
+        Server.Faults.Delay(TimeSpan.FromMilliseconds(300), "patch", "services");
+        var names = Enumerable.Range(0, 40).Select(i => $"burst-{i:D2}").ToList();
+        var annotations = new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = "sigkill" };
+        var first = ControllerProcess(kubeconfig);
+        try
+        {
+            var burst = Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (name, _) => await CreateServiceAsync(ns, name, annotations));
+            await Eventually.TrueAsync(async () => (await StateAsync(ns)).Claims.Count >= 5, "the controller has made some claims", TimeSpan.FromSeconds(60));
+
+            first.Process.Kill(); // SIGKILL: no finalizer, no graceful stop, requests cut mid-flight
+            await first.Process.WaitForExitAsync();
+            await burst;
+            var atKill = await StateAsync(ns);
+            atKill.Addressed.Count.Should().BeLessThan(names.Count, "the kill landed in the middle of the burst");
+            TestContext.Out.WriteLine($"at the kill: {atKill.Claims.Count} claims, {atKill.Addressed.Count} Services with an address");
+        }
+        finally
+        {
+            first.Process.Dispose();
+            TestContext.Out.WriteLine($"--- first controller (last lines)\n{string.Join('\n', first.Log.TakeLast(20))}");
+        }
+
+        Server.Faults.Clear();
+        var second = ControllerProcess(kubeconfig);
+        try
+        {
+            await Eventually.TrueAsync(async () => (await StateAsync(ns)).Addressed.Count == names.Count, "every Service has an address after the restart", TimeSpan.FromSeconds(90));
+            await Eventually.TrueAsync(async () => (await StateAsync(ns)).Claims.Count == names.Count, "one claim per Service: none leaked", TimeSpan.FromSeconds(60));
+            var state = await StateAsync(ns);
+            state.Addressed.Values.Should().OnlyHaveUniqueItems("no address is given to two Services");
+            state.Claims.Should().OnlyContain(c => state.Addressed[c.Spec.ServiceRef.Name] == c.Spec.Address, "every claim backs the address its Service shows");
+            (await Allocations.ListAllAsync()).Items.Count(a => a.Spec.Pool == "sigkill").Should().Be(names.Count, "no claim outside the namespace either");
+        }
+        finally
+        {
+            second.Process.Kill();
+            await second.Process.WaitForExitAsync();
+            second.Process.Dispose();
+            TestContext.Out.WriteLine($"--- second controller (last lines)\n{string.Join('\n', second.Log.TakeLast(20))}");
+            work.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>A real <c>ipvs-operator controller</c> process against LocalCluster, its output kept for a failure's report.</summary>
+    private static (System.Diagnostics.Process Process, System.Collections.Concurrent.ConcurrentQueue<string> Log) ControllerProcess(string kubeconfig)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in (string[])[Path.Combine(AppContext.BaseDirectory, "ipvs-operator.dll"), "controller", "--kubeconfig", kubeconfig,
+            "--leader-elect=false", "--webhook-port", "-1", "--metrics-port", "0"])
+        {
+            start.ArgumentList.Add(argument);
+        }
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var process = System.Diagnostics.Process.Start(start)!;
+        process.OutputDataReceived += (_, e) => log.Enqueue(e.Data ?? string.Empty);
+        process.ErrorDataReceived += (_, e) => log.Enqueue(e.Data ?? string.Empty);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return (process, log);
+    }
+
+    [Test]
     public async Task Injected_500s_and_dropped_watches_change_nothing_in_the_final_state()
     {
         var ns = await NewNamespaceAsync("chaos");
