@@ -30,10 +30,12 @@ test:
 	  --logger "trx;LogFileName=host.trx" --results-directory $(RESULTS)
 
 ## The category Kernel inside a VM running Debian's kernel (real IPVS, dummy links); results in $(RESULTS)/kernel.trx.
+## KERNEL_FILTER narrows it (a dotnet test filter, e.g. KERNEL_FILTER=FullyQualifiedName~Layer2).
 test-kernel:
 	$(DOTNET) build IpvsOperator.Tests/IpvsOperator.Tests.csproj
 	bash tools/kernel-vm/setup.sh $(VM_DIR)
 	rm -f $(VM_DIR)/out/kernel.trx
+	printf '%s' '$(KERNEL_FILTER)' > $(VM_DIR)/filter
 	bash tools/kernel-vm/run-vm.sh $(VM_DIR) $(CURDIR)/tools/kernel-vm/kernel-tests.sh; status=$$?; \
 	  mkdir -p $(RESULTS); cp $(VM_DIR)/out/kernel.trx $(RESULTS)/kernel.trx 2>/dev/null; exit $$status
 

@@ -9,7 +9,9 @@ sysctl -qw net.ipv4.ip_forward=1
 export DOTNET_TieredPGO=0
 # Emulated CPUs: every wait of the tests is this many times longer (a wait says "by now", never "this fast").
 export IPVSOP_TEST_TIME_SCALE=${IPVSOP_TEST_TIME_SCALE:-6}
+# make test-kernel KERNEL_FILTER=... narrows the run (written to the share by the Makefile).
+extra=$(cat "$IPVSOP_SHARE/filter" 2>/dev/null)
 dotnet vstest "$REPO/IpvsOperator.Tests/bin/Debug/net10.0/IpvsOperator.Tests.dll" \
-  --TestCaseFilter:"TestCategory=Kernel" \
+  --TestCaseFilter:"TestCategory=Kernel${extra:+&$extra}" \
   --logger:"trx;LogFileName=kernel.trx" --ResultsDirectory:"$IPVSOP_SHARE/out" 2>&1 | tee "$IPVSOP_SHARE/out/kernel-tests.log"
 exit "${PIPESTATUS[0]}"

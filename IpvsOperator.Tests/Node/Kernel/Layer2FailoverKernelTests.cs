@@ -113,6 +113,8 @@ public class Layer2FailoverKernelTests : ControllerFixture
             foreach (var agent in agents.Values)
             {
                 TestContext.Out.WriteLine($"--- agent {agent.Node} (last lines)\n{string.Join('\n', agent.Log.TakeLast(40))}");
+                // What the election decided, however long ago.
+                TestContext.Out.WriteLine($"--- agent {agent.Node} (election)\n{string.Join('\n', agent.Log.Where(l => l.Contains("AnnouncementElection", StringComparison.Ordinal) || l.Contains("announcing", StringComparison.Ordinal)).TakeLast(40))}");
             }
         }
     }

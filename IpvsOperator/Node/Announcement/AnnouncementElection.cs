@@ -60,6 +60,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
     // The held addresses change on the round's loop and, during an API outage, on the heartbeat loop.
     private readonly Lock gate = new();
     private volatile PeerState state = PeerState.Withdrawn;
+    private int renewFailures;
     // The peers live by their Leases at the last round that reached the API: the ones that must all be heard to keep announcing without it.
     private HashSet<string> knownPeers = [];
     private readonly HashSet<string> unheard = new(StringComparer.Ordinal);
@@ -164,6 +165,11 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
                 {
                     logger.LogInformation("{Node} reaches the API server again; it kept {Count} addresses through {Elapsed} without it", nodeName, held.Count, now - lastRenewed);
                 }
+                if (renewFailures > 0)
+                {
+                    logger.LogInformation("{Node} renews its presence again after {Failures} failed rounds", nodeName, renewFailures);
+                    renewFailures = 0;
+                }
                 lastRenewed = now;
                 state = PeerState.Renewing;
                 NodeMetrics.KeepingThroughOutage.Set(0);
@@ -172,7 +178,11 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         }
         catch (Exception error) when (!cancellationToken.IsCancellationRequested)
         {
-            logger.LogWarning("cannot renew the presence of {Node}: {Error}", nodeName, error.Message);
+            if (renewFailures++ == 0)
+            {
+                // Once per outage: every round fails alike, and what matters (keep or withdraw) is logged when it happens.
+                logger.LogWarning("cannot renew the presence of {Node}: {Error}; retrying every {Period}", nodeName, error.Message, options.RetryPeriod);
+            }
             lock (gate)
             {
                 KeepOrWithdraw(clock.GetUtcNow());
@@ -225,10 +235,13 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         {
             Peers.SetPeers(endpoints);
             // A peer that says it renews or keeps its addresses is live even when its Lease looks
-            // stale here: it may be keeping them through an outage, or our watch may lag.
-            foreach (var (node, heard) in Peers.HeardSince(now - options.LeaseDuration))
+            // stale here: it may be keeping them through an outage, or our watch may lag. Silent, it
+            // stays live a lease duration (as a Lease would), one that said it keeps its addresses a
+            // renew deadline longer: the time it takes to notice that it hears us no more and withdraw.
+            foreach (var (node, heard) in Peers.HeardSince(now - options.LeaseDuration - options.RenewDeadline))
             {
-                if (heard.State is PeerState.Renewing or PeerState.Keeping && endpoints.ContainsKey(node))
+                var liveFor = heard.State == PeerState.Keeping ? options.LeaseDuration + options.RenewDeadline : options.LeaseDuration;
+                if (heard.State is PeerState.Renewing or PeerState.Keeping && now - heard.At < liveFor && endpoints.ContainsKey(node))
                 {
                     live.Add(node);
                 }
@@ -362,9 +375,10 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         {
             return "no peer can confirm that the API server is down for everyone";
         }
-        // Heard within half a renew deadline: a holder notices a silent peer well before that peer
-        // would take over (it waits a lease duration of silence).
-        var fresh = now - options.RenewDeadline / 2;
+        // Heard within a renew deadline less a retry period: checked every retry period, a holder
+        // notices a silent peer within a renew deadline, before that peer would take over (it waits
+        // a lease duration of silence, and longer after hearing that we keep our addresses).
+        var fresh = now - (options.RenewDeadline - options.RetryPeriod);
         if (knownPeers.FirstOrDefault(p => Peers.Last(p) is not { } heard || heard.At < fresh) is { } silent)
         {
             return $"{silent} is not heard (it may reach the API server and take over)";
@@ -386,7 +400,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         {
             return;
         }
-        var fresh = now - options.RenewDeadline / 2;
+        var fresh = now - (options.RenewDeadline - options.RetryPeriod);
         foreach (var peer in knownPeers)
         {
             var silent = Peers!.Last(peer) is not { } heard || heard.At < fresh;

@@ -87,7 +87,13 @@ public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? 
             {
                 failures++;
                 var delay = Backoff.Watch.Delay(failures);
-                logger.LogWarning(error, "watch of {Resource} failed ({Failures} in a row); retrying in {Delay}", client.Metadata.Plural, failures, delay);
+                // An API server that is down is expected: said when it starts and every tenth retry, without a stack trace.
+                var expected = error is ApiStatusException or HttpRequestException or IOException or TimeoutException;
+                if (!expected || failures == 1 || failures % 10 == 0)
+                {
+                    logger.LogWarning(expected ? null : error, "watch of {Resource} failed ({Failures} in a row): {Error}; retrying in {Delay:0.#} s",
+                        client.Metadata.Plural, failures, error.Message, delay.TotalSeconds);
+                }
                 try
                 {
                     await Task.Delay(delay, clock, cancellationToken);
