@@ -292,7 +292,8 @@ public class DeploymentConfigTests
             {
                 NodeName = "node-a",
                 ForwardTo = ForwardTarget.NodePort,
-                Layer2 = new Layer2Options { Namespace = NodeNamespace, LeaseDuration = TimeSpan.FromSeconds(2), RenewDeadline = TimeSpan.FromSeconds(1), RetryPeriod = TimeSpan.FromMilliseconds(200) },
+                Layer2 = new Layer2Options { Namespace = NodeNamespace, LeaseDuration = TimeSpan.FromSeconds(2), RenewDeadline = TimeSpan.FromSeconds(1), RetryPeriod = TimeSpan.FromMilliseconds(200),
+                    HeartbeatAddress = System.Net.IPAddress.Loopback, HeartbeatPort = 0 },
             },
         }, NullLoggerFactory.Instance);
         await RefusalsReportedAsync(server, NodeUser, async () =>
