@@ -62,6 +62,7 @@ public class CertificateRotationTests : ControllerFixture
         var cas = new HashSet<string>();
         var failures = new List<string>();
         var unready = 0;
+        var admissions = 0;
         try
         {
             // Long enough for the first CA to be replaced and the serving certificates to rotate several times.
@@ -70,6 +71,7 @@ public class CertificateRotationTests : ControllerFixture
             {
                 try
                 {
+                    admissions++;
                     await CreatePoolAsync($"rot-{i}", $"10.{i / 256 % 256}.{i % 256}.0/30"); // the pool webhook fails closed
                 }
                 catch (ApiStatusException error)
@@ -98,6 +100,7 @@ public class CertificateRotationTests : ControllerFixture
             }
         }
 
+        TestContext.Out.WriteLine($"{admissions} admissions, {failures.Count} failed; {cas.Count} CAs in turn; serving certificates per replica: {string.Join(", ", servedBy.Select(s => s.Count))}");
         failures.Should().BeEmpty("every admission is answered by a replica the API server trusts, during every rotation");
         cas.Count.Should().BeGreaterThanOrEqualTo(2, "the CA was replaced");
         servedBy.Should().OnlyContain(seen => seen.Count >= 3, "each replica served several certificates in turn, without a restart");
