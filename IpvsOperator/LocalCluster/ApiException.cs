@@ -52,13 +52,25 @@ public sealed class ApiException(HttpStatusCode code, string reason, string mess
         details["kind"] = resource.Kind;
         details["causes"] = new JsonArray([.. causes.Select(c => (JsonNode)new JsonObject
         {
-            ["reason"] = "FieldValueInvalid",
+            ["reason"] = ReasonOf(c.Message),
             ["message"] = c.Message,
             ["field"] = c.Field,
         })]);
         var text = causes.Count == 1 ? $"{causes[0].Field}: {causes[0].Message}" : $"[{string.Join(", ", causes.Select(c => $"{c.Field}: {c.Message}"))}]";
         return new ApiException((HttpStatusCode)422, "Invalid", $"{resource.Kind}.{resource.Group} \"{name}\" is invalid: {text}".Replace(". \"", " \"", StringComparison.Ordinal), details);
     }
+
+    /// <summary>The cause's reason, as field.ErrorType names it, from the message's opening words.</summary>
+    private static string ReasonOf(string message) => message switch
+    {
+        _ when message.StartsWith("Required value", StringComparison.Ordinal) => "FieldValueRequired",
+        _ when message.StartsWith("Duplicate value", StringComparison.Ordinal) => "FieldValueDuplicate",
+        _ when message.StartsWith("Unsupported value", StringComparison.Ordinal) => "FieldValueNotSupported",
+        _ when message.StartsWith("Forbidden", StringComparison.Ordinal) => "FieldValueForbidden",
+        _ when message.StartsWith("Too long", StringComparison.Ordinal) => "FieldValueTooLong",
+        _ when message.StartsWith("Too many", StringComparison.Ordinal) => "FieldValueTooMany",
+        _ => "FieldValueInvalid",
+    };
 
     public static ApiException BadRequest(string message) => new(HttpStatusCode.BadRequest, "BadRequest", message);
 

@@ -6,7 +6,7 @@ using System.Text.RegularExpressions;
 namespace IpvsOperator.LocalCluster;
 
 /// <summary>Options of a write, from its query string.</summary>
-public sealed record WriteOptions(string FieldValidation = "Warn")
+public sealed record WriteOptions(string FieldValidation = "Warn", bool DryRun = false)
 {
     public List<string> Warnings { get; } = [];
 }
@@ -37,21 +37,19 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         string? after = null;
         if (!string.IsNullOrEmpty(continueToken))
         {
-            try
+            var (tokenRevision, start) = ContinueToken.Parse(continueToken);
+            if (tokenRevision < storage.CompactedRevision)
             {
-                after = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(continueToken));
+                throw ApiException.Gone("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.");
             }
-            catch (FormatException)
-            {
-                throw ApiException.BadRequest($"continue token \"{continueToken}\" is not valid; use the token of the previous page");
-            }
+            after = start;
         }
         var (items, revision, lastId, more) = storage.List(resource, ns, filter, after, limit);
         var metadata = new JsonObject { ["resourceVersion"] = revision.ToString(CultureInfo.InvariantCulture) };
         if (more && lastId is not null)
         {
-            // Pages read the current state after the last name returned; an etcd snapshot is not kept.
-            metadata["continue"] = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(lastId));
+            // Pages read the current state after the last key returned (no etcd snapshot is kept: see README).
+            metadata["continue"] = ContinueToken.Make(revision, lastId);
         }
         return new JsonObject
         {
@@ -103,6 +101,10 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         {
             metadata.Remove("namespace");
         }
+        if (!string.IsNullOrEmpty(metadata["resourceVersion"]?.GetValue<string>()))
+        {
+            throw ApiException.BadRequest("resourceVersion should not be set on objects to be created");
+        }
         metadata["uid"] = Guid.NewGuid().ToString();
         metadata["creationTimestamp"] = Now();
         metadata.Remove("resourceVersion");
@@ -118,8 +120,22 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             metadata.Remove("generation");
         }
         PrepareForCreate(resource, obj, options);
-
-        options.Warnings.AddRange(await admission.ValidateAsync(new AdmissionAttributes(resource, "CREATE", ns, name, null, obj, null), cancellationToken));
+        try
+        {
+            Validate(resource, obj, null);
+            options.Warnings.AddRange(await admission.ValidateAsync(new AdmissionAttributes(resource, "CREATE", ns, name, null, obj, null), cancellationToken));
+        }
+        catch
+        {
+            ReleaseAllocations(resource, obj);
+            throw;
+        }
+        if (options.DryRun)
+        {
+            // Validated and admitted, as it would be stored; nothing kept (its cluster IP and node ports go back).
+            ReleaseAllocations(resource, obj);
+            return obj;
+        }
         JsonObject created;
         try
         {
@@ -144,7 +160,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             var version = ObjectStorage.ResourceVersionOf(requested);
             if (version.Length == 0)
             {
-                if (!resource.AllowUnconditionalUpdate && subresource is null)
+                if (!resource.AllowUnconditionalUpdate)
                 {
                     throw ApiException.Invalid(resource, name, [("metadata.resourceVersion", "Invalid value: 0x0: must be specified for an update")]);
                 }
@@ -174,7 +190,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             return (patched, conditional);
         }, cancellationToken);
 
-    public async Task<JsonObject> DeleteAsync(ApiResource resource, string ns, string name, JsonObject? deleteOptions, CancellationToken cancellationToken)
+    public async Task<JsonObject> DeleteAsync(ApiResource resource, string ns, string name, JsonObject? deleteOptions, CancellationToken cancellationToken, bool dryRun = false)
     {
         var existing = Get(resource, ns, name);
         var metadata = existing["metadata"]!.AsObject();
@@ -190,6 +206,16 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             }
         }
         await admission.ValidateAsync(new AdmissionAttributes(resource, "DELETE", ns, name, null, null, existing), cancellationToken);
+        if (dryRun)
+        {
+            // As it would be answered: marked for deletion when something holds it, else as it was. Nothing changes.
+            if ((metadata["finalizers"] is JsonArray { Count: > 0 } || resource.Key == ResourceRegistry.Namespaces.Key) && metadata["deletionTimestamp"] is null)
+            {
+                metadata["deletionTimestamp"] = Now();
+                metadata["deletionGracePeriodSeconds"] = 0;
+            }
+            return existing;
+        }
 
         var policy = deleteOptions?["propagationPolicy"]?.GetValue<string>() ?? (deleteOptions?["orphanDependents"]?.GetValue<bool>() == true ? "Orphan" : "Background");
         if (policy == "Orphan")
@@ -206,6 +232,11 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             }
             metadata["deletionTimestamp"] = Now();
             metadata["deletionGracePeriodSeconds"] = 0;
+            if (resource.TracksGeneration)
+            {
+                // As the API server does: a deletion is a change of the desired state.
+                metadata["generation"] = Number(metadata["generation"]) + 1;
+            }
             if (isNamespace)
             {
                 existing["status"] = new JsonObject { ["phase"] = "Terminating" };
@@ -240,6 +271,10 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             }
             options.Warnings.AddRange(await admission.ValidateAsync(
                 new AdmissionAttributes(resource, "UPDATE", ns, name, subresource, updated, existing), cancellationToken));
+            if (options.DryRun)
+            {
+                return updated;
+            }
             try
             {
                 var stored = storage.Update(resource, updated, ObjectStorage.ResourceVersionOf(updated));
@@ -265,6 +300,11 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             throw ApiException.BadRequest($"the name of the object ({metadata["name"]}) does not match the name on the URL ({name})");
         }
         var old = existing["metadata"]!.AsObject();
+        if (metadata["uid"]?.GetValue<string>() is { Length: > 0 } uid && uid != old["uid"]?.GetValue<string>())
+        {
+            // A UID in the body is a precondition: the write must not land on an object deleted and made again.
+            throw ApiException.Conflict(resource, name, $"Precondition failed: UID in precondition: {uid}, UID in object meta: {old["uid"]}");
+        }
         JsonObject updated;
         if (subresource == "status")
         {
@@ -276,6 +316,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             {
                 resource.Schema.Apply(resource, updated, options.FieldValidation, options.Warnings);
             }
+            Validate(resource, updated, existing);
             return updated;
         }
 
@@ -327,7 +368,17 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         {
             metadata["generation"] = Number(old["generation"]) + 1;
         }
+        Validate(resource, updated, existing);
         return updated;
+    }
+
+    /// <summary>The built-in types' own validation (a 422 naming every field at fault).</summary>
+    private static void Validate(ApiResource resource, JsonObject obj, JsonObject? old)
+    {
+        if (BuiltInValidation.Validate(resource, obj, old) is { Count: > 0 } causes)
+        {
+            throw ApiException.Invalid(resource, ObjectStorage.NameOf(obj), causes);
+        }
     }
 
     /// <summary>Everything but metadata and status: what a generation counts.</summary>

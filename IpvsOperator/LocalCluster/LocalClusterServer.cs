@@ -365,7 +365,13 @@ public sealed class LocalClusterServer : IAsyncDisposable
         {
             throw new ApiException(HttpStatusCode.NotFound, "NotFound", "the server could not find the requested resource");
         }
-        var write = new WriteOptions(query["fieldValidation"].FirstOrDefault() ?? "Warn");
+        var dryRun = query["dryRun"].FirstOrDefault() switch
+        {
+            null or "" => false,
+            "All" => true,
+            var other => throw ApiException.BadRequest($"unsupported dry run value \"{other}\": supported values: \"All\""),
+        };
+        var write = new WriteOptions(query["fieldValidation"].FirstOrDefault() ?? "Warn", dryRun);
         var filter = ObjectFilter.Parse(query["labelSelector"], query["fieldSelector"]);
         var cancellationToken = context.RequestAborted;
         switch (verb)
@@ -412,7 +418,11 @@ public sealed class LocalClusterServer : IAsyncDisposable
                     deleteOptions ??= [];
                     deleteOptions["propagationPolicy"] = policy;
                 }
-                var deleted = await Api.DeleteAsync(resource, ns ?? string.Empty, name!, deleteOptions, cancellationToken);
+                if (deleteOptions?["dryRun"] is JsonArray { Count: > 0 } bodyDryRun)
+                {
+                    dryRun |= bodyDryRun.Any(d => d?.GetValue<string>() == "All");
+                }
+                var deleted = await Api.DeleteAsync(resource, ns ?? string.Empty, name!, deleteOptions, cancellationToken, dryRun);
                 await WriteObjectAsync(context, resource, HttpStatusCode.OK, deleted, write);
                 break;
             case "deletecollection":

@@ -18,6 +18,18 @@ public sealed class ObjectStorage(int historyLimit)
     private long revision = 1;
     private long compactedRevision;
 
+    /// <summary>The oldest revision still in the history: a continue token or watch from before it is too old (410).</summary>
+    public long CompactedRevision
+    {
+        get
+        {
+            lock (gate)
+            {
+                return compactedRevision;
+            }
+        }
+    }
+
     public long Revision
     {
         get

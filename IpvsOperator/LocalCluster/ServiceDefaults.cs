@@ -32,12 +32,12 @@ internal sealed class ServiceDefaults
         {
             throw ApiException.Invalid(resource, ObjectStorage.NameOf(service), [("spec.ports", "Required value")]);
         }
-        foreach (var port in ports?.OfType<JsonObject>() ?? [])
+        foreach (var (port, index) in (ports?.OfType<JsonObject>() ?? []).Select((p, i) => (p, i)))
         {
             var number = port["port"]?.GetValue<int>() ?? 0;
             if (number is < 1 or > 65535)
             {
-                throw ApiException.Invalid(resource, ObjectStorage.NameOf(service), [("spec.ports.port", $"Invalid value: {number}: must be between 1 and 65535, inclusive")]);
+                throw ApiException.Invalid(resource, ObjectStorage.NameOf(service), [($"spec.ports[{index}].port", $"Invalid value: {number}: must be between 1 and 65535, inclusive")]);
             }
             port["protocol"] ??= "TCP";
             port["targetPort"] ??= number;

@@ -1,0 +1,292 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using IpvsOperator.Entities;
+using IpvsOperator.Tests.Support;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace IpvsOperator.Tests.LocalCluster;
+
+/// <summary>
+/// Where LocalCluster was more lenient than kube-apiserver (issue 18), one test per upstream
+/// behaviour, through the real KubernetesClient or kubectl over HTTP: a bug of the operator that a
+/// real cluster would refuse must be refused here too.
+/// </summary>
+public class ApiServerConformanceTests : LocalClusterFixture
+{
+    private string directory = null!;
+    private string kubeconfig = null!;
+
+    [OneTimeSetUp]
+    public void WriteKubeconfig()
+    {
+        directory = Directory.CreateTempSubdirectory("conformance-").FullName;
+        kubeconfig = Server.WriteKubeconfig(Path.Combine(directory, "kubeconfig"));
+    }
+
+    [OneTimeTearDown]
+    public void RemoveDirectory() => Directory.Delete(directory, recursive: true);
+
+    private Task<ProcessResult> Kubectl(params string[] arguments) =>
+        Processes.RunAsync("kubectl", ["--kubeconfig", kubeconfig, "--cache-dir", Path.Combine(directory, "cache"), .. arguments], TimeSpan.FromSeconds(60));
+
+    private async Task<string> NamespaceAsync(string prefix)
+    {
+        var name = $"{prefix}-{Guid.NewGuid():N}"[..20];
+        await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = name } });
+        return name;
+    }
+
+    private static V1Service Service(string name, params V1ServicePort[] ports) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = name },
+        Spec = new V1ServiceSpec { Type = "LoadBalancer", Ports = ports.Length > 0 ? ports : [new V1ServicePort { Name = "http", Port = 80 }] },
+    };
+
+    /// <summary>A 422 whose causes name <paramref name="field"/> with a message starting <paramref name="message"/>.</summary>
+    private static async Task ShouldBeInvalidAsync(Func<Task> write, string field, string message)
+    {
+        var refused = (await write.Should().ThrowAsync<HttpOperationException>()).Which;
+        refused.Response.StatusCode.Should().Be((HttpStatusCode)422, refused.Response.Content);
+        var causes = JsonNode.Parse(refused.Response.Content)!["details"]!["causes"]!.AsArray();
+        causes.Should().Contain(c => c!["field"]!.GetValue<string>() == field && c["message"]!.GetValue<string>().StartsWith(message, StringComparison.Ordinal),
+            $"the refusal names {field}: {refused.Response.Content}");
+    }
+
+    [TestCase("1svc", "metadata.name", "Invalid value: \"1svc\": a DNS-1035 label")]
+    [TestCase("a.b", "metadata.name", "Invalid value: \"a.b\": a DNS-1035 label")]
+    public async Task A_Service_name_must_be_a_DNS_1035_label(string name, string field, string message)
+    {
+        var ns = await NamespaceAsync("svcname");
+
+        await ShouldBeInvalidAsync(() => Client.CoreV1.CreateNamespacedServiceAsync(Service(name), ns), field, message);
+    }
+
+    [Test]
+    public async Task Service_ports_must_be_named_when_several_unique_in_range_and_of_a_known_protocol()
+    {
+        var ns = await NamespaceAsync("ports");
+
+        await ShouldBeInvalidAsync(() => Client.CoreV1.CreateNamespacedServiceAsync(Service("unnamed", new V1ServicePort { Port = 80 }, new V1ServicePort { Name = "b", Port = 81 }), ns),
+            "spec.ports[0].name", "Required value");
+        await ShouldBeInvalidAsync(() => Client.CoreV1.CreateNamespacedServiceAsync(Service("twice", new V1ServicePort { Name = "a", Port = 80 }, new V1ServicePort { Name = "b", Port = 80 }), ns),
+            "spec.ports[1]", "Duplicate value");
+        await ShouldBeInvalidAsync(() => Client.CoreV1.CreateNamespacedServiceAsync(Service("zero", new V1ServicePort { Name = "a", Port = 0 }), ns),
+            "spec.ports[0].port", "Invalid value: 0: must be between 1 and 65535, inclusive");
+        await ShouldBeInvalidAsync(() => Client.CoreV1.CreateNamespacedServiceAsync(Service("icmp", new V1ServicePort { Name = "a", Port = 80, Protocol = "ICMP" }), ns),
+            "spec.ports[0].protocol", "Unsupported value: \"ICMP\"");
+        (await Client.CoreV1.ListNamespacedServiceAsync(ns)).Items.Should().BeEmpty("nothing refused was stored, and no cluster IP or node port is held by it");
+    }
+
+    [Test]
+    public async Task A_Service_status_must_carry_valid_addresses_ip_modes_and_conditions()
+    {
+        var ns = await NamespaceAsync("status");
+        var service = await Client.CoreV1.CreateNamespacedServiceAsync(Service("web"), ns);
+        var now = DateTime.UtcNow;
+
+        Task Write(V1ServiceStatus status)
+        {
+            service.Status = status;
+            return Client.CoreV1.ReplaceNamespacedServiceStatusAsync(service, "web", ns);
+        }
+
+        await ShouldBeInvalidAsync(() => Write(new V1ServiceStatus { LoadBalancer = new V1LoadBalancerStatus { Ingress = [new V1LoadBalancerIngress { Ip = "not-an-ip" }] } }),
+            "status.loadBalancer.ingress[0].ip", "Invalid value: \"not-an-ip\": must be a valid IP address");
+        await ShouldBeInvalidAsync(() => Write(new V1ServiceStatus { LoadBalancer = new V1LoadBalancerStatus { Ingress = [new V1LoadBalancerIngress { Hostname = "lb.example", IpMode = "VIP" }] } }),
+            "status.loadBalancer.ingress[0].ipMode", "Forbidden: may not be specified when `ip` is not set");
+        await ShouldBeInvalidAsync(() => Write(new V1ServiceStatus { LoadBalancer = new V1LoadBalancerStatus { Ingress = [new V1LoadBalancerIngress { Ip = "192.0.2.1", IpMode = "proxy" }] } }),
+            "status.loadBalancer.ingress[0].ipMode", "Unsupported value: \"proxy\"");
+        await ShouldBeInvalidAsync(() => Write(new V1ServiceStatus { Conditions = [new V1Condition { Type = "Ready", Status = "Maybe", Reason = "Fine", LastTransitionTime = now }] }),
+            "status.conditions[0].status", "Unsupported value: \"Maybe\"");
+        await ShouldBeInvalidAsync(() => Write(new V1ServiceStatus { Conditions = [new V1Condition { Type = "Ready", Status = "True", Reason = "all fine", LastTransitionTime = now }] }),
+            "status.conditions[0].reason", "Invalid value: \"all fine\": a condition reason must start with alphabetic character");
+        await ShouldBeInvalidAsync(() => Write(new V1ServiceStatus { Conditions = [new V1Condition { Type = "Ready", Status = "True", Reason = "Fine" }] }),
+            "status.conditions[0].lastTransitionTime", "Required value");
+
+        service.Status = new V1ServiceStatus
+        {
+            LoadBalancer = new V1LoadBalancerStatus { Ingress = [new V1LoadBalancerIngress { Ip = "192.0.2.1", IpMode = "VIP" }] },
+            Conditions = [new V1Condition { Type = "ipvsoperator.io/Announced", Status = "True", Reason = "Announced", LastTransitionTime = now, Message = "ok" }],
+        };
+        (await Client.CoreV1.ReplaceNamespacedServiceStatusAsync(service, "web", ns)).Status.LoadBalancer.Ingress.Should().ContainSingle("a valid status is stored");
+    }
+
+    [Test]
+    public async Task A_Service_cluster_IP_and_load_balancer_class_may_not_change_once_set()
+    {
+        var ns = await NamespaceAsync("immutable");
+        var created = Service("web");
+        created.Spec.LoadBalancerClass = "ipvsoperator.io/lb";
+        var service = await Client.CoreV1.CreateNamespacedServiceAsync(created, ns);
+        var clusterIp = service.Spec.ClusterIP;
+
+        service.Spec.ClusterIP = "10.96.250.250";
+        service.Spec.ClusterIPs = ["10.96.250.250"];
+        await ShouldBeInvalidAsync(() => Client.CoreV1.ReplaceNamespacedServiceAsync(service, "web", ns), "spec.clusterIPs[0]", "Invalid value: \"10.96.250.250\": may not change once set");
+
+        service.Spec.ClusterIP = clusterIp;
+        service.Spec.ClusterIPs = [clusterIp];
+        service.Spec.LoadBalancerClass = "example.com/other";
+        await ShouldBeInvalidAsync(() => Client.CoreV1.ReplaceNamespacedServiceAsync(service, "web", ns), "spec.loadBalancerClass", "Invalid value: \"example.com/other\": may not change once set");
+    }
+
+    [Test]
+    public async Task Leases_EndpointSlices_Events_and_ConfigMaps_are_validated()
+    {
+        var ns = await NamespaceAsync("others");
+
+        await ShouldBeInvalidAsync(() => Client.CoordinationV1.CreateNamespacedLeaseAsync(new V1Lease { Metadata = new V1ObjectMeta { Name = "l" }, Spec = new V1LeaseSpec { LeaseDurationSeconds = -1 } }, ns),
+            "spec.leaseDurationSeconds", "Invalid value: -1: must be greater than 0");
+        await ShouldBeInvalidAsync(() => Client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(new V1EndpointSlice { Metadata = new V1ObjectMeta { Name = "e" }, Endpoints = [new V1Endpoint { Addresses = ["10.0.0.1"] }] }, ns),
+            "addressType", "Required value");
+        await ShouldBeInvalidAsync(() => Client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(new V1EndpointSlice { Metadata = new V1ObjectMeta { Name = "e" }, AddressType = "IPv4", Endpoints = [new V1Endpoint { Addresses = ["2001:db8::1"] }] }, ns),
+            "endpoints[0].addresses[0]", "Invalid value: \"2001:db8::1\": must be a valid IPv4 address");
+        await ShouldBeInvalidAsync(() => Client.CoreV1.CreateNamespacedEventAsync(new Corev1Event
+        {
+            Metadata = new V1ObjectMeta { Name = "ev" },
+            InvolvedObject = new V1ObjectReference { Kind = "Service", Name = "web", NamespaceProperty = "elsewhere" },
+            Reason = "Test",
+        }, ns), "involvedObject.namespace", "Invalid value: \"elsewhere\": does not match event.namespace");
+        await ShouldBeInvalidAsync(() => Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "c" }, Data = new Dictionary<string, string> { ["a b"] = "x" } }, ns),
+            "data[a b]", "Invalid value: \"a b\": a valid config key");
+    }
+
+    [Test]
+    public async Task A_UID_in_the_body_is_a_precondition_so_a_write_never_lands_on_an_object_made_again()
+    {
+        var ns = await NamespaceAsync("uid");
+        var first = await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "c" } }, ns);
+        await Client.CoreV1.DeleteNamespacedConfigMapAsync("c", ns);
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "c" } }, ns);
+
+        first.Metadata.ResourceVersion = null;
+        first.Data = new Dictionary<string, string> { ["written"] = "to the old object" };
+        var refused = (await ((Func<Task>)(() => Client.CoreV1.ReplaceNamespacedConfigMapAsync(first, "c", ns))).Should().ThrowAsync<HttpOperationException>()).Which;
+
+        refused.Response.StatusCode.Should().Be(HttpStatusCode.Conflict);
+        refused.Response.Content.Should().Contain("Precondition failed: UID in precondition");
+        (await Client.CoreV1.ReadNamespacedConfigMapAsync("c", ns)).Data.Should().BeNull("the new object is untouched");
+    }
+
+    [Test]
+    public async Task A_create_carrying_a_resourceVersion_is_refused()
+    {
+        var ns = await NamespaceAsync("createrv");
+
+        var refused = (await ((Func<Task>)(() => Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "c", ResourceVersion = "5" } }, ns)))
+            .Should().ThrowAsync<HttpOperationException>()).Which;
+
+        refused.Response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        refused.Response.Content.Should().Contain("resourceVersion should not be set on objects to be created");
+    }
+
+    [Test]
+    public async Task A_custom_resource_status_update_without_a_resourceVersion_is_refused()
+    {
+        await InstallCrdsAsync();
+        var pools = new IpvsOperator.Runtime.Client.EntityClient<V1Alpha1IPPool>(Client);
+        var pool = await pools.CreateAsync(new V1Alpha1IPPool { Metadata = new V1ObjectMeta { Name = $"st-{Guid.NewGuid():N}"[..12] }, Spec = new IPPoolSpec { Addresses = ["192.0.2.0/29"] } });
+        var body = new JsonObject
+        {
+            ["apiVersion"] = "ipvsoperator.io/v1alpha1",
+            ["kind"] = "IPPool",
+            ["metadata"] = new JsonObject { ["name"] = pool.Metadata.Name },
+            ["status"] = new JsonObject { ["allocated"] = 1 },
+        };
+        using var http = Server.CreateHttpClient();
+
+        var response = await http.PutAsync($"/apis/ipvsoperator.io/v1alpha1/ippools/{pool.Metadata.Name}/status", new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
+
+        ((int)response.StatusCode).Should().Be(422, await response.Content.ReadAsStringAsync());
+        (await response.Content.ReadAsStringAsync()).Should().Contain("metadata.resourceVersion");
+    }
+
+    [Test]
+    public async Task Server_side_dry_run_creates_changes_and_deletes_nothing()
+    {
+        var ns = await NamespaceAsync("dryrun");
+        var file = Path.Combine(directory, "dry.yaml");
+        await File.WriteAllTextAsync(file, $"""
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: settings
+              namespace: {ns}
+            data:
+              mode: dry
+            """);
+
+        var created = await Kubectl("apply", "--dry-run=server", "-f", file);
+        created.ExitCode.Should().Be(0, created.Error);
+        created.Output.Should().Contain("(server dry run)");
+        (await Client.CoreV1.ListNamespacedConfigMapAsync(ns)).Items.Should().BeEmpty("a dry-run create stores nothing");
+
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "settings" }, Data = new Dictionary<string, string> { ["mode"] = "real" } }, ns);
+        var changed = await Kubectl("apply", "--dry-run=server", "-f", file);
+        changed.ExitCode.Should().Be(0, changed.Error);
+        (await Client.CoreV1.ReadNamespacedConfigMapAsync("settings", ns)).Data["mode"].Should().Be("real", "a dry-run update changes nothing");
+        var diff = await Kubectl("diff", "-f", file);
+        diff.Output.Should().Contain("-  mode: real").And.Contain("+  mode: dry", "kubectl diff shows the change the server would make");
+        (await Client.CoreV1.ReadNamespacedConfigMapAsync("settings", ns)).Data["mode"].Should().Be("real", "kubectl diff changes nothing");
+
+        var deleted = await Kubectl("delete", "--dry-run=server", "-n", ns, "configmap", "settings");
+        deleted.ExitCode.Should().Be(0, deleted.Error);
+        (await Client.CoreV1.ReadNamespacedConfigMapAsync("settings", ns)).Should().NotBeNull("a dry-run delete deletes nothing");
+    }
+
+    [Test]
+    public async Task A_dry_run_Service_create_holds_no_node_port()
+    {
+        var ns = await NamespaceAsync("dryport");
+        var service = Service("web", new V1ServicePort { Name = "http", Port = 80, NodePort = 30777 });
+
+        var dry = await Client.CoreV1.CreateNamespacedServiceAsync(service, ns, dryRun: "All");
+        var real = await Client.CoreV1.CreateNamespacedServiceAsync(service, ns);
+
+        dry.Spec.Ports[0].NodePort.Should().Be(30777);
+        real.Spec.Ports[0].NodePort.Should().Be(30777, "the dry run did not keep the node port it asked for");
+    }
+
+    [Test]
+    public async Task A_garbled_continue_token_is_a_400_and_one_from_before_compaction_a_410()
+    {
+        var ns = await NamespaceAsync("pages");
+        for (var i = 0; i < 3; i++)
+        {
+            await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = $"c{i}" } }, ns);
+        }
+        var first = await Client.CoreV1.ListNamespacedConfigMapAsync(ns, limit: 1);
+        first.Metadata.ContinueProperty.Should().NotBeNullOrEmpty();
+
+        var garbled = (await ((Func<Task>)(() => Client.CoreV1.ListNamespacedConfigMapAsync(ns, limit: 1, continueParameter: "bm90IGEgdG9rZW4="))).Should().ThrowAsync<HttpOperationException>()).Which;
+        garbled.Response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        garbled.Response.Content.Should().Contain("continue key is not valid");
+
+        (await Client.CoreV1.ListNamespacedConfigMapAsync(ns, limit: 1, continueParameter: first.Metadata.ContinueProperty)).Items.Should().ContainSingle("a fresh token works");
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "later" } }, ns);
+        Server.Api.Storage.Compact();
+
+        var expired = (await ((Func<Task>)(() => Client.CoreV1.ListNamespacedConfigMapAsync(ns, limit: 1, continueParameter: first.Metadata.ContinueProperty))).Should().ThrowAsync<HttpOperationException>()).Which;
+        expired.Response.StatusCode.Should().Be(HttpStatusCode.Gone);
+        expired.Response.Content.Should().Contain("continue parameter is too old");
+    }
+
+    [Test]
+    public async Task Marking_an_object_for_deletion_bumps_its_generation()
+    {
+        await InstallCrdsAsync();
+        var pools = new IpvsOperator.Runtime.Client.EntityClient<V1Alpha1IPPool>(Client);
+        var name = $"gen-{Guid.NewGuid():N}"[..12];
+        var pool = await pools.CreateAsync(new V1Alpha1IPPool { Metadata = new V1ObjectMeta { Name = name, Finalizers = ["example.com/hold"] }, Spec = new IPPoolSpec { Addresses = ["192.0.2.8/29"] } });
+
+        await pools.DeleteAsync(null, name);
+        var marked = await pools.GetAsync(null, name);
+
+        marked!.Metadata.DeletionTimestamp.Should().NotBeNull();
+        marked.Metadata.Generation.Should().Be(pool.Metadata.Generation + 1);
+        marked.Metadata.Finalizers = [];
+        await pools.ReplaceAsync(marked);
+    }
+}
