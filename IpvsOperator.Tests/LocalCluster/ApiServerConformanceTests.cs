@@ -289,4 +289,33 @@ public class ApiServerConformanceTests : LocalClusterFixture
         marked.Metadata.Finalizers = [];
         await pools.ReplaceAsync(marked);
     }
+
+    [Test]
+    public async Task Kubectl_describe_shows_a_Services_Events_and_get_prints_pending_and_node_ports_as_upstream()
+    {
+        var ns = await NamespaceAsync("describe");
+        var service = await Client.CoreV1.CreateNamespacedServiceAsync(Service("web"), ns);
+        await Client.CoreV1.CreateNamespacedEventAsync(new Corev1Event
+        {
+            Metadata = new V1ObjectMeta { Name = "web.1" },
+            InvolvedObject = new V1ObjectReference { Kind = "Service", Name = "web", NamespaceProperty = ns, Uid = service.Metadata.Uid, ApiVersion = "v1" },
+            Reason = "AllocationFailed",
+            Message = "no pool has a free address",
+            Type = "Warning",
+            LastTimestamp = DateTime.UtcNow,
+            Source = new V1EventSource { Component = "ipvs-operator" },
+        }, ns);
+
+        var describe = await Kubectl("describe", "svc", "web", "-n", ns);
+        var get = await Kubectl("get", "svc", "web", "-n", ns);
+        var events = await Kubectl("get", "events", "-n", ns, "--field-selector", "involvedObject.kind=Service,reason=AllocationFailed");
+        var unknown = await Kubectl("get", "events", "-n", ns, "--field-selector", "spec.nonsense=1");
+
+        describe.ExitCode.Should().Be(0, describe.Error);
+        describe.Output.Should().Contain("AllocationFailed").And.Contain("no pool has a free address", "describe finds the Events by involvedObject field selectors");
+        get.Output.Should().MatchRegex(@"web\s+LoadBalancer\s+\S+\s+<pending>\s+80:3\d{4}/TCP", "a pending LoadBalancer and its node port, as kubectl prints them");
+        events.Output.Should().Contain("AllocationFailed").And.MatchRegex(@"LAST SEEN", "the Events table has its LAST SEEN column");
+        unknown.ExitCode.Should().NotBe(0);
+        unknown.Error.Should().Contain("\"spec.nonsense\" is not a known field selector");
+    }
 }

@@ -1,7 +1,12 @@
+using System.Text.Json.Nodes;
 namespace IpvsOperator.LocalCluster;
 
 /// <summary>A column of the server-side table that <c>kubectl get</c> prints.</summary>
-public sealed record TableColumn(string Name, string Type, string JsonPath, int Priority = 0, string? Description = null);
+public sealed record TableColumn(string Name, string Type, string JsonPath, int Priority = 0, string? Description = null)
+{
+    /// <summary>A cell computed as kubectl's printers do for built-in types (null: read <see cref="JsonPath"/>).</summary>
+    public Func<JsonObject, DateTimeOffset, JsonNode?>? Compute { get; init; }
+}
 
 /// <summary>A resource type the server serves: a built-in one, or one a CustomResourceDefinition created.</summary>
 public sealed record ApiResource(
@@ -30,6 +35,9 @@ public sealed record ApiResource(
 
     /// <summary>Built-in types accept an update without a resourceVersion; custom resources require one.</summary>
     public bool AllowUnconditionalUpdate { get; init; } = true;
+
+    /// <summary>The field selectors this type supports besides metadata.name and metadata.namespace (upstream's per-type field label conversions).</summary>
+    public IReadOnlyList<string> FieldSelectors { get; init; } = [];
 
     public CustomResourceSchema? Schema { get; init; }
 

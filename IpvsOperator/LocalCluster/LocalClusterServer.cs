@@ -372,7 +372,7 @@ public sealed class LocalClusterServer : IAsyncDisposable
             var other => throw ApiException.BadRequest($"unsupported dry run value \"{other}\": supported values: \"All\""),
         };
         var write = new WriteOptions(query["fieldValidation"].FirstOrDefault() ?? "Warn", dryRun);
-        var filter = ObjectFilter.Parse(query["labelSelector"], query["fieldSelector"]);
+        var filter = ObjectFilter.Parse(query["labelSelector"], query["fieldSelector"], resource);
         var cancellationToken = context.RequestAborted;
         switch (verb)
         {

@@ -4,8 +4,8 @@ namespace IpvsOperator.LocalCluster;
 
 /// <summary>
 /// The <c>labelSelector</c> and <c>fieldSelector</c> of a list or watch: labels (<see cref="LabelQuery"/>) and field
-/// selectors on <c>metadata.name</c> and <c>metadata.namespace</c>, the fields the API server
-/// supports for every type.
+/// selectors on <c>metadata.name</c> and <c>metadata.namespace</c>, which every type supports, and
+/// on the fields a type adds (an Event's <c>involvedObject.*</c>, a Service's <c>spec.type</c>).
 /// </summary>
 public sealed class ObjectFilter
 {
@@ -20,16 +20,14 @@ public sealed class ObjectFilter
 
     public static readonly ObjectFilter Everything = new(null, []);
 
-    public static ObjectFilter Parse(string? labelSelector, string? fieldSelector) =>
-        new(string.IsNullOrWhiteSpace(labelSelector) ? null : LabelQuery.Parse(labelSelector), ParseFields(fieldSelector));
+    public static ObjectFilter Parse(string? labelSelector, string? fieldSelector, ApiResource? resource = null) =>
+        new(string.IsNullOrWhiteSpace(labelSelector) ? null : LabelQuery.Parse(labelSelector), ParseFields(fieldSelector, resource));
 
     public bool Matches(JsonObject obj)
     {
-        var metadata = obj["metadata"] as JsonObject;
         foreach (var (field, value, equal) in fields)
         {
-            var actual = metadata?[field == "metadata.name" ? "name" : "namespace"]?.GetValue<string>() ?? string.Empty;
-            if ((actual == value) != equal)
+            if ((FieldValue(obj, field) == value) != equal)
             {
                 return false;
             }
@@ -38,12 +36,23 @@ public sealed class ObjectFilter
         {
             return true;
         }
-        var objectLabels = (metadata?["labels"] as JsonObject)?.ToDictionary(p => p.Key, p => p.Value?.GetValue<string>() ?? string.Empty)
+        var objectLabels = (obj["metadata"]?["labels"] as JsonObject)?.ToDictionary(p => p.Key, p => p.Value?.GetValue<string>() ?? string.Empty)
             ?? new Dictionary<string, string>();
         return labels.Matches(objectLabels);
     }
 
-    private static List<(string, string, bool)> ParseFields(string? selector)
+    /// <summary>A field's value as a selector compares it: a dotted path, an Event's source as its component, absent as empty.</summary>
+    private static string FieldValue(JsonObject obj, string field)
+    {
+        JsonNode? node = obj;
+        foreach (var part in (field == "source" ? "source.component" : field).Split('.'))
+        {
+            node = (node as JsonObject)?[part];
+        }
+        return node is JsonValue value ? value.ToString() : string.Empty;
+    }
+
+    private static List<(string, string, bool)> ParseFields(string? selector, ApiResource? resource)
     {
         var result = new List<(string, string, bool)>();
         foreach (var term in LabelQuery.SplitTerms(selector))
@@ -55,9 +64,10 @@ public sealed class ObjectFilter
                 throw ApiException.BadRequest($"invalid field selector \"{term}\": expected field=value or field!=value");
             }
             var field = parts[0].Trim();
-            if (field is not ("metadata.name" or "metadata.namespace"))
+            var known = (string[])["metadata.name", "metadata.namespace", .. resource?.FieldSelectors ?? []];
+            if (!known.Contains(field))
             {
-                throw ApiException.BadRequest($"\"{field}\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"");
+                throw ApiException.BadRequest($"\"{field}\" is not a known field selector: only {string.Join(", ", known.Select(k => $"\"{k}\""))}");
             }
             result.Add((field, parts[1].Trim(), equal));
         }

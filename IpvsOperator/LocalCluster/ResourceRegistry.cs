@@ -26,7 +26,9 @@ public sealed class ResourceRegistry
     public static readonly ApiResource Services = new("", "v1", "Service", "services", true, ["svc"], true)
     {
         Columns = [new("Type", "string", ".spec.type"), new("Cluster-IP", "string", ".spec.clusterIP"),
-            new("External-IP", "string", ".status.loadBalancer.ingress[*].ip"), new("Port(s)", "string", ".spec.ports[*].port"), Age],
+            new("External-IP", "string", ".status.loadBalancer.ingress[*].ip") { Compute = Tables.ServiceExternalIp },
+            new("Port(s)", "string", ".spec.ports[*].port") { Compute = Tables.ServicePorts }, Age],
+        FieldSelectors = ["spec.type", "spec.clusterIP"],
         MergeKeys = CommonMergeKeys.Concat(new Dictionary<string, string?> { ["spec.ports"] = "port", ["status.conditions"] = "type" }).ToDictionary(),
     };
 
@@ -65,7 +67,10 @@ public sealed class ResourceRegistry
         },
         new("", "v1", "Event", "events", true, ["ev"], false)
         {
-            Columns = [new("Type", "string", ".type"), new("Reason", "string", ".reason"), new("Object", "string", ".involvedObject.name"), new("Message", "string", ".message")],
+            Columns = [new("Last Seen", "string", ".lastTimestamp") { Compute = Tables.EventLastSeen }, new("Type", "string", ".type"), new("Reason", "string", ".reason"),
+                new("Object", "string", ".involvedObject.name"), new("Message", "string", ".message")],
+            FieldSelectors = ["involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid", "involvedObject.apiVersion",
+                "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"],
             MergeKeys = CommonMergeKeys,
         },
         new("", "v1", "Secret", "secrets", true, [], false) { Columns = [new("Type", "string", ".type"), Age], MergeKeys = CommonMergeKeys },

@@ -64,6 +64,10 @@ internal static class Tables
 
     private static JsonNode? Cell(JsonObject obj, TableColumn column, DateTimeOffset now)
     {
+        if (column.Compute is { } compute)
+        {
+            return compute(obj, now);
+        }
         var values = JsonPath.Select(obj, column.JsonPath).ToList();
         if (values.Count == 0)
         {
@@ -93,5 +97,32 @@ internal static class Tables
             < 48 * 3600 => $"{seconds / 3600}h",
             _ => $"{seconds / 86400}d",
         };
+    }
+
+    /// <summary>EXTERNAL-IP of a Service as kubectl prints it: the ingress addresses, &lt;pending&gt; for a LoadBalancer without one, &lt;none&gt; otherwise.</summary>
+    public static JsonNode? ServiceExternalIp(JsonObject service, DateTimeOffset now)
+    {
+        var ingress = (service["status"]?["loadBalancer"]?["ingress"] as JsonArray)?.OfType<JsonObject>()
+            .Select(i => i["ip"]?.GetValue<string>() ?? i["hostname"]?.GetValue<string>()).OfType<string>().ToList() ?? [];
+        var external = (service["spec"]?["externalIPs"] as JsonArray)?.Select(i => i?.GetValue<string>()).OfType<string>() ?? [];
+        var all = ingress.Concat(external).ToList();
+        return all.Count > 0 ? string.Join(",", all)
+            : service["spec"]?["type"]?.GetValue<string>() == "LoadBalancer" ? "<pending>"
+            : "<none>";
+    }
+
+    /// <summary>PORT(S) of a Service as kubectl prints it: 80:30080/TCP,443/TCP.</summary>
+    public static JsonNode? ServicePorts(JsonObject service, DateTimeOffset now)
+    {
+        var ports = (service["spec"]?["ports"] as JsonArray)?.OfType<JsonObject>().Select(p =>
+            $"{p["port"]}{(p["nodePort"] is { } nodePort ? $":{nodePort}" : string.Empty)}/{p["protocol"]?.GetValue<string>() ?? "TCP"}").ToList() ?? [];
+        return ports.Count > 0 ? string.Join(",", ports) : "<none>";
+    }
+
+    /// <summary>LAST SEEN of an Event: the age of its last timestamp (or event time, or creation).</summary>
+    public static JsonNode? EventLastSeen(JsonObject evt, DateTimeOffset now)
+    {
+        var text = evt["lastTimestamp"]?.GetValue<string>() ?? evt["eventTime"]?.GetValue<string>() ?? evt["metadata"]?["creationTimestamp"]?.GetValue<string>();
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? Age(now - at) : "<unknown>";
     }
 }
