@@ -318,4 +318,63 @@ public class ApiServerConformanceTests : LocalClusterFixture
         unknown.ExitCode.Should().NotBe(0);
         unknown.Error.Should().Contain("\"spec.nonsense\" is not a known field selector");
     }
+
+    [Test]
+    public async Task A_type_change_gives_or_takes_node_ports_and_the_traffic_policy_and_a_port_added_by_patch_gets_one()
+    {
+        var ns = await NamespaceAsync("types");
+        var created = Service("web");
+        created.Spec.Type = "ClusterIP";
+        await Client.CoreV1.CreateNamespacedServiceAsync(created, ns);
+
+        var nodePort = await Client.CoreV1.PatchNamespacedServiceAsync(new V1Patch("""{"spec":{"type":"NodePort"}}""", V1Patch.PatchType.MergePatch), "web", ns);
+        nodePort.Spec.Ports.Should().OnlyContain(p => p.NodePort >= 30000 && p.NodePort <= 32767, "ClusterIP to NodePort allocates node ports");
+        nodePort.Spec.ExternalTrafficPolicy.Should().Be("Cluster");
+        var held = nodePort.Spec.Ports[0].NodePort!.Value;
+
+        var added = await Client.CoreV1.PatchNamespacedServiceAsync(new V1Patch("""{"spec":{"ports":[{"name":"http","port":80},{"name":"https","port":443}]}}""", V1Patch.PatchType.StrategicMergePatch), "web", ns);
+        added.Spec.Ports.Should().HaveCount(2).And.OnlyContain(p => p.NodePort >= 30000, "a port added by patch gets a node port");
+        added.Spec.Ports.Single(p => p.Port == 80).NodePort.Should().Be(held, "the node port it had is kept");
+
+        var back = await Client.CoreV1.PatchNamespacedServiceAsync(new V1Patch("""{"spec":{"type":"ClusterIP"}}""", V1Patch.PatchType.MergePatch), "web", ns);
+        back.Spec.Ports.Should().OnlyContain(p => p.NodePort == null, "NodePort to ClusterIP drops the node ports");
+        back.Spec.ExternalTrafficPolicy.Should().BeNull();
+
+        var reuse = Service("reuse", new V1ServicePort { Name = "http", Port = 80, NodePort = held });
+        (await Client.CoreV1.CreateNamespacedServiceAsync(reuse, ns)).Spec.Ports[0].NodePort.Should().Be(held, "a dropped node port is free again");
+    }
+
+    [Test]
+    public async Task A_requested_cluster_IP_is_honoured_and_a_taken_address_or_node_port_is_refused()
+    {
+        var ns = await NamespaceAsync("claims");
+        var first = Service("first", new V1ServicePort { Name = "http", Port = 80, NodePort = 31555 });
+        first.Spec.ClusterIP = "10.96.200.1";
+
+        var created = await Client.CoreV1.CreateNamespacedServiceAsync(first, ns);
+        created.Spec.ClusterIP.Should().Be("10.96.200.1");
+
+        var sameIp = Service("second");
+        sameIp.Spec.ClusterIP = "10.96.200.1";
+        await ShouldBeInvalidAsync(() => Client.CoreV1.CreateNamespacedServiceAsync(sameIp, ns), "spec.clusterIPs[0]", "Invalid value: \"10.96.200.1\": provided IP is already allocated");
+        var outside = Service("third");
+        outside.Spec.ClusterIP = "192.0.2.1";
+        await ShouldBeInvalidAsync(() => Client.CoreV1.CreateNamespacedServiceAsync(outside, ns), "spec.clusterIPs[0]", "Invalid value: \"192.0.2.1\": provided IP is not in the valid range");
+        await ShouldBeInvalidAsync(() => Client.CoreV1.CreateNamespacedServiceAsync(Service("fourth", new V1ServicePort { Name = "http", Port = 80, NodePort = 31555 }), ns),
+            "spec.ports[0].nodePort", "Invalid value: 31555: provided port is already allocated");
+    }
+
+    [Test]
+    public async Task A_Service_has_a_generation_that_spec_changes_bump_and_status_changes_do_not()
+    {
+        var ns = await NamespaceAsync("svcgen");
+        var service = await Client.CoreV1.CreateNamespacedServiceAsync(Service("web"), ns);
+        service.Metadata.Generation.Should().Be(1);
+
+        var patched = await Client.CoreV1.PatchNamespacedServiceAsync(new V1Patch("""{"spec":{"sessionAffinity":"ClientIP"}}""", V1Patch.PatchType.MergePatch), "web", ns);
+        var status = await Client.CoreV1.PatchNamespacedServiceStatusAsync(new V1Patch("""{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.7"}]}}}""", V1Patch.PatchType.MergePatch), "web", ns);
+
+        patched.Metadata.Generation.Should().Be(2);
+        status.Metadata.Generation.Should().Be(2);
+    }
 }

@@ -264,30 +264,42 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             var existing = Get(resource, ns, name);
             var (requested, conditional) = change(existing);
             var updated = PrepareUpdate(resource, existing, requested, ns, name, subresource, options);
+            // A Service changing type gains or loses node ports: taken now, given back if the write fails.
+            var (takenPorts, droppedPorts) = resource.Key == ResourceRegistry.Services.Key && subresource is null
+                ? services.ApplyTypeChange(resource, updated, existing)
+                : ([], []);
             if (JsonNode.DeepEquals(updated, existing))
             {
                 // Nothing changed: no write, no new resourceVersion, as the real server.
                 return existing;
             }
-            options.Warnings.AddRange(await admission.ValidateAsync(
-                new AdmissionAttributes(resource, "UPDATE", ns, name, subresource, updated, existing), cancellationToken));
-            if (options.DryRun)
-            {
-                return updated;
-            }
+            JsonObject stored;
             try
             {
-                var stored = storage.Update(resource, updated, ObjectStorage.ResourceVersionOf(updated));
-                if (resource.Key == ResourceRegistry.CustomResourceDefinitions.Key)
+                options.Warnings.AddRange(await admission.ValidateAsync(
+                    new AdmissionAttributes(resource, "UPDATE", ns, name, subresource, updated, existing), cancellationToken));
+                if (options.DryRun)
                 {
-                    registry.Add(ResourceRegistry.FromDefinition(stored));
+                    services.FreePorts(takenPorts);
+                    return updated;
                 }
-                return await FinishIfReleasedAsync(resource, stored, cancellationToken);
+                stored = storage.Update(resource, updated, ObjectStorage.ResourceVersionOf(updated));
             }
-            catch (ApiException conflict) when (!conditional && conflict.Code == HttpStatusCode.Conflict && attempt < UnconditionalRetries)
+            catch (Exception error)
             {
-                // An unconditional write lost a race: redo it on the fresh object, as GuaranteedUpdate does.
+                services.FreePorts(takenPorts);
+                if (error is ApiException { Code: HttpStatusCode.Conflict } && !conditional && attempt < UnconditionalRetries)
+                {
+                    continue; // an unconditional write lost a race: redo it on the fresh object, as GuaranteedUpdate does
+                }
+                throw;
             }
+            services.FreePorts(droppedPorts);
+            if (resource.Key == ResourceRegistry.CustomResourceDefinitions.Key)
+            {
+                registry.Add(ResourceRegistry.FromDefinition(stored));
+            }
+            return await FinishIfReleasedAsync(resource, stored, cancellationToken);
         }
     }
 

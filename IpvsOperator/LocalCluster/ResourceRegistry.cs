@@ -29,6 +29,7 @@ public sealed class ResourceRegistry
             new("External-IP", "string", ".status.loadBalancer.ingress[*].ip") { Compute = Tables.ServiceExternalIp },
             new("Port(s)", "string", ".spec.ports[*].port") { Compute = Tables.ServicePorts }, Age],
         FieldSelectors = ["spec.type", "spec.clusterIP"],
+        TracksGeneration = true,
         MergeKeys = CommonMergeKeys.Concat(new Dictionary<string, string?> { ["spec.ports"] = "port", ["status.conditions"] = "type" }).ToDictionary(),
     };
 

@@ -43,35 +43,204 @@ internal sealed class ServiceDefaults
             port["targetPort"] ??= number;
         }
         AssignFamilies(spec);
+        var taken = new List<(string? Ip, int? Port)>();
         lock (gate)
         {
-            if (spec["clusterIP"]?.GetValue<string>() is not "None" && type != "ExternalName")
+            try
             {
-                var assigned = spec["ipFamilies"]!.AsArray().Select(f => f!.GetValue<string>() == "IPv6" ? Allocate(ClusterIPv6Base) : Allocate(ClusterIPv4Base)).ToList();
-                spec["clusterIP"] = assigned[0];
-                spec["clusterIPs"] = new JsonArray([.. assigned.Select(a => (JsonNode)a)]);
-            }
-            if (type is "NodePort" or "LoadBalancer")
-            {
-                spec["externalTrafficPolicy"] ??= "Cluster";
-                if (type == "LoadBalancer")
+                if (spec["clusterIP"]?.GetValue<string>() is not "None" && type != "ExternalName")
                 {
-                    spec["allocateLoadBalancerNodePorts"] ??= true;
-                }
-                if (type == "NodePort" || spec["allocateLoadBalancerNodePorts"]?.GetValue<bool>() != false)
-                {
-                    foreach (var port in ports!.OfType<JsonObject>())
+                    var requested = spec["clusterIP"]?.GetValue<string>() is { Length: > 0 } asked ? asked : null;
+                    var assigned = spec["ipFamilies"]!.AsArray().Select((f, i) =>
                     {
-                        port["nodePort"] = port["nodePort"]?.GetValue<int>() is { } requested && nodePorts.Add(requested) ? requested : AllocatePort();
+                        var ip = i == 0 && requested is not null ? Claim(resource, service, requested) : f!.GetValue<string>() == "IPv6" ? Allocate(ClusterIPv6Base) : Allocate(ClusterIPv4Base);
+                        taken.Add((ip, null));
+                        return ip;
+                    }).ToList();
+                    spec["clusterIP"] = assigned[0];
+                    spec["clusterIPs"] = new JsonArray([.. assigned.Select(a => (JsonNode)a)]);
+                }
+                if (type is "NodePort" or "LoadBalancer")
+                {
+                    spec["externalTrafficPolicy"] ??= "Cluster";
+                    if (type == "LoadBalancer")
+                    {
+                        spec["allocateLoadBalancerNodePorts"] ??= true;
+                    }
+                    if (type == "NodePort" || spec["allocateLoadBalancerNodePorts"]?.GetValue<bool>() != false)
+                    {
+                        foreach (var (port, index) in ports!.OfType<JsonObject>().Select((p, i) => (p, i)))
+                        {
+                            var nodePort = port["nodePort"]?.GetValue<int>() is { } requested ? ClaimPort(resource, service, index, requested) : AllocatePort();
+                            taken.Add((null, nodePort));
+                            port["nodePort"] = nodePort;
+                        }
+                    }
+                    if (type == "LoadBalancer" && spec["externalTrafficPolicy"]?.GetValue<string>() == "Local")
+                    {
+                        var health = AllocatePort();
+                        taken.Add((null, health));
+                        spec["healthCheckNodePort"] ??= health;
                     }
                 }
-                if (type == "LoadBalancer" && spec["externalTrafficPolicy"]?.GetValue<string>() == "Local")
+            }
+            catch
+            {
+                // All or nothing, as the API server's allocators: a refused Service holds nothing.
+                foreach (var (ip, port) in taken)
                 {
-                    spec["healthCheckNodePort"] ??= AllocatePort();
+                    Free(ip, port);
                 }
+                throw;
             }
         }
         spec["internalTrafficPolicy"] ??= "Cluster";
+    }
+
+    /// <summary>
+    /// On an update, what a type change does to node ports (upstream's allocation on update):
+    /// becoming NodePort or LoadBalancer gives every port a node port (keeping those it had) and an
+    /// externalTrafficPolicy; leaving it drops them. The node ports newly taken are returned (free
+    /// them if the write fails), and those dropped (free them once it succeeded).
+    /// </summary>
+    public (List<int> Taken, List<int> Dropped) ApplyTypeChange(ApiResource resource, JsonObject service, JsonObject existing)
+    {
+        var spec = service["spec"] as JsonObject ?? [];
+        var old = existing["spec"] as JsonObject ?? [];
+        var type = spec["type"]?.GetValue<string>() ?? "ClusterIP";
+        spec["type"] = type;
+        var oldType = old["type"]?.GetValue<string>() ?? "ClusterIP";
+        var before = NodePortsOf(existing);
+        var taken = new List<int>();
+        lock (gate)
+        {
+            try
+            {
+                if (type is "NodePort" or "LoadBalancer")
+                {
+                    spec["externalTrafficPolicy"] ??= "Cluster";
+                    if (type == "LoadBalancer")
+                    {
+                        spec["allocateLoadBalancerNodePorts"] ??= true;
+                    }
+                    if (type == "NodePort" || spec["allocateLoadBalancerNodePorts"]?.GetValue<bool>() != false)
+                    {
+                        foreach (var (port, index) in (spec["ports"] as JsonArray)?.OfType<JsonObject>().Select((p, i) => (p, i)) ?? [])
+                        {
+                            if (port["nodePort"]?.GetValue<int>() is { } requested)
+                            {
+                                if (!before.Contains(requested))
+                                {
+                                    taken.Add(ClaimPort(resource, service, index, requested));
+                                }
+                            }
+                            else
+                            {
+                                var fresh = AllocatePort();
+                                taken.Add(fresh);
+                                port["nodePort"] = fresh;
+                            }
+                        }
+                    }
+                }
+                else if (oldType is "NodePort" or "LoadBalancer")
+                {
+                    foreach (var port in (spec["ports"] as JsonArray)?.OfType<JsonObject>() ?? [])
+                    {
+                        port.Remove("nodePort");
+                    }
+                    spec.Remove("externalTrafficPolicy");
+                    spec.Remove("healthCheckNodePort");
+                }
+                if (type != "LoadBalancer")
+                {
+                    spec.Remove("allocateLoadBalancerNodePorts");
+                }
+            }
+            catch
+            {
+                foreach (var port in taken)
+                {
+                    Free(null, port);
+                }
+                throw;
+            }
+        }
+        var after = NodePortsOf(service);
+        return (taken, [.. before.Where(p => !after.Contains(p))]);
+    }
+
+    /// <summary>Frees node ports (a failed write's new ones, or a written one's dropped ones).</summary>
+    public void FreePorts(IEnumerable<int> ports)
+    {
+        lock (gate)
+        {
+            foreach (var port in ports)
+            {
+                Free(null, port);
+            }
+        }
+    }
+
+    private static HashSet<int> NodePortsOf(JsonObject service)
+    {
+        var ports = (service["spec"]?["ports"] as JsonArray)?.OfType<JsonObject>().Select(p => p["nodePort"]?.GetValue<int>()).OfType<int>().ToHashSet() ?? [];
+        if (service["spec"]?["healthCheckNodePort"]?.GetValue<int>() is { } health)
+        {
+            ports.Add(health);
+        }
+        return ports;
+    }
+
+    private void Free(string? ip, int? port)
+    {
+        if (ip is not null)
+        {
+            clusterIPs.Remove(ip);
+        }
+        if (port is { } taken)
+        {
+            nodePorts.Remove(taken);
+        }
+    }
+
+    /// <summary>A cluster IP the Service asks for: in the range and free, else a 422 as upstream's.</summary>
+    private string Claim(ApiResource resource, JsonObject service, string requested)
+    {
+        var field = "spec.clusterIPs[0]";
+        if (!IPAddress.TryParse(requested, out var address))
+        {
+            throw ApiException.Invalid(resource, ObjectStorage.NameOf(service), [(field, $"Invalid value: \"{requested}\": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")]);
+        }
+        var network = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? ClusterIPv6Base : ClusterIPv4Base;
+        var offset = new BigInteger(address.GetAddressBytes(), isUnsigned: true, isBigEndian: true) - new BigInteger(network.GetAddressBytes(), isUnsigned: true, isBigEndian: true);
+        if (offset <= 0 || offset >= ClusterIPRange)
+        {
+            throw ApiException.Invalid(resource, ObjectStorage.NameOf(service),
+                [(field, $"Invalid value: \"{requested}\": provided IP is not in the valid range. The range of valid IPs is {network}/{(network == ClusterIPv6Base ? 108 : 12)}")]);
+        }
+        var canonical = address.ToString();
+        if (!clusterIPs.Add(canonical))
+        {
+            throw ApiException.Invalid(resource, ObjectStorage.NameOf(service), [(field, $"Invalid value: \"{requested}\": provided IP is already allocated")]);
+        }
+        return canonical;
+    }
+
+    /// <summary>A node port the Service asks for: in the range and free, else a 422 as upstream's.</summary>
+    private int ClaimPort(ApiResource resource, JsonObject service, int index, int requested)
+    {
+        var field = $"spec.ports[{index}].nodePort";
+        if (requested is < NodePortLow or > NodePortHigh)
+        {
+            throw ApiException.Invalid(resource, ObjectStorage.NameOf(service),
+                [(field, $"Invalid value: {requested}: provided port is not in the valid range. The range of valid ports is {NodePortLow}-{NodePortHigh}")]);
+        }
+        if (!nodePorts.Add(requested))
+        {
+            throw ApiException.Invalid(resource, ObjectStorage.NameOf(service), [(field, $"Invalid value: {requested}: provided port is already allocated")]);
+        }
+        return requested;
     }
 
     /// <summary>Cluster IPs and node ports are immutable once set: an update keeps the old ones where it drops them.</summary>
