@@ -230,7 +230,6 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
                 }
             }
         }
-        knownPeers = live.Where(n => n != nodeName).ToHashSet(StringComparer.Ordinal);
         if (Peers is not null)
         {
             Peers.SetPeers(endpoints);
@@ -247,6 +246,10 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
                 }
             }
         }
+        // Those that must all be heard to keep the addresses through an outage: every peer live by
+        // its Lease or by its heartbeats (on a busy machine a live peer's renewals may lag; leaving
+        // it out would let this node keep its addresses without hearing it).
+        knownPeers = live.Where(n => n != nodeName).ToHashSet(StringComparer.Ordinal);
         var byAddress = AddressLeases(all);
         // Forget Leases that are gone, so that what is remembered stays as large as what exists.
         var names = all.Select(l => l.Metadata.Name).ToHashSet(StringComparer.Ordinal);
