@@ -61,7 +61,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
     private readonly Lock gate = new();
     private volatile PeerState state = PeerState.Withdrawn;
     private int renewFailures;
-    // The peers live by their Leases at the last round that reached the API: the ones that must all be heard to keep announcing without it.
+    // The peers live (by Lease or heartbeat) at the last round that reached the API: the ones that must all be heard to keep announcing without it.
     private HashSet<string> knownPeers = [];
     private readonly HashSet<string> unheard = new(StringComparer.Ordinal);
 

@@ -86,6 +86,10 @@ public sealed class Layer2Announcement
             logger.LogError("{Error}: running without peer heartbeats (an API server outage withdraws every VIP)", error.Message);
             return null;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return null; // stopping before the key could be read: the election stops at once too
+        }
     }
 
     /// <summary>
