@@ -179,8 +179,7 @@ public class Layer2FailoverKernelTests : ControllerFixture
         var outage = firstServed - died;
         var figures = FormattableString.Invariant(
             $"layer 2 failover ({holder} -> {next}): outage {outage:F2} s from the death to the first answer (probes {spacing:F2} s apart); gratuitous ARP {garp - died:F2} s after the death");
-        TestContext.Out.WriteLine(figures);
-        File.AppendAllText(Path.Combine(Environment.GetEnvironmentVariable("IPVSOP_SHARE") is { } share ? Path.Combine(share, "out") : Work, "failover.txt"), figures + "\n");
+        RecordFigures(figures);
         // How fast is a benchmark figure (docs/benchmarks.md, under 5 s with default flags); the test
         // holds only a bound that a working failover never crosses, even on a loaded emulated machine.
         outage.Should().BeLessThan(30, "failover happens within a few lease durations");
@@ -202,8 +201,7 @@ public class Layer2FailoverKernelTests : ControllerFixture
         var survivor = await SoleHolderAsync(vip, survivors);
         await AnswerAsync(vip, a => a == $"bk {AddressOf(survivor)}", $"the client is served through {survivor}");
         var figures = FormattableString.Invariant($"a dead agent's VIP left its interface {gone:F2} s after the kill (lease 3 s)");
-        TestContext.Out.WriteLine(figures);
-        File.AppendAllText(Path.Combine(Environment.GetEnvironmentVariable("IPVSOP_SHARE") is { } share ? Path.Combine(share, "out") : Work, "failover.txt"), figures + "\n");
+        RecordFigures(figures);
         gone.Should().BeLessThan(30, "the address lifetime (the lease duration, refreshed while held) runs out without the agent; the figure is recorded above");
     }
 
@@ -257,8 +255,7 @@ public class Layer2FailoverKernelTests : ControllerFixture
 
         var during = probes.Where(p => p.At >= start - 1 && p.At <= end + 5).ToList();
         var figures = FormattableString.Invariant($"API server outage of {end - start:F1} s for every node: {during.Count(p => p.Answer is null)} of {during.Count} probes lost");
-        TestContext.Out.WriteLine(figures);
-        File.AppendAllText(Path.Combine(Environment.GetEnvironmentVariable("IPVSOP_SHARE") is { } share ? Path.Combine(share, "out") : Work, "failover.txt"), figures + "\n");
+        RecordFigures(figures);
         during.Should().OnlyContain(p => p.Answer != null, "the holder keeps announcing while every peer confirms that nobody can reach the API server");
         agents[holder].Log.Should().Contain(l => l.Contains("keeps announcing its", StringComparison.Ordinal), "the holder says why it keeps the VIP");
         (await SoleHolderAsync(vip, Nodes)).Should().Be(holder, "nothing moved");
@@ -316,6 +313,13 @@ public class Layer2FailoverKernelTests : ControllerFixture
             await HealAsync(holder);
         }
         await EveryAgentHearsEveryOtherAsync();
+    }
+
+    /// <summary>Prints a test's figures and adds them to failover.txt (in the VM's share, for docs/benchmarks.md).</summary>
+    private static void RecordFigures(string figures)
+    {
+        TestContext.Out.WriteLine(figures);
+        File.AppendAllText(Path.Combine(Environment.GetEnvironmentVariable("IPVSOP_SHARE") is { } share ? Path.Combine(share, "out") : Work, "failover.txt"), figures + "\n");
     }
 
     /// <summary>Until every agent's metrics say it hears every peer and has accepted heartbeats.</summary>

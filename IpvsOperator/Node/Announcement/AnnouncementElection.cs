@@ -346,7 +346,8 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         {
             return;
         }
-        if (held.Count > 0 && WhyNotKeep(now) is null)
+        var why = held.Count > 0 ? WhyNotKeep(now) : null;
+        if (held.Count > 0 && why is null)
         {
             if (state != PeerState.Keeping)
             {
@@ -359,7 +360,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         }
         if (held.Count > 0)
         {
-            logger.LogWarning("{Node} withdraws {Count} addresses: no renewal for {Elapsed}, and {Why}", nodeName, held.Count, now - lastRenewed, WhyNotKeep(now));
+            logger.LogWarning("{Node} withdraws {Count} addresses: no renewal for {Elapsed}, and {Why}", nodeName, held.Count, now - lastRenewed, why);
         }
         state = PeerState.Withdrawn;
         NodeMetrics.KeepingThroughOutage.Set(0);
@@ -378,23 +379,29 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         {
             return "no peer can confirm that the API server is down for everyone";
         }
-        // Heard within a renew deadline less a retry period: checked every retry period, a holder
-        // notices a silent peer within a renew deadline, before that peer would take over (it waits
-        // a lease duration of silence, and longer after hearing that we keep our addresses).
-        var fresh = now - (options.RenewDeadline - options.RetryPeriod);
-        if (knownPeers.FirstOrDefault(p => Peers.Last(p) is not { } heard || heard.At < fresh) is { } silent)
+        if (knownPeers.FirstOrDefault(p => Silent(p, now)) is { } silent)
         {
             return $"{silent} is not heard (it may reach the API server and take over)";
         }
         // A peer that renews while we cannot, for longer than it would take an outage shared with us
         // to stop it: the API server is up and this node is the one cut off.
         var outageSince = lastRenewed + options.RenewDeadline;
-        if (Peers.HeardSince(fresh).FirstOrDefault(p => p.Heard.RenewingSince is { } since && now - (since > outageSince ? since : outageSince) >= options.RenewDeadline) is { Node: { } renewing })
+        if (Peers.HeardSince(now - HeardWithin).FirstOrDefault(p => p.Heard.RenewingSince is { } since && now - (since > outageSince ? since : outageSince) >= options.RenewDeadline) is { Node: { } renewing })
         {
             return $"{renewing} reaches the API server (this node is the one cut off)";
         }
         return null;
     }
+
+    /// <summary>
+    /// How recently a peer must have been heard to count: a renew deadline less a retry period.
+    /// Checked every retry period, a holder notices a silent peer within a renew deadline, before
+    /// that peer would take over (it waits a lease duration of silence, and longer after hearing
+    /// that we keep our addresses).
+    /// </summary>
+    private TimeSpan HeardWithin => options.RenewDeadline - options.RetryPeriod;
+
+    private bool Silent(string peer, DateTimeOffset now) => Peers!.Last(peer) is not { } heard || heard.At < now - HeardWithin;
 
     /// <summary>Says when a peer live by its Lease falls silent or is heard again: while one is silent, an API outage withdraws this node's addresses.</summary>
     private void ReportUnheard(DateTimeOffset now)
@@ -403,13 +410,12 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         {
             return;
         }
-        var fresh = now - (options.RenewDeadline - options.RetryPeriod);
         foreach (var peer in knownPeers)
         {
-            var silent = Peers!.Last(peer) is not { } heard || heard.At < fresh;
+            var silent = Silent(peer, now);
             if (silent && unheard.Add(peer))
             {
-                logger.LogWarning("{Node} does not hear peer {Peer} (udp heartbeats to {Endpoint}): while it does not, an API server outage withdraws this node's addresses", nodeName, peer, Peers.Endpoint);
+                logger.LogWarning("{Node} does not hear peer {Peer} (listening for udp heartbeats on {Endpoint}): while it does not, an API server outage withdraws this node's addresses", nodeName, peer, Peers!.Endpoint);
             }
             else if (!silent && unheard.Remove(peer))
             {
