@@ -35,13 +35,72 @@ public class PeerHeartbeatTests : LocalClusterFixture
     private readonly Dictionary<IPAddressValue, Candidacy> candidates = Addresses.ToDictionary(a => a, _ => new Candidacy(null));
     private readonly List<Agent> agents = [];
 
-    /// <summary>Fails every request while cut off, as a node that cannot reach the API server sees it.</summary>
+    /// <summary>
+    /// Fails every request while cut off, as a node that cannot reach the API server sees it; while
+    /// <see cref="StallWatches"/>, the watches already open deliver nothing, as a TCP stream does
+    /// whose acknowledgements a firewall drops: the agent's cache lags behind the Leases.
+    /// </summary>
     private sealed class ApiLink : DelegatingHandler
     {
         public volatile bool Cut;
+        public volatile bool StallWatches;
 
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-            Cut ? throw new HttpRequestException("network unreachable (cut by the test)") : base.SendAsync(request, cancellationToken);
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (Cut)
+            {
+                throw new HttpRequestException("network unreachable (cut by the test)");
+            }
+            var response = await base.SendAsync(request, cancellationToken);
+            if (request.RequestUri?.Query.Contains("watch=true", StringComparison.Ordinal) == true)
+            {
+                var stalling = new StreamContent(new StallingStream(await response.Content.ReadAsStreamAsync(cancellationToken), this));
+                foreach (var header in response.Content.Headers)
+                {
+                    stalling.Headers.TryAddWithoutValidation(header.Key, header.Value);
+                }
+                response.Content = stalling;
+            }
+            return response;
+        }
+    }
+
+    /// <summary>Holds back what a watch read while its link stalls, and hands it over when the stall ends.</summary>
+    private sealed class StallingStream(Stream inner, ApiLink link) : Stream
+    {
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = await inner.ReadAsync(buffer, cancellationToken);
+            while (link.StallWatches)
+            {
+                await Task.Delay(10, cancellationToken);
+            }
+            return read;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>Real UDP on loopback; while cut, nothing goes out and whatever comes in is dropped.</summary>
@@ -102,6 +161,7 @@ public class PeerHeartbeatTests : LocalClusterFixture
         foreach (var agent in agents)
         {
             agent.Api.Cut = false;
+            agent.Api.StallWatches = false;
             await agent.Stop.CancelAsync();
             await agent.Run.WaitAsync(TimeSpan.FromSeconds(30));
             agent.Election.Peers?.Dispose();
@@ -205,6 +265,32 @@ public class PeerHeartbeatTests : LocalClusterFixture
 
         c.Api.Cut = false;
         c.Peers.Cut = false;
+        await Eventually.TrueAsync(() => EachAddressHeldOnceBy(three), () => $"node-c is back and the addresses spread again; now {Holders()}");
+        NeverTwoAnnouncers();
+    }
+
+    [Test]
+    public async Task A_node_back_from_a_partition_with_a_lagging_watch_does_not_announce_what_its_stale_cache_says_it_holds()
+    {
+        var three = await ThreeSettledAsync();
+        var c = three[2];
+        var fromC = c.Held;
+
+        // Cut off from the API and its peers, and its watch stalls (the kernel VM's firewall does that to the TCP stream).
+        c.Api.StallWatches = true;
+        c.Api.Cut = true;
+        c.Peers.Cut = true;
+        await Eventually.TrueAsync(() => c.Held.Length == 0 && fromC.All(x => three[0].Held.Contains(x) || three[1].Held.Contains(x)), () => $"node-c's addresses moved; now {Holders()}");
+
+        // Back, but its cache still says it holds its old addresses (its own last write of their Leases)
+        // until the watch catches up, a few rounds later.
+        c.Api.Cut = false;
+        c.Peers.Cut = false;
+        await Eventually.TrueAsync(() => c.Election.State == PeerState.Renewing, "node-c renews again");
+        var rounds = DateTimeOffset.UtcNow + 5 * Timings.RetryPeriod;
+        await Eventually.TrueAsync(() => DateTimeOffset.UtcNow > rounds, "five rounds pass", 10 * Timings.RetryPeriod);
+        c.Api.StallWatches = false;
+
         await Eventually.TrueAsync(() => EachAddressHeldOnceBy(three), () => $"node-c is back and the addresses spread again; now {Holders()}");
         NeverTwoAnnouncers();
     }

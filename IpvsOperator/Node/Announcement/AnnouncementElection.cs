@@ -17,6 +17,9 @@ namespace IpvsOperator.Node.Announcement;
 /// No split brain: liveness is judged by when a Lease was last seen to change, on the observer's own
 /// clock (as client-go's leader election does), and a node that cannot renew its presence within
 /// the renew deadline withdraws every address, before the lease duration after which others take them.
+/// A node starts announcing an address only once a write of its Lease, conditional on the version it
+/// judged, has landed: a lagging watch (or its own last write, remembered) never makes it announce
+/// an address that another node took meanwhile.
 /// A node stopping cleanly releases its addresses and its presence at once. The Leases are read from
 /// a watch (an informer's cache), so a round costs one write, the presence renewal, however many
 /// addresses and nodes there are; a Lease that is malformed or names an address another Lease
@@ -271,9 +274,12 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
                 {
                     changed |= await HandOverAsync(address, lease!, cancellationToken);
                 }
-                else
+                else if (!held.Contains(address))
                 {
-                    changed |= held.Add(address);
+                    // Our Lease, but we let the address go (an outage, a restart): what we see of the
+                    // Lease may be our own last write or a lagging watch while another node took it
+                    // meanwhile. Announce only after a write conditional on that version lands.
+                    changed |= await TakeAsync(address, lease, cancellationToken);
                 }
             }
             else if (preferred == nodeName && (string.IsNullOrEmpty(holder) || !live.Contains(holder)))
@@ -586,10 +592,13 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
             {
                 // Conditional on the version we judged: two nodes taking at once, one wins.
                 lease = Copy(lease);
+                if (lease.Spec.HolderIdentity != nodeName)
+                {
+                    lease.Spec.LeaseTransitions = (lease.Spec.LeaseTransitions ?? 0) + 1;
+                }
                 lease.Spec.HolderIdentity = nodeName;
                 lease.Spec.AcquireTime = now.UtcDateTime;
                 lease.Spec.RenewTime = now.UtcDateTime;
-                lease.Spec.LeaseTransitions = (lease.Spec.LeaseTransitions ?? 0) + 1;
                 Wrote(await leases.ReplaceAsync(lease, cancellationToken));
             }
             logger.LogInformation("{Node} now announces {Address}", nodeName, address);
