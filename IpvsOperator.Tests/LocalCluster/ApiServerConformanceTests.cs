@@ -15,21 +15,15 @@ namespace IpvsOperator.Tests.LocalCluster;
 /// </summary>
 public class ApiServerConformanceTests : LocalClusterFixture
 {
-    private string directory = null!;
-    private string kubeconfig = null!;
+    private KubectlSession kubectl = null!;
 
     [OneTimeSetUp]
-    public void WriteKubeconfig()
-    {
-        directory = Directory.CreateTempSubdirectory("conformance-").FullName;
-        kubeconfig = Server.WriteKubeconfig(Path.Combine(directory, "kubeconfig"));
-    }
+    public void StartKubectlSession() => kubectl = new KubectlSession(Server);
 
     [OneTimeTearDown]
-    public void RemoveDirectory() => Directory.Delete(directory, recursive: true);
+    public void EndKubectlSession() => kubectl.Dispose();
 
-    private Task<ProcessResult> Kubectl(params string[] arguments) =>
-        Processes.RunAsync("kubectl", ["--kubeconfig", kubeconfig, "--cache-dir", Path.Combine(directory, "cache"), .. arguments], TimeSpan.FromSeconds(60));
+    private Task<ProcessResult> Kubectl(params string[] arguments) => kubectl.RunAsync(arguments);
 
     private async Task<string> NamespaceAsync(string prefix)
     {
@@ -207,8 +201,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     public async Task Server_side_dry_run_creates_changes_and_deletes_nothing()
     {
         var ns = await NamespaceAsync("dryrun");
-        var file = Path.Combine(directory, "dry.yaml");
-        await File.WriteAllTextAsync(file, $"""
+        var file = kubectl.WriteFile("dry.yaml", $"""
             apiVersion: v1
             kind: ConfigMap
             metadata:

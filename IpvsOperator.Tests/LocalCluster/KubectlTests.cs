@@ -8,28 +8,17 @@ namespace IpvsOperator.Tests.LocalCluster;
 /// <summary>The real kubectl, as a user types it, against LocalCluster: an independent client.</summary>
 public class KubectlTests : LocalClusterFixture
 {
-    private string directory = null!;
-    private string kubeconfig = null!;
+    private KubectlSession kubectl = null!;
 
     [OneTimeSetUp]
-    public void WriteKubeconfig()
-    {
-        directory = Directory.CreateTempSubdirectory("kubectl-").FullName;
-        kubeconfig = Server.WriteKubeconfig(Path.Combine(directory, "kubeconfig"));
-    }
+    public void StartKubectlSession() => kubectl = new KubectlSession(Server);
 
     [OneTimeTearDown]
-    public void RemoveDirectory() => Directory.Delete(directory, recursive: true);
+    public void EndKubectlSession() => kubectl.Dispose();
 
-    private Task<ProcessResult> Kubectl(params string[] arguments) =>
-        Processes.RunAsync("kubectl", ["--kubeconfig", kubeconfig, "--cache-dir", Path.Combine(directory, "cache"), .. arguments], TimeSpan.FromSeconds(60));
+    private Task<ProcessResult> Kubectl(params string[] arguments) => kubectl.RunAsync(arguments);
 
-    private string WriteFile(string name, string content)
-    {
-        var path = Path.Combine(directory, name);
-        File.WriteAllText(path, content);
-        return path;
-    }
+    private string WriteFile(string name, string content) => kubectl.WriteFile(name, content);
 
     [Test]
     public async Task Kubectl_creates_gets_patches_watches_and_deletes()
@@ -98,7 +87,7 @@ public class KubectlTests : LocalClusterFixture
     }
 
     private BackgroundProcess StartWatch(params string[] arguments) =>
-        new("kubectl", ["--kubeconfig", kubeconfig, "--cache-dir", Path.Combine(directory, "cache"), .. arguments]);
+        new("kubectl", kubectl.Arguments(arguments));
 
     /// <summary>A long-running process whose output is collected as it comes.</summary>
     private sealed class BackgroundProcess : IDisposable

@@ -23,7 +23,7 @@ public sealed class ControllerHost(ControllerHostOptions options, ILoggerFactory
     public async Task RunAsync(CancellationToken cancellationToken, TaskCompletionSource? started = null)
     {
         var logger = loggers.CreateLogger<ControllerHost>();
-        using var kubernetes = KubernetesConnection.Connect(options.Connection, options.Kubeconfig);
+        using var kubernetes = KubernetesConnection.Connect(options.Connection, options.Kubeconfig, "ipvs-operator-controller");
         var runtime = new OperatorRuntime(kubernetes, options.Election, loggers)
             .AddLoadBalancerControllers(kubernetes, options.Settings, loggers);
         Runtime = runtime;

@@ -1,3 +1,4 @@
+using System.Net.Http.Headers;
 using k8s;
 
 namespace IpvsOperator.Commands;
@@ -8,9 +9,18 @@ namespace IpvsOperator.Commands;
 /// </summary>
 public static class KubernetesConnection
 {
-    public static IKubernetes Connect(KubernetesClientConfiguration? given, string? kubeconfig) => new Kubernetes(
-        given is not null ? given
-        : kubeconfig is not null ? KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig)
-        : KubernetesClientConfiguration.IsInCluster() ? KubernetesClientConfiguration.InClusterConfig()
-        : KubernetesClientConfiguration.BuildDefaultConfig());
+    /// <param name="component">Who is calling ("ipvs-operator-controller"): the user agent, which the API server's
+    /// audit log shows and managedFields name as the manager of the fields this process writes.</param>
+    public static IKubernetes Connect(KubernetesClientConfiguration? given, string? kubeconfig, string component)
+    {
+        var kubernetes = new Kubernetes(
+            given is not null ? given
+            : kubeconfig is not null ? KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig)
+            : KubernetesClientConfiguration.IsInCluster() ? KubernetesClientConfiguration.InClusterConfig()
+            : KubernetesClientConfiguration.BuildDefaultConfig());
+        var agent = kubernetes.HttpClient.DefaultRequestHeaders.UserAgent;
+        agent.Clear();
+        agent.Add(new ProductInfoHeaderValue(component, typeof(KubernetesConnection).Assembly.GetName().Version?.ToString(3) ?? "0.0.0"));
+        return kubernetes;
+    }
 }

@@ -14,7 +14,7 @@ public sealed class NodeHost(NodeHostOptions options, ILoggerFactory loggers)
     public async Task RunAsync(CancellationToken cancellationToken, TaskCompletionSource? started = null)
     {
         var logger = loggers.CreateLogger<NodeHost>();
-        using var kubernetes = KubernetesConnection.Connect(options.Connection, options.Kubeconfig);
+        using var kubernetes = KubernetesConnection.Connect(options.Connection, options.Kubeconfig, "ipvs-operator-node");
         var dataplane = NodeDataplanes.Create(options.Dataplane, loggers, options.ProcSys);
         Dataplane = dataplane;
         try

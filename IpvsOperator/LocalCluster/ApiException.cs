@@ -72,6 +72,15 @@ public sealed class ApiException(HttpStatusCode code, string reason, string mess
         _ => "FieldValueInvalid",
     };
 
+    /// <summary>Invalid options of a request (PatchOptions and the like): 422 naming the option, as upstream.</summary>
+    public static ApiException InvalidOptions(string options, string field, string message) =>
+        new((HttpStatusCode)422, "Invalid", $"{options} \"\" is invalid: {field}: {message}", new JsonObject
+        {
+            ["group"] = "meta.k8s.io",
+            ["kind"] = options.Split('.')[0],
+            ["causes"] = new JsonArray(new JsonObject { ["reason"] = ReasonOf(message), ["message"] = message, ["field"] = field }),
+        });
+
     public static ApiException BadRequest(string message) => new(HttpStatusCode.BadRequest, "BadRequest", message);
 
     public static ApiException Forbidden(ApiResource resource, string name, string why) =>

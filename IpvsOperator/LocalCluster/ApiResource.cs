@@ -43,6 +43,23 @@ public sealed record ApiResource(
 
     public IReadOnlyList<TableColumn> Columns { get; init; } = [];
 
+    /// <summary>
+    /// The lists server-side apply merges (path, their keys; no keys: a set of primitives), as
+    /// upstream's x-kubernetes-list-type says; every other list is atomic (owned and replaced whole).
+    /// </summary>
+    public IReadOnlyDictionary<string, string[]> ListTypes { get; init; } = MetadataListTypes;
+
+    /// <summary>ObjectMeta's lists, shared by every type.</summary>
+    public static IReadOnlyDictionary<string, string[]> MetadataListTypes { get; } = new Dictionary<string, string[]>
+    {
+        ["metadata.finalizers"] = [],
+        ["metadata.ownerReferences"] = ["uid"],
+    };
+
+    /// <summary>ObjectMeta's lists and <paramref name="more"/>.</summary>
+    public static IReadOnlyDictionary<string, string[]> WithMetadataListTypes(IReadOnlyDictionary<string, string[]> more) =>
+        MetadataListTypes.Concat(more).ToDictionary();
+
     /// <summary>Fields whose lists a strategic merge patch merges by key (path, merge key; null key: set of primitives).</summary>
     public IReadOnlyDictionary<string, string?> MergeKeys { get; init; } = new Dictionary<string, string?>();
 }

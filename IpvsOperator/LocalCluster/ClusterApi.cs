@@ -6,8 +6,11 @@ using System.Text.RegularExpressions;
 namespace IpvsOperator.LocalCluster;
 
 /// <summary>Options of a write, from its query string.</summary>
-public sealed record WriteOptions(string FieldValidation = "Warn", bool DryRun = false)
+public sealed record WriteOptions(string FieldValidation = "Warn", bool DryRun = false, string FieldManager = WriteOptions.UnknownManager, bool Force = false)
 {
+    /// <summary>The manager of a write that names none and whose client sends no user agent.</summary>
+    public const string UnknownManager = "unknown";
+
     public List<string> Warnings { get; } = [];
 }
 
@@ -21,6 +24,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
 {
     private const int UnconditionalRetries = 8;
     private readonly ServiceDefaults services = new();
+    private readonly FieldManagement fields = new(time);
 
     public ObjectStorage Storage => storage;
 
@@ -72,7 +76,11 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         return storage.Watch(resource, ns, filter, from);
     }
 
-    public async Task<JsonObject> CreateAsync(ApiResource resource, string ns, JsonObject body, WriteOptions options, CancellationToken cancellationToken)
+    public Task<JsonObject> CreateAsync(ApiResource resource, string ns, JsonObject body, WriteOptions options, CancellationToken cancellationToken) =>
+        CreateAsync(resource, ns, body, options, applied: false, cancellationToken);
+
+    /// <param name="applied">Made by server-side apply, which wrote its managedFields already.</param>
+    private async Task<JsonObject> CreateAsync(ApiResource resource, string ns, JsonObject body, WriteOptions options, bool applied, CancellationToken cancellationToken)
     {
         var obj = (JsonObject)body.DeepClone();
         CheckTypeOf(resource, obj);
@@ -110,7 +118,6 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         metadata.Remove("resourceVersion");
         metadata.Remove("deletionTimestamp");
         metadata.Remove("deletionGracePeriodSeconds");
-        metadata.Remove("managedFields");
         if (resource.TracksGeneration)
         {
             metadata["generation"] = 1L;
@@ -120,6 +127,10 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             metadata.Remove("generation");
         }
         PrepareForCreate(resource, obj, options);
+        if (!applied)
+        {
+            fields.RecordUpdate(resource, null, obj, options.FieldManager, null);
+        }
         try
         {
             Validate(resource, obj, null);
@@ -166,9 +177,9 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
                 }
                 requested["metadata"] ??= new JsonObject();
                 requested["metadata"]!["resourceVersion"] = ObjectStorage.ResourceVersionOf(existing);
-                return (requested, false);
+                return (requested, false, false);
             }
-            return (requested, true);
+            return (requested, true, false);
         }, cancellationToken);
 
     public Task<JsonObject> PatchAsync(ApiResource resource, string ns, string name, string contentType, JsonNode? patch, string? subresource, WriteOptions options, CancellationToken cancellationToken) =>
@@ -182,13 +193,74 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
                 Patches.Strategic when resource.IsCustom => throw ApiException.UnsupportedMediaType(
                     $"the body of the request was in an unknown format - accepted media types include: {Patches.Json}, {Patches.Merge}"),
                 Patches.Strategic => Patches.StrategicMergePatch(existing, patch, resource.MergeKeys),
-                Patches.Apply => throw ApiException.UnsupportedMediaType("server-side apply (application/apply-patch+yaml) is not supported by LocalCluster; use a merge or JSON patch"),
-                _ => throw ApiException.UnsupportedMediaType($"the body of the request was in an unknown format - accepted media types include: {Patches.Json}, {Patches.Merge}, {Patches.Strategic}"),
+                _ => throw ApiException.UnsupportedMediaType(
+                    $"the body of the request was in an unknown format - accepted media types include: {Patches.Json}, {Patches.Merge}, {Patches.Apply}, {Patches.Strategic}"),
             } as JsonObject ?? throw ApiException.BadRequest("the patch did not produce an object");
             // A patch is conditional only when it names a resourceVersion of its own.
             var conditional = ObjectStorage.ResourceVersionOf(patched) != ObjectStorage.ResourceVersionOf(existing);
-            return (patched, conditional);
+            return (patched, conditional, false);
         }, cancellationToken);
+
+    /// <summary>
+    /// Server-side apply (<c>application/apply-patch+yaml</c>): creates the object from the applied
+    /// configuration, or merges it into the object, with field ownership and conflicts (see
+    /// <see cref="FieldManagement"/>). Unconditional unless the configuration names a resourceVersion.
+    /// </summary>
+    public async Task<JsonObject> ApplyAsync(ApiResource resource, string ns, string name, JsonObject configuration, string? subresource, WriteOptions options,
+        CancellationToken cancellationToken)
+    {
+        CheckApplied(resource, configuration, name);
+        for (var attempt = 0; ; attempt++)
+        {
+            if (storage.Get(resource, ns, name) is null)
+            {
+                if (subresource is not null)
+                {
+                    throw ApiException.NotFound(resource, name);
+                }
+                try
+                {
+                    var created = fields.ApplyTo(resource, null, configuration, options.FieldManager, options.Force, null);
+                    return await CreateAsync(resource, ns, created, options, applied: true, cancellationToken);
+                }
+                catch (ApiException exists) when (exists.Reason == "AlreadyExists" && attempt == 0)
+                {
+                    continue; // made meanwhile: apply to it
+                }
+            }
+            try
+            {
+                return await WriteAsync(resource, ns, name, subresource, options, existing =>
+                {
+                    var merged = fields.ApplyTo(resource, existing, configuration, options.FieldManager, options.Force, subresource);
+                    var conditional = ObjectStorage.ResourceVersionOf(configuration).Length > 0;
+                    return (merged, conditional, true);
+                }, cancellationToken);
+            }
+            catch (ApiException gone) when (gone.Code == HttpStatusCode.NotFound && attempt == 0 && subresource is null)
+            {
+                continue; // deleted meanwhile: apply creates it
+            }
+        }
+    }
+
+    private static void CheckApplied(ApiResource resource, JsonObject configuration, string name)
+    {
+        var apiVersion = configuration["apiVersion"]?.GetValue<string>();
+        var kind = configuration["kind"]?.GetValue<string>();
+        if (string.IsNullOrEmpty(apiVersion) || string.IsNullOrEmpty(kind))
+        {
+            throw ApiException.BadRequest("invalid object: apiVersion and kind must be set in an applied configuration");
+        }
+        if (apiVersion != resource.ApiVersion || kind != resource.Kind)
+        {
+            throw ApiException.BadRequest($"the applied configuration is a {kind} of {apiVersion}; this is the endpoint of {resource.Kind} in {resource.ApiVersion}");
+        }
+        if (configuration["metadata"]?["name"]?.GetValue<string>() is { } named && named != name)
+        {
+            throw ApiException.BadRequest($"the name of the object ({named}) does not match the name on the URL ({name})");
+        }
+    }
 
     public async Task<JsonObject> DeleteAsync(ApiResource resource, string ns, string name, JsonObject? deleteOptions, CancellationToken cancellationToken, bool dryRun = false)
     {
@@ -253,7 +325,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
     }
 
     private async Task<JsonObject> WriteAsync(ApiResource resource, string ns, string name, string? subresource, WriteOptions options,
-        Func<JsonObject, (JsonObject Requested, bool Conditional)> change, CancellationToken cancellationToken)
+        Func<JsonObject, (JsonObject Requested, bool Conditional, bool Applied)> change, CancellationToken cancellationToken)
     {
         if (subresource is not null && (subresource != "status" || !resource.HasStatus))
         {
@@ -262,8 +334,22 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         for (var attempt = 0; ; attempt++)
         {
             var existing = Get(resource, ns, name);
-            var (requested, conditional) = change(existing);
+            var (requested, conditional, applied) = change(existing);
+            var owners = applied ? requested["metadata"]?["managedFields"]?.DeepClone() : null;
             var updated = PrepareUpdate(resource, existing, requested, ns, name, subresource, options);
+            if (applied)
+            {
+                // Server-side apply worked out who owns what on the whole object (through /status too).
+                updated["metadata"]!.AsObject().Remove("managedFields");
+                if (owners is not null)
+                {
+                    updated["metadata"]!["managedFields"] = owners;
+                }
+            }
+            else
+            {
+                fields.RecordUpdate(resource, existing, updated, options.FieldManager, subresource);
+            }
             // A Service changing type gains or loses node ports: taken now, given back if the write fails.
             var (takenPorts, droppedPorts) = resource.Key == ResourceRegistry.Services.Key && subresource is null
                 ? services.ApplyTypeChange(resource, updated, existing)
@@ -345,7 +431,6 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
                 metadata.Remove(field);
             }
         }
-        metadata.Remove("managedFields");
         if (resource.HasStatus)
         {
             // The main resource ignores status: it is written through /status.

@@ -26,6 +26,43 @@ public sealed class CustomResourceSchema
 
     public JsonObject Structural => structural;
 
+    /// <summary>
+    /// The lists that server-side apply merges, by their dotted path: <c>x-kubernetes-list-type:
+    /// map</c> with its keys, <c>set</c> with none. Every other list of a custom resource is atomic.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string[]> ListTypes(JsonObject openApiV3Schema)
+    {
+        var found = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        void Walk(JsonObject schema, string path)
+        {
+            if (schema["properties"] is JsonObject properties)
+            {
+                foreach (var (name, property) in properties)
+                {
+                    if (property is JsonObject child)
+                    {
+                        Walk(child, path.Length == 0 ? name : $"{path}.{name}");
+                    }
+                }
+            }
+            if (schema["items"] is JsonObject items)
+            {
+                switch (schema["x-kubernetes-list-type"]?.GetValue<string>())
+                {
+                    case "set":
+                        found[path] = [];
+                        break;
+                    case "map":
+                        found[path] = [.. (schema["x-kubernetes-list-map-keys"] as JsonArray ?? []).Select(k => k!.GetValue<string>())];
+                        break;
+                }
+                Walk(items, path);
+            }
+        }
+        Walk(openApiV3Schema, string.Empty);
+        return found;
+    }
+
     /// <summary>Prunes, defaults and validates <paramref name="obj"/> in place. Throws the API server's errors.</summary>
     public void Apply(ApiResource resource, JsonObject obj, string fieldValidation, List<string> warnings)
     {

@@ -371,7 +371,8 @@ public sealed class LocalClusterServer : IAsyncDisposable
             "All" => true,
             var other => throw ApiException.BadRequest($"unsupported dry run value \"{other}\": supported values: \"All\""),
         };
-        var write = new WriteOptions(query["fieldValidation"].FirstOrDefault() ?? "Warn", dryRun);
+        var isApply = verb == "patch" && (context.Request.ContentType ?? string.Empty).Split(';')[0].Trim() == Patches.Apply;
+        var write = new WriteOptions(query["fieldValidation"].FirstOrDefault() ?? "Warn", dryRun, FieldManagerOf(context, isApply), ForceOf(query["force"], isApply));
         var filter = ObjectFilter.Parse(query["labelSelector"], query["fieldSelector"], resource);
         var cancellationToken = context.RequestAborted;
         switch (verb)
@@ -403,6 +404,11 @@ public sealed class LocalClusterServer : IAsyncDisposable
             case "update":
                 var updated = await Api.UpdateAsync(resource, ns ?? string.Empty, name!, await ReadBodyAsync(context), subresource, write, cancellationToken);
                 await WriteObjectAsync(context, resource, HttpStatusCode.OK, updated, write);
+                break;
+            case "patch" when isApply:
+                var configuration = await AppliedConfiguration.ReadAsync(context.Request.Body, cancellationToken);
+                var applied = await Api.ApplyAsync(resource, ns ?? string.Empty, name!, configuration, subresource, write, cancellationToken);
+                await WriteObjectAsync(context, resource, HttpStatusCode.OK, applied, write);
                 break;
             case "patch":
                 var patch = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: cancellationToken);
@@ -528,6 +534,38 @@ public sealed class LocalClusterServer : IAsyncDisposable
         await context.Response.WriteAsync(line, context.RequestAborted);
         await context.Response.Body.FlushAsync(context.RequestAborted);
     }
+
+    /// <summary>
+    /// Who makes a write, for managedFields: the fieldManager parameter, else the user agent up to
+    /// its first '/', as upstream. Server-side apply must name one.
+    /// </summary>
+    private static string FieldManagerOf(HttpContext context, bool isApply)
+    {
+        var named = context.Request.Query["fieldManager"].FirstOrDefault();
+        if (named is not null && (named.Length > 128 || named.Any(char.IsControl)))
+        {
+            throw ApiException.InvalidOptions("PatchOptions.meta.k8s.io", "fieldManager", $"Invalid value: \"{named[..Math.Min(named.Length, 128)]}\": must be at most 128 printable characters");
+        }
+        if (string.IsNullOrEmpty(named) && isApply)
+        {
+            throw ApiException.InvalidOptions("PatchOptions.meta.k8s.io", "fieldManager", "Required value: is required for apply patch");
+        }
+        if (!string.IsNullOrEmpty(named))
+        {
+            return named;
+        }
+        var agent = context.Request.Headers.UserAgent.ToString();
+        var prefix = agent.Split('/')[0].Trim();
+        return prefix.Length is > 0 and <= 128 && !prefix.Any(char.IsControl) ? prefix : WriteOptions.UnknownManager;
+    }
+
+    private static bool ForceOf(string? force, bool isApply) => force switch
+    {
+        null or "" or "false" => false,
+        "true" when isApply => true,
+        "true" => throw ApiException.InvalidOptions("PatchOptions.meta.k8s.io", "force", "Forbidden: may not be specified for non-apply patch"),
+        _ => throw ApiException.BadRequest($"invalid value for force: \"{force}\": must be true or false"),
+    };
 
     private static async Task<JsonObject> ReadBodyAsync(HttpContext context)
     {

@@ -31,6 +31,7 @@ public sealed class ResourceRegistry
         FieldSelectors = ["spec.type", "spec.clusterIP"],
         TracksGeneration = true,
         MergeKeys = CommonMergeKeys.Concat(new Dictionary<string, string?> { ["spec.ports"] = "port", ["status.conditions"] = "type" }).ToDictionary(),
+        ListTypes = ApiResource.WithMetadataListTypes(new Dictionary<string, string[]> { ["spec.ports"] = ["port", "protocol"], ["status.conditions"] = ["type"] }),
     };
 
     public static readonly ApiResource CustomResourceDefinitions = new("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false, ["crd", "crds"], true)
@@ -43,6 +44,7 @@ public sealed class ResourceRegistry
     {
         TracksGeneration = true,
         MergeKeys = CommonMergeKeys.Concat(new Dictionary<string, string?> { ["webhooks"] = "name" }).ToDictionary(),
+        ListTypes = ApiResource.WithMetadataListTypes(new Dictionary<string, string[]> { ["webhooks"] = ["name"] }),
     };
 
     /// <summary>ObjectMeta's merge rules, shared by every built-in type.</summary>
@@ -60,11 +62,13 @@ public sealed class ResourceRegistry
         {
             Columns = [new("Status", "string", ".status.conditions[?(@.type==\"Ready\")].status"), Age],
             MergeKeys = CommonMergeKeys.Concat(new Dictionary<string, string?> { ["status.addresses"] = "type", ["status.conditions"] = "type" }).ToDictionary(),
+            ListTypes = ApiResource.WithMetadataListTypes(new Dictionary<string, string[]> { ["status.addresses"] = ["type"], ["status.conditions"] = ["type"] }),
         },
         new("", "v1", "Pod", "pods", true, ["po"], true)
         {
             Columns = [new("Status", "string", ".status.phase"), new("IP", "string", ".status.podIP"), Age],
             MergeKeys = CommonMergeKeys.Concat(new Dictionary<string, string?> { ["spec.containers"] = "name", ["status.conditions"] = "type" }).ToDictionary(),
+            ListTypes = ApiResource.WithMetadataListTypes(new Dictionary<string, string[]> { ["spec.containers"] = ["name"], ["status.conditions"] = ["type"] }),
         },
         new("", "v1", "Event", "events", true, ["ev"], false)
         {
@@ -145,6 +149,7 @@ public sealed class ResourceRegistry
             TracksGeneration = true,
             AllowUnconditionalUpdate = false,
             Schema = schema is null ? null : new CustomResourceSchema(schema),
+            ListTypes = schema is null ? ApiResource.MetadataListTypes : ApiResource.WithMetadataListTypes(CustomResourceSchema.ListTypes(schema)),
             Columns = columns,
         };
     }
