@@ -31,10 +31,19 @@ public class RaceAndCrashTests : ControllerFixture
         var state = await StateAsync(ns);
         state.Addressed.Values.Should().OnlyHaveUniqueItems("no address is given to two Services");
         state.Addressed.Values.Should().OnlyContain(a => !a.EndsWith(".0", StringComparison.Ordinal) && !a.EndsWith(".255", StringComparison.Ordinal));
-        await Eventually.TrueAsync(async () => (await StateAsync(ns)).Claims.Count == 254, "exactly 254 claims remain (race leftovers released)", TimeSpan.FromSeconds(60));
-        state = await StateAsync(ns);
-        state.Claims.Should().OnlyContain(c => state.Addressed.ContainsKey(c.Spec.ServiceRef.Name) && state.Addressed[c.Spec.ServiceRef.Name] == c.Spec.Address,
-            "every claim backs the address its Service shows");
+        // Settled: race leftovers released, and every claim backs the address its Service shows. The
+        // Services and the claims are two lists read one after the other, so a claim made between
+        // the two reads is seen before its Service shows it: settled is when a snapshot agrees.
+        var disagreeing = "";
+        await Eventually.TrueAsync(async () =>
+        {
+            state = await StateAsync(ns);
+            var snapshot = state;
+            disagreeing = string.Join(", ", snapshot.Claims.Where(c => snapshot.Addressed.GetValueOrDefault(c.Spec.ServiceRef.Name) != c.Spec.Address)
+                .Select(c => $"{c.Spec.Address} claimed by {c.Spec.ServiceRef.Name}, which shows {snapshot.Addressed.GetValueOrDefault(c.Spec.ServiceRef.Name) ?? "nothing"}"));
+            return snapshot.Claims.Count == 254 && disagreeing.Length == 0;
+        }, () => $"exactly 254 claims remain, each backing the address its Service shows (disagreeing: {disagreeing})", TimeSpan.FromSeconds(60));
+        state.Addressed.Values.Should().OnlyHaveUniqueItems("no address is given to two Services");
         var waiting = names.Except(state.Addressed.Keys).ToList();
         waiting.Should().HaveCount(46);
         var missing = new List<string>();

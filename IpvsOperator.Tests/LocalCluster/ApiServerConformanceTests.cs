@@ -370,4 +370,63 @@ public class ApiServerConformanceTests : LocalClusterFixture
         patched.Metadata.Generation.Should().Be(2);
         status.Metadata.Generation.Should().Be(2);
     }
+
+    [Test]
+    public async Task Kubectls_typed_create_commands_send_protobuf_and_make_what_they_say()
+    {
+        var ns = $"pb-{Guid.NewGuid():N}"[..12];
+        string[][] commands =
+        [
+            ["create", "namespace", ns],
+            ["create", "configmap", "settings", "-n", ns, "--from-literal=mode=fast", "--from-literal=empty="],
+            ["create", "secret", "generic", "password", "-n", ns, "--from-literal=value=s3cret"],
+            ["create", "service", "loadbalancer", "web", "-n", ns, "--tcp=80:8080", "--tcp=443"],
+            ["create", "service", "externalname", "docs", "-n", ns, "--external-name=docs.example.com"],
+            ["create", "serviceaccount", "robot", "-n", ns],
+            ["create", "role", "reader", "-n", ns, "--verb=get,list", "--resource=services"],
+            ["create", "rolebinding", "robot-reads", "-n", ns, "--role=reader", $"--serviceaccount={ns}:robot"],
+        ];
+        foreach (var command in commands)
+        {
+            var result = await Kubectl(command);
+            result.ExitCode.Should().Be(0, $"kubectl {string.Join(' ', command)}: {result.Error}");
+        }
+
+        (await Client.CoreV1.ReadNamespacedConfigMapAsync("settings", ns)).Data.Should().Equal(new Dictionary<string, string> { ["mode"] = "fast", ["empty"] = "" });
+        System.Text.Encoding.UTF8.GetString((await Client.CoreV1.ReadNamespacedSecretAsync("password", ns)).Data["value"]).Should().Be("s3cret");
+        var web = await Client.CoreV1.ReadNamespacedServiceAsync("web", ns);
+        web.Spec.Type.Should().Be("LoadBalancer");
+        web.Spec.Ports.Select(p => (p.Port, p.TargetPort.Value, p.Protocol)).Should().Equal((80, "8080", "TCP"), (443, "443", "TCP"));
+        web.Spec.Selector.Should().Equal(new Dictionary<string, string> { ["app"] = "web" });
+        var docs = await Client.CoreV1.ReadNamespacedServiceAsync("docs", ns);
+        docs.Spec.ExternalName.Should().Be("docs.example.com");
+        docs.Spec.ClusterIP.Should().BeNullOrEmpty("an ExternalName Service has no cluster IP");
+        docs.Spec.IpFamilies.Should().BeNullOrEmpty("nor address families");
+        var role = await Client.RbacAuthorizationV1.ReadNamespacedRoleAsync("reader", ns);
+        role.Rules.Should().ContainSingle().Which.ApiGroups.Should().Equal([""], "the core group, an empty string, is kept");
+        var binding = await Client.RbacAuthorizationV1.ReadNamespacedRoleBindingAsync("robot-reads", ns);
+        binding.RoleRef.Name.Should().Be("reader");
+        binding.Subjects.Should().ContainSingle().Which.Name.Should().Be("robot");
+    }
+
+    [Test]
+    public async Task A_protobuf_body_that_is_malformed_is_a_400_and_one_of_an_unknown_kind_a_415()
+    {
+        using var http = Server.CreateHttpClient();
+        static ByteArrayContent Protobuf(byte[] bytes)
+        {
+            var content = new ByteArrayContent(bytes);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/vnd.kubernetes.protobuf");
+            return content;
+        }
+        // "k8s\0", then a length that runs past the end.
+        var malformed = await http.PostAsync("/api/v1/namespaces", Protobuf([.. "k8s\0"u8, 0x0a, 0x7f, 0x0a]));
+        // TypeMeta {apiVersion: v1, kind: Pod}.
+        var pod = await http.PostAsync("/api/v1/namespaces/default/pods", Protobuf([.. "k8s\0"u8, 0x0a, 0x09, 0x0a, 0x02, .. "v1"u8, 0x12, 0x03, .. "Pod"u8]));
+
+        malformed.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await malformed.Content.ReadAsStringAsync()).Should().Contain("the protobuf body is malformed");
+        pod.StatusCode.Should().Be(HttpStatusCode.UnsupportedMediaType);
+        (await pod.Content.ReadAsStringAsync()).Should().Contain("not of Pod").And.Contain("send it as JSON");
+    }
 }

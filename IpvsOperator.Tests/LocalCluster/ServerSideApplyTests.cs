@@ -257,16 +257,22 @@ public class ServerSideApplyTests : LocalClusterFixture
         using var http = Server.CreateHttpClient();
         var yaml = $"""
             apiVersion: v1
-            kind: ConfigMap
+            kind: Service
             metadata:
               name: typed
               namespace: {ns}
-            data:
-              quoted: "42"
-              plain: hello
+              labels:
+                quoted: "42"
+                plain: hello
+            spec:
+              type: LoadBalancer
+              ports:
+              - name: http
+                port: 80
+                targetPort: web
             """;
         HttpContent Body(string mediaType) => new StringContent(yaml, Encoding.UTF8, mediaType);
-        var url = $"/api/v1/namespaces/{ns}/configmaps/typed";
+        var url = $"/api/v1/namespaces/{ns}/services/typed";
 
         var unnamed = await http.PatchAsync(url, Body("application/apply-patch+yaml"));
         var forcedMerge = await http.PatchAsync(url + "?fieldManager=a&force=true", new StringContent("{}", Encoding.UTF8, "application/merge-patch+json"));
@@ -277,8 +283,10 @@ public class ServerSideApplyTests : LocalClusterFixture
         ((int)forcedMerge.StatusCode).Should().Be(422);
         (await forcedMerge.Content.ReadAsStringAsync()).Should().Contain("force: Forbidden: may not be specified for non-apply patch");
         applied.StatusCode.Should().Be(HttpStatusCode.OK, await applied.Content.ReadAsStringAsync());
-        var stored = await Client.CoreV1.ReadNamespacedConfigMapAsync("typed", ns);
-        stored.Data.Should().Equal(new Dictionary<string, string> { ["quoted"] = "42", ["plain"] = "hello" });
+        var stored = await Client.CoreV1.ReadNamespacedServiceAsync("typed", ns);
+        stored.Metadata.Labels.Should().Equal(new Dictionary<string, string> { ["quoted"] = "42", ["plain"] = "hello" });
+        stored.Spec.Ports.Should().ContainSingle().Which.Port.Should().Be(80, "a plain YAML number is a number");
+        stored.Spec.Ports[0].TargetPort.Value.Should().Be("web");
     }
 
     [Test]

@@ -64,8 +64,9 @@ public static class AppliedConfiguration
             "" or "~" or "null" or "Null" or "NULL" => null,
             "true" or "True" or "TRUE" => JsonValue.Create(true),
             "false" or "False" or "FALSE" => JsonValue.Create(false),
-            _ when long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var whole) => JsonValue.Create(whole),
-            _ when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var real) && !double.IsNaN(real) && !double.IsInfinity(real) => JsonValue.Create(real),
+            // Numbers as parsed JSON holds them, readable as any numeric type.
+            _ when long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var whole) => (JsonValue)JsonNode.Parse(whole.ToString(CultureInfo.InvariantCulture))!,
+            _ when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var real) && double.IsFinite(real) => (JsonValue)JsonNode.Parse(real.ToString("R", CultureInfo.InvariantCulture))!,
             _ => JsonValue.Create(value),
         };
     }

@@ -569,6 +569,12 @@ public sealed class LocalClusterServer : IAsyncDisposable
 
     private static async Task<JsonObject> ReadBodyAsync(HttpContext context)
     {
+        if (ProtobufBody.IsProtobuf(context.Request.ContentType))
+        {
+            using var buffer = new MemoryStream();
+            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+            return ProtobufBody.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        }
         var body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
         return body as JsonObject ?? throw ApiException.BadRequest("the request body must be a JSON object");
     }

@@ -42,7 +42,11 @@ internal sealed class ServiceDefaults
             port["protocol"] ??= "TCP";
             port["targetPort"] ??= number;
         }
-        AssignFamilies(spec);
+        if (type != "ExternalName")
+        {
+            // An ExternalName Service is a DNS name: no families, cluster IP or traffic policy.
+            AssignFamilies(spec);
+        }
         var taken = new List<(string? Ip, int? Port)>();
         lock (gate)
         {
@@ -94,7 +98,10 @@ internal sealed class ServiceDefaults
                 throw;
             }
         }
-        spec["internalTrafficPolicy"] ??= "Cluster";
+        if (type != "ExternalName")
+        {
+            spec["internalTrafficPolicy"] ??= "Cluster";
+        }
     }
 
     /// <summary>
