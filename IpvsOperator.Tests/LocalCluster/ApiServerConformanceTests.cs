@@ -429,4 +429,63 @@ public class ApiServerConformanceTests : LocalClusterFixture
         pod.StatusCode.Should().Be(HttpStatusCode.UnsupportedMediaType);
         (await pod.Content.ReadAsStringAsync()).Should().Contain("not of Pod").And.Contain("send it as JSON");
     }
+
+    [Test]
+    public async Task Client_side_apply_orders_list_items_as_the_manifest_does_and_no_patch_directive_is_stored()
+    {
+        var ns = await NamespaceAsync("order");
+        string Manifest(params int[] ports) => $"""
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: web
+              namespace: {ns}
+            spec:
+              type: LoadBalancer
+              ports:
+            {string.Join('\n', ports.Select(p => $"  - name: p{p}\n    port: {p}"))}
+            """;
+        (await kubectl.RunWithInputAsync(Manifest(80, 443), "apply", "-f", "-")).ExitCode.Should().Be(0);
+
+        // kubectl sends a strategic merge patch with $setElementOrder/ports.
+        var reordered = await kubectl.RunWithInputAsync(Manifest(8080, 443, 80), "apply", "-f", "-");
+
+        reordered.ExitCode.Should().Be(0, reordered.Error);
+        var service = await Client.CoreV1.ReadNamespacedServiceAsync("web", ns);
+        service.Spec.Ports.Select(p => p.Port).Should().Equal([8080, 443, 80], "the manifest's order");
+        using var http = Server.CreateHttpClient();
+        var raw = await http.GetStringAsync($"/api/v1/namespaces/{ns}/services/web");
+        raw.Should().NotContain("$setElementOrder").And.NotContain("$patch");
+    }
+
+    [Test]
+    public async Task Kubectl_auth_can_i_answers_from_RBAC_for_the_user_who_asks()
+    {
+        var ns = await NamespaceAsync("cani");
+        await Client.RbacAuthorizationV1.CreateNamespacedRoleAsync(new V1Role
+        {
+            Metadata = new V1ObjectMeta { Name = "service-reader" },
+            Rules = [new V1PolicyRule { ApiGroups = [""], Resources = ["services"], Verbs = ["get", "list"] }],
+        }, ns);
+        await Client.RbacAuthorizationV1.CreateNamespacedRoleBindingAsync(new V1RoleBinding
+        {
+            Metadata = new V1ObjectMeta { Name = "alice-reads" },
+            RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "Role", Name = "service-reader" },
+            Subjects = [new Rbacv1Subject { Kind = "User", Name = "alice", ApiGroup = "rbac.authorization.k8s.io" }],
+        }, ns);
+        using var alice = new KubectlSession(Server, Server.Authentication.AddUser("alice"));
+
+        var mayGet = await alice.RunAsync("auth", "can-i", "get", "services", "-n", ns);
+        var mayDelete = await alice.RunAsync("auth", "can-i", "delete", "services", "-n", ns);
+        var elsewhere = await alice.RunAsync("auth", "can-i", "get", "services", "-n", "default");
+        var admin = await Kubectl("auth", "can-i", "delete", "ippools.ipvsoperator.io");
+        var list = await alice.RunAsync("auth", "can-i", "--list", "-n", ns);
+
+        (mayGet.ExitCode, mayGet.Output.Trim()).Should().Be((0, "yes"), mayGet.Error);
+        (mayDelete.ExitCode, mayDelete.Output.Trim()).Should().Be((1, "no"), mayDelete.Error);
+        (elsewhere.ExitCode, elsewhere.Output.Trim()).Should().Be((1, "no"), "the Role binds in its own namespace only: " + elsewhere.Error);
+        (admin.ExitCode, admin.Output.Trim()).Should().Be((0, "yes"), admin.Error);
+        list.ExitCode.Should().Be(0, list.Error);
+        list.Output.Should().MatchRegex(@"services\s+\[\]\s+\[\]\s+\[get list\]");
+    }
 }

@@ -11,10 +11,11 @@ public sealed class KubectlSession : IDisposable
     private readonly string directory;
     private readonly string kubeconfig;
 
-    public KubectlSession(LocalClusterServer server)
+    /// <param name="token">Whom kubectl runs as (default: the administrator).</param>
+    public KubectlSession(LocalClusterServer server, string? token = null)
     {
         directory = Directory.CreateTempSubdirectory("kubectl-").FullName;
-        kubeconfig = server.WriteKubeconfig(Path.Combine(directory, "kubeconfig"));
+        kubeconfig = server.WriteKubeconfig(Path.Combine(directory, "kubeconfig"), token);
     }
 
     public Task<ProcessResult> RunAsync(params string[] arguments) => RunWithInputAsync(null, arguments);

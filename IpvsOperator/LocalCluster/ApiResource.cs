@@ -30,6 +30,9 @@ public sealed record ApiResource(
 
     public bool IsCustom { get; init; }
 
+    /// <summary>A review (an access review): created and answered at once, never stored; create is its only verb.</summary>
+    public bool IsReview { get; init; }
+
     /// <summary>Whether metadata.generation counts spec changes (custom resources and CRDs, as upstream).</summary>
     public bool TracksGeneration { get; init; }
 

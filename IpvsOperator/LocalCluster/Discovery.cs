@@ -59,7 +59,7 @@ internal static class Discovery
                 ["singularName"] = resource.Singular,
                 ["namespaced"] = resource.Namespaced,
                 ["kind"] = resource.Kind,
-                ["verbs"] = new JsonArray("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"),
+                ["verbs"] = resource.IsReview ? new JsonArray("create") : new JsonArray("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"),
                 ["shortNames"] = new JsonArray([.. resource.ShortNames.Select(s => (JsonNode)s)]),
             });
             if (resource.HasStatus)

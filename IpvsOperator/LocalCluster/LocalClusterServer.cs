@@ -375,6 +375,18 @@ public sealed class LocalClusterServer : IAsyncDisposable
         var write = new WriteOptions(query["fieldValidation"].FirstOrDefault() ?? "Warn", dryRun, FieldManagerOf(context, isApply), ForceOf(query["force"], isApply));
         var filter = ObjectFilter.Parse(query["labelSelector"], query["fieldSelector"], resource);
         var cancellationToken = context.RequestAborted;
+        if (resource.IsReview)
+        {
+            if (verb != "create")
+            {
+                throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource: {resource.QualifiedName} can only be created");
+            }
+            var review = await ReadBodyAsync(context);
+            await WriteAsync(context, HttpStatusCode.Created, resource == ResourceRegistry.SelfSubjectRulesReviews
+                ? Authorizer.RulesReview(user, review)
+                : Authorizer.Review(user, review, Api.Registry));
+            return;
+        }
         switch (verb)
         {
             case "get":

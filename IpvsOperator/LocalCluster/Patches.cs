@@ -4,8 +4,9 @@ namespace IpvsOperator.LocalCluster;
 
 /// <summary>
 /// The three patch formats of the API server. Strategic merge patch merges lists by key only for
-/// the fields a type declares in <see cref="ApiResource.MergeKeys"/>; other lists are replaced, and
-/// <c>$retainKeys</c> and <c>$setElementOrder</c> are not supported (the operator sends neither).
+/// the fields a type declares in <see cref="ApiResource.MergeKeys"/>; other lists are replaced. Its
+/// directives (<c>$patch</c>, <c>$deleteFromPrimitiveList</c>, <c>$setElementOrder</c>,
+/// <c>$retainKeys</c>) are carried out and never stored; an unknown one is refused.
 /// </summary>
 internal static class Patches
 {
@@ -49,8 +50,26 @@ internal static class Patches
             return replaced;
         }
         var result = target is JsonObject targetObject ? (JsonObject)targetObject.DeepClone() : new JsonObject();
+        var orders = new List<(string Field, JsonArray Order)>();
         foreach (var (key, value) in patchObject)
         {
+            if (key.StartsWith("$setElementOrder/", StringComparison.Ordinal))
+            {
+                orders.Add((key["$setElementOrder/".Length..], value as JsonArray ?? throw ApiException.BadRequest($"strategic merge patch: {key} must be a list")));
+                continue;
+            }
+            if (key is "$retainKeys" or "$patch")
+            {
+                if (key == "$patch" && value?.GetValue<string>() is not "merge")
+                {
+                    throw ApiException.BadRequest($"strategic merge patch: unknown patch type \"{value}\" at {(path.Length == 0 ? "the top" : path)}");
+                }
+                continue;
+            }
+            if (key.StartsWith('$') && !key.StartsWith("$deleteFromPrimitiveList/", StringComparison.Ordinal))
+            {
+                throw ApiException.BadRequest($"strategic merge patch: unknown directive \"{key}\"");
+            }
             if (key.StartsWith("$deleteFromPrimitiveList/", StringComparison.Ordinal))
             {
                 var field = key["$deleteFromPrimitiveList/".Length..];
@@ -75,7 +94,35 @@ internal static class Patches
                 result[key] = StrategicMergePatch(result[key], value, mergeKeys, childPath);
             }
         }
+        foreach (var (field, order) in orders)
+        {
+            if (result[field] is JsonArray list)
+            {
+                var childPath = path.Length == 0 ? field : $"{path}.{field}";
+                result[field] = Ordered(list, order, mergeKeys.GetValueOrDefault(childPath));
+            }
+        }
+        if (patchObject["$retainKeys"] is JsonArray retain)
+        {
+            // Only the fields listed stay (a union type switching member: the old member's fields go).
+            var kept = retain.Select(k => k?.GetValue<string>()).ToHashSet();
+            foreach (var key in result.Select(p => p.Key).Where(k => !kept.Contains(k)).ToList())
+            {
+                result.Remove(key);
+            }
+        }
         return result;
+    }
+
+    /// <summary>$setElementOrder: the items it names in its order, then the others as they were.</summary>
+    private static JsonArray Ordered(JsonArray list, JsonArray order, string? mergeKey)
+    {
+        string? Identity(JsonNode? item) => mergeKey is null ? item?.ToJsonString() : item?[mergeKey]?.ToJsonString();
+        var items = list.Select(i => i?.DeepClone()).ToList();
+        var rank = order.Select((o, i) => (Key: Identity(o), i)).Where(p => p.Key is not null).GroupBy(p => p.Key!).ToDictionary(g => g.Key, g => g.First().i);
+        var sorted = items.Where(i => Identity(i) is { } id && rank.ContainsKey(id)).OrderBy(i => rank[Identity(i)!])
+            .Concat(items.Where(i => Identity(i) is not { } id || !rank.ContainsKey(id)));
+        return new JsonArray([.. sorted]);
     }
 
     private static JsonArray MergeList(JsonArray? target, JsonArray patch, string? mergeKey, IReadOnlyDictionary<string, string?> mergeKeys, string path)
@@ -108,7 +155,7 @@ internal static class Patches
             }
             if (existing is null)
             {
-                result.Add(patchItem.DeepClone());
+                result.Add(StrategicMergePatch(null, patchItem, mergeKeys, path)); // its directives carried out, not stored
                 continue;
             }
             var index = result.IndexOf(existing);

@@ -33,6 +33,9 @@ public static class ProtobufBody
     private static Field I(string name) => new(name, Kind.Int);
     private static Field M(string name, Message type, bool repeated = false) => new(name, Kind.Message, type, repeated);
 
+    // What the server writes or this server does not judge (a Service's status, a review's selectors): read past, never kept.
+    private static readonly Message Ignored = new("ignored", []);
+
     private static readonly Message OwnerReference = new("OwnerReference", new()
     {
         [1] = S("kind"), [3] = S("name"), [4] = S("uid"), [5] = S("apiVersion"),
@@ -95,9 +98,6 @@ public static class ProtobufBody
         [21] = S("loadBalancerClass"), [22] = S("internalTrafficPolicy"), [23] = S("trafficDistribution"),
     });
 
-    // A new Service's status is the server's to write: read past, never kept.
-    private static readonly Message Ignored = new("ignored", []);
-
     private static readonly Message Service = new("Service", new()
     {
         [1] = M("metadata", ObjectMeta), [2] = M("spec", ServiceSpec), [3] = M("status", Ignored),
@@ -119,8 +119,29 @@ public static class ProtobufBody
         [3] = M("roleRef", new("RoleRef", new() { [1] = S("apiGroup"), [2] = S("kind"), [3] = S("name") })),
     });
 
+    private static readonly Message SelfSubjectAccessReview = new("SelfSubjectAccessReview", new()
+    {
+        [1] = M("metadata", ObjectMeta),
+        [2] = M("spec", new("SelfSubjectAccessReviewSpec", new()
+        {
+            [1] = M("resourceAttributes", new("ResourceAttributes", new()
+            {
+                [1] = S("namespace"), [2] = S("verb"), [3] = S("group"), [4] = S("version"), [5] = S("resource"), [6] = S("subresource"), [7] = S("name"),
+                [8] = M("fieldSelector", Ignored), [9] = M("labelSelector", Ignored),
+            })),
+            [2] = M("nonResourceAttributes", new("NonResourceAttributes", new() { [1] = S("path"), [2] = S("verb") })),
+        })),
+        [3] = M("status", Ignored),
+    });
+
+    private static readonly Message SelfSubjectRulesReview = new("SelfSubjectRulesReview", new()
+    {
+        [1] = M("metadata", ObjectMeta), [2] = M("spec", new("SelfSubjectRulesReviewSpec", new() { [1] = S("namespace") })), [3] = M("status", Ignored),
+    });
+
     private static readonly Dictionary<string, Message> ByKind = new(StringComparer.Ordinal)
     {
+        ["SelfSubjectAccessReview"] = SelfSubjectAccessReview, ["SelfSubjectRulesReview"] = SelfSubjectRulesReview,
         ["Namespace"] = Namespace, ["ConfigMap"] = ConfigMap, ["Secret"] = Secret, ["ServiceAccount"] = ServiceAccount, ["Service"] = Service,
         ["Role"] = Role, ["ClusterRole"] = ClusterRole, ["RoleBinding"] = RoleBinding, ["ClusterRoleBinding"] = RoleBinding,
     };

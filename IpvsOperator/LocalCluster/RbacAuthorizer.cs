@@ -22,7 +22,8 @@ public sealed class RbacAuthorizer(ObjectStorage storage)
 {
     public void Authorize(UserInfo user, AccessRequest request)
     {
-        if (user.IsAdministrator || Allowed(user, request))
+        // Any authenticated user may ask what it may do (upstream's system:basic-user role).
+        if (Allows(user, request) || (request.Resource.IsReview && request.Verb == "create"))
         {
             return;
         }
@@ -30,6 +31,94 @@ public sealed class RbacAuthorizer(ObjectStorage storage)
         var subject = request.Name is { Length: > 0 } name ? $"{request.Resource.QualifiedName} \"{name}\"" : request.Resource.QualifiedName;
         throw new ApiException(HttpStatusCode.Forbidden, "Forbidden",
             $"{subject} is forbidden: User \"{user.Name}\" cannot {request.Verb} resource \"{request.ResourcePath}\" in API group \"{request.Resource.Group}\"{where}");
+    }
+
+    /// <summary>Whether RBAC lets <paramref name="user"/> make <paramref name="request"/>.</summary>
+    public bool Allows(UserInfo user, AccessRequest request) => user.IsAdministrator || Allowed(user, request);
+
+    /// <summary>
+    /// The answer to a SelfSubjectAccessReview: its spec's resource or non-resource attributes
+    /// judged for <paramref name="user"/>, returned with <c>status.allowed</c> (and why, if allowed).
+    /// </summary>
+    public JsonObject Review(UserInfo user, JsonObject review, ResourceRegistry registry)
+    {
+        var spec = review["spec"] as JsonObject ?? throw ApiException.BadRequest("a SelfSubjectAccessReview needs a spec");
+        bool allowed;
+        if (spec["resourceAttributes"] is JsonObject attributes)
+        {
+            string Text(string field) => attributes[field]?.GetValue<string>() ?? string.Empty;
+            var group = Text("group");
+            var plural = Text("resource");
+            var ns = Text("namespace");
+            // A type not served here is judged all the same, as RBAC does: by its group and name.
+            var resource = registry.All.FirstOrDefault(r => r.Group == group && r.Plural == plural)
+                ?? new ApiResource(group, Text("version"), string.Empty, plural, ns.Length > 0, [], false);
+            var subresource = Text("subresource");
+            var name = Text("name");
+            allowed = Allows(user, new AccessRequest(Text("verb"), resource, subresource.Length == 0 ? null : subresource, ns, name.Length == 0 ? null : name));
+        }
+        else if (spec["nonResourceAttributes"] is JsonObject nonResource)
+        {
+            // Discovery, version and health are every authenticated user's; the rest the administrator's.
+            var path = nonResource["path"]?.GetValue<string>() ?? string.Empty;
+            var verb = nonResource["verb"]?.GetValue<string>() ?? string.Empty;
+            allowed = user.IsAdministrator || (verb == "get" && (path is "/api" or "/apis" or "/version" or "/healthz" or "/livez" or "/readyz" or "/openapi/v3"
+                || path.StartsWith("/api/", StringComparison.Ordinal) || path.StartsWith("/apis/", StringComparison.Ordinal) || path.StartsWith("/openapi/", StringComparison.Ordinal)));
+        }
+        else
+        {
+            throw ApiException.Invalid(ResourceRegistry.SelfSubjectAccessReviews, string.Empty,
+                [("spec.resourceAttributes", "Required value: exactly one of nonResourceAttributes or resourceAttributes must be specified")]);
+        }
+        var answer = (JsonObject)review.DeepClone();
+        answer["apiVersion"] = "authorization.k8s.io/v1";
+        answer["kind"] = "SelfSubjectAccessReview";
+        answer["metadata"] ??= new JsonObject();
+        answer["status"] = allowed
+            ? new JsonObject { ["allowed"] = true, ["reason"] = user.IsAdministrator ? "the administrator (system:masters) may do anything" : "allowed by an RBAC role bound to the user" }
+            : new JsonObject { ["allowed"] = false };
+        return answer;
+    }
+
+    /// <summary>
+    /// The answer to a SelfSubjectRulesReview (<c>kubectl auth can-i --list</c>): every rule of the
+    /// roles bound to <paramref name="user"/> cluster-wide and in the spec's namespace.
+    /// </summary>
+    public JsonObject RulesReview(UserInfo user, JsonObject review)
+    {
+        var ns = review["spec"]?["namespace"]?.GetValue<string>() ?? string.Empty;
+        var rules = new JsonArray();
+        var nonResource = new JsonArray(new JsonObject
+        {
+            ["verbs"] = new JsonArray("get"),
+            ["nonResourceURLs"] = new JsonArray("/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/readyz", "/version", "/openapi", "/openapi/*"),
+        });
+        if (user.IsAdministrator)
+        {
+            rules.Add(new JsonObject { ["verbs"] = new JsonArray("*"), ["apiGroups"] = new JsonArray("*"), ["resources"] = new JsonArray("*") });
+            nonResource.Add(new JsonObject { ["verbs"] = new JsonArray("*"), ["nonResourceURLs"] = new JsonArray("*") });
+        }
+        rules.Add(new JsonObject
+        {
+            ["verbs"] = new JsonArray("create"),
+            ["apiGroups"] = new JsonArray("authorization.k8s.io"),
+            ["resources"] = new JsonArray("selfsubjectaccessreviews", "selfsubjectrulesreviews"),
+        });
+        var bound = All(ResourceRegistry.ClusterRoleBindings, null).Where(b => Binds(b, user)).SelectMany(b => RulesOf(b["roleRef"] as JsonObject, null));
+        if (ns.Length > 0)
+        {
+            bound = bound.Concat(All(ResourceRegistry.RoleBindings, ns).Where(b => Binds(b, user)).SelectMany(b => RulesOf(b["roleRef"] as JsonObject, ns)));
+        }
+        foreach (var rule in bound.Where(r => r["resources"] is JsonArray { Count: > 0 }))
+        {
+            rules.Add(rule.DeepClone());
+        }
+        var answer = (JsonObject)review.DeepClone();
+        answer["apiVersion"] = "authorization.k8s.io/v1";
+        answer["kind"] = "SelfSubjectRulesReview";
+        answer["metadata"] ??= new JsonObject();
+        answer["status"] = new JsonObject { ["resourceRules"] = rules, ["nonResourceRules"] = nonResource, ["incomplete"] = false };
+        return answer;
     }
 
     private bool Allowed(UserInfo user, AccessRequest request)

@@ -97,7 +97,21 @@ public sealed class ResourceRegistry
         ClusterRoleBindings,
         Roles,
         RoleBindings,
+        SelfSubjectAccessReviews,
+        SelfSubjectRulesReviews,
     ];
+
+    /// <summary>What <c>kubectl auth can-i --list</c> asks: what may I do here? Answered from RBAC, never stored.</summary>
+    public static readonly ApiResource SelfSubjectRulesReviews = new("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", false, [], false)
+    {
+        IsReview = true,
+    };
+
+    /// <summary>What <c>kubectl auth can-i</c> asks: may I do this? Answered from RBAC, never stored.</summary>
+    public static readonly ApiResource SelfSubjectAccessReviews = new("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false, [], false)
+    {
+        IsReview = true,
+    };
 
     public static readonly ApiResource ClusterRoles = new("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false, [], false) { Columns = [Age], MergeKeys = CommonMergeKeys };
 
