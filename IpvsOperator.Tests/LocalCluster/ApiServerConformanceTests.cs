@@ -488,4 +488,85 @@ public class ApiServerConformanceTests : LocalClusterFixture
         list.ExitCode.Should().Be(0, list.Error);
         list.Output.Should().MatchRegex(@"services\s+\[\]\s+\[\]\s+\[get list\]");
     }
+
+    [Test]
+    public async Task The_pages_of_a_list_are_one_snapshot_even_when_objects_change_between_them()
+    {
+        var ns = await NamespaceAsync("pages");
+        for (var i = 0; i < 9; i++)
+        {
+            await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = $"cm-{i}" }, Data = new Dictionary<string, string> { ["v"] = "old" } }, ns);
+        }
+
+        var first = await Client.CoreV1.ListNamespacedConfigMapAsync(ns, limit: 3);
+        // Between the pages: one made, one deleted and one changed further on.
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "cm-5a" } }, ns);
+        await Client.CoreV1.DeleteNamespacedConfigMapAsync("cm-6", ns);
+        var changed = await Client.CoreV1.ReadNamespacedConfigMapAsync("cm-7", ns);
+        changed.Data["v"] = "new";
+        await Client.CoreV1.ReplaceNamespacedConfigMapAsync(changed, "cm-7", ns);
+        var items = first.Items.ToList();
+        var token = first.Metadata.ContinueProperty;
+        while (!string.IsNullOrEmpty(token))
+        {
+            var page = await Client.CoreV1.ListNamespacedConfigMapAsync(ns, limit: 3, continueParameter: token);
+            page.Metadata.ResourceVersion.Should().Be(first.Metadata.ResourceVersion, "every page is read at the first page's version");
+            items.AddRange(page.Items);
+            token = page.Metadata.ContinueProperty;
+        }
+
+        items.Select(i => i.Metadata.Name).Should().Equal(Enumerable.Range(0, 9).Select(i => $"cm-{i}"), "the list as it was when it began");
+        items.Single(i => i.Metadata.Name == "cm-7").Data["v"].Should().Be("old");
+        (await Client.CoreV1.ListNamespacedConfigMapAsync(ns)).Items.Select(i => i.Metadata.Name).Should().Contain("cm-5a").And.NotContain("cm-6", "a new list sees the changes");
+    }
+
+    [Test]
+    public async Task A_list_with_resourceVersionMatch_Exact_reads_the_state_at_that_version_and_misuse_is_refused()
+    {
+        var ns = await NamespaceAsync("exact");
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "before" } }, ns);
+        var then = (await Client.CoreV1.ListNamespacedConfigMapAsync(ns)).Metadata.ResourceVersion;
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "after" } }, ns);
+        using var http = Server.CreateHttpClient();
+
+        var exact = await Client.CoreV1.ListNamespacedConfigMapAsync(ns, resourceVersion: then, resourceVersionMatch: "Exact");
+        var notOlder = await Client.CoreV1.ListNamespacedConfigMapAsync(ns, resourceVersion: then, resourceVersionMatch: "NotOlderThan");
+        var withoutVersion = await http.GetAsync($"/api/v1/namespaces/{ns}/configmaps?resourceVersionMatch=Exact");
+        var unknown = await http.GetAsync($"/api/v1/namespaces/{ns}/configmaps?resourceVersion={then}&resourceVersionMatch=Newest");
+
+        exact.Items.Select(i => i.Metadata.Name).Should().Equal(["before"]);
+        exact.Metadata.ResourceVersion.Should().Be(then);
+        notOlder.Items.Select(i => i.Metadata.Name).Should().BeEquivalentTo(["before", "after"]);
+        ((int)withoutVersion.StatusCode).Should().Be(422);
+        (await withoutVersion.Content.ReadAsStringAsync()).Should().Contain("resourceVersionMatch is forbidden unless resourceVersion is provided");
+        ((int)unknown.StatusCode).Should().Be(422);
+        JsonNode.Parse(await unknown.Content.ReadAsStringAsync())!["message"]!.GetValue<string>().Should().Contain("Unsupported value: \"Newest\"");
+    }
+
+    [Test]
+    public async Task A_watch_with_sendInitialEvents_ends_the_current_objects_with_an_initial_events_end_bookmark()
+    {
+        var ns = await NamespaceAsync("initial");
+        for (var i = 0; i < 3; i++)
+        {
+            await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = $"cm-{i}" } }, ns);
+        }
+        using var http = Server.CreateHttpClient();
+
+        var refused = await http.GetAsync($"/api/v1/namespaces/{ns}/configmaps?watch=true&sendInitialEvents=true&allowWatchBookmarks=true");
+        using var stream = await http.GetStreamAsync($"/api/v1/namespaces/{ns}/configmaps?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true");
+        using var reader = new StreamReader(stream);
+        var events = new List<JsonNode>();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (events.LastOrDefault()?["type"]?.GetValue<string>() != "BOOKMARK")
+        {
+            events.Add(JsonNode.Parse((await reader.ReadLineAsync(deadline.Token))!)!);
+        }
+
+        ((int)refused.StatusCode).Should().Be(422);
+        (await refused.Content.ReadAsStringAsync()).Should().Contain("sendInitialEvents requires setting resourceVersionMatch to NotOlderThan");
+        events.Take(3).Select(e => (e["type"]!.GetValue<string>(), e["object"]!["metadata"]!["name"]!.GetValue<string>()))
+            .Should().Equal(("ADDED", "cm-0"), ("ADDED", "cm-1"), ("ADDED", "cm-2"));
+        events[3]["object"]!["metadata"]!["annotations"]!["k8s.io/initial-events-end"]!.GetValue<string>().Should().Be("true");
+    }
 }

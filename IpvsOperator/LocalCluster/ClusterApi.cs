@@ -36,9 +36,17 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
     public JsonObject Get(ApiResource resource, string ns, string name) =>
         storage.Get(resource, ns, name) ?? throw ApiException.NotFound(resource, name);
 
-    public JsonObject List(ApiResource resource, string? ns, ObjectFilter filter, int limit, string? continueToken)
+    /// <summary>
+    /// A list, or a page of one: every page of a list is the snapshot its first page was read at
+    /// (the continue token carries its revision). <paramref name="resourceVersionMatch"/> Exact
+    /// reads the state at <paramref name="resourceVersion"/>; NotOlderThan (or no match) reads now,
+    /// which is never older.
+    /// </summary>
+    public JsonObject List(ApiResource resource, string? ns, ObjectFilter filter, int limit, string? continueToken, string? resourceVersion = null, string? resourceVersionMatch = null)
     {
         string? after = null;
+        long? at = null;
+        var requested = ParseListVersion(resourceVersion, resourceVersionMatch, continueToken);
         if (!string.IsNullOrEmpty(continueToken))
         {
             var (tokenRevision, start) = ContinueToken.Parse(continueToken);
@@ -47,12 +55,20 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
                 throw ApiException.Gone("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.");
             }
             after = start;
+            at = tokenRevision;
         }
-        var (items, revision, lastId, more) = storage.List(resource, ns, filter, after, limit);
+        else if (resourceVersionMatch == "Exact")
+        {
+            at = requested;
+        }
+        else if (requested is { } notOlderThan && notOlderThan > storage.Revision)
+        {
+            throw new ApiException(HttpStatusCode.GatewayTimeout, "Timeout", $"Too large resource version: {notOlderThan}, current: {storage.Revision}");
+        }
+        var (items, revision, lastId, more) = storage.List(resource, ns, filter, after, limit, at);
         var metadata = new JsonObject { ["resourceVersion"] = revision.ToString(CultureInfo.InvariantCulture) };
         if (more && lastId is not null)
         {
-            // Pages read the current state after the last key returned (no etcd snapshot is kept: see README).
             metadata["continue"] = ContinueToken.Make(revision, lastId);
         }
         return new JsonObject
@@ -64,15 +80,69 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         };
     }
 
-    public ObjectWatch Watch(ApiResource resource, string? ns, ObjectFilter filter, string? resourceVersion)
+    /// <summary>A list's resourceVersion and resourceVersionMatch, checked as upstream checks ListOptions (422 on a bad combination).</summary>
+    private static long? ParseListVersion(string? resourceVersion, string? match, string? continueToken)
     {
-        long? from = null;
-        if (!string.IsNullOrEmpty(resourceVersion) && resourceVersion != "0")
+        if (string.IsNullOrEmpty(match))
         {
-            from = long.TryParse(resourceVersion, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed)
-                ? parsed
-                : throw ApiException.BadRequest($"resourceVersion \"{resourceVersion}\" is not a valid resource version");
+            return string.IsNullOrEmpty(resourceVersion) || resourceVersion == "0" ? null : ParseVersion(resourceVersion);
         }
+        if (match is not ("Exact" or "NotOlderThan"))
+        {
+            throw ApiException.InvalidOptions("ListOptions.meta.k8s.io", "resourceVersionMatch", $"Unsupported value: \"{match}\": supported values: \"Exact\", \"NotOlderThan\"");
+        }
+        if (string.IsNullOrEmpty(resourceVersion))
+        {
+            throw ApiException.InvalidOptions("ListOptions.meta.k8s.io", "resourceVersionMatch", "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided");
+        }
+        if (!string.IsNullOrEmpty(continueToken))
+        {
+            throw ApiException.InvalidOptions("ListOptions.meta.k8s.io", "resourceVersionMatch", "Forbidden: resourceVersionMatch is forbidden when continue is provided");
+        }
+        if (match == "Exact" && resourceVersion == "0")
+        {
+            throw ApiException.InvalidOptions("ListOptions.meta.k8s.io", "resourceVersionMatch", "Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"");
+        }
+        return resourceVersion == "0" ? null : ParseVersion(resourceVersion);
+    }
+
+    private static long ParseVersion(string resourceVersion) =>
+        long.TryParse(resourceVersion, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed)
+            ? parsed
+            : throw ApiException.BadRequest($"resourceVersion \"{resourceVersion}\" is not a valid resource version");
+
+    /// <summary>
+    /// A watch from <paramref name="resourceVersion"/> (none or "0": every current object first, as
+    /// ADDED). With <paramref name="sendInitialEvents"/> (a streaming list, as client-go's
+    /// WatchList does) every current object comes first whatever the version, then a bookmark
+    /// annotated k8s.io/initial-events-end; it needs resourceVersionMatch=NotOlderThan and
+    /// bookmarks, as upstream.
+    /// </summary>
+    public ObjectWatch Watch(ApiResource resource, string? ns, ObjectFilter filter, string? resourceVersion, bool sendInitialEvents = false,
+        string? resourceVersionMatch = null, bool bookmarks = false)
+    {
+        if (sendInitialEvents)
+        {
+            var problems = new List<(string, string)>();
+            if (resourceVersionMatch != "NotOlderThan")
+            {
+                problems.Add(("resourceVersionMatch", "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"));
+            }
+            if (!bookmarks)
+            {
+                problems.Add(("allowWatchBookmarks", "Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true"));
+            }
+            if (problems.Count > 0)
+            {
+                throw ApiException.InvalidOptions("ListOptions.meta.k8s.io", problems[0].Item1, problems[0].Item2);
+            }
+            if (!string.IsNullOrEmpty(resourceVersion) && resourceVersion != "0" && ParseVersion(resourceVersion) > storage.Revision)
+            {
+                throw new ApiException(HttpStatusCode.GatewayTimeout, "Timeout", $"Too large resource version: {resourceVersion}, current: {storage.Revision}");
+            }
+            return storage.Watch(resource, ns, filter, null, initialEventsEnd: true);
+        }
+        long? from = string.IsNullOrEmpty(resourceVersion) || resourceVersion == "0" ? null : ParseVersion(resourceVersion);
         return storage.Watch(resource, ns, filter, from);
     }
 

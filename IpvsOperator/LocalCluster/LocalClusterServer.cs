@@ -394,7 +394,7 @@ public sealed class LocalClusterServer : IAsyncDisposable
                 break;
             case "list":
                 var limit = int.TryParse(query["limit"], NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : 0;
-                var list = Api.List(resource, ns, filter, limit, query["continue"]);
+                var list = Api.List(resource, ns, filter, limit, query["continue"], query["resourceVersion"], query["resourceVersionMatch"]);
                 if (Tables.Wanted(context.Request.Headers.Accept))
                 {
                     var table = Tables.Convert(resource, list["items"]!.AsArray().OfType<JsonObject>(), list["metadata"]!["resourceVersion"]!.GetValue<string>(), query["includeObject"], options.Time.GetUtcNow());
@@ -469,7 +469,7 @@ public sealed class LocalClusterServer : IAsyncDisposable
             {
                 throw ApiException.Gone($"too old resource version: {query["resourceVersion"]} (injected fault)");
             }
-            watch = Api.Watch(resource, ns, filter, query["resourceVersion"]);
+            watch = Api.Watch(resource, ns, filter, query["resourceVersion"], query["sendInitialEvents"] == "true", query["resourceVersionMatch"], bookmarks);
         }
         catch (ApiException expired) when (expired.Code == HttpStatusCode.Gone)
         {

@@ -57,15 +57,22 @@ public sealed class ObjectStorage(int historyLimit)
         }
     }
 
-    /// <summary>Objects in name order after <paramref name="continueAfter"/>, at most <paramref name="limit"/>, and whether more follow.</summary>
-    public (List<JsonObject> Items, long Revision, string? LastId, bool More) List(ApiResource resource, string? ns, ObjectFilter filter, string? continueAfter, int limit)
+    /// <summary>
+    /// Objects in name order after <paramref name="continueAfter"/>, at most <paramref name="limit"/>,
+    /// and whether more follow: as they are now, or as they were at <paramref name="atRevision"/>
+    /// (the pages of one list are one snapshot, as etcd serves them), or 410 Gone when the history
+    /// no longer reaches back that far.
+    /// </summary>
+    public (List<JsonObject> Items, long Revision, string? LastId, bool More) List(ApiResource resource, string? ns, ObjectFilter filter, string? continueAfter, int limit,
+        long? atRevision = null)
     {
         lock (gate)
         {
             var items = new List<JsonObject>();
             string? lastId = null;
             var more = false;
-            foreach (var (id, obj) in Objects(resource.Key))
+            var (objects, listed) = atRevision is { } at && at != revision ? (ObjectsAt(resource.Key, at), at) : (Objects(resource.Key), revision);
+            foreach (var (id, obj) in objects)
             {
                 if ((continueAfter is not null && string.CompareOrdinal(id, continueAfter) <= 0)
                     || (ns is not null && NamespaceOf(obj) != ns) || !filter.Matches(obj))
@@ -80,8 +87,35 @@ public sealed class ObjectStorage(int historyLimit)
                 items.Add((JsonObject)obj.DeepClone());
                 lastId = id;
             }
-            return (items, revision, lastId, more);
+            return (items, listed, lastId, more);
         }
+    }
+
+    /// <summary>The objects of a type as they were at <paramref name="at"/>: today's, with every later change undone. Called with the gate held.</summary>
+    private SortedDictionary<string, JsonObject> ObjectsAt(string resourceKey, long at)
+    {
+        if (at > revision)
+        {
+            throw new ApiException(System.Net.HttpStatusCode.GatewayTimeout, "Timeout", $"Too large resource version: {at}, current: {revision}");
+        }
+        if (at < compactedRevision)
+        {
+            throw ApiException.Gone($"The resourceVersion for the provided list is too old: {at} (the history starts at {compactedRevision + 1})");
+        }
+        var objects = new SortedDictionary<string, JsonObject>(Objects(resourceKey), StringComparer.Ordinal);
+        foreach (var change in history.Where(c => c.Revision > at && c.Key == resourceKey).Reverse())
+        {
+            var id = Id(NamespaceOf(change.Object), NameOf(change.Object));
+            if (change.Type == "ADDED")
+            {
+                objects.Remove(id);
+            }
+            else if (change.Previous is not null)
+            {
+                objects[id] = change.Previous;
+            }
+        }
+        return objects;
     }
 
     /// <summary>Every stored object of every type, for cross-type work such as garbage collection.</summary>
@@ -171,7 +205,8 @@ public sealed class ObjectStorage(int historyLimit)
     /// Starts a watch. With no revision it first sends every current object as ADDED; with one it
     /// replays the changes after it, or throws 410 Gone when they have left the history.
     /// </summary>
-    public ObjectWatch Watch(ApiResource resource, string? ns, ObjectFilter filter, long? fromRevision)
+    /// <param name="initialEventsEnd">After the current objects, a bookmark annotated k8s.io/initial-events-end: the client has the whole state.</param>
+    public ObjectWatch Watch(ApiResource resource, string? ns, ObjectFilter filter, long? fromRevision, bool initialEventsEnd = false)
     {
         lock (gate)
         {
@@ -192,6 +227,19 @@ public sealed class ObjectStorage(int historyLimit)
                 foreach (var obj in Objects(resource.Key).Values.Where(watch.Covers))
                 {
                     watch.Send("ADDED", (JsonObject)obj.DeepClone());
+                }
+                if (initialEventsEnd)
+                {
+                    watch.Send("BOOKMARK", new JsonObject
+                    {
+                        ["kind"] = resource.Kind,
+                        ["apiVersion"] = resource.ApiVersion,
+                        ["metadata"] = new JsonObject
+                        {
+                            ["resourceVersion"] = revision.ToString(CultureInfo.InvariantCulture),
+                            ["annotations"] = new JsonObject { ["k8s.io/initial-events-end"] = "true" },
+                        },
+                    });
                 }
             }
             watches.Add(watch);
