@@ -569,4 +569,62 @@ public class ApiServerConformanceTests : LocalClusterFixture
             .Should().Equal(("ADDED", "cm-0"), ("ADDED", "cm-1"), ("ADDED", "cm-2"));
         events[3]["object"]!["metadata"]!["annotations"]!["k8s.io/initial-events-end"]!.GetValue<string>().Should().Be("true");
     }
+
+    private static V1OwnerReference OwnedBy(V1ConfigMap owner, bool block = false) =>
+        new() { ApiVersion = "v1", Kind = "ConfigMap", Name = owner.Metadata.Name, Uid = owner.Metadata.Uid, BlockOwnerDeletion = block };
+
+    [Test]
+    public async Task An_owner_reference_must_name_its_owner_fully_and_only_one_may_be_the_controller()
+    {
+        var ns = await NamespaceAsync("owners");
+        var owner = await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "owner" } }, ns);
+        var nameless = OwnedBy(owner);
+        nameless.Name = null;
+        var twice = new[] { OwnedBy(owner), OwnedBy(owner) };
+        twice[0].Controller = true;
+        twice[1].Controller = true;
+
+        await ShouldBeInvalidAsync(() => Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "a", OwnerReferences = [nameless] } }, ns),
+            "metadata.ownerReferences[0].name", "Invalid value: \"\": name must not be empty");
+        await ShouldBeInvalidAsync(() => Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "b", OwnerReferences = twice } }, ns),
+            "metadata.ownerReferences", "Invalid value: Only one reference can have Controller set to true");
+    }
+
+    [Test]
+    public async Task A_dependent_whose_owner_does_not_exist_is_collected()
+    {
+        var ns = await NamespaceAsync("dangling");
+        var ghost = new V1OwnerReference { ApiVersion = "v1", Kind = "ConfigMap", Name = "never-made", Uid = Guid.NewGuid().ToString() };
+        var owner = await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "owner" } }, ns);
+
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "orphan", OwnerReferences = [ghost] } }, ns);
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "kept", OwnerReferences = [ghost, OwnedBy(owner)] } }, ns);
+
+        await Eventually.TrueAsync(async () => !(await Client.CoreV1.ListNamespacedConfigMapAsync(ns)).Items.Any(c => c.Metadata.Name == "orphan"),
+            "the dependent of an owner that does not exist is deleted");
+        (await Client.CoreV1.ReadNamespacedConfigMapAsync("kept", ns)).Should().NotBeNull("one of its owners exists");
+    }
+
+    [Test]
+    public async Task Foreground_deletion_keeps_the_owner_until_its_blocking_dependents_are_gone()
+    {
+        var ns = await NamespaceAsync("foreground");
+        var owner = await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "owner" } }, ns);
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap
+        {
+            Metadata = new V1ObjectMeta { Name = "held", OwnerReferences = [OwnedBy(owner, block: true)], Finalizers = ["example.com/hold"] },
+        }, ns);
+
+        var deleting = await Kubectl("delete", "configmap", "owner", "-n", ns, "--cascade=foreground", "--wait=false");
+
+        deleting.ExitCode.Should().Be(0, deleting.Error);
+        var marked = await Client.CoreV1.ReadNamespacedConfigMapAsync("owner", ns);
+        marked.Metadata.DeletionTimestamp.Should().NotBeNull();
+        marked.Metadata.Finalizers.Should().Contain("foregroundDeletion", "the owner waits for its blocking dependent");
+        (await Client.CoreV1.ReadNamespacedConfigMapAsync("held", ns)).Metadata.DeletionTimestamp.Should().NotBeNull("the dependent is being deleted");
+
+        await Client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch("""{"metadata":{"finalizers":null}}""", V1Patch.PatchType.MergePatch), "held", ns);
+
+        await Eventually.TrueAsync(async () => (await Client.CoreV1.ListNamespacedConfigMapAsync(ns)).Items.Count == 0, "the dependent went, then the owner");
+    }
 }

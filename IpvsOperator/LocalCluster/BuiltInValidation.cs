@@ -38,6 +38,7 @@ public static partial class BuiltInValidation
     {
         var causes = new List<(string, string)>();
         var name = ObjectStorage.NameOf(obj);
+        OwnerReferences(causes, obj);
         if (resource.IsCustom)
         {
             return causes;
@@ -71,6 +72,40 @@ public static partial class BuiltInValidation
                 break;
         }
         return causes;
+    }
+
+    /// <summary>ObjectMeta's owner references, for every type: each names its owner fully, and at most one is the controller.</summary>
+    private static void OwnerReferences(List<(string, string)> causes, JsonObject obj)
+    {
+        if (obj["metadata"]?["ownerReferences"] is not JsonArray references)
+        {
+            return;
+        }
+        var controllers = 0;
+        for (var i = 0; i < references.Count; i++)
+        {
+            var field = $"metadata.ownerReferences[{i}]";
+            if (references[i] is not JsonObject reference)
+            {
+                causes.Add((field, "Invalid value: must be an object"));
+                continue;
+            }
+            foreach (var required in new[] { "apiVersion", "kind", "name", "uid" })
+            {
+                if (reference[required] is not JsonValue value || !value.TryGetValue<string>(out var text) || text.Length == 0)
+                {
+                    causes.Add(($"{field}.{required}", $"Invalid value: \"\": {required} must not be empty"));
+                }
+            }
+            if (reference["controller"] is JsonValue controller && controller.TryGetValue<bool>(out var isController) && isController)
+            {
+                controllers++;
+            }
+        }
+        if (controllers > 1)
+        {
+            causes.Add(("metadata.ownerReferences", "Invalid value: Only one reference can have Controller set to true"));
+        }
     }
 
     private static void Label(List<(string, string)> causes, string field, string value, Regex pattern, string what, string rule)

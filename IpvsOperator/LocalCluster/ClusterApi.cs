@@ -231,6 +231,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         {
             registry.Add(ResourceRegistry.FromDefinition(created));
         }
+        await CollectIfOwnerlessAsync(resource, created, cancellationToken);
         return created;
     }
 
@@ -360,9 +361,30 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         }
 
         var policy = deleteOptions?["propagationPolicy"]?.GetValue<string>() ?? (deleteOptions?["orphanDependents"]?.GetValue<bool>() == true ? "Orphan" : "Background");
+        if (policy is not ("Orphan" or "Background" or "Foreground"))
+        {
+            throw ApiException.InvalidOptions("DeleteOptions.meta.k8s.io", "propagationPolicy",
+                $"Unsupported value: \"{policy}\": supported values: \"Foreground\", \"Background\", \"Orphan\"");
+        }
+        var ownerUid = metadata["uid"]!.GetValue<string>();
         if (policy == "Orphan")
         {
-            Orphan(metadata["uid"]!.GetValue<string>());
+            Orphan(ownerUid);
+        }
+        if (policy == "Foreground" && metadata["deletionTimestamp"] is null && storage.Snapshot(o => OwnerUids(o).Contains(ownerUid)).Count > 0)
+        {
+            // Foreground: the owner stays, marked and held by the foregroundDeletion finalizer,
+            // until the dependents that block its deletion are gone.
+            metadata["finalizers"] = new JsonArray([.. (metadata["finalizers"] as JsonArray ?? []).Select(f => f?.DeepClone()), ForegroundDeletion]);
+            metadata["deletionTimestamp"] = Now();
+            metadata["deletionGracePeriodSeconds"] = 0;
+            if (resource.TracksGeneration)
+            {
+                metadata["generation"] = Number(metadata["generation"]) + 1;
+            }
+            var held = storage.Update(resource, existing, ObjectStorage.ResourceVersionOf(existing));
+            await DeleteDependentsAsync(ownerUid, cancellationToken);
+            return await FinishForegroundAsync(resource, held, cancellationToken);
         }
         var finalizers = metadata["finalizers"] as JsonArray;
         var isNamespace = resource.Key == ResourceRegistry.Namespaces.Key;
@@ -455,7 +477,12 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             {
                 registry.Add(ResourceRegistry.FromDefinition(stored));
             }
-            return await FinishIfReleasedAsync(resource, stored, cancellationToken);
+            var finished = await FinishIfReleasedAsync(resource, stored, cancellationToken);
+            if (!OwnerUids(stored).SetEquals(OwnerUids(existing)))
+            {
+                await CollectIfOwnerlessAsync(resource, finished, cancellationToken);
+            }
+            return finished;
         }
     }
 
@@ -653,6 +680,82 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         return await RemoveAsync(resource, stored, cancellationToken);
     }
 
+    private const string ForegroundDeletion = "foregroundDeletion";
+
+    /// <summary>A foreground deletion ends when no dependent that blocks it remains: the finalizer goes, and the owner with it.</summary>
+    private async Task<JsonObject> FinishForegroundAsync(ApiResource resource, JsonObject owner, CancellationToken cancellationToken)
+    {
+        var uid = owner["metadata"]!["uid"]!.GetValue<string>();
+        bool Blocks(JsonObject dependent) => (dependent["metadata"]?["ownerReferences"] as JsonArray)?.OfType<JsonObject>()
+            .Any(r => r["uid"]?.GetValue<string>() == uid && r["blockOwnerDeletion"]?.GetValue<bool>() == true) == true;
+        if (storage.Snapshot(Blocks).Count > 0)
+        {
+            return owner;
+        }
+        var metadata = owner["metadata"]!.AsObject();
+        metadata["finalizers"] = new JsonArray([.. (metadata["finalizers"] as JsonArray ?? []).Where(f => f?.GetValue<string>() != ForegroundDeletion).Select(f => f?.DeepClone())]);
+        var released = storage.Update(resource, owner, ObjectStorage.ResourceVersionOf(owner));
+        return await FinishIfReleasedAsync(resource, released, cancellationToken);
+    }
+
+    /// <summary>Owners in a foreground deletion that <paramref name="removed"/> held back: finished if it was the last.</summary>
+    private async Task FinishWaitingOwnersAsync(JsonObject removed, CancellationToken cancellationToken)
+    {
+        foreach (var uid in OwnerUids(removed))
+        {
+            foreach (var (key, owner) in storage.Snapshot(o => o["metadata"]?["uid"]?.GetValue<string>() == uid
+                && (o["metadata"]?["finalizers"] as JsonArray)?.Any(f => f?.GetValue<string>() == ForegroundDeletion) == true))
+            {
+                if (registry.FindByKey(key) is { } type)
+                {
+                    await FinishForegroundAsync(type, owner, cancellationToken);
+                }
+            }
+        }
+    }
+
+    private async Task DeleteDependentsAsync(string ownerUid, CancellationToken cancellationToken)
+    {
+        foreach (var (key, dependent) in storage.Snapshot(o => OwnerUids(o).Contains(ownerUid)))
+        {
+            if (registry.FindByKey(key) is not { } type)
+            {
+                continue;
+            }
+            try
+            {
+                await DeleteAsync(type, ObjectStorage.NamespaceOf(dependent), ObjectStorage.NameOf(dependent), null, cancellationToken);
+            }
+            catch (ApiException error) when (error.Code == HttpStatusCode.NotFound)
+            {
+                // Already gone.
+            }
+        }
+    }
+
+    /// <summary>
+    /// As the garbage collector does with a dependent whose owners are all gone (deleted, or never
+    /// there: a reference to a uid nothing has): deletes it. Done right after the write here;
+    /// upstream a moment after.
+    /// </summary>
+    private async Task CollectIfOwnerlessAsync(ApiResource resource, JsonObject stored, CancellationToken cancellationToken)
+    {
+        var owners = OwnerUids(stored);
+        if (owners.Count == 0 || storage.Snapshot(o => o["metadata"]?["uid"]?.GetValue<string>() is { } uid && owners.Contains(uid)).Count > 0)
+        {
+            return;
+        }
+        try
+        {
+            var uid = stored["metadata"]!["uid"]!.GetValue<string>();
+            await DeleteAsync(resource, ObjectStorage.NamespaceOf(stored), ObjectStorage.NameOf(stored), new JsonObject { ["preconditions"] = new JsonObject { ["uid"] = uid } }, cancellationToken);
+        }
+        catch (ApiException error) when (error.Code is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+            // Gone or replaced meanwhile.
+        }
+    }
+
     /// <summary>Removes the object for good, then what only it kept alive.</summary>
     private async Task<JsonObject> RemoveAsync(ApiResource resource, JsonObject existing, CancellationToken cancellationToken)
     {
@@ -666,6 +769,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             storage.RemoveAll(served);
         }
         await CollectGarbageAsync(final["metadata"]!["uid"]!.GetValue<string>(), cancellationToken);
+        await FinishWaitingOwnersAsync(final, cancellationToken);
         if (ns.Length > 0)
         {
             TryFinishNamespace(ns);
