@@ -119,17 +119,17 @@ public sealed class FieldManagement(TimeProvider time)
     /// <summary>What a write may touch: the status through /status, everything else (but the server's own metadata) through the main resource.</summary>
     private static HashSet<string> Skipped(ApiResource resource, string? subresource, JsonObject obj, JsonObject? other)
     {
+        if (subresource != "status")
+        {
+            return resource.HasStatus ? ServerFieldsAndStatus : ServerFieldSet; // shared, never changed: every write asks
+        }
         var skip = new HashSet<string>(ServerFields, StringComparer.Ordinal);
-        if (subresource == "status")
-        {
-            skip.UnionWith(obj.Select(p => p.Key).Concat(other?.Select(p => p.Key) ?? []).Where(k => k != "status"));
-        }
-        else if (resource.HasStatus)
-        {
-            skip.Add("status");
-        }
+        skip.UnionWith(obj.Select(p => p.Key).Concat(other?.Select(p => p.Key) ?? []).Where(k => k != "status"));
         return skip;
     }
+
+    private static readonly HashSet<string> ServerFieldSet = new(ServerFields, StringComparer.Ordinal);
+    private static readonly HashSet<string> ServerFieldsAndStatus = new([.. ServerFields, "status"], StringComparer.Ordinal);
 
     /// <summary>The applied configuration without what the write may not touch (but with the name, which says which object).</summary>
     private static JsonObject Tracked(JsonObject applied, HashSet<string> skip, ApiResource resource)

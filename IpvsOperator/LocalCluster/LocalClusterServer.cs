@@ -506,10 +506,19 @@ public sealed class LocalClusterServer : IAsyncDisposable
                 {
                     continue;
                 }
-                var obj = table && message.Type != "BOOKMARK"
-                    ? Tables.Convert(resource, [message.Item], ObjectStorage.ResourceVersionOf(message.Item), query["includeObject"], options.Time.GetUtcNow())
-                    : message.Item;
-                await WriteEventAsync(context, message.Type, obj);
+                if (table && message.Type != "BOOKMARK")
+                {
+                    var item = (JsonObject)message.Item.DeepClone(); // the stored object itself: read only
+                    await WriteEventAsync(context, message.Type, Tables.Convert(resource, [item], ObjectStorage.ResourceVersionOf(item), query["includeObject"], options.Time.GetUtcNow()));
+                }
+                else if (message.Json is { } json)
+                {
+                    await WriteEventAsync(context, message.Type, json);
+                }
+                else
+                {
+                    await WriteEventAsync(context, message.Type, message.Item);
+                }
             }
         }
         catch (OperationCanceledException)
@@ -540,9 +549,12 @@ public sealed class LocalClusterServer : IAsyncDisposable
         }
     }
 
-    private static async Task WriteEventAsync(HttpContext context, string type, JsonObject obj)
+    private static Task WriteEventAsync(HttpContext context, string type, JsonObject obj) => WriteEventAsync(context, type, obj.ToJsonString(CompactJson));
+
+    /// <summary>One watch event, its object already serialized (<paramref name="json"/>).</summary>
+    private static async Task WriteEventAsync(HttpContext context, string type, string json)
     {
-        var line = new JsonObject { ["type"] = type, ["object"] = obj }.ToJsonString(CompactJson) + "\n";
+        var line = $"{{\"type\":\"{type}\",\"object\":{json}}}\n";
         await context.Response.WriteAsync(line, context.RequestAborted);
         await context.Response.Body.FlushAsync(context.RequestAborted);
     }

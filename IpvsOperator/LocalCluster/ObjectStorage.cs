@@ -219,7 +219,8 @@ public sealed class ObjectStorage(int historyLimit)
             {
                 foreach (var change in history.Where(c => c.Revision > since && c.Key == resource.Key))
                 {
-                    Deliver(watch, change.Type, change.Object, change.Previous);
+                    string? json = null;
+                    Deliver(watch, change.Type, change.Object, change.Previous, ref json);
                 }
             }
             else
@@ -327,9 +328,11 @@ public sealed class ObjectStorage(int historyLimit)
         {
             compactedRevision = history.Dequeue().Revision;
         }
+        // Serialized once for every watcher that gets it (not cloned and written once per watcher).
+        string? json = null;
         foreach (var watch in watches.Where(w => w.ResourceKey == key))
         {
-            Deliver(watch, type, obj, previous);
+            Deliver(watch, type, obj, previous, ref json);
         }
     }
 
@@ -337,7 +340,7 @@ public sealed class ObjectStorage(int historyLimit)
     /// Sends a change as the watcher sees it through its filter: an object that starts matching
     /// arrives as ADDED, one that stops matching leaves as DELETED, as the real server does.
     /// </summary>
-    private static void Deliver(ObjectWatch watch, string type, JsonObject obj, JsonObject? previous)
+    private static void Deliver(ObjectWatch watch, string type, JsonObject obj, JsonObject? previous, ref string? json)
     {
         var now = watch.Covers(obj);
         var before = previous is not null && watch.Covers(previous);
@@ -355,7 +358,8 @@ public sealed class ObjectStorage(int historyLimit)
         };
         if (seen is not null)
         {
-            watch.Send(seen, (JsonObject)obj.DeepClone());
+            json ??= obj.ToJsonString();
+            watch.Send(seen, obj, json);
         }
     }
 }
