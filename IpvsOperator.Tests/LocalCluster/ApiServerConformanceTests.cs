@@ -627,4 +627,44 @@ public class ApiServerConformanceTests : LocalClusterFixture
 
         await Eventually.TrueAsync(async () => (await Client.CoreV1.ListNamespacedConfigMapAsync(ns)).Items.Count == 0, "the dependent went, then the owner");
     }
+
+    [Test]
+    public async Task Kubectl_explain_knows_the_built_in_types_and_strict_validation_refuses_their_unknown_fields()
+    {
+        var ns = await NamespaceAsync("strict");
+        var typo = $"""
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: typo
+              namespace: {ns}
+            spec:
+              type: LoadBalancer
+              ports:
+              - port: 80
+                tragetPort: 8080
+            """;
+
+        var explained = await Kubectl("explain", "svc.spec.ports");
+        var created = await kubectl.RunWithInputAsync(typo, "create", "-f", "-");
+        var applied = await kubectl.RunWithInputAsync(typo, "apply", "--server-side", "-f", "-");
+        var lenient = await kubectl.RunWithInputAsync(typo, "create", "--validate=false", "-f", "-");
+        using var http = Server.CreateHttpClient();
+        var swagger = JsonNode.Parse(await http.GetStringAsync("/openapi/v2"))!;
+
+        explained.ExitCode.Should().Be(0, explained.Error);
+        explained.Output.Should().Contain("FIELD: ports <[]Object>").And.Contain("targetPort").And.Contain("nodePort\t<integer>");
+        created.ExitCode.Should().NotBe(0);
+        created.Error.Should().Contain("strict decoding error: unknown field \"spec.ports[0].tragetPort\"");
+        applied.ExitCode.Should().NotBe(0);
+        applied.Error.Should().Contain("unknown field \"spec.ports[0].tragetPort\"");
+        lenient.ExitCode.Should().Be(0, "--validate=false asks the server to ignore unknown fields: " + lenient.Error);
+        (await Client.CoreV1.ReadNamespacedServiceAsync("typo", ns)).Spec.Ports[0].TargetPort.Value.Should().Be("80", "the unknown field was dropped, the port defaulted");
+        using (var raw = Server.CreateHttpClient())
+        {
+            (await raw.GetStringAsync($"/api/v1/namespaces/{ns}/services/typo")).Should().NotContain("tragetPort", "an unknown field is never stored");
+        }
+        swagger["swagger"]!.GetValue<string>().Should().Be("2.0");
+        swagger["definitions"]!["io.k8s.api.core.v1.Service"]!["properties"]!["spec"]!["properties"]!["ports"]!["type"]!.GetValue<string>().Should().Be("array");
+    }
 }

@@ -44,6 +44,9 @@ public sealed record ApiResource(
 
     public CustomResourceSchema? Schema { get; init; }
 
+    /// <summary>A built-in type's KubernetesClient model: its schema for <c>kubectl explain</c> and strict field validation (see <see cref="ModelSchema"/>).</summary>
+    public Type? Model { get; init; }
+
     public IReadOnlyList<TableColumn> Columns { get; init; } = [];
 
     /// <summary>

@@ -154,6 +154,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
     {
         var obj = (JsonObject)body.DeepClone();
         CheckTypeOf(resource, obj);
+        CheckKnownFields(resource, obj, options);
         var metadata = obj["metadata"] as JsonObject ?? (JsonObject)(obj["metadata"] = new JsonObject());
         if (metadata["name"]?.GetValue<string>() is not { Length: > 0 } && metadata["generateName"]?.GetValue<string>() is { Length: > 0 } prefix)
         {
@@ -486,9 +487,31 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         }
     }
 
+    /// <summary>
+    /// A field the built-in type does not have: dropped, as decoding into upstream's types drops
+    /// it, with a warning (fieldValidation Warn, the default), silently (Ignore), or refused with a
+    /// 400 (Strict, what kubectl sends).
+    /// </summary>
+    private static void CheckKnownFields(ApiResource resource, JsonObject obj, WriteOptions options)
+    {
+        if (resource.Model is not { } model || ModelSchema.PruneUnknownFields(obj, model) is not { Count: > 0 } unknown)
+        {
+            return;
+        }
+        if (options.FieldValidation == "Strict")
+        {
+            throw ApiException.BadRequest($"strict decoding error: {string.Join(", ", unknown.Select(f => $"unknown field \"{f}\""))}");
+        }
+        if (options.FieldValidation != "Ignore")
+        {
+            options.Warnings.AddRange(unknown.Select(f => $"unknown field \"{f}\""));
+        }
+    }
+
     private static JsonObject PrepareUpdate(ApiResource resource, JsonObject existing, JsonObject requested, string ns, string name, string? subresource, WriteOptions options)
     {
         CheckTypeOf(resource, requested);
+        CheckKnownFields(resource, requested, options);
         var metadata = requested["metadata"] as JsonObject ?? throw ApiException.BadRequest("the object has no metadata");
         if ((metadata["name"]?.GetValue<string>() ?? name) != name)
         {

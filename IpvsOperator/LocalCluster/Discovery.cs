@@ -94,6 +94,22 @@ internal static class Discovery
         return new JsonObject { ["paths"] = paths };
     }
 
+    /// <summary>
+    /// The OpenAPI v2 (Swagger) document some older clients and tools read: every served type's
+    /// schema under <c>definitions</c>, with its group, version and kind.
+    /// </summary>
+    public static JsonObject OpenApiV2(ResourceRegistry registry)
+    {
+        var v3 = OpenApiDocument(registry.All.Where(r => !r.IsReview));
+        return new JsonObject
+        {
+            ["swagger"] = "2.0",
+            ["info"] = new JsonObject { ["title"] = "Kubernetes (LocalCluster)", ["version"] = KubernetesVersion },
+            ["paths"] = new JsonObject(),
+            ["definitions"] = v3["components"]!["schemas"]!.DeepClone(),
+        };
+    }
+
     public static string GroupVersionPath(ApiResource resource) => resource.Group.Length == 0 ? "api/v1" : $"apis/{resource.Group}/{resource.Version}";
 
     public static JsonObject OpenApiDocument(IEnumerable<ApiResource> resources)
@@ -115,7 +131,8 @@ internal static class Discovery
             };
             paths[prefix] = new JsonObject { ["post"] = Operation("post") };
             paths[prefix + "/{name}"] = new JsonObject { ["put"] = Operation("put"), ["patch"] = Operation("patch") };
-            var schema = resource.Schema?.Structural.DeepClone() as JsonObject ?? new JsonObject { ["type"] = "object", ["x-kubernetes-preserve-unknown-fields"] = true };
+            var schema = resource.Schema?.Structural.DeepClone() as JsonObject
+                ?? (resource.Model is { } model ? ModelSchema.For(model) : new JsonObject { ["type"] = "object", ["x-kubernetes-preserve-unknown-fields"] = true });
             schema["x-kubernetes-group-version-kind"] = new JsonArray(gvk.DeepClone());
             schemas[$"{(resource.Group.Length == 0 ? "io.k8s.api.core" : resource.Group)}.{resource.Version}.{resource.Kind}"] = schema;
         }

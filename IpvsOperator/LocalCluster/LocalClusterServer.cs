@@ -259,7 +259,7 @@ public sealed class LocalClusterServer : IAsyncDisposable
         switch (segments)
         {
             case []:
-                await WriteAsync(context, HttpStatusCode.OK, new JsonObject { ["paths"] = new JsonArray("/api", "/apis", "/healthz", "/openapi/v3", "/version") });
+                await WriteAsync(context, HttpStatusCode.OK, new JsonObject { ["paths"] = new JsonArray("/api", "/apis", "/healthz", "/openapi/v2", "/openapi/v3", "/version") });
                 return;
             case ["healthz" or "livez" or "readyz", ..]:
                 context.Response.ContentType = "text/plain";
@@ -267,6 +267,9 @@ public sealed class LocalClusterServer : IAsyncDisposable
                 return;
             case ["version"]:
                 await WriteAsync(context, HttpStatusCode.OK, Discovery.Version());
+                return;
+            case ["openapi", "v2"]:
+                await WriteAsync(context, HttpStatusCode.OK, Discovery.OpenApiV2(Api.Registry));
                 return;
             case ["openapi", "v3"]:
                 await WriteAsync(context, HttpStatusCode.OK, Discovery.OpenApiIndex(Api.Registry));

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using k8s.Models;
 
 namespace IpvsOperator.LocalCluster;
 
@@ -20,11 +21,13 @@ public sealed class ResourceRegistry
 
     public static readonly ApiResource Namespaces = new("", "v1", "Namespace", "namespaces", false, ["ns"], true)
     {
+        Model = typeof(V1Namespace),
         Columns = [new("Status", "string", ".status.phase"), Age],
     };
 
     public static readonly ApiResource Services = new("", "v1", "Service", "services", true, ["svc"], true)
     {
+        Model = typeof(V1Service),
         Columns = [new("Type", "string", ".spec.type"), new("Cluster-IP", "string", ".spec.clusterIP"),
             new("External-IP", "string", ".status.loadBalancer.ingress[*].ip") { Compute = Tables.ServiceExternalIp },
             new("Port(s)", "string", ".spec.ports[*].port") { Compute = Tables.ServicePorts }, Age],
@@ -36,12 +39,14 @@ public sealed class ResourceRegistry
 
     public static readonly ApiResource CustomResourceDefinitions = new("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false, ["crd", "crds"], true)
     {
+        Model = typeof(V1CustomResourceDefinition),
         TracksGeneration = true,
         Columns = [new("Created At", "date", ".metadata.creationTimestamp")],
     };
 
     public static readonly ApiResource ValidatingWebhookConfigurations = new("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", false, [], false)
     {
+        Model = typeof(V1ValidatingWebhookConfiguration),
         TracksGeneration = true,
         MergeKeys = CommonMergeKeys.Concat(new Dictionary<string, string?> { ["webhooks"] = "name" }).ToDictionary(),
         ListTypes = ApiResource.WithMetadataListTypes(new Dictionary<string, string[]> { ["webhooks"] = ["name"] }),
@@ -60,34 +65,39 @@ public sealed class ResourceRegistry
         Services,
         new("", "v1", "Node", "nodes", false, ["no"], true)
         {
+            Model = typeof(V1Node),
             Columns = [new("Status", "string", ".status.conditions[?(@.type==\"Ready\")].status"), Age],
             MergeKeys = CommonMergeKeys.Concat(new Dictionary<string, string?> { ["status.addresses"] = "type", ["status.conditions"] = "type" }).ToDictionary(),
             ListTypes = ApiResource.WithMetadataListTypes(new Dictionary<string, string[]> { ["status.addresses"] = ["type"], ["status.conditions"] = ["type"] }),
         },
         new("", "v1", "Pod", "pods", true, ["po"], true)
         {
+            Model = typeof(V1Pod),
             Columns = [new("Status", "string", ".status.phase"), new("IP", "string", ".status.podIP"), Age],
             MergeKeys = CommonMergeKeys.Concat(new Dictionary<string, string?> { ["spec.containers"] = "name", ["status.conditions"] = "type" }).ToDictionary(),
             ListTypes = ApiResource.WithMetadataListTypes(new Dictionary<string, string[]> { ["spec.containers"] = ["name"], ["status.conditions"] = ["type"] }),
         },
         new("", "v1", "Event", "events", true, ["ev"], false)
         {
+            Model = typeof(Corev1Event),
             Columns = [new("Last Seen", "string", ".lastTimestamp") { Compute = Tables.EventLastSeen }, new("Type", "string", ".type"), new("Reason", "string", ".reason"),
                 new("Object", "string", ".involvedObject.name"), new("Message", "string", ".message")],
             FieldSelectors = ["involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid", "involvedObject.apiVersion",
                 "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"],
             MergeKeys = CommonMergeKeys,
         },
-        new("", "v1", "Secret", "secrets", true, [], false) { Columns = [new("Type", "string", ".type"), Age], MergeKeys = CommonMergeKeys },
-        new("", "v1", "ConfigMap", "configmaps", true, ["cm"], false) { Columns = [Age], MergeKeys = CommonMergeKeys },
-        new("", "v1", "ServiceAccount", "serviceaccounts", true, ["sa"], false) { Columns = [Age], MergeKeys = CommonMergeKeys },
+        new("", "v1", "Secret", "secrets", true, [], false) { Model = typeof(V1Secret), Columns = [new("Type", "string", ".type"), Age], MergeKeys = CommonMergeKeys },
+        new("", "v1", "ConfigMap", "configmaps", true, ["cm"], false) { Model = typeof(V1ConfigMap), Columns = [Age], MergeKeys = CommonMergeKeys },
+        new("", "v1", "ServiceAccount", "serviceaccounts", true, ["sa"], false) { Model = typeof(V1ServiceAccount), Columns = [Age], MergeKeys = CommonMergeKeys },
         new("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true, [], false)
         {
+            Model = typeof(V1EndpointSlice),
             Columns = [new("AddressType", "string", ".addressType"), new("Ports", "string", ".ports[*].port"), new("Endpoints", "string", ".endpoints[*].addresses[0]"), Age],
             MergeKeys = CommonMergeKeys,
         },
         new("coordination.k8s.io", "v1", "Lease", "leases", true, [], false)
         {
+            Model = typeof(V1Lease),
             Columns = [new("Holder", "string", ".spec.holderIdentity"), Age],
             MergeKeys = CommonMergeKeys,
         },
@@ -104,27 +114,31 @@ public sealed class ResourceRegistry
     /// <summary>What <c>kubectl auth can-i --list</c> asks: what may I do here? Answered from RBAC, never stored.</summary>
     public static readonly ApiResource SelfSubjectRulesReviews = new("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", false, [], false)
     {
+        Model = typeof(V1SelfSubjectRulesReview),
         IsReview = true,
     };
 
     /// <summary>What <c>kubectl auth can-i</c> asks: may I do this? Answered from RBAC, never stored.</summary>
     public static readonly ApiResource SelfSubjectAccessReviews = new("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false, [], false)
     {
+        Model = typeof(V1SelfSubjectAccessReview),
         IsReview = true,
     };
 
-    public static readonly ApiResource ClusterRoles = new("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false, [], false) { Columns = [Age], MergeKeys = CommonMergeKeys };
+    public static readonly ApiResource ClusterRoles = new("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false, [], false) { Model = typeof(V1ClusterRole), Columns = [Age], MergeKeys = CommonMergeKeys };
 
     public static readonly ApiResource ClusterRoleBindings = new("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", false, [], false)
     {
+        Model = typeof(V1ClusterRoleBinding),
         Columns = [new("Role", "string", ".roleRef.name"), Age],
         MergeKeys = CommonMergeKeys,
     };
 
-    public static readonly ApiResource Roles = new("rbac.authorization.k8s.io", "v1", "Role", "roles", true, [], false) { Columns = [Age], MergeKeys = CommonMergeKeys };
+    public static readonly ApiResource Roles = new("rbac.authorization.k8s.io", "v1", "Role", "roles", true, [], false) { Model = typeof(V1Role), Columns = [Age], MergeKeys = CommonMergeKeys };
 
     public static readonly ApiResource RoleBindings = new("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", true, [], false)
     {
+        Model = typeof(V1RoleBinding),
         Columns = [new("Role", "string", ".roleRef.name"), Age],
         MergeKeys = CommonMergeKeys,
     };
