@@ -667,4 +667,41 @@ public class ApiServerConformanceTests : LocalClusterFixture
         swagger["swagger"]!.GetValue<string>().Should().Be("2.0");
         swagger["definitions"]!["io.k8s.api.core.v1.Service"]!["properties"]!["spec"]!["properties"]!["ports"]!["type"]!.GetValue<string>().Should().Be("array");
     }
+
+    [Test]
+    public async Task A_custom_resource_is_held_to_its_schemas_formats_and_unique_list_items()
+    {
+        await InstallCrdsAsync();
+        using var http = Server.CreateHttpClient();
+        var name = $"fmt-{Guid.NewGuid():N}"[..12];
+        var pool = JsonNode.Parse("""
+            {"apiVersion":"ipvsoperator.io/v1alpha1","kind":"IPPool","metadata":{"name":"NAME"},
+             "spec":{"addresses":["192.0.2.0/29"],"serviceAllocation":{"namespaces":["a","b","a"]}}}
+            """.Replace("NAME", name, StringComparison.Ordinal))!;
+        async Task<JsonNode> RefusalAsync(HttpResponseMessage response)
+        {
+            ((int)response.StatusCode).Should().Be(422, await response.Content.ReadAsStringAsync());
+            return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        }
+
+        var repeated = await RefusalAsync(await http.PostAsync("/apis/ipvsoperator.io/v1alpha1/ippools", new StringContent(pool.ToJsonString(), System.Text.Encoding.UTF8, "application/json")));
+        pool["spec"]!["serviceAllocation"]!["namespaces"] = new JsonArray("a", "b");
+        var created = await http.PostAsync("/apis/ipvsoperator.io/v1alpha1/ippools", new StringContent(pool.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
+        created.EnsureSuccessStatusCode();
+        var stored = JsonNode.Parse(await created.Content.ReadAsStringAsync())!;
+        JsonObject Condition(string type, string time) => new()
+        {
+            ["type"] = type, ["status"] = "True", ["reason"] = "Valid", ["message"] = "m", ["lastTransitionTime"] = time,
+        };
+        stored["status"] = new JsonObject { ["conditions"] = new JsonArray(Condition("Ready", "yesterday")) };
+        var badTime = await RefusalAsync(await http.PutAsync($"/apis/ipvsoperator.io/v1alpha1/ippools/{name}/status", new StringContent(stored.ToJsonString(), System.Text.Encoding.UTF8, "application/json")));
+        stored["status"] = new JsonObject { ["conditions"] = new JsonArray(Condition("Ready", "2026-11-30T00:00:00Z"), Condition("Ready", "2026-11-30T00:00:01Z")) };
+        var twice = await RefusalAsync(await http.PutAsync($"/apis/ipvsoperator.io/v1alpha1/ippools/{name}/status", new StringContent(stored.ToJsonString(), System.Text.Encoding.UTF8, "application/json")));
+
+        repeated["details"]!["causes"]!.AsArray().Should().Contain(c => c!["field"]!.GetValue<string>() == "spec.serviceAllocation.namespaces[2]"
+            && c["message"]!.GetValue<string>() == "Duplicate value: \"a\"");
+        badTime["details"]!["causes"]!.AsArray().Should().Contain(c => c!["field"]!.GetValue<string>() == "status.conditions[0].lastTransitionTime");
+        twice["details"]!["causes"]!.AsArray().Should().Contain(c => c!["field"]!.GetValue<string>() == "status.conditions[1]"
+            && c["message"]!.GetValue<string>().StartsWith("Duplicate value", StringComparison.Ordinal));
+    }
 }

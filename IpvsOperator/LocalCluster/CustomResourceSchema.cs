@@ -92,8 +92,10 @@ public sealed class CustomResourceSchema
         var instance = (JsonObject)obj.DeepClone();
         instance.Remove("metadata");
         using var document = JsonDocument.Parse(instance.ToJsonString());
-        var result = validator.Evaluate(document.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        // Formats are checked, as kube-apiserver checks those it knows (a "lastTransitionTime: yesterday" is refused).
+        var result = validator.Evaluate(document.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List, RequireFormatValidation = true });
         var errors = new List<(string, string)>();
+        Duplicates(instance, structural, string.Empty, errors);
         if (result.IsValid)
         {
             return errors;
@@ -120,6 +122,44 @@ public sealed class CustomResourceSchema
             }
         }
         return errors.Count > 0 ? errors : [("<root>", "the object does not match the schema")];
+    }
+
+    /// <summary>
+    /// Lists whose items must be unique, as upstream checks them: <c>x-kubernetes-list-type: set</c>
+    /// by value, <c>map</c> by the <c>x-kubernetes-list-map-keys</c>; each repeat is a "Duplicate value".
+    /// </summary>
+    private static void Duplicates(JsonNode? value, JsonObject schema, string field, List<(string, string)> errors)
+    {
+        switch (value)
+        {
+            case JsonObject obj when schema["properties"] is JsonObject properties:
+                foreach (var (name, child) in obj)
+                {
+                    if (properties[name] is JsonObject childSchema)
+                    {
+                        Duplicates(child, childSchema, Join(field, name), errors);
+                    }
+                }
+                break;
+            case JsonArray list when schema["items"] is JsonObject items:
+                var keys = (schema["x-kubernetes-list-map-keys"] as JsonArray)?.Select(k => k!.GetValue<string>()).ToList();
+                Func<JsonNode?, string?>? identity = schema["x-kubernetes-list-type"]?.GetValue<string>() switch
+                {
+                    "set" => item => item?.ToJsonString(),
+                    "map" when keys is { Count: > 0 } => item => new JsonObject(keys.Select(k => KeyValuePair.Create(k, item?[k]?.DeepClone()))).ToJsonString(),
+                    _ => null,
+                };
+                var seen = new HashSet<string?>();
+                for (var i = 0; i < list.Count; i++)
+                {
+                    if (identity is not null && !seen.Add(identity(list[i])))
+                    {
+                        errors.Add(($"{field}[{i}]", $"Duplicate value: {identity(list[i])}"));
+                    }
+                    Duplicates(list[i], items, $"{field}[{i}]", errors);
+                }
+                break;
+        }
     }
 
     private static string Join(string field, string name) => field.Length == 0 ? name : $"{field}.{name}";
@@ -229,6 +269,10 @@ public sealed class CustomResourceSchema
                     break;
                 case "items" or "additionalProperties" when value is JsonObject child:
                     result[key] = ToJsonSchema(child);
+                    break;
+                case "format" when value?.GetValue<string>() is "date-time" or "date" or "uuid" or "ipv4" or "ipv6" or "hostname" or "email" or "uri":
+                    // The formats kube-apiserver and JSON Schema both know; Kubernetes' own (int32, byte, cidr, ...) are left to the types.
+                    result[key] = value.DeepClone();
                     break;
                 case "nullable" or "x-kubernetes-int-or-string" or "x-kubernetes-preserve-unknown-fields" or "x-kubernetes-embedded-resource"
                     or "x-kubernetes-list-type" or "x-kubernetes-list-map-keys" or "x-kubernetes-map-type" or "x-kubernetes-validations" or "format":
