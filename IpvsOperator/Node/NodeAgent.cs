@@ -144,6 +144,7 @@ public sealed class NodeAgent
             var failedBefore = failedInARow > 0;
             ReportNetfilter(report);
             CountFailures(report);
+            NodeMetrics.Ready.Set(IsReady ? 1 : 0);
             if (!joined && report.Failure is null)
             {
                 joined = true;

@@ -39,6 +39,9 @@ public static class NodeMetrics
     public static readonly Gauge FailedSyncsInARow = Factory.CreateGauge(
         "ipvsoperator_node_failed_syncs_in_a_row", "Syncs that failed as a whole since the last one that completed (0 while syncing works); /readyz fails at --failed-syncs-until-unready.");
 
+    public static readonly Gauge Ready = Factory.CreateGauge(
+        "ipvsoperator_node_ready", "1 while /readyz answers ok (the first sync completed and fewer than --failed-syncs-until-unready failed since), else 0.");
+
     public static readonly Gauge LastSuccessfulSync = Factory.CreateGauge(
         "ipvsoperator_node_last_successful_sync_timestamp_seconds", "Unix time of the last sync that completed.");
 
