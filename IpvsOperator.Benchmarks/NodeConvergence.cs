@@ -31,6 +31,7 @@ internal static class NodeConvergence
         await using var server = await LocalClusterServer.StartAsync(new LocalClusterOptions { HistoryLimit = 50_000 });
         using var client = server.CreateClient();
         await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(CrdGenerator.Generate(typeof(V1Alpha1IPAllocation)));
+        await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(CrdGenerator.Generate(typeof(V1Alpha1IPVSNode)));
         var clock = Stopwatch.StartNew();
         await ParallelWriters.RunAsync(services, async i => await CreateServiceAsync(client, i, endpoints));
         Console.WriteLine($"cluster: {services} Services, IPAllocations and EndpointSlices created in {clock.Elapsed.TotalSeconds:F1} s ({kind} dataplane)");

@@ -46,7 +46,7 @@ public class DeploymentConfigTests
     {
         rendered.Select(o => $"{o.Kind}/{((IKubernetesObject<V1ObjectMeta>)o).Metadata.NamespaceProperty}/{((IKubernetesObject<V1ObjectMeta>)o).Metadata.Name}").Should().BeEquivalentTo(
             "Namespace//ipvs-operator-system", "Namespace//ipvs-operator-node",
-            "CustomResourceDefinition//ippools.ipvsoperator.io", "CustomResourceDefinition//ipallocations.ipvsoperator.io",
+            "CustomResourceDefinition//ippools.ipvsoperator.io", "CustomResourceDefinition//ipallocations.ipvsoperator.io", "CustomResourceDefinition//ipvsnodes.ipvsoperator.io",
             "ClusterRole//ipvs-operator-controller", "ClusterRole//ipvs-operator-node",
             "ClusterRoleBinding//ipvs-operator-controller", "ClusterRoleBinding//ipvs-operator-node",
             "ValidatingWebhookConfiguration//ipvs-operator-validating-webhook",
@@ -276,15 +276,16 @@ public class DeploymentConfigTests
     {
         await using var server = await LocalClusterServer.StartAsync();
         using var client = server.CreateClient();
-        foreach (var entity in new[] { typeof(V1Alpha1IPPool), typeof(V1Alpha1IPAllocation) })
+        foreach (var entity in new[] { typeof(V1Alpha1IPPool), typeof(V1Alpha1IPAllocation), typeof(V1Alpha1IPVSNode) })
         {
             await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(CrdGenerator.Generate(entity));
         }
         var token = await InstallRbacAsync(server, client, "node", NodeNamespace);
         var state = Directory.CreateTempSubdirectory("rbac-node-");
-        var host = new NodeHost(new NodeHostOptions
+        var kubeconfig = server.WriteKubeconfig(Path.Combine(state.FullName, "kubeconfig"), token: token);
+        NodeHost Host(TimeSpan syncPeriod) => new(new NodeHostOptions
         {
-            Kubeconfig = server.WriteKubeconfig(Path.Combine(state.FullName, "kubeconfig"), token: token),
+            Kubeconfig = kubeconfig,
             Dataplane = DataplaneKind.Memory,
             MetricsPort = 0,
             Bind = IPAddress.Loopback,
@@ -292,10 +293,12 @@ public class DeploymentConfigTests
             {
                 NodeName = "node-a",
                 ForwardTo = ForwardTarget.NodePort,
+                SyncPeriod = syncPeriod,
                 Layer2 = new Layer2Options { Namespace = NodeNamespace, LeaseDuration = TimeSpan.FromSeconds(2), RenewDeadline = TimeSpan.FromSeconds(1), RetryPeriod = TimeSpan.FromMilliseconds(200),
                     HeartbeatAddress = System.Net.IPAddress.Loopback, HeartbeatPort = 0 },
             },
         }, NullLoggerFactory.Instance);
+        var host = Host(TimeSpan.FromSeconds(30));
         await RefusalsReportedAsync(server, NodeUser, async () =>
         {
             using var stop = new CancellationTokenSource();
@@ -325,8 +328,18 @@ public class DeploymentConfigTests
             // Layer 2: the node takes the address, says so on the Service, and on stopping releases its Leases.
             await Eventually.TrueAsync(async () => (await client.CoreV1.ReadNamespacedServiceAsync("web", "default")).Status?.Conditions?
                 .Any(c => c.Type == WellKnown.Conditions.Announced && c.Status == "True" && c.Message.Contains("announced from node-a", StringComparison.Ordinal)) == true, "the Service says node-a announces it");
+            await Eventually.TrueAsync(async () => (await new EntityClient<V1Alpha1IPVSNode>(client).GetAsync(null, "node-a"))?.Status.VirtualServices == 1,
+                "the node's IPVSNode shows what it serves");
             await stop.CancelAsync();
             await run.WaitAsync(TimeSpan.FromSeconds(30));
+
+            // Restarted with other flags: its IPVSNode says so.
+            using var again = new CancellationTokenSource();
+            var restarted = Task.Run(() => Host(TimeSpan.FromSeconds(20)).RunAsync(again.Token, new TaskCompletionSource()));
+            await Eventually.TrueAsync(async () => (await new EntityClient<V1Alpha1IPVSNode>(client).GetAsync(null, "node-a"))?.Spec.SyncPeriodSeconds == 20,
+                "the restarted agent brings the spec up to date");
+            await again.CancelAsync();
+            await restarted.WaitAsync(TimeSpan.FromSeconds(30));
             state.Delete(recursive: true);
         });
 

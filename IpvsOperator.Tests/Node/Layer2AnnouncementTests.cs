@@ -112,19 +112,25 @@ public class Layer2AnnouncementTests : ControllerFixture
     [Test]
     public async Task One_node_announces_the_VIP_on_its_uplink_and_the_Service_says_which()
     {
-        var (ns, vip) = await ServiceAsync("l2-basic", "198.51.100.80/30", "Cluster", "node-b");
+        // All three in the election before the VIP exists: the node rendezvous hashing prefers takes it
+        // first (a node that joins later takes it over from whoever had it, which another test covers).
         StartNode("node-a");
         StartNode("node-b");
         StartNode("node-c");
+        await Eventually.TrueAsync(async () => (await Client.CoordinationV1.ListNamespacedLeaseAsync(leases, labelSelector: $"{AnnouncementElection.ComponentLabel}=presence")).Items.Count == 3,
+            "every node renews its presence");
+        var (ns, vip) = await ServiceAsync("l2-basic", "198.51.100.80/30", "Cluster", "node-b");
 
-        var holder = await SoleHolderAsync(vip);
+        var holder = await SoleHolderAsync(vip, nodes.Where(n => n.Name == Rendezvous.Preferred(vip, ["node-a", "node-b", "node-c"])));
 
         await Eventually.TrueAsync(() => nodes.All(n => n.Dataplane.Links.ListAddresses("ipvs-lb0").Contains(vip)), "every node serves the VIP on its dummy interface");
-        nodes.Should().OnlyContain(n => n.Dataplane.Sysctl.Read("net/ipv4/conf/eth0/arp_ignore") == "1" && n.Dataplane.Sysctl.Read("net/ipv4/conf/eth0/arp_announce") == "2",
+        // Each node prepares its uplink when it joins the election, after its first sync: on a busy machine a moment after the holder took the VIP.
+        await Eventually.TrueAsync(() => nodes.All(n => n.Dataplane.Sysctl.Read("net/ipv4/conf/eth0/arp_ignore") == "1" && n.Dataplane.Sysctl.Read("net/ipv4/conf/eth0/arp_announce") == "2"),
             "no node answers ARP for a VIP it only has on the dummy interface");
-        ((InMemoryNeighbourAdvertiser)holder.Dataplane.Advertiser).Sent.Should().Contain(("eth0", vip), "the taker sends gratuitous ARP");
+        // The address goes on the uplink first, the gratuitous ARP right after it, on the election's thread.
+        await Eventually.TrueAsync(() => ((InMemoryNeighbourAdvertiser)holder.Dataplane.Advertiser).Sent.Contains(("eth0", vip)), "the taker sends gratuitous ARP");
+        await Eventually.TrueAsync(() => holder.Agent.Announcing.Contains(vip), "the holder says it announces the VIP");
         nodes.Except([holder]).Should().OnlyContain(n => !((InMemoryNeighbourAdvertiser)n.Dataplane.Advertiser).Sent.Contains(new ValueTuple<string, IPAddressValue>("eth0", vip)));
-        holder.Agent.Announcing.Should().Contain(vip);
         await ServiceShowsAsync(ns, holder.Name, vip);
         (await EventsAsync(ns, "web", WellKnown.Events.Announced)).Should().ContainSingle()
             .Which.Message.Should().Be($"{vip} is announced from {holder.Name} (eth0); nobody announced it before");

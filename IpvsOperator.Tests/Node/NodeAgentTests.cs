@@ -94,6 +94,50 @@ public class NodeAgentTests : ControllerFixture
     }
 
     [Test]
+    public async Task The_agent_shows_what_its_node_serves_in_its_IPVSNode_which_goes_with_the_Node()
+    {
+        var node = await Client.CoreV1.CreateNodeAsync(new V1Node { Metadata = new V1ObjectMeta { Name = "node-a" } });
+        var (ns, vip) = await AddressedServiceAsync("agent-status", "198.51.100.96/30");
+        await PublishEndpointsAsync(ns, "web", "10.244.1.2", "10.244.2.2");
+        var objects = new IpvsOperator.Runtime.Client.EntityClient<V1Alpha1IPVSNode>(Client);
+
+        var dataplane = InMemory();
+        var agent = StartAgent(dataplane, new NodeAgentOptions { NodeName = "node-a", SyncPeriod = TimeSpan.FromMilliseconds(200) });
+
+        // What the node's kernel holds (this fixture's earlier tests leave their Services behind).
+        var http = new VirtualServiceKey(vip, IpvsProtocol.TCP, 80);
+        await Eventually.TrueAsync(() => Table(dataplane.Ipvs, http) == "10.244.1.2:8080/1 10.244.2.2:8080/1", "IPVS serves the Service");
+        V1Alpha1IPVSNode? shown = null;
+        await Eventually.TrueAsync(async () => (shown = await objects.GetAsync(null, "node-a")) is { Status.Ready: true } node
+                && node.Status.Vips!.Any(v => v.Address == vip.ToString())
+                && node.Status.VipsBound == dataplane.Links.ListAddresses("ipvs-lb0").Count
+                && node.Status.VirtualServices == dataplane.Ipvs.ListServices().Count
+                && node.Status.Destinations == dataplane.Ipvs.ListServices().Sum(s => dataplane.Ipvs.ListDestinations(s.Key).Count),
+            () => $"the IPVSNode shows what the kernel serves; now {KubernetesJson.Serialize(shown?.Status)}");
+        shown!.Status.LastSync!.Result.Should().Be("ok");
+        shown.Status.LastSuccessfulSyncTime.Should().NotBeNull();
+        shown.Spec.Announce.Should().Be("none");
+        shown.Spec.BindInterface.Should().Be("ipvs-lb0");
+        shown.Spec.Version.Should().NotBeNullOrEmpty();
+        shown.Metadata.OwnerReferences.Should().ContainSingle().Which.Uid.Should().Be(node.Metadata.Uid, "owned by its Node");
+
+        // Periodic syncs every 200 ms change nothing it shows: no write for them.
+        var writes = agent.StatusWrites;
+        var quiet = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(2);
+        await Eventually.TrueAsync(() => DateTimeOffset.UtcNow > quiet, "two seconds of periodic syncs pass", TimeSpan.FromSeconds(5));
+        agent.StatusWrites.Should().Be(writes, "a sync that changes nothing shown writes nothing");
+
+        using var kubectl = new KubectlSession(Server);
+        var table = await kubectl.RunAsync("get", "ipvsnodes");
+        table.ExitCode.Should().Be(0, table.Error);
+        table.Output.Should().MatchRegex(@"NAME\s+READY\s+VIPS\s+ANNOUNCED\s+SERVICES\s+LAST SYNC\s+SYNCED")
+            .And.MatchRegex($@"node-a\s+true\s+{shown.Status.VipsBound}\s+0\s+{shown.Status.VirtualServices}\s+ok\s+");
+
+        await Client.CoreV1.DeleteNodeAsync("node-a");
+        await Eventually.TrueAsync(async () => await objects.GetAsync(null, "node-a") is null, "the IPVSNode goes with its Node");
+    }
+
+    [Test]
     public async Task Scaling_endpoints_is_followed_and_a_removed_endpoint_drains_at_weight_0_first()
     {
         var (ns, vip) = await AddressedServiceAsync("agent-scale", "198.51.100.68/30");

@@ -113,7 +113,7 @@ public class ManifestGeneratorTests
     }
 
     [Test]
-    public async Task Kubectl_kustomize_renders_both_CRDs()
+    public async Task Kubectl_kustomize_renders_every_CRD()
     {
         var result = await Processes.RunAsync("kubectl", ["kustomize", Path.Combine(RepositoryRoot.Path, "config", "crd")]);
 
@@ -121,7 +121,7 @@ public class ManifestGeneratorTests
         var documents = k8s.KubernetesYaml.LoadAllFromString(result.Output);
         documents.Should().AllBeOfType<V1CustomResourceDefinition>();
         documents.Cast<V1CustomResourceDefinition>().Select(d => d.Metadata.Name)
-            .Should().BeEquivalentTo(["ippools.ipvsoperator.io", "ipallocations.ipvsoperator.io"]);
+            .Should().BeEquivalentTo(["ippools.ipvsoperator.io", "ipallocations.ipvsoperator.io", "ipvsnodes.ipvsoperator.io"]);
     }
 
     private static IEnumerable<(string Path, V1JSONSchemaProps Field)> Walk(string path, V1JSONSchemaProps field)

@@ -123,7 +123,7 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
     /// <summary>The CRDs, the operator's namespaces and the webhook configuration, as config/default installs them.</summary>
     internal static async Task InstallAsync(IKubernetes client, CancellationToken cancellationToken)
     {
-        foreach (var entity in new[] { typeof(V1Alpha1IPPool), typeof(V1Alpha1IPAllocation) })
+        foreach (var entity in new[] { typeof(V1Alpha1IPPool), typeof(V1Alpha1IPAllocation), typeof(V1Alpha1IPVSNode) })
         {
             await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(CrdGenerator.Generate(entity), cancellationToken: cancellationToken);
         }

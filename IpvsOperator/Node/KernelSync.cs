@@ -43,6 +43,9 @@ public sealed class KernelSync
     /// <summary>When the earliest drain ends, so that a sync can run then; null when nothing drains.</summary>
     public DateTimeOffset? NextDrainExpiry => drains.NextExpiry;
 
+    /// <summary>Destinations at weight 0, waiting for the drain timeout.</summary>
+    public int Draining => drains.Draining;
+
     /// <summary>One sync: desired from the view, actual from the kernel, the difference applied.</summary>
     public SyncReport Run(ClusterView view, SyncTrigger trigger)
     {

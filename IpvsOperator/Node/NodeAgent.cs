@@ -27,6 +27,10 @@ namespace IpvsOperator.Node;
 // heartbeats, other components' leaders) can be read or written.
 [EntityRbac(typeof(V1Lease), Verbs = RbacVerb.Get | RbacVerb.List | RbacVerb.Watch | RbacVerb.Create | RbacVerb.Update | RbacVerb.Delete, Component = "node", Namespaced = true)]
 [GenericRbac(Resources = ["services/status"], Verbs = RbacVerb.Patch, Component = "node")]
+// Its own IPVSNode (made on first use, owned by its Node, whose uid it reads).
+[EntityRbac(typeof(V1Alpha1IPVSNode), Verbs = RbacVerb.Get | RbacVerb.Create | RbacVerb.Update, Component = "node")]
+[GenericRbac(Groups = [WellKnown.Group], Resources = ["ipvsnodes/status"], Verbs = RbacVerb.Update, Component = "node")]
+[EntityRbac(typeof(V1Node), Verbs = RbacVerb.Get, Component = "node")]
 public sealed class NodeAgent
 {
     private readonly NodeAgentOptions options;
@@ -40,6 +44,10 @@ public sealed class NodeAgent
     private readonly Informer<V1Node>? nodes;
     private readonly KernelSync kernel;
     private readonly Layer2Announcement? layer2;
+    private readonly NodeStatusPublisher status;
+    private int driftRepaired;
+    private SyncReport? lastCompleted;
+    private DateTime? lastCompletedAt;
     private readonly Channel<bool> changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     private HashSet<ServiceWarning> warned = [];
@@ -58,6 +66,15 @@ public sealed class NodeAgent
         // Nodes matter only to the node-port mode (their InternalIPs are the destinations).
         nodes = options.ForwardTo == ForwardTarget.NodePort ? Watch(new EntityClient<V1Node>(kubernetes)) : null;
         kernel = new KernelSync(dataplane, options, clock, logger);
+        status = new NodeStatusPublisher(kubernetes, options.NodeName, new IPVSNodeSpec
+        {
+            Version = typeof(NodeAgent).Assembly.GetName().Version?.ToString(3),
+            Announce = options.Layer2 is null ? "none" : "l2",
+            AnnounceInterface = options.Layer2?.Interface,
+            BindInterface = options.BindInterface,
+            ForwardTo = options.ForwardTo == ForwardTarget.NodePort ? "nodeport" : "endpoints",
+            SyncPeriodSeconds = (int)options.SyncPeriod.TotalSeconds,
+        }, loggers.CreateLogger<NodeStatusPublisher>(), clock);
         if (options.Layer2 is { } layer2Options)
         {
             layer2 = new Layer2Announcement(kubernetes, dataplane, options.NodeName, layer2Options, events,
@@ -90,13 +107,16 @@ public sealed class NodeAgent
     /// <summary>The addresses this node announces on the LAN now (empty without layer 2 announcement).</summary>
     public IReadOnlySet<IPAddressValue> Announcing => layer2?.Held ?? new HashSet<IPAddressValue>();
 
+    /// <summary>Writes of this node's IPVSNode so far: on change, never once per sync or per VIP.</summary>
+    public int StatusWrites => status.Writes;
+
     /// <summary>Raised after every sync (tests and the benchmark watch convergence through it).</summary>
     public event Action<SyncReport>? Synced;
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var watches = new List<Task> { allocations.RunAsync(stop.Token), services.RunAsync(stop.Token), slices.RunAsync(stop.Token) };
+        var watches = new List<Task> { allocations.RunAsync(stop.Token), services.RunAsync(stop.Token), slices.RunAsync(stop.Token), status.RunAsync(stop.Token) };
         var announcing = Task.CompletedTask;
         if (nodes is not null)
         {
@@ -145,6 +165,7 @@ public sealed class NodeAgent
             ReportNetfilter(report);
             CountFailures(report);
             NodeMetrics.Ready.Set(IsReady ? 1 : 0);
+            status.Offer(StatusAfter(report));
             if (!joined && report.Failure is null)
             {
                 joined = true;
@@ -156,6 +177,46 @@ public sealed class NodeAgent
             Synced?.Invoke(report);
             trigger = await WaitForNextSyncAsync(nextPeriodic, failedInARow, cancellationToken);
         }
+    }
+
+    /// <summary>This node's IPVSNode status after a sync.</summary>
+    private IPVSNodeStatus StatusAfter(SyncReport report)
+    {
+        if (report.Failure is null)
+        {
+            if (report.Trigger == SyncTrigger.Periodic)
+            {
+                driftRepaired = report.Writes; // a periodic sync changes only what drifted
+            }
+            (lastCompleted, lastCompletedAt) = (report, clock.GetUtcNow().UtcDateTime);
+        }
+        // A failed sync changed nothing it can count: the kernel holds what the last completed one made.
+        var served = lastCompleted ?? report;
+        var bound = kernel.LastDesired.Addresses.Order().ToList();
+        var announcing = Announcing;
+        var problem = report.Outage?.Message ?? (report.Errors > 0 ? $"{report.Errors} kernel operations refused" : null);
+        return new IPVSNodeStatus
+        {
+            Ready = IsReady,
+            LastSync = new IPVSNodeSync
+            {
+                Time = clock.GetUtcNow().UtcDateTime,
+                DurationMilliseconds = (long)report.Duration.TotalMilliseconds,
+                Trigger = report.Trigger.ToString().ToLowerInvariant(),
+                Result = report.Failure is not null ? "failed" : report.Errors > 0 || report.Outage is not null ? "partial" : "ok",
+                KernelWrites = report.Writes,
+                Message = problem,
+            },
+            LastSuccessfulSyncTime = lastCompletedAt,
+            DriftRepaired = driftRepaired,
+            VipsBound = bound.Count,
+            VipsAnnounced = announcing.Count,
+            Vips = [.. bound.Take(IPVSNodeStatus.MaxListedVips).Select(a => new IPVSNodeVip { Address = a.ToString(), Announced = announcing.Contains(a) ? "l2" : null })],
+            VirtualServices = served.VirtualServices,
+            Destinations = served.Destinations,
+            DrainingDestinations = kernel.Draining,
+            AnnouncementProblem = layer2?.Problem,
+        };
     }
 
     private ClusterView CurrentView() => new([.. allocations.Items], [.. services.Items], [.. slices.Items], [.. nodes?.Items ?? []]);

@@ -1,0 +1,147 @@
+using System.Text.Json.Serialization;
+using IpvsOperator.Runtime.Entities;
+using k8s.Models;
+
+namespace IpvsOperator.Entities;
+
+/// <summary>
+/// What the node agent on one node is and does, written only by that agent: its version and the
+/// flags that matter in the spec, and in the status whether it is ready, its last sync and what the
+/// kernel serves (VIPs bound and announced, IPVS virtual services and destinations). Named after
+/// the node, owned by its Node object, so it goes when the Node goes.
+/// </summary>
+[KubernetesEntity(Group = WellKnown.Group, ApiVersion = WellKnown.Version, Kind = KindName, PluralName = Plural)]
+[EntityScope(EntityScope.Cluster)]
+[KubernetesEntityShortNames("ipvsn")]
+[Description("The node agent on one node and what its kernel serves, named after the node. Written by that node's agent; deleted with its Node.")]
+[PrinterColumn("Ready", ".status.ready", "boolean")]
+[PrinterColumn("VIPs", ".status.vipsBound", "integer", Description = "VIPs bound on the bind interface")]
+[PrinterColumn("Announced", ".status.vipsAnnounced", "integer", Description = "VIPs this node answers ARP/NDP for (layer 2)")]
+[PrinterColumn("Services", ".status.virtualServices", "integer", Description = "IPVS virtual services")]
+[PrinterColumn("Destinations", ".status.destinations", "integer", Priority = 1)]
+[PrinterColumn("Last Sync", ".status.lastSync.result", "string")]
+[PrinterColumn("Synced", ".status.lastSync.time", "date")]
+[PrinterColumn("Version", ".spec.version", "string", Priority = 1)]
+[PrinterColumn("Announce", ".spec.announce", "string", Priority = 1)]
+public sealed class V1Alpha1IPVSNode : CustomKubernetesEntity<IPVSNodeSpec, IPVSNodeStatus>
+{
+    public const string KindName = "IPVSNode";
+    public const string Plural = "ipvsnodes";
+}
+
+public sealed class IPVSNodeSpec
+{
+    [JsonPropertyName("version")]
+    [Description("The agent's version.")]
+    public string? Version { get; set; }
+
+    [JsonPropertyName("announce")]
+    [Description("How the VIPs reach this node: l2 (ARP/NDP from the node holding each VIP) or none.")]
+    public string? Announce { get; set; }
+
+    [JsonPropertyName("announceInterface")]
+    [Description("The interface layer 2 announcements go out on (empty: the default route's).")]
+    public string? AnnounceInterface { get; set; }
+
+    [JsonPropertyName("bindInterface")]
+    [Description("The dummy interface the VIPs are bound on.")]
+    public string? BindInterface { get; set; }
+
+    [JsonPropertyName("forwardTo")]
+    [Description("Where IPVS sends a VIP's connections: endpoints (pod addresses) or nodeport.")]
+    public string? ForwardTo { get; set; }
+
+    [JsonPropertyName("syncPeriodSeconds")]
+    [Description("How often the agent re-syncs the kernel in full (repairing drift).")]
+    public int? SyncPeriodSeconds { get; set; }
+}
+
+public sealed class IPVSNodeStatus
+{
+    [JsonPropertyName("ready")]
+    [Description("Whether the agent is ready (its /readyz): the kernel was synced, and syncs are not failing.")]
+    public bool Ready { get; set; }
+
+    [JsonPropertyName("lastSync")]
+    [Description("The last sync of the kernel with the cluster.")]
+    public IPVSNodeSync? LastSync { get; set; }
+
+    [JsonPropertyName("lastSuccessfulSyncTime")]
+    [Description("When a sync last completed.")]
+    public DateTime? LastSuccessfulSyncTime { get; set; }
+
+    [JsonPropertyName("driftRepaired")]
+    [Description("Kernel changes the last periodic sync made: drift it repaired (rules deleted by hand, addresses removed).")]
+    public int DriftRepaired { get; set; }
+
+    [JsonPropertyName("vipsBound")]
+    [Description("VIPs bound on the bind interface.")]
+    public int VipsBound { get; set; }
+
+    [JsonPropertyName("vipsAnnounced")]
+    [Description("VIPs this node announces on the LAN (layer 2).")]
+    public int VipsAnnounced { get; set; }
+
+    [JsonPropertyName("vips")]
+    [ListMap("address")]
+    [Items(MaxItems = IPVSNodeStatus.MaxListedVips)]
+    [Description("The VIPs bound here and whether this node announces them (the first 256 in address order; vipsBound counts them all).")]
+    public List<IPVSNodeVip>? Vips { get; set; }
+
+    [JsonPropertyName("virtualServices")]
+    [Description("IPVS virtual services the agent programmed.")]
+    public int VirtualServices { get; set; }
+
+    [JsonPropertyName("destinations")]
+    [Description("IPVS destinations the agent programmed (draining ones included).")]
+    public int Destinations { get; set; }
+
+    [JsonPropertyName("drainingDestinations")]
+    [Description("Destinations at weight 0, waiting for the drain timeout.")]
+    public int DrainingDestinations { get; set; }
+
+    [JsonPropertyName("announcementProblem")]
+    [Description("Why this node cannot announce VIPs now (empty: it can).")]
+    public string? AnnouncementProblem { get; set; }
+
+    /// <summary>How many VIPs the status lists by name: its size stays bounded whatever the cluster.</summary>
+    public const int MaxListedVips = 256;
+}
+
+public sealed class IPVSNodeSync
+{
+    [JsonPropertyName("time")]
+    [Description("When it ended.")]
+    public DateTime? Time { get; set; }
+
+    [JsonPropertyName("durationMilliseconds")]
+    [Description("How long it took.")]
+    public long DurationMilliseconds { get; set; }
+
+    [JsonPropertyName("trigger")]
+    [Description("What started it: change, periodic, drain or retry.")]
+    public string? Trigger { get; set; }
+
+    [JsonPropertyName("result")]
+    [Description("ok: every operation applied; partial: some refused by the kernel; failed: the sync failed as a whole.")]
+    public string? Result { get; set; }
+
+    [JsonPropertyName("kernelWrites")]
+    [Description("Changes it made to the kernel.")]
+    public int KernelWrites { get; set; }
+
+    [JsonPropertyName("message")]
+    [Description("Why it failed or was partial.")]
+    public string? Message { get; set; }
+}
+
+public sealed class IPVSNodeVip
+{
+    [JsonPropertyName("address")]
+    [Required]
+    public string Address { get; set; } = string.Empty;
+
+    [JsonPropertyName("announced")]
+    [Description("l2 when this node answers ARP/NDP for it; empty when another node does (or nobody announces).")]
+    public string? Announced { get; set; }
+}

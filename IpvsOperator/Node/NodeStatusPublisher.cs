@@ -1,0 +1,149 @@
+using System.Threading.Channels;
+using IpvsOperator.Entities;
+using IpvsOperator.Runtime.Client;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace IpvsOperator.Node;
+
+/// <summary>
+/// Keeps this node's <see cref="V1Alpha1IPVSNode"/> up to date: the sync loop offers the status
+/// after every sync and never waits; one writer publishes the latest offer when it differs from
+/// what was written (sync times aside), at most once per <see cref="MinInterval"/>, and at least
+/// once per <see cref="Refresh"/> so that the last sync time stays current. The object is made on
+/// first use, owned by the node's Node object so that it goes when the Node goes. A failed write is
+/// logged once and retried with the next offer.
+/// </summary>
+public sealed class NodeStatusPublisher(IKubernetes kubernetes, string nodeName, IPVSNodeSpec spec, ILogger logger, TimeProvider? time = null)
+{
+    public static readonly TimeSpan MinInterval = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan Refresh = TimeSpan.FromSeconds(60);
+
+    private readonly EntityClient<V1Alpha1IPVSNode> objects = new(kubernetes);
+    private readonly EntityClient<V1Node> nodes = new(kubernetes);
+    private readonly TimeProvider clock = time ?? TimeProvider.System;
+    private readonly Channel<bool> offered = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private IPVSNodeStatus? latest;
+    private IPVSNodeStatus? written;
+    private DateTimeOffset writtenAt = DateTimeOffset.MinValue;
+    private V1Alpha1IPVSNode? current;
+    private string? failing;
+
+    /// <summary>Writes so far (tests and the benchmark count them: never one per VIP).</summary>
+    public int Writes { get; private set; }
+
+    /// <summary>The status after a sync; returns at once.</summary>
+    public void Offer(IPVSNodeStatus status)
+    {
+        Volatile.Write(ref latest, status);
+        offered.Writer.TryWrite(true);
+    }
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var _ in offered.Reader.ReadAllAsync(cancellationToken))
+            {
+                var wait = writtenAt + MinInterval - clock.GetUtcNow();
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, clock, cancellationToken);
+                }
+                if (Volatile.Read(ref latest) is not { } status
+                    || (written is not null && SameContent(written, status) && clock.GetUtcNow() - writtenAt < Refresh))
+                {
+                    continue;
+                }
+                await WriteAsync(status, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+    }
+
+    private async Task WriteAsync(IPVSNodeStatus status, CancellationToken cancellationToken)
+    {
+        try
+        {
+            current ??= await EnsureAsync(cancellationToken);
+            current.Status = status;
+            current = await objects.ReplaceStatusAsync(current, cancellationToken);
+            written = status;
+            writtenAt = clock.GetUtcNow();
+            Writes++;
+            if (failing is not null)
+            {
+                logger.LogInformation("the IPVSNode {Node} is written again", nodeName);
+                failing = null;
+            }
+        }
+        catch (Exception error) when (!cancellationToken.IsCancellationRequested && error is ApiStatusException or HttpRequestException or IOException or TimeoutException)
+        {
+            current = null; // read afresh next time (changed or deleted meanwhile)
+            if (failing != error.Message)
+            {
+                logger.LogWarning("cannot write the IPVSNode {Node}: {Error}; retrying with the next sync", nodeName, error.Message);
+                failing = error.Message;
+            }
+        }
+    }
+
+    /// <summary>This node's object, made (owned by the Node) when missing and its spec brought up to date.</summary>
+    private async Task<V1Alpha1IPVSNode> EnsureAsync(CancellationToken cancellationToken)
+    {
+        var existing = await objects.GetAsync(null, nodeName, cancellationToken);
+        if (existing is null)
+        {
+            return await objects.CreateAsync(new V1Alpha1IPVSNode
+            {
+                Metadata = new V1ObjectMeta
+                {
+                    Name = nodeName,
+                    Labels = new Dictionary<string, string> { ["app.kubernetes.io/part-of"] = "ipvs-operator" },
+                    OwnerReferences = await OwnerAsync(cancellationToken) is { } owner ? [owner] : null,
+                },
+                Spec = spec,
+            }, cancellationToken);
+        }
+        var changed = false;
+        if (KubernetesJson.Serialize(existing.Spec) != KubernetesJson.Serialize(spec))
+        {
+            existing.Spec = spec; // a new version or new flags after a restart
+            changed = true;
+        }
+        if (existing.Metadata.OwnerReferences?.Any(r => r.Kind == "Node") != true && await OwnerAsync(cancellationToken) is { } adopted)
+        {
+            // Made before its Node was there (or by an older agent): owned from now on.
+            existing.Metadata.OwnerReferences = [.. existing.Metadata.OwnerReferences ?? [], adopted];
+            changed = true;
+        }
+        return changed ? await objects.ReplaceAsync(existing, cancellationToken) : existing;
+    }
+
+    /// <summary>A reference to this node's Node object, so that the IPVSNode goes with it; null where there is none (local mode).</summary>
+    private async Task<V1OwnerReference?> OwnerAsync(CancellationToken cancellationToken) =>
+        await nodes.GetAsync(null, nodeName, cancellationToken) is { } node
+            ? new V1OwnerReference { ApiVersion = "v1", Kind = "Node", Name = nodeName, Uid = node.Metadata.Uid }
+            : null;
+
+    /// <summary>The same but for when and how the last sync ran: no write just because a periodic sync ran.</summary>
+    private static bool SameContent(IPVSNodeStatus a, IPVSNodeStatus b) => Content(a) == Content(b);
+
+    private static string Content(IPVSNodeStatus status)
+    {
+        var copy = KubernetesJson.Deserialize<IPVSNodeStatus>(KubernetesJson.Serialize(status));
+        copy.LastSuccessfulSyncTime = null;
+        if (copy.LastSync is { } sync)
+        {
+            sync.Time = null;
+            sync.DurationMilliseconds = 0;
+            sync.Trigger = null;
+            sync.KernelWrites = 0;
+        }
+        return KubernetesJson.Serialize(copy);
+    }
+}
