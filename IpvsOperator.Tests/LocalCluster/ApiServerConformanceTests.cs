@@ -25,13 +25,6 @@ public class ApiServerConformanceTests : LocalClusterFixture
 
     private Task<ProcessResult> Kubectl(params string[] arguments) => kubectl.RunAsync(arguments);
 
-    private async Task<string> NamespaceAsync(string prefix)
-    {
-        var name = $"{prefix}-{Guid.NewGuid():N}"[..20];
-        await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = name } });
-        return name;
-    }
-
     private static V1Service Service(string name, params V1ServicePort[] ports) => new()
     {
         Metadata = new V1ObjectMeta { Name = name },
@@ -52,7 +45,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [TestCase("a.b", "metadata.name", "Invalid value: \"a.b\": a DNS-1035 label")]
     public async Task A_Service_name_must_be_a_DNS_1035_label(string name, string field, string message)
     {
-        var ns = await NamespaceAsync("svcname");
+        var ns = await NewNamespaceAsync("svcname");
 
         await ShouldBeInvalidAsync(() => Client.CoreV1.CreateNamespacedServiceAsync(Service(name), ns), field, message);
     }
@@ -60,7 +53,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task Service_ports_must_be_named_when_several_unique_in_range_and_of_a_known_protocol()
     {
-        var ns = await NamespaceAsync("ports");
+        var ns = await NewNamespaceAsync("ports");
 
         await ShouldBeInvalidAsync(() => Client.CoreV1.CreateNamespacedServiceAsync(Service("unnamed", new V1ServicePort { Port = 80 }, new V1ServicePort { Name = "b", Port = 81 }), ns),
             "spec.ports[0].name", "Required value");
@@ -76,7 +69,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task A_Service_status_must_carry_valid_addresses_ip_modes_and_conditions()
     {
-        var ns = await NamespaceAsync("status");
+        var ns = await NewNamespaceAsync("status");
         var service = await Client.CoreV1.CreateNamespacedServiceAsync(Service("web"), ns);
         var now = DateTime.UtcNow;
 
@@ -110,7 +103,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task A_Service_cluster_IP_and_load_balancer_class_may_not_change_once_set()
     {
-        var ns = await NamespaceAsync("immutable");
+        var ns = await NewNamespaceAsync("immutable");
         var created = Service("web");
         created.Spec.LoadBalancerClass = "ipvsoperator.io/lb";
         var service = await Client.CoreV1.CreateNamespacedServiceAsync(created, ns);
@@ -129,7 +122,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task Leases_EndpointSlices_Events_and_ConfigMaps_are_validated()
     {
-        var ns = await NamespaceAsync("others");
+        var ns = await NewNamespaceAsync("others");
 
         await ShouldBeInvalidAsync(() => Client.CoordinationV1.CreateNamespacedLeaseAsync(new V1Lease { Metadata = new V1ObjectMeta { Name = "l" }, Spec = new V1LeaseSpec { LeaseDurationSeconds = -1 } }, ns),
             "spec.leaseDurationSeconds", "Invalid value: -1: must be greater than 0");
@@ -150,7 +143,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task A_UID_in_the_body_is_a_precondition_so_a_write_never_lands_on_an_object_made_again()
     {
-        var ns = await NamespaceAsync("uid");
+        var ns = await NewNamespaceAsync("uid");
         var first = await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "c" } }, ns);
         await Client.CoreV1.DeleteNamespacedConfigMapAsync("c", ns);
         await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "c" } }, ns);
@@ -167,7 +160,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task A_create_carrying_a_resourceVersion_is_refused()
     {
-        var ns = await NamespaceAsync("createrv");
+        var ns = await NewNamespaceAsync("createrv");
 
         var refused = (await ((Func<Task>)(() => Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "c", ResourceVersion = "5" } }, ns)))
             .Should().ThrowAsync<HttpOperationException>()).Which;
@@ -200,7 +193,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task Server_side_dry_run_creates_changes_and_deletes_nothing()
     {
-        var ns = await NamespaceAsync("dryrun");
+        var ns = await NewNamespaceAsync("dryrun");
         var file = kubectl.WriteFile("dry.yaml", $"""
             apiVersion: v1
             kind: ConfigMap
@@ -232,7 +225,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task A_dry_run_Service_create_holds_no_node_port()
     {
-        var ns = await NamespaceAsync("dryport");
+        var ns = await NewNamespaceAsync("dryport");
         var service = Service("web", new V1ServicePort { Name = "http", Port = 80, NodePort = 30777 });
 
         var dry = await Client.CoreV1.CreateNamespacedServiceAsync(service, ns, dryRun: "All");
@@ -245,7 +238,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task A_garbled_continue_token_is_a_400_and_one_from_before_compaction_a_410()
     {
-        var ns = await NamespaceAsync("pages");
+        var ns = await NewNamespaceAsync("pages");
         for (var i = 0; i < 3; i++)
         {
             await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = $"c{i}" } }, ns);
@@ -286,7 +279,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task Kubectl_describe_shows_a_Services_Events_and_get_prints_pending_and_node_ports_as_upstream()
     {
-        var ns = await NamespaceAsync("describe");
+        var ns = await NewNamespaceAsync("describe");
         var service = await Client.CoreV1.CreateNamespacedServiceAsync(Service("web"), ns);
         await Client.CoreV1.CreateNamespacedEventAsync(new Corev1Event
         {
@@ -315,7 +308,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task A_type_change_gives_or_takes_node_ports_and_the_traffic_policy_and_a_port_added_by_patch_gets_one()
     {
-        var ns = await NamespaceAsync("types");
+        var ns = await NewNamespaceAsync("types");
         var created = Service("web");
         created.Spec.Type = "ClusterIP";
         await Client.CoreV1.CreateNamespacedServiceAsync(created, ns);
@@ -340,7 +333,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task A_requested_cluster_IP_is_honoured_and_a_taken_address_or_node_port_is_refused()
     {
-        var ns = await NamespaceAsync("claims");
+        var ns = await NewNamespaceAsync("claims");
         var first = Service("first", new V1ServicePort { Name = "http", Port = 80, NodePort = 31555 });
         first.Spec.ClusterIP = "10.96.200.1";
 
@@ -360,7 +353,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task A_Service_has_a_generation_that_spec_changes_bump_and_status_changes_do_not()
     {
-        var ns = await NamespaceAsync("svcgen");
+        var ns = await NewNamespaceAsync("svcgen");
         var service = await Client.CoreV1.CreateNamespacedServiceAsync(Service("web"), ns);
         service.Metadata.Generation.Should().Be(1);
 
@@ -433,7 +426,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task Client_side_apply_orders_list_items_as_the_manifest_does_and_no_patch_directive_is_stored()
     {
-        var ns = await NamespaceAsync("order");
+        var ns = await NewNamespaceAsync("order");
         string Manifest(params int[] ports) => $"""
             apiVersion: v1
             kind: Service
@@ -461,7 +454,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task Kubectl_auth_can_i_answers_from_RBAC_for_the_user_who_asks()
     {
-        var ns = await NamespaceAsync("cani");
+        var ns = await NewNamespaceAsync("cani");
         await Client.RbacAuthorizationV1.CreateNamespacedRoleAsync(new V1Role
         {
             Metadata = new V1ObjectMeta { Name = "service-reader" },
@@ -492,7 +485,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task The_pages_of_a_list_are_one_snapshot_even_when_objects_change_between_them()
     {
-        var ns = await NamespaceAsync("pages");
+        var ns = await NewNamespaceAsync("pages");
         for (var i = 0; i < 9; i++)
         {
             await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = $"cm-{i}" }, Data = new Dictionary<string, string> { ["v"] = "old" } }, ns);
@@ -523,7 +516,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task A_list_with_resourceVersionMatch_Exact_reads_the_state_at_that_version_and_misuse_is_refused()
     {
-        var ns = await NamespaceAsync("exact");
+        var ns = await NewNamespaceAsync("exact");
         await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "before" } }, ns);
         var then = (await Client.CoreV1.ListNamespacedConfigMapAsync(ns)).Metadata.ResourceVersion;
         await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "after" } }, ns);
@@ -546,7 +539,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task A_watch_with_sendInitialEvents_ends_the_current_objects_with_an_initial_events_end_bookmark()
     {
-        var ns = await NamespaceAsync("initial");
+        var ns = await NewNamespaceAsync("initial");
         for (var i = 0; i < 3; i++)
         {
             await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = $"cm-{i}" } }, ns);
@@ -576,7 +569,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task An_owner_reference_must_name_its_owner_fully_and_only_one_may_be_the_controller()
     {
-        var ns = await NamespaceAsync("owners");
+        var ns = await NewNamespaceAsync("owners");
         var owner = await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "owner" } }, ns);
         var nameless = OwnedBy(owner);
         nameless.Name = null;
@@ -593,7 +586,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task A_dependent_whose_owner_does_not_exist_is_collected()
     {
-        var ns = await NamespaceAsync("dangling");
+        var ns = await NewNamespaceAsync("dangling");
         var ghost = new V1OwnerReference { ApiVersion = "v1", Kind = "ConfigMap", Name = "never-made", Uid = Guid.NewGuid().ToString() };
         var owner = await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "owner" } }, ns);
 
@@ -608,7 +601,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task Foreground_deletion_keeps_the_owner_until_its_blocking_dependents_are_gone()
     {
-        var ns = await NamespaceAsync("foreground");
+        var ns = await NewNamespaceAsync("foreground");
         var owner = await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "owner" } }, ns);
         await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap
         {
@@ -631,7 +624,7 @@ public class ApiServerConformanceTests : LocalClusterFixture
     [Test]
     public async Task Kubectl_explain_knows_the_built_in_types_and_strict_validation_refuses_their_unknown_fields()
     {
-        var ns = await NamespaceAsync("strict");
+        var ns = await NewNamespaceAsync("strict");
         var typo = $"""
             apiVersion: v1
             kind: Service

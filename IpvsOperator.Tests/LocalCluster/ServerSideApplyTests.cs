@@ -27,13 +27,6 @@ public class ServerSideApplyTests : LocalClusterFixture
     [OneTimeTearDown]
     public void EndKubectlSession() => kubectl.Dispose();
 
-    private async Task<string> NamespaceAsync(string prefix)
-    {
-        var name = $"{prefix}-{Guid.NewGuid():N}"[..20];
-        await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = name } });
-        return name;
-    }
-
     private static string ServiceManifest(string ns, string labels = "", params (int Port, int TargetPort)[] ports) => $"""
         apiVersion: v1
         kind: Service
@@ -85,7 +78,7 @@ public class ServerSideApplyTests : LocalClusterFixture
     [Test]
     public async Task Apply_creates_a_missing_object_and_records_the_applier_as_the_manager_of_the_fields_it_set()
     {
-        var ns = await NamespaceAsync("ssa-create");
+        var ns = await NewNamespaceAsync("ssa-create");
 
         var result = await ApplyAsync(ServiceManifest(ns, "  labels: {app: web}", (80, 8080)));
 
@@ -105,7 +98,7 @@ public class ServerSideApplyTests : LocalClusterFixture
     [Test]
     public async Task Applying_a_change_to_a_field_another_manager_set_is_a_conflict_unless_forced()
     {
-        var ns = await NamespaceAsync("ssa-conflict");
+        var ns = await NewNamespaceAsync("ssa-conflict");
         (await ApplyAsync(ServiceManifest(ns, "", (80, 8080)))).ExitCode.Should().Be(0);
         var patched = await kubectl.RunAsync("patch", "service", "web", "-n", ns, "--type=merge", "-p", """{"spec":{"ports":[{"name":"p80","port":80,"targetPort":7070}]}}""");
         patched.ExitCode.Should().Be(0, patched.Error);
@@ -128,7 +121,7 @@ public class ServerSideApplyTests : LocalClusterFixture
     [Test]
     public async Task Applying_the_same_value_another_manager_set_shares_the_field_without_a_conflict()
     {
-        var ns = await NamespaceAsync("ssa-share");
+        var ns = await NewNamespaceAsync("ssa-share");
         (await ApplyAsync(ServiceManifest(ns, "", (80, 8080)), "--field-manager=team-a")).ExitCode.Should().Be(0);
 
         var second = await ApplyAsync(ServiceManifest(ns, "", (80, 8080)), "--field-manager=team-b");
@@ -142,7 +135,7 @@ public class ServerSideApplyTests : LocalClusterFixture
     [Test]
     public async Task Fields_a_manager_applied_before_and_applies_no_longer_are_removed_unless_another_manager_owns_them()
     {
-        var ns = await NamespaceAsync("ssa-remove");
+        var ns = await NewNamespaceAsync("ssa-remove");
         (await ApplyAsync(ServiceManifest(ns, "  labels: {app: web, tier: edge}", (80, 8080), (443, 8443)))).ExitCode.Should().Be(0);
         // Another manager applies the 443 port too: it stays when the first one drops it.
         (await ApplyAsync(ServiceManifest(ns, "", (443, 8443)), "--field-manager=other")).ExitCode.Should().Be(0);
@@ -165,7 +158,7 @@ public class ServerSideApplyTests : LocalClusterFixture
     [Test]
     public async Task Moving_from_client_side_apply_hands_the_fields_to_kubectl_without_conflicts()
     {
-        var ns = await NamespaceAsync("ssa-upgrade");
+        var ns = await NewNamespaceAsync("ssa-upgrade");
         var manifest = $"""
             apiVersion: v1
             kind: ConfigMap
@@ -190,7 +183,7 @@ public class ServerSideApplyTests : LocalClusterFixture
     [Test]
     public async Task A_server_side_dry_run_apply_changes_nothing_and_kubectl_diff_shows_the_change()
     {
-        var ns = await NamespaceAsync("ssa-dry");
+        var ns = await NewNamespaceAsync("ssa-dry");
         (await ApplyAsync(ServiceManifest(ns, "", (80, 8080)))).ExitCode.Should().Be(0);
         var before = await Client.CoreV1.ReadNamespacedServiceAsync("web", ns);
 
@@ -207,7 +200,7 @@ public class ServerSideApplyTests : LocalClusterFixture
     [Test]
     public async Task An_update_owns_the_fields_it_changes_and_takes_them_from_the_applier()
     {
-        var ns = await NamespaceAsync("ssa-update");
+        var ns = await NewNamespaceAsync("ssa-update");
         (await ApplyAsync(ServiceManifest(ns, "  labels: {app: web}", (80, 8080)))).ExitCode.Should().Be(0);
 
         var service = await Client.CoreV1.ReadNamespacedServiceAsync("web", ns);
@@ -222,7 +215,7 @@ public class ServerSideApplyTests : LocalClusterFixture
     [Test]
     public async Task Status_is_applied_through_the_status_subresource_and_ignored_on_the_main_resource()
     {
-        var ns = await NamespaceAsync("ssa-status");
+        var ns = await NewNamespaceAsync("ssa-status");
         (await ApplyAsync(ServiceManifest(ns, "", (80, 8080)))).ExitCode.Should().Be(0);
         var status = $"""
             apiVersion: v1
@@ -253,7 +246,7 @@ public class ServerSideApplyTests : LocalClusterFixture
     [Test]
     public async Task Apply_takes_YAML_over_HTTP_and_refuses_it_without_a_field_manager_or_with_force_on_another_patch()
     {
-        var ns = await NamespaceAsync("ssa-http");
+        var ns = await NewNamespaceAsync("ssa-http");
         using var http = Server.CreateHttpClient();
         var yaml = $"""
             apiVersion: v1
@@ -292,7 +285,7 @@ public class ServerSideApplyTests : LocalClusterFixture
     [Test]
     public async Task ManagedFields_survive_clients_that_do_not_send_them_and_one_empty_entry_clears_them()
     {
-        var ns = await NamespaceAsync("ssa-clear");
+        var ns = await NewNamespaceAsync("ssa-clear");
         (await ApplyAsync(ServiceManifest(ns, "", (80, 8080)))).ExitCode.Should().Be(0);
 
         var service = await Client.CoreV1.ReadNamespacedServiceAsync("web", ns);

@@ -11,6 +11,26 @@ public sealed record WriteOptions(string FieldValidation = "Warn", bool DryRun =
     /// <summary>The manager of a write that names none and whose client sends no user agent.</summary>
     public const string UnknownManager = "unknown";
 
+    /// <summary>
+    /// Fields the type does not have, already dropped: a 400 under fieldValidation Strict (what
+    /// kubectl sends), a warning under Warn (the default), nothing under Ignore; as upstream.
+    /// </summary>
+    public void ReportUnknownFields(IReadOnlyList<string> unknown)
+    {
+        if (unknown.Count == 0)
+        {
+            return;
+        }
+        if (FieldValidation == "Strict")
+        {
+            throw ApiException.BadRequest($"strict decoding error: {string.Join(", ", unknown.Select(f => $"unknown field \"{f}\""))}");
+        }
+        if (FieldValidation != "Ignore")
+        {
+            Warnings.AddRange(unknown.Select(f => $"unknown field \"{f}\""));
+        }
+    }
+
     public List<string> Warnings { get; } = [];
 }
 
@@ -494,17 +514,9 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
     /// </summary>
     private static void CheckKnownFields(ApiResource resource, JsonObject obj, WriteOptions options)
     {
-        if (resource.Model is not { } model || ModelSchema.PruneUnknownFields(obj, model) is not { Count: > 0 } unknown)
+        if (resource.Model is { } model)
         {
-            return;
-        }
-        if (options.FieldValidation == "Strict")
-        {
-            throw ApiException.BadRequest($"strict decoding error: {string.Join(", ", unknown.Select(f => $"unknown field \"{f}\""))}");
-        }
-        if (options.FieldValidation != "Ignore")
-        {
-            options.Warnings.AddRange(unknown.Select(f => $"unknown field \"{f}\""));
+            options.ReportUnknownFields(ModelSchema.PruneUnknownFields(obj, model));
         }
     }
 
@@ -532,7 +544,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             updated["metadata"]!["resourceVersion"] = metadata["resourceVersion"]?.DeepClone();
             if (resource.Schema is not null)
             {
-                resource.Schema.Apply(resource, updated, options.FieldValidation, options.Warnings);
+                resource.Schema.Apply(resource, updated, options);
             }
             Validate(resource, updated, existing);
             return updated;
@@ -579,7 +591,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         }
         if (resource.Schema is not null)
         {
-            resource.Schema.Apply(resource, updated, options.FieldValidation, options.Warnings);
+            resource.Schema.Apply(resource, updated, options);
         }
         if (resource.TracksGeneration && !JsonNode.DeepEquals(SpecPart(updated), SpecPart(existing)))
         {
@@ -639,7 +651,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
                     Condition("Established", "InitialNamesAccepted", "the initial names have been accepted")),
             };
         }
-        resource.Schema?.Apply(resource, obj, options.FieldValidation, options.Warnings);
+        resource.Schema?.Apply(resource, obj, options);
     }
 
     private JsonObject Condition(string type, string reason, string message) => new()

@@ -64,21 +64,11 @@ public sealed class CustomResourceSchema
     }
 
     /// <summary>Prunes, defaults and validates <paramref name="obj"/> in place. Throws the API server's errors.</summary>
-    public void Apply(ApiResource resource, JsonObject obj, string fieldValidation, List<string> warnings)
+    public void Apply(ApiResource resource, JsonObject obj, WriteOptions options)
     {
         var unknown = new List<string>();
         Prune(obj, structural, string.Empty, unknown, topLevel: true);
-        if (unknown.Count > 0)
-        {
-            if (fieldValidation == "Strict")
-            {
-                throw ApiException.BadRequest($"strict decoding error: {string.Join(", ", unknown.Select(f => $"unknown field \"{f}\""))}");
-            }
-            if (fieldValidation != "Ignore")
-            {
-                warnings.AddRange(unknown.Select(f => $"unknown field \"{f}\""));
-            }
-        }
+        options.ReportUnknownFields(unknown);
         ApplyDefaults(obj, structural);
         var errors = Validate(obj);
         if (errors.Count > 0)

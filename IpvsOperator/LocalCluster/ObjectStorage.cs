@@ -231,16 +231,9 @@ public sealed class ObjectStorage(int historyLimit)
                 }
                 if (initialEventsEnd)
                 {
-                    watch.Send("BOOKMARK", new JsonObject
-                    {
-                        ["kind"] = resource.Kind,
-                        ["apiVersion"] = resource.ApiVersion,
-                        ["metadata"] = new JsonObject
-                        {
-                            ["resourceVersion"] = revision.ToString(CultureInfo.InvariantCulture),
-                            ["annotations"] = new JsonObject { ["k8s.io/initial-events-end"] = "true" },
-                        },
-                    });
+                    var end = BookmarkOf(resource);
+                    end["metadata"]!["annotations"] = new JsonObject { ["k8s.io/initial-events-end"] = "true" };
+                    watch.Send("BOOKMARK", end);
                 }
             }
             watches.Add(watch);
@@ -253,14 +246,17 @@ public sealed class ObjectStorage(int historyLimit)
     {
         lock (gate)
         {
-            watch.Send("BOOKMARK", new JsonObject
-            {
-                ["kind"] = resource.Kind,
-                ["apiVersion"] = resource.ApiVersion,
-                ["metadata"] = new JsonObject { ["resourceVersion"] = revision.ToString(CultureInfo.InvariantCulture) },
-            });
+            watch.Send("BOOKMARK", BookmarkOf(resource));
         }
     }
+
+    /// <summary>A bookmark at the current revision. Called with the gate held.</summary>
+    private JsonObject BookmarkOf(ApiResource resource) => new()
+    {
+        ["kind"] = resource.Kind,
+        ["apiVersion"] = resource.ApiVersion,
+        ["metadata"] = new JsonObject { ["resourceVersion"] = revision.ToString(CultureInfo.InvariantCulture) },
+    };
 
     /// <summary>Watches open on resources of this plural (any group) in one namespace: lets a test wait until a client is really watching.</summary>
     public int OpenWatches(string plural, string ns)

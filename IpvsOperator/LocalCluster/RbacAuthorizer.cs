@@ -70,14 +70,9 @@ public sealed class RbacAuthorizer(ObjectStorage storage)
             throw ApiException.Invalid(ResourceRegistry.SelfSubjectAccessReviews, string.Empty,
                 [("spec.resourceAttributes", "Required value: exactly one of nonResourceAttributes or resourceAttributes must be specified")]);
         }
-        var answer = (JsonObject)review.DeepClone();
-        answer["apiVersion"] = "authorization.k8s.io/v1";
-        answer["kind"] = "SelfSubjectAccessReview";
-        answer["metadata"] ??= new JsonObject();
-        answer["status"] = allowed
+        return Answered(review, "SelfSubjectAccessReview", allowed
             ? new JsonObject { ["allowed"] = true, ["reason"] = user.IsAdministrator ? "the administrator (system:masters) may do anything" : "allowed by an RBAC role bound to the user" }
-            : new JsonObject { ["allowed"] = false };
-        return answer;
+            : new JsonObject { ["allowed"] = false });
     }
 
     /// <summary>
@@ -113,11 +108,17 @@ public sealed class RbacAuthorizer(ObjectStorage storage)
         {
             rules.Add(rule.DeepClone());
         }
+        return Answered(review, "SelfSubjectRulesReview", new JsonObject { ["resourceRules"] = rules, ["nonResourceRules"] = nonResource, ["incomplete"] = false });
+    }
+
+    /// <summary>A review as the server answers it: what was asked, with its status.</summary>
+    private static JsonObject Answered(JsonObject review, string kind, JsonObject status)
+    {
         var answer = (JsonObject)review.DeepClone();
         answer["apiVersion"] = "authorization.k8s.io/v1";
-        answer["kind"] = "SelfSubjectRulesReview";
+        answer["kind"] = kind;
         answer["metadata"] ??= new JsonObject();
-        answer["status"] = new JsonObject { ["resourceRules"] = rules, ["nonResourceRules"] = nonResource, ["incomplete"] = false };
+        answer["status"] = status;
         return answer;
     }
 
