@@ -11,7 +11,7 @@ export DOTNET_NOLOGO=1
 
 VM_DIR      ?= $(CURDIR)/.vm
 
-.PHONY: run build test test-kernel generate bench bench-kernel bench-node docker-build clean
+.PHONY: run build test test-kernel generate bench bench-kernel bench-node docker-build publish docs clean
 
 ## The operator with no cluster: LocalCluster, the controller, its webhooks, a node agent and the samples. Ctrl-C stops.
 ## Flags go in ARGS: make run ARGS='--dataplane kernel'   (ipvs-operator help local lists them)
@@ -56,9 +56,18 @@ IMG ?= ipvs-operator:latest
 docker-build:
 	docker build -t $(IMG) .
 
-## Regenerate config/crd and config/rbac from the code. Must leave a clean tree unchanged.
+## Render the diagrams of docs/ from their Graphviz sources (apt-get install graphviz); a test checks they are current.
+docs:
+	for source in docs/diagrams/*.dot; do dot -Tsvg "$$source" -o "$${source%.dot}.svg"; done
+
+## What the image holds, built as the Dockerfile builds it (ReadyToRun), into $(PUBLISH).
+PUBLISH ?= out/publish
+publish:
+	$(DOTNET) publish $(OPERATOR) -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o $(PUBLISH)
+
+## Regenerate config/crd, config/rbac, config/webhook and docs/reference/api.md from the code. Must leave a clean tree unchanged.
 generate:
-	$(DOTNET) run --project $(OPERATOR) -- generate --out config
+	$(DOTNET) run --project $(OPERATOR) -- generate --out config --docs docs/reference
 
 ## Benchmarks, e.g. `make bench BENCH='*Allocator*'`. Figures go into docs/benchmarks.md.
 bench:

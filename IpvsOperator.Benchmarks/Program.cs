@@ -22,6 +22,9 @@ switch (args)
     case ["webhook", ..]:
         await WebhookCost.RunAsync();
         break;
+    case ["footprint", .. var options]:
+        await ProcessFootprint.RunAsync(options);
+        break;
     case ["runtime", ..]:
         await RuntimeColdStart.RunAsync();
         break;

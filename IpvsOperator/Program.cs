@@ -1,13 +1,9 @@
-using System.CommandLine;
 using IpvsOperator.Commands;
+using Prometheus;
 
-// One executable, one verb per capability. Only verbs that work are registered.
-var root = new RootCommand("IpvsOperator: LoadBalancer Services for bare-metal Kubernetes, on Linux IPVS.")
-{
-    GenerateCommand.Create(),
-    ControllerCommand.Create(),
-    NodeCommand.Create(),
-    LocalCommand.Create(),
-};
-root.Subcommands.Add(HelpCommand.Create(root));
-return await root.Parse(args).InvokeAsync();
+// The process metrics (CPU, memory, GC) stay; prometheus-net's bridges from every EventCounter and
+// Meter in the process go: they cost each component memory and a listener thread, and no panel or
+// alert reads them (docs/benchmarks.md, footprint).
+Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressEventCounters = true, SuppressMeters = true, SuppressDebugMetrics = true });
+
+return await CommandLine.CreateRoot().Parse(args).InvokeAsync();

@@ -112,6 +112,7 @@ public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? 
         var seen = new HashSet<ObjectKey>();
         foreach (var obj in list.Items)
         {
+            StripManagedFields(obj);
             var key = ObjectKey.Of(obj);
             seen.Add(key);
             if (!cache.TryGetValue(key, out var cached))
@@ -144,6 +145,7 @@ public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? 
         {
             return;
         }
+        StripManagedFields(obj);
         var key = ObjectKey.Of(obj);
         if (type == WatchEventType.Deleted)
         {
@@ -157,6 +159,13 @@ public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? 
         cache[key] = obj;
         Publish(new InformerEvent<T>(existed ? InformerEventType.Updated : InformerEventType.Added, obj));
     }
+
+    /// <summary>
+    /// managedFields are the API server's bookkeeping of server-side apply, often larger than the
+    /// object itself, and nothing here reads them (client-go's TransformStripManagedFields does the
+    /// same). An update sent from the cached object keeps the stored ones: omitted, they are kept.
+    /// </summary>
+    private static void StripManagedFields(T obj) => obj.Metadata.ManagedFields = null;
 
     private void Publish(InformerEvent<T> change)
     {
