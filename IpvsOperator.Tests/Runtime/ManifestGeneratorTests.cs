@@ -30,6 +30,24 @@ public class ManifestGeneratorTests
     }
 
     [Test]
+    public void The_API_reference_in_docs_is_what_the_generator_writes_from_the_same_CRDs()
+    {
+        var crds = Generator.CustomResourceDefinitions();
+        var reference = ApiReferenceGenerator.Generate(crds);
+        File.ReadAllText(Path.Combine(RepositoryRoot.Path, "docs", "reference", ApiReferenceGenerator.FileName))
+            .Should().Be(reference, "docs/reference/api.md differs from the code; run `make generate`");
+
+        // Every kind, and every field of every spec and status, is in it with the rules the API server enforces.
+        foreach (var crd in crds)
+        {
+            reference.Should().Contain($"\n## {crd.Spec.Names.Kind}\n");
+        }
+        reference.Should().Contain("| `spec.addresses` | []string |").And.Contain("items at most 4096");
+        reference.Should().Contain("| `spec.autoAssign` | boolean |").And.Contain("default `true`");
+        reference.Should().Contain("| `status.conditions[].status` | string |").And.Contain("one of `True`, `False`, `Unknown`");
+    }
+
+    [Test]
     public void Output_is_deterministic()
     {
         new ManifestGenerator(typeof(V1Alpha1IPPool).Assembly).Generate().Should().Equal(Generator.Generate());

@@ -3,7 +3,7 @@ using IpvsOperator.Runtime.Generation;
 
 namespace IpvsOperator.Commands;
 
-/// <summary><c>ipvs-operator generate --out DIR</c>: writes the CRDs and RBAC derived from the code.</summary>
+/// <summary><c>ipvs-operator generate --out DIR [--docs DIR]</c>: writes the CRDs and RBAC derived from the code, and the API reference.</summary>
 internal static class GenerateCommand
 {
     public static Command Create()
@@ -13,14 +13,25 @@ internal static class GenerateCommand
             Description = "The kustomize folder to write crd/, rbac/ and webhook/ into (default config).",
             DefaultValueFactory = _ => new DirectoryInfo("config"),
         };
-        var command = new Command("generate", "Write the CustomResourceDefinitions, RBAC roles and webhook configuration generated from the code.") { output };
+        var docs = new Option<DirectoryInfo?>("--docs")
+        {
+            Description = "Also write the API reference (api.md) into this folder (make generate: docs/reference).",
+        };
+        var command = new Command("generate", "Write the CustomResourceDefinitions, RBAC roles and webhook configuration generated from the code, and the API reference.") { output, docs };
         command.SetAction(parseResult =>
         {
             var directory = parseResult.GetValue(output)!;
-            var written = new ManifestGenerator(typeof(GenerateCommand).Assembly).WriteTo(directory.FullName);
-            foreach (var file in written)
+            var generator = new ManifestGenerator(typeof(GenerateCommand).Assembly);
+            foreach (var file in generator.WriteTo(directory.FullName))
             {
                 Console.WriteLine(Path.Combine(directory.FullName, file));
+            }
+            if (parseResult.GetValue(docs) is { } reference)
+            {
+                reference.Create();
+                var path = Path.Combine(reference.FullName, ApiReferenceGenerator.FileName);
+                File.WriteAllText(path, ApiReferenceGenerator.Generate(generator.CustomResourceDefinitions()));
+                Console.WriteLine(path);
             }
             return 0;
         });

@@ -19,6 +19,13 @@ public sealed class ManifestGenerator(Assembly assembly, string rolePrefix = "ip
     /// <summary>The webhook's Service and configuration names; the controller's certificate names them too.</summary>
     public static readonly Webhooks.WebhookCertificateOptions WebhookNames = new() { Namespace = "system" };
 
+    /// <summary>The CRD of every entity class, in the order of their full names.</summary>
+    public IReadOnlyList<V1CustomResourceDefinition> CustomResourceDefinitions() =>
+        [.. assembly.GetTypes()
+            .Where(t => !t.IsAbstract && t.GetCustomAttribute<KubernetesEntityAttribute>() is not null && typeof(Entities.CustomKubernetesEntity).IsAssignableFrom(t))
+            .OrderBy(t => t.FullName, StringComparer.Ordinal)
+            .Select(CrdGenerator.Generate)];
+
     /// <summary>Relative path to file content, for every generated file.</summary>
     public IReadOnlyDictionary<string, string> Generate()
     {
@@ -26,10 +33,8 @@ public sealed class ManifestGenerator(Assembly assembly, string rolePrefix = "ip
         var types = assembly.GetTypes().OrderBy(t => t.FullName, StringComparer.Ordinal).ToList();
 
         var crdFiles = new List<string>();
-        foreach (var entity in types.Where(t => !t.IsAbstract && t.GetCustomAttribute<KubernetesEntityAttribute>() is not null
-                     && typeof(Entities.CustomKubernetesEntity).IsAssignableFrom(t)))
+        foreach (var crd in CustomResourceDefinitions())
         {
-            var crd = CrdGenerator.Generate(entity);
             var name = $"{crd.Spec.Group}_{crd.Spec.Names.Plural}.yaml";
             files[$"crd/bases/{name}"] = Yaml(crd);
             crdFiles.Add($"bases/{name}");
