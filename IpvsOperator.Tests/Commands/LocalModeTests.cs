@@ -95,7 +95,7 @@ public class LocalModeTests
         string TwoPorts(string name) => $"apiVersion: v1\nkind: Service\nmetadata: {{name: {name}}}\nspec:\n  type: LoadBalancer\n  selector: {{app: {name}}}\n" +
             "  ports:\n  - {name: http, port: 80, targetPort: 8080}\n  - {name: https, port: 443, targetPort: 8443}\n";
 
-        // The README's way to make a Service with kubectl alone (create in the client, apply on the server).
+        // The docs' way to make a Service with kubectl alone (create in the client, apply on the server).
         var generated = await Kubectl("create", "service", "loadbalancer", "cart", "--tcp=80:8080", "--dry-run=client", "-o", "yaml");
         generated.ExitCode.Should().Be(0, generated.Error);
         (await Apply(generated.Output)).ExitCode.Should().Be(0);

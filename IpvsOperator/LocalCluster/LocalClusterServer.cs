@@ -43,7 +43,7 @@ public sealed record LocalClusterOptions
 /// <summary>
 /// A Kubernetes-compatible API server in-process, on loopback over HTTP: what the operator's tests
 /// and the local mode talk to through the real KubernetesClient, and what the real kubectl drives.
-/// Every behaviour it claims follows the real server; what it does not do is listed in the README.
+/// Every behaviour it claims follows the real server; what it does not do is listed in docs/development.md (LocalCluster).
 /// </summary>
 public sealed class LocalClusterServer : IAsyncDisposable
 {

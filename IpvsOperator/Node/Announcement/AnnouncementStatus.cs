@@ -16,7 +16,7 @@ namespace IpvsOperator.Node.Announcement;
 /// the first one), and an <c>Announced</c> Event on every takeover naming the node before.
 /// Level-based: checked after every sync, written only when it differs, so a write that failed is
 /// made on a later sync. Only the status is written: the agent may not change any Service's spec or
-/// metadata (see the README's security section).
+/// metadata (see docs/operations.md, Security).
 /// </summary>
 public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder events, string nodeName, ILogger logger, TimeProvider clock)
 {
