@@ -1,4 +1,5 @@
 using IpvsOperator.Commands;
+using IpvsOperator.Runtime;
 using IpvsOperator.Tests.Support;
 
 namespace IpvsOperator.Tests.Commands;
@@ -18,7 +19,7 @@ public class CommandLineTests
     [TestCase("00:00:00.5", 500)]
     public void Durations_are_read_with_their_unit(string text, int milliseconds)
     {
-        Durations.TryParse(text, out var duration).Should().BeTrue();
+        DurationText.TryParse(text, out var duration).Should().BeTrue();
         duration.Should().Be(TimeSpan.FromMilliseconds(milliseconds));
     }
 
@@ -27,11 +28,11 @@ public class CommandLineTests
     [TestCase("5d")]
     [TestCase("-1s")]
     [TestCase("s")]
-    public void Other_durations_are_not(string text) => Durations.TryParse(text, out _).Should().BeFalse();
+    public void Other_durations_are_not(string text) => DurationText.TryParse(text, out _).Should().BeFalse();
 
     [Test]
     public void A_bare_number_is_refused_with_the_forms_that_would_do() =>
-        Durations.Refusal("--lease-duration", "5").Should().Be("--lease-duration '5' has no unit; write 5s, 5ms or 5m (a number with a unit: 500ms, 30s, 5m, 1h or a sum such as 1m30s)");
+        DurationText.Refusal("--lease-duration", "5").Should().Be("--lease-duration '5' has no unit; write 5s, 5ms or 5m (a number with a unit: 500ms, 30s, 5m, 1h or a sum such as 1m30s)");
 
     [Test]
     public async Task The_node_verb_refuses_a_duration_without_unit_naming_the_flag()

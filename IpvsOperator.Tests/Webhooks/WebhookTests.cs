@@ -150,6 +150,33 @@ public class WebhookTests : ControllerFixture
     }
 
     [Test]
+    public async Task A_Service_with_a_bad_health_check_is_refused_naming_the_annotation_and_the_value()
+    {
+        var ns = await NewNamespaceAsync();
+        await CreatePoolAsync("wh-svc-health", "198.18.9.0/30");
+
+        var refused = await ApiErrors.Of(() => CreateServiceAsync(ns, "probed", new Dictionary<string, string>
+        {
+            ["ipvsoperator.io/address-pool"] = "wh-svc-health",
+            ["ipvsoperator.io/health-check"] = "http",
+            ["ipvsoperator.io/health-check-interval"] = "5",
+        }));
+        refused.Message.Should().Contain("admission webhook \"services.ipvsoperator.io\" denied the request")
+            .And.Contain("annotation ipvsoperator.io/health-check-interval '5' has no unit; write 5s, 5ms or 5m");
+
+        // Pinned to its own pool: the fixture's other tests reshape theirs.
+        await CreateServiceAsync(ns, "probed", new Dictionary<string, string>
+        {
+            ["ipvsoperator.io/address-pool"] = "wh-svc-health",
+            ["ipvsoperator.io/health-check"] = "http",
+            ["ipvsoperator.io/health-check-interval"] = "5s",
+        });
+        var edit = await ApiErrors.Of(() => Client.CoreV1.PatchNamespacedServiceAsync(
+            new V1Patch("""{"metadata":{"annotations":{"ipvsoperator.io/health-check":"ping"}}}""", V1Patch.PatchType.MergePatch), "probed", ns));
+        edit.Message.Should().Contain("'ping' is not a health check; valid: tcp, http or https");
+    }
+
+    [Test]
     public async Task Only_LoadBalancer_Services_reach_the_Service_webhook()
     {
         var ns = await NewNamespaceAsync();

@@ -35,6 +35,16 @@ public static class WellKnown
         public const string Scheduler = "ipvsoperator.io/scheduler";
         public const string ForwardMethod = "ipvsoperator.io/forward-method";
         public const string AllocatedFromPool = "ipvsoperator.io/allocated-from-pool";
+
+        /// <summary>Active health checks of the Service's endpoints by the node agents: tcp, http or https; absent, none.</summary>
+        public const string HealthCheck = "ipvsoperator.io/health-check";
+        public const string HealthCheckPort = "ipvsoperator.io/health-check-port";
+        public const string HealthCheckPath = "ipvsoperator.io/health-check-path";
+        public const string HealthCheckExpectedStatus = "ipvsoperator.io/health-check-expected-status";
+        public const string HealthCheckInterval = "ipvsoperator.io/health-check-interval";
+        public const string HealthCheckTimeout = "ipvsoperator.io/health-check-timeout";
+        public const string HealthCheckHealthyThreshold = "ipvsoperator.io/health-check-healthy-threshold";
+        public const string HealthCheckUnhealthyThreshold = "ipvsoperator.io/health-check-unhealthy-threshold";
     }
 
     public static class Finalizers

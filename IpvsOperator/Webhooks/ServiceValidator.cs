@@ -9,7 +9,7 @@ namespace IpvsOperator.Webhooks;
 
 /// <summary>
 /// A LoadBalancer Service of ours is refused when its annotations do not parse (two addresses of
-/// one family among them), a requested address lies in no pool or outside the pool it names, or a
+/// one family among them, a health check that is not one), a requested address lies in no pool or outside the pool it names, or a
 /// requested pool does not exist: what the controller would refuse anyway, said at once. Registered with failurePolicy
 /// Ignore: our outage must never stop Services being created in the cluster; and with a matchCondition, so that
 /// the API server sends us LoadBalancer Services only, never the cluster's other Services.
@@ -30,6 +30,10 @@ public sealed class ServiceValidator(EntityClient<V1Alpha1IPPool> pools, bool de
         if (parsed is null)
         {
             return AdmissionVerdict.Deny(error!);
+        }
+        if (HealthCheckReader.Read(service).Error is { } healthCheckError)
+        {
+            return AdmissionVerdict.Deny(healthCheckError);
         }
         var known = (await pools.ListAllAsync(cancellationToken: cancellationToken)).Items
             .Select(p => (p.Metadata.Name, Parsed: PoolReader.Read(p))).ToList();
