@@ -54,7 +54,7 @@ public sealed class LayerRuleTests
     [Test]
     public void The_mapping_from_objects_to_allocator_inputs_uses_only_entities_ipam_and_addresses() =>
         Types().That().Are(Part("Mapping")).Should().NotDependOnAny(Parts(Except("Mapping", "Entities", "Ipam", "Addressing", "Runtime")))
-            .AndShould().NotDependOnAny(Types().That().ResideInNamespaceMatching(@"^IpvsOperator\.Runtime(?!\.Entities)(\..+)?$").As("Runtime beyond the entity base classes"))
+            .AndShould().NotDependOnAny(Types().That().ResideInNamespaceMatching(@"^IpvsOperator\.Runtime(?!\.Entities|\.Text)(\..+)?$").As("Runtime beyond the entity base classes and the text formats"))
             .Because("controllers, webhooks and the node agent read IPPools, Services and claims the same way, through it")
             .Check(Operator);
 

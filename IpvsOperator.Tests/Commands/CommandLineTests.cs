@@ -1,5 +1,5 @@
 using IpvsOperator.Commands;
-using IpvsOperator.Runtime;
+using IpvsOperator.Runtime.Text;
 using IpvsOperator.Tests.Support;
 
 namespace IpvsOperator.Tests.Commands;

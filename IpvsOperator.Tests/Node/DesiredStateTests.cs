@@ -74,6 +74,37 @@ public class DesiredStateTests
     }
 
     [Test]
+    public void Health_checked_endpoints_are_probe_targets_a_down_one_gets_weight_0_and_a_draining_one_is_not_probed()
+    {
+        var service = Service("web", "u1", new Dictionary<string, string> { ["ipvsoperator.io/health-check"] = "tcp", ["ipvsoperator.io/health-check-port"] = "9000" });
+        var slice = Slice("web", "IPv4", HttpPort, Endpoint("10.0.0.2", "node-a"), Endpoint("10.0.0.3", "node-b"),
+            Endpoint("10.0.0.4", "node-b", ready: false, serving: true, terminating: true));
+        var view = new ClusterView([Claim("192.0.2.10", "web", "u1")], [service], [slice], []);
+
+        var state = DesiredStateBuilder.Build(view, "node-a", isDown: t => t.Address.ToString() == "10.0.0.3");
+
+        state.Probed.Keys.Select(t => t.ToString()).Should().BeEquivalentTo(["10.0.0.2:9000", "10.0.0.3:9000"], "probed on the check's port; the draining endpoint is not probed");
+        state.Probed.Values.SelectMany(users => users).Distinct().Should().Equal([("default", "web")]);
+        state.Services[Key(80)].Destinations.Select(d => $"{d.Address}/{d.Weight}").Should().Equal("10.0.0.2/1", "10.0.0.3/0", "10.0.0.4/0");
+        state.Warnings.Should().BeEmpty();
+
+        // The node-port mode forwards to nodes, not endpoints: nothing is probed.
+        DesiredStateBuilder.Build(view, "node-a", ForwardTarget.NodePort, _ => true).Probed.Should().BeEmpty();
+    }
+
+    [Test]
+    public void A_garbled_health_check_is_a_warning_and_checks_nothing()
+    {
+        var service = Service("web", "u1", new Dictionary<string, string> { ["ipvsoperator.io/health-check"] = "ping" });
+        var state = Build([Claim("192.0.2.10", "web", "u1")], [service], [Slice("web", "IPv4", HttpPort, Endpoint("10.0.0.2", "node-a"))]);
+
+        state.Probed.Should().BeEmpty();
+        state.Services[Key(80)].Destinations.Should().ContainSingle().Which.Weight.Should().Be(1u);
+        state.Warnings.Should().Equal(new ServiceWarning("default", "web", "InvalidHealthCheck",
+            "annotation ipvsoperator.io/health-check: 'ping' is not a health check; valid: tcp, http or https; its endpoints are not checked"));
+    }
+
+    [Test]
     public void A_claim_of_another_Service_incarnation_or_a_gone_Service_is_not_served()
     {
         var state = Build([Claim("192.0.2.10", "web", "old-uid"), Claim("192.0.2.11", "gone", "u9")], [Service("web", "new-uid")], []);

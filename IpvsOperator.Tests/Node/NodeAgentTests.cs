@@ -35,9 +35,9 @@ public class NodeAgentTests : ControllerFixture
 
     private static NodeDataplane InMemory() => NodeDataplanes.InMemory();
 
-    private NodeAgent StartAgent(NodeDataplane dataplane, NodeAgentOptions? options = null)
+    private NodeAgent StartAgent(NodeDataplane dataplane, NodeAgentOptions? options = null, IpvsOperator.Node.Health.IProber? prober = null)
     {
-        var agent = new NodeAgent(Client, dataplane, options ?? new NodeAgentOptions { NodeName = "node-a" }, NullLoggerFactory.Instance);
+        var agent = new NodeAgent(Client, dataplane, options ?? new NodeAgentOptions { NodeName = "node-a" }, NullLoggerFactory.Instance, prober: prober);
         var stop = new CancellationTokenSource();
         agents.Add((Task.Run(() => agent.RunAsync(stop.Token)), stop));
         return agent;
@@ -91,6 +91,54 @@ public class NodeAgentTests : ControllerFixture
         dataplane.Links.ListLinks().Should().Contain(l => l.Name == "ipvs-lb0" && l.Up, "the bind interface is created when missing");
         dataplane.Links.ListAddresses("ipvs-lb0").Should().Contain(vip);
         dataplane.Ipvs.ListServices().Single(s => s.Key == http).Scheduler.Should().Be("rr");
+    }
+
+    [Test]
+    public async Task An_endpoint_that_fails_its_health_check_gets_weight_0_and_back_and_when_all_fail_all_are_kept()
+    {
+        var (ns, vip) = await AddressedServiceAsync("agent-health", "198.51.100.116/30", new Dictionary<string, string>
+        {
+            [WellKnown.Annotations.HealthCheck] = "http",
+            [WellKnown.Annotations.HealthCheckPath] = "/healthz",
+            [WellKnown.Annotations.HealthCheckInterval] = "1s",
+            [WellKnown.Annotations.HealthCheckTimeout] = "500ms",
+            [WellKnown.Annotations.HealthCheckHealthyThreshold] = "1",
+            [WellKnown.Annotations.HealthCheckUnhealthyThreshold] = "2",
+        });
+        await PublishEndpointsAsync(ns, "web", "10.244.1.2", "10.244.1.3", "10.244.1.4");
+        var down = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
+        var prober = new Health.ScriptedProber
+        {
+            Answer = t => down.ContainsKey(t.Address.ToString())
+                ? new IpvsOperator.Node.Health.ProbeResult(IpvsOperator.Node.Health.ProbeFailure.Status, TimeSpan.FromMilliseconds(1), "HTTP 503, expected 200-399")
+                : IpvsOperator.Node.Health.ProbeResult.Ok(TimeSpan.FromMilliseconds(1)),
+        };
+        var dataplane = InMemory();
+        var agent = StartAgent(dataplane, prober: prober);
+        var http = new VirtualServiceKey(vip, IpvsProtocol.TCP, 80);
+        await Eventually.TrueAsync(() => Table(dataplane.Ipvs, http) == "10.244.1.2:8080/1 10.244.1.3:8080/1 10.244.1.4:8080/1", "all three serve");
+
+        down["10.244.1.3"] = true;
+        await Eventually.TrueAsync(() => Table(dataplane.Ipvs, http) == "10.244.1.2:8080/1 10.244.1.3:8080/0 10.244.1.4:8080/1",
+            () => $"the failing endpoint stays, at weight 0 (its connections finish); IPVS has {Table(dataplane.Ipvs, http)}");
+        await Eventually.TrueAsync(async () => (await EventsAsync(ns, "web", "EndpointUnhealthy")).Any(e => e.Type == "Warning"
+                && e.Message == "endpoint 10.244.1.3:8080 failed its http health check 2 times in a row (Status: HTTP 503, expected 200-399): it gets no new connections until it passes 1 in a row"),
+            "the Service is told which endpoint and why");
+
+        down.TryRemove("10.244.1.3", out _);
+        await Eventually.TrueAsync(() => Table(dataplane.Ipvs, http) == "10.244.1.2:8080/1 10.244.1.3:8080/1 10.244.1.4:8080/1", "it serves again once it passes");
+        await Eventually.TrueAsync(async () => (await EventsAsync(ns, "web", "EndpointHealthy")).Count == 1, "and the Service is told");
+
+        foreach (var address in new[] { "10.244.1.2", "10.244.1.3", "10.244.1.4" })
+        {
+            down[address] = true;
+        }
+        await Eventually.TrueAsync(async () => (await EventsAsync(ns, "web", "AllEndpointsUnhealthy")).Any(e =>
+                e.Message == "every endpoint of port 80/TCP fails its health check (3); all are kept (fail open) until one passes"),
+            "failing open is said");
+        Table(dataplane.Ipvs, http).Should().Be("10.244.1.2:8080/1 10.244.1.3:8080/1 10.244.1.4:8080/1", "with every endpoint down, all are kept");
+        prober.Calls.Keys.Select(k => k.ToString()).Should().BeEquivalentTo(["10.244.1.2:8080", "10.244.1.3:8080", "10.244.1.4:8080"], "one target per endpoint, probed on its own port");
+        agent.FailedSyncsInARow.Should().Be(0);
     }
 
     [Test]

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
-using IpvsOperator.Runtime;
+using IpvsOperator.Runtime.Text;
 
 namespace IpvsOperator.Commands;
 

@@ -51,10 +51,12 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
         server.Admission.MapService(WellKnown.OperatorNamespace, ManifestGenerator.WebhookNames.ServiceName, "127.0.0.1", host.WebhookPort);
 
         var samples = await InstallSamplesAsync(client, cancellationToken);
+        using var prober = new LoopbackOnlyProber();
         var node = new NodeHost(new NodeHostOptions
         {
             Connection = server.ClientConfiguration(), // handed over: the kubeconfig on disk is for kubectl, never read back
             Dataplane = options.Dataplane,
+            Prober = prober,
             MetricsPort = 0,
             Bind = IPAddress.Loopback,
             Agent = new NodeAgentOptions

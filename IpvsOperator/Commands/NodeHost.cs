@@ -19,7 +19,7 @@ public sealed class NodeHost(NodeHostOptions options, ILoggerFactory loggers)
         Dataplane = dataplane;
         try
         {
-            var agent = new NodeAgent(kubernetes, dataplane, options.Agent, loggers);
+            var agent = new NodeAgent(kubernetes, dataplane, options.Agent, loggers, prober: options.Prober);
             Agent = agent;
             var startedAt = DateTimeOffset.UtcNow;
             await using var health = await HealthServer.StartAsync(options.Bind, options.MetricsPort,

@@ -20,4 +20,7 @@ public sealed record NodeHostOptions
     /// <summary>/metrics, /healthz, /readyz; 0 takes any free port (tests).</summary>
     public int MetricsPort { get; init; } = 8081;
     public IPAddress Bind { get; init; } = IPAddress.Any;
+
+    /// <summary>How endpoints are health-checked; null: from this node over the network.</summary>
+    public Node.Health.IProber? Prober { get; init; }
 }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using IpvsOperator.Runtime;
+using IpvsOperator.Runtime.Text;
 using k8s.Models;
 using A = IpvsOperator.Entities.WellKnown.Annotations;
 

@@ -23,5 +23,9 @@ public sealed record DesiredState(
     /// </summary>
     public IReadOnlySet<IPAddressValue> Allocated { get; init; } = new HashSet<IPAddressValue>();
 
+    /// <summary>The endpoints to health-check, each with the Services (namespace, name) whose check it is.</summary>
+    public IReadOnlyDictionary<Health.ProbeTarget, IReadOnlyCollection<(string Namespace, string Name)>> Probed { get; init; } =
+        new Dictionary<Health.ProbeTarget, IReadOnlyCollection<(string, string)>>();
+
     public static DesiredState Empty { get; } = new(new HashSet<IPAddressValue>(), new Dictionary<VirtualServiceKey, (VirtualService, IReadOnlyList<Destination>)>(), [], new HashSet<VirtualServiceKey>());
 }

@@ -2,6 +2,7 @@ using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane;
 using IpvsOperator.Entities;
 using IpvsOperator.Mapping;
+using IpvsOperator.Node.Health;
 using k8s.Models;
 
 namespace IpvsOperator.Node;
@@ -9,15 +10,19 @@ namespace IpvsOperator.Node;
 /// <summary>
 /// The desired kernel state as a pure function of IPAllocations, Services and EndpointSlices:
 /// for every allocated address and every port of the Services holding it, one virtual service
-/// VIP:port, with the ready endpoints (or the nodes' node ports) behind it.
+/// VIP:port, with the ready endpoints (or the nodes' node ports) behind it. An endpoint that its
+/// Service's health check finds down gets weight 0, unless every endpoint of that port is down.
 /// </summary>
 public static class DesiredStateBuilder
 {
     public const uint DefaultAffinityTimeout = 10800;
     public const string ServiceNameLabel = "kubernetes.io/service-name";
 
-    public static DesiredState Build(ClusterView view, string nodeName, ForwardTarget target = ForwardTarget.Endpoints)
+    /// <param name="isDown">The health checker's verdict; null: no endpoint is down (nothing probed yet).</param>
+    public static DesiredState Build(ClusterView view, string nodeName, ForwardTarget target = ForwardTarget.Endpoints, Func<ProbeTarget, bool>? isDown = null)
     {
+        isDown ??= _ => false;
+        var probed = new Dictionary<ProbeTarget, HashSet<(string Namespace, string Name)>>();
         var addresses = new HashSet<IPAddressValue>();
         var allocated = new HashSet<IPAddressValue>();
         var services = new Dictionary<VirtualServiceKey, (VirtualService, IReadOnlyList<Destination>)>();
@@ -46,6 +51,7 @@ public static class DesiredStateBuilder
                 addresses.Add(vip);
                 var scheduler = Scheduler(service, warnings);
                 var method = Method(service, warnings);
+                var check = target == ForwardTarget.Endpoints ? HealthCheckOf(service, warnings) : null;
                 var affinity = service.Spec.SessionAffinity == "ClientIP";
                 var timeout = affinity ? (uint?)service.Spec.SessionAffinityConfig?.ClientIP?.TimeoutSeconds ?? DefaultAffinityTimeout : 0u;
                 var local = service.Spec.ExternalTrafficPolicy == "Local";
@@ -68,6 +74,10 @@ public static class DesiredStateBuilder
                     var destinations = target == ForwardTarget.NodePort
                         ? NodePortDestinations(view.Nodes, port, vip.Family, local ? nodeName : null, method)
                         : EndpointDestinations(slices, port, local ? nodeName : null, method);
+                    if (check is not null)
+                    {
+                        destinations = Checked(destinations, check, isDown, probed, service, port, warnings);
+                    }
                     services[key] = (new VirtualService(key, scheduler, affinity, timeout), destinations);
                     if (method == ForwardMethod.Masquerade && !local)
                     {
@@ -78,6 +88,7 @@ public static class DesiredStateBuilder
         }
         return new DesiredState(addresses, services, warnings, sourceNat)
         {
+            Probed = probed.ToDictionary(p => p.Key, p => (IReadOnlyCollection<(string, string)>)p.Value),
             Announced = announced.ToDictionary(a => a.Key, a => new AnnouncedAddress(a.Value.Eligible, a.Value.Services, sourceNat.Any(k => k.Address == a.Key))),
             Allocated = allocated,
         };
@@ -117,6 +128,49 @@ public static class DesiredStateBuilder
             }
         }
         return [.. destinations.Values.OrderBy(d => d.Address).ThenBy(d => d.Port)];
+    }
+
+    /// <summary>
+    /// The destinations as the health check judges them: each ready one is a probe target, and a
+    /// down one gets weight 0 (no new connections; established ones finish). When every ready one is
+    /// down the check is more likely wrong than every pod, so all are kept (fail open) and the
+    /// Service is told.
+    /// </summary>
+    private static List<Destination> Checked(List<Destination> destinations, HealthCheck check, Func<ProbeTarget, bool> isDown,
+        Dictionary<ProbeTarget, HashSet<(string, string)>> probed, V1Service service, V1ServicePort port, List<ServiceWarning> warnings)
+    {
+        var serving = destinations.Where(d => d.Weight > 0).ToList();
+        var down = new HashSet<Destination>();
+        foreach (var destination in serving)
+        {
+            var probeTarget = new ProbeTarget(destination.Address, check.Port is { } p ? (ushort)p : destination.Port, check);
+            (probed.TryGetValue(probeTarget, out var users) ? users : probed[probeTarget] = []).Add((service.Metadata.NamespaceProperty, service.Metadata.Name));
+            if (isDown(probeTarget))
+            {
+                down.Add(destination);
+            }
+        }
+        if (down.Count == 0)
+        {
+            return destinations;
+        }
+        if (down.Count == serving.Count)
+        {
+            warnings.Add(new ServiceWarning(service.Metadata.NamespaceProperty, service.Metadata.Name, "AllEndpointsUnhealthy",
+                $"every endpoint of port {port.Port}/{port.Protocol ?? "TCP"} fails its health check ({serving.Count}); all are kept (fail open) until one passes"));
+            return destinations;
+        }
+        return [.. destinations.Select(d => down.Contains(d) ? d with { Weight = 0 } : d)];
+    }
+
+    private static HealthCheck? HealthCheckOf(V1Service service, List<ServiceWarning> warnings)
+    {
+        var (check, error) = HealthCheckReader.Read(service);
+        if (error is not null)
+        {
+            warnings.Add(new ServiceWarning(service.Metadata.NamespaceProperty, service.Metadata.Name, "InvalidHealthCheck", $"{error}; its endpoints are not checked"));
+        }
+        return check;
     }
 
     private static List<Destination> NodePortDestinations(IReadOnlyList<V1Node> nodes, V1ServicePort port, IPFamily family, string? onlyNode, ForwardMethod method)

@@ -47,14 +47,14 @@ public sealed class KernelSync
     public int Draining => drains.Draining;
 
     /// <summary>One sync: desired from the view, actual from the kernel, the difference applied.</summary>
-    public SyncReport Run(ClusterView view, SyncTrigger trigger)
+    public SyncReport Run(ClusterView view, SyncTrigger trigger, Func<Health.ProbeTarget, bool>? isDown = null)
     {
         var started = Stopwatch.GetTimestamp();
         var phases = new PhaseTimes();
         try
         {
             bindLink.Ensure();
-            var wanted = PhaseTimes.Time(ref phases.Desired, () => DesiredStateBuilder.Build(view, options.NodeName, options.ForwardTo));
+            var wanted = PhaseTimes.Time(ref phases.Desired, () => DesiredStateBuilder.Build(view, options.NodeName, options.ForwardTo, isDown));
             var actual = PhaseTimes.Time(ref phases.ReadBack, () => ReadKernel(wanted, trigger));
             var desired = PhaseTimes.Time(ref phases.Desired, () => drains.Apply(wanted, actual));
             var result = PhaseTimes.Time(ref phases.Apply, () => ApplyToKernel(wanted, desired, actual));

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
 using IpvsOperator.Node.Announcement;
+using IpvsOperator.Node.Health;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Events;
 using IpvsOperator.Runtime.Rbac;
@@ -31,6 +32,7 @@ namespace IpvsOperator.Node;
 [EntityRbac(typeof(V1Alpha1IPVSNode), Verbs = RbacVerb.Get | RbacVerb.Create | RbacVerb.Update, Component = "node")]
 [GenericRbac(Groups = [WellKnown.Group], Resources = ["ipvsnodes/status"], Verbs = RbacVerb.Update, Component = "node")]
 [EntityRbac(typeof(V1Node), Verbs = RbacVerb.Get, Component = "node")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "An agent runs once: what it owns is disposed when RunAsync ends.")]
 public sealed class NodeAgent
 {
     private readonly NodeAgentOptions options;
@@ -45,6 +47,9 @@ public sealed class NodeAgent
     private readonly KernelSync kernel;
     private readonly Layer2Announcement? layer2;
     private readonly NodeStatusPublisher status;
+    private readonly HealthChecker health;
+    private readonly IDisposable? ownedProber;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<HealthChange> healthChanges = new();
     private int driftRepaired;
     private SyncReport? lastCompleted;
     private DateTime? lastCompletedAt;
@@ -54,7 +59,8 @@ public sealed class NodeAgent
     private string? reportedAnnouncementProblem;
     private int failedInARow;
 
-    public NodeAgent(IKubernetes kubernetes, NodeDataplane dataplane, NodeAgentOptions options, ILoggerFactory loggers, TimeProvider? time = null)
+    /// <param name="prober">How endpoints are health-checked; default: from this node over the network.</param>
+    public NodeAgent(IKubernetes kubernetes, NodeDataplane dataplane, NodeAgentOptions options, ILoggerFactory loggers, TimeProvider? time = null, IProber? prober = null)
     {
         this.options = options;
         logger = loggers.CreateLogger<NodeAgent>();
@@ -66,6 +72,17 @@ public sealed class NodeAgent
         // Nodes matter only to the node-port mode (their InternalIPs are the destinations).
         nodes = options.ForwardTo == ForwardTarget.NodePort ? Watch(new EntityClient<V1Node>(kubernetes)) : null;
         kernel = new KernelSync(dataplane, options, clock, logger);
+        if (prober is null)
+        {
+            var network = new NetworkProber();
+            (prober, ownedProber) = (network, network);
+        }
+        health = new HealthChecker(prober, clock);
+        health.Changed += change =>
+        {
+            healthChanges.Enqueue(change);
+            changed.Writer.TryWrite(true);
+        };
         status = new NodeStatusPublisher(kubernetes, options.NodeName, new IPVSNodeSpec
         {
             Version = typeof(NodeAgent).Assembly.GetName().Version?.ToString(3),
@@ -116,7 +133,7 @@ public sealed class NodeAgent
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var watches = new List<Task> { allocations.RunAsync(stop.Token), services.RunAsync(stop.Token), slices.RunAsync(stop.Token), status.RunAsync(stop.Token) };
+        var watches = new List<Task> { allocations.RunAsync(stop.Token), services.RunAsync(stop.Token), slices.RunAsync(stop.Token), status.RunAsync(stop.Token), health.RunAsync(stop.Token) };
         var announcing = Task.CompletedTask;
         if (nodes is not null)
         {
@@ -139,6 +156,8 @@ public sealed class NodeAgent
             // A clean stop hands the announced addresses over at once (the election steps down).
             await announcing;
             await Task.WhenAll(watches);
+            health.Dispose();
+            ownedProber?.Dispose();
         }
     }
 
@@ -160,7 +179,8 @@ public sealed class NodeAgent
             {
                 nextPeriodic = clock.GetUtcNow() + options.SyncPeriod;
             }
-            var report = kernel.Run(CurrentView(), trigger);
+            var report = kernel.Run(CurrentView(), trigger, health.IsDown);
+            health.SetTargets([.. kernel.LastDesired.Probed.Keys]);
             var failedBefore = failedInARow > 0;
             ReportNetfilter(report);
             CountFailures(report);
@@ -285,6 +305,7 @@ public sealed class NodeAgent
     private async Task ReportAsync(SyncReport report, bool failedBefore, CancellationToken cancellationToken)
     {
         await RecordWarningsAsync(kernel.LastDesired.Warnings, cancellationToken);
+        await RecordHealthChangesAsync(cancellationToken);
         if (layer2 is not null)
         {
             await layer2.PublishAsync(kernel.LastDesired.Announced, services.Items, cancellationToken);
@@ -346,6 +367,27 @@ public sealed class NodeAgent
             await events.RecordAsync(ThisNode, EventType.Warning, "AnnouncementFailed", $"{problem}; this node announces no VIP until that is mended", cancellationToken);
         }
         reportedAnnouncementProblem = problem;
+    }
+
+    /// <summary>An Event on every Service whose endpoint went down or came back, once per change.</summary>
+    private async Task RecordHealthChangesAsync(CancellationToken cancellationToken)
+    {
+        while (healthChanges.TryDequeue(out var change))
+        {
+            var check = change.Target.Check;
+            var kind = check.Protocol.ToString().ToLowerInvariant();
+            var (type, reason, message) = change.IsUp
+                ? (EventType.Normal, "EndpointHealthy", $"endpoint {change.Target} passes its {kind} health check again ({check.HealthyThreshold} in a row): it gets new connections")
+                : (EventType.Warning, "EndpointUnhealthy", $"endpoint {change.Target} failed its {kind} health check {check.UnhealthyThreshold} times in a row ({change.Last.Failure}: {change.Last.Detail}): it gets no new connections until it passes {check.HealthyThreshold} in a row");
+            logger.Log(change.IsUp ? LogLevel.Information : LogLevel.Warning, "{Message}", message);
+            foreach (var (ns, name) in kernel.LastDesired.Probed.GetValueOrDefault(change.Target) ?? [])
+            {
+                if (services.Get(new ObjectKey(ns, name)) is { } service)
+                {
+                    await events.RecordAsync(service, type, reason, message, cancellationToken);
+                }
+            }
+        }
     }
 
     /// <summary>A Warning Event on the Service when a problem first appears (not on every sync).</summary>

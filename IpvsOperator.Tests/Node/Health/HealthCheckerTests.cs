@@ -14,43 +14,6 @@ public class HealthCheckerTests
 
     private static ProbeTarget Target(int i, HealthCheck? check = null) => new(new IPAddressValue(IPFamily.IPv4, (uint)(0x0A000000 + i)), 8080, check ?? Http);
 
-    /// <summary>Answers every probe as the test says, counting them per target and the most in flight at once.</summary>
-    private sealed class ScriptedProber : IProber
-    {
-        private int inFlight;
-        public ConcurrentDictionary<ProbeTarget, int> Calls { get; } = new();
-        public Func<ProbeTarget, ProbeResult> Answer { get; set; } = _ => ProbeResult.Ok(TimeSpan.FromMilliseconds(1));
-        public TaskCompletionSource? Gate { get; set; }
-        public int MostInFlight;
-
-        public async Task<ProbeResult> ProbeAsync(ProbeTarget target, CancellationToken cancellationToken)
-        {
-            Calls.AddOrUpdate(target, 1, (_, n) => n + 1);
-            var now = Interlocked.Increment(ref inFlight);
-            InterlockedMax(ref MostInFlight, now);
-            try
-            {
-                if (Gate is { } gate)
-                {
-                    await gate.Task;
-                }
-                return Answer(target);
-            }
-            finally
-            {
-                Interlocked.Decrement(ref inFlight);
-            }
-        }
-
-        private static void InterlockedMax(ref int location, int value)
-        {
-            int seen;
-            while ((seen = Volatile.Read(ref location)) < value && Interlocked.CompareExchange(ref location, value, seen) != seen)
-            {
-            }
-        }
-    }
-
     private static readonly ProbeResult Refused = new(ProbeFailure.Refused, TimeSpan.FromMilliseconds(1), "connection refused");
 
     [Test]
@@ -182,5 +145,23 @@ public class HealthCheckerTests
         changes.Should().BeEmpty();
         checker.IsDown(target).Should().BeFalse();
         checker.Count.Should().Be(0);
+    }
+
+    [Test]
+    public async Task A_prober_that_throws_counts_as_a_failure_and_the_target_is_probed_again()
+    {
+        var clock = new ManualClock();
+        var prober = new ScriptedProber { Answer = _ => throw new InvalidOperationException("a bug in a prober") };
+        using var checker = new HealthChecker(prober, clock);
+        var target = Target(1, Http with { UnhealthyThreshold = 2 });
+        checker.SetTargets([target]);
+        for (var round = 0; round < 2; round++)
+        {
+            clock.Now += TimeSpan.FromSeconds(6);
+            await checker.ProbeDueAsync(CancellationToken.None);
+        }
+        prober.Calls[target].Should().Be(2);
+        checker.IsDown(target).Should().BeTrue();
+        checker.LastFailure(target)!.Should().Be(new ProbeResult(ProbeFailure.Error, TimeSpan.Zero, "a bug in a prober"));
     }
 }

@@ -120,14 +120,26 @@ public sealed class HealthChecker(IProber prober, TimeProvider clock, int maxCon
     private async Task ProbeOneAsync(ProbeTarget target, Entry entry, CancellationToken cancellationToken)
     {
         ProbeResult result;
-        await slots.WaitAsync(cancellationToken);
         try
         {
-            result = await prober.ProbeAsync(target, cancellationToken);
+            await slots.WaitAsync(cancellationToken);
+            try
+            {
+                result = await prober.ProbeAsync(target, cancellationToken);
+            }
+            finally
+            {
+                slots.Release();
+            }
         }
-        finally
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            slots.Release();
+            return;
+        }
+        catch (Exception unexpected)
+        {
+            // A prober's bug must not stop this target's probes (it would stay in flight forever): it counts as a failure.
+            result = new ProbeResult(ProbeFailure.Error, TimeSpan.Zero, unexpected.Message);
         }
         HealthChange? change = null;
         lock (targets)

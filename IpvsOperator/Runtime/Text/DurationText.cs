@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace IpvsOperator.Runtime;
+namespace IpvsOperator.Runtime.Text;
 
 /// <summary>
 /// Durations as Kubernetes components write them, on the command line and in annotations:
