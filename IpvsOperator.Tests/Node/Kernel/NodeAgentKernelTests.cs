@@ -67,7 +67,7 @@ public class NodeAgentKernelTests : ControllerFixture
             Directory.CreateDirectory(cgi);
             await File.WriteAllTextAsync(Path.Combine(cgi, "who"), $"#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n{pod} %s\\n' \"$REMOTE_ADDR\"\n");
             await Sh($"chmod 755 {Path.Combine(cgi, "who")}");
-            servers.Add(System.Diagnostics.Process.Start("ip", ["netns", "exec", pod, "busybox", "httpd", "-f", "-p", "8080", "-h", Path.Combine(Www, pod)]));
+            StartPodServer(pod);
         }
 
         await CreatePoolAsync("kernel-e2e", Pool);
@@ -110,6 +110,22 @@ public class NodeAgentKernelTests : ControllerFixture
         await Processes.RunAsync("ip", ["route", "del", "10.244.2.0/24"]);
     }
 
+    private readonly Dictionary<string, System.Diagnostics.Process> podServers = [];
+
+    private void StartPodServer(string pod)
+    {
+        var server = System.Diagnostics.Process.Start("ip", ["netns", "exec", pod, "busybox", "httpd", "-f", "-p", "8080", "-h", Path.Combine(Www, pod)]);
+        servers.Add(server);
+        podServers[pod] = server;
+    }
+
+    /// <summary>The pod's server stops; the pod itself stays, Ready in its EndpointSlice.</summary>
+    private void StopPodServer(string pod)
+    {
+        podServers[pod].Kill();
+        podServers[pod].WaitForExit();
+    }
+
     private string WriteKubeconfig()
     {
         var path = Path.Combine(Www, "kubeconfig");
@@ -118,13 +134,15 @@ public class NodeAgentKernelTests : ControllerFixture
         return path;
     }
 
-    private async Task<(string Ns, string Vip)> ServeAsync(string name, string policy = "Cluster", params string[] pods)
+    private Task<(string Ns, string Vip)> ServeAsync(string name, string policy = "Cluster", params string[] pods) => ServeAsync(name, policy, [], pods);
+
+    private async Task<(string Ns, string Vip)> ServeAsync(string name, string policy, Dictionary<string, string> annotations, params string[] pods)
     {
         StartController();
         var ns = await NewNamespaceAsync();
         var service = LoadBalancer(name);
         service.Spec.ExternalTrafficPolicy = policy;
-        service.Metadata.Annotations = new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = "kernel-e2e" };
+        service.Metadata.Annotations = new Dictionary<string, string>(annotations) { [WellKnown.Annotations.AddressPool] = "kernel-e2e" };
         await Client.CoreV1.CreateNamespacedServiceAsync(service, ns);
         await PublishAsync(ns, name, pods);
         return (ns, await WaitForAddressAsync(ns, name));
@@ -211,6 +229,55 @@ public class NodeAgentKernelTests : ControllerFixture
         {
             (await AskAsync(vip)).Should().StartWith("pb2");
         }
+    }
+
+    /// <summary>The weight IPVS gives a destination of the VIP's port 80 now; null when it is not there.</summary>
+    private static async Task<int?> WeightAsync(string vip, string destination)
+    {
+        var line = (await Sh($"ipvsadm -Ln -t {vip}:80")).Split('\n').FirstOrDefault(l => l.Contains($"-> {destination}:", StringComparison.Ordinal));
+        return line is null ? null : int.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Test]
+    public async Task A_backend_that_stops_answering_while_its_pod_stays_Ready_gets_no_new_connections_until_it_answers_again()
+    {
+        var (ns, vip) = await ServeAsync("checked", "Cluster", new Dictionary<string, string>
+        {
+            [WellKnown.Annotations.HealthCheck] = "http",
+            [WellKnown.Annotations.HealthCheckPath] = "/cgi-bin/who",
+            [WellKnown.Annotations.HealthCheckInterval] = "1s",
+            [WellKnown.Annotations.HealthCheckTimeout] = "500ms",
+            [WellKnown.Annotations.HealthCheckUnhealthyThreshold] = "2",
+            [WellKnown.Annotations.HealthCheckHealthyThreshold] = "2",
+        }, "pb1", "pb2");
+        await AnswerAsync(vip, a => a.StartsWith("pb1", StringComparison.Ordinal), "pb1 serves");
+        await AnswerAsync(vip, a => a.StartsWith("pb2", StringComparison.Ordinal), "pb2 serves");
+
+        var stopped = System.Diagnostics.Stopwatch.StartNew();
+        StopPodServer("pb2");
+        // The client keeps asking until the kernel stops sending new connections to pb2.
+        var (asked, failed) = (0, 0);
+        while (await WeightAsync(vip, "10.244.2.12") != 0)
+        {
+            stopped.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(60), "the health check takes pb2 out");
+            asked++;
+            failed += await AskAsync(vip) is null ? 1 : 0;
+        }
+        var avoidedAfter = stopped.Elapsed;
+        for (var i = 0; i < 6; i++)
+        {
+            (await AskAsync(vip)).Should().StartWith("pb1", "every new connection goes to the backend that answers");
+        }
+        await Eventually.TrueAsync(async () => (await EventsAsync(ns, "checked", "EndpointUnhealthy")).Any(e => e.Message.StartsWith("endpoint 10.244.2.12:8080 failed", StringComparison.Ordinal)),
+            "the Service is told");
+
+        var restarted = System.Diagnostics.Stopwatch.StartNew();
+        StartPodServer("pb2");
+        await Eventually.TrueAsync(async () => await WeightAsync(vip, "10.244.2.12") == 1, "pb2 is back once it answers", TimeSpan.FromSeconds(60));
+        var backAfter = restarted.Elapsed;
+        await AnswerAsync(vip, a => a.StartsWith("pb2", StringComparison.Ordinal), "pb2 serves again");
+        TestContext.Progress.WriteLine($"health check (http, 1s interval, 2 failures / 2 passes): new connections avoid a stopped backend after {avoidedAfter.TotalSeconds:F2} s " +
+            $"({failed} of {asked} client requests failed meanwhile); back {backAfter.TotalSeconds:F2} s after it answers again");
     }
 
     [Test]
