@@ -122,7 +122,7 @@ public class NodeAgentTests : ControllerFixture
         await Eventually.TrueAsync(() => Table(dataplane.Ipvs, http) == "10.244.1.2:8080/1 10.244.1.3:8080/0 10.244.1.4:8080/1",
             () => $"the failing endpoint stays, at weight 0 (its connections finish); IPVS has {Table(dataplane.Ipvs, http)}");
         await Eventually.TrueAsync(async () => (await EventsAsync(ns, "web", "EndpointUnhealthy")).Any(e => e.Type == "Warning"
-                && e.Message == "endpoint 10.244.1.3:8080 failed its http health check 2 times in a row (Status: HTTP 503, expected 200-399): it gets no new connections until it passes 1 in a row"),
+                && e.Message == "endpoint 10.244.1.3:8080 failed its http health check 2 times in a row (Status: HTTP 503, expected 200-399): it gets no new connections while another endpoint passes, until it passes 1 in a row"),
             "the Service is told which endpoint and why");
 
         down.TryRemove("10.244.1.3", out _);

@@ -378,7 +378,7 @@ public sealed class NodeAgent
             var kind = check.Protocol.ToString().ToLowerInvariant();
             var (type, reason, message) = change.IsUp
                 ? (EventType.Normal, "EndpointHealthy", $"endpoint {change.Target} passes its {kind} health check again ({check.HealthyThreshold} in a row): it gets new connections")
-                : (EventType.Warning, "EndpointUnhealthy", $"endpoint {change.Target} failed its {kind} health check {check.UnhealthyThreshold} times in a row ({change.Last.Failure}: {change.Last.Detail}): it gets no new connections until it passes {check.HealthyThreshold} in a row");
+                : (EventType.Warning, "EndpointUnhealthy", $"endpoint {change.Target} failed its {kind} health check {check.UnhealthyThreshold} times in a row ({change.Last.Failure}: {change.Last.Detail}): it gets no new connections while another endpoint passes, until it passes {check.HealthyThreshold} in a row");
             logger.Log(change.IsUp ? LogLevel.Information : LogLevel.Warning, "{Message}", message);
             foreach (var (ns, name) in kernel.LastDesired.Probed.GetValueOrDefault(change.Target) ?? [])
             {
