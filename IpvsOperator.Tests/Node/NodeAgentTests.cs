@@ -124,6 +124,8 @@ public class NodeAgentTests : ControllerFixture
         await Eventually.TrueAsync(async () => (await EventsAsync(ns, "web", "EndpointUnhealthy")).Any(e => e.Type == "Warning"
                 && e.Message == "endpoint 10.244.1.3:8080 failed its http health check 2 times in a row (Status: HTTP 503, expected 200-399): it gets no new connections while another endpoint passes, until it passes 1 in a row"),
             "the Service is told which endpoint and why");
+        await Eventually.TrueAsync(() => IpvsOperator.Node.NodeMetrics.ServiceEndpoints.WithLabels(ns, "web", "unhealthy").Value == 1 && IpvsOperator.Node.NodeMetrics.ServiceEndpoints.WithLabels(ns, "web", "healthy").Value == 2,
+            "the metrics count the Service's endpoints by health");
 
         down.TryRemove("10.244.1.3", out _);
         await Eventually.TrueAsync(() => Table(dataplane.Ipvs, http) == "10.244.1.2:8080/1 10.244.1.3:8080/1 10.244.1.4:8080/1", "it serves again once it passes");

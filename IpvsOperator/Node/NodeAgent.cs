@@ -50,6 +50,7 @@ public sealed class NodeAgent
     private readonly HealthChecker health;
     private readonly IDisposable? ownedProber;
     private readonly System.Collections.Concurrent.ConcurrentQueue<HealthChange> healthChanges = new();
+    private HashSet<(string Namespace, string Name)> healthPublished = [];
     private int driftRepaired;
     private SyncReport? lastCompleted;
     private DateTime? lastCompletedAt;
@@ -181,6 +182,7 @@ public sealed class NodeAgent
             }
             var report = kernel.Run(CurrentView(), trigger, health.IsDown);
             health.SetTargets([.. kernel.LastDesired.Probed.Keys]);
+            PublishEndpointHealth();
             var failedBefore = failedInARow > 0;
             ReportNetfilter(report);
             CountFailures(report);
@@ -367,6 +369,32 @@ public sealed class NodeAgent
             await events.RecordAsync(ThisNode, EventType.Warning, "AnnouncementFailed", $"{problem}; this node announces no VIP until that is mended", cancellationToken);
         }
         reportedAnnouncementProblem = problem;
+    }
+
+    /// <summary>Healthy and unhealthy endpoints per health-checked Service, as this node's probes find them; a Service no longer checked loses its series.</summary>
+    private void PublishEndpointHealth()
+    {
+        var counts = new Dictionary<(string Namespace, string Name), (int Healthy, int Unhealthy)>();
+        foreach (var (target, users) in kernel.LastDesired.Probed)
+        {
+            var down = health.IsDown(target);
+            foreach (var user in users)
+            {
+                var (healthy, unhealthy) = counts.GetValueOrDefault(user);
+                counts[user] = down ? (healthy, unhealthy + 1) : (healthy + 1, unhealthy);
+            }
+        }
+        foreach (var gone in healthPublished.Where(s => !counts.ContainsKey(s)))
+        {
+            NodeMetrics.ServiceEndpoints.RemoveLabelled(gone.Namespace, gone.Name, "healthy");
+            NodeMetrics.ServiceEndpoints.RemoveLabelled(gone.Namespace, gone.Name, "unhealthy");
+        }
+        foreach (var ((ns, name), (healthy, unhealthy)) in counts)
+        {
+            NodeMetrics.ServiceEndpoints.WithLabels(ns, name, "healthy").Set(healthy);
+            NodeMetrics.ServiceEndpoints.WithLabels(ns, name, "unhealthy").Set(unhealthy);
+        }
+        healthPublished = [.. counts.Keys];
     }
 
     /// <summary>An Event on every Service whose endpoint went down or came back, once per change.</summary>

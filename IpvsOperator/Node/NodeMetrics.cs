@@ -67,4 +67,16 @@ public static class NodeMetrics
 
     public static readonly Gauge KeepingThroughOutage = Factory.CreateGauge(
         "ipvsoperator_node_keeping_through_api_outage", "1 while this node cannot reach the API server and keeps announcing its VIPs because every peer reports the same.");
+
+    public static readonly Counter HealthProbes = Factory.CreateCounter(
+        "ipvsoperator_node_health_probes_total", "Health check probes of endpoints by result: ok, or the failure (refused, timeout, status, tls, error).",
+        new CounterConfiguration { LabelNames = ["result"] });
+
+    public static readonly Histogram HealthProbeDuration = Factory.CreateHistogram(
+        "ipvsoperator_node_health_probe_duration_seconds", "Time of one health check probe, answered or not (a timeout counts its full timeout).",
+        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 13) });
+
+    public static readonly Gauge ServiceEndpoints = Factory.CreateGauge(
+        "ipvsoperator_node_service_endpoints", "Endpoints of a health-checked Service as this node's probes find them: healthy, or unhealthy (weight 0 unless all are).",
+        new GaugeConfiguration { LabelNames = ["namespace", "service", "health"] });
 }

@@ -141,6 +141,8 @@ public sealed class HealthChecker(IProber prober, TimeProvider clock, int maxCon
             // A prober's bug must not stop this target's probes (it would stay in flight forever): it counts as a failure.
             result = new ProbeResult(ProbeFailure.Error, TimeSpan.Zero, unexpected.Message);
         }
+        NodeMetrics.HealthProbes.WithLabels(result.Healthy ? "ok" : result.Failure.ToString().ToLowerInvariant()).Inc();
+        NodeMetrics.HealthProbeDuration.Observe(result.Latency.TotalSeconds);
         HealthChange? change = null;
         lock (targets)
         {
