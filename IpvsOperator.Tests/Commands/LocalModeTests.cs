@@ -1,7 +1,6 @@
 using IpvsOperator.Commands;
 using IpvsOperator.Entities;
 using IpvsOperator.Tests.Support;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace IpvsOperator.Tests.Commands;
 
@@ -13,16 +12,8 @@ public class LocalModeTests
     {
         var state = Directory.CreateTempSubdirectory("local-mode-");
         var output = new StringWriter();
-        var mode = new LocalMode(new LocalModeOptions { StateDirectory = state.FullName, SamplesDirectory = Path.Combine(RepositoryRoot.Path, "config", "samples") },
-            NullLoggerFactory.Instance, TextWriter.Synchronized(output));
-        using var stop = new CancellationTokenSource();
-        var ready = new TaskCompletionSource();
-        var running = Task.Run(() => mode.RunAsync(stop.Token, ready));
-        await Task.WhenAny(ready.Task, running).WaitAsync(TimeSpan.FromSeconds(60));
-        if (running.IsFaulted)
-        {
-            await running;
-        }
+        var local = await RunningLocalMode.StartAsync(state.FullName, TextWriter.Synchronized(output));
+        var mode = local.Mode;
         Task<ProcessResult> Kubectl(params string[] arguments) =>
             Processes.RunAsync("kubectl", ["--kubeconfig", mode.KubeconfigPath, "--cache-dir", Path.Combine(state.FullName, "cache"), .. arguments]);
 
@@ -55,8 +46,7 @@ public class LocalModeTests
         await File.WriteAllTextAsync(malformed, "apiVersion: ipvsoperator.io/v1alpha1\nkind: IPPool\nmetadata: {name: malformed}\nspec: {addresses: [10.0.0.300/24]}\n");
         (await Kubectl("create", "-f", malformed)).Error.Should().Contain("'10.0.0.300/24' is not a valid CIDR");
 
-        await stop.CancelAsync();
-        await running.WaitAsync(TimeSpan.FromSeconds(30));
+        await local.DisposeAsync();
         state.Delete(recursive: true);
     }
 
@@ -64,16 +54,8 @@ public class LocalModeTests
     public async Task The_walkthrough_with_kubectl_deletes_changes_types_and_refuses_bad_annotations_without_breaking_the_node_agent()
     {
         var state = Directory.CreateTempSubdirectory("local-walkthrough-");
-        var mode = new LocalMode(new LocalModeOptions { StateDirectory = state.FullName, SamplesDirectory = Path.Combine(RepositoryRoot.Path, "config", "samples") },
-            NullLoggerFactory.Instance, TextWriter.Null);
-        using var stop = new CancellationTokenSource();
-        var ready = new TaskCompletionSource();
-        var running = Task.Run(() => mode.RunAsync(stop.Token, ready));
-        await Task.WhenAny(ready.Task, running).WaitAsync(TimeSpan.FromSeconds(60));
-        if (running.IsFaulted)
-        {
-            await running;
-        }
+        var local = await RunningLocalMode.StartAsync(state.FullName);
+        var mode = local.Mode;
         Task<ProcessResult> Kubectl(params string[] arguments) =>
             Processes.RunAsync("kubectl", ["--kubeconfig", mode.KubeconfigPath, "--cache-dir", Path.Combine(state.FullName, "cache"), .. arguments]);
         async Task<ProcessResult> Apply(string yaml)
@@ -140,8 +122,7 @@ public class LocalModeTests
         outside.ExitCode.Should().NotBe(0);
         outside.Error.Should().Contain("denied the request").And.Contain("requested address 192.0.2.9 does not lie in IPPool other");
 
-        await stop.CancelAsync();
-        await running.WaitAsync(TimeSpan.FromSeconds(30));
+        await local.DisposeAsync();
         state.Delete(recursive: true);
     }
 }

@@ -1,7 +1,6 @@
 using System.Text.RegularExpressions;
 using IpvsOperator.Commands;
 using IpvsOperator.Tests.Support;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace IpvsOperator.Tests.Docs;
 
@@ -58,19 +57,8 @@ public class DocumentedCommandsTests
         {
             // A home of its own, so that the docs' ~/.cache/ipvs-operator-local path is this run's.
             var home = Directory.CreateTempSubdirectory("docs-home-");
-            var mode = new LocalMode(new LocalModeOptions
-            {
-                StateDirectory = Path.Combine(home.FullName, ".cache", "ipvs-operator-local"),
-                SamplesDirectory = Path.Combine(Root, "config", "samples"),
-            }, NullLoggerFactory.Instance, TextWriter.Null);
-            using var stop = new CancellationTokenSource();
-            var ready = new TaskCompletionSource();
-            var running = Task.Run(() => mode.RunAsync(stop.Token, ready));
-            await Task.WhenAny(ready.Task, running).WaitAsync(TimeSpan.FromSeconds(60));
-            if (running.IsFaulted)
-            {
-                await running;
-            }
+            var local = await RunningLocalMode.StartAsync(Path.Combine(home.FullName, ".cache", "ipvs-operator-local"));
+            var mode = local.Mode;
             // The samples are what the docs talk about: wait until the sample Service is served.
             await Eventually.TrueAsync(() => mode.Node!.Dataplane!.Ipvs.ListServices().Count > 0, "the sample Service is programmed");
 
@@ -97,8 +85,7 @@ public class DocumentedCommandsTests
             }
             mode.Node!.Agent!.FailedSyncsInARow.Should().Be(0, $"the node agent kept syncing through the commands of {page.Key}");
 
-            await stop.CancelAsync();
-            await running.WaitAsync(TimeSpan.FromSeconds(30));
+            await local.DisposeAsync();
             home.Delete(recursive: true);
         }
     }
