@@ -24,7 +24,8 @@ namespace IpvsOperator.Benchmarks;
 /// </summary>
 internal static class NodeConvergence
 {
-    private static readonly string[] PortNames = ["http", "https", "admin"];
+    /// <summary>The ports of every benchmark Service: 80, 81 and 82 to target ports 8080, 8081 and 8082.</summary>
+    internal static readonly string[] PortNames = ["http", "https", "admin"];
 
     public static async Task RunAsync(DataplaneKind kind, int services = 2_000, int endpoints = 5)
     {
@@ -114,17 +115,7 @@ internal static class NodeConvergence
 
     private static async Task CreateServiceAsync(IKubernetes client, int i, int endpoints)
     {
-        var service = await client.CoreV1.CreateNamespacedServiceAsync(new V1Service
-        {
-            Metadata = new V1ObjectMeta { Name = $"svc-{i}" },
-            Spec = new V1ServiceSpec
-            {
-                Type = "LoadBalancer",
-                // 6,000 node ports would not fit the 2,768 of the range; forwarding to endpoints needs none.
-                AllocateLoadBalancerNodePorts = false,
-                Ports = [.. PortNames.Select((name, p) => new V1ServicePort { Name = name, Port = 80 + p, TargetPort = 8080 + p, Protocol = "TCP" })],
-            },
-        }, "default");
+        var service = await client.CoreV1.CreateNamespacedServiceAsync(Service(i), "default");
         var vip = Vip(i);
         await new EntityClient<V1Alpha1IPAllocation>(client).CreateAsync(new V1Alpha1IPAllocation
         {
@@ -134,6 +125,19 @@ internal static class NodeConvergence
         await client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(Slice(i, endpoints, 0), "default");
     }
 
+    /// <summary>Service i: a LoadBalancer of the three benchmark ports.</summary>
+    internal static V1Service Service(int i) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = $"svc-{i}" },
+        Spec = new V1ServiceSpec
+        {
+            Type = "LoadBalancer",
+            // 6,000 node ports would not fit the 2,768 of the range; forwarding to endpoints needs none.
+            AllocateLoadBalancerNodePorts = false,
+            Ports = [.. PortNames.Select((name, p) => new V1ServicePort { Name = name, Port = 80 + p, TargetPort = 8080 + p, Protocol = "TCP" })],
+        },
+    };
+
     private static async Task ReplaceEndpointsAsync(IKubernetes client, int i, int endpoints)
     {
         var current = await client.DiscoveryV1.ReadNamespacedEndpointSliceAsync($"svc-{i}-abc", "default");
@@ -142,7 +146,8 @@ internal static class NodeConvergence
         await client.DiscoveryV1.ReplaceNamespacedEndpointSliceAsync(slice, slice.Metadata.Name, "default");
     }
 
-    private static V1EndpointSlice Slice(int i, int endpoints, int generation) => new()
+    /// <summary>Service i's EndpointSlice: its endpoints on node-b, at addresses that a generation changes.</summary>
+    internal static V1EndpointSlice Slice(int i, int endpoints, int generation) => new()
     {
         Metadata = new V1ObjectMeta { Name = $"svc-{i}-abc", Labels = new Dictionary<string, string> { [DesiredStateBuilder.ServiceNameLabel] = $"svc-{i}" } },
         AddressType = "IPv4",

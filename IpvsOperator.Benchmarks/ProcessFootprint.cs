@@ -23,7 +23,7 @@ namespace IpvsOperator.Benchmarks;
 /// </summary>
 internal static class ProcessFootprint
 {
-    private static readonly string[] PortNames = ["http", "https", "admin"];
+    private static readonly string[] PortNames = NodeConvergence.PortNames;
     private const int Endpoints = 5;
 
     public static async Task RunAsync(IReadOnlyList<string> args)
@@ -150,28 +150,8 @@ internal static class ProcessFootprint
         });
         await ParallelWriters.RunAsync(services, async i =>
         {
-            await client.CoreV1.CreateNamespacedServiceAsync(new V1Service
-            {
-                Metadata = new V1ObjectMeta { Name = $"svc-{i}" },
-                Spec = new V1ServiceSpec
-                {
-                    Type = "LoadBalancer",
-                    AllocateLoadBalancerNodePorts = false,
-                    Ports = [.. PortNames.Select((name, p) => new V1ServicePort { Name = name, Port = 80 + p, TargetPort = 8080 + p, Protocol = "TCP" })],
-                },
-            }, "default");
-            await client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(new V1EndpointSlice
-            {
-                Metadata = new V1ObjectMeta { Name = $"svc-{i}-abc", Labels = new Dictionary<string, string> { [Node.DesiredStateBuilder.ServiceNameLabel] = $"svc-{i}" } },
-                AddressType = "IPv4",
-                Ports = [.. PortNames.Select((name, p) => new Discoveryv1EndpointPort { Name = name, Port = 8080 + p, Protocol = "TCP" })],
-                Endpoints = [.. Enumerable.Range(0, Endpoints).Select(e => new V1Endpoint
-                {
-                    Addresses = [new Addressing.IPAddressValue(Addressing.IPFamily.IPv4, (uint)(0x0A800000 + i * 8 + e)).ToString()],
-                    NodeName = "node-b",
-                    Conditions = new V1EndpointConditions { Ready = true },
-                })],
-            }, "default");
+            await client.CoreV1.CreateNamespacedServiceAsync(NodeConvergence.Service(i), "default");
+            await client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(NodeConvergence.Slice(i, Endpoints, generation: 0), "default");
         });
     }
 
