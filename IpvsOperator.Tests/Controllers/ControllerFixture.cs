@@ -94,4 +94,16 @@ public abstract class ControllerFixture : LocalClusterFixture
         [.. (await Client.CoreV1.ListNamespacedEventAsync(ns)).Items.Where(e => e.InvolvedObject.Name == name && e.Reason == reason)];
 
     protected static string NameOf(string address) => AllocationNames.For(IPAddressValue.Parse(address));
+
+    /// <summary>Publishes an EndpointSlice as the EndpointSlice controller does: created, or replaced whole.</summary>
+    protected async Task<V1EndpointSlice> PublishSliceAsync(string ns, V1EndpointSlice slice)
+    {
+        var existing = (await Client.DiscoveryV1.ListNamespacedEndpointSliceAsync(ns)).Items.FirstOrDefault(s => s.Metadata.Name == slice.Metadata.Name);
+        if (existing is null)
+        {
+            return await Client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(slice, ns);
+        }
+        slice.Metadata.ResourceVersion = existing.Metadata.ResourceVersion;
+        return await Client.DiscoveryV1.ReplaceNamespacedEndpointSliceAsync(slice, slice.Metadata.Name, ns);
+    }
 }

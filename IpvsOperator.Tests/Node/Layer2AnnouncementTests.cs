@@ -79,14 +79,7 @@ public class Layer2AnnouncementTests : ControllerFixture
             Ports = [new Discoveryv1EndpointPort { Name = "http", Port = 8080, Protocol = "TCP" }],
             Endpoints = [.. onNodes.Select((node, i) => new V1Endpoint { Addresses = [$"10.244.{i + 1}.2"], NodeName = node, Conditions = new V1EndpointConditions { Ready = true } })],
         };
-        var existing = (await Client.DiscoveryV1.ListNamespacedEndpointSliceAsync(ns)).Items.FirstOrDefault();
-        if (existing is null)
-        {
-            await Client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(slice, ns);
-            return;
-        }
-        slice.Metadata.ResourceVersion = existing.Metadata.ResourceVersion;
-        await Client.DiscoveryV1.ReplaceNamespacedEndpointSliceAsync(slice, slice.Metadata.Name, ns);
+        await PublishSliceAsync(ns, slice);
     }
 
     private string Holders(IPAddressValue vip) => string.Join(", ", nodes.Where(n => n.OnUplink(vip)).Select(n => n.Name)) is { Length: > 0 } names ? names : "nobody";

@@ -63,13 +63,7 @@ public class NodeAgentTests : ControllerFixture
             Ports = [new Discoveryv1EndpointPort { Name = "http", Port = 8080, Protocol = "TCP" }],
             Endpoints = [.. addresses.Select(a => new V1Endpoint { Addresses = [a], NodeName = "node-b", Conditions = new V1EndpointConditions { Ready = true } })],
         };
-        var existing = await Client.DiscoveryV1.ListNamespacedEndpointSliceAsync(ns);
-        if (existing.Items.FirstOrDefault(s => s.Metadata.Name == slice.Metadata.Name) is { } current)
-        {
-            slice.Metadata.ResourceVersion = current.Metadata.ResourceVersion;
-            return await Client.DiscoveryV1.ReplaceNamespacedEndpointSliceAsync(slice, slice.Metadata.Name, ns);
-        }
-        return await Client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(slice, ns);
+        return await PublishSliceAsync(ns, slice);
     }
 
     private static string Table(IIpvs ipvs, VirtualServiceKey key) =>

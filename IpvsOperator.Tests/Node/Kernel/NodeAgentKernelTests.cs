@@ -157,16 +157,7 @@ public class NodeAgentKernelTests : ControllerFixture
             Ports = [new Discoveryv1EndpointPort { Name = "http", Port = 8080, Protocol = "TCP" }],
             Endpoints = [.. pods.Select(p => new V1Endpoint { Addresses = [Pods[p].Address], NodeName = Pods[p].Node, Conditions = new V1EndpointConditions { Ready = true } })],
         };
-        var existing = (await Client.DiscoveryV1.ListNamespacedEndpointSliceAsync(ns)).Items.FirstOrDefault(s => s.Metadata.Name == slice.Metadata.Name);
-        if (existing is null)
-        {
-            await Client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(slice, ns);
-        }
-        else
-        {
-            slice.Metadata.ResourceVersion = existing.Metadata.ResourceVersion;
-            await Client.DiscoveryV1.ReplaceNamespacedEndpointSliceAsync(slice, slice.Metadata.Name, ns);
-        }
+        await PublishSliceAsync(ns, slice);
     }
 
     /// <summary>One HTTP request from the client namespace: "pod client-address-seen", or null when it failed.</summary>
