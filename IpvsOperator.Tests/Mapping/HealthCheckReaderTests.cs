@@ -41,8 +41,9 @@ public class HealthCheckReaderTests
     {
         var check = Read(("health-check", "HTTPS"), ("health-check-port", "9000"), ("health-check-path", "/healthz?full=1"),
             ("health-check-expected-status", "204"), ("health-check-interval", "10s"), ("health-check-timeout", "1500ms"),
-            ("health-check-healthy-threshold", "1"), ("health-check-unhealthy-threshold", "5"))!;
-        check.Should().Be(new HealthCheck(HealthCheckProtocol.Https, 9000, "/healthz?full=1", 204, 204, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(1500), 1, 5));
+            ("health-check-healthy-threshold", "1"), ("health-check-unhealthy-threshold", "5"), ("health-check-reset-connections", "true"))!;
+        check.Should().Be(new HealthCheck(HealthCheckProtocol.Https, 9000, "/healthz?full=1", 204, 204, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(1500), 1, 5, ResetConnections: true));
+        check.Probe.Should().Be(check with { ResetConnections = false }, "what is done with a verdict is not part of the probe");
     }
 
     [Test]
@@ -66,6 +67,7 @@ public class HealthCheckReaderTests
     [TestCase("health-check-timeout", "10s", "annotation ipvsoperator.io/health-check-timeout: 10s is longer than the interval, 5s; a probe must end before the next one starts")]
     [TestCase("health-check-healthy-threshold", "0", "annotation ipvsoperator.io/health-check-healthy-threshold: '0' is not a threshold; expected a number of probes in a row from 1 to 10")]
     [TestCase("health-check-unhealthy-threshold", "-1", "'-1' is not a threshold")]
+    [TestCase("health-check-reset-connections", "yes", "annotation ipvsoperator.io/health-check-reset-connections: 'yes' is not a boolean; expected true (reset a down endpoint's connections) or false (let them finish, the default)")]
     public void A_bad_value_is_refused_naming_the_annotation_the_value_and_what_is_valid(string annotation, string value, string message)
     {
         var protocol = annotation == "health-check" ? value : "http";

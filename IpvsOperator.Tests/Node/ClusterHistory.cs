@@ -4,6 +4,7 @@ using IpvsOperator.Dataplane;
 using IpvsOperator.Entities;
 using IpvsOperator.Mapping;
 using IpvsOperator.Node;
+using IpvsOperator.Node.Health;
 using k8s.Models;
 
 namespace IpvsOperator.Tests.Node;
@@ -12,8 +13,9 @@ namespace IpvsOperator.Tests.Node;
 /// A random history of the objects a node agent reads, one change at a time: LoadBalancer Services
 /// created with claims (alone or sharing an address), deleted, re-created under the same name,
 /// their ports, scheduler, forward method, traffic policy, affinity and type changed; their
-/// EndpointSlices' endpoints added, removed, made ready, unready or terminating; claims deleted by
-/// hand and made again; time passing for drains. Reproducible from its seed.
+/// EndpointSlices' endpoints added, removed, made ready, unready or terminating; health checks
+/// turned on (draining or resetting) and off, and endpoints failing and passing them; claims deleted
+/// by hand and made again; time passing for drains. Reproducible from its seed.
 /// </summary>
 public sealed class ClusterHistory(int seed)
 {
@@ -24,17 +26,23 @@ public sealed class ClusterHistory(int seed)
     private static readonly (string Protocol, int Port)[] PortChoices = [("TCP", 80), ("TCP", 443), ("UDP", 53), ("TCP", 8080), ("SCTP", 9000), ("UDP", 5000)];
     private static readonly string[] Schedulers = ["rr", "rr", "wrr", "lc", "wlc", "sh", "dh", "mh", "no-such-scheduler"];
     private static readonly string[] Methods = ["masq", "masq", "droute", "tunnel", "teleport"];
+    private static readonly string[] HealthChecks = ["tcp", "tcp", "http", "ping"];
+    private static readonly string[] Resets = ["true", "false", "maybe"];
 
     private readonly Random random = new(seed);
     private readonly Dictionary<string, V1Service> services = new(StringComparer.Ordinal);
     private readonly Dictionary<string, V1EndpointSlice> slices = new(StringComparer.Ordinal);
     private readonly Dictionary<IPAddressValue, V1Alpha1IPAllocation> claims = [];
+    private readonly HashSet<string> failing = new(StringComparer.Ordinal);
     private int created;
 
     /// <summary>How far the clock should move before the next sync (drains end with it).</summary>
     public TimeSpan Elapse { get; private set; }
 
     public ClusterView View => new([.. claims.Values], [.. services.Values], [.. slices.Values], []);
+
+    /// <summary>The health checker's verdict: the endpoint addresses that fail their checks now.</summary>
+    public bool IsDown(ProbeTarget target) => failing.Contains(target.Address.ToString());
 
     /// <summary>
     /// The virtual services the node must hold, worked out here from the history alone (not by the
@@ -81,7 +89,10 @@ public sealed class ClusterHistory(int seed)
             < 82 => ToggleType(service),
             < 85 => DropClaim(service),
             < 88 => Reclaim(service),
-            < 90 => Recreate(service),
+            < 89 => Recreate(service),
+            < 91 => Annotate(service, WellKnown.Annotations.HealthCheck, HealthChecks),
+            < 92 => Annotate(service, WellKnown.Annotations.HealthCheckResetConnections, Resets),
+            < 95 => FlipHealth(name),
             _ => Wait(),
         };
     }
@@ -197,6 +208,18 @@ public sealed class ClusterHistory(int seed)
         }
         slice.Endpoints = endpoints;
         return $"{name}: endpoints now {string.Join(", ", endpoints.Select(e => $"{e.Addresses[0]}@{e.NodeName}{(e.Conditions?.Ready == false ? (e.Conditions.Terminating == true ? "(terminating)" : "(unready)") : string.Empty)}"))}";
+    }
+
+    /// <summary>One endpoint of the Service starts failing its health check, or passes again.</summary>
+    private string FlipHealth(string name)
+    {
+        var addresses = slices.TryGetValue(name, out var slice) ? slice.Endpoints.Select(e => e.Addresses[0]).ToList() : [];
+        if (addresses.Count == 0)
+        {
+            return $"{name}: no endpoint to fail or pass";
+        }
+        var address = addresses[random.Next(addresses.Count)];
+        return failing.Add(address) ? $"{address} fails its health check" : failing.Remove(address) ? $"{address} passes its health check again" : string.Empty;
     }
 
     private string DeleteSlice(string name) => slices.Remove(name) ? $"{name}: EndpointSlice deleted" : $"{name}: no EndpointSlice to delete";

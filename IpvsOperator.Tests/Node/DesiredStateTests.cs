@@ -93,6 +93,29 @@ public class DesiredStateTests
     }
 
     [Test]
+    public void With_reset_connections_a_down_endpoint_is_cut_not_weighted_and_still_probed_but_never_when_all_are_down()
+    {
+        var service = Service("web", "u1", new Dictionary<string, string> { ["ipvsoperator.io/health-check"] = "tcp", ["ipvsoperator.io/health-check-reset-connections"] = "true" });
+        var plain = Service("api", "u2", new Dictionary<string, string> { ["ipvsoperator.io/health-check"] = "tcp" });
+        var view = new ClusterView([Claim("192.0.2.10", "web", "u1"), Claim("192.0.2.11", "api", "u2")], [service, plain],
+            [Slice("web", "IPv4", HttpPort, Endpoint("10.0.0.2", "node-a"), Endpoint("10.0.0.3", "node-b")),
+             Slice("api", "IPv4", HttpPort, Endpoint("10.0.0.2", "node-a"), Endpoint("10.0.0.3", "node-b"))], []);
+
+        var state = DesiredStateBuilder.Build(view, "node-a", isDown: t => t.Address.ToString() == "10.0.0.3");
+
+        state.Services[Key(80)].Destinations.Select(d => $"{d.Address}/{d.Weight}").Should().Equal("10.0.0.2/1");
+        state.Cut.Should().Equal([(Key(80), IPAddressValue.Parse("10.0.0.3"), (ushort)8080)]);
+        state.Services[Key(80, vip: IPAddressValue.Parse("192.0.2.11"))].Destinations.Select(d => $"{d.Address}/{d.Weight}").Should().Equal("10.0.0.2/1", "10.0.0.3/0");
+        state.Probed.Keys.Select(t => t.ToString()).Should().BeEquivalentTo(["10.0.0.2:8080", "10.0.0.3:8080"],
+            "the cut endpoint is still probed, so that it comes back; both Services share one probe per endpoint");
+        state.Probed.Values.Should().AllSatisfy(users => users.Should().BeEquivalentTo([("default", "web"), ("default", "api")]));
+
+        var allDown = DesiredStateBuilder.Build(view, "node-a", isDown: _ => true);
+        allDown.Services[Key(80)].Destinations.Should().HaveCount(2, "fail open: every endpoint down keeps them all");
+        allDown.Cut.Should().BeEmpty();
+    }
+
+    [Test]
     public void A_garbled_health_check_is_a_warning_and_checks_nothing()
     {
         var service = Service("web", "u1", new Dictionary<string, string> { ["ipvsoperator.io/health-check"] = "ping" });

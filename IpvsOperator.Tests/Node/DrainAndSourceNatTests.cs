@@ -95,6 +95,17 @@ public class DrainAndSourceNatTests
     }
 
     [Test]
+    public void A_cut_endpoint_is_removed_at_once_while_another_that_leaves_drains()
+    {
+        var drains = new DrainTracker(TimeSpan.FromSeconds(30), new ManualClock());
+        var desired = Desired(Backend("10.0.0.2")) with { Cut = new HashSet<(VirtualServiceKey, IPAddressValue, ushort)> { (Http, IPAddressValue.Parse("10.0.0.3"), 8080) } };
+
+        drains.Apply(desired, Actual(Backend("10.0.0.2"), Backend("10.0.0.3"), Backend("10.0.0.4"))).Services[Http].Destinations
+            .Should().Equal(Backend("10.0.0.2"), Backend("10.0.0.4", 0));
+        drains.Draining.Should().Be(1);
+    }
+
+    [Test]
     public void With_no_drain_timeout_a_leaving_endpoint_goes_at_once()
     {
         var drains = new DrainTracker(TimeSpan.Zero, new ManualClock());

@@ -79,7 +79,7 @@ public sealed class SyncLifecycle
 
     private void Sync(SyncTrigger trigger, int step, string what, bool expectNoWrites = false)
     {
-        var report = kernel.Run(History.View, trigger);
+        var report = kernel.Run(History.View, trigger, History.IsDown);
         Expect(report.Failure is null, step, $"{what} completes; it failed: {report.Failure}");
         Expect(report.Errors == 0, step, $"{what} has no refused operation; {report.Errors} were refused");
         if (expectNoWrites)

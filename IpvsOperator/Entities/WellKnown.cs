@@ -45,6 +45,9 @@ public static class WellKnown
         public const string HealthCheckTimeout = "ipvsoperator.io/health-check-timeout";
         public const string HealthCheckHealthyThreshold = "ipvsoperator.io/health-check-healthy-threshold";
         public const string HealthCheckUnhealthyThreshold = "ipvsoperator.io/health-check-unhealthy-threshold";
+
+        /// <summary>"true": an endpoint found down is removed at once and its connections reset (expire_nodest_conn), instead of finishing at weight 0.</summary>
+        public const string HealthCheckResetConnections = "ipvsoperator.io/health-check-reset-connections";
     }
 
     public static class Finalizers
@@ -68,6 +71,9 @@ public static class WellKnown
     {
         /// <summary>On a Service: its address is announced on the LAN, and by which node.</summary>
         public const string Announced = "ipvsoperator.io/Announced";
+
+        /// <summary>On a health-checked Service: how many of its endpoints pass, as the node announcing it finds them.</summary>
+        public const string EndpointsHealthy = "ipvsoperator.io/EndpointsHealthy";
     }
 
     public const string MetricsPrefix = "ipvsoperator_";

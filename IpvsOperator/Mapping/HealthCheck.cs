@@ -10,7 +10,9 @@ public enum HealthCheckProtocol
 
 /// <summary>
 /// A Service's active health check, read from its annotations by <see cref="HealthCheckReader"/>.
-/// Port null probes each endpoint on the port it serves the Service on.
+/// Port null probes each endpoint on the port it serves the Service on. ResetConnections says what
+/// happens to an endpoint found down: false, weight 0 (its connections finish); true, removed at once
+/// (its connections are reset, so clients retry elsewhere without waiting).
 /// </summary>
 public sealed record HealthCheck(
     HealthCheckProtocol Protocol,
@@ -21,7 +23,8 @@ public sealed record HealthCheck(
     TimeSpan Interval,
     TimeSpan Timeout,
     int HealthyThreshold,
-    int UnhealthyThreshold)
+    int UnhealthyThreshold,
+    bool ResetConnections = false)
 {
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(2);
@@ -37,4 +40,7 @@ public sealed record HealthCheck(
     public const int MaximumThreshold = 10;
     public const int MaximumPathLength = 1024;
     public static readonly TimeSpan MinimumTimeout = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>What is probed, without what is done with the verdict: Services that differ only in that share one probe.</summary>
+    public HealthCheck Probe => ResetConnections ? this with { ResetConnections = false } : this;
 }

@@ -82,7 +82,12 @@ public static class HealthCheckReader
         {
             return (null, error);
         }
-        return (new HealthCheck(protocol, port, path, from, to, interval, timeout, healthy, unhealthy), null);
+        var reset = false;
+        if (Value(A.HealthCheckResetConnections) is { } resetText && !bool.TryParse(resetText, out reset))
+        {
+            return (null, $"annotation {A.HealthCheckResetConnections}: '{Shorten(resetText)}' is not a boolean; expected true (reset a down endpoint's connections) or false (let them finish, the default)");
+        }
+        return (new HealthCheck(protocol, port, path, from, to, interval, timeout, healthy, unhealthy, reset), null);
     }
 
     private static bool TryReadStatus(string text, out int from, out int to)

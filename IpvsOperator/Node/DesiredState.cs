@@ -27,5 +27,13 @@ public sealed record DesiredState(
     public IReadOnlyDictionary<Health.ProbeTarget, IReadOnlyCollection<(string Namespace, string Name)>> Probed { get; init; } =
         new Dictionary<Health.ProbeTarget, IReadOnlyCollection<(string, string)>>();
 
+    /// <summary>
+    /// Destinations (virtual service, address, port) to remove at once rather than drain: endpoints
+    /// found down by a health check that resets connections. With net.ipv4.vs.expire_nodest_conn
+    /// the kernel then ends their connections at the next packet, and the clients retry.
+    /// </summary>
+    public IReadOnlySet<(VirtualServiceKey Service, IPAddressValue Address, ushort Port)> Cut { get; init; } =
+        new HashSet<(VirtualServiceKey, IPAddressValue, ushort)>();
+
     public static DesiredState Empty { get; } = new(new HashSet<IPAddressValue>(), new Dictionary<VirtualServiceKey, (VirtualService, IReadOnlyList<Destination>)>(), [], new HashSet<VirtualServiceKey>());
 }

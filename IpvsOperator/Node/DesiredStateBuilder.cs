@@ -11,7 +11,8 @@ namespace IpvsOperator.Node;
 /// The desired kernel state as a pure function of IPAllocations, Services and EndpointSlices:
 /// for every allocated address and every port of the Services holding it, one virtual service
 /// VIP:port, with the ready endpoints (or the nodes' node ports) behind it. An endpoint that its
-/// Service's health check finds down gets weight 0, unless every endpoint of that port is down.
+/// Service's health check finds down gets weight 0 (or is cut, if the Service asks for its
+/// connections to be reset), unless every endpoint of that port is down.
 /// </summary>
 public static class DesiredStateBuilder
 {
@@ -23,6 +24,7 @@ public static class DesiredStateBuilder
     {
         isDown ??= _ => false;
         var probed = new Dictionary<ProbeTarget, HashSet<(string Namespace, string Name)>>();
+        var cut = new HashSet<(VirtualServiceKey, IPAddressValue, ushort)>();
         var addresses = new HashSet<IPAddressValue>();
         var allocated = new HashSet<IPAddressValue>();
         var services = new Dictionary<VirtualServiceKey, (VirtualService, IReadOnlyList<Destination>)>();
@@ -76,7 +78,7 @@ public static class DesiredStateBuilder
                         : EndpointDestinations(slices, port, local ? nodeName : null, method);
                     if (check is not null)
                     {
-                        destinations = Checked(destinations, check, isDown, probed, service, port, warnings);
+                        destinations = Checked(key, destinations, check, isDown, probed, cut, service, port, warnings);
                     }
                     services[key] = (new VirtualService(key, scheduler, affinity, timeout), destinations);
                     if (method == ForwardMethod.Masquerade && !local)
@@ -91,6 +93,7 @@ public static class DesiredStateBuilder
             Probed = probed.ToDictionary(p => p.Key, p => (IReadOnlyCollection<(string, string)>)p.Value),
             Announced = announced.ToDictionary(a => a.Key, a => new AnnouncedAddress(a.Value.Eligible, a.Value.Services, sourceNat.Any(k => k.Address == a.Key))),
             Allocated = allocated,
+            Cut = cut,
         };
     }
 
@@ -134,16 +137,17 @@ public static class DesiredStateBuilder
     /// The destinations as the health check judges them: each ready one is a probe target, and a
     /// down one gets weight 0 (no new connections; established ones finish). When every ready one is
     /// down the check is more likely wrong than every pod, so all are kept (fail open) and the
-    /// Service is told.
+    /// Service is told. With reset-connections, a down one is cut instead: removed without a drain.
     /// </summary>
-    private static List<Destination> Checked(List<Destination> destinations, HealthCheck check, Func<ProbeTarget, bool> isDown,
-        Dictionary<ProbeTarget, HashSet<(string, string)>> probed, V1Service service, V1ServicePort port, List<ServiceWarning> warnings)
+    private static List<Destination> Checked(VirtualServiceKey key, List<Destination> destinations, HealthCheck check, Func<ProbeTarget, bool> isDown,
+        Dictionary<ProbeTarget, HashSet<(string, string)>> probed, HashSet<(VirtualServiceKey, IPAddressValue, ushort)> cut,
+        V1Service service, V1ServicePort port, List<ServiceWarning> warnings)
     {
         var serving = destinations.Where(d => d.Weight > 0).ToList();
         var down = new HashSet<Destination>();
         foreach (var destination in serving)
         {
-            var probeTarget = new ProbeTarget(destination.Address, check.Port is { } p ? (ushort)p : destination.Port, check);
+            var probeTarget = new ProbeTarget(destination.Address, check.Port is { } p ? (ushort)p : destination.Port, check.Probe);
             (probed.TryGetValue(probeTarget, out var users) ? users : probed[probeTarget] = []).Add((service.Metadata.NamespaceProperty, service.Metadata.Name));
             if (isDown(probeTarget))
             {
@@ -159,6 +163,11 @@ public static class DesiredStateBuilder
             warnings.Add(new ServiceWarning(service.Metadata.NamespaceProperty, service.Metadata.Name, "AllEndpointsUnhealthy",
                 $"every endpoint of port {port.Port}/{port.Protocol ?? "TCP"} fails its health check ({serving.Count}); all are kept (fail open) until one passes"));
             return destinations;
+        }
+        if (check.ResetConnections)
+        {
+            cut.UnionWith(down.Select(d => (key, d.Address, d.Port)));
+            return [.. destinations.Where(d => !down.Contains(d))];
         }
         return [.. destinations.Select(d => down.Contains(d) ? d with { Weight = 0 } : d)];
     }

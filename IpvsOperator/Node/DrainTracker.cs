@@ -7,7 +7,8 @@ namespace IpvsOperator.Node;
 /// Drains destinations instead of cutting them: an endpoint that starts terminating, or leaves its
 /// Service's EndpointSlices, keeps weight 0 in the kernel (established connections keep flowing,
 /// no new ones are scheduled to it) and is removed once it has drained for the timeout.
-/// Not for whole virtual services: a deleted Service's VIP goes at once.
+/// Not for whole virtual services: a deleted Service's VIP goes at once; nor for destinations the
+/// desired state cuts (a health check that resets connections).
 /// </summary>
 public sealed class DrainTracker(TimeSpan timeout, TimeProvider clock)
 {
@@ -44,7 +45,7 @@ public sealed class DrainTracker(TimeSpan timeout, TimeProvider clock)
             }
             if (actual.Services.TryGetValue(key, out var programmed))
             {
-                foreach (var gone in programmed.Destinations.Where(d => !wanted.Contains((d.Address, d.Port))))
+                foreach (var gone in programmed.Destinations.Where(d => !wanted.Contains((d.Address, d.Port)) && !desired.Cut.Contains((key, d.Address, d.Port))))
                 {
                     if (Keep((key, gone.Address, gone.Port)))
                     {

@@ -1,3 +1,4 @@
+using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
@@ -20,6 +21,7 @@ public sealed class KernelSync
     private readonly SyncApplier applier;
     private readonly DrainTracker drains;
     private readonly OwnedAddresses owned;
+    private readonly IpvsSysctls sysctls;
     private readonly ProgrammedState programmed = new();
     private volatile DesiredState lastDesired = DesiredState.Empty;
 
@@ -32,6 +34,7 @@ public sealed class KernelSync
         applier = new SyncApplier(dataplane.Ipvs, bindLink, logger);
         drains = new DrainTracker(options.DrainTimeout, clock);
         owned = new OwnedAddresses(options.StateFile, logger);
+        sysctls = new IpvsSysctls(dataplane.Sysctl, logger);
     }
 
     /// <summary>What the last completed sync made the kernel hold (draining destinations included).</summary>
@@ -56,10 +59,13 @@ public sealed class KernelSync
             bindLink.Ensure();
             var wanted = PhaseTimes.Time(ref phases.Desired, () => DesiredStateBuilder.Build(view, options.NodeName, options.ForwardTo, isDown));
             var actual = PhaseTimes.Time(ref phases.ReadBack, () => ReadKernel(wanted, trigger));
-            var desired = PhaseTimes.Time(ref phases.Desired, () => drains.Apply(wanted, actual));
+            var settingWrites = sysctls.Ensure(verify: trigger == SyncTrigger.Periodic);
+            // Without expire_nodest_conn a cut destination's clients would hang on silence: drain it instead.
+            var cutOrDrain = sysctls.ExpiresConnections ? wanted : wanted with { Cut = new HashSet<(VirtualServiceKey, IPAddressValue, ushort)>() };
+            var desired = PhaseTimes.Time(ref phases.Desired, () => drains.Apply(cutOrDrain, actual));
             var result = PhaseTimes.Time(ref phases.Apply, () => ApplyToKernel(wanted, desired, actual));
             var (natWrites, netfilterFailure) = PhaseTimes.Time(ref phases.SourceNat, () => ApplyNetfilter(desired, trigger));
-            return Completed(trigger, started, phases, result, natWrites, desired) with { NetfilterFailure = netfilterFailure, NeedsSourceNat = desired.SourceNat.Count > 0 };
+            return Completed(trigger, started, phases, result, natWrites + settingWrites, desired) with { NetfilterFailure = netfilterFailure, NeedsSourceNat = desired.SourceNat.Count > 0 };
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
