@@ -42,7 +42,7 @@ public class Layer2AnnouncementTests : ControllerFixture
         nodes.Clear();
     }
 
-    private Node StartNode(string name, string? announceInterface = null, Action<NodeDataplane>? prepare = null)
+    private Node StartNode(string name, string? announceInterface = null, Action<NodeDataplane>? prepare = null, IpvsOperator.Node.Health.IProber? prober = null)
     {
         var dataplane = NodeDataplanes.InMemory();
         prepare?.Invoke(dataplane);
@@ -50,20 +50,23 @@ public class Layer2AnnouncementTests : ControllerFixture
         {
             NodeName = name,
             Layer2 = new Layer2Options { Interface = announceInterface, Namespace = leases, LeaseDuration = TimeSpan.FromSeconds(2), RenewDeadline = TimeSpan.FromSeconds(1), RetryPeriod = TimeSpan.FromMilliseconds(200) },
-        }, NullLoggerFactory.Instance);
+        }, NullLoggerFactory.Instance, prober: prober ?? new Health.ScriptedProber());
         var stop = new CancellationTokenSource();
         var node = new Node(name, dataplane, agent, Task.Run(() => agent.RunAsync(stop.Token)), stop);
         nodes.Add(node);
         return node;
     }
 
-    private async Task<(string Ns, IPAddressValue Vip)> ServiceAsync(string pool, string range, string policy = "Cluster", params string[] endpointNodes)
+    private Task<(string Ns, IPAddressValue Vip)> ServiceAsync(string pool, string range, string policy = "Cluster", params string[] endpointNodes) =>
+        ServiceAsync(pool, range, policy, [], endpointNodes);
+
+    private async Task<(string Ns, IPAddressValue Vip)> ServiceAsync(string pool, string range, string policy, Dictionary<string, string> annotations, params string[] endpointNodes)
     {
         var ns = await NewNamespaceAsync();
         await CreatePoolAsync(pool, range);
         StartController();
         var service = LoadBalancer("web", 80);
-        service.Metadata.Annotations = new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = pool };
+        service.Metadata.Annotations = new Dictionary<string, string>(annotations) { [WellKnown.Annotations.AddressPool] = pool };
         service.Spec.ExternalTrafficPolicy = policy;
         await Client.CoreV1.CreateNamespacedServiceAsync(service, ns);
         await PublishEndpointsAsync(ns, endpointNodes);
@@ -173,6 +176,53 @@ public class Layer2AnnouncementTests : ControllerFixture
             && service.Status?.Conditions?.Any(c => c.Type == WellKnown.Conditions.Announced && c.Status == "False" && c.Reason == "NoEligibleNode"
                 && c.Message == $"no node announces {vip}: externalTrafficPolicy is Local and no node running the agent has a ready endpoint") == true,
             "the condition says why no node announces it");
+    }
+
+    [Test]
+    public async Task The_announcing_node_shows_its_health_check_count_on_the_Service_which_follows_a_takeover_and_goes_with_the_check()
+    {
+        // The two nodes see the endpoints differently (as nodes in different racks may): node-b's
+        // probes of 10.244.2.2 fail. The Service shows what its announcing node finds.
+        var failingOnB = new IpvsOperator.Node.Health.ProbeResult(IpvsOperator.Node.Health.ProbeFailure.Timeout, TimeSpan.FromSeconds(1), "no answer in 500ms");
+        StartNode("node-a");
+        StartNode("node-b", prober: new Health.ScriptedProber
+        {
+            Answer = t => t.Address.ToString() == "10.244.2.2" ? failingOnB : IpvsOperator.Node.Health.ProbeResult.Ok(TimeSpan.FromMilliseconds(1)),
+        });
+        var (ns, vip) = await ServiceAsync("l2-health", "198.51.100.72/30", "Cluster", new Dictionary<string, string>
+        {
+            [WellKnown.Annotations.HealthCheck] = "tcp",
+            [WellKnown.Annotations.HealthCheckInterval] = "1s",
+            [WellKnown.Annotations.HealthCheckTimeout] = "500ms",
+            [WellKnown.Annotations.HealthCheckHealthyThreshold] = "1",
+            [WellKnown.Annotations.HealthCheckUnhealthyThreshold] = "1",
+        }, "node-a", "node-b");
+        string Expected(string holder) => holder == "node-b"
+            ? "False SomeFail 1 of 2 endpoints pass their tcp health check from node-b; failing: 10.244.2.2:8080: they get no new connections"
+            : "True AllPass 2 of 2 endpoints pass their tcp health check from node-a";
+        async Task<string?> ShownAsync() => ServiceConditions.Find((await Services.GetAsync(ns, "web"))!, WellKnown.Conditions.EndpointsHealthy) is { } c
+            ? $"{c.Status} {c.Reason} {c.Message}" : null;
+
+        // The node rendezvous hashing prefers ends up holding it (another may hold it for a moment first).
+        var holder = await SoleHolderAsync(vip, nodes.Where(n => n.Name == Rendezvous.Preferred(vip, ["node-a", "node-b"])));
+        string? shown = null;
+        await Eventually.TrueAsync(async () => (shown = await ShownAsync()) == Expected(holder.Name),
+            () => $"the Service shows {holder.Name}'s count; it shows '{shown}'");
+
+        await holder.Stop.CancelAsync();
+        var next = await SoleHolderAsync(vip, nodes.Where(n => n != holder));
+        await Eventually.TrueAsync(async () => (shown = await ShownAsync()) == Expected(next.Name),
+            () => $"after the takeover the Service shows {next.Name}'s count; it shows '{shown}'");
+
+        var service = (await Services.GetAsync(ns, "web"))!;
+        service.Metadata.Annotations.Remove(WellKnown.Annotations.HealthCheck);
+        foreach (var setting in service.Metadata.Annotations.Keys.Where(k => k.StartsWith(WellKnown.Annotations.HealthCheck + "-", StringComparison.Ordinal)).ToList())
+        {
+            service.Metadata.Annotations.Remove(setting);
+        }
+        await Client.CoreV1.ReplaceNamespacedServiceAsync(service, "web", ns);
+        await Eventually.TrueAsync(async () => (shown = await ShownAsync()) is null, () => $"a Service checked no longer loses the condition; it shows '{shown}'");
+        (await Services.GetAsync(ns, "web"))!.Status.Conditions.Should().Contain(c => c.Type == WellKnown.Conditions.Announced, "the other condition stays");
     }
 
     [Test]

@@ -48,6 +48,7 @@ public sealed class NodeAgent
     private readonly Layer2Announcement? layer2;
     private readonly NodeStatusPublisher status;
     private readonly HealthChecker health;
+    private readonly HealthCondition healthCondition;
     private readonly IDisposable? ownedProber;
     private readonly System.Collections.Concurrent.ConcurrentQueue<HealthChange> healthChanges = new();
     private HashSet<(string Namespace, string Name)> healthPublished = [];
@@ -84,6 +85,7 @@ public sealed class NodeAgent
             healthChanges.Enqueue(change);
             changed.Writer.TryWrite(true);
         };
+        healthCondition = new HealthCondition(new ServiceConditions(kubernetes, logger, clock), options.NodeName);
         status = new NodeStatusPublisher(kubernetes, options.NodeName, new IPVSNodeSpec
         {
             Version = typeof(NodeAgent).Assembly.GetName().Version?.ToString(3),
@@ -182,7 +184,8 @@ public sealed class NodeAgent
             }
             var report = kernel.Run(CurrentView(), trigger, health.IsDown);
             health.SetTargets([.. kernel.LastDesired.Probed.Keys]);
-            PublishEndpointHealth();
+            var serviceHealth = ServiceHealth.Of(kernel.LastDesired.Probed, health.IsDown);
+            PublishEndpointHealth(serviceHealth);
             var failedBefore = failedInARow > 0;
             ReportNetfilter(report);
             CountFailures(report);
@@ -193,7 +196,7 @@ public sealed class NodeAgent
                 joined = true;
                 firstSynced();
             }
-            await ReportAsync(report, failedBefore, cancellationToken);
+            await ReportAsync(report, failedBefore, serviceHealth, cancellationToken);
             LastReport = report;
             LastAttempt = clock.GetUtcNow();
             Synced?.Invoke(report);
@@ -304,7 +307,7 @@ public sealed class NodeAgent
     }
 
     /// <summary>What the sync found worth telling users: Events on Services and on the Node, who announces.</summary>
-    private async Task ReportAsync(SyncReport report, bool failedBefore, CancellationToken cancellationToken)
+    private async Task ReportAsync(SyncReport report, bool failedBefore, Dictionary<(string, string), ServiceHealth> serviceHealth, CancellationToken cancellationToken)
     {
         await RecordWarningsAsync(kernel.LastDesired.Warnings, cancellationToken);
         await RecordHealthChangesAsync(cancellationToken);
@@ -312,6 +315,8 @@ public sealed class NodeAgent
         {
             await layer2.PublishAsync(kernel.LastDesired.Announced, services.Items, cancellationToken);
             await RecordAnnouncementProblemAsync(layer2.Problem, cancellationToken);
+            // Without an announcing node (--announce=none) no node speaks for a Service: its health is in each node's metrics.
+            await healthCondition.PublishAsync(serviceHealth, layer2.SpeaksFor, services.Items, cancellationToken);
         }
         if (report.Failure is { } failure && !failedBefore)
         {
@@ -372,29 +377,19 @@ public sealed class NodeAgent
     }
 
     /// <summary>Healthy and unhealthy endpoints per health-checked Service, as this node's probes find them; a Service no longer checked loses its series.</summary>
-    private void PublishEndpointHealth()
+    private void PublishEndpointHealth(Dictionary<(string Namespace, string Name), ServiceHealth> serviceHealth)
     {
-        var counts = new Dictionary<(string Namespace, string Name), (int Healthy, int Unhealthy)>();
-        foreach (var (target, users) in kernel.LastDesired.Probed)
-        {
-            var down = health.IsDown(target);
-            foreach (var user in users)
-            {
-                var (healthy, unhealthy) = counts.GetValueOrDefault(user);
-                counts[user] = down ? (healthy, unhealthy + 1) : (healthy + 1, unhealthy);
-            }
-        }
-        foreach (var gone in healthPublished.Where(s => !counts.ContainsKey(s)))
+        foreach (var gone in healthPublished.Where(s => !serviceHealth.ContainsKey(s)))
         {
             NodeMetrics.ServiceEndpoints.RemoveLabelled(gone.Namespace, gone.Name, "healthy");
             NodeMetrics.ServiceEndpoints.RemoveLabelled(gone.Namespace, gone.Name, "unhealthy");
         }
-        foreach (var ((ns, name), (healthy, unhealthy)) in counts)
+        foreach (var ((ns, name), found) in serviceHealth)
         {
-            NodeMetrics.ServiceEndpoints.WithLabels(ns, name, "healthy").Set(healthy);
-            NodeMetrics.ServiceEndpoints.WithLabels(ns, name, "unhealthy").Set(unhealthy);
+            NodeMetrics.ServiceEndpoints.WithLabels(ns, name, "healthy").Set(found.Passing);
+            NodeMetrics.ServiceEndpoints.WithLabels(ns, name, "unhealthy").Set(found.Failing.Count);
         }
-        healthPublished = [.. counts.Keys];
+        healthPublished = [.. serviceHealth.Keys];
     }
 
     /// <summary>An Event on every Service whose endpoint went down or came back, once per change.</summary>

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
-using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Events;
 using k8s;
 using k8s.Models;
@@ -20,9 +18,9 @@ namespace IpvsOperator.Node.Announcement;
 /// </summary>
 public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder events, string nodeName, ILogger logger, TimeProvider clock)
 {
-    private readonly EntityClient<V1Service> serviceClient = new(kubernetes);
+    private readonly ServiceConditions conditions = new(kubernetes, logger, clock);
     private readonly ConcurrentQueue<(IPAddressValue Address, string? From)> takeovers = new();
-    private volatile IReadOnlySet<IPAddressValue> held = new HashSet<IPAddressValue>();
+    private volatile HashSet<IPAddressValue> held = [];
 
     /// <summary>The addresses this node announces now.</summary>
     public IReadOnlySet<IPAddressValue> Held => held;
@@ -64,7 +62,7 @@ public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder eve
         {
             foreach (var service in ServicesOn(announced, address).Where(s => PrimaryAddress(s, address) == address))
             {
-                await EnsureShownAsync(service, address, nodeName, $"{address} is announced from {nodeName}{on}", cancellationToken);
+                await EnsureShownAsync(service, nodeName, $"{address} is announced from {nodeName}{on}", cancellationToken);
             }
         }
         // No node may announce these (externalTrafficPolicy Local and no ready endpoint): every agent
@@ -73,7 +71,7 @@ public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder eve
         {
             foreach (var service in entry.Services.Where(s => PrimaryAddress(s, address) == address))
             {
-                await EnsureShownAsync(service, address, null,
+                await EnsureShownAsync(service, null,
                     $"no node announces {address}: externalTrafficPolicy is Local and no node running the agent has a ready endpoint", cancellationToken);
             }
         }
@@ -85,34 +83,11 @@ public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder eve
         }
     }
 
-    private static bool ShowsAnnouncement(V1Service service) =>
-        service.Status?.Conditions?.Any(c => c.Type == WellKnown.Conditions.Announced) == true;
+    private static bool ShowsAnnouncement(V1Service service) => ServiceConditions.Find(service, WellKnown.Conditions.Announced) is not null;
 
     /// <summary>Takes the condition off a Service that is announced no longer; other writers' conditions stay.</summary>
-    private async Task ClearAsync(V1Service service, CancellationToken cancellationToken)
-    {
-        var (ns, name) = (service.Metadata.NamespaceProperty, service.Metadata.Name);
-        try
-        {
-            var conditions = service.Status?.Conditions ?? [];
-            // The list without ours, conditional on the version read: a condition another writer adds meanwhile is not lost.
-            var patch = KubernetesJson.Serialize(new
-            {
-                metadata = new { resourceVersion = service.Metadata.ResourceVersion },
-                status = new { conditions = conditions.Where(c => c.Type != WellKnown.Conditions.Announced).ToList() },
-            });
-            await serviceClient.PatchAsync(ns, name, patch, PatchKind.Merge, status: true, cancellationToken);
-            logger.LogInformation("Service {Namespace}/{Name} is announced no longer: its condition is removed", ns, name);
-        }
-        catch (ApiStatusException error) when (error.IsNotFound || error.IsConflict)
-        {
-            // Gone or changed meanwhile: looked at again after the next sync.
-        }
-        catch (Exception error) when (error is HttpRequestException or ApiStatusException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            logger.LogWarning("cannot clear the announcement of Service {Namespace}/{Name}: {Error}; retried after the next sync", ns, name, error.Message);
-        }
-    }
+    private Task ClearAsync(V1Service service, CancellationToken cancellationToken) =>
+        conditions.RemoveAsync(service, WellKnown.Conditions.Announced, cancellationToken);
 
     private static IEnumerable<V1Service> ServicesOn(IReadOnlyDictionary<IPAddressValue, AnnouncedAddress> announced, IPAddressValue address) =>
         announced.TryGetValue(address, out var entry) ? entry.Services : [];
@@ -122,45 +97,10 @@ public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder eve
         service.Status?.LoadBalancer?.Ingress?.FirstOrDefault()?.Ip is { } ip && IPAddressValue.TryParse(ip, out var first) ? first : fallback;
 
     /// <summary>The condition naming <paramref name="holder"/> (False when no node may announce), written where it differs.</summary>
-    private async Task EnsureShownAsync(V1Service service, IPAddressValue address, string? holder, string message, CancellationToken cancellationToken)
-    {
-        var status = holder is null ? "False" : "True";
-        var condition = service.Status?.Conditions?.FirstOrDefault(c => c.Type == WellKnown.Conditions.Announced);
-        if (condition is not null && condition.Status == status && condition.Message == message)
-        {
-            return;
-        }
-        var (ns, name) = (service.Metadata.NamespaceProperty, service.Metadata.Name);
-        try
-        {
-            var patch = JsonSerializer.Serialize(new
-            {
-                status = new
-                {
-                    conditions = new[]
-                    {
-                        new
-                        {
-                            type = WellKnown.Conditions.Announced,
-                            status,
-                            reason = holder is null ? "NoEligibleNode" : "Layer2",
-                            message,
-                            lastTransitionTime = clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
-                            observedGeneration = service.Metadata.Generation ?? 0,
-                        },
-                    },
-                },
-            });
-            // Strategic merge: the conditions list merges by type, other writers' conditions stay.
-            await serviceClient.PatchAsync(ns, name, patch, PatchKind.Strategic, status: true, cancellationToken);
-        }
-        catch (ApiStatusException error) when (error.IsNotFound || error.IsConflict)
-        {
-            // Gone or changed meanwhile: looked at again after the next sync.
-        }
-        catch (Exception error) when (error is HttpRequestException or ApiStatusException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            logger.LogWarning("cannot show on Service {Namespace}/{Name} that {Node} announces {Address}: {Error}; retried after the next sync", ns, name, nodeName, address, error.Message);
-        }
-    }
+    private Task EnsureShownAsync(V1Service service, string? holder, string message, CancellationToken cancellationToken) =>
+        conditions.EnsureAsync(service, WellKnown.Conditions.Announced, holder is null ? "False" : "True", holder is null ? "NoEligibleNode" : "Layer2", message, cancellationToken);
+
+    /// <summary>Whether this node speaks for the Service: it announces the Service's first address.</summary>
+    public bool SpeaksFor(V1Service service) =>
+        service.Status?.LoadBalancer?.Ingress?.FirstOrDefault()?.Ip is { } ip && IPAddressValue.TryParse(ip, out var first) && held.Contains(first);
 }

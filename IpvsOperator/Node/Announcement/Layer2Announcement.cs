@@ -52,6 +52,9 @@ public sealed class Layer2Announcement
     /// <summary>The addresses this node announces now.</summary>
     public IReadOnlySet<IPAddressValue> Held => status.Held;
 
+    /// <summary>Whether this node announces the Service's first address, and so speaks for the Service in its status.</summary>
+    public bool SpeaksFor(V1Service service) => status.SpeaksFor(service);
+
     /// <summary>Why the VIPs cannot be announced now (null: they can).</summary>
     public string? Problem => announcer.Problem;
 
