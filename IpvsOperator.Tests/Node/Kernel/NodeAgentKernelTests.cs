@@ -271,6 +271,88 @@ public class NodeAgentKernelTests : ControllerFixture
             $"({failed} of {asked} client requests failed meanwhile); back {backAfter.TotalSeconds:F2} s after it answers again");
     }
 
+    /// <summary>
+    /// A connection from the client to the VIP that sends nothing yet (busybox nc), to be written to
+    /// later. Which backend IPVS gave it shows in the connection table.
+    /// </summary>
+    private static System.Diagnostics.Process OpenIdleConnection(string vip) =>
+        System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("ip", ["netns", "exec", "lc", "busybox", "nc", vip, "80"])
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+        })!;
+
+    /// <summary>Established connections from the client to <paramref name="vip"/> that IPVS sends to <paramref name="destination"/>.</summary>
+    private static async Task<int> ConnectionsToAsync(string vip, string destination) =>
+        (await Sh("ipvsadm -Lnc")).Split('\n').Count(l => l.Contains("ESTABLISHED", StringComparison.Ordinal)
+            && l.Contains($"{vip}:80", StringComparison.Ordinal) && l.Contains($"{destination}:8080", StringComparison.Ordinal));
+
+    [Test]
+    public async Task A_hung_backend_fails_its_http_check_and_with_reset_connections_its_clients_are_reset_at_once_not_left_hanging()
+    {
+        var (ns, vip) = await ServeAsync("hung", "Cluster", new Dictionary<string, string>
+        {
+            [WellKnown.Annotations.HealthCheck] = "http",
+            [WellKnown.Annotations.HealthCheckPath] = "/cgi-bin/who",
+            [WellKnown.Annotations.HealthCheckInterval] = "1s",
+            [WellKnown.Annotations.HealthCheckTimeout] = "500ms",
+            [WellKnown.Annotations.HealthCheckUnhealthyThreshold] = "2",
+            [WellKnown.Annotations.HealthCheckHealthyThreshold] = "2",
+            [WellKnown.Annotations.HealthCheckResetConnections] = "true",
+        }, "pb1", "pb2");
+        await AnswerAsync(vip, a => a.StartsWith("pb1", StringComparison.Ordinal), "pb1 serves");
+        await AnswerAsync(vip, a => a.StartsWith("pb2", StringComparison.Ordinal), "pb2 serves");
+        (await Sh("sysctl -n net.ipv4.vs.expire_nodest_conn net.ipv4.vs.expire_quiescent_template")).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Should().Equal(["1", "1"], "the agent sets both, as kube-proxy does");
+
+        // Two idle connections: round robin gives one to each backend.
+        using var first = OpenIdleConnection(vip);
+        using var second = OpenIdleConnection(vip);
+        await Eventually.TrueAsync(async () => await ConnectionsToAsync(vip, "10.244.2.12") == 1 && await ConnectionsToAsync(vip, "10.244.2.11") == 1,
+            "one idle client connection on each backend");
+
+        // pb2 hangs: its server stops, the kernel still completes TCP handshakes, nothing answers.
+        var hung = System.Diagnostics.Stopwatch.StartNew();
+        await Sh($"kill -STOP {podServers["pb2"].Id}");
+        try
+        {
+            await Eventually.TrueAsync(async () => await WeightAsync(vip, "10.244.2.12") is null, "the http check finds pb2 hung and cuts it", TimeSpan.FromSeconds(60));
+            var cutAfter = hung.Elapsed;
+            for (var i = 0; i < 4; i++)
+            {
+                (await AskAsync(vip)).Should().StartWith("pb1", "every new connection goes to the backend that answers");
+            }
+
+            // Both clients now ask. The one on pb1 is answered; the one on pb2 is reset at once (not left waiting on a hung server).
+            var asked = System.Diagnostics.Stopwatch.StartNew();
+            foreach (var client in new[] { first, second })
+            {
+                await client.StandardInput.WriteAsync("GET /cgi-bin/who HTTP/1.0\r\n\r\n");
+                await client.StandardInput.FlushAsync();
+            }
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await Task.WhenAll(first.WaitForExitAsync(deadline.Token), second.WaitForExitAsync(deadline.Token));
+            var endedAfter = asked.Elapsed;
+            var answers = new[] { await first.StandardOutput.ReadToEndAsync(), await second.StandardOutput.ReadToEndAsync() };
+            answers.Should().ContainSingle(a => a.Contains("pb1 ", StringComparison.Ordinal), "the connection on pb1 is served");
+            answers.Should().ContainSingle(a => a.Length == 0, "the connection on pb2 is reset, with no answer");
+            (await ConnectionsToAsync(vip, "10.244.2.12")).Should().Be(0);
+            TestContext.Progress.WriteLine($"hung backend (http check, 1s interval, 2 failures, reset-connections): cut {cutAfter.TotalSeconds:F2} s after it hung; " +
+                $"its client connection ended {endedAfter.TotalMilliseconds:F0} ms after the client next sent");
+            await Eventually.TrueAsync(async () => (await EventsAsync(ns, "hung", "EndpointUnhealthy")).Any(e => e.Message.Contains("10.244.2.12:8080", StringComparison.Ordinal)),
+                "the Service is told");
+        }
+        finally
+        {
+            await Sh($"kill -CONT {podServers["pb2"].Id}");
+            foreach (var client in new[] { first, second }.Where(c => !c.HasExited))
+            {
+                client.Kill();
+            }
+        }
+        await Eventually.TrueAsync(async () => await WeightAsync(vip, "10.244.2.12") == 1, "pb2 is back once it answers again", TimeSpan.FromSeconds(60));
+        await AnswerAsync(vip, a => a.StartsWith("pb2", StringComparison.Ordinal), "pb2 serves again");
+    }
+
     [Test]
     public async Task Deleting_the_Service_removes_its_VIP_and_virtual_service()
     {
