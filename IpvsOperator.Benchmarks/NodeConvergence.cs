@@ -113,16 +113,17 @@ internal static class NodeConvergence
 
     private static string PodAddress(int i, int e, int generation) => new IPAddressValue(IPFamily.IPv4, (uint)(0x0A800000 + (generation << 20) + i * 8 + e)).ToString();
 
-    private static async Task CreateServiceAsync(IKubernetes client, int i, int endpoints)
+    /// <summary>Service i, its address claimed and its endpoints published; <paramref name="shape"/> and <paramref name="slice"/> replace the defaults.</summary>
+    internal static async Task CreateServiceAsync(IKubernetes client, int i, int endpoints, Func<int, V1Service>? shape = null, Func<int, V1EndpointSlice>? slice = null)
     {
-        var service = await client.CoreV1.CreateNamespacedServiceAsync(Service(i), "default");
+        var service = await client.CoreV1.CreateNamespacedServiceAsync((shape ?? Service)(i), "default");
         var vip = Vip(i);
         await new EntityClient<V1Alpha1IPAllocation>(client).CreateAsync(new V1Alpha1IPAllocation
         {
             Metadata = new V1ObjectMeta { Name = AllocationNames.For(vip) },
             Spec = new IPAllocationSpec { Address = vip.ToString(), Pool = "bench", ServiceRef = new ServiceReference { Namespace = "default", Name = service.Metadata.Name, Uid = service.Metadata.Uid } },
         });
-        await client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(Slice(i, endpoints, 0), "default");
+        await client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(slice?.Invoke(i) ?? Slice(i, endpoints, 0), "default");
     }
 
     /// <summary>Service i: a LoadBalancer of the three benchmark ports.</summary>

@@ -174,7 +174,7 @@ internal static class ProcessFootprint
         }
     }
 
-    private static async Task<bool> IsReadyAsync(HttpClient http, int port)
+    internal static async Task<bool> IsReadyAsync(HttpClient http, int port)
     {
         try
         {
@@ -188,7 +188,7 @@ internal static class ProcessFootprint
     }
 
     /// <summary>Polls every 10 ms; a process that exits meanwhile fails the run with its output.</summary>
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, OperatorProcess process, TimeSpan timeout)
+    internal static async Task WaitUntilAsync(Func<Task<bool>> condition, OperatorProcess process, TimeSpan timeout)
     {
         var deadline = Stopwatch.StartNew();
         while (!await condition())
@@ -205,7 +205,7 @@ internal static class ProcessFootprint
         }
     }
 
-    private static async Task<double> ScrapeAsync(int port, string metric, string label = "")
+    internal static async Task<double> ScrapeAsync(int port, string metric, string label = "")
     {
         using var http = new HttpClient();
         var text = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
@@ -214,7 +214,7 @@ internal static class ProcessFootprint
         return double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

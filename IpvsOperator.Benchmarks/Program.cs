@@ -25,6 +25,9 @@ switch (args)
     case ["footprint", .. var options]:
         await ProcessFootprint.RunAsync(options);
         break;
+    case ["health", .. var options]:
+        await HealthCheckCost.RunAsync(options);
+        break;
     case ["runtime", ..]:
         await RuntimeColdStart.RunAsync();
         break;
