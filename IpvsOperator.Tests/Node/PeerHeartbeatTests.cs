@@ -216,7 +216,7 @@ public class PeerHeartbeatTests : LocalClusterFixture
         {
             now[agent] = held;
             var doubled = Addresses.Where(a => now.Values.Count(h => h.Contains(a)) > 1).ToList();
-            doubled.Should().BeEmpty($"at {at:HH:mm:ss.fff} two nodes held {string.Join(", ", doubled)}");
+            doubled.Should().BeEmpty($"at {at:HH:mm:ss.fff} two nodes held {string.Join(", ", doubled)}; the changes:\n{string.Join("\n", changes.Select(c => $"{c.At:HH:mm:ss.fff} {c.Agent}: {string.Join(" ", c.Held.Select(h => h.ToString()[11..]))}"))}");
         }
     }
 

@@ -262,6 +262,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         }
 
         var changed = false;
+        var presentAfresh = new Dictionary<string, bool>(StringComparer.Ordinal);
         foreach (var (address, candidacy) in candidates)
         {
             var lease = byAddress.GetValueOrDefault(address);
@@ -284,6 +285,14 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
             }
             else if (preferred == nodeName && (string.IsNullOrEmpty(holder) || !live.Contains(holder)))
             {
+                // A holder that looks dead may only look so: a watch that lags makes every peer's
+                // presence look stale, and a holder does not rewrite its address Leases, so the
+                // conditional take would land. Its presence, read afresh, must confirm it first.
+                if (!string.IsNullOrEmpty(holder) && await PresentAfreshAsync(holder, presentAfresh, now, cancellationToken))
+                {
+                    changed |= held.Remove(address);
+                    continue;
+                }
                 changed |= await TakeAsync(address, lease, cancellationToken);
             }
             else
@@ -527,6 +536,24 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
         {
             logger.LogWarning("ignoring Lease {Namespace}/{Lease}: {Why}", options.Namespace, lease.Metadata.Name, why);
         }
+    }
+
+    /// <summary>
+    /// Whether a node's presence Lease, read from the API server rather than the watch, is live:
+    /// asked once per round and node, only before taking an address from a holder that looks dead.
+    /// </summary>
+    private async Task<bool> PresentAfreshAsync(string node, Dictionary<string, bool> asked, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (!asked.TryGetValue(node, out var present))
+        {
+            var lease = await leases.GetAsync(options.Namespace, PresencePrefix + node, cancellationToken);
+            asked[node] = present = lease is not null && !string.IsNullOrEmpty(lease.Spec.HolderIdentity) && Live(lease, now);
+            if (present)
+            {
+                logger.LogInformation("{Node} does not take the addresses of {Holder}: its presence Lease, read afresh, is live (this node's watch lags)", nodeName, node);
+            }
+        }
+        return present;
     }
 
     /// <summary>A Lease is live while it keeps changing: judged on our clock, never on the writer's.</summary>
