@@ -178,7 +178,16 @@ public sealed class ControllerRunner<TEntity> : IRunnableController
             foreach (var finalizer in finalizers.Where(f => present.Contains(f.Identifier)))
             {
                 await finalizer.FinalizeAsync(entity, cancellationToken);
-                entity = await SetFinalizersAsync(entity, present.Where(f => f != finalizer.Identifier).ToList(), cancellationToken);
+                try
+                {
+                    entity = await SetFinalizersAsync(entity, present.Where(f => f != finalizer.Identifier).ToList(), cancellationToken);
+                }
+                catch (ApiStatusException error) when (error.IsNotFound)
+                {
+                    // Finalized on an earlier pass and gone since (the cache still had it): nothing is left to do.
+                    logger.LogDebug("{Controller}: {Object} was gone once finalized", Name, key);
+                    return ReconcileResult.Done;
+                }
                 present = entity.Metadata.Finalizers ?? [];
             }
             return ReconcileResult.Done;
