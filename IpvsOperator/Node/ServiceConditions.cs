@@ -23,10 +23,13 @@ public sealed class ServiceConditions(IKubernetes kubernetes, ILogger logger, Ti
     /// <summary>Makes the Service show the condition; no write when it shows it already.</summary>
     public async Task EnsureAsync(V1Service service, string type, string status, string reason, string message, CancellationToken cancellationToken)
     {
-        if (Find(service, type) is { } shown && shown.Status == status && shown.Reason == reason && shown.Message == message)
+        var shown = Find(service, type);
+        if (shown is not null && shown.Status == status && shown.Reason == reason && shown.Message == message)
         {
             return;
         }
+        // As Kubernetes conditions go: the transition time moves only when the status does.
+        var since = shown is not null && shown.Status == status ? shown.LastTransitionTime : clock.GetUtcNow().UtcDateTime;
         var patch = JsonSerializer.Serialize(new
         {
             status = new
@@ -36,7 +39,7 @@ public sealed class ServiceConditions(IKubernetes kubernetes, ILogger logger, Ti
                     new
                     {
                         type, status, reason, message,
-                        lastTransitionTime = clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+                        lastTransitionTime = (since.Kind == DateTimeKind.Local ? since.ToUniversalTime() : since).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
                         observedGeneration = service.Metadata.Generation ?? 0,
                     },
                 },
