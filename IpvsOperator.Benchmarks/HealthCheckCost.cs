@@ -44,7 +44,7 @@ internal static class HealthCheckCost
         Console.WriteLine();
         Console.WriteLine("| check | probe targets | probes/s | failed probes | agent CPU (of one core) | RSS | managed heap | threads |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
-        await using var backends = await LoopbackBackends.StartAsync(services * Endpoints);
+        await using var backends = LoopbackBackends.Start(services * Endpoints);
         foreach (var check in new[] { "none", "tcp", "http" })
         {
             Console.WriteLine(await MeasureAsync(launcher, services, check, backends));
@@ -156,7 +156,7 @@ internal static class HealthCheckCost
 
         public bool Http { get; set; }
 
-        public static Task<LoopbackBackends> StartAsync(int count)
+        public static LoopbackBackends Start(int count)
         {
             var backends = new LoopbackBackends();
             for (var k = 0; k < count; k++)
@@ -167,7 +167,7 @@ internal static class HealthCheckCost
                 backends.listeners.Add(listener);
                 backends.loops.Add(backends.AcceptAsync(listener));
             }
-            return Task.FromResult(backends);
+            return backends;
         }
 
         private async Task AcceptAsync(Socket listener)

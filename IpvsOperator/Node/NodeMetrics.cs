@@ -77,6 +77,6 @@ public static class NodeMetrics
         new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 13) });
 
     public static readonly Gauge ServiceEndpoints = Factory.CreateGauge(
-        "ipvsoperator_node_service_endpoints", "Endpoints of a health-checked Service as this node's probes find them: healthy, or unhealthy (weight 0 unless all are).",
+        "ipvsoperator_node_service_endpoints", "Endpoints of a health-checked Service as this node's probes find them: healthy, or unhealthy (weight 0, or removed with reset-connections, unless all are).",
         new GaugeConfiguration { LabelNames = ["namespace", "service", "health"] });
 }

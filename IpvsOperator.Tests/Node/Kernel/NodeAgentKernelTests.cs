@@ -229,10 +229,13 @@ public class NodeAgentKernelTests : ControllerFixture
         return line is null ? null : int.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3], System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    [Test]
-    public async Task A_backend_that_stops_answering_while_its_pod_stays_Ready_gets_no_new_connections_until_it_answers_again()
+    /// <summary>
+    /// A Service on pb1 and pb2 with an http check of /cgi-bin/who every 1 s (timeout 500 ms, down
+    /// after 2 failures, up after 2 passes) and the settings given, once both backends serve.
+    /// </summary>
+    private async Task<(string Ns, string Vip)> ServeCheckedAsync(string name, params (string Annotation, string Value)[] more)
     {
-        var (ns, vip) = await ServeAsync("checked", "Cluster", new Dictionary<string, string>
+        var annotations = new Dictionary<string, string>
         {
             [WellKnown.Annotations.HealthCheck] = "http",
             [WellKnown.Annotations.HealthCheckPath] = "/cgi-bin/who",
@@ -240,9 +243,21 @@ public class NodeAgentKernelTests : ControllerFixture
             [WellKnown.Annotations.HealthCheckTimeout] = "500ms",
             [WellKnown.Annotations.HealthCheckUnhealthyThreshold] = "2",
             [WellKnown.Annotations.HealthCheckHealthyThreshold] = "2",
-        }, "pb1", "pb2");
+        };
+        foreach (var (annotation, value) in more)
+        {
+            annotations[annotation] = value;
+        }
+        var (ns, vip) = await ServeAsync(name, "Cluster", annotations, "pb1", "pb2");
         await AnswerAsync(vip, a => a.StartsWith("pb1", StringComparison.Ordinal), "pb1 serves");
         await AnswerAsync(vip, a => a.StartsWith("pb2", StringComparison.Ordinal), "pb2 serves");
+        return (ns, vip);
+    }
+
+    [Test]
+    public async Task A_backend_that_stops_answering_while_its_pod_stays_Ready_gets_no_new_connections_until_it_answers_again()
+    {
+        var (ns, vip) = await ServeCheckedAsync("checked");
 
         var stopped = System.Diagnostics.Stopwatch.StartNew();
         StopPodServer("pb2");
@@ -289,18 +304,7 @@ public class NodeAgentKernelTests : ControllerFixture
     [Test]
     public async Task A_hung_backend_fails_its_http_check_and_with_reset_connections_its_clients_are_reset_at_once_not_left_hanging()
     {
-        var (ns, vip) = await ServeAsync("hung", "Cluster", new Dictionary<string, string>
-        {
-            [WellKnown.Annotations.HealthCheck] = "http",
-            [WellKnown.Annotations.HealthCheckPath] = "/cgi-bin/who",
-            [WellKnown.Annotations.HealthCheckInterval] = "1s",
-            [WellKnown.Annotations.HealthCheckTimeout] = "500ms",
-            [WellKnown.Annotations.HealthCheckUnhealthyThreshold] = "2",
-            [WellKnown.Annotations.HealthCheckHealthyThreshold] = "2",
-            [WellKnown.Annotations.HealthCheckResetConnections] = "true",
-        }, "pb1", "pb2");
-        await AnswerAsync(vip, a => a.StartsWith("pb1", StringComparison.Ordinal), "pb1 serves");
-        await AnswerAsync(vip, a => a.StartsWith("pb2", StringComparison.Ordinal), "pb2 serves");
+        var (ns, vip) = await ServeCheckedAsync("hung", (WellKnown.Annotations.HealthCheckResetConnections, "true"));
         (await Sh("sysctl -n net.ipv4.vs.expire_nodest_conn net.ipv4.vs.expire_quiescent_template")).Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Should().Equal(["1", "1"], "the agent sets both, as kube-proxy does");
 
