@@ -223,6 +223,18 @@ public class ApiServerConformanceTests : LocalClusterFixture
     }
 
     [Test]
+    public async Task A_dry_run_create_of_a_name_that_is_taken_is_refused_as_the_real_create_would_be()
+    {
+        var ns = await NewNamespaceAsync("drytaken");
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "settings" } }, ns);
+
+        var dry = await Kubectl("create", "configmap", "settings", "-n", ns, "--dry-run=server");
+
+        dry.ExitCode.Should().NotBe(0);
+        dry.Error.Should().Contain("configmaps \"settings\" already exists");
+    }
+
+    [Test]
     public async Task A_dry_run_Service_create_holds_no_node_port()
     {
         var ns = await NewNamespaceAsync("dryport");

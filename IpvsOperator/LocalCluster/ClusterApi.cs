@@ -236,7 +236,8 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         {
             // Validated and admitted, as it would be stored; nothing kept (its cluster IP and node ports go back).
             ReleaseAllocations(resource, obj);
-            return obj;
+            // A name that is taken fails as the real create would: a dry run answers what the write would.
+            return storage.Get(resource, ns, name) is null ? obj : throw ApiException.AlreadyExists(resource, name);
         }
         JsonObject created;
         try
