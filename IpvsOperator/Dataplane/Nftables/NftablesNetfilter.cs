@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace IpvsOperator.Dataplane.Nftables;
@@ -66,49 +65,5 @@ public sealed class NftablesNetfilter(ISysctl sysctl, ILogger logger, string nft
     private bool TableExists() =>
         Run(["list", "tables", "inet"], null).Split('\n').Any(line => line.Trim() == $"table inet {Table}");
 
-    private string Run(string[] arguments, string? input)
-    {
-        var start = new ProcessStartInfo(nft, arguments)
-        {
-            RedirectStandardInput = input is not null, RedirectStandardOutput = true, RedirectStandardError = true,
-        };
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {nft}");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        // Written beside the wait, so that an nft that stops reading cannot block us past the timeout.
-        var writing = input is null ? Task.CompletedTask : WriteInputAsync(process, input);
-        if (!process.WaitForExit(runTimeout))
-        {
-            // A hung nft (a stuck netlink socket, a lock) must not hang the sync loop with it.
-            try
-            {
-                process.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-                // It ended meanwhile.
-            }
-            throw new InvalidOperationException($"{nft} {string.Join(' ', arguments)} did not finish within {runTimeout}: killed");
-        }
-        process.WaitForExit(); // the output is read to its end
-        writing.Wait();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{nft} {string.Join(' ', arguments)} failed ({process.ExitCode}): {error.Result.Trim()}");
-        }
-        return output.Result;
-    }
-
-    private static async Task WriteInputAsync(Process process, string input)
-    {
-        try
-        {
-            await process.StandardInput.WriteAsync(input);
-            process.StandardInput.Close();
-        }
-        catch (IOException)
-        {
-            // It stopped reading (it failed early, or was killed): its exit code and message say why.
-        }
-    }
+    private string Run(string[] arguments, string? input) => ExternalProgram.Run(nft, arguments, input, runTimeout);
 }

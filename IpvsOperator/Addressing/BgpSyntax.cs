@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace IpvsOperator.Node.Bgp;
+namespace IpvsOperator.Addressing;
 
 /// <summary>
 /// What may go into FRR's configuration from the API: communities, large communities and a session

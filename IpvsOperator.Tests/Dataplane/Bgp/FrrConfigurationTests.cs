@@ -1,8 +1,8 @@
 using IpvsOperator.Addressing;
-using IpvsOperator.Node.Bgp;
+using IpvsOperator.Dataplane.Bgp;
 using IpvsOperator.Tests.Support;
 
-namespace IpvsOperator.Tests.Node.Bgp;
+namespace IpvsOperator.Tests.Dataplane.Bgp;
 
 /// <summary>
 /// The FRR configuration a node renders: what it says, that the same input gives the same text,
@@ -17,14 +17,13 @@ public class FrrConfigurationTests
     private static readonly BgpPeering Router = new(Ip("10.0.0.254"), PeerAsn: 64500, LocalAsn: 64512, Password: "s3cr3t!", Bfd: new BfdSettings());
 
     [Test]
-    public void A_peer_and_two_VIPs_become_one_session_two_networks_and_an_export_map_that_lets_out_only_them()
+    public void A_peer_and_two_VIPs_become_one_session_and_two_networks_the_attributes_hung_on_a_route_map_of_the_network()
     {
-        var text = FrrConfiguration.Render("node-a", RouterId, [Router],
+        var text = FrrConfiguration.Render(RouterId, [Router],
             [new BgpAnnouncement(Ip("198.51.100.2"), ["64500:100", "no-export"], [], 200), new BgpAnnouncement(Ip("198.51.100.1"))]);
 
         text.Should().Be("""
             frr defaults traditional
-            hostname node-a
             log stdout informational
             !
             router bgp 64512
@@ -40,27 +39,15 @@ public class FrrConfigurationTests
              !
              address-family ipv4 unicast
               network 198.51.100.1/32
-              network 198.51.100.2/32
+              network 198.51.100.2/32 route-map ipvs-attributes-1
               neighbor 10.0.0.254 activate
               neighbor 10.0.0.254 route-map ipvs-import in
-              neighbor 10.0.0.254 route-map ipvs-export out
              exit-address-family
             exit
             !
-            ip prefix-list ipvs-vips-1 seq 10 permit 198.51.100.1/32
-            ip prefix-list ipvs-vips-2 seq 10 permit 198.51.100.2/32
-            !
-            route-map ipvs-export permit 10
-             match ip address prefix-list ipvs-vips-1
-            exit
-            !
-            route-map ipvs-export permit 20
-             match ip address prefix-list ipvs-vips-2
+            route-map ipvs-attributes-1 permit 10
              set community 64500:100 no-export additive
              set local-preference 200
-            exit
-            !
-            route-map ipvs-export deny 65535
             exit
             !
             route-map ipvs-import deny 10
@@ -79,14 +66,31 @@ public class FrrConfigurationTests
     }
 
     [Test]
+    public void VIPs_of_a_pool_that_aggregates_are_announced_as_one_prefix_per_aggregate()
+    {
+        var text = FrrConfiguration.Render(RouterId, [Router with { Address = Ip("fd00::fe"), Password = null, Bfd = null }],
+        [
+            new BgpAnnouncement(Ip("2001:db8::1:5"), [], [], null, 112),
+            new BgpAnnouncement(Ip("2001:db8::1:9"), [], [], null, 112),
+            new BgpAnnouncement(Ip("2001:db8::2:1"), [], [], null, 112),
+            new BgpAnnouncement(Ip("2001:db8::3:1")),
+        ]);
+
+        text.Split('\n').Where(l => l.Contains("network", StringComparison.Ordinal) && !l.Contains("import-check", StringComparison.Ordinal))
+            .Should().Equal("  network 2001:db8::1:0/112", "  network 2001:db8::2:0/112", "  network 2001:db8::3:1/128");
+        FluentActions.Invoking(() => FrrConfiguration.Render(RouterId, [Router], [new BgpAnnouncement(Ip("198.51.100.1"), [], [], null, 33)]))
+            .Should().Throw<ArgumentException>().WithMessage("prefix length 33 (for 198.51.100.1) is not 1 to 32*");
+    }
+
+    [Test]
     public void The_same_peers_and_VIPs_in_any_order_render_the_same_text()
     {
         var peers = new[] { Router, Router with { Address = Ip("10.0.0.253") }, new BgpPeering(Ip("fd00::fe"), 64500, 64512) };
         var vips = Enumerable.Range(1, 20).Select(i => new BgpAnnouncement(Ip($"198.51.100.{i}"), i % 2 == 0 ? ["64500:1"] : [], [], null))
             .Append(new BgpAnnouncement(Ip("2001:db8::1"))).ToList();
 
-        FrrConfiguration.Render("node-a", RouterId, [.. peers.Reverse()], [.. vips.OrderBy(v => v.Address.ToString().GetHashCode(StringComparison.Ordinal))])
-            .Should().Be(FrrConfiguration.Render("node-a", RouterId, peers, vips));
+        FrrConfiguration.Render(RouterId, [.. peers.Reverse()], [.. vips.OrderBy(v => v.Address.ToString().GetHashCode(StringComparison.Ordinal))])
+            .Should().Be(FrrConfiguration.Render(RouterId, peers, vips));
     }
 
     private static string? Vtysh() =>
@@ -116,7 +120,7 @@ public class FrrConfigurationTests
             return;
         }
         var file = Path.Combine(Directory.CreateTempSubdirectory("frr-").FullName, "frr.conf");
-        await File.WriteAllTextAsync(file, FrrConfiguration.Render("node-a", RouterId, peers, vips));
+        await File.WriteAllTextAsync(file, FrrConfiguration.Render(RouterId, peers, vips));
 
         var result = await Processes.RunAsync(vtysh, ["--dryrun", "-f", file], TimeSpan.FromMinutes(2));
 
@@ -132,7 +136,7 @@ public class FrrConfigurationTests
             return;
         }
         var file = Path.Combine(Directory.CreateTempSubdirectory("frr-").FullName, "frr.conf");
-        await File.WriteAllTextAsync(file, FrrConfiguration.Render("node-a", RouterId, [Router], []).Replace("remote-as", "remote-ass", StringComparison.Ordinal));
+        await File.WriteAllTextAsync(file, FrrConfiguration.Render(RouterId, [Router], []).Replace("remote-as", "remote-ass", StringComparison.Ordinal));
 
         (await Processes.RunAsync(vtysh, ["--dryrun", "-f", file], TimeSpan.FromMinutes(2))).ExitCode.Should().NotBe(0);
     }
@@ -140,7 +144,7 @@ public class FrrConfigurationTests
     [TestCase("s3cret\nrouter bgp 1", "the password of peer 10.0.0.254 is not 1 to 80 printable characters without spaces")]
     [TestCase("two words", "the password of peer 10.0.0.254 is not")]
     public void A_password_that_would_add_a_line_or_a_word_is_refused(string password, string message) =>
-        FluentActions.Invoking(() => FrrConfiguration.Render("node-a", RouterId, [Router with { Password = password }], []))
+        FluentActions.Invoking(() => FrrConfiguration.Render(RouterId, [Router with { Password = password }], []))
             .Should().Throw<ArgumentException>().WithMessage($"{message}*");
 
     [TestCase("64500:100000", false)]
@@ -152,7 +156,7 @@ public class FrrConfigurationTests
     public void Communities_are_AA_NN_or_a_well_known_name(string community, bool valid)
     {
         BgpSyntax.IsCommunity(community).Should().Be(valid);
-        var render = () => FrrConfiguration.Render("node-a", RouterId, [Router], [new BgpAnnouncement(Ip("198.51.100.1"), [community], [], null)]);
+        var render = () => FrrConfiguration.Render(RouterId, [Router], [new BgpAnnouncement(Ip("198.51.100.1"), [community], [], null)]);
         if (valid)
         {
             render.Should().NotThrow();
@@ -173,11 +177,9 @@ public class FrrConfigurationTests
     [Test]
     public void One_node_speaks_as_one_ASN_with_an_IPv4_router_ID()
     {
-        FluentActions.Invoking(() => FrrConfiguration.Render("node-a", RouterId, [Router, new BgpPeering(Ip("10.0.0.253"), 64500, 64513)], []))
+        FluentActions.Invoking(() => FrrConfiguration.Render(RouterId, [Router, new BgpPeering(Ip("10.0.0.253"), 64500, 64513)], []))
             .Should().Throw<ArgumentException>().WithMessage("the peers of one node ask for local ASNs 64512, 64513; a node speaks BGP as one ASN*");
-        FluentActions.Invoking(() => FrrConfiguration.Render("node-a", Ip("fd00::11"), [Router], []))
+        FluentActions.Invoking(() => FrrConfiguration.Render(Ip("fd00::11"), [Router], []))
             .Should().Throw<ArgumentException>().WithMessage("router ID fd00::11 is not an IPv4 address*");
-        FluentActions.Invoking(() => FrrConfiguration.Render("node-a\nrouter bgp 1", RouterId, [Router], []))
-            .Should().Throw<ArgumentException>().WithMessage("hostname*is not a node name*");
     }
 }

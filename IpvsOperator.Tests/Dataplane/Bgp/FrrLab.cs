@@ -1,0 +1,163 @@
+using IpvsOperator.Dataplane.Bgp;
+using IpvsOperator.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace IpvsOperator.Tests.Dataplane.Bgp;
+
+/// <summary>
+/// A node and a router, each a network namespace of this host on a veth pair (10.78.0.1/24 and
+/// fd78::1/64 on the node, .2 and ::2 on the router). The node runs FRR's zebra, bgpd and bfdd with
+/// sockets and configuration of their own (a test never touches the machine's FRR); the router runs
+/// BIRD 2, a different BGP implementation, with the configuration the test gives. Needs root, and
+/// Debian's frr, frr-pythontools and bird2 (CI installs them).
+/// </summary>
+internal sealed class FrrLab : IAsyncDisposable
+{
+    public const string NodeAddress = "10.78.0.1";
+    public const string RouterAddress = "10.78.0.2";
+    public const string NodeAddress6 = "fd78::1";
+    public const string RouterAddress6 = "fd78::2";
+
+    /// <summary>zebra carries bgpd's BFD registrations to bfdd.</summary>
+    private static readonly string[] Daemons = ["zebra", "bgpd", "bfdd"];
+
+    private static readonly string[] DiagnosticCommands = ["show running-config", "show bgp ipv4 unicast", "show bgp ipv6 unicast", "show bgp summary", "show bfd peers"];
+
+    private readonly string name;
+    private readonly DirectoryInfo directory;
+
+    private FrrLab(string name, DirectoryInfo directory) => (this.name, this.directory) = (name, directory);
+
+    public string Node => $"{name}-n";
+    public string Router => $"{name}-r";
+    public string Sockets => Path.Combine(directory.FullName, "run");
+    public FrrPaths Paths => new(Sockets, Path.Combine(directory.FullName, "etc", "frr.conf"), "/usr/bin", "/usr/lib/frr/frr-reload.py");
+    public FrrSpeaker Speaker { get; private set; } = null!;
+
+    /// <summary>Why the lab cannot run here (null: it can).</summary>
+    public static string? Missing() =>
+        Environment.UserName != "root" ? "needs root (network namespaces)"
+        : !File.Exists("/usr/lib/frr/bgpd") || !File.Exists("/usr/bin/vtysh") ? "needs FRR (apt-get install frr)"
+        : !File.Exists("/usr/lib/frr/frr-reload.py") ? "needs frr-reload.py (apt-get install frr-pythontools)"
+        : !File.Exists("/usr/sbin/bird") ? "needs BIRD 2 (apt-get install bird2)"
+        : null;
+
+    /// <param name="moreNodeAddresses">IPv4 addresses the node has besides 10.78.0.1 (/24, on the same link).</param>
+    /// <param name="moreRouterAddresses">The same for the router: in place before BIRD starts, so that its BFD can use them.</param>
+    public static async Task<FrrLab> StartAsync(string name, string birdConfiguration, IReadOnlyList<string>? moreNodeAddresses = null, IReadOnlyList<string>? moreRouterAddresses = null)
+    {
+        var lab = new FrrLab(name, Directory.CreateTempSubdirectory("frr-lab-"));
+        try
+        {
+            await lab.WireAsync();
+            foreach (var address in moreNodeAddresses ?? [])
+            {
+                await Processes.Sh($"ip -n {lab.Node} addr add {address}/24 dev n0");
+            }
+            foreach (var address in moreRouterAddresses ?? [])
+            {
+                await Processes.Sh($"ip -n {lab.Router} addr add {address}/24 dev r0");
+            }
+            await lab.StartFrrAsync();
+            await lab.StartBirdAsync(birdConfiguration);
+            lab.Speaker = new FrrSpeaker(lab.Paths, NullLogger.Instance);
+            return lab;
+        }
+        catch
+        {
+            await lab.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task WireAsync()
+    {
+        await Processes.RunAsync("ip", ["netns", "del", Node]);
+        await Processes.RunAsync("ip", ["netns", "del", Router]);
+        await Processes.Sh($"ip netns add {Node}");
+        await Processes.Sh($"ip netns add {Router}");
+        await Processes.Sh($"ip -n {Node} link add n0 type veth peer name r0 netns {Router}");
+        foreach (var (ns, link, v4, v6) in new[] { (Node, "n0", NodeAddress, NodeAddress6), (Router, "r0", RouterAddress, RouterAddress6) })
+        {
+            await Processes.Sh($"ip -n {ns} link set lo up");
+            await Processes.Sh($"ip -n {ns} addr add {v4}/24 dev {link}");
+            await Processes.Sh($"ip -n {ns} addr add {v6}/64 dev {link} nodad");
+            await Processes.Sh($"ip -n {ns} link set {link} up");
+        }
+    }
+
+    private async Task StartFrrAsync()
+    {
+        Directory.CreateDirectory(Sockets);
+        Directory.CreateDirectory(Path.Combine(directory.FullName, "etc"));
+        Directory.CreateDirectory($"/var/run/frr/{name}");
+        await File.WriteAllTextAsync(Path.Combine(directory.FullName, "etc", "frr.conf"), "frr defaults traditional\n");
+        await File.WriteAllTextAsync(Path.Combine(directory.FullName, "etc", "vtysh.conf"), string.Empty);
+        await Processes.Sh($"chown -R frr:frr {directory.FullName} /var/run/frr/{name}");
+        foreach (var daemon in Daemons)
+        {
+            await StartDaemonAsync(daemon);
+        }
+    }
+
+    /// <summary>Starts one FRR daemon in the node namespace with an empty configuration (as a restarted FRR would come back, before it reads a file).</summary>
+    public async Task StartDaemonAsync(string daemon)
+    {
+        var result = await Processes.RunAsync("ip", ["netns", "exec", Node, $"/usr/lib/frr/{daemon}", "-d", "-f", Path.Combine(directory.FullName, "etc", "vtysh.conf"),
+            "-i", Path.Combine(Sockets, $"{daemon}.pid"), "--vty_socket", Sockets, "-u", "frr", "-g", "frr", "-N", name], TimeSpan.FromSeconds(30));
+        result.ExitCode.Should().Be(0, $"{daemon} starts: {result.Error}");
+        await Eventually.TrueAsync(() => File.Exists(Path.Combine(Sockets, $"{daemon}.vty")), $"{daemon} listens on its vty socket");
+    }
+
+    /// <summary>Kills one FRR daemon (as a crash would).</summary>
+    public async Task KillDaemonAsync(string daemon)
+    {
+        var pidFile = Path.Combine(Sockets, $"{daemon}.pid");
+        var pid = int.Parse((await File.ReadAllTextAsync(pidFile)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        await Processes.RunAsync("kill", ["-9", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await Eventually.TrueAsync(() => !Directory.Exists($"/proc/{pid}"), $"{daemon} is gone");
+        File.Delete(Path.Combine(Sockets, $"{daemon}.vty"));
+    }
+
+    private async Task StartBirdAsync(string configuration)
+    {
+        var file = Path.Combine(directory.FullName, "bird.conf");
+        await File.WriteAllTextAsync(file, configuration);
+        var result = await Processes.RunAsync("ip", ["netns", "exec", Router, "bird", "-c", file, "-s", Path.Combine(directory.FullName, "bird.ctl"), "-P", Path.Combine(directory.FullName, "bird.pid")]);
+        result.ExitCode.Should().Be(0, $"BIRD starts: {result.Error}{result.Output}");
+    }
+
+    /// <summary>A birdc command on the router.</summary>
+    public async Task<string> BirdAsync(params string[] command) =>
+        (await Processes.RunAsync("birdc", ["-s", Path.Combine(directory.FullName, "bird.ctl"), .. command])).Output;
+
+    /// <summary>The routes BIRD installed in the router's kernel (proto bird), both families, one line each.</summary>
+    public async Task<string> RouterRoutesAsync() =>
+        (await Processes.RunAsync("ip", ["-n", Router, "route", "show", "proto", "bird"])).Output
+        + (await Processes.RunAsync("ip", ["-n", Router, "-6", "route", "show", "proto", "bird"])).Output;
+
+    /// <summary>FRR's running configuration and BGP tables, for a failure message.</summary>
+    public string Diagnose() => string.Join("\n", DiagnosticCommands.Select(command => $"# {command}\n" + Processes.RunAsync("vtysh", ["--vty_socket", Sockets, "-c", command]).GetAwaiter().GetResult().Output));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var pidFile in Daemons.Select(d => Path.Combine(Sockets, $"{d}.pid")).Append(Path.Combine(directory.FullName, "bird.pid")))
+        {
+            if (File.Exists(pidFile) && int.TryParse((await File.ReadAllTextAsync(pidFile)).Trim(), out var pid))
+            {
+                await Processes.RunAsync("kill", ["-9", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            }
+        }
+        await Processes.RunAsync("ip", ["netns", "del", Node]);
+        await Processes.RunAsync("ip", ["netns", "del", Router]);
+        try
+        {
+            directory.Delete(recursive: true);
+            Directory.Delete($"/var/run/frr/{name}", recursive: true);
+        }
+        catch (IOException)
+        {
+            // A daemon still writing as it dies: the temp directory is left for the OS.
+        }
+    }
+}

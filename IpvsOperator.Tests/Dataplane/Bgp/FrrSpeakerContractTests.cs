@@ -1,0 +1,142 @@
+using IpvsOperator.Addressing;
+using IpvsOperator.Dataplane.Bgp;
+using IpvsOperator.Tests.Support;
+
+namespace IpvsOperator.Tests.Dataplane.Bgp;
+
+/// <summary>
+/// FRR under the speaker contract, and what only the real one can show: the routes reach a router
+/// of another implementation (BIRD 2) with their communities, a wrong ASN or password keeps the
+/// session down with the reason FRR knows, BFD comes up, and an FRR restarted empty is repaired by
+/// the next apply of the same text.
+/// </summary>
+[NonParallelizable]
+public class FrrSpeakerContractTests : BgpSpeakerContract
+{
+    /// <summary>
+    /// The router's extra speakers, one with BFD and one with a password, each with a node address of
+    /// its own: TCP MD5 keys and BFD sessions go by the address pair, and would reach the plain session.
+    /// </summary>
+    private static readonly IPAddressValue RouterBfd = IPAddressValue.Parse("10.78.0.3");
+    private static readonly IPAddressValue RouterPassword = IPAddressValue.Parse("10.78.0.4");
+    private static readonly IPAddressValue NodeBfd = IPAddressValue.Parse("10.78.0.6");
+    private static readonly IPAddressValue NodePassword = IPAddressValue.Parse("10.78.0.5");
+
+    private const string Bird = """
+        router id 10.78.0.2;
+        protocol device { }
+        protocol kernel { ipv4 { export all; }; merge paths on; }
+        protocol kernel { ipv6 { export all; }; merge paths on; }
+        protocol bfd { interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }
+        template bgp node {
+          local as 64500;
+          hold time 3; keepalive time 1; connect retry time 1; error wait time 1, 2;
+        }
+        protocol bgp n4 from node { local 10.78.0.2 as 64500; neighbor 10.78.0.1 as 64512; ipv4 { import all; export none; }; }
+        protocol bgp n6 from node { local fd78::2 as 64500; neighbor fd78::1 as 64512; ipv6 { import all; export none; }; }
+        protocol bgp nbfd from node { local 10.78.0.3 as 64500; neighbor 10.78.0.6 as 64512; bfd on; ipv4 { import all; export none; }; }
+        protocol bgp nmd5 from node { local 10.78.0.4 as 64500; neighbor 10.78.0.5 as 64512; password "s3cret"; ipv4 { import all; export none; }; }
+        """;
+
+    private FrrLab lab = null!;
+
+    protected override IBgpSpeaker Speaker => lab.Speaker;
+
+    protected override string Diagnose() => lab.Diagnose();
+
+    [OneTimeSetUp]
+    public async Task StartLabAsync()
+    {
+        if (FrrLab.Missing() is { } missing)
+        {
+            Assert.Ignore($"{missing}; CI installs what it needs and fails on a skipped test");
+        }
+        lab = await FrrLab.StartAsync("ipvsbgp", Bird, [NodeBfd.ToString(), NodePassword.ToString()], [RouterBfd.ToString(), RouterPassword.ToString()]);
+    }
+
+    [OneTimeTearDown]
+    public async Task StopLabAsync()
+    {
+        if (lab is not null)
+        {
+            await lab.DisposeAsync();
+        }
+    }
+
+    /// <summary>Each test starts from FRR holding nothing.</summary>
+    [SetUp]
+    public void Empty() => lab.Speaker.Apply(FrrConfiguration.Render(RouterId, [], []));
+
+    [Test]
+    public async Task The_routes_reach_the_router_with_their_communities_and_go_when_withdrawn()
+    {
+        // VIPs of this test alone: BIRD keeps another test's routes a while after its session ends (graceful restart).
+        var vips = new[] { new BgpAnnouncement(IPAddressValue.Parse("198.51.100.21"), ["64500:100", "64500:200"], ["64500:1:2"], null), new BgpAnnouncement(IPAddressValue.Parse("2001:db8::7")) };
+
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router), Peering(Router6)], vips));
+
+        await EstablishedAsync(Router, 1);
+        await EstablishedAsync(Router6, 1);
+        var routes = string.Empty;
+        await Eventually.TrueAsync(async () => (routes = await lab.RouterRoutesAsync()).Contains("198.51.100.21 via 10.78.0.1", StringComparison.Ordinal)
+                && routes.Contains("2001:db8::7 via fd78::1", StringComparison.Ordinal),
+            () => $"the router installs both routes with the node as next hop; it has {routes}");
+        var attributes = await lab.BirdAsync("show", "route", "198.51.100.21/32", "all");
+        attributes.Should().Contain("BGP.community: (64500,100) (64500,200)").And.Contain("BGP.large_community: (64500, 1, 2)");
+
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router), Peering(Router6)], []));
+        await Eventually.TrueAsync(async () => !(routes = await lab.RouterRoutesAsync()).Contains("198.51.100.21", StringComparison.Ordinal) && !routes.Contains("2001:db8::7", StringComparison.Ordinal),
+            () => $"withdrawn at once (the session stays); the router still has {routes}");
+        Speaker.ReadSessions().Should().OnlyContain(s => s.IsEstablished, "withdrawing routes keeps the sessions");
+    }
+
+    [Test]
+    public async Task A_wrong_ASN_keeps_the_session_down_and_FRR_says_why()
+    {
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router, peerAsn: 64501)], Vips("198.51.100.1")));
+
+        BgpSessionState? session = null;
+        await Eventually.TrueAsync(() => (session = Speaker.ReadSessions().Single()).LastError?.Contains("Bad Peer AS", StringComparison.Ordinal) == true,
+            () => $"FRR names the reason; it reports {session}", TimeSpan.FromSeconds(60));
+        session!.IsEstablished.Should().BeFalse();
+        session.PrefixesAdvertised.Should().Be(0);
+    }
+
+    [Test]
+    public async Task A_session_with_a_password_comes_up_only_with_the_right_one()
+    {
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(RouterPassword) with { Source = NodePassword, Password = "wrong" }], Vips("198.51.100.1")));
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(5);
+        await Eventually.TrueAsync(() => DateTimeOffset.UtcNow > deadline || Speaker.ReadSessions().Single().IsEstablished, "five seconds pass", TimeSpan.FromSeconds(10));
+        Speaker.ReadSessions().Single().IsEstablished.Should().BeFalse("TCP MD5 drops the segments of a wrong password");
+
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(RouterPassword) with { Source = NodePassword, Password = "s3cret" }], Vips("198.51.100.1")));
+        await EstablishedAsync(RouterPassword, 1);
+    }
+
+    [Test]
+    public async Task BFD_comes_up_on_a_session_that_asks_for_it()
+    {
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(RouterBfd) with { Source = NodeBfd, Bfd = new BfdSettings(100, 100, 3) }], Vips("198.51.100.1")));
+
+        await EstablishedAsync(RouterBfd, 1);
+        await Eventually.TrueAsync(() => Speaker.ReadSessions().Single().Bfd == "Up",
+            () => $"BFD is up; {Speaker.ReadSessions().Single()}\n{lab.Diagnose()}\n# BIRD\n{lab.BirdAsync("show", "bfd", "sessions").GetAwaiter().GetResult()}", TimeSpan.FromSeconds(30));
+        (await lab.BirdAsync("show", "bfd", "sessions")).Should().MatchRegex(@"10\.78\.0\.6\s+r0\s+Up");
+    }
+
+    [Test]
+    public async Task An_FRR_restarted_empty_is_given_the_configuration_again_by_the_next_apply_of_the_same_text()
+    {
+        var configuration = FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.9"));
+        Speaker.Apply(configuration);
+        await EstablishedAsync(Router, 1);
+
+        await lab.KillDaemonAsync("bgpd");
+        await lab.StartDaemonAsync("bgpd");
+
+        Speaker.Apply(configuration).Should().BeTrue("the running configuration is no longer the one applied");
+        await EstablishedAsync(Router, 1);
+        Speaker.Apply(configuration).Should().BeFalse();
+    }
+}

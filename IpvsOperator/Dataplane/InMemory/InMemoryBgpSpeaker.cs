@@ -1,0 +1,93 @@
+using System.Collections.Concurrent;
+using IpvsOperator.Addressing;
+using IpvsOperator.Dataplane.Bgp;
+
+namespace IpvsOperator.Dataplane.InMemory;
+
+/// <summary>
+/// The BGP speaker of local mode and host tests: it keeps the configuration it was given and reports
+/// a session per configured neighbor, Established and advertising every network of the neighbor's
+/// family, unless a test made that peer refuse (<see cref="Refuse"/>). The contract tests hold it to
+/// FRR's behaviour.
+/// </summary>
+public sealed class InMemoryBgpSpeaker : IBgpSpeaker
+{
+    private readonly ConcurrentDictionary<IPAddressValue, string> refused = new();
+    private readonly Lock gate = new();
+    private string? configuration;
+
+    /// <summary>The configuration held now (null: never given one).</summary>
+    public string? Configuration
+    {
+        get
+        {
+            lock (gate)
+            {
+                return configuration;
+            }
+        }
+    }
+
+    /// <summary>Applies that changed something.</summary>
+    public int Applies { get; private set; }
+
+    /// <summary>When set, every call fails with it, as when FRR's sockets cannot be reached.</summary>
+    public Exception? Failure { get; set; }
+
+    /// <summary>Makes the session with <paramref name="peer"/> stay down, with the reason the daemon would give.</summary>
+    public void Refuse(IPAddressValue peer, string reason) => refused[peer] = reason;
+
+    public void Accept(IPAddressValue peer) => refused.TryRemove(peer, out _);
+
+    /// <summary>The prefixes the configuration announces (its network statements).</summary>
+    public IReadOnlyList<string> Networks
+    {
+        get
+        {
+            lock (gate)
+            {
+                return [.. Lines().Where(l => l.StartsWith("network ", StringComparison.Ordinal)).Select(l => l.Split(' ')[1])];
+            }
+        }
+    }
+
+    public bool Apply(string configuration)
+    {
+        if (Failure is { } failure)
+        {
+            throw failure;
+        }
+        lock (gate)
+        {
+            if (configuration == this.configuration)
+            {
+                return false;
+            }
+            this.configuration = configuration;
+            Applies++;
+            return true;
+        }
+    }
+
+    public IReadOnlyList<BgpSessionState> ReadSessions()
+    {
+        if (Failure is { } failure)
+        {
+            throw failure;
+        }
+        lock (gate)
+        {
+            var lines = Lines().ToList();
+            var networks = lines.Where(l => l.StartsWith("network ", StringComparison.Ordinal)).Select(l => l.Split(' ')[1]).ToList();
+            return [.. lines
+                .Where(l => l.StartsWith("neighbor ", StringComparison.Ordinal) && l.Contains(" remote-as ", StringComparison.Ordinal))
+                .Select(l => IPAddressValue.Parse(l.Split(' ')[1]))
+                .Select(peer => refused.TryGetValue(peer, out var reason)
+                    ? new BgpSessionState(peer, "Active", 0, 0, null, reason)
+                    : new BgpSessionState(peer, BgpSessionState.Established,
+                        networks.Count(n => n.Contains(':', StringComparison.Ordinal) == (peer.Family == IPFamily.IPv6)), 0, null, null))];
+        }
+    }
+
+    private IEnumerable<string> Lines() => (configuration ?? string.Empty).Split('\n').Select(l => l.Trim());
+}
