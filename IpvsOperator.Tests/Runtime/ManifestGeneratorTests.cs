@@ -139,7 +139,7 @@ public class ManifestGeneratorTests
         var documents = k8s.KubernetesYaml.LoadAllFromString(result.Output);
         documents.Should().AllBeOfType<V1CustomResourceDefinition>();
         documents.Cast<V1CustomResourceDefinition>().Select(d => d.Metadata.Name)
-            .Should().BeEquivalentTo(["ippools.ipvsoperator.io", "ipallocations.ipvsoperator.io", "ipvsnodes.ipvsoperator.io"]);
+            .Should().BeEquivalentTo(["ippools.ipvsoperator.io", "ipallocations.ipvsoperator.io", "ipvsnodes.ipvsoperator.io", "bgppeers.ipvsoperator.io"]);
     }
 
     private static IEnumerable<(string Path, V1JSONSchemaProps Field)> Walk(string path, V1JSONSchemaProps field)

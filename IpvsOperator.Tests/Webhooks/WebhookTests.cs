@@ -36,7 +36,8 @@ public class WebhookTests : ControllerFixture
         certificates = new WebhookCertificates(Client, options, NullLogger<WebhookCertificates>.Instance);
         var certificate = await certificates.EnsureAsync(CancellationToken.None);
         server = await WebhookServer.StartAsync(certificate,
-            [new PoolValidator(Pools, Allocations, new EntityClient<V1Service>(Client), new EntityClient<V1Namespace>(Client)), new AllocationValidator(Pools), new ServiceValidator(Pools, defaultClass: true)],
+            [new PoolValidator(Pools, Allocations, new EntityClient<V1Service>(Client), new EntityClient<V1Namespace>(Client)), new AllocationValidator(Pools),
+             new BgpPeerValidator(new EntityClient<V1Alpha1BGPPeer>(Client), new EntityClient<V1Node>(Client)), new ServiceValidator(Pools, defaultClass: true)],
             IPAddress.Loopback, 0, NullLogger.Instance, CancellationToken.None);
         Server.Admission.MapService(OperatorNamespace, options.ServiceName, "127.0.0.1", server.Port);
     }
@@ -103,6 +104,71 @@ public class WebhookTests : ControllerFixture
         await Eventually.TrueAsync(async () => (await Allocations.ListAllAsync()).Items.All(a => a.Spec.Pool != "wh-used"), "the address is released");
         await Pools.DeleteAsync(null, "wh-used");
         await Eventually.TrueAsync(async () => await Pools.GetAsync(null, "wh-used") is null, "the unused pool can go");
+    }
+
+    [Test]
+    public async Task A_pool_with_announcement_settings_that_do_not_parse_is_refused_naming_the_field_and_the_value()
+    {
+        async Task<string> RefusedAsync(string name, PoolAnnouncement announce) =>
+            (await ApiErrors.Of(() => Pools.CreateAsync(new V1Alpha1IPPool
+            {
+                Metadata = new V1ObjectMeta { Name = name },
+                Spec = new IPPoolSpec { Addresses = ["198.18.12.0/28"], Announce = announce },
+            }))).Message;
+
+        (await RefusedAsync("wh-mode", new PoolAnnouncement { Modes = ["layer2", "ospf"] }))
+            .Should().Contain("spec.announce.modes: 'ospf' is not a way to announce; valid: layer2, bgp");
+        (await RefusedAsync("wh-community", new PoolAnnouncement { Bgp = new PoolBgpAnnouncement { Communities = ["64500:100", "65536:1"], LargeCommunities = ["1:2"] } }))
+            .Should().Contain("spec.announce.bgp.communities: '65536:1' is not a community: AA:NN (each 0 to 65535) or one of no-export")
+            .And.Contain("spec.announce.bgp.largeCommunities: '1:2' is not a large community: A:B:C");
+        (await RefusedAsync("wh-nobgp", new PoolAnnouncement { Modes = ["layer2"], Bgp = new PoolBgpAnnouncement { LocalPreference = 100 } }))
+            .Should().Contain("spec.announce.bgp is set but spec.announce.modes [layer2] does not include bgp");
+
+        await Pools.CreateAsync(new V1Alpha1IPPool
+        {
+            Metadata = new V1ObjectMeta { Name = "wh-announced" },
+            Spec = new IPPoolSpec
+            {
+                Addresses = ["198.18.12.0/28"],
+                Announce = new PoolAnnouncement { Modes = ["bgp"], Bgp = new PoolBgpAnnouncement { Communities = ["no-export", "64500:100"], LocalPreference = 200, AggregationLength = 28 } },
+            },
+        });
+        (await Pools.GetAsync(null, "wh-announced"))!.Spec.Announce!.Bgp!.AggregationLength.Should().Be(28);
+        await Pools.DeleteAsync(null, "wh-announced");
+    }
+
+    [Test]
+    public async Task A_BGPPeer_that_FRR_could_not_hold_or_that_gives_a_node_two_ASNs_is_refused_naming_the_field_or_the_node()
+    {
+        var peers = new EntityClient<V1Alpha1BGPPeer>(Client);
+        static V1Alpha1BGPPeer Peer(string name, string address, long localAsn = 64512, Action<BGPPeerSpec>? change = null)
+        {
+            var spec = new BGPPeerSpec { PeerAddress = address, PeerASN = 64500, LocalASN = localAsn };
+            change?.Invoke(spec);
+            return new V1Alpha1BGPPeer { Metadata = new V1ObjectMeta { Name = name }, Spec = spec };
+        }
+        async Task<string> RefusedAsync(V1Alpha1BGPPeer peer) => (await ApiErrors.Of(() => peers.CreateAsync(peer))).Message;
+
+        (await RefusedAsync(Peer("wh-addr", "10.0.0.300"))).Should().Contain("denied the request").And.Contain("spec.peerAddress '10.0.0.300' is not an IPv4 or IPv6 address");
+        (await RefusedAsync(Peer("wh-hold", "10.0.0.1", change: s => (s.HoldTime, s.KeepaliveTime) = ("9s", "5s"))))
+            .Should().Contain("spec.keepaliveTime 5s is more than a third of spec.holdTime 9s");
+        (await RefusedAsync(Peer("wh-hold2", "10.0.0.1", change: s => s.HoldTime = "2s"))).Should().Contain("spec.holdTime 2s is neither 0s nor 3s to 65535s");
+        (await RefusedAsync(Peer("wh-source", "10.0.0.1", change: s => s.SourceAddress = "fd00::1")))
+            .Should().Contain("spec.sourceAddress fd00::1 is not of the family of spec.peerAddress 10.0.0.1");
+        (await RefusedAsync(Peer("wh-secret", "10.0.0.1", change: s => s.PasswordSecret = new SecretKeyReference { Name = "Not_A_Name" })))
+            .Should().Contain("spec.passwordSecret 'Not_A_Name'/'password' does not name a Secret");
+
+        await Client.CoreV1.CreateNodeAsync(new V1Node { Metadata = new V1ObjectMeta { Name = "wh-rack1-node", Labels = new Dictionary<string, string> { ["rack"] = "1" } } });
+        await Client.CoreV1.CreateNodeAsync(new V1Node { Metadata = new V1ObjectMeta { Name = "wh-rack2-node", Labels = new Dictionary<string, string> { ["rack"] = "2" } } });
+        static V1LabelSelector Rack(string rack) => new() { MatchLabels = new Dictionary<string, string> { ["rack"] = rack } };
+        await peers.CreateAsync(Peer("wh-tor1", "10.0.1.254", 64512, s => s.NodeSelector = Rack("1")));
+
+        (await RefusedAsync(Peer("wh-tor1-other-asn", "10.0.1.253", 64513)))
+            .Should().Contain("localASN 64513 differs from BGPPeer wh-tor1's 64512, and both select node wh-rack1-node; a node speaks BGP as one AS");
+        (await RefusedAsync(Peer("wh-tor1-again", "10.0.1.254", 64512)))
+            .Should().Contain("node wh-rack1-node already peers with 10.0.1.254 through BGPPeer wh-tor1");
+        await peers.CreateAsync(Peer("wh-tor2", "10.0.2.254", 64513, s => s.NodeSelector = Rack("2")));
+        (await peers.GetAsync(null, "wh-tor2"))!.Spec.HoldTime.Should().Be("90s", "the CRD fills in the defaults");
     }
 
     [Test]

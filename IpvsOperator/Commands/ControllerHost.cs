@@ -39,7 +39,7 @@ public sealed class ControllerHost(ControllerHostOptions options, ILoggerFactory
             rotating = Task.Run(() => certificates.RunAsync(served, cancellationToken), CancellationToken.None);
             var pools = new EntityClient<V1Alpha1IPPool>(kubernetes);
             webhooks = await WebhookServer.StartAsync(served,
-                [new PoolValidator(pools, new EntityClient<V1Alpha1IPAllocation>(kubernetes), new EntityClient<V1Service>(kubernetes), new EntityClient<V1Namespace>(kubernetes)), new AllocationValidator(pools), new ServiceValidator(pools, options.Settings.DefaultClass)],
+                [new PoolValidator(pools, new EntityClient<V1Alpha1IPAllocation>(kubernetes), new EntityClient<V1Service>(kubernetes), new EntityClient<V1Namespace>(kubernetes)), new AllocationValidator(pools), new BgpPeerValidator(new EntityClient<V1Alpha1BGPPeer>(kubernetes), new EntityClient<V1Node>(kubernetes)), new ServiceValidator(pools, options.Settings.DefaultClass)],
                 options.Bind, options.WebhookPort, logger, cancellationToken);
             WebhookPort = webhooks.Port;
             logger.LogInformation("serving webhooks on port {Port} as {Names}", WebhookPort, $"{options.Certificates.ServiceName}.{options.Certificates.Namespace}.svc");

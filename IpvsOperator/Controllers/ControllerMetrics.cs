@@ -14,6 +14,10 @@ public static class ControllerMetrics
         "ipvsoperator_pool_addresses", "Addresses of a pool by family and state (total: usable capacity, capped at 2^53; in_use: held by Services).",
         new GaugeConfiguration { LabelNames = ["pool", "family", "state"] });
 
+    public static readonly Gauge PoolAnnouncementModes = Factory.CreateGauge(
+        "ipvsoperator_pool_announcement_modes", "1 for each way a pool asks its addresses to be announced (mode: layer2, bgp), from spec.announce; both when it says nothing.",
+        new GaugeConfiguration { LabelNames = ["pool", "mode"] });
+
     public static readonly Counter AllocationFailures = Factory.CreateCounter(
         "ipvsoperator_allocation_failures_total", "Services that started waiting for an address, or kept waiting for another reason, by reason (PoolExhausted, NoPoolMatches, RequestedAddressTaken, ...); retries of the same failure are not counted.",
         new CounterConfiguration { LabelNames = ["reason"] });

@@ -57,6 +57,8 @@ public sealed class PoolController(AllocationTerm term, EntityClient<V1Alpha1IPP
             ControllerMetrics.PoolAddresses.RemoveLabelled(pool.Metadata.Name, family, "total");
             ControllerMetrics.PoolAddresses.RemoveLabelled(pool.Metadata.Name, family, "in_use");
         }
+        ControllerMetrics.PoolAnnouncementModes.RemoveLabelled(pool.Metadata.Name, Entities.PoolAnnouncement.Layer2Mode);
+        ControllerMetrics.PoolAnnouncementModes.RemoveLabelled(pool.Metadata.Name, Entities.PoolAnnouncement.BgpMode);
         return Task.CompletedTask;
     }
 
@@ -69,6 +71,10 @@ public sealed class PoolController(AllocationTerm term, EntityClient<V1Alpha1IPP
             ControllerMetrics.PoolAddresses.WithLabels(pool.Metadata.Name, family.Family.ToString(), "total").Set((double)family.Capacity);
             ControllerMetrics.PoolAddresses.WithLabels(pool.Metadata.Name, family.Family.ToString(), "in_use").Set(family.Allocated);
         }
+        // Which addresses the layer 2 alert may expect an ARP/NDP answer for (a BGP-only pool's get none).
+        var announce = PoolAnnouncementReader.Read(pool).Settings;
+        ControllerMetrics.PoolAnnouncementModes.WithLabels(pool.Metadata.Name, Entities.PoolAnnouncement.Layer2Mode).Set(announce.Layer2 ? 1 : 0);
+        ControllerMetrics.PoolAnnouncementModes.WithLabels(pool.Metadata.Name, Entities.PoolAnnouncement.BgpMode).Set(announce.Bgp ? 1 : 0);
         // From the allocator, like the counts, so that the two always agree.
         var holders = term.WithAllocator(a => a.Claims.Where(c => c.Pool == pool.Metadata.Name).SelectMany(c => c.Holders.Keys)
             .Select(k => k.ToString()).Distinct().Order(StringComparer.Ordinal).ToList());

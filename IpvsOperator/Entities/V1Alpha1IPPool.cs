@@ -50,9 +50,69 @@ public sealed class IPPoolSpec
     [Description("Pools with a lower priority are tried first; ties go by name.")]
     public int Priority { get; set; }
 
+    [JsonPropertyName("announce")]
+    [Description("How the pool's addresses reach the network. Absent: every way the node agents announce (their --announce flag).")]
+    public PoolAnnouncement? Announce { get; set; }
+
     [JsonPropertyName("serviceAllocation")]
     [Description("Which Services may draw from this pool. Every constraint that is set must hold; unset means every Service.")]
     public ServiceAllocation? ServiceAllocation { get; set; }
+}
+
+public sealed class PoolAnnouncement
+{
+    public const string Layer2Mode = "layer2";
+    public const string BgpMode = "bgp";
+
+    [JsonPropertyName("modes")]
+    [ListSet]
+    [Items(MinItems = 1, MaxItems = 2)]
+    [Length(MaxLength = 16)]
+    [Description("layer2 (ARP/NDP from one node per address), bgp (routes from every node that may announce, to the BGPPeers), or both.")]
+    public List<string> Modes { get; set; } = [Layer2Mode, BgpMode];
+
+    [JsonPropertyName("bgp")]
+    [Description("What the BGP announcements of the pool's addresses carry, and which nodes make them.")]
+    public PoolBgpAnnouncement? Bgp { get; set; }
+}
+
+public sealed class PoolBgpAnnouncement
+{
+    [JsonPropertyName("communities")]
+    [ListSet]
+    [Items(MaxItems = 32)]
+    [Length(MaxLength = 32)]
+    [Description("Standard communities to attach: AA:NN (each 0 to 65535) or no-export, no-advertise, local-AS, no-peer, blackhole, graceful-shutdown.")]
+    public List<string>? Communities { get; set; }
+
+    [JsonPropertyName("largeCommunities")]
+    [ListSet]
+    [Items(MaxItems = 32)]
+    [Length(MaxLength = 40)]
+    [Description("Large communities to attach: A:B:C, each 0 to 4294967295.")]
+    public List<string>? LargeCommunities { get; set; }
+
+    [JsonPropertyName("localPreference")]
+    [RangeMinimum(0)]
+    [RangeMaximum(4294967295)]
+    [Description("LOCAL_PREF for iBGP peers (eBGP peers ignore it).")]
+    public long? LocalPreference { get; set; }
+
+    [JsonPropertyName("aggregationLength")]
+    [RangeMinimum(1)]
+    [RangeMaximum(32)]
+    [Description("Announce each IPv4 address as the prefix of this length that holds it (one route for many VIPs), not as a /32. Only for Services with externalTrafficPolicy Cluster: any node can serve any of them.")]
+    public int? AggregationLength { get; set; }
+
+    [JsonPropertyName("aggregationLengthV6")]
+    [RangeMinimum(1)]
+    [RangeMaximum(128)]
+    [Description("The same for IPv6 addresses, instead of a /128.")]
+    public int? AggregationLengthV6 { get; set; }
+
+    [JsonPropertyName("nodeSelector")]
+    [Description("The nodes that announce the pool's addresses over BGP; empty: every node with BGP on.")]
+    public V1LabelSelector? NodeSelector { get; set; }
 }
 
 public sealed class ServiceAllocation

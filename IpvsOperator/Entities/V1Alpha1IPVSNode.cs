@@ -16,13 +16,15 @@ namespace IpvsOperator.Entities;
 [Description("The node agent on one node and what its kernel serves, named after the node. Written by that node's agent; deleted with its Node.")]
 [PrinterColumn("Ready", ".status.ready", "boolean")]
 [PrinterColumn("VIPs", ".status.vipsBound", "integer", Description = "VIPs bound on the bind interface")]
-[PrinterColumn("Announced", ".status.vipsAnnounced", "integer", Description = "VIPs this node answers ARP/NDP for (layer 2)")]
+[PrinterColumn("Announced", ".status.vipsAnnounced", "integer", Description = "VIPs this node announces (layer 2 or BGP)")]
 [PrinterColumn("Services", ".status.virtualServices", "integer", Description = "IPVS virtual services")]
 [PrinterColumn("Destinations", ".status.destinations", "integer", Priority = 1)]
 [PrinterColumn("Last Sync", ".status.lastSync.result", "string")]
 [PrinterColumn("Synced", ".status.lastSync.time", "date")]
 [PrinterColumn("Version", ".spec.version", "string", Priority = 1)]
 [PrinterColumn("Announce", ".spec.announce", "string", Priority = 1)]
+[PrinterColumn("BGP", ".status.bgp.established", "string", Priority = 1, Description = "BGP sessions established of those configured")]
+[PrinterColumn("BGP Sessions", ".status.bgp.sessions[*].summary", "string", Priority = 1)]
 public sealed class V1Alpha1IPVSNode : CustomKubernetesEntity<IPVSNodeSpec, IPVSNodeStatus>
 {
     public const string KindName = "IPVSNode";
@@ -36,7 +38,7 @@ public sealed class IPVSNodeSpec
     public string? Version { get; set; }
 
     [JsonPropertyName("announce")]
-    [Description("How the VIPs reach this node: l2 (ARP/NDP from the node holding each VIP) or none.")]
+    [Description("How the VIPs reach this node: l2 (ARP/NDP from the node holding each VIP), bgp (routes to the BGPPeers), l2,bgp, or none.")]
     public string? Announce { get; set; }
 
     [JsonPropertyName("announceInterface")]
@@ -79,7 +81,7 @@ public sealed class IPVSNodeStatus
     public int VipsBound { get; set; }
 
     [JsonPropertyName("vipsAnnounced")]
-    [Description("VIPs this node announces on the LAN (layer 2).")]
+    [Description("VIPs this node announces: answers ARP/NDP for (layer 2) or advertises a route to (BGP).")]
     public int VipsAnnounced { get; set; }
 
     [JsonPropertyName("vips")]
@@ -103,6 +105,10 @@ public sealed class IPVSNodeStatus
     [JsonPropertyName("announcementProblem")]
     [Description("Why this node cannot announce VIPs now (empty: it can).")]
     public string? AnnouncementProblem { get; set; }
+
+    [JsonPropertyName("bgp")]
+    [Description("This node's BGP sessions and what it advertises (absent when BGP is off).")]
+    public IPVSNodeBgp? Bgp { get; set; }
 
     /// <summary>How many VIPs the status lists by name: its size stays bounded whatever the cluster.</summary>
     public const int MaxListedVips = 256;
@@ -142,6 +148,63 @@ public sealed class IPVSNodeVip
     public string Address { get; set; } = string.Empty;
 
     [JsonPropertyName("announced")]
-    [Description("l2 when this node answers ARP/NDP for it; empty when another node does (or nobody announces).")]
+    [Description("How this node announces it: l2 (it answers ARP/NDP), bgp (it advertises a route), l2,bgp; empty when it does not (another node does, or nobody).")]
     public string? Announced { get; set; }
+}
+
+public sealed class IPVSNodeBgp
+{
+    [JsonPropertyName("established")]
+    [Description("Sessions established of those configured, as n/m.")]
+    public string Established { get; set; } = "0/0";
+
+    [JsonPropertyName("prefixesAnnounced")]
+    [Description("Prefixes this node announces (VIPs, or their pools' aggregates).")]
+    public int PrefixesAnnounced { get; set; }
+
+    [JsonPropertyName("withdrawn")]
+    [Description("Why this node announces nothing now (its sync is failing, it is stopping); empty: it announces.")]
+    public string? Withdrawn { get; set; }
+
+    [JsonPropertyName("problem")]
+    [Description("Why the BGP configuration cannot be applied (peers that contradict each other, FRR unreachable); empty: it is applied.")]
+    public string? Problem { get; set; }
+
+    [JsonPropertyName("sessions")]
+    [ListMap("peer")]
+    [Items(MaxItems = 64)]
+    [Description("One entry per BGPPeer that selects this node.")]
+    public List<IPVSNodeBgpSession>? Sessions { get; set; }
+}
+
+public sealed class IPVSNodeBgpSession
+{
+    [JsonPropertyName("peer")]
+    [Required]
+    [Description("The BGPPeer's name.")]
+    public string Peer { get; set; } = string.Empty;
+
+    [JsonPropertyName("address")]
+    [Description("The peer's address.")]
+    public string? Address { get; set; }
+
+    [JsonPropertyName("state")]
+    [Description("The session's BGP state as FRR reports it: Established, Active, Connect, OpenSent, OpenConfirm, Idle; NotConfigured when the agent could not configure it.")]
+    public string? State { get; set; }
+
+    [JsonPropertyName("prefixesAdvertised")]
+    [Description("Prefixes sent to the peer.")]
+    public int PrefixesAdvertised { get; set; }
+
+    [JsonPropertyName("bfd")]
+    [Description("The BFD session's state (Up, Down, Init, AdminDown); empty without BFD.")]
+    public string? Bfd { get; set; }
+
+    [JsonPropertyName("message")]
+    [Description("Why the session is not established: the last error FRR reports, or a configuration problem (a missing password Secret).")]
+    public string? Message { get; set; }
+
+    [JsonPropertyName("summary")]
+    [Description("The above in a few words, for kubectl get -o wide.")]
+    public string? Summary { get; set; }
 }

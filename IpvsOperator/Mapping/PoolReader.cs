@@ -18,7 +18,8 @@ public static class PoolReader
         return Pool.Parse(pool.Metadata.Name, pool.Spec.Addresses ?? [], pool.Spec.AutoAssign, pool.Spec.AvoidBuggyIPs, pool.Spec.Priority, scope);
     }
 
-    private static LabelSelector? Selector(V1LabelSelector? selector) => selector is null ? null : new LabelSelector(
+    /// <summary>A selector as pure logic; null stays null (no constraint).</summary>
+    public static LabelSelector? Selector(V1LabelSelector? selector) => selector is null ? null : new LabelSelector(
         (IReadOnlyDictionary<string, string>?)selector.MatchLabels?.AsReadOnly() ?? new Dictionary<string, string>(),
         [.. (selector.MatchExpressions ?? []).Select(e => new LabelRequirement(e.Key,
             Enum.TryParse<SelectorOperator>(e.OperatorProperty, out var op) ? op : SelectorOperator.In, [.. e.Values ?? []]))]);

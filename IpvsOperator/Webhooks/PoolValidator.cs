@@ -15,7 +15,8 @@ namespace IpvsOperator.Webhooks;
 /// IPPools that would hurt are refused: an entry that does not parse, a range of two families or
 /// backwards, an overlap with another pool (named), an update that drops an allocated address or
 /// whose serviceAllocation would exclude a Service holding one, or a deletion while addresses are
-/// allocated (naming the Services).
+/// allocated (naming the Services), and announcement settings that do not parse (an unknown mode, a
+/// malformed community).
 /// </summary>
 [ValidatingWebhook("ippools.ipvsoperator.io", "/validate-ippool", Groups = [WellKnown.Group], Versions = [WellKnown.Version],
     Resources = ["ippools"], Operations = ["CREATE", "UPDATE", "DELETE"])]
@@ -49,6 +50,10 @@ public sealed class PoolValidator(
         if (!parsed.Succeeded)
         {
             return AdmissionVerdict.Deny($"IPPool {request.Name}: {string.Join("; ", parsed.Errors)}");
+        }
+        if (PoolAnnouncementReader.Read(pool).Errors is { Count: > 0 } announceErrors)
+        {
+            return AdmissionVerdict.Deny($"IPPool {request.Name}: {string.Join("; ", announceErrors)}");
         }
         var others = (await pools.ListAllAsync(cancellationToken: cancellationToken)).Items
             .Where(p => p.Metadata.Name != request.Name).Select(PoolReader.Read).Where(p => p.Succeeded).Select(p => p.Pool!);
