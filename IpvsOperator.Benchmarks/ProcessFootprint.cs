@@ -138,9 +138,9 @@ internal static class ProcessFootprint
 
     private static async Task PrepareClusterAsync(IKubernetes client, int services)
     {
-        foreach (var entity in new[] { typeof(V1Alpha1IPPool), typeof(V1Alpha1IPAllocation), typeof(V1Alpha1IPVSNode) })
+        foreach (var crd in new ManifestGenerator(typeof(V1Alpha1IPPool).Assembly).CustomResourceDefinitions())
         {
-            await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(CrdGenerator.Generate(entity));
+            await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd);
         }
         await client.CoreV1.CreateNodeAsync(new V1Node { Metadata = new V1ObjectMeta { Name = "node-a" } });
         await new EntityClient<V1Alpha1IPPool>(client).CreateAsync(new V1Alpha1IPPool

@@ -341,7 +341,7 @@ public class NodeAgentTests : ControllerFixture
     }
 
     /// <summary>IPVS that refuses everything until told otherwise: a module missing, then loaded.</summary>
-    private sealed class UnavailableIpvs(IIpvs inner) : IIpvs
+    internal sealed class UnavailableIpvs(IIpvs inner) : IIpvs
     {
         public bool Available { get; set; }
 

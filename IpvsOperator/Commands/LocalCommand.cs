@@ -17,10 +17,11 @@ internal static class LocalCommand
             Description = "Give every LoadBalancer Service without EndpointSlices of its own two stand-in endpoints, since LocalCluster runs no pods (default true; --stand-in-endpoints=false to publish your own).",
             DefaultValueFactory = _ => true,
         };
+        var bgp = new Option<bool>("--bgp") { Description = "Announce over BGP too, to an in-memory stand-in of FRR that reports every BGPPeer's session as established (nothing leaves this machine)." };
         var jsonLogs = new Option<bool>("--json-logs") { Description = "Write logs as JSON lines." };
         var command = new Command("local", "Run LocalCluster, the controller and its webhooks and a node agent in this process, install the samples, and show allocations and IPVS until Ctrl-C.")
         {
-            port, state, samples, dataplane, standIns, jsonLogs,
+            port, state, samples, dataplane, standIns, bgp, jsonLogs,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -32,6 +33,7 @@ internal static class LocalCommand
                 SamplesDirectory = parseResult.GetValue(samples),
                 Dataplane = parseResult.GetValue(dataplane) == "kernel" ? DataplaneKind.Kernel : DataplaneKind.Memory,
                 StandInEndpoints = parseResult.GetValue(standIns),
+                Bgp = parseResult.GetValue(bgp),
             }, loggers, Console.Out);
             await mode.RunAsync(cancellationToken);
             return 0;

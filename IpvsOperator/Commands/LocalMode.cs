@@ -37,6 +37,12 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
         server.WriteKubeconfig(KubeconfigPath);
         using var client = server.CreateClient();
         await InstallAsync(client, cancellationToken);
+        // The node the agent runs on, as a cluster has it: its labels pick BGPPeers and pools, and it owns its IPVSNode.
+        await client.CoreV1.CreateNodeAsync(new V1Node
+        {
+            Metadata = new V1ObjectMeta { Name = LocalNodeName, Labels = new Dictionary<string, string> { ["kubernetes.io/hostname"] = LocalNodeName } },
+            Status = new V1NodeStatus { Addresses = [new V1NodeAddress { Type = "InternalIP", Address = "127.0.0.1" }] },
+        }, cancellationToken: cancellationToken);
 
         var host = new ControllerHost(new ControllerHostOptions
         {
@@ -66,6 +72,7 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
                 // Announced on the in-memory eth0 only: on the kernel dataplane this would answer ARP
                 // and send gratuitous ARP on this machine's real LAN.
                 Layer2 = options.Dataplane == DataplaneKind.Memory ? new Layer2Options { Namespace = WellKnown.NodeNamespace } : null,
+                Bgp = options.Bgp ? new Node.Bgp.BgpOptions { SessionPoll = TimeSpan.FromSeconds(2) } : null,
             },
         }, loggers);
         Node = node;
@@ -125,9 +132,9 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
     /// <summary>The CRDs, the operator's namespaces and the webhook configuration, as config/default installs them.</summary>
     internal static async Task InstallAsync(IKubernetes client, CancellationToken cancellationToken)
     {
-        foreach (var entity in new[] { typeof(V1Alpha1IPPool), typeof(V1Alpha1IPAllocation), typeof(V1Alpha1IPVSNode) })
+        foreach (var crd in new ManifestGenerator(typeof(LocalMode).Assembly).CustomResourceDefinitions())
         {
-            await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(CrdGenerator.Generate(entity), cancellationToken: cancellationToken);
+            await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd, cancellationToken: cancellationToken);
         }
         foreach (var ns in new[] { WellKnown.OperatorNamespace, WellKnown.NodeNamespace })
         {

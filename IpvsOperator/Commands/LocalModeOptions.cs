@@ -23,4 +23,7 @@ public sealed record LocalModeOptions
 
     /// <summary>Give LoadBalancer Services without EndpointSlices two stand-in endpoints (LocalCluster runs no pods).</summary>
     public bool StandInEndpoints { get; init; } = true;
+
+    /// <summary>Announce over BGP too, to an in-memory stand-in of FRR (off by default: a real FRR would peer with this machine's network).</summary>
+    public bool Bgp { get; init; }
 }

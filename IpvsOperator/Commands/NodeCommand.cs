@@ -2,7 +2,9 @@ using IpvsOperator.Addressing;
 using System.CommandLine;
 using IpvsOperator.Entities;
 using IpvsOperator.Node;
+using IpvsOperator.Dataplane.Bgp;
 using IpvsOperator.Node.Announcement;
+using IpvsOperator.Node.Bgp;
 
 namespace IpvsOperator.Commands;
 
@@ -36,8 +38,25 @@ internal static class NodeCommand
         var stateFile = new Option<string?>("--state-file") { Description = "Where the VIPs this agent bound are recorded, so that one whose IPAllocation went while the agent was down is still removed.", DefaultValueFactory = _ => "/run/ipvs-operator/bound-addresses" };
         var procSys = new Option<string>("--proc-sys") { Description = "Where the host's /proc/sys is mounted (for net.ipv4.vs.conntrack); the DaemonSet mounts the host's /proc/sys/net/ipv4 at /host/proc/sys/net/ipv4.", DefaultValueFactory = _ => "/proc/sys" };
         var metricsPort = new Option<int>("--metrics-port") { Description = "Port of /metrics, /healthz and /readyz.", DefaultValueFactory = _ => 8081 };
-        var announce = new Option<string>("--announce") { Description = "l2: one node per VIP answers ARP/NDP for it, elected on Leases, with failover; none: the network routes the VIPs to the nodes (BGP, static routes).", DefaultValueFactory = _ => "l2" };
-        announce.AcceptOnlyFromAmong("l2", "none");
+        var announce = new Option<string>("--announce")
+        {
+            Description = "How the VIPs reach this node, a comma list: l2 (one node per VIP answers ARP/NDP for it, elected on Leases, with failover), bgp (routes to the BGPPeers through the FRR beside the agent); or none (static routes, or a BGP speaker of your own).",
+            DefaultValueFactory = _ => "l2",
+        };
+        announce.Validators.Add(result =>
+        {
+            if (AnnounceModes(result.GetValueOrDefault<string>()) is null)
+            {
+                result.AddError($"--announce '{result.GetValueOrDefault<string>()}' is not l2, bgp, l2,bgp or none");
+            }
+        });
+        var frr = new FrrPaths();
+        var frrSockets = new Option<string>("--frr-socket-dir") { Description = "Where FRR's vty sockets are (a volume shared with the FRR container).", DefaultValueFactory = _ => frr.SocketDirectory };
+        var frrConfig = new Option<string>("--frr-config") { Description = "FRR's integrated configuration file, which the agent writes (a volume shared with the FRR container, which reads it when it starts).", DefaultValueFactory = _ => frr.ConfigurationFile };
+        var frrBin = new Option<string>("--frr-bin-dir") { Description = "Where vtysh is.", DefaultValueFactory = _ => frr.BinDirectory };
+        var frrReload = new Option<string>("--frr-reload") { Description = "FRR's frr-reload.py, which applies only the difference.", DefaultValueFactory = _ => frr.Reload };
+        var bgpDefaults = new BgpOptions();
+        var sessionPoll = Durations.Option("--bgp-session-poll", "How often the BGP sessions are read from FRR for the status, metrics and Events", bgpDefaults.SessionPoll);
         var announceIface = new Option<string?>("--announce-iface") { Description = "Interface the VIPs are announced on; default: the interface of the default route." };
         var leaseNamespace = new Option<string>("--lease-namespace") { Description = "Namespace of the announcement Leases: the agents' own (the only one where they may use Leases).", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? WellKnown.NodeNamespace };
         var layer2 = Layer2Options.Defaults;
@@ -64,13 +83,16 @@ internal static class NodeCommand
         var command = new Command("node", "Bind the allocated VIPs on this node and keep IPVS equal to the Services and their endpoints.")
         {
             kubeconfig, nodeName, bindIface, forwardTo, drainTimeout.Option, syncPeriod.Option, unreadyAfter, dataplane, stateFile, procSys, metricsPort,
-            announce, announceIface, leaseNamespace, leaseDuration.Option, renewDeadline.Option, retryPeriod.Option, heartbeatAddress, heartbeatPort, jsonLogs,
+            announce, announceIface, leaseNamespace, leaseDuration.Option, renewDeadline.Option, retryPeriod.Option, heartbeatAddress, heartbeatPort,
+            frrSockets, frrConfig, frrBin, frrReload, sessionPoll.Option, jsonLogs,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             using var loggers = Logging.Create(parseResult.GetValue(jsonLogs));
+            var modes = AnnounceModes(parseResult.GetValue(announce))!;
             var options = new NodeHostOptions
             {
+                Frr = new FrrPaths(parseResult.GetValue(frrSockets)!, parseResult.GetValue(frrConfig)!, parseResult.GetValue(frrBin)!, parseResult.GetValue(frrReload)!),
                 Kubeconfig = parseResult.GetValue(kubeconfig),
                 Dataplane = parseResult.GetValue(dataplane) == "memory" ? DataplaneKind.Memory : DataplaneKind.Kernel,
                 MetricsPort = parseResult.GetValue(metricsPort),
@@ -85,7 +107,8 @@ internal static class NodeCommand
                     FailedSyncsUntilUnready = parseResult.GetValue(unreadyAfter),
                     // The in-memory dataplane forgets with the process; so must its record.
                     StateFile = parseResult.GetValue(dataplane) == "memory" ? null : parseResult.GetValue(stateFile),
-                    Layer2 = parseResult.GetValue(announce) == "none" ? null : new Layer2Options
+                    Bgp = modes.Contains("bgp") ? new BgpOptions { SessionPoll = sessionPoll.ValueIn(parseResult), VerifyPeriod = syncPeriod.ValueIn(parseResult) } : null,
+                    Layer2 = !modes.Contains("l2") ? null : new Layer2Options
                     {
                         Interface = parseResult.GetValue(announceIface),
                         Namespace = parseResult.GetValue(leaseNamespace)!,
@@ -110,5 +133,16 @@ internal static class NodeCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The modes of an --announce value (empty for none), or null when it names something else.</summary>
+    internal static HashSet<string>? AnnounceModes(string? value)
+    {
+        var modes = (value ?? string.Empty).Split(',', StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        if (modes.SetEquals(["none"]))
+        {
+            return [];
+        }
+        return modes.Count > 0 && modes.All(m => m is "l2" or "bgp") ? modes : null;
     }
 }

@@ -1,4 +1,5 @@
 using IpvsOperator.Dataplane;
+using IpvsOperator.Dataplane.Bgp;
 using IpvsOperator.Dataplane.InMemory;
 using IpvsOperator.Dataplane.Ipvs;
 using IpvsOperator.Dataplane.Neighbours;
@@ -12,7 +13,8 @@ namespace IpvsOperator.Commands;
 /// <summary>The kernel interfaces a node agent is given: this node's kernel, or the in-memory twins.</summary>
 public static class NodeDataplanes
 {
-    public static NodeDataplane Create(DataplaneKind kind, ILoggerFactory loggers, string procSys = "/proc/sys")
+    /// <param name="frr">Where FRR is, when the agent announces over BGP on this node (null: the in-memory stand-in, as in local mode).</param>
+    public static NodeDataplane Create(DataplaneKind kind, ILoggerFactory loggers, string procSys = "/proc/sys", FrrPaths? frr = null)
     {
         if (kind != DataplaneKind.Kernel)
         {
@@ -22,7 +24,10 @@ public static class NodeDataplanes
         try
         {
             var sysctl = new ProcSysctl(procSys);
-            return new NodeDataplane(ipvs, RouteNetlink.Open(), new NftablesNetfilter(sysctl, loggers.CreateLogger<NftablesNetfilter>()), new PacketSocketAdvertiser(), sysctl);
+            return new NodeDataplane(ipvs, RouteNetlink.Open(), new NftablesNetfilter(sysctl, loggers.CreateLogger<NftablesNetfilter>()), new PacketSocketAdvertiser(), sysctl)
+            {
+                Bgp = frr is null ? new InMemoryBgpSpeaker() : new FrrSpeaker(frr, loggers.CreateLogger<FrrSpeaker>()),
+            };
         }
         catch
         {
@@ -37,6 +42,6 @@ public static class NodeDataplanes
         var links = new InMemoryAddressManager(time);
         links.AddLink("eth0", "veth");
         links.DefaultRoute = "eth0";
-        return new NodeDataplane(new InMemoryIpvs(), links, new InMemoryNetfilter(), new InMemoryNeighbourAdvertiser(), new InMemorySysctl());
+        return new NodeDataplane(new InMemoryIpvs(), links, new InMemoryNetfilter(), new InMemoryNeighbourAdvertiser(), new InMemorySysctl()) { Bgp = new InMemoryBgpSpeaker() };
     }
 }

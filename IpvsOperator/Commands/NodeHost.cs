@@ -15,7 +15,7 @@ public sealed class NodeHost(NodeHostOptions options, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger<NodeHost>();
         using var kubernetes = KubernetesConnection.Connect(options.Connection, options.Kubeconfig, "ipvs-operator-node");
-        var dataplane = NodeDataplanes.Create(options.Dataplane, loggers, options.ProcSys);
+        var dataplane = NodeDataplanes.Create(options.Dataplane, loggers, options.ProcSys, options.Frr);
         Dataplane = dataplane;
         try
         {

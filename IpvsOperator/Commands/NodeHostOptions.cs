@@ -21,6 +21,9 @@ public sealed record NodeHostOptions
     public int MetricsPort { get; init; } = 8081;
     public IPAddress Bind { get; init; } = IPAddress.Any;
 
+    /// <summary>Where FRR is, for BGP announcement on the kernel dataplane; null: an in-memory stand-in (local mode never drives this machine's FRR).</summary>
+    public Dataplane.Bgp.FrrPaths? Frr { get; init; }
+
     /// <summary>How endpoints are health-checked; null: from this node over the network.</summary>
     public Node.Health.IProber? Prober { get; init; }
 }

@@ -31,6 +31,8 @@ public static class DesiredStateBuilder
         var warnings = new List<ServiceWarning>();
         var sourceNat = new HashSet<VirtualServiceKey>();
         var announced = new Dictionary<IPAddressValue, (HashSet<string>? Eligible, List<V1Service> Services)>();
+        var poolOf = new Dictionary<IPAddressValue, string>();
+        var pools = view.Pools.ToDictionary(p => p.Metadata.Name, p => PoolAnnouncementReader.Read(p).Settings);
         var byName = view.Services.ToDictionary(s => (s.Metadata.NamespaceProperty, s.Metadata.Name));
         var slicesOf = view.EndpointSlices
             .Where(s => s.Metadata.Labels?.ContainsKey(ServiceNameLabel) == true)
@@ -42,6 +44,7 @@ public static class DesiredStateBuilder
                 continue;
             }
             allocated.Add(vip);
+            poolOf[vip] = allocation.Spec?.Pool ?? string.Empty;
             foreach (var holder in allocation.Holders())
             {
                 // Only a live Service of ours, the very one that claimed (same uid), is served.
@@ -91,7 +94,10 @@ public static class DesiredStateBuilder
         return new DesiredState(addresses, services, warnings, sourceNat)
         {
             Probed = probed.ToDictionary(p => p.Key, p => (IReadOnlyCollection<(string, string)>)p.Value),
-            Announced = announced.ToDictionary(a => a.Key, a => new AnnouncedAddress(a.Value.Eligible, a.Value.Services, sourceNat.Any(k => k.Address == a.Key))),
+            Announced = announced.ToDictionary(a => a.Key, a => new AnnouncedAddress(a.Value.Eligible, a.Value.Services, sourceNat.Any(k => k.Address == a.Key))
+            {
+                Announce = poolOf.TryGetValue(a.Key, out var pool) ? pools.GetValueOrDefault(pool) ?? PoolAnnouncementSettings.Default : PoolAnnouncementSettings.Default,
+            }),
             Allocated = allocated,
             Cut = cut,
         };

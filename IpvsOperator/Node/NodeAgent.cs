@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
 using IpvsOperator.Node.Announcement;
+using IpvsOperator.Node.Bgp;
 using IpvsOperator.Node.Health;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Events;
@@ -32,6 +33,9 @@ namespace IpvsOperator.Node;
 [EntityRbac(typeof(V1Alpha1IPVSNode), Verbs = RbacVerb.Get | RbacVerb.Create | RbacVerb.Update, Component = "node")]
 [GenericRbac(Groups = [WellKnown.Group], Resources = ["ipvsnodes/status"], Verbs = RbacVerb.Update, Component = "node")]
 [EntityRbac(typeof(V1Node), Verbs = RbacVerb.Get, Component = "node")]
+// How each pool is announced; with BGP, the peers and their password Secrets (only in the agents' own namespace).
+[EntityRbac(typeof(V1Alpha1IPPool), typeof(V1Alpha1BGPPeer), Verbs = RbacVerb.List | RbacVerb.Watch, Component = "node")]
+[EntityRbac(typeof(V1Secret), Verbs = RbacVerb.List | RbacVerb.Watch, Component = "node", Namespaced = true)]
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "An agent runs once: what it owns is disposed when RunAsync ends.")]
 public sealed class NodeAgent
 {
@@ -44,6 +48,10 @@ public sealed class NodeAgent
     private readonly Informer<V1Service> services;
     private readonly Informer<V1EndpointSlice> slices;
     private readonly Informer<V1Node>? nodes;
+    private readonly Informer<V1Alpha1IPPool> pools;
+    private readonly Informer<V1Alpha1BGPPeer>? bgpPeers;
+    private readonly Informer<V1Secret>? secrets;
+    private readonly BgpAnnouncer? bgp;
     private readonly KernelSync kernel;
     private readonly Layer2Announcement? layer2;
     private readonly NodeStatusPublisher status;
@@ -59,6 +67,7 @@ public sealed class NodeAgent
 
     private HashSet<ServiceWarning> warned = [];
     private string? reportedAnnouncementProblem;
+    private string? reportedBgpProblem;
     private int failedInARow;
 
     /// <param name="prober">How endpoints are health-checked; default: from this node over the network.</param>
@@ -71,8 +80,17 @@ public sealed class NodeAgent
         allocations = Watch(new EntityClient<V1Alpha1IPAllocation>(kubernetes));
         services = Watch(new EntityClient<V1Service>(kubernetes));
         slices = Watch(new EntityClient<V1EndpointSlice>(kubernetes));
-        // Nodes matter only to the node-port mode (their InternalIPs are the destinations).
-        nodes = options.ForwardTo == ForwardTarget.NodePort ? Watch(new EntityClient<V1Node>(kubernetes)) : null;
+        pools = Watch(new EntityClient<V1Alpha1IPPool>(kubernetes));
+        // Nodes matter to the node-port mode (their InternalIPs are the destinations) and to BGP (this node's labels and router ID).
+        nodes = options.ForwardTo == ForwardTarget.NodePort || options.Bgp is not null ? Watch(new EntityClient<V1Node>(kubernetes)) : null;
+        if (options.Bgp is { } bgpOptions)
+        {
+            var speaker = dataplane.Bgp ?? throw new ArgumentException("BGP announcement is on but the dataplane has no BGP speaker", nameof(dataplane));
+            bgpPeers = Watch(new EntityClient<V1Alpha1BGPPeer>(kubernetes));
+            secrets = new Informer<V1Secret>(new EntityClient<V1Secret>(kubernetes), loggers.CreateLogger<Informer<V1Secret>>(), WellKnown.NodeNamespace, time: clock);
+            secrets.Subscribe(_ => changed.Writer.TryWrite(true));
+            bgp = new BgpAnnouncer(speaker, bgpOptions, events, () => ThisNode, () => changed.Writer.TryWrite(true), loggers.CreateLogger<BgpAnnouncer>(), clock);
+        }
         kernel = new KernelSync(dataplane, options, clock, logger);
         if (prober is null)
         {
@@ -89,7 +107,7 @@ public sealed class NodeAgent
         status = new NodeStatusPublisher(kubernetes, options.NodeName, new IPVSNodeSpec
         {
             Version = typeof(NodeAgent).Assembly.GetName().Version?.ToString(3),
-            Announce = options.Layer2 is null ? "none" : "l2",
+            Announce = options.Announce,
             AnnounceInterface = options.Layer2?.Interface,
             BindInterface = options.BindInterface,
             ForwardTo = options.ForwardTo == ForwardTarget.NodePort ? "nodeport" : "endpoints",
@@ -112,9 +130,12 @@ public sealed class NodeAgent
 
     /// <summary>
     /// Ready: the kernel has been synced with the cluster, and the last
-    /// <see cref="NodeAgentOptions.FailedSyncsUntilUnready"/> syncs did not all fail.
+    /// <see cref="NodeAgentOptions.FailedSyncsUntilUnready"/> syncs did not all fail (nor, with BGP,
+    /// as many applies of the FRR configuration).
     /// </summary>
-    public bool IsReady => kernel.HasSynced && failedInARow < options.FailedSyncsUntilUnready;
+    public bool IsReady => kernel.HasSynced && failedInARow < options.FailedSyncsUntilUnready
+        // A node whose FRR keeps refusing announces nothing it should: not ready either, so that a rollout stops there.
+        && (bgp is null || bgp.FailuresInARow < options.FailedSyncsUntilUnready);
 
     /// <summary>Syncs that failed as a whole since the last one that completed.</summary>
     public int FailedSyncsInARow => failedInARow;
@@ -127,6 +148,12 @@ public sealed class NodeAgent
     /// <summary>The addresses this node announces on the LAN now (empty without layer 2 announcement).</summary>
     public IReadOnlySet<IPAddressValue> Announcing => layer2?.Held ?? new HashSet<IPAddressValue>();
 
+    /// <summary>The addresses this node announces over BGP now (empty without BGP, or while withdrawn).</summary>
+    public IReadOnlySet<IPAddressValue> AnnouncingOverBgp => bgp?.Announcing ?? new HashSet<IPAddressValue>();
+
+    /// <summary>This node's BGP sessions and announcements (null without BGP).</summary>
+    public IPVSNodeBgp? BgpStatus => bgp?.Status;
+
     /// <summary>Writes of this node's IPVSNode so far: on change, never once per sync or per VIP.</summary>
     public int StatusWrites => status.Writes;
 
@@ -136,18 +163,23 @@ public sealed class NodeAgent
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var watches = new List<Task> { allocations.RunAsync(stop.Token), services.RunAsync(stop.Token), slices.RunAsync(stop.Token), status.RunAsync(stop.Token), health.RunAsync(stop.Token) };
+        var watches = new List<Task> { allocations.RunAsync(stop.Token), services.RunAsync(stop.Token), slices.RunAsync(stop.Token), pools.RunAsync(stop.Token), status.RunAsync(stop.Token), health.RunAsync(stop.Token) };
         var announcing = Task.CompletedTask;
-        if (nodes is not null)
+        var routing = Task.CompletedTask;
+        foreach (var optional in new[] { nodes?.RunAsync(stop.Token), bgpPeers?.RunAsync(stop.Token), secrets?.RunAsync(stop.Token) })
         {
-            watches.Add(nodes.RunAsync(stop.Token));
+            watches.Add(optional ?? Task.CompletedTask);
         }
         try
         {
-            await Task.WhenAll(allocations.WaitForSyncAsync(stop.Token), services.WaitForSyncAsync(stop.Token), slices.WaitForSyncAsync(stop.Token),
-                nodes?.WaitForSyncAsync(stop.Token) ?? Task.CompletedTask);
+            await Task.WhenAll(allocations.WaitForSyncAsync(stop.Token), services.WaitForSyncAsync(stop.Token), slices.WaitForSyncAsync(stop.Token), pools.WaitForSyncAsync(stop.Token),
+                nodes?.WaitForSyncAsync(stop.Token) ?? Task.CompletedTask, bgpPeers?.WaitForSyncAsync(stop.Token) ?? Task.CompletedTask, secrets?.WaitForSyncAsync(stop.Token) ?? Task.CompletedTask);
             logger.LogInformation("node agent on {Node}: caches synced; serving VIPs on {Interface}, forwarding to {Target}", options.NodeName, options.BindInterface, options.ForwardTo);
-            await LoopAsync(() => announcing = JoinElection(stop.Token), stop.Token);
+            await LoopAsync(() =>
+            {
+                announcing = JoinElection(stop.Token);
+                routing = bgp?.RunAsync(stop.Token) ?? Task.CompletedTask;
+            }, stop.Token);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -156,8 +188,14 @@ public sealed class NodeAgent
         finally
         {
             await stop.CancelAsync();
-            // A clean stop hands the announced addresses over at once (the election steps down).
+            // A clean stop hands the announced addresses over at once (the election steps down), and
+            // withdraws the BGP routes while the kernel still serves what reaches this node.
             await announcing;
+            await routing;
+            if (bgp is not null)
+            {
+                await bgp.WithdrawAsync("the agent is stopping");
+            }
             await Task.WhenAll(watches);
             health.Dispose();
             ownedProber?.Dispose();
@@ -169,7 +207,8 @@ public sealed class NodeAgent
     /// address only once its kernel serves it.
     /// </summary>
     private Task JoinElection(CancellationToken cancellationToken) =>
-        layer2?.RunAsync(() => kernel.LastDesired.Announced.ToDictionary(a => a.Key, a => new Candidacy(a.Value.Eligible, a.Value.NeedsSourceNat)), cancellationToken) ?? Task.CompletedTask;
+        layer2?.RunAsync(() => kernel.LastDesired.Announced.Where(a => a.Value.Announce.Layer2)
+            .ToDictionary(a => a.Key, a => new Candidacy(a.Value.Eligible, a.Value.NeedsSourceNat)), cancellationToken) ?? Task.CompletedTask;
 
     private async Task LoopAsync(Action firstSynced, CancellationToken cancellationToken)
     {
@@ -196,12 +235,32 @@ public sealed class NodeAgent
                 joined = true;
                 firstSynced();
             }
+            if (joined)
+            {
+                OfferBgpPlan();
+            }
             await ReportAsync(report, failedBefore, serviceHealth, cancellationToken);
             LastReport = report;
             LastAttempt = clock.GetUtcNow();
             Synced?.Invoke(report);
             trigger = await WaitForNextSyncAsync(nextPeriodic, failedInARow, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// This node's BGP plan after a sync: only once the kernel serves (after the first sync), and
+    /// withdrawn while syncs keep failing (the node is not ready), so that routers stop sending
+    /// traffic to a node that may not serve it.
+    /// </summary>
+    private void OfferBgpPlan()
+    {
+        if (bgp is null)
+        {
+            return;
+        }
+        var withdrawn = failedInARow < options.FailedSyncsUntilUnready ? null : $"its syncs are failing ({failedInARow} in a row)";
+        bgp.Offer(BgpPlanner.Plan(options.NodeName, nodes?.Get(new ObjectKey(string.Empty, options.NodeName)), [.. bgpPeers!.Items], [.. secrets!.Items],
+            kernel.LastDesired, kernel.NetfilterWorks, withdrawn));
     }
 
     /// <summary>This node's IPVSNode status after a sync.</summary>
@@ -219,6 +278,7 @@ public sealed class NodeAgent
         var served = lastCompleted ?? report;
         var bound = kernel.LastDesired.Addresses.Order().ToList();
         var announcing = Announcing;
+        var routed = AnnouncingOverBgp;
         var problem = report.Outage?.Message ?? (report.Errors > 0 ? $"{report.Errors} kernel operations refused" : null);
         return new IPVSNodeStatus
         {
@@ -235,16 +295,26 @@ public sealed class NodeAgent
             LastSuccessfulSyncTime = lastCompletedAt,
             DriftRepaired = driftRepaired,
             VipsBound = bound.Count,
-            VipsAnnounced = announcing.Count,
-            Vips = [.. bound.Take(IPVSNodeStatus.MaxListedVips).Select(a => new IPVSNodeVip { Address = a.ToString(), Announced = announcing.Contains(a) ? "l2" : null })],
+            VipsAnnounced = bound.Count(a => announcing.Contains(a) || routed.Contains(a)),
+            Vips = [.. bound.Take(IPVSNodeStatus.MaxListedVips).Select(a => new IPVSNodeVip { Address = a.ToString(), Announced = AnnouncedBy(a, announcing, routed) })],
             VirtualServices = served.VirtualServices,
             Destinations = served.Destinations,
             DrainingDestinations = kernel.Draining,
             AnnouncementProblem = layer2?.Problem,
+            Bgp = bgp?.Status,
         };
     }
 
-    private ClusterView CurrentView() => new([.. allocations.Items], [.. services.Items], [.. slices.Items], [.. nodes?.Items ?? []]);
+    private static string? AnnouncedBy(IPAddressValue address, IReadOnlySet<IPAddressValue> layer2, IReadOnlySet<IPAddressValue> routed) =>
+        (layer2.Contains(address), routed.Contains(address)) switch
+        {
+            (true, true) => "l2,bgp",
+            (true, false) => "l2",
+            (false, true) => "bgp",
+            _ => null,
+        };
+
+    private ClusterView CurrentView() => new([.. allocations.Items], [.. services.Items], [.. slices.Items], [.. nodes?.Items ?? []]) { Pools = [.. pools.Items] };
 
     /// <summary>
     /// A sync that failed as a whole (no IPVS, no permission, nft missing, a bug) is logged with its
@@ -318,6 +388,10 @@ public sealed class NodeAgent
             // Without an announcing node (--announce=none) no node speaks for a Service: its health is in each node's metrics.
             await healthCondition.PublishAsync(serviceHealth, layer2.SpeaksFor, services.Items, cancellationToken);
         }
+        if (bgp is not null)
+        {
+            await RecordBgpProblemAsync(bgp.Status.Problem, cancellationToken);
+        }
         if (report.Failure is { } failure && !failedBefore)
         {
             // Once per outage, on the Node (kubectl describe node), not on every retry.
@@ -374,6 +448,16 @@ public sealed class NodeAgent
             await events.RecordAsync(ThisNode, EventType.Warning, "AnnouncementFailed", $"{problem}; this node announces no VIP until that is mended", cancellationToken);
         }
         reportedAnnouncementProblem = problem;
+    }
+
+    /// <summary>A Warning Event on the Node when FRR cannot be configured, once per problem.</summary>
+    private async Task RecordBgpProblemAsync(string? problem, CancellationToken cancellationToken)
+    {
+        if (problem is not null && problem != reportedBgpProblem)
+        {
+            await events.RecordAsync(ThisNode, EventType.Warning, "BgpConfigurationFailed", $"{problem}; the routes stay as FRR last held them", cancellationToken);
+        }
+        reportedBgpProblem = problem;
     }
 
     /// <summary>Healthy and unhealthy endpoints per health-checked Service, as this node's probes find them; a Service no longer checked loses its series.</summary>

@@ -33,4 +33,13 @@ public sealed record NodeAgentOptions
     /// some other way, such as routes from the network).
     /// </summary>
     public Layer2Options? Layer2 { get; init; }
+
+    /// <summary>
+    /// BGP announcement through the node's FRR: every VIP of a pool that asks for BGP, to the
+    /// BGPPeers that select this node (null: none).
+    /// </summary>
+    public Bgp.BgpOptions? Bgp { get; init; }
+
+    /// <summary>How the VIPs reach this node, as the IPVSNode says it: l2, bgp, l2,bgp or none.</summary>
+    public string Announce => Layer2 is null && Bgp is null ? "none" : string.Join(',', new[] { Layer2 is null ? null : "l2", Bgp is null ? null : "bgp" }.OfType<string>());
 }

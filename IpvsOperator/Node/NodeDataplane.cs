@@ -4,4 +4,8 @@ using IpvsOperator.Dataplane.Neighbours;
 namespace IpvsOperator.Node;
 
 /// <summary>The kernel interfaces the agent programs: real ones on a node, in-memory ones locally and in tests.</summary>
-public sealed record NodeDataplane(IIpvs Ipvs, IAddressManager Links, INetfilter Netfilter, INeighbourAdvertiser Advertiser, ISysctl Sysctl);
+public sealed record NodeDataplane(IIpvs Ipvs, IAddressManager Links, INetfilter Netfilter, INeighbourAdvertiser Advertiser, ISysctl Sysctl)
+{
+    /// <summary>The BGP speaker (FRR beside the agent), when BGP announcement is on.</summary>
+    public Dataplane.Bgp.IBgpSpeaker? Bgp { get; init; }
+}

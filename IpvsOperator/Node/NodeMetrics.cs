@@ -79,4 +79,27 @@ public static class NodeMetrics
     public static readonly Gauge ServiceEndpoints = Factory.CreateGauge(
         "ipvsoperator_node_service_endpoints", "Endpoints of a health-checked Service as this node's probes find them: healthy, or unhealthy (weight 0, or removed with reset-connections, unless all are).",
         new GaugeConfiguration { LabelNames = ["namespace", "service", "health"] });
+
+    public static readonly Gauge BgpSessionUp = Factory.CreateGauge(
+        "ipvsoperator_bgp_session_up", "1 while this node's BGP session with the BGPPeer is Established, else 0.",
+        new GaugeConfiguration { LabelNames = ["peer"] });
+
+    public static readonly Gauge BgpPrefixesAdvertised = Factory.CreateGauge(
+        "ipvsoperator_bgp_prefixes_advertised", "Prefixes this node advertises to the BGPPeer (0 while the session is down).",
+        new GaugeConfiguration { LabelNames = ["peer"] });
+
+    public static readonly Gauge BgpUpdatesSent = Factory.CreateGauge(
+        "ipvsoperator_bgp_updates_sent", "BGP UPDATE messages sent to the BGPPeer, as FRR counts them (from 0 again when bgpd restarts).",
+        new GaugeConfiguration { LabelNames = ["peer"] });
+
+    public static readonly Gauge BgpPrefixes = Factory.CreateGauge(
+        "ipvsoperator_bgp_announced_prefixes", "Prefixes in this node's BGP configuration (VIPs, or their pools' aggregates; 0 while withdrawn).");
+
+    public static readonly Counter BgpApplies = Factory.CreateCounter(
+        "ipvsoperator_bgp_config_applies_total", "Offers of the BGP configuration to FRR by result: applied (FRR changed), unchanged (verified, nothing written), failed.",
+        new CounterConfiguration { LabelNames = ["result"] });
+
+    public static readonly Histogram BgpApplyDuration = Factory.CreateHistogram(
+        "ipvsoperator_bgp_config_apply_duration_seconds", "Time to apply a changed BGP configuration to FRR (frr-reload).",
+        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.01, 2, 14) });
 }

@@ -1,0 +1,305 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using IpvsOperator.Addressing;
+using IpvsOperator.Dataplane.Bgp;
+using IpvsOperator.Entities;
+using IpvsOperator.Runtime.Events;
+using IpvsOperator.Runtime.Resilience;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace IpvsOperator.Node.Bgp;
+
+/// <summary>
+/// Keeps the BGP speaker (FRR) saying what this node's plan says, on a loop of its own: the sync
+/// loop offers a plan after every sync and never waits for FRR (a reload takes up to a second). A
+/// plan that renders the configuration applied last writes nothing; the running configuration is
+/// checked every <see cref="BgpOptions.VerifyPeriod"/>. The sessions are read every
+/// <see cref="BgpOptions.SessionPoll"/> into the node's status, the metrics, and Events on the Node
+/// when a session comes up or goes down.
+/// </summary>
+public sealed class BgpAnnouncer(IBgpSpeaker speaker, BgpOptions options, EventRecorder events, Func<V1Node> thisNode, Action changed, ILogger logger, TimeProvider clock)
+{
+    private readonly Channel<bool> wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Dictionary<string, bool> wasEstablished = [];
+    private readonly HashSet<string> published = [];
+    private BgpPlan? offered;
+    private BgpPlan? applied;
+    private string? appliedText;
+    private DateTimeOffset nextVerify = DateTimeOffset.MinValue;
+    private IReadOnlyList<BgpSessionState> sessions = [];
+    private IPVSNodeBgp status = new();
+    private string? problem;
+    private int failures;
+
+    /// <summary>This node's BGP sessions and announcements, for its IPVSNode.</summary>
+    public IPVSNodeBgp Status => Volatile.Read(ref status);
+
+    /// <summary>The VIPs in the configuration FRR holds (announced, unless withdrawn).</summary>
+    public IReadOnlySet<IPAddressValue> Announcing =>
+        Volatile.Read(ref applied) is { Withdrawn: null } plan ? plan.Announcements.Select(a => a.Address).ToHashSet() : [];
+
+    /// <summary>Plans applied (not those that changed nothing).</summary>
+    public int Applies { get; private set; }
+
+    /// <summary>Applies that failed since the last one that succeeded (FRR unreachable or refusing).</summary>
+    public int FailuresInARow => Volatile.Read(ref failures);
+
+    /// <summary>The plan after a sync; returns at once.</summary>
+    public void Offer(BgpPlan plan)
+    {
+        Volatile.Write(ref offered, plan);
+        wake.Writer.TryWrite(true);
+    }
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await ApplyOfferedAsync();
+                await ReadSessionsAsync(cancellationToken);
+                var wait = failures > 0 ? Backoff.NodeSync.Delay(failures) : options.SessionPoll;
+                using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timer.CancelAfter(wait);
+                try
+                {
+                    await wake.Reader.WaitToReadAsync(timer.Token);
+                    wake.Reader.TryRead(out _);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // The poll came round.
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping: WithdrawAsync follows.
+        }
+    }
+
+    /// <summary>
+    /// Before the agent stops: FRR keeps the sessions but announces nothing, so routers move the
+    /// traffic to other nodes while this node's kernel still serves what reaches it.
+    /// </summary>
+    public async Task WithdrawAsync(string why)
+    {
+        if (Volatile.Read(ref applied) is not { Withdrawn: null } plan || plan.Announcements.Count == 0)
+        {
+            return;
+        }
+        Offer(plan with { Withdrawn = why });
+        await ApplyOfferedAsync();
+        logger.LogInformation("BGP: withdrew {Prefixes} prefixes ({Why})", plan.Prefixes, why);
+    }
+
+    private async Task ApplyOfferedAsync()
+    {
+        if (Volatile.Read(ref offered) is not { } plan)
+        {
+            return;
+        }
+        string text;
+        try
+        {
+            text = plan.Render();
+        }
+        catch (ArgumentException error)
+        {
+            SetProblem($"the BGP configuration cannot be rendered: {error.Message}");
+            return;
+        }
+        var verify = clock.GetUtcNow() >= nextVerify;
+        if (text == appliedText && !verify && failures == 0)
+        {
+            Volatile.Write(ref applied, plan); // same text; the plan's peer problems may differ
+            return;
+        }
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var wrote = await Task.Run(() => speaker.Apply(text));
+            NodeMetrics.BgpApplies.WithLabels(wrote ? "applied" : "unchanged").Inc();
+            if (wrote)
+            {
+                Applies++;
+                NodeMetrics.BgpApplyDuration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                if (appliedText == text)
+                {
+                    logger.LogWarning("BGP: FRR's running configuration had drifted from the one applied (FRR restarted, or changed by hand); applied again");
+                }
+            }
+            appliedText = text;
+            nextVerify = clock.GetUtcNow() + options.VerifyPeriod;
+            LogWithdrawal(Volatile.Read(ref applied), plan);
+            Volatile.Write(ref applied, plan);
+            NodeMetrics.BgpPrefixes.Set(plan.Prefixes);
+            failures = 0;
+            SetProblem(null);
+        }
+        catch (Exception error) when (error is InvalidOperationException or IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception)
+        {
+            failures++;
+            NodeMetrics.BgpApplies.WithLabels("failed").Inc();
+            SetProblem($"FRR refused or could not be reached: {error.Message}");
+        }
+        Publish();
+    }
+
+    /// <summary>Said when the node starts or stops announcing everything, not on every apply.</summary>
+    private void LogWithdrawal(BgpPlan? before, BgpPlan now)
+    {
+        if (now.Withdrawn is { } why && before?.Withdrawn != why)
+        {
+            logger.LogWarning("BGP: this node announces none of its {Prefixes} prefixes: {Why}", now.Announcements.Select(a => a.Prefix).Distinct().Count(), why);
+        }
+        else if (now.Withdrawn is null && before?.Withdrawn is not null)
+        {
+            logger.LogInformation("BGP: this node announces its {Prefixes} prefixes again", now.Prefixes);
+        }
+    }
+
+    private async Task ReadSessionsAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref applied) is null)
+        {
+            return;
+        }
+        try
+        {
+            sessions = await Task.Run(speaker.ReadSessions, cancellationToken);
+        }
+        catch (Exception error) when (error is InvalidOperationException or IOException or System.ComponentModel.Win32Exception or System.Text.Json.JsonException)
+        {
+            SetProblem($"the BGP sessions cannot be read from FRR: {error.Message}");
+            sessions = [];
+        }
+        await RecordTransitionsAsync(cancellationToken);
+        Publish();
+    }
+
+    /// <summary>An Event on the Node when a session comes up or goes down, and when a peer cannot be configured.</summary>
+    private async Task RecordTransitionsAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref applied) is not { } plan)
+        {
+            return;
+        }
+        foreach (var peer in plan.Peers)
+        {
+            var session = sessions.FirstOrDefault(s => s.Peer == peer.Address);
+            var up = peer.Peering is not null && session?.IsEstablished == true;
+            var known = wasEstablished.TryGetValue(peer.Name, out var before);
+            wasEstablished[peer.Name] = up;
+            if (known && before == up)
+            {
+                continue;
+            }
+            if (up)
+            {
+                await events.RecordAsync(thisNode(), EventType.Normal, "BgpSessionEstablished",
+                    $"BGP session with BGPPeer {peer.Name} ({peer.Address}) established: advertising {session!.PrefixesAdvertised} prefixes", cancellationToken);
+            }
+            else if (known || peer.Problem is not null)
+            {
+                await events.RecordAsync(thisNode(), EventType.Warning, "BgpSessionDown",
+                    $"BGP session with BGPPeer {peer.Name} ({peer.Address?.ToString() ?? "no address"}) is {StateOf(peer, session)}: {Why(peer, session)}", cancellationToken);
+            }
+        }
+        foreach (var gone in wasEstablished.Keys.Where(name => plan.Peers.All(p => p.Name != name)).ToList())
+        {
+            wasEstablished.Remove(gone);
+        }
+    }
+
+    /// <summary>The status and the metrics from the plan applied and the sessions read; the agent is told when they change.</summary>
+    private void Publish()
+    {
+        var plan = Volatile.Read(ref applied) ?? Volatile.Read(ref offered);
+        if (plan is null)
+        {
+            return;
+        }
+        var entries = plan.Peers.Select(peer =>
+        {
+            var session = sessions.FirstOrDefault(s => s.Peer == peer.Address);
+            var state = StateOf(peer, session);
+            var prefixes = peer.Peering is not null && session is { IsEstablished: true } ? session.PrefixesAdvertised : 0;
+            return new IPVSNodeBgpSession
+            {
+                Peer = peer.Name,
+                Address = peer.Address?.ToString(),
+                State = state,
+                PrefixesAdvertised = prefixes,
+                Bfd = peer.Peering is not null ? session?.Bfd : null,
+                Message = state == BgpSessionState.Established ? null : Why(peer, session),
+                Summary = state == BgpSessionState.Established ? $"{peer.Name}: {state}, {prefixes} prefixes" : $"{peer.Name}: {state}",
+            };
+        }).Take(64).ToList();
+        var next = new IPVSNodeBgp
+        {
+            Established = $"{entries.Count(e => e.State == BgpSessionState.Established)}/{entries.Count}",
+            PrefixesAnnounced = plan.Prefixes,
+            Withdrawn = plan.Withdrawn,
+            Problem = problem,
+            Sessions = entries,
+        };
+        foreach (var gone in published.Where(name => entries.All(e => e.Peer != name)).ToList())
+        {
+            NodeMetrics.BgpSessionUp.RemoveLabelled(gone);
+            NodeMetrics.BgpPrefixesAdvertised.RemoveLabelled(gone);
+            NodeMetrics.BgpUpdatesSent.RemoveLabelled(gone);
+            published.Remove(gone);
+        }
+        foreach (var entry in entries)
+        {
+            NodeMetrics.BgpSessionUp.WithLabels(entry.Peer).Set(entry.State == BgpSessionState.Established ? 1 : 0);
+            NodeMetrics.BgpPrefixesAdvertised.WithLabels(entry.Peer).Set(entry.PrefixesAdvertised);
+            NodeMetrics.BgpUpdatesSent.WithLabels(entry.Peer).Set(sessions.FirstOrDefault(s => s.Peer.ToString() == entry.Address)?.UpdatesSent ?? 0);
+            published.Add(entry.Peer);
+        }
+        if (!Same(status, next))
+        {
+            Volatile.Write(ref status, next);
+            changed();
+        }
+    }
+
+    private static string StateOf(PlannedPeer peer, BgpSessionState? session) =>
+        peer.Peering is null ? "NotConfigured" : session?.State ?? "Unknown";
+
+    private static string Why(PlannedPeer peer, BgpSessionState? session) =>
+        peer.Problem
+        ?? session?.LastError
+        ?? (session is null
+            ? "FRR does not report the session yet"
+            : peer.Peering?.Password is not null
+                ? "no BGP OPEN from the peer yet: it is unreachable, not configured for this node, or its password differs (TCP MD5 drops the segments silently)"
+                : "no BGP OPEN from the peer yet: it is unreachable or not configured for this node");
+
+    private void SetProblem(string? now)
+    {
+        if (now == problem)
+        {
+            return;
+        }
+        if (now is null)
+        {
+            logger.LogInformation("BGP: FRR is configured again");
+        }
+        else
+        {
+            logger.LogError("BGP: {Problem}; retrying", now);
+        }
+        problem = now;
+        Publish();
+    }
+
+    private static bool Same(IPVSNodeBgp a, IPVSNodeBgp b) =>
+        a.Established == b.Established && a.PrefixesAnnounced == b.PrefixesAnnounced && a.Withdrawn == b.Withdrawn && a.Problem == b.Problem
+        && (a.Sessions ?? []).Count == (b.Sessions ?? []).Count
+        && (a.Sessions ?? []).Zip(b.Sessions ?? []).All(p => p.First.Peer == p.Second.Peer && p.First.State == p.Second.State
+            && p.First.PrefixesAdvertised == p.Second.PrefixesAdvertised && p.First.Bfd == p.Second.Bfd && p.First.Message == p.Second.Message);
+}

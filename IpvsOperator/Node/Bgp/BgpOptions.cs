@@ -1,0 +1,11 @@
+namespace IpvsOperator.Node.Bgp;
+
+/// <summary>How the agent drives its BGP speaker.</summary>
+public sealed record BgpOptions
+{
+    /// <summary>How often the sessions are read from the speaker (state, prefixes, updates) for the status, metrics and Events.</summary>
+    public TimeSpan SessionPoll { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the speaker's running configuration is checked against the one applied (repairing an FRR restarted or changed by hand).</summary>
+    public TimeSpan VerifyPeriod { get; init; } = TimeSpan.FromSeconds(30);
+}
