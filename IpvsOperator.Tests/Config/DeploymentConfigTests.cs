@@ -47,6 +47,7 @@ public class DeploymentConfigTests
         rendered.Select(o => $"{o.Kind}/{((IKubernetesObject<V1ObjectMeta>)o).Metadata.NamespaceProperty}/{((IKubernetesObject<V1ObjectMeta>)o).Metadata.Name}").Should().BeEquivalentTo(
             "Namespace//ipvs-operator-system", "Namespace//ipvs-operator-node",
             "CustomResourceDefinition//ippools.ipvsoperator.io", "CustomResourceDefinition//ipallocations.ipvsoperator.io", "CustomResourceDefinition//ipvsnodes.ipvsoperator.io",
+            "CustomResourceDefinition//bgppeers.ipvsoperator.io",
             "ClusterRole//ipvs-operator-controller", "ClusterRole//ipvs-operator-node",
             "ClusterRoleBinding//ipvs-operator-controller", "ClusterRoleBinding//ipvs-operator-node",
             "ValidatingWebhookConfiguration//ipvs-operator-validating-webhook",
@@ -62,6 +63,39 @@ public class DeploymentConfigTests
         rendered.OfType<V1RoleBinding>().Should().OnlyContain(b => b.Subjects.Single().NamespaceProperty == b.Metadata.NamespaceProperty);
         Single<V1ValidatingWebhookConfiguration>("ipvs-operator-validating-webhook").Webhooks
             .Should().OnlyContain(w => w.ClientConfig.Service.NamespaceProperty == ControllerNamespace && w.ClientConfig.Service.Name == "ipvs-operator-webhook-service");
+    }
+
+    [Test]
+    public async Task The_BGP_component_adds_FRR_beside_each_agent_with_the_same_image_shared_volumes_and_only_the_capabilities_FRR_uses()
+    {
+        // config/default with the component, as the docs tell users to write it.
+        var overlay = Directory.CreateTempSubdirectory("bgp-overlay-");
+        // kustomize takes only relative paths.
+        var config = Path.GetRelativePath(overlay.FullName, Path.Combine(RepositoryRoot.Path, "config"));
+        var defaults = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot.Path, "config", "default", "kustomization.yaml"));
+        await File.WriteAllTextAsync(Path.Combine(overlay.FullName, "kustomization.yaml"),
+            defaults.Replace("  - ../", $"  - {config}/", StringComparison.Ordinal) + $"components:\n  - {config}/bgp\n");
+        var result = await Processes.RunAsync("kubectl", ["kustomize", overlay.FullName]);
+        result.ExitCode.Should().Be(0, result.Error);
+        var pod = KubernetesYaml.LoadAllFromString(result.Output).OfType<V1DaemonSet>().Single().Spec.Template.Spec;
+
+        var agent = pod.Containers.Single(c => c.Name == "node");
+        var frr = pod.Containers.Single(c => c.Name == "frr");
+        agent.Env.Single(e => e.Name == "ANNOUNCE").Value.Should().Be("l2,bgp");
+        agent.Args.Should().Contain("--announce=$(ANNOUNCE)");
+        frr.Image.Should().Be(agent.Image, "one image, rewritten by the same images entry");
+        frr.Command.Should().Equal("/app/frr-sidecar.sh");
+        frr.SecurityContext.Privileged.Should().BeFalse();
+        frr.SecurityContext.Capabilities.Drop.Should().Equal("ALL");
+        frr.SecurityContext.Capabilities.Add.Should().BeEquivalentTo("NET_ADMIN", "NET_RAW", "NET_BIND_SERVICE", "SETUID", "SETGID", "CHOWN");
+        foreach (var path in new[] { "/etc/frr", "/var/run/frr" })
+        {
+            var volume = agent.VolumeMounts.Single(m => m.MountPath == path).Name;
+            frr.VolumeMounts.Single(m => m.MountPath == path).Name.Should().Be(volume);
+            pod.Volumes.Single(v => v.Name == volume).EmptyDir.Should().NotBeNull("shared by the pod's two containers only");
+        }
+        overlay.Delete(recursive: true);
+        (await File.ReadAllTextAsync(Path.Combine(RepositoryRoot.Path, "Dockerfile"))).Should().Contain("frr-sidecar.sh").And.Contain("frr-pythontools");
     }
 
     [Test]
@@ -123,7 +157,8 @@ public class DeploymentConfigTests
         container.SecurityContext.ReadOnlyRootFilesystem.Should().BeTrue();
         container.Env.Should().Contain(e => e.Name == "NODE_NAME" && e.ValueFrom.FieldRef.FieldPath == "spec.nodeName");
         container.Env.Should().Contain(e => e.Name == "POD_NAMESPACE" && e.ValueFrom.FieldRef.FieldPath == "metadata.namespace", "the announcement Leases live in the agents' namespace");
-        container.Args.Should().Contain("--announce=l2");
+        container.Args.Should().Contain("--announce=$(ANNOUNCE)");
+        container.Env.Should().Contain(e => e.Name == "ANNOUNCE" && e.Value == "l2", "layer 2 unless config/bgp adds FRR");
         pod.SecurityContext.SeccompProfile.Type.Should().Be("RuntimeDefault");
         pod.Volumes.Where(v => v.HostPath is not null).Select(v => v.HostPath.Path).Should().BeEquivalentTo(["/proc/sys/net/ipv4", "/run/ipvs-operator"],
             "of the host, only the IPv4 sysctls and the agent's own state directory");
@@ -256,6 +291,12 @@ public class DeploymentConfigTests
             await pools.DeleteAsync(null, "rbac");
             await Eventually.TrueAsync(async () => await pools.GetAsync(null, "rbac") is null, "the pool is gone once unused");
             await pools.DeleteAsync(null, "rbac-labelled");
+            // A BGPPeer passes the webhook, which looks at the other peers and at the nodes they select.
+            var bgpPeers = new EntityClient<V1Alpha1BGPPeer>(client);
+            await bgpPeers.CreateAsync(new V1Alpha1BGPPeer { Metadata = new V1ObjectMeta { Name = "tor" }, Spec = new BGPPeerSpec { PeerAddress = "10.0.0.254", PeerASN = 64500, LocalASN = 64512 } });
+            await client.CoreV1.CreateNodeAsync(new V1Node { Metadata = new V1ObjectMeta { Name = "node-a" } });
+            (await ApiErrors.Of(() => bgpPeers.CreateAsync(new V1Alpha1BGPPeer { Metadata = new V1ObjectMeta { Name = "tor-2" }, Spec = new BGPPeerSpec { PeerAddress = "10.0.0.253", PeerASN = 64500, LocalASN = 64513 } })))
+                .Message.Should().Contain("both select node node-a");
             await stop.CancelAsync();
             await run.WaitAsync(TimeSpan.FromSeconds(30));
             state.Delete(recursive: true);
@@ -276,9 +317,9 @@ public class DeploymentConfigTests
     {
         await using var server = await LocalClusterServer.StartAsync();
         using var client = server.CreateClient();
-        foreach (var entity in new[] { typeof(V1Alpha1IPPool), typeof(V1Alpha1IPAllocation), typeof(V1Alpha1IPVSNode) })
+        foreach (var crd in new ManifestGenerator(typeof(IpvsOperator.Commands.LocalMode).Assembly).CustomResourceDefinitions())
         {
-            await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(CrdGenerator.Generate(entity));
+            await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd);
         }
         var token = await InstallRbacAsync(server, client, "node", NodeNamespace);
         var state = Directory.CreateTempSubdirectory("rbac-node-");
@@ -294,6 +335,7 @@ public class DeploymentConfigTests
                 NodeName = "node-a",
                 ForwardTo = ForwardTarget.NodePort,
                 SyncPeriod = syncPeriod,
+                Bgp = new IpvsOperator.Node.Bgp.BgpOptions { SessionPoll = TimeSpan.FromMilliseconds(200) },
                 Layer2 = new Layer2Options { Namespace = NodeNamespace, LeaseDuration = TimeSpan.FromSeconds(2), RenewDeadline = TimeSpan.FromSeconds(1), RetryPeriod = TimeSpan.FromMilliseconds(200),
                     HeartbeatAddress = System.Net.IPAddress.Loopback, HeartbeatPort = 0 },
             },
@@ -330,6 +372,19 @@ public class DeploymentConfigTests
                 .Any(c => c.Type == WellKnown.Conditions.Announced && c.Status == "True" && c.Message.Contains("announced from node-a", StringComparison.Ordinal)) == true, "the Service says node-a announces it");
             await Eventually.TrueAsync(async () => (await new EntityClient<V1Alpha1IPVSNode>(client).GetAsync(null, "node-a"))?.Status.VirtualServices == 1,
                 "the node's IPVSNode shows what it serves");
+            // BGP: a peer whose password is in a Secret of the agents' namespace.
+            await client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+            {
+                Metadata = new V1ObjectMeta { Name = "tor" },
+                Data = new Dictionary<string, byte[]> { ["password"] = System.Text.Encoding.UTF8.GetBytes("s3cret") },
+            }, NodeNamespace);
+            await new EntityClient<V1Alpha1BGPPeer>(client).CreateAsync(new V1Alpha1BGPPeer
+            {
+                Metadata = new V1ObjectMeta { Name = "tor" },
+                Spec = new BGPPeerSpec { PeerAddress = "10.0.0.254", PeerASN = 64500, LocalASN = 64512, PasswordSecret = new SecretKeyReference { Name = "tor" } },
+            });
+            await Eventually.TrueAsync(async () => (await new EntityClient<V1Alpha1IPVSNode>(client).GetAsync(null, "node-a"))?.Status.Bgp?.Established == "1/1",
+                "the node's IPVSNode shows the BGP session");
             await stop.CancelAsync();
             await run.WaitAsync(TimeSpan.FromSeconds(30));
 
