@@ -28,6 +28,9 @@ switch (args)
     case ["health", .. var options]:
         await HealthCheckCost.RunAsync(options);
         break;
+    case ["bgp", ..]:
+        await BgpConvergence.RunAsync();
+        break;
     case ["runtime", ..]:
         await RuntimeColdStart.RunAsync();
         break;

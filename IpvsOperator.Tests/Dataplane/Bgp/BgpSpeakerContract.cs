@@ -46,6 +46,20 @@ public abstract class BgpSpeakerContract
     }
 
     [Test]
+    public async Task A_withdrawn_configuration_keeps_the_sessions_and_sends_no_prefix_until_it_is_announced_again()
+    {
+        var vips = Vips("198.51.100.31", "198.51.100.32");
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], vips));
+        await EstablishedAsync(Router, 2);
+
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], vips, withdrawn: true)).Should().BeTrue();
+        await EstablishedAsync(Router, 0);
+
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], vips)).Should().BeTrue();
+        await EstablishedAsync(Router, 2);
+    }
+
+    [Test]
     public async Task Sessions_are_the_configured_neighbors_each_counting_the_prefixes_of_its_family_and_a_removed_one_goes()
     {
         Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router), Peering(Router6)], Vips("198.51.100.1", "198.51.100.2", "2001:db8::1")));

@@ -91,6 +91,24 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
     }
 
     [Test]
+    public async Task Withdrawing_2000_routes_and_announcing_them_again_reaches_the_router_at_once()
+    {
+        var vips = Enumerable.Range(0, 2_000).Select(i => new BgpAnnouncement(new IPAddressValue(IPFamily.IPv4, (uint)(0xC6120000 + i)))).ToList(); // 198.18.0.0/15
+        static int Count(string routes) => routes.Split('\n').Count(l => l.StartsWith("198.18.", StringComparison.Ordinal));
+        var routes = string.Empty;
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], vips));
+        await Eventually.TrueAsync(async () => Count(routes = await lab.RouterRoutesAsync()) == 2_000, () => $"2,000 routes; the router has {Count(routes)}", TimeSpan.FromSeconds(90));
+
+        // One outbound map, not 2,000 deleted network lines (which frr-reload deletes one vtysh call at a time: about a minute).
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], vips, withdrawn: true));
+        await Eventually.TrueAsync(async () => Count(routes = await lab.RouterRoutesAsync()) == 0, () => $"all withdrawn; the router has {Count(routes)}", TimeSpan.FromSeconds(30));
+
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], vips));
+        await Eventually.TrueAsync(async () => Count(routes = await lab.RouterRoutesAsync()) == 2_000, () => $"announced again; the router has {Count(routes)}", TimeSpan.FromSeconds(30));
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], [], withdrawn: true));
+    }
+
+    [Test]
     public async Task A_wrong_ASN_keeps_the_session_down_and_FRR_says_why()
     {
         Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router, peerAsn: 64501)], Vips("198.51.100.1")));

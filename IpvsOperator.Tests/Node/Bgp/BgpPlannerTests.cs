@@ -128,12 +128,14 @@ public class BgpPlannerTests
         var peers = new[] { Peer("tor", "10.0.0.254") };
 
         var failing = BgpPlanner.Plan("node-a", Node(), peers, [], desired, true, "its syncs are failing (3 in a row)");
-        failing.Render().Should().Contain("neighbor 10.0.0.254 remote-as 64500").And.NotContain("network 198");
+        failing.Render().Should().Contain("neighbor 10.0.0.254 remote-as 64500").And.Contain("neighbor 10.0.0.254 route-map ipvs-withdraw out")
+            .And.Contain("route-map ipvs-withdraw deny 10", "the networks stay, sent to nobody: one line to withdraw them all and to announce them again");
         (failing.Prefixes, failing.Withdrawn).Should().Be((0, "its syncs are failing (3 in a row)"));
 
         var excluded = BgpPlanner.Plan("node-a", Node(labels: (BgpPlanner.ExcludeLabel, "")), peers, [], desired, true, null);
         excluded.Withdrawn.Should().Be($"the node has the label {BgpPlanner.ExcludeLabel}");
-        excluded.Render().Should().NotContain("network 198");
+        excluded.Render().Should().Contain("route-map ipvs-withdraw out");
+        BgpPlanner.Plan("node-a", Node(), peers, [], desired, true, null).Render().Should().NotContain("ipvs-withdraw");
 
         BgpPlanner.Plan("node-a", Node(), peers, [], desired, canSourceNat: false, null).Announcements.Select(a => a.Prefix)
             .Should().Equal(["198.51.100.1/32"], "a VIP whose traffic needs source NAT is not drawn to a node whose source NAT fails");

@@ -20,7 +20,15 @@ public static class FrrConfiguration
 {
     public const string ImportMap = "ipvs-import";
 
-    public static string Render(IPAddressValue routerId, IReadOnlyList<BgpPeering> peers, IReadOnlyList<BgpAnnouncement> announcements)
+    /// <summary>The outbound map of a withdrawn node: it denies everything, so every peer is sent the withdrawal of every route at once.</summary>
+    public const string WithdrawMap = "ipvs-withdraw";
+
+    /// <param name="withdrawn">
+    /// Announce nothing but keep the sessions and the networks: one outbound map that denies all,
+    /// which FRR turns into one withdrawal per route at once. Removing 2,000 network statements
+    /// instead took frr-reload 58 s (it deletes lines one vtysh call at a time).
+    /// </param>
+    public static string Render(IPAddressValue routerId, IReadOnlyList<BgpPeering> peers, IReadOnlyList<BgpAnnouncement> announcements, bool withdrawn = false)
     {
         Check(routerId, peers, announcements);
         var text = new StringBuilder();
@@ -90,13 +98,17 @@ public static class FrrConfiguration
                 {
                     Line($"  neighbor {peer.Address} activate");
                     Line($"  neighbor {peer.Address} route-map {ImportMap} in");
+                    if (withdrawn)
+                    {
+                        Line($"  neighbor {peer.Address} route-map {WithdrawMap} out");
+                    }
                 }
                 Line(" exit-address-family");
             }
             Line("exit");
             Line("!");
         }
-        RenderPolicy(Line, prefixes, attributeSets);
+        RenderPolicy(Line, prefixes, attributeSets, withdrawn);
         if (bfdProfiles.Count > 0)
         {
             Line("bfd");
@@ -120,7 +132,7 @@ public static class FrrConfiguration
     /// sent nothing through an export map that frr-reload had deleted and made again (a session
     /// established, its route valid and best, 0 prefixes sent).
     /// </summary>
-    private static void RenderPolicy(Action<string> line, List<BgpAnnouncement> prefixes, List<string> attributeSets)
+    private static void RenderPolicy(Action<string> line, List<BgpAnnouncement> prefixes, List<string> attributeSets, bool withdrawn)
     {
         for (var i = 0; i < attributeSets.Count; i++)
         {
@@ -144,6 +156,12 @@ public static class FrrConfiguration
         line($"route-map {ImportMap} deny 10");
         line("exit");
         line("!");
+        if (withdrawn)
+        {
+            line($"route-map {WithdrawMap} deny 10");
+            line("exit");
+            line("!");
+        }
     }
 
     private static string AttributeMap(int index) => $"ipvs-attributes-{index + 1}";

@@ -39,17 +39,20 @@ public sealed class InMemoryBgpSpeaker : IBgpSpeaker
 
     public void Accept(IPAddressValue peer) => refused.TryRemove(peer, out _);
 
-    /// <summary>The prefixes the configuration announces (its network statements).</summary>
+    /// <summary>The prefixes the configuration sends to its peers: its network statements, none while withdrawn.</summary>
     public IReadOnlyList<string> Networks
     {
         get
         {
             lock (gate)
             {
-                return [.. Lines().Where(l => l.StartsWith("network ", StringComparison.Ordinal)).Select(l => l.Split(' ')[1])];
+                return Withdrawn ? [] : [.. Lines().Where(l => l.StartsWith("network ", StringComparison.Ordinal)).Select(l => l.Split(' ')[1])];
             }
         }
     }
+
+    /// <summary>Whether the peers are sent nothing (the withdrawal map is on).</summary>
+    private bool Withdrawn => Lines().Any(l => l.EndsWith($"route-map {FrrConfiguration.WithdrawMap} out", StringComparison.Ordinal));
 
     public bool Apply(string configuration)
     {
@@ -78,7 +81,7 @@ public sealed class InMemoryBgpSpeaker : IBgpSpeaker
         lock (gate)
         {
             var lines = Lines().ToList();
-            var networks = lines.Where(l => l.StartsWith("network ", StringComparison.Ordinal)).Select(l => l.Split(' ')[1]).ToList();
+            var networks = Withdrawn ? [] : lines.Where(l => l.StartsWith("network ", StringComparison.Ordinal)).Select(l => l.Split(' ')[1]).ToList();
             return [.. lines
                 .Where(l => l.StartsWith("neighbor ", StringComparison.Ordinal) && l.Contains(" remote-as ", StringComparison.Ordinal))
                 .Select(l => IPAddressValue.Parse(l.Split(' ')[1]))

@@ -13,8 +13,8 @@ public sealed record PlannedPeer(string Name, IPAddressValue? Address, BgpPeerin
 /// </summary>
 public sealed record BgpPlan(IPAddressValue RouterId, IReadOnlyList<PlannedPeer> Peers, IReadOnlyList<BgpAnnouncement> Announcements, string? Withdrawn)
 {
-    /// <summary>The configuration FRR is given: the configured sessions, and the prefixes unless withdrawn.</summary>
-    public string Render() => FrrConfiguration.Render(RouterId, [.. Peers.Select(p => p.Peering).OfType<BgpPeering>()], Withdrawn is null ? Announcements : []);
+    /// <summary>The configuration FRR is given: the configured sessions and the prefixes, sent to nobody while withdrawn.</summary>
+    public string Render() => FrrConfiguration.Render(RouterId, [.. Peers.Select(p => p.Peering).OfType<BgpPeering>()], Announcements, withdrawn: Withdrawn is not null);
 
     /// <summary>The distinct prefixes announced (aggregated VIPs count once).</summary>
     public int Prefixes => Withdrawn is null ? Announcements.Select(a => a.Prefix).Distinct().Count() : 0;
