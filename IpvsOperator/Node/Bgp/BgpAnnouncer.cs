@@ -35,9 +35,12 @@ public sealed class BgpAnnouncer(IBgpSpeaker speaker, BgpOptions options, EventR
     /// <summary>This node's BGP sessions and announcements, for its IPVSNode.</summary>
     public IPVSNodeBgp Status => Volatile.Read(ref status);
 
-    /// <summary>The VIPs in the configuration FRR holds (announced, unless withdrawn).</summary>
+    /// <summary>The VIPs this node advertises now: in the configuration FRR holds, not withdrawn, and some session established.</summary>
     public IReadOnlySet<IPAddressValue> Announcing =>
-        Volatile.Read(ref applied) is { Withdrawn: null } plan ? plan.Announcements.Select(a => a.Address).ToHashSet() : [];
+        Volatile.Read(ref applied) is { Withdrawn: null } plan
+        && Volatile.Read(ref sessions).Any(s => s.IsEstablished && plan.Peers.Any(p => p.Peering is not null && p.Address == s.Peer))
+            ? plan.Announcements.Select(a => a.Address).ToHashSet()
+            : [];
 
     /// <summary>Plans applied (not those that changed nothing).</summary>
     public int Applies { get; private set; }
@@ -196,6 +199,11 @@ public sealed class BgpAnnouncer(IBgpSpeaker speaker, BgpOptions options, EventR
             if (known && before == up)
             {
                 continue;
+            }
+            if (up || known || peer.Problem is not null)
+            {
+                logger.Log(up ? LogLevel.Information : LogLevel.Warning, "BGP session with BGPPeer {Peer} ({Address}) is {State}{Why}",
+                    peer.Name, peer.Address, StateOf(peer, session), up ? string.Empty : $": {Why(peer, session)}");
             }
             if (up)
             {
