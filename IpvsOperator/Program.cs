@@ -1,3 +1,4 @@
+using System.CommandLine;
 using IpvsOperator.Commands;
 using Prometheus;
 
@@ -6,4 +7,8 @@ using Prometheus;
 // alert reads them (docs/benchmarks.md, footprint).
 Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressEventCounters = true, SuppressMeters = true, SuppressDebugMetrics = true });
 
-return await CommandLine.CreateRoot().Parse(args).InvokeAsync();
+// On SIGTERM a component gets this long to stop cleanly before System.CommandLine ends the process
+// (its default is 2 s): a node agent hands its layer 2 addresses over and withdraws its BGP routes
+// (one frr-reload) first, and a controller gives up its lease. Inside the kubelet's default grace
+// period of 30 s.
+return await CommandLine.CreateRoot().Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = CommandLine.StopTimeout });

@@ -18,11 +18,6 @@ internal sealed class FrrLab : IAsyncDisposable
     public const string NodeAddress6 = "fd78::1";
     public const string RouterAddress6 = "fd78::2";
 
-    /// <summary>zebra carries bgpd's BFD registrations to bfdd.</summary>
-    private static readonly string[] Daemons = ["zebra", "bgpd", "bfdd"];
-
-    private static readonly string[] DiagnosticCommands = ["show running-config", "show bgp ipv4 unicast", "show bgp ipv6 unicast", "show bgp summary", "show bfd peers"];
-
     private readonly string name;
     private readonly DirectoryInfo directory;
 
@@ -30,8 +25,7 @@ internal sealed class FrrLab : IAsyncDisposable
 
     public string Node => $"{name}-n";
     public string Router => $"{name}-r";
-    public string Sockets => Path.Combine(directory.FullName, "run");
-    public FrrPaths Paths => new(Sockets, Path.Combine(directory.FullName, "etc", "frr.conf"), "/usr/bin", "/usr/lib/frr/frr-reload.py");
+    public FrrInstance Frr { get; private set; } = null!;
     public FrrSpeaker Speaker { get; private set; } = null!;
 
     /// <summary>Why the lab cannot run here (null: it can).</summary>
@@ -58,9 +52,11 @@ internal sealed class FrrLab : IAsyncDisposable
             {
                 await Processes.Sh($"ip -n {lab.Router} addr add {address}/24 dev r0");
             }
-            await lab.StartFrrAsync();
+            // The daemons drop to the frr user, which must reach their directory inside this 0700 one.
+            await Processes.Sh($"chmod 755 {lab.directory.FullName}");
+            lab.Frr = await FrrInstance.StartAsync(lab.Node, name, Path.Combine(lab.directory.FullName, "frr"));
             await lab.StartBirdAsync(birdConfiguration);
-            lab.Speaker = new FrrSpeaker(lab.Paths, NullLogger.Instance);
+            lab.Speaker = new FrrSpeaker(lab.Frr.Paths, NullLogger.Instance);
             return lab;
         }
         catch
@@ -86,39 +82,6 @@ internal sealed class FrrLab : IAsyncDisposable
         }
     }
 
-    private async Task StartFrrAsync()
-    {
-        Directory.CreateDirectory(Sockets);
-        Directory.CreateDirectory(Path.Combine(directory.FullName, "etc"));
-        Directory.CreateDirectory($"/var/run/frr/{name}");
-        await File.WriteAllTextAsync(Path.Combine(directory.FullName, "etc", "frr.conf"), "frr defaults traditional\n");
-        await File.WriteAllTextAsync(Path.Combine(directory.FullName, "etc", "vtysh.conf"), string.Empty);
-        await Processes.Sh($"chown -R frr:frr {directory.FullName} /var/run/frr/{name}");
-        foreach (var daemon in Daemons)
-        {
-            await StartDaemonAsync(daemon);
-        }
-    }
-
-    /// <summary>Starts one FRR daemon in the node namespace with an empty configuration (as a restarted FRR would come back, before it reads a file).</summary>
-    public async Task StartDaemonAsync(string daemon)
-    {
-        var result = await Processes.RunAsync("ip", ["netns", "exec", Node, $"/usr/lib/frr/{daemon}", "-d", "-f", Path.Combine(directory.FullName, "etc", "vtysh.conf"),
-            "-i", Path.Combine(Sockets, $"{daemon}.pid"), "--vty_socket", Sockets, "-u", "frr", "-g", "frr", "-N", name], TimeSpan.FromSeconds(30));
-        result.ExitCode.Should().Be(0, $"{daemon} starts: {result.Error}");
-        await Eventually.TrueAsync(() => File.Exists(Path.Combine(Sockets, $"{daemon}.vty")), $"{daemon} listens on its vty socket");
-    }
-
-    /// <summary>Kills one FRR daemon (as a crash would).</summary>
-    public async Task KillDaemonAsync(string daemon)
-    {
-        var pidFile = Path.Combine(Sockets, $"{daemon}.pid");
-        var pid = int.Parse((await File.ReadAllTextAsync(pidFile)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
-        await Processes.RunAsync("kill", ["-9", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        await Eventually.TrueAsync(() => !Directory.Exists($"/proc/{pid}"), $"{daemon} is gone");
-        File.Delete(Path.Combine(Sockets, $"{daemon}.vty"));
-    }
-
     private async Task StartBirdAsync(string configuration)
     {
         var file = Path.Combine(directory.FullName, "bird.conf");
@@ -136,17 +99,19 @@ internal sealed class FrrLab : IAsyncDisposable
         (await Processes.RunAsync("ip", ["-n", Router, "route", "show", "proto", "bird"])).Output
         + (await Processes.RunAsync("ip", ["-n", Router, "-6", "route", "show", "proto", "bird"])).Output;
 
-    /// <summary>FRR's running configuration and BGP tables, for a failure message.</summary>
-    public string Diagnose() => string.Join("\n", DiagnosticCommands.Select(command => $"# {command}\n" + Processes.RunAsync("vtysh", ["--vty_socket", Sockets, "-c", command]).GetAwaiter().GetResult().Output));
+    /// <summary>FRR's running configuration, BGP tables and BFD peers, for a failure message.</summary>
+    public string Diagnose() => Frr?.Diagnose() ?? string.Empty;
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var pidFile in Daemons.Select(d => Path.Combine(Sockets, $"{d}.pid")).Append(Path.Combine(directory.FullName, "bird.pid")))
+        if (Frr is not null)
         {
-            if (File.Exists(pidFile) && int.TryParse((await File.ReadAllTextAsync(pidFile)).Trim(), out var pid))
-            {
-                await Processes.RunAsync("kill", ["-9", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-            }
+            await Frr.KillAsync();
+        }
+        var birdPid = Path.Combine(directory.FullName, "bird.pid");
+        if (File.Exists(birdPid))
+        {
+            await Processes.RunAsync("kill", ["-9", (await File.ReadAllTextAsync(birdPid)).Trim()]);
         }
         await Processes.RunAsync("ip", ["netns", "del", Node]);
         await Processes.RunAsync("ip", ["netns", "del", Router]);

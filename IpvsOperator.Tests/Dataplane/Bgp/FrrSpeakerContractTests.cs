@@ -150,8 +150,8 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
         Speaker.Apply(configuration);
         await EstablishedAsync(Router, 1);
 
-        await lab.KillDaemonAsync("bgpd");
-        await lab.StartDaemonAsync("bgpd");
+        await lab.Frr.KillDaemonAsync("bgpd");
+        await lab.Frr.StartDaemonAsync("bgpd");
 
         Speaker.Apply(configuration).Should().BeTrue("the running configuration is no longer the one applied");
         await EstablishedAsync(Router, 1);
