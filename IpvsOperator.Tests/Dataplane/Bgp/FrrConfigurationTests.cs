@@ -55,9 +55,6 @@ public class FrrConfigurationTests
             !
             bfd
              profile ipvs-bfd-1
-              transmit-interval 300
-              receive-interval 300
-              detect-multiplier 3
              exit
             exit
             !

@@ -40,11 +40,10 @@ public class Layer2FailoverKernelTests : ControllerFixture
     private readonly List<Process> helpers = [];
     private readonly CancellationTokenSource stopProbing = new();
     private string kubeconfig = null!;
+    private VipClient client = null!;
     private bool scaledTimings;
 
     private sealed record Agent(string Node, Process Process, ConcurrentQueue<string> Log);
-
-    private sealed record Probe(double At, string? Answer);
 
     protected override LocalClusterOptions Options => base.Options with { Listen = IPAddress.Any, CertificateAddresses = [IPAddress.Parse($"{Lan}.1")] };
 
@@ -66,13 +65,8 @@ public class Layer2FailoverKernelTests : ControllerFixture
         }
         await Host(ClientNs, $"{Lan}.2");
         await Host(BackendNs, $"{Lan}.50");
-        var cgi = Path.Combine(Work, "www", "cgi-bin");
-        Directory.CreateDirectory(cgi);
-        await File.WriteAllTextAsync(Path.Combine(cgi, "who"), "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\nbk %s\\n' \"$REMOTE_ADDR\"\n");
-        await Sh($"chmod 755 {Path.Combine(cgi, "who")}");
-        // A static page for the prober: served without a fork, so that probes can follow each other closely.
-        await File.WriteAllTextAsync(Path.Combine(Work, "www", "up"), "up\n");
-        helpers.Add(Process.Start("ip", ["netns", "exec", BackendNs, "busybox", "httpd", "-f", "-p", "8080", "-h", Path.Combine(Work, "www")]));
+        helpers.Add(await VipClient.StartBackendAsync(BackendNs, Work));
+        client = new VipClient(ClientNs, stopProbing.Token);
 
         await InstallCrdsAsync();
         await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = WellKnown.NodeNamespace } });
@@ -139,16 +133,16 @@ public class Layer2FailoverKernelTests : ControllerFixture
         var holderMac = await MacOfAsync(holder);
         await Eventually.TrueAsync(() => capture.Count(l => l.Line.Contains($"{holderMac} > ff:ff:ff:ff:ff:ff", StringComparison.Ordinal)
             && l.Line.Contains($"Request who-has {vip} tell {vip}", StringComparison.Ordinal)) >= 3, $"{holder} has sent its three gratuitous ARPs", TimeSpan.FromMinutes(1));
-        await AnswerAsync(vip, a => a == $"bk {AddressOf(holder)}", $"the client reaches the backend through {holder}, which source-NATs");
+        await client.AnswerAsync(vip, a => a == $"bk {AddressOf(holder)}", $"the client reaches the backend through {holder}, which source-NATs");
         // The client forgets the VIP and asks again: only the holder may answer.
         await Sh($"ip -n {ClientNs} neigh flush dev eth0");
-        var asked = Now();
-        await AnswerAsync(vip, a => a == $"bk {AddressOf(holder)}", "the client is served after asking ARP again");
+        var asked = VipClient.Now();
+        await client.AnswerAsync(vip, a => a == $"bk {AddressOf(holder)}", "the client is served after asking ARP again");
         await Eventually.TrueAsync(() => capture.Any(l => l.At >= asked && l.Line.Contains($"Reply {vip} is-at", StringComparison.Ordinal)), "the ARP reply was captured");
         capture.Where(l => l.At >= asked && l.Line.Contains($"Reply {vip} is-at", StringComparison.Ordinal)).Select(l => MacIn(l.Line)).Distinct()
             .Should().Equal([holderMac], "only the holder answers ARP for the VIP (arp_ignore=1 on the others, which have it on their dummy interface)");
 
-        var probes = Prober(vip);
+        var probes = client.Probe(vip, TimeSpan.FromMilliseconds(500));
         await Eventually.TrueAsync(() => probes.Count(p => p.Answer is not null) >= 5, "the prober is served");
 
         // The node dies: its agent is killed and its link goes down at the same moment, as in a power
@@ -158,13 +152,13 @@ public class Layer2FailoverKernelTests : ControllerFixture
             agents[holder].Process.Kill();
             route.SetLinkDown("eth0");
         }
-        var died = Now();
+        var died = VipClient.Now();
 
         var others = Nodes.Where(n => n != holder).ToArray();
         var next = await SoleHolderAsync(vip, others);
         await Eventually.TrueAsync(() => probes.Any(p => p.At > died && p.Answer is not null),
             () => $"the client is served again; probes since the death: {string.Join(", ", probes.Where(p => p.At > died).Select(p => p.Answer ?? "fail"))}", TimeSpan.FromSeconds(60));
-        await AnswerAsync(vip, a => a == $"bk {AddressOf(next)}", $"the client is served through {next}");
+        await client.AnswerAsync(vip, a => a == $"bk {AddressOf(next)}", $"the client is served through {next}");
 
         var newMac = await MacOfAsync(next);
         capture.Should().Contain(l => l.At > died && l.Line.Contains($"{newMac} > ff:ff:ff:ff:ff:ff", StringComparison.Ordinal)
@@ -193,13 +187,13 @@ public class Layer2FailoverKernelTests : ControllerFixture
         var holder = await SoleHolderAsync(vip, live, TimeSpan.FromMinutes(4));
         var survivors = live.Where(n => n != holder).ToArray();
 
-        var died = Now();
+        var died = VipClient.Now();
         agents[holder].Process.Kill();
 
         await Eventually.TrueAsync(async () => !await OnUplinkAsync(holder, vip), $"the kernel removes {vip} from the dead agent's {holder} by its lifetime", TimeSpan.FromSeconds(15));
-        var gone = Now() - died;
+        var gone = VipClient.Now() - died;
         var survivor = await SoleHolderAsync(vip, survivors);
-        await AnswerAsync(vip, a => a == $"bk {AddressOf(survivor)}", $"the client is served through {survivor}");
+        await client.AnswerAsync(vip, a => a == $"bk {AddressOf(survivor)}", $"the client is served through {survivor}");
         var figures = FormattableString.Invariant($"a dead agent's VIP left its interface {gone:F2} s after the kill (lease 3 s)");
         RecordFigures(figures);
         gone.Should().BeLessThan(30, "the address lifetime (the lease duration, refreshed while held) runs out without the agent; the figure is recorded above");
@@ -217,13 +211,13 @@ public class Layer2FailoverKernelTests : ControllerFixture
 
         var others = Nodes.Where(n => n != holder).ToArray();
         var next = await SoleHolderAsync(vip, others);
-        await AnswerAsync(vip, a => a == $"bk {AddressOf(next)}", $"the client is served through {next}");
+        await client.AnswerAsync(vip, a => a == $"bk {AddressOf(next)}", $"the client is served through {next}");
         agents[holder].Log.Should().Contain(l => l.Contains("eth0 is up but has no carrier", StringComparison.Ordinal), "the holder says why it left");
 
         await Sh($"ip link set {holder}-p up");
 
         await SoleHolderAsync(vip, [holder]);
-        await AnswerAsync(vip, a => a == $"bk {AddressOf(holder)}", $"the client is served through {holder} again, which rendezvous hashing prefers");
+        await client.AnswerAsync(vip, a => a == $"bk {AddressOf(holder)}", $"the client is served through {holder} again, which rendezvous hashing prefers");
     }
 
     [Test, Order(4)]
@@ -233,23 +227,23 @@ public class Layer2FailoverKernelTests : ControllerFixture
         var holder = Rendezvous.Preferred(IPAddressValue.Parse(vip), Nodes)!;
         await SoleHolderAsync(vip, [holder], TimeSpan.FromMinutes(4));
         await EveryAgentHearsEveryOtherAsync();
-        var probes = Prober(vip);
+        var probes = client.Probe(vip, TimeSpan.FromMilliseconds(500));
         await Eventually.TrueAsync(() => probes.Count(p => p.Answer is not null) >= 5, "the prober is served");
 
         // Every request to the API server answered 503 and every watch closed, for 30 s.
-        var start = Now();
+        var start = VipClient.Now();
         Server.Faults.FailNext(int.MaxValue, status: HttpStatusCode.ServiceUnavailable);
         Server.CloseAllWatches();
         try
         {
-            await Eventually.TrueAsync(() => Now() > start + 30, "30 s pass", TimeSpan.FromSeconds(40));
+            await Eventually.TrueAsync(() => VipClient.Now() > start + 30, "30 s pass", TimeSpan.FromSeconds(40));
             (await OnUplinkAsync(holder, vip)).Should().BeTrue($"{holder} still announces {vip} at the end of the outage");
         }
         finally
         {
             Server.Faults.Clear();
         }
-        var end = Now();
+        var end = VipClient.Now();
         await Eventually.TrueAsync(() => agents[holder].Log.Any(l => l.Contains("reaches the API server again", StringComparison.Ordinal)), $"{holder} renews again");
         await Eventually.TrueAsync(() => probes.Any(p => p.At > end + 5), "five more seconds of probes");
 
@@ -276,7 +270,7 @@ public class Layer2FailoverKernelTests : ControllerFixture
         try
         {
             var next = await SoleHolderAsync(vip, Nodes.Where(n => n != holder));
-            await AnswerAsync(vip, a => a == $"bk {AddressOf(next)}", $"the client is served through {next}");
+            await client.AnswerAsync(vip, a => a == $"bk {AddressOf(next)}", $"the client is served through {next}");
         }
         finally
         {
@@ -295,15 +289,15 @@ public class Layer2FailoverKernelTests : ControllerFixture
         var holder = Rendezvous.Preferred(IPAddressValue.Parse(vip), Nodes)!;
         await SoleHolderAsync(vip, [holder], TimeSpan.FromMinutes(4));
         await EveryAgentHearsEveryOtherAsync();
-        var probes = Prober(vip);
-        var start = Now();
+        var probes = client.Probe(vip, TimeSpan.FromMilliseconds(500));
+        var start = VipClient.Now();
 
         // A host firewall drops UDP 7947 to and from the holder: the Leases still decide, nothing moves.
         await CutAsync(holder, api: false, peers: true);
         try
         {
             await Eventually.TrueAsync(async () => await MetricAsync(holder, "ipvsoperator_node_peers_unheard") == 2, $"{holder} reports two peers unheard");
-            await Eventually.TrueAsync(() => Now() > start + 15, "15 s pass", TimeSpan.FromSeconds(30));
+            await Eventually.TrueAsync(() => VipClient.Now() > start + 15, "15 s pass", TimeSpan.FromSeconds(30));
             (await SoleHolderAsync(vip, Nodes)).Should().Be(holder);
             probes.Where(p => p.At >= start).Should().OnlyContain(p => p.Answer != null, "the VIP stays served: without heartbeats the Leases decide as before");
             agents[holder].Log.Should().Contain(l => l.Contains("does not hear peer", StringComparison.Ordinal), "the agent says that an outage would now withdraw its VIPs");
@@ -434,23 +428,8 @@ public class Layer2FailoverKernelTests : ControllerFixture
 
     private void StartAgent(string node)
     {
-        var start = new ProcessStartInfo("ip")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in (string[])["netns", "exec", node, "dotnet", Path.Combine(AppContext.BaseDirectory, "ipvs-operator.dll"), "node",
-            "--kubeconfig", kubeconfig, "--node-name", node, "--dataplane", "kernel", "--state-file", Path.Combine(Work, $"{node}.state"),
-            "--heartbeat-address", AddressOf(node), .. Timings()])
-        {
-            start.ArgumentList.Add(argument);
-        }
-        var log = new ConcurrentQueue<string>();
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) => log.Enqueue(e.Data ?? string.Empty);
-        process.ErrorDataReceived += (_, e) => log.Enqueue(e.Data ?? string.Empty);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var (process, log) = VipClient.StartAgent(node, ["--kubeconfig", kubeconfig, "--node-name", node, "--dataplane", "kernel",
+            "--state-file", Path.Combine(Work, $"{node}.state"), "--heartbeat-address", AddressOf(node), .. Timings()]);
         agents[node] = new Agent(node, process, log);
     }
 
@@ -518,68 +497,5 @@ public class Layer2FailoverKernelTests : ControllerFixture
         process.BeginErrorReadLine();
         helpers.Add(process);
         return lines;
-    }
-
-    /// <summary>
-    /// The client asking the VIP for a static page ten times a second (connect timeout 0.5 s): when,
-    /// and the answer or a failure. In this process, from sockets made inside the client's namespace:
-    /// starting curl for every probe takes seconds under emulation, which would blur the outage.
-    /// </summary>
-    private ConcurrentQueue<Probe> Prober(string vip)
-    {
-        var probes = new ConcurrentQueue<Probe>();
-        _ = Task.Run(async () =>
-        {
-            while (!stopProbing.IsCancellationRequested)
-            {
-                var at = Now();
-                probes.Enqueue(new Probe(at, await ProbeOnceAsync(vip)));
-                await Task.Delay(100);
-            }
-        });
-        return probes;
-    }
-
-    private static async Task<string?> ProbeOnceAsync(string vip)
-    {
-        try
-        {
-            using var socket = NetworkNamespaces.Inside($"/var/run/netns/{ClientNs}", () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
-            using (var connect = new CancellationTokenSource(TimeSpan.FromMilliseconds(500)))
-            {
-                await socket.ConnectAsync(IPAddress.Parse(vip), 80, connect.Token);
-            }
-            await socket.SendAsync("GET /up HTTP/1.0\r\n\r\n"u8.ToArray());
-            using var read = new CancellationTokenSource(TimeSpan.FromSeconds(3));
-            var buffer = new byte[4096];
-            var text = new System.Text.StringBuilder();
-            int received;
-            while ((received = await socket.ReceiveAsync(buffer, read.Token)) > 0)
-            {
-                text.Append(System.Text.Encoding.ASCII.GetString(buffer, 0, received));
-            }
-            return text.ToString().EndsWith("up\n", StringComparison.Ordinal) ? "up" : null;
-        }
-        catch (Exception error) when (error is SocketException or OperationCanceledException)
-        {
-            return null;
-        }
-    }
-
-    // busybox httpd shows IPv4 clients as [::ffff:a.b.c.d].
-    private static string Normalise(string answer) => answer.Trim().Replace("[::ffff:", string.Empty, StringComparison.Ordinal).TrimEnd(']');
-
-    private static double Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
-
-    private static async Task<string> AnswerAsync(string vip, Func<string, bool> expected, string because)
-    {
-        string? answer = null;
-        await Eventually.TrueAsync(async () =>
-        {
-            var result = await RunAsync("ip", ["netns", "exec", ClientNs, "curl", "-s", "-m", "3", $"http://{vip}/cgi-bin/who"], TimeSpan.FromSeconds(20));
-            answer = result.ExitCode == 0 ? Normalise(result.Output) : null;
-            return answer is { } a && expected(a);
-        }, () => $"{because}; last answer: {answer ?? "(no answer)"}", TimeSpan.FromSeconds(60));
-        return answer!;
     }
 }

@@ -115,9 +115,22 @@ public static class FrrConfiguration
             for (var i = 0; i < bfdProfiles.Count; i++)
             {
                 Line($" profile {BfdProfile(i)}");
-                Line($"  transmit-interval {bfdProfiles[i].TransmitIntervalMs.ToString(CultureInfo.InvariantCulture)}");
-                Line($"  receive-interval {bfdProfiles[i].ReceiveIntervalMs.ToString(CultureInfo.InvariantCulture)}");
-                Line($"  detect-multiplier {bfdProfiles[i].DetectMultiplier.ToString(CultureInfo.InvariantCulture)}");
+                // FRR's defaults are left out, as its running configuration leaves them out: written,
+                // frr-reload would find them missing and set them again on every apply, and bfdd
+                // restarts a session whose profile is set (a router then drops the BGP session).
+                var defaults = new BfdSettings();
+                if (bfdProfiles[i].TransmitIntervalMs != defaults.TransmitIntervalMs)
+                {
+                    Line($"  transmit-interval {bfdProfiles[i].TransmitIntervalMs.ToString(CultureInfo.InvariantCulture)}");
+                }
+                if (bfdProfiles[i].ReceiveIntervalMs != defaults.ReceiveIntervalMs)
+                {
+                    Line($"  receive-interval {bfdProfiles[i].ReceiveIntervalMs.ToString(CultureInfo.InvariantCulture)}");
+                }
+                if (bfdProfiles[i].DetectMultiplier != defaults.DetectMultiplier)
+                {
+                    Line($"  detect-multiplier {bfdProfiles[i].DetectMultiplier.ToString(CultureInfo.InvariantCulture)}");
+                }
                 Line(" exit");
             }
             Line("exit");
