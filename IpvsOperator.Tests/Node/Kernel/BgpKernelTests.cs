@@ -177,7 +177,7 @@ public class BgpKernelTests : ControllerFixture
         var vip = await ServiceAsync("web", local: false);
 
         // Under the VM's emulated CPUs each agent's first sync takes half a minute (JIT).
-        await NextHopsAsync(vip, Nodes, TimeSpan.FromMinutes(5));
+        await NextHopsAsync(vip, Nodes, TimeSpan.FromMinutes(3));
         var answers = new List<string>();
         for (var i = 0; i < 30; i++)
         {
