@@ -221,6 +221,13 @@ public class BgpAnnouncementTests : ControllerFixture
 
         await Eventually.TrueAsync(() => agent.IsReady && speaker.Networks.Contains($"{vip}/32"), "configured and ready once FRR answers");
         await Eventually.TrueAsync(async () => await ShownAsync() is { Problem: null, Established: "1/1" }, "the problem goes from the status");
+
+        // Only the sessions cannot be read, for a moment: said, and gone once they can.
+        speaker.ReadFailure = new InvalidOperationException("vtysh: bgpd is not running");
+        await Eventually.TrueAsync(async () => await ShownAsync() is { Problem: { } readProblem } && readProblem.Contains("bgpd is not running", StringComparison.Ordinal),
+            "the status says the sessions cannot be read");
+        speaker.ReadFailure = null;
+        await Eventually.TrueAsync(async () => await ShownAsync() is { Problem: null, Established: "1/1" }, "and stops saying it once they can");
     }
 
     [Test]

@@ -34,6 +34,9 @@ public sealed class InMemoryBgpSpeaker : IBgpSpeaker
     /// <summary>When set, every call fails with it, as when FRR's sockets cannot be reached.</summary>
     public Exception? Failure { get; set; }
 
+    /// <summary>When set, reading the sessions fails with it (applying still works), as when bgpd alone is down.</summary>
+    public Exception? ReadFailure { get; set; }
+
     /// <summary>Makes the session with <paramref name="peer"/> stay down, with the reason the daemon would give.</summary>
     public void Refuse(IPAddressValue peer, string reason) => refused[peer] = reason;
 
@@ -74,7 +77,7 @@ public sealed class InMemoryBgpSpeaker : IBgpSpeaker
 
     public IReadOnlyList<BgpSessionState> ReadSessions()
     {
-        if (Failure is { } failure)
+        if ((Failure ?? ReadFailure) is { } failure)
         {
             throw failure;
         }

@@ -29,6 +29,7 @@ public sealed class BgpAnnouncer(IBgpSpeaker speaker, BgpOptions options, EventR
     private DateTimeOffset nextVerify = DateTimeOffset.MinValue;
     private IReadOnlyList<BgpSessionState> sessions = [];
     private IPVSNodeBgp status = new();
+    private const string ReadProblem = "the BGP sessions cannot be read from FRR";
     private string? problem;
     private int failures;
 
@@ -164,19 +165,24 @@ public sealed class BgpAnnouncer(IBgpSpeaker speaker, BgpOptions options, EventR
         }
     }
 
+    /// <summary>The sessions as FRR reports them; not while applying fails (that problem is the one to show).</summary>
     private async Task ReadSessionsAsync(CancellationToken cancellationToken)
     {
-        if (Volatile.Read(ref applied) is null)
+        if (Volatile.Read(ref applied) is null || failures > 0)
         {
             return;
         }
         try
         {
             sessions = await Task.Run(speaker.ReadSessions, cancellationToken);
+            if (problem?.StartsWith(ReadProblem, StringComparison.Ordinal) == true)
+            {
+                SetProblem(null);
+            }
         }
         catch (Exception error) when (error is InvalidOperationException or IOException or System.ComponentModel.Win32Exception or System.Text.Json.JsonException)
         {
-            SetProblem($"the BGP sessions cannot be read from FRR: {error.Message}");
+            SetProblem($"{ReadProblem}: {error.Message}");
             sessions = [];
         }
         await RecordTransitionsAsync(cancellationToken);
@@ -295,7 +301,7 @@ public sealed class BgpAnnouncer(IBgpSpeaker speaker, BgpOptions options, EventR
         }
         if (now is null)
         {
-            logger.LogInformation("BGP: FRR is configured again");
+            logger.LogInformation("BGP: FRR answers again");
         }
         else
         {
