@@ -51,6 +51,7 @@ internal static class BgpConvergence
         finally
         {
             await TearDownAsync(work.FullName, run);
+            work.Delete(recursive: true);
         }
     }
 
