@@ -83,6 +83,9 @@ public class BgpKernelTests : ControllerFixture
             frr[node] = await FrrInstance.StartAsync(node, node, Path.Combine(Work, node));
         }
         await JoinLanAsync("bglan", BackendNs, $"{BackendNs}-p", $"{Lan}.50/24");
+        // The backend is a pod of bg1: its replies to outside go through its node, as a pod's do
+        // (needed for Local, where the client's address reaches it; Cluster's are source-NATed).
+        await Sh($"ip -n {BackendNs} route add {Outside}.0/24 via {AddressOf(Nodes[0])}");
         await JoinLanAsync("bglan", RouterNs, $"{RouterNs}-p", $"{Lan}.254/24");
         await Sh($"ip netns exec {RouterNs} sysctl -qw net.ipv4.ip_forward=1");
         // Hash on ports too, so that one client's connections spread over the next hops.
@@ -197,7 +200,7 @@ public class BgpKernelTests : ControllerFixture
         var vip = await ServiceAsync("local-web", local: true);
 
         await NextHopsAsync(vip, [Nodes[0]], TimeSpan.FromMinutes(2));
-        await client.AnswerAsync(vip, a => a.StartsWith("bk ", StringComparison.Ordinal), "the client is served through the endpoint's node");
+        await client.AnswerAsync(vip, a => a == $"bk {Outside}.2", "the client is served through the endpoint's node, and the backend sees the client's own address (no source NAT for Local)");
     }
 
     [Test, Order(3)]
