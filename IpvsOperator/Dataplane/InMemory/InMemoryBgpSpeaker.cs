@@ -49,7 +49,7 @@ public sealed class InMemoryBgpSpeaker : IBgpSpeaker
         {
             lock (gate)
             {
-                return Withdrawn ? [] : [.. Lines().Where(l => l.StartsWith("network ", StringComparison.Ordinal)).Select(l => l.Split(' ')[1])];
+                return Advertised();
             }
         }
     }
@@ -84,7 +84,7 @@ public sealed class InMemoryBgpSpeaker : IBgpSpeaker
         lock (gate)
         {
             var lines = Lines().ToList();
-            var networks = Withdrawn ? [] : lines.Where(l => l.StartsWith("network ", StringComparison.Ordinal)).Select(l => l.Split(' ')[1]).ToList();
+            var networks = Advertised();
             return [.. lines
                 .Where(l => l.StartsWith("neighbor ", StringComparison.Ordinal) && l.Contains(" remote-as ", StringComparison.Ordinal))
                 .Select(l => IPAddressValue.Parse(l.Split(' ')[1]))
@@ -94,6 +94,10 @@ public sealed class InMemoryBgpSpeaker : IBgpSpeaker
                         networks.Count(n => n.Contains(':', StringComparison.Ordinal) == (peer.Family == IPFamily.IPv6)), 0, null, null))];
         }
     }
+
+    /// <summary>The prefixes of the network statements, none while withdrawn; under the gate.</summary>
+    private List<string> Advertised() =>
+        Withdrawn ? [] : [.. Lines().Where(l => l.StartsWith("network ", StringComparison.Ordinal)).Select(l => l.Split(' ')[1])];
 
     private IEnumerable<string> Lines() => (configuration ?? string.Empty).Split('\n').Select(l => l.Trim());
 }
