@@ -259,7 +259,7 @@ public sealed class NodeAgent
             return;
         }
         var withdrawn = failedInARow < options.FailedSyncsUntilUnready ? null : $"its syncs are failing ({failedInARow} in a row)";
-        bgp.Offer(BgpPlanner.Plan(options.NodeName, nodes?.Get(new ObjectKey(string.Empty, options.NodeName)), [.. bgpPeers!.Items], [.. secrets!.Items],
+        bgp.Offer(BgpPlanner.Plan(options.NodeName, CachedNode, [.. bgpPeers!.Items], [.. secrets!.Items],
             kernel.LastDesired, kernel.NetfilterWorks, withdrawn));
     }
 
@@ -437,7 +437,10 @@ public sealed class NodeAgent
         return SyncTrigger.Change;
     }
 
-    private V1Node ThisNode => nodes?.Get(new ObjectKey(string.Empty, options.NodeName))
+    /// <summary>This node's object as the cache holds it (null without the Nodes watch, or before it is seen).</summary>
+    private V1Node? CachedNode => nodes?.Get(new ObjectKey(string.Empty, options.NodeName));
+
+    private V1Node ThisNode => CachedNode
         ?? new V1Node { ApiVersion = "v1", Kind = "Node", Metadata = new V1ObjectMeta { Name = options.NodeName } };
 
     /// <summary>A Warning Event on the Node when the VIPs cannot be announced, once per problem.</summary>
