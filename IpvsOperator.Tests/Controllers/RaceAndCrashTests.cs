@@ -1,6 +1,7 @@
 using System.Net;
 using IpvsOperator.Entities;
 using IpvsOperator.Mapping;
+using IpvsOperator.Runtime.Client;
 using IpvsOperator.Tests.Support;
 using k8s;
 using k8s.Models;
@@ -63,6 +64,35 @@ public class RaceAndCrashTests : ControllerFixture
             return now.Addressed.Count == 200 && waiting.All(now.Addressed.ContainsKey) && now.Claims.Count == 200;
         }, "the 46 waiting Services get the freed addresses", TimeSpan.FromSeconds(90));
         (await StateAsync(ns)).Addressed.Values.Should().OnlyHaveUniqueItems();
+    }
+
+    [Test]
+    public async Task A_controller_that_has_not_seen_the_claim_behind_a_Services_status_keeps_that_address_and_releases_its_leftover()
+    {
+        // The two-controller race, made exact. The other controller claimed .201 for the Service and
+        // published it; this one holds an older leftover claim, .202, for the same Service, and its
+        // cache of claims has not seen .201 yet.
+        var ns = await NewNamespaceAsync("lag");
+        await CreatePoolAsync("lag", "198.51.100.200/30");
+        var web = await CreateServiceAsync(ns, "web", new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = "lag" });
+        V1Alpha1IPAllocation ClaimOf(string address) => new()
+        {
+            Metadata = new V1ObjectMeta { Name = NameOf(address) },
+            Spec = new IPAllocationSpec { Address = address, Pool = "lag", ServiceRef = new ServiceReference { Namespace = ns, Name = "web", Uid = web.Metadata.Uid } },
+        };
+        await Allocations.CreateAsync(ClaimOf("198.51.100.202"));
+        using var claimEvents = Server.Faults.Hold("watch", "ipallocations");
+        var serviceList = Server.Faults.Hold("list", "services");
+        var watchesBefore = Server.RequestCounts.GetValueOrDefault("watch ipallocations");
+        StartController();
+        await Eventually.TrueAsync(() => Server.RequestCounts.GetValueOrDefault("watch ipallocations") > watchesBefore, "the controller has listed the claims");
+        await Allocations.CreateAsync(ClaimOf("198.51.100.201"));
+        await Services.PatchAsync(ns, "web", """{"status":{"loadBalancer":{"ingress":[{"ip":"198.51.100.201","ipMode":"Proxy"}]}}}""", PatchKind.Merge, status: true);
+        serviceList.Dispose();
+
+        await Eventually.TrueAsync(async () => (await ClaimsOfAsync(ns, "web")).Count == 1, "the leftover claim is released");
+        (await ClaimsOfAsync(ns, "web")).Single().Spec.Address.Should().Be("198.51.100.201", "the claim behind the published address is the one kept");
+        (await AddressOfAsync(ns, "web")).Should().Be("198.51.100.201", "the status is not overwritten with the leftover");
     }
 
     [Test]

@@ -56,7 +56,7 @@ public sealed class ServiceController(
 
         for (var attempt = 0; attempt < ClaimAttempts; attempt++)
         {
-            var (keepers, extras) = SyncClaims(service, request);
+            var (keepers, extras) = await SyncClaimsAsync(service, request, cancellationToken);
             var result = term.WithAllocator(a => a.Allocate(request));
             if (!result.Succeeded)
             {
@@ -169,11 +169,11 @@ public sealed class ServiceController(
     /// With no claim for a family, the address in the status is offered back first, so a claim
     /// deleted by hand, or never written because of a crash, comes back with the same address.
     /// </summary>
-    private (List<HeldClaim> Keepers, List<HeldClaim> Extras) SyncClaims(V1Service service, ServiceRequest request)
+    private async Task<(List<HeldClaim> Keepers, List<HeldClaim> Extras)> SyncClaimsAsync(V1Service service, ServiceRequest request, CancellationToken cancellationToken)
     {
         var published = (service.Status?.LoadBalancer?.Ingress ?? []).Select(i => IPAddressValue.TryParse(i.Ip, out var address) ? address : (IPAddressValue?)null)
             .OfType<IPAddressValue>().ToHashSet();
-        var claims = term.ClaimsOf(service)
+        var claims = (await ClaimsBehindAsync(service, published, cancellationToken))
             .Select(c => IPAddressValue.TryParse(c.Spec.Address, out var address) ? new HeldClaim(c, address) : null).OfType<HeldClaim>()
             .OrderBy(c => published.Contains(c.Address) ? 0 : 1)
             .ThenBy(c => c.Object.Metadata.CreationTimestamp ?? DateTime.MinValue).ThenBy(c => c.Object.Metadata.Name, StringComparer.Ordinal)
@@ -198,6 +198,33 @@ public sealed class ServiceController(
             return 0;
         });
         return (keepers, extras);
+    }
+
+    /// <summary>
+    /// The claims this Service holds: the cache's, plus the claim of each published address the cache
+    /// has not seen yet, read from the API server. The status and the claims come through two watches,
+    /// so the status written by another controller can arrive before its claim. Keeping an older
+    /// claim then, we would overwrite the status with it while that controller releases it as a
+    /// leftover, and the freed address would go to a second Service (seen in the two-controller race).
+    /// </summary>
+    private async Task<IReadOnlyList<V1Alpha1IPAllocation>> ClaimsBehindAsync(V1Service service, IReadOnlySet<IPAddressValue> published, CancellationToken cancellationToken)
+    {
+        var cached = term.ClaimsOf(service);
+        var unseen = published.Where(p => !cached.Any(c => IPAddressValue.TryParse(c.Spec.Address, out var address) && address == p)).ToList();
+        if (unseen.Count == 0)
+        {
+            return cached;
+        }
+        var claims = cached.ToList();
+        foreach (var address in unseen)
+        {
+            var claim = await allocations.GetAsync(null, AllocationNames.For(address), cancellationToken);
+            if (claim is not null && claim.Holders().Any(h => h.Uid == service.Metadata.Uid))
+            {
+                claims.Add(claim);
+            }
+        }
+        return claims;
     }
 
     /// <summary>Claims every address not yet backed by an IPAllocation; returns the claim that beat us, if any.</summary>

@@ -4,13 +4,15 @@ namespace IpvsOperator.LocalCluster;
 
 /// <summary>
 /// Faults a test asks for: fail the next N requests of a verb (and resource) with a status, delay
-/// responses, and answer the next watch with 410 Gone. Closing every watch is on the server.
+/// responses, hold requests until the test lets them go, and answer the next watch with 410 Gone.
+/// Closing every watch is on the server.
 /// </summary>
 public sealed class FaultInjector
 {
     private readonly Lock gate = new();
     private readonly List<Failure> failures = [];
     private readonly List<(string? Verb, string? Resource, TimeSpan Delay)> delays = [];
+    private readonly List<(string? Verb, string? Resource, TaskCompletionSource Release)> holds = [];
     private int goneWatches;
 
     /// <summary>Fails the next <paramref name="count"/> requests of <paramref name="verb"/> (get, list, watch, create, update, patch, delete; null for any) on <paramref name="resource"/> (plural; null for any).</summary>
@@ -30,6 +32,21 @@ public sealed class FaultInjector
         }
     }
 
+    /// <summary>
+    /// Holds every request of <paramref name="verb"/> on <paramref name="resource"/> before the server
+    /// reads its state, until the returned handle is disposed: a test puts one client's view exactly
+    /// where a race would put it.
+    /// </summary>
+    public IDisposable Hold(string? verb = null, string? resource = null)
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (gate)
+        {
+            holds.Add((verb, resource, release));
+        }
+        return new HeldRequests(this, release);
+    }
+
     public void ForceGoneOnNextWatch(int count = 1)
     {
         lock (gate)
@@ -45,6 +62,17 @@ public sealed class FaultInjector
             failures.Clear();
             delays.Clear();
             goneWatches = 0;
+            holds.ForEach(h => h.Release.TrySetResult());
+            holds.Clear();
+        }
+    }
+
+    /// <summary>Completes when no hold matches the request any more.</summary>
+    internal Task HeldAsync(string verb, string resource)
+    {
+        lock (gate)
+        {
+            return Task.WhenAll(holds.Where(h => Matches(h.Verb, h.Resource, verb, resource)).Select(h => h.Release.Task));
         }
     }
 
@@ -70,6 +98,20 @@ public sealed class FaultInjector
 
     private static bool Matches(string? wantedVerb, string? wantedResource, string verb, string resource) =>
         (wantedVerb is null || wantedVerb == verb) && (wantedResource is null || wantedResource == resource);
+
+    private void Release(TaskCompletionSource release)
+    {
+        lock (gate)
+        {
+            holds.RemoveAll(h => h.Release == release);
+        }
+        release.TrySetResult();
+    }
+
+    private sealed class HeldRequests(FaultInjector faults, TaskCompletionSource release) : IDisposable
+    {
+        public void Dispose() => faults.Release(release);
+    }
 
     private sealed record Failure(string? Verb, string? Resource, HttpStatusCode Status)
     {

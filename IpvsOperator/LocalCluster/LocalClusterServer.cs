@@ -355,6 +355,7 @@ public sealed class LocalClusterServer : IAsyncDisposable
             throw;
         }
         RequestsByUser.AddOrUpdate((user.Name, request), 1, (_, n) => n + 1);
+        await Faults.HeldAsync(verb, resource.Plural).WaitAsync(context.RequestAborted);
         var (failure, delay, gone) = Faults.Check(verb, resource.Plural);
         if (delay > TimeSpan.Zero)
         {
