@@ -23,7 +23,8 @@ namespace IpvsOperator.Tests.Node.Kernel;
 /// own (bg1, bg2, bg3), and a router (bgrt) running BIRD 2 with ECMP (merge paths) and BFD, all on
 /// one bridged LAN, 10.6.0.0/24. A client (bgcl) sits behind the router on 10.7.0.0/24; the VIPs
 /// (198.51.100.0/28) are on no link: the client reaches them only through the routes the nodes
-/// announce. The backend (bgbk, on the LAN) answers with the address it sees, which is the node
+/// announce. The same over IPv6: LAN fd06::/64, outside fd07::/64, VIPs 2001:db8:6::/124, each
+/// node with a second session, to the router's IPv6 address. The backend (bgbk, on the LAN) answers with the address it sees, which is the node
 /// that forwarded (source NAT), so counting answers counts the nodes. LocalCluster and the
 /// controller run in this process, reached by the agents at 10.6.0.1. Every address here is one the
 /// test assigned, inside namespaces it created.
@@ -34,6 +35,8 @@ public class BgpKernelTests : ControllerFixture
 {
     private const string Lan = "10.6.0";
     private const string Outside = "10.7.0";
+    private const string Lan6 = "fd06:";
+    private const string Outside6 = "fd07:";
     private static readonly string Work = Path.Combine(Path.GetTempPath(), "ipvsop-bgp");
     private static readonly string[] Nodes = ["bg1", "bg2", "bg3"];
     private const string RouterNs = "bgrt";
@@ -52,11 +55,14 @@ public class BgpKernelTests : ControllerFixture
 
     private static string AddressOf(string node) => $"{Lan}.{11 + Array.IndexOf(Nodes, node)}";
 
+    private static string Address6Of(string node) => $"{Lan6}:{11 + Array.IndexOf(Nodes, node)}";
+
     private static string Bird(bool bfd) => $$"""
         router id {{Lan}}.254;
         protocol device { }
-        protocol direct { ipv4; }
+        protocol direct { ipv4; ipv6; }
         protocol kernel { ipv4 { export all; }; merge paths on; }
+        protocol kernel { ipv6 { export all; }; merge paths on; }
         protocol bfd { interface "*" { min rx interval 300 ms; min tx interval 300 ms; multiplier 3; }; }
         template bgp node {
           local {{Lan}}.254 as 64500;
@@ -65,6 +71,12 @@ public class BgpKernelTests : ControllerFixture
           ipv4 { import all; export none; };
         }
         {{string.Join("\n", Nodes.Select(n => $"protocol bgp {n} from node {{ neighbor {AddressOf(n)} as 64512; }}"))}}
+        template bgp node6 {
+          local {{Lan6}}:fe as 64500;
+          hold time 9; keepalive time 3; connect retry time 1; error wait time 1, 2;
+          ipv6 { import all; export none; };
+        }
+        {{string.Join("\n", Nodes.Select(n => $"protocol bgp {n}_6 from node6 {{ neighbor {Address6Of(n)} as 64512; }}"))}}
         """;
 
     [OneTimeSetUp]
@@ -77,27 +89,35 @@ public class BgpKernelTests : ControllerFixture
         foreach (var node in Nodes)
         {
             await JoinLanAsync("bglan", node, $"{node}-p", $"{AddressOf(node)}/24");
-            await Sh($"ip netns exec {node} sysctl -qw net.ipv4.ip_forward=1");
+            await Sh($"ip netns exec {node} sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv6.conf.eth0.keep_addr_on_down=1");
+            await Sh($"ip -n {node} addr add {Address6Of(node)}/64 dev eth0 nodad");
             // Replies to the client go back by the router, as on a routed network.
             await Sh($"ip -n {node} route add {Outside}.0/24 via {Lan}.254");
+            await Sh($"ip -n {node} -6 route add {Outside6}:/64 via {Lan6}:fe");
             frr[node] = await FrrInstance.StartAsync(node, node, Path.Combine(Work, node));
         }
         await JoinLanAsync("bglan", BackendNs, $"{BackendNs}-p", $"{Lan}.50/24");
         // The backend is a pod of bg1: its replies to outside go through its node, as a pod's do
         // (needed for Local, where the client's address reaches it; Cluster's are source-NATed).
         await Sh($"ip -n {BackendNs} route add {Outside}.0/24 via {AddressOf(Nodes[0])}");
+        await Sh($"ip -n {BackendNs} addr add {Lan6}:50/64 dev eth0 nodad");
+        await Sh($"ip -n {BackendNs} -6 route add {Outside6}:/64 via {Address6Of(Nodes[0])}");
         await JoinLanAsync("bglan", RouterNs, $"{RouterNs}-p", $"{Lan}.254/24");
-        await Sh($"ip netns exec {RouterNs} sysctl -qw net.ipv4.ip_forward=1");
+        await Sh($"ip -n {RouterNs} addr add {Lan6}:fe/64 dev eth0 nodad");
+        await Sh($"ip netns exec {RouterNs} sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
         // Hash on ports too, so that one client's connections spread over the next hops.
-        await Sh($"ip netns exec {RouterNs} sysctl -qw net.ipv4.fib_multipath_hash_policy=1");
+        await Sh($"ip netns exec {RouterNs} sysctl -qw net.ipv4.fib_multipath_hash_policy=1 net.ipv6.fib_multipath_hash_policy=1");
         await Sh($"ip netns add {ClientNs}");
         await Sh($"ip -n {RouterNs} link add out0 type veth peer name eth0 netns {ClientNs}");
         await Sh($"ip -n {RouterNs} addr add {Outside}.1/24 dev out0");
         await Sh($"ip -n {RouterNs} link set out0 up");
+        await Sh($"ip -n {RouterNs} addr add {Outside6}:1/64 dev out0 nodad");
         await Sh($"ip -n {ClientNs} addr add {Outside}.2/24 dev eth0");
+        await Sh($"ip -n {ClientNs} addr add {Outside6}:2/64 dev eth0 nodad");
         await Sh($"ip -n {ClientNs} link set eth0 up");
         await Sh($"ip -n {ClientNs} link set lo up");
         await Sh($"ip -n {ClientNs} route add default via {Outside}.1");
+        await Sh($"ip -n {ClientNs} -6 route add default via {Outside6}:1");
         await File.WriteAllTextAsync(Path.Combine(Work, "bird.conf"), Bird(bfd: true));
         helpers.Add(Process.Start("ip", ["netns", "exec", RouterNs, "/usr/sbin/bird", "-f", "-c", Path.Combine(Work, "bird.conf"), "-s", Path.Combine(Work, "bird.ctl")]));
 
@@ -281,6 +301,113 @@ public class BgpKernelTests : ControllerFixture
         await EstablishedEverywhereAsync();
     }
 
+    [Test, Order(6)]
+    public async Task Without_BFD_a_dead_nodes_next_hop_goes_when_the_hold_time_runs_out()
+    {
+        var vip = await EveryNodeUpAsync();
+        var peers = new EntityClient<V1Alpha1BGPPeer>(Client);
+        var nodes = new EntityClient<V1Alpha1IPVSNode>(Client);
+        await peers.PatchAsync(null, "router", """{"spec":{"bfd":null}}""");
+        await ConfigureBirdAsync(bfd: false);
+        try
+        {
+            foreach (var node in Nodes)
+            {
+                await Eventually.TrueAsync(async () => (await nodes.GetAsync(null, node))?.Status?.Bgp?.Sessions?.SingleOrDefault(s => s.Peer == "router")
+                    is { State: "Established", Bfd: null }, $"{node}'s session is up without BFD", TimeSpan.FromMinutes(2));
+            }
+            await NextHopsAsync(vip, Nodes, TimeSpan.FromMinutes(2));
+            var probes = client.Probe(vip, TimeSpan.FromSeconds(1));
+            await Eventually.TrueAsync(() => probes.Count(p => p.Answer is not null) >= 10, "the prober is served");
+
+            var victim = Nodes[1];
+            using (var route = new RouteNetlink(NetworkNamespaces.Open($"/var/run/netns/{victim}", NetlinkConstants.NetlinkRoute)))
+            {
+                agents[victim].Process.Kill();
+                route.SetLinkDown("eth0");
+            }
+            var died = VipClient.Now();
+            // Only the hold time (9 s, keepalives every 3 s) can tell the router now: 6 to 9 s after the death.
+            await NextHopsAsync(vip, Nodes.Where(n => n != victim), TimeSpan.FromMinutes(2));
+            var routeGone = VipClient.Now() - died;
+            await Eventually.TrueAsync(() => probes.Any(p => p.At > died + routeGone + 1), "a second of probes after the route changed");
+
+            var after = probes.Where(p => p.At > died).ToList();
+            var lost = after.Where(p => p.Answer is null).ToList();
+            var lastLost = lost.Count > 0 ? lost.Max(p => p.At) - died : 0;
+            RecordFigures(FormattableString.Invariant(
+                $"BGP failover without BFD (hold time 9 s): the router dropped {victim}'s next hop {routeGone:F2} s after its death; {lost.Count} of {after.Count} probes lost, the last {lastLost:F2} s after the death"));
+            routeGone.Should().BeGreaterThan(5, "without BFD only the hold timer ends the session (this shows BFD was really off)");
+            probes.Where(p => p.At > died + routeGone + 1).Should().OnlyContain(p => p.Answer != null, "after the route changed, the other two nodes serve every connection");
+        }
+        finally
+        {
+            await peers.PatchAsync(null, "router", """{"spec":{"bfd":{}}}""");
+            await ConfigureBirdAsync(bfd: true);
+        }
+    }
+
+    [Test, Order(7)]
+    public async Task An_IPv6_VIP_is_announced_over_an_IPv6_session_spread_over_the_nodes_and_served()
+    {
+        await EveryNodeUpAsync();
+        var peers = new EntityClient<V1Alpha1BGPPeer>(Client);
+        var nodes = new EntityClient<V1Alpha1IPVSNode>(Client);
+        await Pools.CreateAsync(new V1Alpha1IPPool
+        {
+            Metadata = new V1ObjectMeta { Name = "routed6" },
+            Spec = new IPPoolSpec { Addresses = ["2001:db8:6::/124"], Announce = new PoolAnnouncement { Modes = [PoolAnnouncement.BgpMode] } },
+        });
+        await peers.CreateAsync(new V1Alpha1BGPPeer
+        {
+            Metadata = new V1ObjectMeta { Name = "router6" },
+            Spec = new BGPPeerSpec { PeerAddress = $"{Lan6}:fe", PeerASN = 64500, LocalASN = 64512, HoldTime = "9s", KeepaliveTime = "3s" },
+        });
+        try
+        {
+            var service = LoadBalancer("web6");
+            service.Metadata.Annotations = new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = "routed6" };
+            service.Spec.IpFamilies = ["IPv6"];
+            service.Spec.IpFamilyPolicy = "SingleStack";
+            await Client.CoreV1.CreateNamespacedServiceAsync(service, "default");
+            await Client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(new V1EndpointSlice
+            {
+                Metadata = new V1ObjectMeta { Name = "web6-x1", Labels = new Dictionary<string, string> { [DesiredStateBuilder.ServiceNameLabel] = "web6" } },
+                AddressType = "IPv6",
+                Ports = [new Discoveryv1EndpointPort { Name = "http", Port = 8080, Protocol = "TCP" }],
+                Endpoints = [new V1Endpoint { Addresses = [$"{Lan6}:50"], NodeName = Nodes[0], Conditions = new V1EndpointConditions { Ready = true } }],
+            }, "default");
+            var vip = await WaitForAddressAsync("default", "web6");
+            vip.Should().StartWith("2001:db8:6::");
+
+            await NextHopsAsync(vip, Nodes, TimeSpan.FromMinutes(3));
+            var answers = new List<string>();
+            for (var i = 0; i < 30; i++)
+            {
+                answers.Add(await client.AnswerAsync(vip, a => Nodes.Any(n => a == $"bk {Address6Of(n)}"), "the client is served over IPv6, through a node (source NAT to the node's IPv6 address)"));
+            }
+            var perNode = Nodes.ToDictionary(n => n, n => answers.Count(a => a == $"bk {Address6Of(n)}"));
+            RecordFigures(FormattableString.Invariant($"BGP over IPv6: {vip} on the router through {Nodes.Length} next hops; 30 requests from one client spread {string.Join(", ", perNode.Select(p => $"{p.Key} {p.Value}"))}"));
+            perNode.Values.Count(c => c > 0).Should().BeGreaterThanOrEqualTo(2, "the router spreads IPv6 connections over the nodes too");
+            foreach (var node in Nodes)
+            {
+                await Eventually.TrueAsync(async () => (await nodes.GetAsync(null, node))?.Status?.Bgp is { Established: "2/2" } bgp
+                    && bgp.Sessions!.Single(s => s.Peer == "router6").PrefixesAdvertised == 1, $"{node}'s IPVSNode shows both sessions, one IPv6 prefix to router6", TimeSpan.FromMinutes(1));
+            }
+        }
+        finally
+        {
+            await peers.DeleteAsync(null, "router6");
+        }
+    }
+
+    private static async Task ConfigureBirdAsync(bool bfd)
+    {
+        await File.WriteAllTextAsync(Path.Combine(Work, "bird.conf"), Bird(bfd));
+        var answer = await BirdAsync("configure");
+        answer.Should().Contain("Reconfigured", "BIRD takes the new configuration");
+    }
+
     /// <summary>Prints a test's figures and adds them to bgp.txt (in the VM's share, for docs/benchmarks.md).</summary>
     private static void RecordFigures(string figures)
     {
@@ -298,6 +425,8 @@ public class BgpKernelTests : ControllerFixture
                 route.SetLinkUp("eth0");
             }
             await Sh($"ip -n {node} route replace {Outside}.0/24 via {Lan}.254");
+            await Sh($"ip -n {node} addr replace {Address6Of(node)}/64 dev eth0 nodad");
+            await Sh($"ip -n {node} -6 route replace {Outside6}:/64 via {Lan6}:fe");
             if (!agents.TryGetValue(node, out var agent) || agent.Process.HasExited)
             {
                 StartAgent(node);
@@ -332,14 +461,15 @@ public class BgpKernelTests : ControllerFixture
         return await WaitForAddressAsync("default", name);
     }
 
-    /// <summary>Until the router's route to the VIP goes through exactly these nodes.</summary>
+    /// <summary>Until the router's route to the VIP goes through exactly these nodes (their IPv6 addresses for an IPv6 VIP).</summary>
     private static async Task NextHopsAsync(string vip, IEnumerable<string> nodes, TimeSpan timeout)
     {
-        var expected = nodes.Select(AddressOf).Order(StringComparer.Ordinal).ToList();
+        var v6 = vip.Contains(':', StringComparison.Ordinal);
+        var expected = nodes.Select(v6 ? Address6Of : (Func<string, string>)AddressOf).Order(StringComparer.Ordinal).ToList();
         var hops = new List<string>();
         await Eventually.TrueAsync(async () =>
         {
-            var words = (await RunAsync("ip", ["-n", RouterNs, "route", "show", vip])).Output.Split((char[])[' ', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            var words = (await RunAsync("ip", ["-n", RouterNs, v6 ? "-6" : "-4", "route", "show", vip])).Output.Split((char[])[' ', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries);
             hops = [.. words.Select((word, i) => (word, i)).Where(w => w.word == "via" && w.i + 1 < words.Length).Select(w => words[w.i + 1]).Order(StringComparer.Ordinal)];
             return hops.SequenceEqual(expected);
         }, () => $"the router's route to {vip} goes through {string.Join(", ", expected)}; now through {string.Join(", ", hops)}", timeout);

@@ -40,10 +40,11 @@ internal sealed class VipClient(string ns, CancellationToken stop)
     {
         try
         {
-            using var socket = NetworkNamespaces.Inside($"/var/run/netns/{ns}", () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+            var address = IPAddress.Parse(vip);
+            using var socket = NetworkNamespaces.Inside($"/var/run/netns/{ns}", () => new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp));
             using (var connect = new CancellationTokenSource(connectTimeout))
             {
-                await socket.ConnectAsync(IPAddress.Parse(vip), 80, connect.Token);
+                await socket.ConnectAsync(address, 80, connect.Token);
             }
             await socket.SendAsync("GET /up HTTP/1.0\r\n\r\n"u8.ToArray());
             using var read = new CancellationTokenSource(TimeSpan.FromSeconds(3));
@@ -68,15 +69,17 @@ internal sealed class VipClient(string ns, CancellationToken stop)
         string? answer = null;
         await Eventually.TrueAsync(async () =>
         {
-            var result = await RunAsync("ip", ["netns", "exec", ns, "curl", "-s", "-m", "3", $"http://{vip}/cgi-bin/who"], TimeSpan.FromSeconds(20));
+            var host = vip.Contains(':', StringComparison.Ordinal) ? $"[{vip}]" : vip;
+            var result = await RunAsync("ip", ["netns", "exec", ns, "curl", "-s", "-g", "-m", "3", $"http://{host}/cgi-bin/who"], TimeSpan.FromSeconds(20));
             answer = result.ExitCode == 0 ? Normalise(result.Output) : null;
             return answer is { } a && expected(a);
         }, () => $"{because}; last answer: {answer ?? "(no answer)"}", TimeSpan.FromSeconds(60));
         return answer!;
     }
 
-    // busybox httpd shows IPv4 clients as [::ffff:a.b.c.d].
-    private static string Normalise(string answer) => answer.Trim().Replace("[::ffff:", string.Empty, StringComparison.Ordinal).TrimEnd(']');
+    // busybox httpd shows IPv4 clients as [::ffff:a.b.c.d] and IPv6 ones in brackets.
+    private static string Normalise(string answer) => answer.Trim().Replace("[::ffff:", string.Empty, StringComparison.Ordinal)
+        .Replace("[", string.Empty, StringComparison.Ordinal).Replace("]", string.Empty, StringComparison.Ordinal);
 
     /// <summary>
     /// The backend the failover tests ask: busybox httpd in its namespace on port 8080, with /up (a
