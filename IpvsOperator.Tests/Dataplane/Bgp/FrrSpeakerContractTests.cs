@@ -144,6 +144,19 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
     }
 
     [Test]
+    public async Task A_session_whose_BFD_is_turned_off_is_established_without_it()
+    {
+        var withBfd = Peering(RouterBfd) with { Source = NodeBfd, Bfd = new BfdSettings(100, 100, 3) };
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [withBfd], Vips("198.51.100.1")));
+        await Eventually.TrueAsync(() => Speaker.ReadSessions().SingleOrDefault() is { IsEstablished: true, Bfd: "Up" }, () => $"BFD is up; {Speaker.ReadSessions().SingleOrDefault()}", TimeSpan.FromSeconds(60));
+
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [withBfd with { Bfd = null }], Vips("198.51.100.1"))).Should().BeTrue();
+
+        await Eventually.TrueAsync(() => Speaker.ReadSessions().SingleOrDefault() is { IsEstablished: true, Bfd: null, PrefixesAdvertised: 1 },
+            () => $"the session is established without BFD; {Speaker.ReadSessions().SingleOrDefault()}\n{lab.Diagnose()}", TimeSpan.FromSeconds(60));
+    }
+
+    [Test]
     public async Task An_FRR_restarted_empty_is_given_the_configuration_again_by_the_next_apply_of_the_same_text()
     {
         var configuration = FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.9"));

@@ -82,6 +82,7 @@ public class BgpKernelTests : ControllerFixture
     [OneTimeSetUp]
     public async Task BuildNetworkAsync()
     {
+        KernelRequirement.Ipvs();
         Directory.CreateDirectory(Work);
         await Sh("ip link add bglan type bridge");
         await Sh($"ip addr add {Lan}.1/24 dev bglan");
@@ -313,8 +314,9 @@ public class BgpKernelTests : ControllerFixture
         {
             foreach (var node in Nodes)
             {
-                await Eventually.TrueAsync(async () => (await nodes.GetAsync(null, node))?.Status?.Bgp?.Sessions?.SingleOrDefault(s => s.Peer == "router")
-                    is { State: "Established", Bfd: null }, $"{node}'s session is up without BFD", TimeSpan.FromMinutes(2));
+                IPVSNodeBgpSession? session = null;
+                await Eventually.TrueAsync(async () => (session = (await nodes.GetAsync(null, node))?.Status?.Bgp?.Sessions?.SingleOrDefault(s => s.Peer == "router"))
+                    is { State: "Established", Bfd: null }, () => $"{node}'s session is up without BFD; it shows {KubernetesJson.Serialize(session)}", TimeSpan.FromMinutes(2));
             }
             await NextHopsAsync(vip, Nodes, TimeSpan.FromMinutes(2));
             var probes = client.Probe(vip, TimeSpan.FromSeconds(1));

@@ -41,6 +41,23 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
             return false;
         }
         WriteConfigurationFile(configuration);
+        Reload();
+        // frr-reload deletes a peer's lines in the running configuration's order, and FRR 8.4 turns
+        // BFD back on when `no neighbor X bfd profile P` follows `no neighbor X bfd`: BFD turned off
+        // on a BGPPeer stayed on. A second pass finds what the first left. Only when a peer's own
+        // lines go (or nothing is known of what FRR holds): VIP changes, the frequent ones, need none.
+        if (applied is null || RemovesPeerLines(applied, configuration))
+        {
+            Reload();
+        }
+        applied = configuration;
+        runningAfterApply = RunningConfiguration();
+        logger.LogInformation("FRR configuration applied ({Lines} lines)", configuration.Count(c => c == '\n'));
+        return true;
+    }
+
+    private void Reload()
+    {
         var work = Directory.CreateTempSubdirectory("frr-reload-");
         try
         {
@@ -53,10 +70,13 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
         {
             work.Delete(recursive: true);
         }
-        applied = configuration;
-        runningAfterApply = RunningConfiguration();
-        logger.LogInformation("FRR configuration applied ({Lines} lines)", configuration.Count(c => c == '\n'));
-        return true;
+    }
+
+    /// <summary>Whether a line of <c>router bgp</c>'s own neighbor settings (not an address family's) is in <paramref name="before"/> only.</summary>
+    private static bool RemovesPeerLines(string before, string after)
+    {
+        var kept = after.Split('\n').ToHashSet(StringComparer.Ordinal);
+        return before.Split('\n').Any(line => line.StartsWith(" neighbor ", StringComparison.Ordinal) && !kept.Contains(line));
     }
 
     public IReadOnlyList<BgpSessionState> ReadSessions()
