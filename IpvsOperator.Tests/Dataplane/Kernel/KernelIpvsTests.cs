@@ -16,10 +16,14 @@ public class KernelIpvsContractTests : IpvsContract
     private IpvsNetlink ipvs = null!;
 
     [OneTimeSetUp]
-    public void Open() => ipvs = IpvsNetlink.Open();
+    public void Open()
+    {
+        KernelRequirement.Ipvs();
+        ipvs = IpvsNetlink.Open();
+    }
 
     [OneTimeTearDown]
-    public void Close() => ipvs.Dispose();
+    public void Close() => ipvs?.Dispose();
 
     [SetUp]
     public void Clear()
@@ -50,6 +54,7 @@ public class KernelTrafficTests
     [OneTimeSetUp]
     public async Task BuildNetworkAsync()
     {
+        KernelRequirement.Ipvs();
         ipvs = IpvsNetlink.Open();
         route = RouteNetlink.Open();
         route.EnsureDummyLink("ipvs-lb0");
@@ -83,8 +88,8 @@ public class KernelTrafficTests
     public void TearDown()
     {
         servers.ForEach(s => { s.Kill(); s.Dispose(); });
-        ipvs.Dispose();
-        route.Dispose();
+        ipvs?.Dispose();
+        route?.Dispose();
     }
 
     [SetUp]

@@ -52,6 +52,7 @@ public class Layer2FailoverKernelTests : ControllerFixture
     [OneTimeSetUp]
     public async Task BuildLanAsync()
     {
+        KernelRequirement.Ipvs();
         Directory.CreateDirectory(Work);
         await Sh("ip link add l2lan type bridge");
         await Sh($"ip addr add {Lan}.1/24 dev l2lan");

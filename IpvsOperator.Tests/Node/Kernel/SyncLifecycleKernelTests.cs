@@ -4,6 +4,7 @@ using IpvsOperator.Dataplane.Ipvs;
 using IpvsOperator.Dataplane.Netlink;
 using IpvsOperator.Entities;
 using IpvsOperator.Node;
+using IpvsOperator.Tests.Support;
 
 namespace IpvsOperator.Tests.Node.Kernel;
 
@@ -17,6 +18,9 @@ namespace IpvsOperator.Tests.Node.Kernel;
 [NonParallelizable]
 public class SyncLifecycleKernelTests
 {
+    [OneTimeSetUp]
+    public void RequireIpvs() => KernelRequirement.Ipvs();
+
     [Test]
     public void A_random_history_keeps_the_kernel_equal_to_the_desired_state([Values(11, 12)] int seed)
     {
