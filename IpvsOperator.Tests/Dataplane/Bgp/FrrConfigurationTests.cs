@@ -31,6 +31,7 @@ public class FrrConfigurationTests
              no bgp network import-check
              no bgp ebgp-requires-policy
              no bgp default ipv4-unicast
+             bgp graceful-restart-disable
              neighbor 10.0.0.254 remote-as 64500
              neighbor 10.0.0.254 timers 30 90
              neighbor 10.0.0.254 password s3cr3t!

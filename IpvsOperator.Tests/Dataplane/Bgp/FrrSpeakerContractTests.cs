@@ -70,7 +70,7 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
     [Test]
     public async Task The_routes_reach_the_router_with_their_communities_and_go_when_withdrawn()
     {
-        // VIPs of this test alone: BIRD keeps another test's routes a while after its session ends (graceful restart).
+        // VIPs of this test alone, so that another test's routes cannot be mistaken for these.
         var vips = new[] { new BgpAnnouncement(IPAddressValue.Parse("198.51.100.21"), ["64500:100", "64500:200"], ["64500:1:2"], null), new BgpAnnouncement(IPAddressValue.Parse("2001:db8::7")) };
 
         Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router), Peering(Router6)], vips));
@@ -154,6 +154,31 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
 
         await Eventually.TrueAsync(() => Speaker.ReadSessions().SingleOrDefault() is { IsEstablished: true, Bfd: null, PrefixesAdvertised: 1 },
             () => $"the session is established without BFD; {Speaker.ReadSessions().SingleOrDefault()}\n{lab.Diagnose()}", TimeSpan.FromSeconds(60));
+    }
+
+    [Test]
+    public async Task When_bgpd_dies_the_router_drops_its_routes_at_once_instead_of_keeping_them_stale()
+    {
+        // Without BFD, a dead node's routes must leave the router when its session ends: with the
+        // graceful restart capability (FRR's default helper mode sends it) BIRD kept them as stale
+        // for 120 s, and a third of the clients went on to a dead node (seen in the kernel VM).
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.41")));
+        await EstablishedAsync(Router, 1);
+        var routes = string.Empty;
+        await Eventually.TrueAsync(async () => (routes = await lab.RouterRoutesAsync()).Contains("198.51.100.41", StringComparison.Ordinal),
+            () => $"the router has the route; it has {routes}");
+
+        await lab.Frr.KillDaemonAsync("bgpd");
+        try
+        {
+            await Eventually.TrueAsync(async () => !(routes = await lab.RouterRoutesAsync()).Contains("198.51.100.41", StringComparison.Ordinal),
+                () => $"the router drops the route of a session that ended (hold time 3 s); it still has {routes}\n{lab.BirdAsync("show", "protocols", "all").GetAwaiter().GetResult()}",
+                TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            await lab.Frr.StartDaemonAsync("bgpd");
+        }
     }
 
     [Test]

@@ -116,7 +116,7 @@ public class BgpAnnouncementTests : ControllerFixture
         var table = await kubectl.RunAsync("get", "ipvsnodes", "-o", "wide");
         table.ExitCode.Should().Be(0, table.Error);
         table.Output.Should().MatchRegex(@"NAME\s+READY\s+VIPS\s+ANNOUNCED\s+SERVICES\s+DESTINATIONS\s+LAST SYNC\s+SYNCED\s+VERSION\s+ANNOUNCE\s+BGP\s+BGP SESSIONS")
-            .And.MatchRegex(@"node-a\s+true\s+\d+\s+\d+\s+\d+\s+\d+\s+ok\s+\S+\s+\S+\s+bgp\s+1/1\s+tor-a: Established, \d+ prefixes");
+            .And.MatchRegex(@"node-a\s+true\s+\d+\s+\d+\s+\d+\s+\d+\s+ok\s+\S+\s+\S+\s+bgp\s+1/1\s+tor-a: Established, \d+ prefix(es)?");
     }
 
     [Test]

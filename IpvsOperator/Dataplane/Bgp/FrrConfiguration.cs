@@ -53,6 +53,10 @@ public static class FrrConfiguration
             Line(" no bgp network import-check");
             Line(" no bgp ebgp-requires-policy");
             Line(" no bgp default ipv4-unicast");
+            // No graceful restart capability: FRR's default helper mode sends it, and a router then
+            // keeps a dead node's routes as stale for the restart time (BIRD: 120 s) instead of
+            // dropping them when the session ends; an agent that stops withdraws first anyway.
+            Line(" bgp graceful-restart-disable");
             foreach (var peer in orderedPeers)
             {
                 var n = $" neighbor {peer.Address}";

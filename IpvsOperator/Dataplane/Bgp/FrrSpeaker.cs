@@ -41,12 +41,26 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
             return false;
         }
         WriteConfigurationFile(configuration);
-        Reload();
-        // frr-reload deletes a peer's lines in the running configuration's order, and FRR 8.4 turns
-        // BFD back on when `no neighbor X bfd profile P` follows `no neighbor X bfd`: BFD turned off
-        // on a BGPPeer stayed on. A second pass finds what the first left. Only when a peer's own
-        // lines go (or nothing is known of what FRR holds): VIP changes, the frequent ones, need none.
-        if (applied is null || RemovesPeerLines(applied, configuration))
+        // A second pass, which exits 0 only when it found nothing to change or changed it without an
+        // error, is needed in two cases, both FRR 8.4's:
+        // - frr-reload re-applies every added line in its own second pass, and bgpd refuses
+        //   `bgp graceful-restart-disable` when it already holds it: the reload that adds it exits 1
+        //   although bgpd took it;
+        // - frr-reload deletes a peer's lines in the running configuration's order, and bgpd turns BFD
+        //   back on when `no neighbor X bfd profile P` follows `no neighbor X bfd`: BFD turned off on
+        //   a BGPPeer stayed on.
+        // VIP changes, the frequent ones, need neither.
+        var firstPassFailed = false;
+        try
+        {
+            Reload();
+        }
+        catch (InvalidOperationException error)
+        {
+            logger.LogDebug("frr-reload's first pass failed ({Error}); a second pass decides", error.Message);
+            firstPassFailed = true;
+        }
+        if (firstPassFailed || applied is null || RemovesPeerLines(applied, configuration))
         {
             Reload();
         }

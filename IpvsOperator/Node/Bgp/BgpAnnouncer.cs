@@ -214,7 +214,7 @@ public sealed class BgpAnnouncer(IBgpSpeaker speaker, BgpOptions options, EventR
             if (up)
             {
                 await events.RecordAsync(thisNode(), EventType.Normal, "BgpSessionEstablished",
-                    $"BGP session with BGPPeer {peer.Name} ({peer.Address}) established: advertising {session!.PrefixesAdvertised} prefixes", cancellationToken);
+                    $"BGP session with BGPPeer {peer.Name} ({peer.Address}) established: advertising {Prefixes(session!.PrefixesAdvertised)}", cancellationToken);
             }
             else if (known || peer.Problem is not null)
             {
@@ -249,7 +249,7 @@ public sealed class BgpAnnouncer(IBgpSpeaker speaker, BgpOptions options, EventR
                 PrefixesAdvertised = prefixes,
                 Bfd = peer.Peering is not null ? session?.Bfd : null,
                 Message = state == BgpSessionState.Established ? null : Why(peer, session),
-                Summary = state == BgpSessionState.Established ? $"{peer.Name}: {state}, {prefixes} prefixes" : $"{peer.Name}: {state}",
+                Summary = state == BgpSessionState.Established ? $"{peer.Name}: {state}, {Prefixes(prefixes)}" : $"{peer.Name}: {state}",
             };
         }).Take(64).ToList();
         var next = new IPVSNodeBgp
@@ -316,4 +316,6 @@ public sealed class BgpAnnouncer(IBgpSpeaker speaker, BgpOptions options, EventR
         && (a.Sessions ?? []).Count == (b.Sessions ?? []).Count
         && (a.Sessions ?? []).Zip(b.Sessions ?? []).All(p => p.First.Peer == p.Second.Peer && p.First.State == p.Second.State
             && p.First.PrefixesAdvertised == p.Second.PrefixesAdvertised && p.First.Bfd == p.Second.Bfd && p.First.Message == p.Second.Message);
+
+    private static string Prefixes(int count) => count == 1 ? "1 prefix" : $"{count} prefixes";
 }
