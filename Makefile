@@ -25,8 +25,10 @@ build:
 	$(DOTNET) build $(SOLUTION)
 
 ## Host tests: everything but the category Kernel, which needs the IPVS kernel VM (make test-kernel).
+## A test that hangs is ended after 15 minutes and named (--blame-hang), instead of holding CI to its limit.
 test:
 	$(DOTNET) test $(SOLUTION) --filter "TestCategory!=Kernel" \
+	  --blame-hang-timeout 15m --blame-hang-dump-type none \
 	  --logger "trx;LogFileName=host.trx" --results-directory $(RESULTS)
 
 ## The category Kernel inside a VM running Debian's kernel (real IPVS, dummy links); results in $(RESULTS)/kernel.trx.
