@@ -82,13 +82,14 @@ public class RaceAndCrashTests : ControllerFixture
         };
         await Allocations.CreateAsync(ClaimOf("198.51.100.202"));
         using var claimEvents = Server.Faults.Hold("watch", "ipallocations");
-        var serviceList = Server.Faults.Hold("list", "services");
-        var watchesBefore = Server.RequestCounts.GetValueOrDefault("watch ipallocations");
-        StartController();
-        await Eventually.TrueAsync(() => Server.RequestCounts.GetValueOrDefault("watch ipallocations") > watchesBefore, "the controller has listed the claims");
-        await Allocations.CreateAsync(ClaimOf("198.51.100.201"));
-        await Services.PatchAsync(ns, "web", """{"status":{"loadBalancer":{"ingress":[{"ip":"198.51.100.201","ipMode":"Proxy"}]}}}""", PatchKind.Merge, status: true);
-        serviceList.Dispose();
+        using (Server.Faults.Hold("list", "services"))
+        {
+            var watchesBefore = Server.RequestCounts.GetValueOrDefault("watch ipallocations");
+            StartController();
+            await Eventually.TrueAsync(() => Server.RequestCounts.GetValueOrDefault("watch ipallocations") > watchesBefore, "the controller has listed the claims");
+            await Allocations.CreateAsync(ClaimOf("198.51.100.201"));
+            await Services.PatchAsync(ns, "web", """{"status":{"loadBalancer":{"ingress":[{"ip":"198.51.100.201","ipMode":"Proxy"}]}}}""", PatchKind.Merge, status: true);
+        }
 
         await Eventually.TrueAsync(async () => (await ClaimsOfAsync(ns, "web")).Count == 1, "the leftover claim is released");
         (await ClaimsOfAsync(ns, "web")).Single().Spec.Address.Should().Be("198.51.100.201", "the claim behind the published address is the one kept");

@@ -213,6 +213,7 @@ public sealed class LocalClusterServer : IAsyncDisposable
     {
         await stopping.CancelAsync();
         Api.Storage.CloseAllWatches();
+        Faults.Clear(); // held requests go on, so that stopping need not wait for them
         await app.StopAsync();
         await app.DisposeAsync();
         stopping.Dispose();
