@@ -58,7 +58,7 @@ internal static class NodeCommand
         var bgpDefaults = new BgpOptions();
         var sessionPoll = Durations.Option("--bgp-session-poll", "How often the BGP sessions are read from FRR for the status, metrics and Events", bgpDefaults.SessionPoll);
         var announceIface = new Option<string?>("--announce-iface") { Description = "Interface the VIPs are announced on; default: the interface of the default route." };
-        var leaseNamespace = new Option<string>("--lease-namespace") { Description = "Namespace of the announcement Leases: the agents' own (the only one where they may use Leases).", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? WellKnown.NodeNamespace };
+        var agentNamespace = new Option<string>("--namespace", "--lease-namespace") { Description = "The agents' own namespace, the only one where they may use Leases and read Secrets: the announcement Leases and the BGPPeers' password Secrets.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? WellKnown.NodeNamespace };
         var layer2 = Layer2Options.Defaults;
         var leaseDuration = Durations.Option("--lease-duration", "After this long without a renewal from a node, others take over its VIPs", layer2.LeaseDuration);
         var renewDeadline = Durations.Option("--renew-deadline", "A node that cannot renew for this long withdraws its VIPs, before its lease expires", layer2.RenewDeadline);
@@ -83,7 +83,7 @@ internal static class NodeCommand
         var command = new Command("node", "Bind the allocated VIPs on this node and keep IPVS equal to the Services and their endpoints.")
         {
             kubeconfig, nodeName, bindIface, forwardTo, drainTimeout.Option, syncPeriod.Option, unreadyAfter, dataplane, stateFile, procSys, metricsPort,
-            announce, announceIface, leaseNamespace, leaseDuration.Option, renewDeadline.Option, retryPeriod.Option, heartbeatAddress, heartbeatPort,
+            announce, announceIface, agentNamespace, leaseDuration.Option, renewDeadline.Option, retryPeriod.Option, heartbeatAddress, heartbeatPort,
             frrSockets, frrConfig, frrBin, frrReload, sessionPoll.Option, jsonLogs,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
@@ -107,11 +107,14 @@ internal static class NodeCommand
                     FailedSyncsUntilUnready = parseResult.GetValue(unreadyAfter),
                     // The in-memory dataplane forgets with the process; so must its record.
                     StateFile = parseResult.GetValue(dataplane) == "memory" ? null : parseResult.GetValue(stateFile),
-                    Bgp = modes.Contains("bgp") ? new BgpOptions { SessionPoll = sessionPoll.ValueIn(parseResult), VerifyPeriod = syncPeriod.ValueIn(parseResult) } : null,
+                    Bgp = modes.Contains("bgp") ? new BgpOptions
+                    {
+                        SessionPoll = sessionPoll.ValueIn(parseResult), VerifyPeriod = syncPeriod.ValueIn(parseResult), SecretNamespace = parseResult.GetValue(agentNamespace)!,
+                    } : null,
                     Layer2 = !modes.Contains("l2") ? null : new Layer2Options
                     {
                         Interface = parseResult.GetValue(announceIface),
-                        Namespace = parseResult.GetValue(leaseNamespace)!,
+                        Namespace = parseResult.GetValue(agentNamespace)!,
                         LeaseDuration = leaseDuration.ValueIn(parseResult),
                         RenewDeadline = renewDeadline.ValueIn(parseResult),
                         RetryPeriod = retryPeriod.ValueIn(parseResult),

@@ -87,7 +87,7 @@ public sealed class NodeAgent
         {
             var speaker = dataplane.Bgp ?? throw new ArgumentException("BGP announcement is on but the dataplane has no BGP speaker", nameof(dataplane));
             bgpPeers = Watch(new EntityClient<V1Alpha1BGPPeer>(kubernetes));
-            secrets = new Informer<V1Secret>(new EntityClient<V1Secret>(kubernetes), loggers.CreateLogger<Informer<V1Secret>>(), WellKnown.NodeNamespace, time: clock);
+            secrets = new Informer<V1Secret>(new EntityClient<V1Secret>(kubernetes), loggers.CreateLogger<Informer<V1Secret>>(), bgpOptions.SecretNamespace, time: clock);
             secrets.Subscribe(_ => changed.Writer.TryWrite(true));
             bgp = new BgpAnnouncer(speaker, bgpOptions, events, () => ThisNode, () => changed.Writer.TryWrite(true), loggers.CreateLogger<BgpAnnouncer>(), clock);
         }
@@ -260,7 +260,7 @@ public sealed class NodeAgent
         }
         var withdrawn = failedInARow < options.FailedSyncsUntilUnready ? null : $"its syncs are failing ({failedInARow} in a row)";
         bgp.Offer(BgpPlanner.Plan(options.NodeName, CachedNode, [.. bgpPeers!.Items], [.. secrets!.Items],
-            kernel.LastDesired, kernel.NetfilterWorks, withdrawn));
+            kernel.LastDesired, kernel.NetfilterWorks, withdrawn, options.Bgp!.SecretNamespace));
     }
 
     /// <summary>This node's IPVSNode status after a sync.</summary>

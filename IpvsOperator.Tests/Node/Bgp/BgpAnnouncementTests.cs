@@ -48,7 +48,8 @@ public class BgpAnnouncementTests : ControllerFixture
         }
     }
 
-    private (NodeAgent Agent, InMemoryBgpSpeaker Speaker, CancellationTokenSource Stop, Task Run) StartAgent(string node = "node-a", NodeDataplane? dataplane = null, bool layer2 = false)
+    private (NodeAgent Agent, InMemoryBgpSpeaker Speaker, CancellationTokenSource Stop, Task Run) StartAgent(string node = "node-a", NodeDataplane? dataplane = null, bool layer2 = false,
+        string secretNamespace = WellKnown.NodeNamespace)
     {
         dataplane ??= NodeDataplanes.InMemory();
         var speaker = (InMemoryBgpSpeaker)dataplane.Bgp!;
@@ -56,7 +57,7 @@ public class BgpAnnouncementTests : ControllerFixture
         {
             NodeName = node,
             SyncPeriod = TimeSpan.FromMilliseconds(300),
-            Bgp = new BgpOptions { SessionPoll = TimeSpan.FromMilliseconds(200), VerifyPeriod = TimeSpan.FromMilliseconds(500) },
+            Bgp = new BgpOptions { SessionPoll = TimeSpan.FromMilliseconds(200), VerifyPeriod = TimeSpan.FromMilliseconds(500), SecretNamespace = secretNamespace },
             Layer2 = layer2 ? new IpvsOperator.Node.Announcement.Layer2Options { Namespace = WellKnown.NodeNamespace } : null,
         }, NullLoggerFactory.Instance);
         var stop = new CancellationTokenSource();
@@ -149,6 +150,33 @@ public class BgpAnnouncementTests : ControllerFixture
             e is { Reason: "BgpSessionDown", Type: "Warning" } && e.Message == "BGP session with BGPPeer tor-b (10.0.0.253) is Active: Bad Peer AS"),
             "a Warning Event on the Node says it went down and why");
         IpvsOperator.Node.NodeMetrics.BgpSessionUp.WithLabels("tor-b").Value.Should().Be(0);
+    }
+
+    [Test]
+    public async Task Agents_installed_in_another_namespace_read_the_password_Secrets_from_their_own()
+    {
+        await CreateAnnouncedPoolAsync("bgp-elsewhere", "198.51.100.232/30", new PoolAnnouncement { Modes = [PoolAnnouncement.BgpMode] });
+        await ServiceFromAsync("bgp-elsewhere");
+        var agentsNamespace = await NewNamespaceAsync("lb-system");
+        await CreatePeerAsync("tor-elsewhere", "10.0.0.251", s => s.PasswordSecret = new SecretKeyReference { Name = "tor-elsewhere" });
+        // The same name in ipvs-operator-node, with another password: not the one to use.
+        await Client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = "tor-elsewhere" },
+            Data = new Dictionary<string, byte[]> { ["password"] = Encoding.UTF8.GetBytes("not-this-one") },
+        }, WellKnown.NodeNamespace);
+        var (_, speaker, _, _) = StartAgent(secretNamespace: agentsNamespace);
+        await Eventually.TrueAsync(async () => (await ShownAsync())?.Sessions?.SingleOrDefault() is { State: "NotConfigured" } missing
+                && missing.Message == $"its password Secret {agentsNamespace}/tor-elsewhere does not exist",
+            "the status names the Secret where the agent looks for it");
+
+        await Client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = "tor-elsewhere" },
+            Data = new Dictionary<string, byte[]> { ["password"] = Encoding.UTF8.GetBytes("s3cret") },
+        }, agentsNamespace);
+        await Eventually.TrueAsync(async () => await ShownAsync() is { Established: "1/1" }, "with the Secret in the agents' namespace the session comes up");
+        speaker.Configuration.Should().Contain("neighbor 10.0.0.251 password s3cret").And.NotContain("not-this-one");
     }
 
     [Test]

@@ -1,3 +1,5 @@
+using IpvsOperator.Entities;
+
 namespace IpvsOperator.Node.Bgp;
 
 /// <summary>How the agent drives its BGP speaker.</summary>
@@ -8,4 +10,7 @@ public sealed record BgpOptions
 
     /// <summary>How often the speaker's running configuration is checked against the one applied (repairing an FRR restarted or changed by hand).</summary>
     public TimeSpan VerifyPeriod { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Where the BGPPeers' password Secrets are: the agents' own namespace, the only one where they may read Secrets.</summary>
+    public string SecretNamespace { get; init; } = WellKnown.NodeNamespace;
 }

@@ -20,14 +20,14 @@ public static class BgpPlanner
     public const string ExcludeLabel = "node.kubernetes.io/exclude-from-external-load-balancers";
 
     public static BgpPlan Plan(string nodeName, V1Node? node, IReadOnlyList<V1Alpha1BGPPeer> peers, IReadOnlyList<V1Secret> secrets,
-        DesiredState desired, bool canSourceNat, string? withdrawn)
+        DesiredState desired, bool canSourceNat, string? withdrawn, string secretNamespace = WellKnown.NodeNamespace)
     {
         var labels = node?.Metadata.Labels;
         if (withdrawn is null && labels?.ContainsKey(ExcludeLabel) == true)
         {
             withdrawn = $"the node has the label {ExcludeLabel}";
         }
-        var planned = PlanPeers(labels, peers, secrets);
+        var planned = PlanPeers(labels, peers, secrets, secretNamespace);
         var announcements = new List<BgpAnnouncement>();
         foreach (var (vip, address) in desired.Announced.OrderBy(a => a.Key))
         {
@@ -45,7 +45,7 @@ public static class BgpPlanner
         return new BgpPlan(RouterId(nodeName, node), planned, announcements, withdrawn);
     }
 
-    private static List<PlannedPeer> PlanPeers(IDictionary<string, string>? labels, IReadOnlyList<V1Alpha1BGPPeer> peers, IReadOnlyList<V1Secret> secrets)
+    private static List<PlannedPeer> PlanPeers(IDictionary<string, string>? labels, IReadOnlyList<V1Alpha1BGPPeer> peers, IReadOnlyList<V1Secret> secrets, string secretNamespace)
     {
         var planned = new List<PlannedPeer>();
         uint? localAsn = null;
@@ -76,15 +76,15 @@ public static class BgpPlanner
                 if (secret?.Data?.TryGetValue(reference.Key, out var bytes) != true)
                 {
                     planned.Add(new PlannedPeer(name, settings.Address, null, secret is null
-                        ? $"its password Secret {WellKnown.NodeNamespace}/{reference.Name} does not exist"
-                        : $"its password Secret {WellKnown.NodeNamespace}/{reference.Name} has no key '{reference.Key}'"));
+                        ? $"its password Secret {secretNamespace}/{reference.Name} does not exist"
+                        : $"its password Secret {secretNamespace}/{reference.Name} has no key '{reference.Key}'"));
                     continue;
                 }
                 password = Encoding.UTF8.GetString(bytes!).TrimEnd('\n', '\r');
                 if (!BgpSyntax.IsPassword(password))
                 {
                     planned.Add(new PlannedPeer(name, settings.Address, null,
-                        $"the password in Secret {WellKnown.NodeNamespace}/{reference.Name} (key '{reference.Key}') is not 1 to {BgpSyntax.MaximumPasswordLength} printable characters without spaces"));
+                        $"the password in Secret {secretNamespace}/{reference.Name} (key '{reference.Key}') is not 1 to {BgpSyntax.MaximumPasswordLength} printable characters without spaces"));
                     continue;
                 }
             }
