@@ -229,27 +229,9 @@ public class BgpKernelTests : ControllerFixture
     {
         var vip = await EveryNodeUpAsync();
         await NextHopsAsync(vip, Nodes, TimeSpan.FromMinutes(3));
-        var probes = client.Probe(vip, TimeSpan.FromSeconds(1));
-        await Eventually.TrueAsync(() => probes.Count(p => p.Answer is not null) >= 10, "the prober is served");
 
-        var victim = Nodes[1];
-        using (var route = new RouteNetlink(NetworkNamespaces.Open($"/var/run/netns/{victim}", NetlinkConstants.NetlinkRoute)))
-        {
-            agents[victim].Process.Kill();
-            route.SetLinkDown("eth0");
-        }
-        var died = VipClient.Now();
-        await NextHopsAsync(vip, Nodes.Where(n => n != victim), TimeSpan.FromSeconds(60));
-        var routeGone = VipClient.Now() - died;
-        await Eventually.TrueAsync(() => probes.Any(p => p.At > died + routeGone + 1), "a second of probes after the route changed");
-
-        var after = probes.Where(p => p.At > died).ToList();
-        var lost = after.Where(p => p.Answer is null).ToList();
-        var lastLost = lost.Count > 0 ? lost.Max(p => p.At) - died : 0;
-        RecordFigures(FormattableString.Invariant(
-            $"BGP failover with BFD (300 ms x 3): the router dropped {victim}'s next hop {routeGone:F2} s after its death; {lost.Count} of {after.Count} probes lost, the last {lastLost:F2} s after the death"));
+        var routeGone = await NodeDiesAsync(vip, "BGP failover with BFD (300 ms x 3)", TimeSpan.FromSeconds(60));
         routeGone.Should().BeLessThan(30, "BFD ends the session within about a second; the figure is recorded above");
-        probes.Where(p => p.At > died + routeGone + 1).Should().OnlyContain(p => p.Answer != null, "after the route changed, the other two nodes serve every connection");
     }
 
     [Test, Order(4)]
@@ -319,28 +301,10 @@ public class BgpKernelTests : ControllerFixture
                     is { State: "Established", Bfd: null }, () => $"{node}'s session is up without BFD; it shows {KubernetesJson.Serialize(session)}", TimeSpan.FromMinutes(2));
             }
             await NextHopsAsync(vip, Nodes, TimeSpan.FromMinutes(2));
-            var probes = client.Probe(vip, TimeSpan.FromSeconds(1));
-            await Eventually.TrueAsync(() => probes.Count(p => p.Answer is not null) >= 10, "the prober is served");
 
-            var victim = Nodes[1];
-            using (var route = new RouteNetlink(NetworkNamespaces.Open($"/var/run/netns/{victim}", NetlinkConstants.NetlinkRoute)))
-            {
-                agents[victim].Process.Kill();
-                route.SetLinkDown("eth0");
-            }
-            var died = VipClient.Now();
             // Only the hold time (9 s, keepalives every 3 s) can tell the router now: 6 to 9 s after the death.
-            await NextHopsAsync(vip, Nodes.Where(n => n != victim), TimeSpan.FromMinutes(2));
-            var routeGone = VipClient.Now() - died;
-            await Eventually.TrueAsync(() => probes.Any(p => p.At > died + routeGone + 1), "a second of probes after the route changed");
-
-            var after = probes.Where(p => p.At > died).ToList();
-            var lost = after.Where(p => p.Answer is null).ToList();
-            var lastLost = lost.Count > 0 ? lost.Max(p => p.At) - died : 0;
-            RecordFigures(FormattableString.Invariant(
-                $"BGP failover without BFD (hold time 9 s): the router dropped {victim}'s next hop {routeGone:F2} s after its death; {lost.Count} of {after.Count} probes lost, the last {lastLost:F2} s after the death"));
+            var routeGone = await NodeDiesAsync(vip, "BGP failover without BFD (hold time 9 s)", TimeSpan.FromMinutes(2));
             routeGone.Should().BeGreaterThan(5, "without BFD only the hold timer ends the session (this shows BFD was really off)");
-            probes.Where(p => p.At > died + routeGone + 1).Should().OnlyContain(p => p.Answer != null, "after the route changed, the other two nodes serve every connection");
         }
         finally
         {
@@ -408,6 +372,36 @@ public class BgpKernelTests : ControllerFixture
         await File.WriteAllTextAsync(Path.Combine(Work, "bird.conf"), Bird(bfd));
         var answer = await BirdAsync("configure");
         answer.Should().Contain("Reconfigured", "BIRD takes the new configuration");
+    }
+
+    /// <summary>
+    /// bg2 dies (agent killed, link down) under a client's probes: returns how long after the death
+    /// the router dropped its next hop, records the figures, and checks that the other two nodes
+    /// serve every probe from a second after that.
+    /// </summary>
+    private async Task<double> NodeDiesAsync(string vip, string what, TimeSpan timeout)
+    {
+        var probes = client.Probe(vip, TimeSpan.FromSeconds(1));
+        await Eventually.TrueAsync(() => probes.Count(p => p.Answer is not null) >= 10, "the prober is served");
+
+        var victim = Nodes[1];
+        using (var route = new RouteNetlink(NetworkNamespaces.Open($"/var/run/netns/{victim}", NetlinkConstants.NetlinkRoute)))
+        {
+            agents[victim].Process.Kill();
+            route.SetLinkDown("eth0");
+        }
+        var died = VipClient.Now();
+        await NextHopsAsync(vip, Nodes.Where(n => n != victim), timeout);
+        var routeGone = VipClient.Now() - died;
+        await Eventually.TrueAsync(() => probes.Any(p => p.At > died + routeGone + 1), "a second of probes after the route changed");
+
+        var after = probes.Where(p => p.At > died).ToList();
+        var lost = after.Where(p => p.Answer is null).ToList();
+        var lastLost = lost.Count > 0 ? lost.Max(p => p.At) - died : 0;
+        RecordFigures(FormattableString.Invariant(
+            $"{what}: the router dropped {victim}'s next hop {routeGone:F2} s after its death; {lost.Count} of {after.Count} probes lost, the last {lastLost:F2} s after the death"));
+        probes.Where(p => p.At > died + routeGone + 1).Should().OnlyContain(p => p.Answer != null, "after the route changed, the other two nodes serve every connection");
+        return routeGone;
     }
 
     /// <summary>Prints a test's figures and adds them to bgp.txt (in the VM's share, for docs/benchmarks.md).</summary>
