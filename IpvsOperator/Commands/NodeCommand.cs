@@ -56,7 +56,7 @@ internal static class NodeCommand
         var frrBin = new Option<string>("--frr-bin-dir") { Description = "Where vtysh is.", DefaultValueFactory = _ => frr.BinDirectory };
         var frrReload = new Option<string>("--frr-reload") { Description = "FRR's frr-reload.py, which applies only the difference.", DefaultValueFactory = _ => frr.Reload };
         var bgpDefaults = new BgpOptions();
-        var sessionPoll = Durations.Option("--bgp-session-poll", "How often the BGP sessions are read from FRR for the status, metrics and Events", bgpDefaults.SessionPoll);
+        var sessionPoll = Durations.Option("--bgp-session-poll", "How often the BGP sessions are read from FRR for the status, metrics and Events (every second at most while one is down, to catch why)", bgpDefaults.SessionPoll);
         var announceIface = new Option<string?>("--announce-iface") { Description = "Interface the VIPs are announced on; default: the interface of the default route." };
         var agentNamespace = new Option<string>("--namespace", "--lease-namespace") { Description = "The agents' own namespace, the only one where they may use Leases and read Secrets: the announcement Leases and the BGPPeers' password Secrets.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? WellKnown.NodeNamespace };
         var layer2 = Layer2Options.Defaults;

@@ -34,6 +34,7 @@ public class FrrConfigurationTests
              bgp graceful-restart-disable
              neighbor 10.0.0.254 remote-as 64500
              neighbor 10.0.0.254 timers 30 90
+             neighbor 10.0.0.254 timers connect 10
              neighbor 10.0.0.254 password s3cr3t!
              neighbor 10.0.0.254 bfd
              neighbor 10.0.0.254 bfd profile ipvs-bfd-1

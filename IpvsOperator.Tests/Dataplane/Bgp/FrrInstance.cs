@@ -13,7 +13,7 @@ namespace IpvsOperator.Tests.Dataplane.Bgp;
 internal sealed class FrrInstance
 {
     private static readonly string[] Daemons = ["zebra", "bgpd", "bfdd"];
-    private static readonly string[] DiagnosticCommands = ["show running-config", "show bgp ipv4 unicast", "show bgp ipv6 unicast", "show bgp summary", "show bfd peers"];
+    private static readonly string[] DiagnosticCommands = ["show running-config", "show bgp ipv4 unicast", "show bgp ipv6 unicast", "show bgp summary", "show bgp neighbors", "show bfd peers"];
 
     private FrrInstance(string netns, string pathspace, string directory) => (Namespace, PathSpace, Directory) = (netns, pathspace, directory);
 

@@ -91,6 +91,34 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
     }
 
     [Test]
+    public async Task A_new_VIP_and_the_withdrawal_before_a_stop_go_to_FRR_without_frr_reload()
+    {
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.51")));
+        await EstablishedAsync(Router, 1);
+        var reloads = lab.Speaker.Reloads;
+
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.51", "198.51.100.52"))).Should().BeTrue();
+        var routes = string.Empty;
+        await Eventually.TrueAsync(async () => (routes = await lab.RouterRoutesAsync()).Contains("198.51.100.52", StringComparison.Ordinal),
+            () => $"the new VIP reaches the router; it has {routes}");
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.51", "198.51.100.52"), withdrawn: true)).Should().BeTrue();
+        await Eventually.TrueAsync(async () => !(routes = await lab.RouterRoutesAsync()).Contains("198.51.100.5", StringComparison.Ordinal),
+            () => $"both withdrawn; the router still has {routes}");
+        lab.Speaker.Reloads.Should().Be(reloads, "lines only added go to vtysh directly");
+        // What vtysh made of the additions is what frr-reload makes of the whole text.
+        async Task<string> RunningAsync() => (await Processes.RunAsync("vtysh", ["--vty_socket", lab.Frr.Sockets, "-c", "show running-config"])).Output;
+        var added = await RunningAsync();
+        new FrrSpeaker(lab.Frr.Paths, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)
+            .Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.51", "198.51.100.52"), withdrawn: true));
+        (await RunningAsync()).Should().Be(added);
+
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.51"))).Should().BeTrue();
+        lab.Speaker.Reloads.Should().BeGreaterThan(reloads, "removals go through frr-reload");
+        await Eventually.TrueAsync(async () => (routes = await lab.RouterRoutesAsync()).Contains("198.51.100.51", StringComparison.Ordinal) && !routes.Contains("198.51.100.52", StringComparison.Ordinal),
+            () => $"announced again without the removed VIP; the router has {routes}");
+    }
+
+    [Test]
     public async Task Withdrawing_2000_routes_and_announcing_them_again_reaches_the_router_at_once()
     {
         var vips = Enumerable.Range(0, 2_000).Select(i => new BgpAnnouncement(new IPAddressValue(IPFamily.IPv4, (uint)(0xC6120000 + i)))).ToList(); // 198.18.0.0/15
@@ -118,6 +146,27 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
             () => $"FRR names the reason; it reports {session}", TimeSpan.FromSeconds(60));
         session!.IsEstablished.Should().BeFalse();
         session.PrefixesAdvertised.Should().Be(0);
+    }
+
+    [Test]
+    public async Task A_wrong_ASN_on_a_session_with_BFD_keeps_its_reason_when_BFD_goes_down()
+    {
+        // BIRD drops its BFD session when the BGP session fails, and FRR then reports "BFD down
+        // received" instead of the NOTIFICATION it sent (seen: the reason shown for 0.3 s).
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(RouterBfd, peerAsn: 64501) with { Source = NodeBfd, Bfd = new BfdSettings(100, 100, 3) }], Vips("198.51.100.1")));
+        BgpSessionState? session = null;
+        string Read() => (session = Speaker.ReadSessions().Single()).LastError ?? string.Empty;
+        await Eventually.TrueAsync(() => Read().Contains("Bad Peer AS", StringComparison.Ordinal),
+            () => $"FRR names the reason; it reports {session}", TimeSpan.FromSeconds(60));
+
+        var bfdWentDown = false;
+        await Eventually.TrueAsync(() =>
+        {
+            Read().Should().Contain("Bad Peer AS", "the reason stays while BFD flaps; now {0}", session);
+            bfdWentDown |= session!.Bfd == "Down";
+            return bfdWentDown && session.Bfd == "Up";
+        }, () => $"BFD goes down and up again (the router drops its BFD session with the failed BGP session); now {session}", TimeSpan.FromSeconds(60));
+        session!.IsEstablished.Should().BeFalse();
     }
 
     [Test]

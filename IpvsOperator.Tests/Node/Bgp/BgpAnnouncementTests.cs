@@ -49,15 +49,15 @@ public class BgpAnnouncementTests : ControllerFixture
     }
 
     private (NodeAgent Agent, InMemoryBgpSpeaker Speaker, CancellationTokenSource Stop, Task Run) StartAgent(string node = "node-a", NodeDataplane? dataplane = null, bool layer2 = false,
-        string secretNamespace = WellKnown.NodeNamespace)
+        string secretNamespace = WellKnown.NodeNamespace, BgpOptions? bgp = null, TimeSpan? syncPeriod = null)
     {
         dataplane ??= NodeDataplanes.InMemory();
         var speaker = (InMemoryBgpSpeaker)dataplane.Bgp!;
         var agent = new NodeAgent(Client, dataplane, new NodeAgentOptions
         {
             NodeName = node,
-            SyncPeriod = TimeSpan.FromMilliseconds(300),
-            Bgp = new BgpOptions { SessionPoll = TimeSpan.FromMilliseconds(200), VerifyPeriod = TimeSpan.FromMilliseconds(500), SecretNamespace = secretNamespace },
+            SyncPeriod = syncPeriod ?? TimeSpan.FromMilliseconds(300),
+            Bgp = bgp ?? new BgpOptions { SessionPoll = TimeSpan.FromMilliseconds(200), VerifyPeriod = TimeSpan.FromMilliseconds(500), SecretNamespace = secretNamespace },
             Layer2 = layer2 ? new IpvsOperator.Node.Announcement.Layer2Options { Namespace = WellKnown.NodeNamespace } : null,
         }, NullLoggerFactory.Instance);
         var stop = new CancellationTokenSource();
@@ -274,5 +274,28 @@ public class BgpAnnouncementTests : ControllerFixture
         speaker.Networks.Should().BeEmpty("a stopping agent withdraws its routes first");
         speaker.Configuration.Should().Contain("neighbor 10.0.0.249 remote-as");
         dataplane.Ipvs.ListServices().Should().Contain(s => s.Key.Address == vip, "the kernel keeps serving what still reaches the node");
+    }
+    [Test]
+    public async Task While_a_session_is_down_the_agent_reads_the_sessions_more_often_to_catch_why()
+    {
+        // FRR shows a failed session's NOTIFICATION only until BFD or a retry resets it: read every
+        // poll of five seconds, a wrong ASN would mostly show as "BFD down received".
+        await CreateAnnouncedPoolAsync("bgp-slow-poll", "198.51.100.236/30", new PoolAnnouncement { Modes = [PoolAnnouncement.BgpMode] });
+        await ServiceFromAsync("bgp-slow-poll");
+        await CreatePeerAsync("tor-slow-poll", "10.0.0.251");
+        var dataplane = NodeDataplanes.InMemory();
+        var speaker = (InMemoryBgpSpeaker)dataplane.Bgp!;
+        speaker.Refuse(IPAddressValue.Parse("10.0.0.251"), "OPEN Message Error/Bad Peer AS");
+        var hour = TimeSpan.FromHours(1);
+        StartAgent(dataplane: dataplane, syncPeriod: hour,
+            bgp: new BgpOptions { SessionPoll = hour, VerifyPeriod = hour, DownSessionPoll = TimeSpan.FromMilliseconds(100) });
+
+        await Eventually.TrueAsync(async () => (await ShownAsync())?.Sessions?.SingleOrDefault() is { State: "Active", Message: "OPEN Message Error/Bad Peer AS" },
+            "the IPVSNode shows the session down and why");
+        var before = speaker.Reads;
+        await Eventually.TrueAsync(() => speaker.Reads >= before + 5, () => $"the sessions are read again and again while one is down, not once an hour; {speaker.Reads - before} reads", TimeSpan.FromSeconds(30));
+
+        speaker.Accept(IPAddressValue.Parse("10.0.0.251"));
+        await Eventually.TrueAsync(async () => (await ShownAsync())?.Established == "1/1", "established once the peer accepts");
     }
 }

@@ -186,7 +186,7 @@ public class BgpKernelTests : ControllerFixture
                 TestContext.Out.WriteLine($"--- agent {agent.Node} (last lines)\n{string.Join('\n', agent.Log.TakeLast(40))}");
                 TestContext.Out.WriteLine($"--- FRR on {agent.Node}\n{frr[agent.Node].Diagnose()}");
             }
-            TestContext.Out.WriteLine($"--- BIRD\n{BirdAsync("show", "protocols").GetAwaiter().GetResult()}");
+            TestContext.Out.WriteLine($"--- BIRD\n{BirdAsync("show", "protocols", "all").GetAwaiter().GetResult()}");
         }
     }
 

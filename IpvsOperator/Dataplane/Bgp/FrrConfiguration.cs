@@ -23,6 +23,9 @@ public static class FrrConfiguration
     /// <summary>The outbound map of a withdrawn node: it denies everything, so every peer is sent the withdrawal of every route at once.</summary>
     public const string WithdrawMap = "ipvs-withdraw";
 
+    /// <summary>How long FRR waits before it opens a failed session again.</summary>
+    public const int ConnectRetrySeconds = 10;
+
     /// <param name="withdrawn">
     /// Announce nothing but keep the sessions and the networks: one outbound map that denies all,
     /// which FRR turns into one withdrawal per route at once. Removing 2,000 network statements
@@ -66,6 +69,9 @@ public static class FrrConfiguration
                     Line($"{n} port {peer.Port.ToString(CultureInfo.InvariantCulture)}");
                 }
                 Line($"{n} timers {peer.KeepaliveSeconds.ToString(CultureInfo.InvariantCulture)} {peer.HoldSeconds.ToString(CultureInfo.InvariantCulture)}");
+                // FRR's datacenter profile's retry, not the traditional 120 s: a session that failed
+                // (a router restarting, a wrong ASN just fixed) is tried again within 10 s.
+                Line($"{n} timers connect {ConnectRetrySeconds.ToString(CultureInfo.InvariantCulture)}");
                 if (peer.Source is { } source)
                 {
                     Line($"{n} update-source {source}");

@@ -29,6 +29,7 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(120);
 
     private readonly TimeSpan runTimeout = timeout ?? DefaultTimeout;
+    private readonly SessionDownReasons reasons = new();
     private string? applied;
     private string? runningAfterApply;
 
@@ -41,6 +42,11 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
             return false;
         }
         WriteConfigurationFile(configuration);
+        if (applied is not null && Additions(applied, configuration) is { } additions && RunningConfiguration() == runningAfterApply && TryAdd(additions))
+        {
+            Finish(configuration);
+            return true;
+        }
         // A second pass, which exits 0 only when it found nothing to change or changed it without an
         // error, is needed in two cases, both FRR 8.4's:
         // - frr-reload re-applies every added line in its own second pass, and bgpd refuses
@@ -64,11 +70,116 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
         {
             Reload();
         }
+        Reloads++;
+        Finish(configuration);
+        return true;
+    }
+
+    /// <summary>frr-reload runs (each of one or two passes); applies that only added lines run none.</summary>
+    public int Reloads { get; private set; }
+
+    private void Finish(string configuration)
+    {
+        foreach (var peer in PeersChanged(applied, configuration))
+        {
+            reasons.Forget(peer);
+        }
         applied = configuration;
         runningAfterApply = RunningConfiguration();
         logger.LogInformation("FRR configuration applied ({Lines} lines)", configuration.Count(c => c == '\n'));
-        return true;
     }
+
+    /// <summary>
+    /// Lines only added (new VIPs, the withdrawal map before a stop) go to vtysh at once, each under
+    /// the blocks that hold it: no frr-reload, whose Python start and diff take seconds on a small or
+    /// emulated CPU, inside the 20 s a stopping agent has to withdraw. False if vtysh refused a line:
+    /// frr-reload then makes FRR hold the text, whatever vtysh took.
+    /// </summary>
+    private bool TryAdd(string additions)
+    {
+        // A directory of our own (mode 0700): the lines may hold a session's password.
+        var work = Directory.CreateTempSubdirectory("frr-add-");
+        try
+        {
+            var file = Path.Combine(work.FullName, "additions.conf");
+            File.WriteAllText(file, additions);
+            ExternalProgram.Run(Vtysh, ["--vty_socket", paths.SocketDirectory, "-f", file], null, runTimeout);
+            return true;
+        }
+        catch (InvalidOperationException error)
+        {
+            logger.LogDebug("vtysh refused the added lines ({Error}); frr-reload applies the text", error.Message);
+            return false;
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// When <paramref name="after"/> is <paramref name="before"/> with lines added and none removed or
+    /// changed: the added lines, each after the lines of the blocks that hold it (found by indentation)
+    /// and followed by their exits, as vtysh -f takes them. Null otherwise.
+    /// </summary>
+    internal static string? Additions(string before, string after)
+    {
+        var old = before.Split('\n');
+        var now = after.Split('\n');
+        var added = new List<int>();
+        var i = 0;
+        for (var j = 0; j < now.Length; j++)
+        {
+            if (i < old.Length && old[i] == now[j])
+            {
+                i++;
+            }
+            else
+            {
+                added.Add(j);
+            }
+        }
+        if (i < old.Length)
+        {
+            return null; // a line removed or changed
+        }
+        var text = new System.Text.StringBuilder();
+        foreach (var j in added.Where(j => !IsStructure(now[j])))
+        {
+            var blocks = new List<string>();
+            var indent = Indent(now[j]);
+            for (var k = j - 1; k >= 0 && indent > 0; k--)
+            {
+                if (!IsStructure(now[k]) && Indent(now[k]) < indent)
+                {
+                    blocks.Insert(0, now[k]);
+                    indent = Indent(now[k]);
+                }
+            }
+            foreach (var block in blocks)
+            {
+                text.Append(block).Append('\n');
+            }
+            text.Append(now[j]).Append('\n');
+            // A line that opens a block (a route-map, bfd, a profile) is left like those that hold it.
+            var opened = j + 1 < now.Length && Opens(now[j], now[j + 1]) ? [now[j]] : Array.Empty<string>();
+            foreach (var block in blocks.Concat(opened).Reverse())
+            {
+                text.Append(block.TrimStart().StartsWith("address-family ", StringComparison.Ordinal) ? " exit-address-family" : "exit").Append('\n');
+            }
+        }
+        return text.ToString();
+    }
+
+    private static int Indent(string line) => line.Length - line.TrimStart(' ').Length;
+
+    /// <summary>Whether <paramref name="line"/> opens a block: lines deeper follow it, or its own exit (an empty route-map).</summary>
+    private static bool Opens(string line, string next) =>
+        IsStructure(next) ? next.Trim() is "exit" or "exit-address-family" && Indent(next) == Indent(line) : Indent(next) > Indent(line);
+
+    /// <summary>Lines that only close blocks or separate them.</summary>
+    private static bool IsStructure(string line) =>
+        line.Trim() is "" or "!" or "exit" or "exit-address-family";
 
     private void Reload()
     {
@@ -86,6 +197,18 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
         }
     }
 
+    /// <summary>The peers some line of which (a neighbor setting, in <c>router bgp</c> or an address family) differs between the two texts.</summary>
+    private static IEnumerable<IPAddressValue> PeersChanged(string? before, string after)
+    {
+        var old = (before ?? string.Empty).Split('\n').ToHashSet(StringComparer.Ordinal);
+        var now = after.Split('\n').ToHashSet(StringComparer.Ordinal);
+        return old.Except(now).Concat(now.Except(old))
+            .Select(line => line.TrimStart().Split(' '))
+            .Where(words => words.Length > 1 && words[0] == "neighbor" && IPAddressValue.TryParse(words[1], out _))
+            .Select(words => IPAddressValue.Parse(words[1]))
+            .Distinct();
+    }
+
     /// <summary>Whether a line of <c>router bgp</c>'s own neighbor settings (not an address family's) is in <paramref name="before"/> only.</summary>
     private static bool RemovesPeerLines(string before, string after)
     {
@@ -96,14 +219,17 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
     public IReadOnlyList<BgpSessionState> ReadSessions()
     {
         var json = ExternalProgram.Run(Vtysh, ["--vty_socket", paths.SocketDirectory, "-d", "bgpd", "-c", "show bgp neighbors json"], null, runTimeout);
-        return ParseNeighbors(json);
+        return reasons.Explain(Parse(json));
     }
 
     /// <summary>bgpd's <c>show bgp neighbors json</c>: an object keyed by neighbor address.</summary>
-    public static IReadOnlyList<BgpSessionState> ParseNeighbors(string json)
+    public static IReadOnlyList<BgpSessionState> ParseNeighbors(string json) => [.. Parse(json).Select(s => s.Session)];
+
+    /// <summary>The sessions, each with its NOTIFICATION reason when that was its last reset.</summary>
+    private static List<(BgpSessionState Session, string? Notification)> Parse(string json)
     {
         using var document = JsonDocument.Parse(string.IsNullOrWhiteSpace(json) ? "{}" : json);
-        var sessions = new List<BgpSessionState>();
+        var sessions = new List<(BgpSessionState, string?)>();
         foreach (var neighbor in document.RootElement.EnumerateObject())
         {
             if (!IPAddressValue.TryParse(neighbor.Name, out var peer) || neighbor.Value.ValueKind != JsonValueKind.Object)
@@ -125,8 +251,9 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
             }
             var updates = n.TryGetProperty("messageStats", out var stats) && stats.TryGetProperty("updatesSent", out var u) && u.TryGetInt64(out var sentUpdates) ? sentUpdates : 0;
             var bfd = n.TryGetProperty("peerBfdInfo", out var bfdInfo) ? Text(bfdInfo, "status") : null;
-            var error = state == BgpSessionState.Established ? null : Text(n, "lastNotificationReason") ?? Text(n, "lastResetDueTo");
-            sessions.Add(new BgpSessionState(peer, state, state == BgpSessionState.Established ? prefixes : 0, updates, bfd, error));
+            var notification = state == BgpSessionState.Established ? null : Text(n, "lastNotificationReason");
+            var error = state == BgpSessionState.Established ? null : notification ?? Text(n, "lastResetDueTo");
+            sessions.Add((new BgpSessionState(peer, state, state == BgpSessionState.Established ? prefixes : 0, updates, bfd, error), notification));
         }
         return sessions;
     }

@@ -31,6 +31,11 @@ public sealed class InMemoryBgpSpeaker : IBgpSpeaker
     /// <summary>Applies that changed something.</summary>
     public int Applies { get; private set; }
 
+    /// <summary>Times the sessions were read.</summary>
+    public int Reads => Volatile.Read(ref reads);
+
+    private int reads;
+
     /// <summary>When set, every call fails with it, as when FRR's sockets cannot be reached.</summary>
     public Exception? Failure { get; set; }
 
@@ -77,6 +82,7 @@ public sealed class InMemoryBgpSpeaker : IBgpSpeaker
 
     public IReadOnlyList<BgpSessionState> ReadSessions()
     {
+        Interlocked.Increment(ref reads);
         if ((Failure ?? ReadFailure) is { } failure)
         {
             throw failure;

@@ -64,7 +64,9 @@ public sealed class BgpAnnouncer(IBgpSpeaker speaker, BgpOptions options, EventR
             {
                 await ApplyOfferedAsync();
                 await ReadSessionsAsync(cancellationToken);
-                var wait = failures > 0 ? Backoff.NodeSync.Delay(failures) : options.SessionPoll;
+                var wait = failures > 0 ? Backoff.NodeSync.Delay(failures)
+                    : AnySessionDown() ? TimeSpan.FromTicks(Math.Min(options.SessionPoll.Ticks, options.DownSessionPoll.Ticks))
+                    : options.SessionPoll;
                 using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timer.CancelAfter(wait);
                 try
@@ -83,6 +85,11 @@ public sealed class BgpAnnouncer(IBgpSpeaker speaker, BgpOptions options, EventR
             // Stopping: WithdrawAsync follows.
         }
     }
+
+    /// <summary>Whether a peer in the configuration FRR holds has no established session.</summary>
+    private bool AnySessionDown() =>
+        Volatile.Read(ref applied) is { } plan
+        && plan.Peers.Any(p => p.Peering is not null && !Volatile.Read(ref sessions).Any(s => s.Peer == p.Address && s.IsEstablished));
 
     /// <summary>
     /// Before the agent stops: FRR keeps the sessions but announces nothing, so routers move the
