@@ -18,8 +18,9 @@ namespace IpvsOperator.Benchmarks;
 /// from its own /metrics), at 100 and 2,000 LoadBalancer Services of 3 ports and 5 endpoints.
 /// The agent runs on the in-memory dataplane, so its RSS also holds the IPVS table that the kernel
 /// would hold on a node: an upper bound.
-/// Run: <c>dotnet run -c Release --project IpvsOperator.Benchmarks -- footprint [--operator DIR] [--env NAME=VALUE]...</c>;
-/// DIR is a build or publish output of IpvsOperator (default: the copy next to this harness).
+/// Run: <c>dotnet run -c Release --project IpvsOperator.Benchmarks -- footprint [--operator DIR] [--env NAME=VALUE]... [--floor FILE]</c>;
+/// DIR is a build or publish output of IpvsOperator (default: the copy next to this harness);
+/// FILE is the Native AOT floor program (tools/aot-floor), measured after the agent on the same data.
 /// </summary>
 internal static class ProcessFootprint
 {
@@ -31,6 +32,7 @@ internal static class ProcessFootprint
         var operatorDirectory = AppContext.BaseDirectory;
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         var sizes = new List<int>();
+        string? floor = null;
         for (var i = 0; i < args.Count; i++)
         {
             switch (args[i])
@@ -42,11 +44,14 @@ internal static class ProcessFootprint
                     var pair = args[++i].Split('=', 2);
                     environment[pair[0]] = pair[1];
                     break;
+                case "--floor":
+                    floor = Path.GetFullPath(args[++i]);
+                    break;
                 case "--services":
                     sizes.Add(int.Parse(args[++i], CultureInfo.InvariantCulture));
                     break;
                 default:
-                    throw new ArgumentException($"unknown argument '{args[i]}'; valid: --operator DIR, --env NAME=VALUE, --services N");
+                    throw new ArgumentException($"unknown argument '{args[i]}'; valid: --operator DIR, --env NAME=VALUE, --services N, --floor FILE");
             }
         }
         if (sizes.Count == 0)
@@ -60,14 +65,14 @@ internal static class ProcessFootprint
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var services in sizes)
         {
-            foreach (var row in await MeasureAsync(launcher, services))
+            foreach (var row in await MeasureAsync(launcher, services, floor))
             {
                 Console.WriteLine(row);
             }
         }
     }
 
-    private static async Task<List<string>> MeasureAsync(OperatorLauncher launcher, int services)
+    private static async Task<List<string>> MeasureAsync(OperatorLauncher launcher, int services, string? floor)
     {
         var rows = new List<string>();
         var work = Directory.CreateTempSubdirectory("ipvs-footprint-");
@@ -118,6 +123,18 @@ internal static class ProcessFootprint
                 }
                 rows.Add(await SettleAndMeasureAsync("node agent", services, firstSync, agent, agentPort));
                 agent.Stop();
+            }
+
+            // The floor of a Native AOT agent (tools/aot-floor): the same watches and caches, no work.
+            if (floor is not null)
+            {
+                using var process = new OperatorLauncher(Path.GetDirectoryName(floor)!, floor, null, new Dictionary<string, string>())
+                    .Start(["--kubeconfig", kubeconfig, "--metrics-port", $"{agentPort}"], work.FullName);
+                var startedAt = Stopwatch.StartNew();
+                using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+                await WaitUntilAsync(async () => await IsReadyAsync(http, agentPort), process, TimeSpan.FromMinutes(5));
+                rows.Add(await SettleAndMeasureAsync("AOT floor (watches and caches only)", services, (startedAt.Elapsed, process.CpuTime()), process, agentPort));
+                process.Stop();
             }
         }
         finally
