@@ -91,31 +91,48 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
     }
 
     [Test]
-    public async Task A_new_VIP_and_the_withdrawal_before_a_stop_go_to_FRR_without_frr_reload()
+    public async Task VIPs_coming_and_going_and_the_withdrawal_before_a_stop_go_to_FRR_without_frr_reload()
     {
         Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.51")));
         await EstablishedAsync(Router, 1);
         var reloads = lab.Speaker.Reloads;
-
-        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.51", "198.51.100.52"))).Should().BeTrue();
         var routes = string.Empty;
-        await Eventually.TrueAsync(async () => (routes = await lab.RouterRoutesAsync()).Contains("198.51.100.52", StringComparison.Ordinal),
-            () => $"the new VIP reaches the router; it has {routes}");
-        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.51", "198.51.100.52"), withdrawn: true)).Should().BeTrue();
-        await Eventually.TrueAsync(async () => !(routes = await lab.RouterRoutesAsync()).Contains("198.51.100.5", StringComparison.Ordinal),
-            () => $"both withdrawn; the router still has {routes}");
-        lab.Speaker.Reloads.Should().Be(reloads, "lines only added go to vtysh directly");
-        // What vtysh made of the additions is what frr-reload makes of the whole text.
-        async Task<string> RunningAsync() => (await Processes.RunAsync("vtysh", ["--vty_socket", lab.Frr.Sockets, "-c", "show running-config"])).Output;
-        var added = await RunningAsync();
-        new FrrSpeaker(lab.Frr.Paths, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)
-            .Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.51", "198.51.100.52"), withdrawn: true));
-        (await RunningAsync()).Should().Be(added);
 
-        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.51"))).Should().BeTrue();
-        lab.Speaker.Reloads.Should().BeGreaterThan(reloads, "removals go through frr-reload");
-        await Eventually.TrueAsync(async () => (routes = await lab.RouterRoutesAsync()).Contains("198.51.100.51", StringComparison.Ordinal) && !routes.Contains("198.51.100.52", StringComparison.Ordinal),
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.52"))).Should().BeTrue();
+        await Eventually.TrueAsync(async () => (routes = await lab.RouterRoutesAsync()).Contains("198.51.100.52", StringComparison.Ordinal) && !routes.Contains("198.51.100.51", StringComparison.Ordinal),
+            () => $"one VIP replaced by another on the router; it has {routes}");
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.52", "198.51.100.53"), withdrawn: true)).Should().BeTrue();
+        await Eventually.TrueAsync(async () => !(routes = await lab.RouterRoutesAsync()).Contains("198.51.100.5", StringComparison.Ordinal),
+            () => $"all withdrawn; the router still has {routes}");
+        lab.Speaker.Reloads.Should().Be(reloads, "network statements added or removed, and lines added, go to vtysh directly");
+
+        // What vtysh made of them is what frr-reload makes of the whole text.
+        async Task<string> RunningAsync() => (await Processes.RunAsync("vtysh", ["--vty_socket", lab.Frr.Sockets, "-c", "show running-config"])).Output;
+        var incremented = await RunningAsync();
+        new FrrSpeaker(lab.Frr.Paths, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)
+            .Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.52", "198.51.100.53"), withdrawn: true));
+        (await RunningAsync()).Should().Be(incremented);
+
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.52"))).Should().BeTrue();
+        lab.Speaker.Reloads.Should().BeGreaterThan(reloads, "the end of the withdrawal (a line removed) goes through frr-reload");
+        await Eventually.TrueAsync(async () => (routes = await lab.RouterRoutesAsync()).Contains("198.51.100.52", StringComparison.Ordinal) && !routes.Contains("198.51.100.53", StringComparison.Ordinal),
             () => $"announced again without the removed VIP; the router has {routes}");
+    }
+
+    [Test]
+    public async Task Two_thousand_VIPs_go_at_once_when_their_Services_do()
+    {
+        var vips = Enumerable.Range(0, 2_000).Select(i => new BgpAnnouncement(new IPAddressValue(IPFamily.IPv4, (uint)(0xC6120000 + i)))).ToList(); // 198.18.0.0/15
+        static int Count(string routes) => routes.Split('\n').Count(l => l.StartsWith("198.18.", StringComparison.Ordinal));
+        var routes = string.Empty;
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], vips));
+        await Eventually.TrueAsync(async () => Count(routes = await lab.RouterRoutesAsync()) == 2_000, () => $"2,000 routes; the router has {Count(routes)}", TimeSpan.FromSeconds(90));
+
+        // frr-reload took about a minute for this: it deletes lines one vtysh call at a time.
+        var reloads = lab.Speaker.Reloads;
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], []));
+        lab.Speaker.Reloads.Should().Be(reloads, "2,000 `no network` lines go to vtysh in one call");
+        await Eventually.TrueAsync(async () => Count(routes = await lab.RouterRoutesAsync()) == 0, () => $"all gone; the router has {Count(routes)}", TimeSpan.FromSeconds(30));
     }
 
     [Test]

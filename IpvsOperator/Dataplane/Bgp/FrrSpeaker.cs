@@ -42,7 +42,7 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
             return false;
         }
         WriteConfigurationFile(configuration);
-        if (applied is not null && Additions(applied, configuration) is { } additions && RunningConfiguration() == runningAfterApply && TryAdd(additions))
+        if (applied is not null && Increment(applied, configuration) is { } increment && RunningConfiguration() == runningAfterApply && TryIncrement(increment))
         {
             Finish(configuration);
             return true;
@@ -90,25 +90,27 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
     }
 
     /// <summary>
-    /// Lines only added (new VIPs, the withdrawal map before a stop) go to vtysh at once, each under
-    /// the blocks that hold it: no frr-reload, whose Python start and diff take seconds on a small or
-    /// emulated CPU, inside the 20 s a stopping agent has to withdraw. False if vtysh refused a line:
-    /// frr-reload then makes FRR hold the text, whatever vtysh took.
+    /// VIP churn (network lines added or removed) and anything only added (the withdrawal map before
+    /// a stop, a new peer) go to vtysh at once, each line under the blocks that hold it: no
+    /// frr-reload, whose Python start and diff take seconds on a small or emulated CPU (inside the
+    /// 20 s a stopping agent has to withdraw), and which deletes lines one vtysh call at a time (a
+    /// minute for 2,000 VIPs). False if vtysh refused a line: frr-reload then makes FRR hold the text,
+    /// whatever vtysh took.
     /// </summary>
-    private bool TryAdd(string additions)
+    private bool TryIncrement(string commands)
     {
         // A directory of our own (mode 0700): the lines may hold a session's password.
-        var work = Directory.CreateTempSubdirectory("frr-add-");
+        var work = Directory.CreateTempSubdirectory("frr-increment-");
         try
         {
-            var file = Path.Combine(work.FullName, "additions.conf");
-            File.WriteAllText(file, additions);
+            var file = Path.Combine(work.FullName, "increment.conf");
+            File.WriteAllText(file, commands);
             ExternalProgram.Run(Vtysh, ["--vty_socket", paths.SocketDirectory, "-f", file], null, runTimeout);
             return true;
         }
         catch (InvalidOperationException error)
         {
-            logger.LogDebug("vtysh refused the added lines ({Error}); frr-reload applies the text", error.Message);
+            logger.LogDebug("vtysh refused the increment ({Error}); frr-reload applies the text", error.Message);
             return false;
         }
         finally
@@ -118,58 +120,77 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
     }
 
     /// <summary>
-    /// When <paramref name="after"/> is <paramref name="before"/> with lines added and none removed or
-    /// changed: the added lines, each after the lines of the blocks that hold it (found by indentation)
-    /// and followed by their exits, as vtysh -f takes them. Null otherwise.
+    /// The vtysh commands that take FRR from <paramref name="before"/> to <paramref name="after"/>
+    /// when every line removed is a network statement and the rest are lines added: first each
+    /// <c>no network</c>, then each added line, each inside the blocks that hold it (found by
+    /// indentation) and followed by their exits. Null for any other change, which frr-reload makes.
+    /// Lines are compared with the blocks that hold them, so a line added to one block is not
+    /// mistaken for the same text in another (two route-maps that set the same community).
     /// </summary>
-    internal static string? Additions(string before, string after)
+    internal static string? Increment(string before, string after)
     {
-        var old = before.Split('\n');
-        var now = after.Split('\n');
-        var added = new List<int>();
-        var i = 0;
-        for (var j = 0; j < now.Length; j++)
+        var old = Place(before.Split('\n'));
+        var now = Place(after.Split('\n'));
+        var had = old.Select(l => l.Key).ToHashSet(StringComparer.Ordinal);
+        var has = now.Select(l => l.Key).ToHashSet(StringComparer.Ordinal);
+        var removed = old.Where(l => !has.Contains(l.Key)).ToList();
+        if (removed.Any(l => !IsNetwork(l.Line)))
         {
-            if (i < old.Length && old[i] == now[j])
-            {
-                i++;
-            }
-            else
-            {
-                added.Add(j);
-            }
-        }
-        if (i < old.Length)
-        {
-            return null; // a line removed or changed
+            return null;
         }
         var text = new System.Text.StringBuilder();
-        foreach (var j in added.Where(j => !IsStructure(now[j])))
+        foreach (var (line, blocks, _, _) in removed)
         {
-            var blocks = new List<string>();
-            var indent = Indent(now[j]);
-            for (var k = j - 1; k >= 0 && indent > 0; k--)
-            {
-                if (!IsStructure(now[k]) && Indent(now[k]) < indent)
-                {
-                    blocks.Insert(0, now[k]);
-                    indent = Indent(now[k]);
-                }
-            }
-            foreach (var block in blocks)
-            {
-                text.Append(block).Append('\n');
-            }
-            text.Append(now[j]).Append('\n');
-            // A line that opens a block (a route-map, bfd, a profile) is left like those that hold it.
-            var opened = j + 1 < now.Length && Opens(now[j], now[j + 1]) ? [now[j]] : Array.Empty<string>();
-            foreach (var block in blocks.Concat(opened).Reverse())
-            {
-                text.Append(block.TrimStart().StartsWith("address-family ", StringComparison.Ordinal) ? " exit-address-family" : "exit").Append('\n');
-            }
+            // `no network P`: the prefix names the statement, whatever route-map hung on it.
+            Enter(text, blocks, new string(' ', Indent(line)) + "no " + string.Join(' ', line.Trim().Split(' ').Take(2)), opens: false);
+        }
+        foreach (var (line, blocks, opens, _) in now.Where(l => !had.Contains(l.Key)))
+        {
+            Enter(text, blocks, line, opens);
         }
         return text.ToString();
     }
+
+    private static void Enter(System.Text.StringBuilder text, IReadOnlyList<string> blocks, string line, bool opens)
+    {
+        foreach (var block in blocks)
+        {
+            text.Append(block).Append('\n');
+        }
+        text.Append(line).Append('\n');
+        foreach (var block in (opens ? blocks.Append(line) : blocks).Reverse())
+        {
+            text.Append(block.TrimStart().StartsWith("address-family ", StringComparison.Ordinal) ? " exit-address-family" : "exit").Append('\n');
+        }
+    }
+
+    /// <summary>Each meaningful line with the lines of the blocks that hold it, a key made of both, and whether it opens a block itself.</summary>
+    private static List<(string Line, IReadOnlyList<string> Blocks, bool Opens, string Key)> Place(string[] lines)
+    {
+        var placed = new List<(string, IReadOnlyList<string>, bool, string)>();
+        var open = new List<string>();
+        for (var j = 0; j < lines.Length; j++)
+        {
+            if (IsStructure(lines[j]))
+            {
+                continue;
+            }
+            while (open.Count > 0 && Indent(open[^1]) >= Indent(lines[j]))
+            {
+                open.RemoveAt(open.Count - 1);
+            }
+            var blocks = open.ToArray();
+            var opens = j + 1 < lines.Length && Opens(lines[j], lines[j + 1]);
+            placed.Add((lines[j], blocks, opens, string.Join('\n', blocks.Append(lines[j]))));
+            if (opens)
+            {
+                open.Add(lines[j]);
+            }
+        }
+        return placed;
+    }
+
+    private static bool IsNetwork(string line) => line.TrimStart().StartsWith("network ", StringComparison.Ordinal);
 
     private static int Indent(string line) => line.Length - line.TrimStart(' ').Length;
 
