@@ -11,7 +11,7 @@ export DOTNET_NOLOGO=1
 
 VM_DIR      ?= $(CURDIR)/.vm
 
-.PHONY: run build test test-kernel generate bench bench-kernel bench-node docker-build publish docs clean
+.PHONY: run build test test-kernel generate bench bench-kernel bench-node docker-build publish aot-floor docs clean
 
 ## The operator with no cluster: LocalCluster, the controller, its webhooks, a node agent and the samples. Ctrl-C stops.
 ## Flags go in ARGS: make run ARGS='--dataplane kernel'   (ipvs-operator help local lists them)
@@ -66,6 +66,11 @@ docs:
 PUBLISH ?= out/publish
 publish:
 	$(DOTNET) publish $(OPERATOR) -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o $(PUBLISH)
+
+## A measurement of issue 21, not a component: the agent's watches alone as a Native AOT program, into out/aot-floor.
+## Measured with: dotnet run -c Release --project IpvsOperator.Benchmarks -- footprint --floor out/aot-floor/aot-floor
+aot-floor:
+	$(DOTNET) publish tools/aot-floor -c Release -r linux-x64 -o out/aot-floor
 
 ## Regenerate config/crd, config/rbac, config/webhook and docs/reference/api.md from the code. Must leave a clean tree unchanged.
 generate:
