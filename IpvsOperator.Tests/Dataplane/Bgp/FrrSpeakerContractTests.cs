@@ -101,6 +101,7 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
         Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.52"))).Should().BeTrue();
         await Eventually.TrueAsync(async () => (routes = await lab.RouterRoutesAsync()).Contains("198.51.100.52", StringComparison.Ordinal) && !routes.Contains("198.51.100.51", StringComparison.Ordinal),
             () => $"one VIP replaced by another on the router; it has {routes}");
+
         Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.52", "198.51.100.53"), withdrawn: true)).Should().BeTrue();
         await Eventually.TrueAsync(async () => !(routes = await lab.RouterRoutesAsync()).Contains("198.51.100.5", StringComparison.Ordinal),
             () => $"all withdrawn; the router still has {routes}");
@@ -117,6 +118,16 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
         lab.Speaker.Reloads.Should().BeGreaterThan(reloads, "the end of the withdrawal (a line removed) goes through frr-reload");
         await Eventually.TrueAsync(async () => (routes = await lab.RouterRoutesAsync()).Contains("198.51.100.52", StringComparison.Ordinal) && !routes.Contains("198.51.100.53", StringComparison.Ordinal),
             () => $"announced again without the removed VIP; the router has {routes}");
+
+        // Two VIPs with the same attributes, then one of them gone: `no network P` while its route-map stays.
+        BgpAnnouncement Tagged(string address) => new(IPAddressValue.Parse(address), ["64500:7"], [], null);
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], [.. Vips("198.51.100.52"), Tagged("198.51.100.55"), Tagged("198.51.100.56")]));
+        await Eventually.TrueAsync(async () => (routes = await lab.RouterRoutesAsync()).Contains("198.51.100.56", StringComparison.Ordinal), () => $"the tagged VIPs on the router; it has {routes}");
+        reloads = lab.Speaker.Reloads;
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], [.. Vips("198.51.100.52"), Tagged("198.51.100.55")]));
+        lab.Speaker.Reloads.Should().Be(reloads, "FRR took `no network` of a statement with a route-map");
+        await Eventually.TrueAsync(async () => !(routes = await lab.RouterRoutesAsync()).Contains("198.51.100.56", StringComparison.Ordinal), () => $"the removed tagged VIP gone; the router has {routes}");
+        (await lab.BirdAsync("show", "route", "198.51.100.55/32", "all")).Should().Contain("BGP.community: (64500,7)", "the other keeps its attributes");
     }
 
     [Test]

@@ -16,10 +16,11 @@ public sealed record FrrPaths(
     string Reload = "/usr/lib/frr/frr-reload.py");
 
 /// <summary>
-/// FRR, driven with its own tools: frr-reload.py compares the running configuration with the new
-/// one and applies only the difference through vtysh; the sessions are read from bgpd as JSON. The
+/// FRR, driven with its own tools: VIPs coming and going and lines only added go to vtysh in one
+/// call; any other change goes through frr-reload.py, which compares the running configuration with
+/// the new one and applies the difference. The sessions are read from bgpd as JSON. The
 /// configuration file is written first, so an FRR that restarts comes back with it. An apply with
-/// nothing to change runs no reload: the text is the one applied last and FRR's running
+/// nothing to change writes nothing: the text is the one applied last and FRR's running
 /// configuration is still what that apply left (anything else, an FRR restarted empty or a change by
 /// hand, is repaired by a reload).
 /// </summary>
@@ -75,7 +76,7 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
         return true;
     }
 
-    /// <summary>frr-reload runs (each of one or two passes); applies that only added lines run none.</summary>
+    /// <summary>Applies made through frr-reload (of one or two passes each); those that went to vtysh directly are not counted.</summary>
     public int Reloads { get; private set; }
 
     private void Finish(string configuration)
