@@ -103,7 +103,7 @@ public sealed class BgpAnnouncer(IBgpSpeaker speaker, BgpOptions options, EventR
         }
         Offer(plan with { Withdrawn = why });
         await ApplyOfferedAsync();
-        logger.LogInformation("BGP: withdrew {Prefixes} prefixes ({Why})", plan.Prefixes, why);
+        logger.LogInformation("BGP: withdrew {Prefixes} ({Why})", Prefixes(plan.Prefixes), why);
     }
 
     private async Task ApplyOfferedAsync()
@@ -164,7 +164,7 @@ public sealed class BgpAnnouncer(IBgpSpeaker speaker, BgpOptions options, EventR
     {
         if (now.Withdrawn is { } why && before?.Withdrawn != why)
         {
-            logger.LogWarning("BGP: this node announces none of its {Prefixes} prefixes: {Why}", now.Announcements.Select(a => a.Prefix).Distinct().Count(), why);
+            logger.LogWarning("BGP: this node announces none of its {Prefixes}: {Why}", Prefixes(now.Announcements.Select(a => a.Prefix).Distinct().Count()), why);
         }
         else if (now.Withdrawn is null && before?.Withdrawn is not null)
         {
