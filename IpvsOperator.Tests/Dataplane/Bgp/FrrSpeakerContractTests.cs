@@ -130,6 +130,48 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
         (await lab.BirdAsync("show", "route", "198.51.100.55/32", "all")).Should().Contain("BGP.community: (64500,7)", "the other keeps its attributes");
     }
 
+    [TestCase(20261130)]
+    [TestCase(7)]
+    public async Task Random_VIP_churn_leaves_FRR_as_frr_reload_would_and_the_router_with_exactly_the_announced_VIPs(int seed)
+    {
+        // A lifecycle: VIPs come and go with and without attributes, the withdrawal goes on and off.
+        // After each apply (through vtysh or frr-reload, whichever the change calls for), FRR must
+        // hold what frr-reload makes of the whole text, and the router exactly the announced VIPs.
+        var random = new Random(seed);
+        string[][] attributeSets = [[], ["64500:1"], ["64500:1", "64500:2"]];
+        var pool = Enumerable.Range(60, 12).Select(i => $"198.51.100.{i}").ToArray();
+        var shown = new Dictionary<string, int>();
+        async Task<string> RunningAsync() => (await Processes.RunAsync("vtysh", ["--vty_socket", lab.Frr.Sockets, "-c", "show running-config"])).Output;
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], []));
+        await EstablishedAsync(Router, 0);
+        for (var step = 0; step < 12; step++)
+        {
+            foreach (var vip in pool.Where(_ => random.Next(3) == 0))
+            {
+                if (!shown.Remove(vip))
+                {
+                    shown[vip] = random.Next(attributeSets.Length);
+                }
+            }
+            var withdrawn = random.Next(4) == 0;
+            var announcements = shown.Select(v => new BgpAnnouncement(IPAddressValue.Parse(v.Key), attributeSets[v.Value], [], null)).ToList();
+            var text = FrrConfiguration.Render(RouterId, [Peering(Router)], announcements, withdrawn);
+            Speaker.Apply(text);
+
+            var running = await RunningAsync();
+            new FrrSpeaker(lab.Frr.Paths, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).Apply(text);
+            (await RunningAsync()).Should().Be(running, "step {0} (seed {1}) left FRR as frr-reload would", step, seed);
+
+            var expected = withdrawn ? [] : shown.Keys.Order(StringComparer.Ordinal).ToList();
+            var routes = new List<string>();
+            await Eventually.TrueAsync(async () =>
+            {
+                routes = [.. (await lab.RouterRoutesAsync()).Split('\n').Where(l => l.StartsWith("198.51.100.", StringComparison.Ordinal)).Select(l => l.Split(' ')[0]).Order(StringComparer.Ordinal)];
+                return routes.SequenceEqual(expected);
+            }, () => $"step {step} (seed {seed}): the router holds exactly {string.Join(", ", expected)}; it holds {string.Join(", ", routes)}");
+        }
+    }
+
     [Test]
     public async Task Two_thousand_VIPs_go_at_once_when_their_Services_do()
     {
