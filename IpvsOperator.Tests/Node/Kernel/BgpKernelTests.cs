@@ -246,15 +246,21 @@ public class BgpKernelTests : ControllerFixture
         // SIGTERM, as the kubelet stops a pod: the agent withdraws its routes, its kernel keeps serving what still comes.
         var leaving = Nodes[2];
         await Sh($"kill -TERM {agents[leaving].Process.Id}");
-        await NextHopsAsync(vip, Nodes.Where(n => n != leaving), TimeSpan.FromSeconds(60));
+        var (stillThrough, moved) = await NextHopsAsync(vip, Nodes.Where(n => n != leaving), TimeSpan.FromSeconds(60));
         var withdrawn = VipClient.Now() - start;
         await agents[leaving].Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
         await Eventually.TrueAsync(() => probes.Any(p => p.At > VipClient.Now() - 0.1 && p.At > start + withdrawn + 2), "two seconds of probes after the withdrawal", TimeSpan.FromSeconds(30));
 
         var during = probes.Where(p => p.At >= start).ToList();
+        // The router's ECMP hashes by flow over the next hops it has (hash-threshold): when one goes,
+        // flows move between the others too, and the one connection open at that instant may land on
+        // a node that never saw its SYN. Only that probe may fail; all others show that the node
+        // served until its route was gone.
+        var atTheMove = during.Where(p => p.At <= moved && p.Until >= stillThrough).ToList();
         RecordFigures(FormattableString.Invariant(
-            $"BGP graceful stop of {leaving}: its route withdrawn {withdrawn:F2} s after SIGTERM; {during.Count(p => p.Answer is null)} of {during.Count} probes lost"));
-        during.Should().OnlyContain(p => p.Answer != null, "the routes go before the node stops serving");
+            $"BGP graceful stop of {leaving}: its route withdrawn {withdrawn:F2} s after SIGTERM; {during.Count(p => p.Answer is null)} of {during.Count} probes lost ({atTheMove.Count(p => p.Answer is null)} open as the router moved the route)"));
+        during.Except(atTheMove).Should().OnlyContain(p => p.Answer != null, "the routes go before the node stops serving");
+        atTheMove.Count(p => p.Answer is null).Should().BeLessThanOrEqualTo(1, "probes run one at a time, so one at most was open when the route moved");
         agents[leaving].Log.Should().Contain(l => l.Contains("announces none of its", StringComparison.Ordinal) || l.Contains("withdrew", StringComparison.Ordinal), "the agent says it withdrew");
     }
 
@@ -457,18 +463,30 @@ public class BgpKernelTests : ControllerFixture
         return await WaitForAddressAsync("default", name);
     }
 
-    /// <summary>Until the router's route to the VIP goes through exactly these nodes (their IPv6 addresses for an IPv6 VIP).</summary>
-    private static async Task NextHopsAsync(string vip, IEnumerable<string> nodes, TimeSpan timeout)
+    /// <summary>
+    /// Until the router's route to the VIP goes through exactly these nodes (their IPv6 addresses for
+    /// an IPv6 VIP). Returns when it last saw other next hops and when it first saw these: the route
+    /// changed in between.
+    /// </summary>
+    private static async Task<(double StillOld, double Changed)> NextHopsAsync(string vip, IEnumerable<string> nodes, TimeSpan timeout)
     {
+        var stillOld = VipClient.Now();
         var v6 = vip.Contains(':', StringComparison.Ordinal);
         var expected = nodes.Select(v6 ? Address6Of : (Func<string, string>)AddressOf).Order(StringComparer.Ordinal).ToList();
         var hops = new List<string>();
         await Eventually.TrueAsync(async () =>
         {
+            var polled = VipClient.Now();
             var words = (await RunAsync("ip", ["-n", RouterNs, v6 ? "-6" : "-4", "route", "show", vip])).Output.Split((char[])[' ', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries);
             hops = [.. words.Select((word, i) => (word, i)).Where(w => w.word == "via" && w.i + 1 < words.Length).Select(w => words[w.i + 1]).Order(StringComparer.Ordinal)];
-            return hops.SequenceEqual(expected);
+            if (!hops.SequenceEqual(expected))
+            {
+                stillOld = polled;
+                return false;
+            }
+            return true;
         }, () => $"the router's route to {vip} goes through {string.Join(", ", expected)}; now through {string.Join(", ", hops)}", timeout);
+        return (stillOld, VipClient.Now());
     }
 
     private async Task EstablishedEverywhereAsync()

@@ -9,7 +9,8 @@ using static IpvsOperator.Tests.Support.Processes;
 namespace IpvsOperator.Tests.Node.Kernel;
 
 /// <summary>When a probe of a VIP was made, and the answer (null: no answer).</summary>
-internal sealed record VipProbe(double At, string? Answer);
+/// <summary>One probe: when it started and ended (Unix seconds), and the answer (null: it failed).</summary>
+internal sealed record VipProbe(double At, string? Answer, double Until);
 
 /// <summary>
 /// A client in a network namespace of its own asking a VIP, as the failover tests do: probes ten
@@ -29,7 +30,8 @@ internal sealed class VipClient(string ns, CancellationToken stop)
             while (!stop.IsCancellationRequested)
             {
                 var at = Now();
-                probes.Enqueue(new VipProbe(at, await ProbeOnceAsync(vip, connectTimeout)));
+                var answer = await ProbeOnceAsync(vip, connectTimeout);
+                probes.Enqueue(new VipProbe(at, answer, Now()));
                 await Task.Delay(100, CancellationToken.None);
             }
         });
