@@ -107,12 +107,7 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
             () => $"all withdrawn; the router still has {routes}");
         lab.Speaker.Reloads.Should().Be(reloads, "network statements added or removed, and lines added, go to vtysh directly");
 
-        // What vtysh made of them is what frr-reload makes of the whole text.
-        async Task<string> RunningAsync() => (await Processes.RunAsync("vtysh", ["--vty_socket", lab.Frr.Sockets, "-c", "show running-config"])).Output;
-        var incremented = await RunningAsync();
-        new FrrSpeaker(lab.Frr.Paths, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)
-            .Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.52", "198.51.100.53"), withdrawn: true));
-        (await RunningAsync()).Should().Be(incremented);
+        await LeftAsFrrReloadWouldAsync(FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.52", "198.51.100.53"), withdrawn: true), "after the withdrawal");
 
         Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], Vips("198.51.100.52"))).Should().BeTrue();
         lab.Speaker.Reloads.Should().BeGreaterThan(reloads, "the end of the withdrawal (a line removed) goes through frr-reload");
@@ -141,7 +136,6 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
         string[][] attributeSets = [[], ["64500:1"], ["64500:1", "64500:2"]];
         var pool = Enumerable.Range(60, 12).Select(i => $"198.51.100.{i}").ToArray();
         var shown = new Dictionary<string, int>();
-        async Task<string> RunningAsync() => (await Processes.RunAsync("vtysh", ["--vty_socket", lab.Frr.Sockets, "-c", "show running-config"])).Output;
         Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], []));
         await EstablishedAsync(Router, 0);
         for (var step = 0; step < 12; step++)
@@ -158,9 +152,7 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
             var text = FrrConfiguration.Render(RouterId, [Peering(Router)], announcements, withdrawn);
             Speaker.Apply(text);
 
-            var running = await RunningAsync();
-            new FrrSpeaker(lab.Frr.Paths, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).Apply(text);
-            (await RunningAsync()).Should().Be(running, "step {0} (seed {1}) left FRR as frr-reload would", step, seed);
+            await LeftAsFrrReloadWouldAsync(text, $"at step {step} (seed {seed})");
 
             var expected = withdrawn ? [] : shown.Keys.Order(StringComparer.Ordinal).ToList();
             var routes = new List<string>();
@@ -175,11 +167,8 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
     [Test]
     public async Task Two_thousand_VIPs_go_at_once_when_their_Services_do()
     {
-        var vips = Enumerable.Range(0, 2_000).Select(i => new BgpAnnouncement(new IPAddressValue(IPFamily.IPv4, (uint)(0xC6120000 + i)))).ToList(); // 198.18.0.0/15
-        static int Count(string routes) => routes.Split('\n').Count(l => l.StartsWith("198.18.", StringComparison.Ordinal));
+        await TwoThousandOnTheRouterAsync();
         var routes = string.Empty;
-        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], vips));
-        await Eventually.TrueAsync(async () => Count(routes = await lab.RouterRoutesAsync()) == 2_000, () => $"2,000 routes; the router has {Count(routes)}", TimeSpan.FromSeconds(90));
 
         // frr-reload took about a minute for this: it deletes lines one vtysh call at a time.
         var reloads = lab.Speaker.Reloads;
@@ -191,11 +180,8 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
     [Test]
     public async Task Withdrawing_2000_routes_and_announcing_them_again_reaches_the_router_at_once()
     {
-        var vips = Enumerable.Range(0, 2_000).Select(i => new BgpAnnouncement(new IPAddressValue(IPFamily.IPv4, (uint)(0xC6120000 + i)))).ToList(); // 198.18.0.0/15
-        static int Count(string routes) => routes.Split('\n').Count(l => l.StartsWith("198.18.", StringComparison.Ordinal));
+        var vips = await TwoThousandOnTheRouterAsync();
         var routes = string.Empty;
-        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], vips));
-        await Eventually.TrueAsync(async () => Count(routes = await lab.RouterRoutesAsync()) == 2_000, () => $"2,000 routes; the router has {Count(routes)}", TimeSpan.FromSeconds(90));
 
         // One outbound map, not 2,000 deleted network lines (which frr-reload deletes one vtysh call at a time: about a minute).
         Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], vips, withdrawn: true));
@@ -314,4 +300,26 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
         await EstablishedAsync(Router, 1);
         Speaker.Apply(configuration).Should().BeFalse();
     }
+
+    /// <summary>FRR's running configuration now is what frr-reload, run by a speaker of its own, makes of <paramref name="text"/>.</summary>
+    private async Task LeftAsFrrReloadWouldAsync(string text, string when)
+    {
+        async Task<string> RunningAsync() => (await Processes.RunAsync("vtysh", ["--vty_socket", lab.Frr.Sockets, "-c", "show running-config"])).Output;
+        var running = await RunningAsync();
+        new FrrSpeaker(lab.Frr.Paths, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).Apply(text);
+        (await RunningAsync()).Should().Be(running, "FRR was left {0} as frr-reload would leave it", when);
+    }
+
+    /// <summary>2,000 VIPs of 198.18.0.0/15 announced, once the router holds them all.</summary>
+    private async Task<List<BgpAnnouncement>> TwoThousandOnTheRouterAsync()
+    {
+        var vips = Enumerable.Range(0, 2_000).Select(i => new BgpAnnouncement(new IPAddressValue(IPFamily.IPv4, (uint)(0xC6120000 + i)))).ToList();
+        var routes = string.Empty;
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], vips));
+        await Eventually.TrueAsync(async () => Count(routes = await lab.RouterRoutesAsync()) == 2_000, () => $"2,000 routes; the router has {Count(routes)}", TimeSpan.FromSeconds(90));
+        return vips;
+    }
+
+    /// <summary>The router's routes of 198.18.0.0/15.</summary>
+    private static int Count(string routes) => routes.Split('\n').Count(l => l.StartsWith("198.18.", StringComparison.Ordinal));
 }
