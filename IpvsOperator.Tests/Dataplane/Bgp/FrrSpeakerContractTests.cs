@@ -198,27 +198,43 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
         Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router, peerAsn: 64501)], Vips("198.51.100.1")));
 
         BgpSessionState? session = null;
-        await Eventually.TrueAsync(() => (session = Speaker.ReadSessions().Single()).LastError?.Contains("Bad Peer AS", StringComparison.Ordinal) == true,
-            () => $"FRR names the reason; it reports {session}", TimeSpan.FromSeconds(60));
+        await Eventually.TrueAsync(() => (session = Speaker.ReadSessions().Single()).LastError?.StartsWith(WrongPeerAs, StringComparison.Ordinal) == true,
+            () => $"FRR names the reason with the AS the router gives; it reports {session}", TimeSpan.FromSeconds(60));
         session!.IsEstablished.Should().BeFalse();
         session.PrefixesAdvertised.Should().Be(0);
+    }
+
+    /// <summary>What a session with peer ASN 64501 says of the router, whose AS is 64500.</summary>
+    private const string WrongPeerAs = "OPEN Message Error/Bad Peer AS: the peer's OPEN gives AS 64500, the BGPPeer's peerASN is 64501";
+
+    [Test]
+    public async Task A_wrong_local_ASN_is_the_router_refusing_the_node()
+    {
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router) with { LocalAsn = 64513 }], Vips("198.51.100.1")));
+
+        BgpSessionState? session = null;
+        await Eventually.TrueAsync(() => (session = Speaker.ReadSessions().Single()).LastError?.StartsWith("the peer sent OPEN Message Error/Bad Peer AS", StringComparison.Ordinal) == true,
+            () => $"the router's NOTIFICATION is told apart from FRR's own; it reports {session}", TimeSpan.FromSeconds(60));
+        session!.IsEstablished.Should().BeFalse();
     }
 
     [Test]
     public async Task A_wrong_ASN_on_a_session_with_BFD_keeps_its_reason_when_BFD_goes_down()
     {
         // BIRD drops its BFD session when the BGP session fails, and FRR then reports "BFD down
-        // received" instead of the NOTIFICATION it sent (seen: the reason shown for 0.3 s).
+        // received" instead of the NOTIFICATION it sent: the reason shows for about 0.3 s, twice, and
+        // BIRD sends no OPEN after that. Only the refused OPEN, which FRR keeps, can still say why.
         Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(RouterBfd, peerAsn: 64501) with { Source = NodeBfd, Bfd = new BfdSettings(100, 100, 3) }], Vips("198.51.100.1")));
         BgpSessionState? session = null;
         string Read() => (session = Speaker.ReadSessions().Single()).LastError ?? string.Empty;
-        await Eventually.TrueAsync(() => Read().Contains("Bad Peer AS", StringComparison.Ordinal),
-            () => $"FRR names the reason; it reports {session}", TimeSpan.FromSeconds(60));
+        await Eventually.TrueAsync(() => Read().Contains("BFD down received", StringComparison.Ordinal),
+            () => $"BFD went down once the session failed; FRR reports {session}", TimeSpan.FromSeconds(60));
+        session!.LastError.Should().StartWith(WrongPeerAs, "the AS the router gives outlasts FRR's reason, whenever it is read");
 
         var bfdWentDown = false;
         await Eventually.TrueAsync(() =>
         {
-            Read().Should().Contain("Bad Peer AS", "the reason stays while BFD flaps; now {0}", session);
+            Read().Should().StartWith(WrongPeerAs, "the reason stays while BFD flaps; now {0}", session);
             bfdWentDown |= session!.Bfd == "Down";
             return bfdWentDown && session.Bfd == "Up";
         }, () => $"BFD goes down and up again (the router drops its BFD session with the failed BGP session); now {session}", TimeSpan.FromSeconds(60));

@@ -28,6 +28,16 @@ public class SessionDownReasonsTests
     }
 
     [Test]
+    public void A_reason_known_while_FRR_reports_another_shows_both()
+    {
+        var reasons = new SessionDownReasons();
+        const string fromTheOpen = BadPeerAs + ": the peer's OPEN gives AS 64500, the BGPPeer's peerASN is 64501";
+
+        reasons.Explain([(new BgpSessionState(Router, "Active", 0, 0, "Up", "BFD down received"), fromTheOpen)]).Single().LastError
+            .Should().Be($"{fromTheOpen}; since then FRR reports BFD down received");
+    }
+
+    [Test]
     public void A_newer_NOTIFICATION_replaces_the_kept_one()
     {
         var reasons = new SessionDownReasons();

@@ -278,8 +278,8 @@ public class BgpKernelTests : ControllerFixture
         {
             IPVSNodeBgpSession? session = null;
             await Eventually.TrueAsync(async () => (session = (await nodes.GetAsync(null, Nodes[0]))?.Status?.Bgp?.Sessions?.SingleOrDefault())
-                    is { State: not "Established", Message: { } message } && message.Contains("Bad Peer AS", StringComparison.Ordinal),
-                () => $"the IPVSNode names the reason; it shows {KubernetesJson.Serialize(session)}", TimeSpan.FromMinutes(2));
+                    is { State: not "Established", Message: { } message } && message.Contains("Bad Peer AS: the peer's OPEN gives AS 64500, the BGPPeer's peerASN is 64999", StringComparison.Ordinal),
+                () => $"the IPVSNode names the reason and the AS the router gives; it shows {KubernetesJson.Serialize(session)}", TimeSpan.FromMinutes(2));
             await NextHopsAsync(vip, [], TimeSpan.FromMinutes(1));
         }
         finally

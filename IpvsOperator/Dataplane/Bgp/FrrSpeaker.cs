@@ -31,6 +31,8 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
 
     private readonly TimeSpan runTimeout = timeout ?? DefaultTimeout;
     private readonly SessionDownReasons reasons = new();
+    private readonly Dictionary<IPAddressValue, (long NotificationsSent, uint? PeerAs)> refusedOpens = [];
+    private readonly Lock readGate = new();
     private string? applied;
     private string? runningAfterApply;
 
@@ -241,17 +243,52 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
     public IReadOnlyList<BgpSessionState> ReadSessions()
     {
         var json = ExternalProgram.Run(Vtysh, ["--vty_socket", paths.SocketDirectory, "-d", "bgpd", "-c", "show bgp neighbors json"], null, runTimeout);
-        return reasons.Explain(Parse(json));
+        var neighbors = Parse(json);
+        lock (readGate)
+        {
+            foreach (var gone in refusedOpens.Keys.Where(peer => neighbors.All(n => n.Session.Peer != peer)).ToList())
+            {
+                refusedOpens.Remove(gone);
+            }
+            return reasons.Explain([.. neighbors.Select(n => (n.Session, WithRefusedOpen(n)))]);
+        }
     }
 
-    /// <summary>bgpd's <c>show bgp neighbors json</c>: an object keyed by neighbor address.</summary>
-    public static IReadOnlyList<BgpSessionState> ParseNeighbors(string json) => [.. Parse(json).Select(s => s.Session)];
+    /// <summary>
+    /// A session that FRR refused for its peer's AS is explained by the AS in the refused OPEN, which
+    /// lasts where FRR's reason does not (see <see cref="RefusedOpen"/>). The text is read again only
+    /// when FRR has sent another NOTIFICATION to that peer.
+    /// </summary>
+    private const string BadPeerAs = "OPEN Message Error/Bad Peer AS";
 
-    /// <summary>The sessions, each with its NOTIFICATION reason when that was its last reset.</summary>
-    private static List<(BgpSessionState Session, string? Notification)> Parse(string json)
+    private string? WithRefusedOpen(Neighbor neighbor)
+    {
+        var session = neighbor.Session;
+        if (session.IsEstablished || neighbor.NotificationsSent == 0 || neighbor.RemoteAs is not { } expected
+            || (neighbor.Notification is { } now && now != BadPeerAs))
+        {
+            return neighbor.Notification;
+        }
+        if (!refusedOpens.TryGetValue(session.Peer, out var known) || known.NotificationsSent != neighbor.NotificationsSent)
+        {
+            var text = ExternalProgram.Run(Vtysh, ["--vty_socket", paths.SocketDirectory, "-d", "bgpd", "-c", $"show bgp neighbors {session.Peer}"], null, runTimeout);
+            refusedOpens[session.Peer] = known = (neighbor.NotificationsSent, RefusedOpen.PeerAs(text));
+        }
+        return known.PeerAs is { } given && given != expected
+            ? $"{BadPeerAs}: the peer's OPEN gives AS {given}, the BGPPeer's peerASN is {expected}"
+            : neighbor.Notification;
+    }
+
+    /// <summary>One neighbor as bgpd reports it, with what explaining its failure needs.</summary>
+    /// <param name="Notification">The NOTIFICATION's reason, when that was its last reset ("the peer sent ..." when it came from the peer).</param>
+    /// <param name="RemoteAs">The AS FRR expects of the peer.</param>
+    private sealed record Neighbor(BgpSessionState Session, string? Notification, uint? RemoteAs, long NotificationsSent);
+
+    /// <summary>bgpd's <c>show bgp neighbors json</c>: an object keyed by neighbor address.</summary>
+    private static List<Neighbor> Parse(string json)
     {
         using var document = JsonDocument.Parse(string.IsNullOrWhiteSpace(json) ? "{}" : json);
-        var sessions = new List<(BgpSessionState, string?)>();
+        var sessions = new List<Neighbor>();
         foreach (var neighbor in document.RootElement.EnumerateObject())
         {
             if (!IPAddressValue.TryParse(neighbor.Name, out var peer) || neighbor.Value.ValueKind != JsonValueKind.Object)
@@ -271,14 +308,24 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
                     }
                 }
             }
-            var updates = n.TryGetProperty("messageStats", out var stats) && stats.TryGetProperty("updatesSent", out var u) && u.TryGetInt64(out var sentUpdates) ? sentUpdates : 0;
+            var stats = n.TryGetProperty("messageStats", out var s) ? s : default;
             var bfd = n.TryGetProperty("peerBfdInfo", out var bfdInfo) ? Text(bfdInfo, "status") : null;
             var notification = state == BgpSessionState.Established ? null : Text(n, "lastNotificationReason");
+            if (notification is not null && Text(n, "lastResetDueTo") == "BGP Notification received")
+            {
+                notification = $"the peer sent {notification}";
+            }
             var error = state == BgpSessionState.Established ? null : notification ?? Text(n, "lastResetDueTo");
-            sessions.Add((new BgpSessionState(peer, state, state == BgpSessionState.Established ? prefixes : 0, updates, bfd, error), notification));
+            var remoteAs = n.TryGetProperty("remoteAs", out var r) && r.TryGetUInt32(out var asn) ? asn : (uint?)null;
+            sessions.Add(new(
+                new BgpSessionState(peer, state, state == BgpSessionState.Established ? prefixes : 0, Number(stats, "updatesSent"), bfd, error),
+                notification, remoteAs, Number(stats, "notificationsSent")));
         }
         return sessions;
     }
+
+    private static long Number(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.TryGetInt64(out var number) ? number : 0;
 
     private static string? Text(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;

@@ -16,7 +16,7 @@ public sealed class SessionDownReasons
     private readonly Dictionary<IPAddressValue, string> notifications = [];
     private readonly Lock gate = new();
 
-    /// <param name="read">The sessions as read now, each with the NOTIFICATION reason the daemon reports now (null when its last reset was something else).</param>
+    /// <param name="read">The sessions as read now, each with the NOTIFICATION reason known now (null when none is): the daemon's last reset, or what it kept of the refused OPEN.</param>
     public IReadOnlyList<BgpSessionState> Explain(IReadOnlyList<(BgpSessionState Session, string? Notification)> read)
     {
         lock (gate)
@@ -36,11 +36,11 @@ public sealed class SessionDownReasons
                 else if (notification is not null)
                 {
                     notifications[session.Peer] = notification;
-                    explained.Add(session with { LastError = notification });
+                    explained.Add(session with { LastError = Since(notification, session.LastError) });
                 }
                 else if (notifications.TryGetValue(session.Peer, out var kept))
                 {
-                    explained.Add(session with { LastError = session.LastError is null ? kept : $"{kept}; since then FRR reports {session.LastError}" });
+                    explained.Add(session with { LastError = Since(kept, session.LastError) });
                 }
                 else
                 {
@@ -50,6 +50,9 @@ public sealed class SessionDownReasons
             return explained;
         }
     }
+
+    private static string Since(string notification, string? reportedNow) =>
+        reportedNow is null || reportedNow == notification ? notification : $"{notification}; since then FRR reports {reportedNow}";
 
     /// <summary>The peer's configuration changed: what its session said before no longer explains it.</summary>
     public void Forget(IPAddressValue peer)
