@@ -88,7 +88,8 @@ public class VipPortFilterTests
         var served = new VirtualServiceKey(vip, IpvsProtocol.TCP, 80);
 
         var script = NftablesScript.Render(new NetfilterRules(new HashSet<VirtualServiceKey>(), new HashSet<VirtualServiceKey> { served }));
-        (await Processes.RunAsync("ip", ["netns", "exec", node, "nft", "-f", "-"], standardInput: script)).ExitCode.Should().Be(0);
+        var loaded = await Processes.RunAsync("ip", ["netns", "exec", node, "nft", "-f", "-"], standardInput: script);
+        loaded.ExitCode.Should().Be(0, "nft loads the table: {0}{1}", loaded.Error, loaded.Output);
 
         (await ConnectsAsync(Vip, 80)).Should().BeTrue("the Service's port gets through");
         (await ConnectsAsync(Vip, 2222)).Should().BeFalse("the ssh stand-in is not reachable through the VIP");

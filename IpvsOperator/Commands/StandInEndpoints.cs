@@ -70,7 +70,7 @@ public sealed class StandInEndpoints(IKubernetes kubernetes, string nodeName, IL
                 await slices.CreateAsync(wanted, cancellationToken);
                 logger.LogInformation("stand-in endpoints {Pods} for {Namespace}/{Service} (local mode runs no pods)", string.Join(", ", Pods), ns, name);
             }
-            else if (KubernetesJson.Serialize(current.Ports) != KubernetesJson.Serialize(wanted.Ports))
+            else if (ApiJson.Serialize(current.Ports) != ApiJson.Serialize(wanted.Ports))
             {
                 current.Ports = wanted.Ports;
                 await slices.ReplaceAsync(current, cancellationToken);

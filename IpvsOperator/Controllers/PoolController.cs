@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
 using IpvsOperator.Ipam;
@@ -27,7 +28,7 @@ public sealed class PoolController(AllocationTerm term, EntityClient<V1Alpha1IPP
         var isExhausted = status.Conditions!.Any(c => c.Type == "Exhausted" && c.Status == "True");
         if (!SameStatus(pool.Status, status))
         {
-            await pools.PatchAsync(null, pool.Metadata.Name, k8s.KubernetesJson.Serialize(new { status }), PatchKind.Merge, status: true, cancellationToken);
+            await pools.PatchAsync(null, pool.Metadata.Name, new JsonObject { ["status"] = ApiJson.ToNode(status) }.ToJsonString(), PatchKind.Merge, status: true, cancellationToken);
         }
         if (isExhausted && !wasExhausted)
         {
@@ -130,5 +131,5 @@ public sealed class PoolController(AllocationTerm term, EntityClient<V1Alpha1IPP
     }
 
     private static bool SameStatus(IPPoolStatus? current, IPPoolStatus wanted) =>
-        current is not null && k8s.KubernetesJson.Serialize(current) == k8s.KubernetesJson.Serialize(wanted);
+        current is not null && ApiJson.Serialize(current) == ApiJson.Serialize(wanted);
 }

@@ -1,4 +1,4 @@
-using System.Text.Json;
+using System.Text.Json.Nodes;
 using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
 using IpvsOperator.Ipam;
@@ -147,12 +147,12 @@ public sealed class ServiceController(
         {
             return;
         }
-        var kept = ingress.Where(Claimed).Select(i => new { ip = i.Ip, ipMode = i.IpMode }).ToList();
-        var patch = JsonSerializer.Serialize(new
+        var kept = ingress.Where(Claimed).Select(i => (i.Ip, i.IpMode)).ToList();
+        var patch = new JsonObject
         {
-            metadata = new { resourceVersion = service.Metadata.ResourceVersion },
-            status = new { loadBalancer = new { ingress = kept.Count == 0 ? null : kept } },
-        });
+            ["metadata"] = new JsonObject { ["resourceVersion"] = service.Metadata.ResourceVersion },
+            ["status"] = new JsonObject { ["loadBalancer"] = new JsonObject { ["ingress"] = kept.Count == 0 ? null : Ingress(kept) } },
+        }.ToJsonString();
         await services.PatchAsync(service.Metadata.NamespaceProperty, service.Metadata.Name, patch, PatchKind.Merge, status: true, cancellationToken);
     }
 
@@ -310,15 +310,15 @@ public sealed class ServiceController(
         {
             return service;
         }
-        var patch = JsonSerializer.Serialize(new
+        var patch = new JsonObject
         {
-            metadata = new
+            ["metadata"] = new JsonObject
             {
-                resourceVersion = service.Metadata.ResourceVersion,
-                finalizers = finalizers.Contains(WellKnown.Finalizers.ReleaseAddress) ? finalizers : [.. finalizers, WellKnown.Finalizers.ReleaseAddress],
-                annotations = new Dictionary<string, string> { [WellKnown.Annotations.AllocatedFromPool] = pools },
+                ["resourceVersion"] = service.Metadata.ResourceVersion,
+                ["finalizers"] = ApiJson.Strings(finalizers.Contains(WellKnown.Finalizers.ReleaseAddress) ? finalizers : [.. finalizers, WellKnown.Finalizers.ReleaseAddress]),
+                ["annotations"] = new JsonObject { [WellKnown.Annotations.AllocatedFromPool] = pools },
             },
-        });
+        }.ToJsonString();
         return await services.PatchAsync(service.Metadata.NamespaceProperty, service.Metadata.Name, patch, PatchKind.Merge, cancellationToken: cancellationToken);
     }
 
@@ -335,11 +335,11 @@ public sealed class ServiceController(
         {
             return false;
         }
-        var patch = JsonSerializer.Serialize(new
+        var patch = new JsonObject
         {
-            metadata = new { resourceVersion = service.Metadata.ResourceVersion },
-            status = new { loadBalancer = new { ingress = wanted.Select(w => new { ip = w.Ip, ipMode = w.Mode }) } },
-        });
+            ["metadata"] = new JsonObject { ["resourceVersion"] = service.Metadata.ResourceVersion },
+            ["status"] = new JsonObject { ["loadBalancer"] = new JsonObject { ["ingress"] = Ingress(wanted) } },
+        }.ToJsonString();
         await services.PatchAsync(service.Metadata.NamespaceProperty, service.Metadata.Name, patch, PatchKind.Merge, status: true, cancellationToken);
         return true;
     }
@@ -367,15 +367,15 @@ public sealed class ServiceController(
         var hasAnnotation = service.Metadata.Annotations?.ContainsKey(WellKnown.Annotations.AllocatedFromPool) == true;
         if (hasFinalizer || hasAnnotation)
         {
-            var patch = JsonSerializer.Serialize(new
+            var patch = new JsonObject
             {
-                metadata = new
+                ["metadata"] = new JsonObject
                 {
-                    resourceVersion = service.Metadata.ResourceVersion,
-                    finalizers = (service.Metadata.Finalizers ?? []).Where(f => f != WellKnown.Finalizers.ReleaseAddress).ToList(),
-                    annotations = new Dictionary<string, string?> { [WellKnown.Annotations.AllocatedFromPool] = null },
+                    ["resourceVersion"] = service.Metadata.ResourceVersion,
+                    ["finalizers"] = ApiJson.Strings((service.Metadata.Finalizers ?? []).Where(f => f != WellKnown.Finalizers.ReleaseAddress)),
+                    ["annotations"] = new JsonObject { [WellKnown.Annotations.AllocatedFromPool] = null },
                 },
-            });
+            }.ToJsonString();
             await services.PatchAsync(service.Metadata.NamespaceProperty, service.Metadata.Name, patch, PatchKind.Merge, cancellationToken: cancellationToken);
         }
         if (ours.Count > 0)
@@ -397,4 +397,8 @@ public sealed class ServiceController(
 
     /// <summary>An IPAllocation this Service holds, with its address read once.</summary>
     private sealed record HeldClaim(V1Alpha1IPAllocation Object, IPAddressValue Address);
+
+    private static JsonArray Ingress(IEnumerable<(string Ip, string Mode)> entries) =>
+        [.. entries.Select(entry => new JsonObject { ["ip"] = entry.Ip, ["ipMode"] = entry.Mode })];
+
 }

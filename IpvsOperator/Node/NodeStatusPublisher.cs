@@ -110,7 +110,7 @@ public sealed class NodeStatusPublisher(IKubernetes kubernetes, string nodeName,
             }, cancellationToken);
         }
         var changed = false;
-        if (KubernetesJson.Serialize(existing.Spec) != KubernetesJson.Serialize(spec))
+        if (ApiJson.Serialize(existing.Spec) != ApiJson.Serialize(spec))
         {
             existing.Spec = spec; // a new version or new flags after a restart
             changed = true;
@@ -135,7 +135,7 @@ public sealed class NodeStatusPublisher(IKubernetes kubernetes, string nodeName,
 
     private static string Content(IPVSNodeStatus status)
     {
-        var copy = KubernetesJson.Deserialize<IPVSNodeStatus>(KubernetesJson.Serialize(status));
+        var copy = ApiJson.Copy(status);
         copy.LastSuccessfulSyncTime = null;
         if (copy.LastSync is { } sync)
         {
@@ -144,6 +144,6 @@ public sealed class NodeStatusPublisher(IKubernetes kubernetes, string nodeName,
             sync.Trigger = null;
             sync.KernelWrites = 0;
         }
-        return KubernetesJson.Serialize(copy);
+        return ApiJson.Serialize(copy);
     }
 }

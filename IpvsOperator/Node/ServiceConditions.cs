@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text.Json;
+using System.Text.Json.Nodes;
 using IpvsOperator.Runtime.Client;
 using k8s;
 using k8s.Models;
@@ -30,21 +30,18 @@ public sealed class ServiceConditions(IKubernetes kubernetes, ILogger logger, Ti
         }
         // As Kubernetes conditions go: the transition time moves only when the status does.
         var since = shown is not null && shown.Status == status ? shown.LastTransitionTime : clock.GetUtcNow().UtcDateTime;
-        var patch = JsonSerializer.Serialize(new
+        var patch = new JsonObject
         {
-            status = new
+            ["status"] = new JsonObject
             {
-                conditions = new[]
+                ["conditions"] = new JsonArray(new JsonObject
                 {
-                    new
-                    {
-                        type, status, reason, message,
-                        lastTransitionTime = (since.Kind == DateTimeKind.Local ? since.ToUniversalTime() : since).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-                        observedGeneration = service.Metadata.Generation ?? 0,
-                    },
-                },
+                    ["type"] = type, ["status"] = status, ["reason"] = reason, ["message"] = message,
+                    ["lastTransitionTime"] = (since.Kind == DateTimeKind.Local ? since.ToUniversalTime() : since).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+                    ["observedGeneration"] = service.Metadata.Generation ?? 0,
+                }),
             },
-        });
+        }.ToJsonString();
         // Strategic merge: the conditions list merges by type, other writers' conditions stay.
         await WriteAsync(service, type, patch, PatchKind.Strategic, cancellationToken);
     }
@@ -57,11 +54,11 @@ public sealed class ServiceConditions(IKubernetes kubernetes, ILogger logger, Ti
             return;
         }
         // The list without ours, conditional on the version read: a condition another writer adds meanwhile is not lost.
-        var patch = KubernetesJson.Serialize(new
+        var patch = new JsonObject
         {
-            metadata = new { resourceVersion = service.Metadata.ResourceVersion },
-            status = new { conditions = service.Status!.Conditions!.Where(c => c.Type != type).ToList() },
-        });
+            ["metadata"] = new JsonObject { ["resourceVersion"] = service.Metadata.ResourceVersion },
+            ["status"] = new JsonObject { ["conditions"] = ApiJson.ToNode(service.Status!.Conditions!.Where(c => c.Type != type).ToList()) },
+        }.ToJsonString();
         if (await WriteAsync(service, type, patch, PatchKind.Merge, cancellationToken))
         {
             logger.LogInformation("Service {Namespace}/{Name}: condition {Type} removed", service.Metadata.NamespaceProperty, service.Metadata.Name, type);

@@ -501,7 +501,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
     private void Wrote(V1Lease lease) => written[lease.Metadata.Name] = lease;
 
     /// <summary>A copy to change: the watch's objects are shared, and a write that fails must leave them as they were.</summary>
-    private static V1Lease Copy(V1Lease lease) => KubernetesJson.Deserialize<V1Lease>(KubernetesJson.Serialize(lease));
+    private static V1Lease Copy(V1Lease lease) => ApiJson.Copy(lease);
 
     private static long Version(V1Lease lease) => long.TryParse(lease.Metadata.ResourceVersion, out var version) ? version : 0;
 

@@ -54,7 +54,7 @@ public sealed class EntityClient<T>
     {
         var query = Query(("labelSelector", labelSelector), ("limit", limit > 0 ? limit.ToString(CultureInfo.InvariantCulture) : null), ("continue", continueToken));
         var list = await SendAsync<JsonElement>(HttpMethod.Get, Metadata.Path(ns) + query, null, null, cancellationToken);
-        var items = list.GetProperty("items").EnumerateArray().Select(i => KubernetesJson.Deserialize<T>(i)).ToList();
+        var items = list.GetProperty("items").EnumerateArray().Select(ApiJson.Deserialize<T>).ToList();
         var metadata = list.GetProperty("metadata");
         return new EntityList<T>(items,
             metadata.TryGetProperty("resourceVersion", out var version) ? version.GetString() ?? string.Empty : string.Empty,
@@ -85,7 +85,7 @@ public sealed class EntityClient<T>
     /// leave the caller's cache stale until a restart. Throws <see cref="ApiStatusException"/>
     /// (IsGone) when that version is too old.
     /// </summary>
-    public async IAsyncEnumerable<(WatchEventType Type, T Object)> WatchAsync(string? ns, string resourceVersion, string? labelSelector = null,
+    public async IAsyncEnumerable<(WatchChange Type, T Object)> WatchAsync(string? ns, string resourceVersion, string? labelSelector = null,
         bool bookmarks = true, TimeSpan? timeout = null, TimeSpan? grace = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var serverTimeout = timeout ?? WatchTimeouts.Spread();
@@ -146,10 +146,10 @@ public sealed class EntityClient<T>
             var obj = document.RootElement.GetProperty("object");
             if (type == "ERROR")
             {
-                var status = KubernetesJson.Deserialize<V1Status>(obj);
+                var status = ApiJson.Deserialize<V1Status>(obj);
                 throw new ApiStatusException((HttpStatusCode)(status.Code ?? 500), status);
             }
-            yield return (Enum.Parse<WatchEventType>(type!, ignoreCase: true), KubernetesJson.Deserialize<T>(obj));
+            yield return (Enum.Parse<WatchChange>(type!, ignoreCase: true), ApiJson.Deserialize<T>(obj));
         }
     }
 
@@ -182,7 +182,7 @@ public sealed class EntityClient<T>
     public async Task<bool> DeleteAsync(string? ns, string name, string? uid = null, string? resourceVersion = null, CancellationToken cancellationToken = default)
     {
         var options = uid is null && resourceVersion is null ? null
-            : JsonSerializer.Serialize(new { apiVersion = "v1", kind = "DeleteOptions", preconditions = new { uid, resourceVersion } }, OmitNulls);
+            : ApiJson.Serialize(new V1DeleteOptions { ApiVersion = "v1", Kind = "DeleteOptions", Preconditions = new V1Preconditions { Uid = uid, ResourceVersion = resourceVersion } });
         try
         {
             await SendAsync<JsonElement>(HttpMethod.Delete, Metadata.Path(ns, name), options, null, cancellationToken);
@@ -194,8 +194,6 @@ public sealed class EntityClient<T>
         }
     }
 
-    private static readonly JsonSerializerOptions OmitNulls = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
-
     private static string Json(T obj)
     {
         if (string.IsNullOrEmpty(obj.ApiVersion) || string.IsNullOrEmpty(obj.Kind))
@@ -204,7 +202,7 @@ public sealed class EntityClient<T>
             obj.ApiVersion = metadata.ApiVersion;
             obj.Kind = metadata.Kind;
         }
-        return KubernetesJson.Serialize(obj);
+        return ApiJson.Serialize(obj);
     }
 
     private Task AuthenticateAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
@@ -226,7 +224,7 @@ public sealed class EntityClient<T>
                 throw await ErrorAsync(reply, token);
             }
             var text = await reply.Content.ReadAsStringAsync(token);
-            return KubernetesJson.Deserialize<TResult>(text);
+            return ApiJson.Deserialize<TResult>(text);
         }, cancellationToken);
 
     private static async Task<ApiStatusException> ErrorAsync(HttpResponseMessage reply, CancellationToken cancellationToken)
@@ -235,7 +233,7 @@ public sealed class EntityClient<T>
         V1Status status;
         try
         {
-            status = KubernetesJson.Deserialize<V1Status>(text) ?? new V1Status();
+            status = ApiJson.Deserialize<V1Status>(text);
         }
         catch (JsonException)
         {

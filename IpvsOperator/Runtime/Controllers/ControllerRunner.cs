@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Text.Json;
+using System.Text.Json.Nodes;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Queue;
 using IpvsOperator.Runtime.Watching;
@@ -203,7 +203,10 @@ public sealed class ControllerRunner<TEntity> : IRunnableController
     /// <summary>Writes the finalizer list, conditional on the resourceVersion read: a conflict retries on fresh state.</summary>
     private Task<TEntity> SetFinalizersAsync(TEntity entity, List<string> finalizerList, CancellationToken cancellationToken)
     {
-        var patch = JsonSerializer.Serialize(new { metadata = new { resourceVersion = entity.Metadata.ResourceVersion, finalizers = finalizerList } });
+        var patch = new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["resourceVersion"] = entity.Metadata.ResourceVersion, ["finalizers"] = ApiJson.Strings(finalizerList) },
+        }.ToJsonString();
         return client.PatchAsync(entity.Metadata.NamespaceProperty, entity.Metadata.Name, patch, PatchKind.Merge, cancellationToken: cancellationToken);
     }
 

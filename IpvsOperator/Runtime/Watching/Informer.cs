@@ -138,16 +138,16 @@ public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? 
         synced.TrySetResult();
     }
 
-    private void Apply(WatchEventType type, T obj)
+    private void Apply(WatchChange type, T obj)
     {
         LastResourceVersion = obj.Metadata.ResourceVersion ?? LastResourceVersion;
-        if (type == WatchEventType.Bookmark)
+        if (type == WatchChange.Bookmark)
         {
             return;
         }
         StripManagedFields(obj);
         var key = ObjectKey.Of(obj);
-        if (type == WatchEventType.Deleted)
+        if (type == WatchChange.Deleted)
         {
             if (cache.TryRemove(key, out _))
             {
