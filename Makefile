@@ -11,7 +11,7 @@ export DOTNET_NOLOGO=1
 
 VM_DIR      ?= $(CURDIR)/.vm
 
-.PHONY: run build test test-kernel generate bench bench-kernel bench-node docker-build publish aot-floor docs clean
+.PHONY: run build test test-kernel generate bench bench-kernel bench-node docker-build publish aot-floor node-aot docs clean
 
 ## The operator with no cluster: LocalCluster, the controller, its webhooks, a node agent and the samples. Ctrl-C stops.
 ## Flags go in ARGS: make run ARGS='--dataplane kernel'   (ipvs-operator help local lists them)
@@ -71,6 +71,11 @@ publish:
 ## Measured with: dotnet run -c Release --project IpvsOperator.Benchmarks -- footprint --floor out/aot-floor/aot-floor
 aot-floor:
 	$(DOTNET) publish tools/aot-floor -c Release -r linux-x64 -o out/aot-floor
+
+## The node agent built with Native AOT (issue 21; needs clang and zlib1g-dev), into out/node-aot.
+## Measured with: dotnet run -c Release --project IpvsOperator.Benchmarks -- footprint --aot-agent out/node-aot/ipvs-operator-node
+node-aot:
+	$(DOTNET) publish tools/node-aot -c Release -r linux-x64 -o out/node-aot
 
 ## Regenerate config/crd, config/rbac, config/webhook and docs/reference/api.md from the code. Must leave a clean tree unchanged.
 generate:

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using IpvsOperator.Addressing;
 using IpvsOperator.LocalCluster;
 using IpvsOperator.Node.Announcement;
+using IpvsOperator.Runtime.Client;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -129,7 +130,7 @@ internal static class ElectionFailover
     {
         var network = new Cutoff();
         var client = new Kubernetes(server.ClientConfiguration(), network);
-        var election = new AnnouncementElection(client, name, new Layer2Options { Namespace = Namespace }, NullLogger.Instance);
+        var election = new AnnouncementElection(ApiConnection.Of(client), name, new Layer2Options { Namespace = Namespace }, NullLogger.Instance);
         var agent = new Agent(name, election, network, new CancellationTokenSource(), new ConcurrentQueue<(TimeSpan, int, HashSet<IPAddressValue>)>());
         election.HeldChanged += held => agent.Changes.Enqueue((clock.Elapsed, held.Count, held.ToHashSet()));
         agent.Run = Task.Run(() => election.RunAsync(() => candidates, agent.Stop.Token));

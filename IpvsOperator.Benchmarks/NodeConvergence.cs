@@ -40,7 +40,7 @@ internal static class NodeConvergence
         var dataplane = NodeDataplanes.Create(kind, NullLoggerFactory.Instance);
         Clear(dataplane.Ipvs);
         var reports = new List<(TimeSpan At, SyncReport Report)>();
-        var agent = new NodeAgent(client, dataplane, new NodeAgentOptions { NodeName = "node-a", SyncPeriod = TimeSpan.FromSeconds(20) }, NullLoggerFactory.Instance);
+        var agent = new NodeAgent(ApiConnection.Of(client), dataplane, new NodeAgentOptions { NodeName = "node-a", SyncPeriod = TimeSpan.FromSeconds(20) }, NullLoggerFactory.Instance);
         agent.Synced += r =>
         {
             lock (reports)

@@ -18,9 +18,10 @@ namespace IpvsOperator.Benchmarks;
 /// from its own /metrics), at 100 and 2,000 LoadBalancer Services of 3 ports and 5 endpoints.
 /// The agent runs on the in-memory dataplane, so its RSS also holds the IPVS table that the kernel
 /// would hold on a node: an upper bound.
-/// Run: <c>dotnet run -c Release --project IpvsOperator.Benchmarks -- footprint [--operator DIR] [--env NAME=VALUE]... [--floor FILE]</c>;
+/// Run: <c>dotnet run -c Release --project IpvsOperator.Benchmarks -- footprint [--operator DIR] [--env NAME=VALUE]... [--floor FILE] [--aot-agent FILE]</c>;
 /// DIR is a build or publish output of IpvsOperator (default: the copy next to this harness);
-/// FILE is the Native AOT floor program (tools/aot-floor), measured after the agent on the same data.
+/// FILE is the Native AOT floor program (tools/aot-floor), measured after the agent on the same data;
+/// --aot-agent FILE the node agent built with Native AOT (tools/node-aot), measured the same way as the agent.
 /// </summary>
 internal static class ProcessFootprint
 {
@@ -33,6 +34,7 @@ internal static class ProcessFootprint
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         var sizes = new List<int>();
         string? floor = null;
+        string? aotAgent = null;
         for (var i = 0; i < args.Count; i++)
         {
             switch (args[i])
@@ -47,11 +49,14 @@ internal static class ProcessFootprint
                 case "--floor":
                     floor = Path.GetFullPath(args[++i]);
                     break;
+                case "--aot-agent":
+                    aotAgent = Path.GetFullPath(args[++i]);
+                    break;
                 case "--services":
                     sizes.Add(int.Parse(args[++i], CultureInfo.InvariantCulture));
                     break;
                 default:
-                    throw new ArgumentException($"unknown argument '{args[i]}'; valid: --operator DIR, --env NAME=VALUE, --services N, --floor FILE");
+                    throw new ArgumentException($"unknown argument '{args[i]}'; valid: --operator DIR, --env NAME=VALUE, --services N, --floor FILE, --aot-agent FILE");
             }
         }
         if (sizes.Count == 0)
@@ -65,14 +70,14 @@ internal static class ProcessFootprint
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var services in sizes)
         {
-            foreach (var row in await MeasureAsync(launcher, services, floor))
+            foreach (var row in await MeasureAsync(launcher, services, floor, aotAgent))
             {
                 Console.WriteLine(row);
             }
         }
     }
 
-    private static async Task<List<string>> MeasureAsync(OperatorLauncher launcher, int services, string? floor)
+    private static async Task<List<string>> MeasureAsync(OperatorLauncher launcher, int services, string? floor, string? aotAgent)
     {
         var rows = new List<string>();
         var work = Directory.CreateTempSubdirectory("ipvs-footprint-");
@@ -108,21 +113,12 @@ internal static class ProcessFootprint
 
             // The node agent: from its start to /readyz (its first completed sync of the whole table).
             var agentPort = FreePort();
-            using (var agent = launcher.Start(
-                ["node", "--kubeconfig", kubeconfig, "--node-name", "node-a", "--dataplane", "memory", "--announce", "none", "--sync-period", "5s",
-                 "--metrics-port", $"{agentPort}", "--state-file", Path.Combine(work.FullName, "bound-addresses")], work.FullName))
+            rows.Add(await MeasureAgentAsync("node agent", launcher, kubeconfig, agentPort, services, work));
+            // The same agent built with Native AOT (tools/node-aot), on the same data.
+            if (aotAgent is not null)
             {
-                var startedAt = Stopwatch.StartNew();
-                using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-                await WaitUntilAsync(async () => await IsReadyAsync(http, agentPort), agent, TimeSpan.FromMinutes(5));
-                var firstSync = (startedAt.Elapsed, agent.CpuTime());
-                var programmed = await ScrapeAsync(agentPort, "ipvsoperator_node_virtual_services");
-                if (programmed != services * PortNames.Length)
-                {
-                    throw new InvalidOperationException($"the agent was ready with {programmed} virtual services; {services * PortNames.Length} expected");
-                }
-                rows.Add(await SettleAndMeasureAsync("node agent", services, firstSync, agent, agentPort));
-                agent.Stop();
+                var aot = new OperatorLauncher(Path.GetDirectoryName(aotAgent)!, aotAgent, null, new Dictionary<string, string>());
+                rows.Add(await MeasureAgentAsync("node agent (Native AOT)", aot, kubeconfig, agentPort, services, work));
             }
 
             // The floor of a Native AOT agent (tools/aot-floor): the same watches and caches, no work.
@@ -145,6 +141,26 @@ internal static class ProcessFootprint
     }
 
     /// <summary>Two periodic syncs and the GC's own pace later; no forced collection, as a running process is measured.</summary>
+
+    /// <summary>A node agent, from its start to /readyz (its first completed sync of the whole table), then settled.</summary>
+    private static async Task<string> MeasureAgentAsync(string label, OperatorLauncher launcher, string kubeconfig, int port, int services, DirectoryInfo work)
+    {
+        using var agent = launcher.Start(
+            ["node", "--kubeconfig", kubeconfig, "--node-name", "node-a", "--dataplane", "memory", "--announce", "none", "--sync-period", "5s",
+             "--metrics-port", $"{port}", "--state-file", Path.Combine(work.FullName, "bound-addresses")], work.FullName);
+        var startedAt = Stopwatch.StartNew();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        await WaitUntilAsync(async () => await IsReadyAsync(http, port), agent, TimeSpan.FromMinutes(5));
+        var firstSync = (startedAt.Elapsed, agent.CpuTime());
+        var programmed = await ScrapeAsync(port, "ipvsoperator_node_virtual_services");
+        if (programmed != services * PortNames.Length)
+        {
+            throw new InvalidOperationException($"the {label} was ready with {programmed} virtual services; {services * PortNames.Length} expected");
+        }
+        var row = await SettleAndMeasureAsync(label, services, firstSync, agent, port);
+        agent.Stop();
+        return row;
+    }
     private static async Task<string> SettleAndMeasureAsync(string component, int services, (TimeSpan Wall, TimeSpan Cpu) firstSync, OperatorProcess process, int port)
     {
         await Task.Delay(TimeSpan.FromSeconds(12));

@@ -11,4 +11,4 @@ Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressEventC
 // (its default is 2 s): a node agent hands its layer 2 addresses over and withdraws its BGP routes
 // (one frr-reload) first, and a controller gives up its lease. Inside the kubelet's default grace
 // period of 30 s.
-return await CommandLine.CreateRoot().Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = CommandLine.StopTimeout });
+return await CommandLine.CreateRoot().Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = Stopping.Timeout });

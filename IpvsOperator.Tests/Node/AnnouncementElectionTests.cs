@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
 using IpvsOperator.Node.Announcement;
+using IpvsOperator.Runtime.Client;
 using IpvsOperator.Tests.Support;
 using k8s;
 using k8s.Models;
@@ -73,7 +74,7 @@ public class AnnouncementElectionTests : LocalClusterFixture
     {
         var network = new PartitionHandler();
         var client = new Kubernetes(Server.ClientConfiguration(), network);
-        var election = new AnnouncementElection(client, name, new Layer2Options
+        var election = new AnnouncementElection(ApiConnection.Of(client), name, new Layer2Options
         {
             LeaseDuration = TimeSpan.FromSeconds(2),
             RenewDeadline = TimeSpan.FromSeconds(1),

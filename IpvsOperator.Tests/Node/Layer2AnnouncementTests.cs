@@ -4,6 +4,7 @@ using IpvsOperator.Dataplane.InMemory;
 using IpvsOperator.Entities;
 using IpvsOperator.Node;
 using IpvsOperator.Node.Announcement;
+using IpvsOperator.Runtime.Client;
 using IpvsOperator.Tests.Controllers;
 using IpvsOperator.Tests.Support;
 using k8s;
@@ -46,7 +47,7 @@ public class Layer2AnnouncementTests : ControllerFixture
     {
         var dataplane = NodeDataplanes.InMemory();
         prepare?.Invoke(dataplane);
-        var agent = new NodeAgent(Client, dataplane, new NodeAgentOptions
+        var agent = new NodeAgent(ApiConnection.Of(Client), dataplane, new NodeAgentOptions
         {
             NodeName = name,
             Layer2 = new Layer2Options { Interface = announceInterface, Namespace = leases, LeaseDuration = TimeSpan.FromSeconds(2), RenewDeadline = TimeSpan.FromSeconds(1), RetryPeriod = TimeSpan.FromMilliseconds(200) },

@@ -5,6 +5,7 @@ using IpvsOperator.Dataplane.InMemory;
 using IpvsOperator.Dataplane.Netlink;
 using IpvsOperator.Entities;
 using IpvsOperator.Node;
+using IpvsOperator.Runtime.Client;
 using IpvsOperator.Tests.Controllers;
 using IpvsOperator.Tests.Support;
 using k8s;
@@ -37,7 +38,7 @@ public class NodeAgentTests : ControllerFixture
 
     private NodeAgent StartAgent(NodeDataplane dataplane, NodeAgentOptions? options = null, IpvsOperator.Node.Health.IProber? prober = null)
     {
-        var agent = new NodeAgent(Client, dataplane, options ?? new NodeAgentOptions { NodeName = "node-a" }, NullLoggerFactory.Instance, prober: prober);
+        var agent = new NodeAgent(ApiConnection.Of(Client), dataplane, options ?? new NodeAgentOptions { NodeName = "node-a" }, NullLoggerFactory.Instance, prober: prober);
         var stop = new CancellationTokenSource();
         agents.Add((Task.Run(() => agent.RunAsync(stop.Token)), stop));
         return agent;
@@ -385,7 +386,7 @@ public class NodeAgentTests : ControllerFixture
         var (_, vip) = await AddressedServiceAsync("agent-unready", "198.51.100.88/30");
         var ipvs = new UnavailableIpvs(new InMemoryIpvs()) { Available = true };
         using var logs = new CollectingLoggerProvider();
-        var agent = new NodeAgent(Client, InMemory() with { Ipvs = ipvs }, new NodeAgentOptions { NodeName = "node-a", SyncPeriod = TimeSpan.FromMilliseconds(200) }, logs.Factory);
+        var agent = new NodeAgent(ApiConnection.Of(Client), InMemory() with { Ipvs = ipvs }, new NodeAgentOptions { NodeName = "node-a", SyncPeriod = TimeSpan.FromMilliseconds(200) }, logs.Factory);
         var stop = new CancellationTokenSource();
         agents.Add((Task.Run(() => agent.RunAsync(stop.Token)), stop));
         await Eventually.TrueAsync(() => agent.IsReady && ipvs.ListServices().Any(s => s.Key.Address == vip), "ready and programmed");

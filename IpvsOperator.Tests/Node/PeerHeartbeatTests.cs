@@ -3,6 +3,7 @@ using System.Net;
 using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
 using IpvsOperator.Node.Announcement;
+using IpvsOperator.Runtime.Client;
 using IpvsOperator.Tests.Support;
 using k8s;
 using k8s.Models;
@@ -180,7 +181,7 @@ public class PeerHeartbeatTests : LocalClusterFixture
         var api = new ApiLink();
         var client = new Kubernetes(Server.ClientConfiguration(), api);
         var peerLink = new PeerLink(new UdpHeartbeatTransport(new IPEndPoint(IPAddress.Loopback, 0)));
-        var election = new AnnouncementElection(client, name, Timings, NullLogger.Instance)
+        var election = new AnnouncementElection(ApiConnection.Of(client), name, Timings, NullLogger.Instance)
         {
             Peers = heartbeats ? new PeerHeartbeats(name, Key, peerLink, NullLogger.Instance) : null,
         };

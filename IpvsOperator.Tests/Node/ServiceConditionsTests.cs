@@ -1,4 +1,5 @@
 using IpvsOperator.Node;
+using IpvsOperator.Runtime.Client;
 using IpvsOperator.Tests.Support;
 using k8s;
 using k8s.Models;
@@ -20,7 +21,7 @@ public class ServiceConditionsTests : LocalClusterFixture
             Spec = new V1ServiceSpec { Ports = [new V1ServicePort { Port = 80 }] },
         }, "default");
         var clock = new ManualClock();
-        var conditions = new ServiceConditions(Client, NullLogger.Instance, clock);
+        var conditions = new ServiceConditions(ApiConnection.Of(Client), NullLogger.Instance, clock);
 
         await conditions.EnsureAsync(await ReadAsync(), "example.com/Other", "True", "Because", "another writer's", CancellationToken.None);
         await conditions.EnsureAsync(await ReadAsync(), "example.com/Mine", "False", "SomeFail", "1 of 2", CancellationToken.None);

@@ -19,6 +19,14 @@ public class ApiJsonTests
         Labels = new Dictionary<string, string> { ["app"] = "web" }, Annotations = new Dictionary<string, string> { ["ipvsoperator.io/pool"] = "public" },
         Finalizers = ["ipvsoperator.io/release-address"],
         OwnerReferences = [new V1OwnerReference { ApiVersion = "v1", Kind = "Service", Name = "web", Uid = "0b4c", BlockOwnerDeletion = true }],
+        ManagedFields =
+        [
+            new V1ManagedFieldsEntry
+            {
+                Manager = "ipvs-operator-controller", Operation = "Update", ApiVersion = "v1", Time = Time, FieldsType = "FieldsV1",
+                FieldsV1 = JsonDocument.Parse("""{"f:status":{"f:loadBalancer":{"f:ingress":{}}}}""").RootElement,
+            },
+        ],
     };
 
     private static V1Condition Condition(string type) =>

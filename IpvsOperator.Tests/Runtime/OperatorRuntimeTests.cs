@@ -240,7 +240,7 @@ public class OperatorRuntimeTests : LocalClusterFixture
     {
         var ns = await NewNamespaceAsync();
         var about = await Maps.CreateAsync(Map("noisy", ns));
-        var recorder = new EventRecorder(Client, "test", NullLogger<EventRecorder>.Instance);
+        var recorder = new EventRecorder(ApiConnection.Of(Client), "test", NullLogger<EventRecorder>.Instance);
 
         await recorder.RecordAsync(about, EventType.Warning, "AllocationFailed", "pool full");
         await recorder.RecordAsync(about, EventType.Warning, "AllocationFailed", "pool full");
@@ -259,7 +259,7 @@ public class OperatorRuntimeTests : LocalClusterFixture
     {
         var ns = await NewNamespaceAsync();
         var about = await Maps.CreateAsync(Map("verbose", ns));
-        var recorder = new EventRecorder(Client, "test", NullLogger<EventRecorder>.Instance);
+        var recorder = new EventRecorder(ApiConnection.Of(Client), "test", NullLogger<EventRecorder>.Instance);
 
         await recorder.RecordAsync(about, EventType.Warning, "AllocationFailed", "pools: " + string.Concat(Enumerable.Repeat("198.51.100.7, ", 20_000)));
         await recorder.RecordAsync(about, EventType.Warning, "AllocationFailed", "pools: " + string.Concat(Enumerable.Repeat("198.51.100.7, ", 20_000)));

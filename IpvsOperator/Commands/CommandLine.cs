@@ -5,9 +5,6 @@ namespace IpvsOperator.Commands;
 /// <summary>The executable's verbs, one per capability; only verbs that work are registered.</summary>
 public static class CommandLine
 {
-    /// <summary>How long a component may take to stop cleanly after SIGTERM or Ctrl-C (the DaemonSet's and Deployment's grace period is 30 s).</summary>
-    public static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(20);
-
     public static RootCommand CreateRoot()
     {
         var root = new RootCommand("IpvsOperator: LoadBalancer Services for bare-metal Kubernetes, on Linux IPVS.")

@@ -14,12 +14,12 @@ public sealed class NodeHost(NodeHostOptions options, ILoggerFactory loggers)
     public async Task RunAsync(CancellationToken cancellationToken, TaskCompletionSource? started = null)
     {
         var logger = loggers.CreateLogger<NodeHost>();
-        using var kubernetes = KubernetesConnection.Connect(options.Connection, options.Kubeconfig, "ipvs-operator-node");
+        using var api = KubernetesConnection.ConnectApi(options.Connection, options.Kubeconfig, "ipvs-operator-node");
         var dataplane = NodeDataplanes.Create(options.Dataplane, loggers, options.ProcSys, options.Frr);
         Dataplane = dataplane;
         try
         {
-            var agent = new NodeAgent(kubernetes, dataplane, options.Agent, loggers, prober: options.Prober);
+            var agent = new NodeAgent(api, dataplane, options.Agent, loggers, prober: options.Prober);
             Agent = agent;
             var startedAt = DateTimeOffset.UtcNow;
             await using var health = await HealthServer.StartAsync(options.Bind, options.MetricsPort,

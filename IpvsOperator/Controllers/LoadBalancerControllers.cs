@@ -24,7 +24,7 @@ public static class LoadBalancerControllers
         var poolClient = new EntityClient<V1Alpha1IPPool>(kubernetes);
         var allocationClient = new EntityClient<V1Alpha1IPAllocation>(kubernetes);
         var namespaceClient = new EntityClient<V1Namespace>(kubernetes);
-        var events = new EventRecorder(kubernetes, "ipvs-operator-controller", loggers.CreateLogger<EventRecorder>(), clock);
+        var events = new EventRecorder(ApiConnection.Of(kubernetes), "ipvs-operator-controller", loggers.CreateLogger<EventRecorder>(), clock);
         return runtime.AddControllers(newTerm =>
         {
             var services = newTerm.Watch<V1Service>(options);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using IpvsOperator.Runtime.Client;
 using k8s.Models;
@@ -14,6 +15,7 @@ namespace IpvsOperator.Entities;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     Converters = [typeof(KubernetesTimeConverter), typeof(NullableKubernetesTimeConverter)])]
+[JsonSerializable(typeof(JsonElement))] // what an object-typed field holds (managedFields' fieldsV1)
 [JsonSerializable(typeof(V1Service))]
 [JsonSerializable(typeof(V1EndpointSlice))]
 [JsonSerializable(typeof(V1Node))]

@@ -71,23 +71,23 @@ public sealed class NodeAgent
     private int failedInARow;
 
     /// <param name="prober">How endpoints are health-checked; default: from this node over the network.</param>
-    public NodeAgent(IKubernetes kubernetes, NodeDataplane dataplane, NodeAgentOptions options, ILoggerFactory loggers, TimeProvider? time = null, IProber? prober = null)
+    public NodeAgent(ApiConnection api, NodeDataplane dataplane, NodeAgentOptions options, ILoggerFactory loggers, TimeProvider? time = null, IProber? prober = null)
     {
         this.options = options;
         logger = loggers.CreateLogger<NodeAgent>();
         clock = time ?? TimeProvider.System;
-        events = new EventRecorder(kubernetes, "ipvs-operator-node", loggers.CreateLogger<EventRecorder>(), clock);
-        allocations = Watch(new EntityClient<V1Alpha1IPAllocation>(kubernetes));
-        services = Watch(new EntityClient<V1Service>(kubernetes));
-        slices = Watch(new EntityClient<V1EndpointSlice>(kubernetes));
-        pools = Watch(new EntityClient<V1Alpha1IPPool>(kubernetes));
+        events = new EventRecorder(api, "ipvs-operator-node", loggers.CreateLogger<EventRecorder>(), clock);
+        allocations = Watch(new EntityClient<V1Alpha1IPAllocation>(api));
+        services = Watch(new EntityClient<V1Service>(api));
+        slices = Watch(new EntityClient<V1EndpointSlice>(api));
+        pools = Watch(new EntityClient<V1Alpha1IPPool>(api));
         // Nodes matter to the node-port mode (their InternalIPs are the destinations) and to BGP (this node's labels and router ID).
-        nodes = options.ForwardTo == ForwardTarget.NodePort || options.Bgp is not null ? Watch(new EntityClient<V1Node>(kubernetes)) : null;
+        nodes = options.ForwardTo == ForwardTarget.NodePort || options.Bgp is not null ? Watch(new EntityClient<V1Node>(api)) : null;
         if (options.Bgp is { } bgpOptions)
         {
             var speaker = dataplane.Bgp ?? throw new ArgumentException("BGP announcement is on but the dataplane has no BGP speaker", nameof(dataplane));
-            bgpPeers = Watch(new EntityClient<V1Alpha1BGPPeer>(kubernetes));
-            secrets = new Informer<V1Secret>(new EntityClient<V1Secret>(kubernetes), loggers.CreateLogger<Informer<V1Secret>>(), bgpOptions.SecretNamespace, time: clock);
+            bgpPeers = Watch(new EntityClient<V1Alpha1BGPPeer>(api));
+            secrets = new Informer<V1Secret>(new EntityClient<V1Secret>(api), loggers.CreateLogger<Informer<V1Secret>>(), bgpOptions.SecretNamespace, time: clock);
             secrets.Subscribe(_ => changed.Writer.TryWrite(true));
             bgp = new BgpAnnouncer(speaker, bgpOptions, events, () => ThisNode, () => changed.Writer.TryWrite(true), loggers.CreateLogger<BgpAnnouncer>(), clock);
         }
@@ -103,8 +103,8 @@ public sealed class NodeAgent
             healthChanges.Enqueue(change);
             changed.Writer.TryWrite(true);
         };
-        healthCondition = new HealthCondition(new ServiceConditions(kubernetes, logger, clock), options.NodeName);
-        status = new NodeStatusPublisher(kubernetes, options.NodeName, new IPVSNodeSpec
+        healthCondition = new HealthCondition(new ServiceConditions(api, logger, clock), options.NodeName);
+        status = new NodeStatusPublisher(api, options.NodeName, new IPVSNodeSpec
         {
             Version = typeof(NodeAgent).Assembly.GetName().Version?.ToString(3),
             Announce = options.Announce,
@@ -115,7 +115,7 @@ public sealed class NodeAgent
         }, loggers.CreateLogger<NodeStatusPublisher>(), clock);
         if (options.Layer2 is { } layer2Options)
         {
-            layer2 = new Layer2Announcement(kubernetes, dataplane, options.NodeName, layer2Options, events,
+            layer2 = new Layer2Announcement(api, dataplane, options.NodeName, layer2Options, events,
                 address => kernel.LastDesired.Allocated.Contains(address), () => changed.Writer.TryWrite(true), () => kernel.NetfilterWorks, loggers, clock);
         }
 

@@ -15,13 +15,13 @@ namespace IpvsOperator.Node;
 /// first use, owned by the node's Node object so that it goes when the Node goes. A failed write is
 /// logged once and retried with the next offer.
 /// </summary>
-public sealed class NodeStatusPublisher(IKubernetes kubernetes, string nodeName, IPVSNodeSpec spec, ILogger logger, TimeProvider? time = null)
+public sealed class NodeStatusPublisher(ApiConnection api, string nodeName, IPVSNodeSpec spec, ILogger logger, TimeProvider? time = null)
 {
     public static readonly TimeSpan MinInterval = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan Refresh = TimeSpan.FromSeconds(60);
 
-    private readonly EntityClient<V1Alpha1IPVSNode> objects = new(kubernetes);
-    private readonly EntityClient<V1Node> nodes = new(kubernetes);
+    private readonly EntityClient<V1Alpha1IPVSNode> objects = new(api);
+    private readonly EntityClient<V1Node> nodes = new(api);
     private readonly TimeProvider clock = time ?? TimeProvider.System;
     private readonly Channel<bool> offered = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private IPVSNodeStatus? latest;

@@ -13,9 +13,9 @@ namespace IpvsOperator.Node;
 /// the agent may not change any Service's spec or metadata (see docs/operations.md, Security). A
 /// write that fails is logged and made on a later sync: callers are level-based.
 /// </summary>
-public sealed class ServiceConditions(IKubernetes kubernetes, ILogger logger, TimeProvider clock)
+public sealed class ServiceConditions(ApiConnection api, ILogger logger, TimeProvider clock)
 {
-    private readonly EntityClient<V1Service> serviceClient = new(kubernetes);
+    private readonly EntityClient<V1Service> serviceClient = new(api);
 
     public static V1Condition? Find(V1Service service, string type) =>
         service.Status?.Conditions?.FirstOrDefault(c => c.Type == type);

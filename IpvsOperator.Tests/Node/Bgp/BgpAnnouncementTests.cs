@@ -53,7 +53,7 @@ public class BgpAnnouncementTests : ControllerFixture
     {
         dataplane ??= NodeDataplanes.InMemory();
         var speaker = (InMemoryBgpSpeaker)dataplane.Bgp!;
-        var agent = new NodeAgent(Client, dataplane, new NodeAgentOptions
+        var agent = new NodeAgent(ApiConnection.Of(Client), dataplane, new NodeAgentOptions
         {
             NodeName = node,
             SyncPeriod = syncPeriod ?? TimeSpan.FromMilliseconds(300),

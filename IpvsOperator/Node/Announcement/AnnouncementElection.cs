@@ -34,7 +34,7 @@ namespace IpvsOperator.Node.Announcement;
 /// lease duration, longer than it takes a holder to notice that it hears a peer no more.
 /// </para>
 /// </summary>
-public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName, Layer2Options options, ILogger logger, TimeProvider? time = null)
+public sealed class AnnouncementElection(ApiConnection api, string nodeName, Layer2Options options, ILogger logger, TimeProvider? time = null)
 {
     public const string ComponentLabel = "ipvsoperator.io/lease";
     public const string AddressAnnotation = "ipvsoperator.io/address";
@@ -50,7 +50,7 @@ public sealed class AnnouncementElection(IKubernetes kubernetes, string nodeName
     private const string PresencePrefix = "ipvs-node-";
     private const string AddressPrefix = "ipvs-vip-";
     // No retries inside a round: the next round is the retry, and a partition must show at once.
-    private readonly EntityClient<V1Lease> leases = new(kubernetes, Polly.ResiliencePipeline.Empty);
+    private readonly EntityClient<V1Lease> leases = new(api, Polly.ResiliencePipeline.Empty);
     private readonly TimeProvider clock = time ?? TimeProvider.System;
     private readonly Dictionary<string, (string ResourceVersion, DateTimeOffset SeenAt)> observed = [];
     private readonly Dictionary<string, V1Lease> written = new(StringComparer.Ordinal);

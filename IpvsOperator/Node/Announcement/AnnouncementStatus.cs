@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
+using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Events;
 using k8s;
 using k8s.Models;
@@ -16,9 +17,9 @@ namespace IpvsOperator.Node.Announcement;
 /// made on a later sync. Only the status is written: the agent may not change any Service's spec or
 /// metadata (see docs/operations.md, Security).
 /// </summary>
-public sealed class AnnouncementStatus(IKubernetes kubernetes, EventRecorder events, string nodeName, ILogger logger, TimeProvider clock)
+public sealed class AnnouncementStatus(ApiConnection api, EventRecorder events, string nodeName, ILogger logger, TimeProvider clock)
 {
-    private readonly ServiceConditions conditions = new(kubernetes, logger, clock);
+    private readonly ServiceConditions conditions = new(api, logger, clock);
     private readonly ConcurrentQueue<(IPAddressValue Address, string? From)> takeovers = new();
     private volatile HashSet<IPAddressValue> held = [];
 

@@ -1,4 +1,5 @@
 using IpvsOperator.Addressing;
+using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Events;
 using k8s;
 using k8s.Models;
@@ -17,7 +18,7 @@ public sealed class Layer2Announcement
     private readonly AnnouncementElection election;
     private readonly Layer2Announcer announcer;
     private readonly AnnouncementStatus status;
-    private readonly IKubernetes kubernetes;
+    private readonly ApiConnection api;
     private readonly string nodeName;
     private readonly Layer2Options options;
     private readonly ILoggerFactory loggers;
@@ -26,18 +27,18 @@ public sealed class Layer2Announcement
     /// <param name="isVip">Whether an address on the announcing interface is a VIP (ours to remove when not held).</param>
     /// <param name="changed">Called when the held addresses or the problem change: the agent publishes them after its next sync.</param>
     /// <param name="canSourceNat">Whether this node's source NAT works (else it announces only addresses that need none).</param>
-    public Layer2Announcement(IKubernetes kubernetes, NodeDataplane dataplane, string nodeName, Layer2Options options, EventRecorder events,
+    public Layer2Announcement(ApiConnection api, NodeDataplane dataplane, string nodeName, Layer2Options options, EventRecorder events,
         Func<IPAddressValue, bool> isVip, Action changed, Func<bool> canSourceNat, ILoggerFactory loggers, TimeProvider clock)
     {
         options.Validate();
-        (this.kubernetes, this.nodeName, this.options, this.loggers, this.clock) = (kubernetes, nodeName, options, loggers, clock);
+        (this.api, this.nodeName, this.options, this.loggers, this.clock) = (api, nodeName, options, loggers, clock);
         announcer = new Layer2Announcer(dataplane, options, isVip, loggers.CreateLogger<Layer2Announcer>(), clock);
-        election = new AnnouncementElection(kubernetes, nodeName, options, loggers.CreateLogger<AnnouncementElection>(), clock)
+        election = new AnnouncementElection(api, nodeName, options, loggers.CreateLogger<AnnouncementElection>(), clock)
         {
             CanAnnounce = announcer.Ready,
             CanSourceNat = canSourceNat,
         };
-        status = new AnnouncementStatus(kubernetes, events, nodeName, loggers.CreateLogger<AnnouncementStatus>(), clock);
+        status = new AnnouncementStatus(api, events, nodeName, loggers.CreateLogger<AnnouncementStatus>(), clock);
         election.HeldChanged += held =>
         {
             announcer.Apply(held);
@@ -81,7 +82,7 @@ public sealed class Layer2Announcement
         }
         try
         {
-            var key = await PeerKey.EnsureAsync(kubernetes, options.Namespace, logger, clock, cancellationToken);
+            var key = await PeerKey.EnsureAsync(api, options.Namespace, logger, clock, cancellationToken);
             return new PeerHeartbeats(nodeName, key, new UdpHeartbeatTransport(new System.Net.IPEndPoint(address, options.HeartbeatPort)), logger, clock);
         }
         catch (InvalidOperationException error)

@@ -24,9 +24,9 @@ public static class PeerKey
     private const string KeyField = "key";
 
     /// <summary>The key, made when missing; retried until it can be read or <paramref name="cancellationToken"/> fires.</summary>
-    public static async Task<byte[]> EnsureAsync(IKubernetes kubernetes, string @namespace, ILogger logger, TimeProvider clock, CancellationToken cancellationToken)
+    public static async Task<byte[]> EnsureAsync(ApiConnection api, string @namespace, ILogger logger, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var secrets = new EntityClient<V1Secret>(kubernetes);
+        var secrets = new EntityClient<V1Secret>(api);
         var failures = 0;
         while (true)
         {

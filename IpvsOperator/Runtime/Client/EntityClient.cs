@@ -11,7 +11,7 @@ using Polly;
 namespace IpvsOperator.Runtime.Client;
 
 /// <summary>
-/// Typed access to one resource type over the Kubernetes client's own authenticated HttpClient:
+/// Typed access to one resource type over an <see cref="ApiConnection"/>:
 /// get, list, watch, create, replace, status, patch and delete. Transient failures (5xx, 429,
 /// network errors, timeouts) are retried with exponential backoff and jitter; conflicts are not,
 /// because only the caller can redo its change on fresh state.
@@ -19,19 +19,17 @@ namespace IpvsOperator.Runtime.Client;
 public sealed class EntityClient<T>
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
-    private readonly HttpClient http;
-    private readonly k8s.Authentication.ServiceClientCredentials? credentials;
-    private readonly Uri baseUri;
+    private readonly ApiConnection connection;
     private readonly ResiliencePipeline retry;
 
     public EntityClient(IKubernetes kubernetes, ResiliencePipeline? retry = null)
+        : this(ApiConnection.Of(kubernetes), retry)
     {
-        var client = kubernetes as Kubernetes ?? throw new ArgumentException("the runtime needs a k8s.Kubernetes client", nameof(kubernetes));
-        http = client.HttpClient;
-        // The client adds credentials per request (not in its HttpClient): a bearer token, the
-        // in-cluster ServiceAccount token (refreshed from its file), basic auth. So must we.
-        credentials = client.Credentials;
-        baseUri = new Uri(client.BaseUri.ToString().TrimEnd('/') + "/");
+    }
+
+    public EntityClient(ApiConnection connection, ResiliencePipeline? retry = null)
+    {
+        this.connection = connection;
         this.retry = retry ?? ApiRetry.Transient();
         Metadata = EntityMetadata.For<T>();
     }
@@ -92,7 +90,7 @@ public sealed class EntityClient<T>
         var silence = serverTimeout + (grace ?? WatchTimeouts.Grace);
         var query = Query(("watch", "true"), ("resourceVersion", resourceVersion), ("allowWatchBookmarks", bookmarks ? "true" : null),
             ("labelSelector", labelSelector), ("timeoutSeconds", Math.Max(1, (int)serverTimeout.TotalSeconds).ToString(CultureInfo.InvariantCulture)));
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUri, Metadata.Path(ns) + query));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(connection.BaseUri, Metadata.Path(ns) + query));
         // Silence bounds the wait for the headers too: a server gone before answering is as dead as one gone after.
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         idle.CancelAfter(silence);
@@ -103,7 +101,7 @@ public sealed class EntityClient<T>
             {
                 var attempt = new HttpRequestMessage(request.Method, request.RequestUri); // a request is sent once; a retry sends a copy
                 await AuthenticateAsync(attempt, token);
-                var reply = await http.SendAsync(attempt, HttpCompletionOption.ResponseHeadersRead, token);
+                var reply = await connection.Http.SendAsync(attempt, HttpCompletionOption.ResponseHeadersRead, token);
                 if (!reply.IsSuccessStatusCode)
                 {
                     using (reply)
@@ -206,19 +204,19 @@ public sealed class EntityClient<T>
     }
 
     private Task AuthenticateAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-        credentials?.ProcessHttpRequestAsync(request, cancellationToken) ?? Task.CompletedTask;
+        connection.AuthenticateAsync(request, cancellationToken);
 
     private async Task<TResult> SendAsync<TResult>(HttpMethod method, string path, string? body, string? mediaType, CancellationToken cancellationToken) =>
         await retry.ExecuteAsync(async token =>
         {
-            using var request = new HttpRequestMessage(method, new Uri(baseUri, path));
+            using var request = new HttpRequestMessage(method, new Uri(connection.BaseUri, path));
             if (body is not null)
             {
                 request.Content = new StringContent(body, Encoding.UTF8);
                 request.Content.Headers.ContentType = new MediaTypeHeaderValue(mediaType ?? "application/json");
             }
             await AuthenticateAsync(request, token);
-            using var reply = await http.SendAsync(request, token);
+            using var reply = await connection.Http.SendAsync(request, token);
             if (!reply.IsSuccessStatusCode)
             {
                 throw await ErrorAsync(reply, token);

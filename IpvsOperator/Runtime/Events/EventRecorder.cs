@@ -18,9 +18,9 @@ public enum EventType
 /// reason and message for the same object bumps the count and lastTimestamp of one Event instead
 /// of creating another. Recording never throws: an Event that cannot be written is logged.
 /// </summary>
-public sealed class EventRecorder(IKubernetes kubernetes, string component, ILogger<EventRecorder> logger, TimeProvider? time = null)
+public sealed class EventRecorder(ApiConnection api, string component, ILogger<EventRecorder> logger, TimeProvider? time = null)
 {
-    private readonly EntityClient<Corev1Event> events = new(kubernetes);
+    private readonly EntityClient<Corev1Event> events = new(api);
     private readonly ConcurrentDictionary<(string Uid, string Type, string Reason, string Message), (string Namespace, string Name)> recorded = new();
     private readonly TimeProvider clock = time ?? TimeProvider.System;
 
