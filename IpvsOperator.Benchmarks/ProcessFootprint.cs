@@ -117,7 +117,7 @@ internal static class ProcessFootprint
             // The same agent built with Native AOT (tools/node-aot), on the same data.
             if (aotAgent is not null)
             {
-                var aot = new OperatorLauncher(Path.GetDirectoryName(aotAgent)!, aotAgent, null, new Dictionary<string, string>());
+                var aot = new OperatorLauncher(Path.GetDirectoryName(aotAgent)!, aotAgent, null, launcher.Environment);
                 rows.Add(await MeasureAgentAsync("node agent (Native AOT)", aot, kubeconfig, agentPort, services, work));
             }
 
@@ -270,6 +270,9 @@ internal sealed class OperatorLauncher(string directory, string fileName, string
             ? new OperatorLauncher(directory, "dotnet", dll, environment)
             : throw new FileNotFoundException($"no ipvs-operator or ipvs-operator.dll in {directory}");
     }
+
+    /// <summary>What --env added, for every process started.</summary>
+    public IReadOnlyDictionary<string, string> Environment => environment;
 
     public string Describe()
     {
