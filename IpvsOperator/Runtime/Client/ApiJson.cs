@@ -33,6 +33,9 @@ public static class ApiJson
     public static T Deserialize<T>(string json) =>
         JsonSerializer.Deserialize(json, TypeInfo<T>()) ?? throw new JsonException($"null where a {typeof(T).Name} was expected");
 
+    public static async Task<T> DeserializeAsync<T>(Stream json, CancellationToken cancellationToken) =>
+        await JsonSerializer.DeserializeAsync(json, TypeInfo<T>(), cancellationToken) ?? throw new JsonException($"null where a {typeof(T).Name} was expected");
+
     public static T Deserialize<T>(JsonElement json) =>
         json.Deserialize(TypeInfo<T>()) ?? throw new JsonException($"null where a {typeof(T).Name} was expected");
 
@@ -45,9 +48,21 @@ public static class ApiJson
     /// <summary>A deep copy, through JSON.</summary>
     public static T Copy<T>(T value) => Deserialize<T>(Serialize(value));
 
-    public static JsonTypeInfo<T> TypeInfo<T>() =>
+    /// <summary>
+    /// The metadata of <typeparamref name="T"/>, looked up in the registered contexts once and then
+    /// kept: every watch event and every write goes through here.
+    /// </summary>
+    public static JsonTypeInfo<T> TypeInfo<T>() => TypeInfoOf<T>.Value ??= Find<T>();
+
+    private static JsonTypeInfo<T> Find<T>() =>
         contexts.Select(context => context.GetTypeInfo(typeof(T))).OfType<JsonTypeInfo<T>>().FirstOrDefault()
         ?? throw new NotSupportedException($"{typeof(T)} is in no JSON context registered with {nameof(ApiJson)}: add [JsonSerializable(typeof({typeof(T).Name}))] to the operator's context");
+
+    /// <summary>One slot per type; a type not yet found stays empty, so a context registered later is still searched.</summary>
+    private static class TypeInfoOf<T>
+    {
+        public static JsonTypeInfo<T>? Value;
+    }
 }
 
 /// <summary>The kinds the runtime itself reads and writes: lists and watch events, statuses, deletes, Events, Leases.</summary>

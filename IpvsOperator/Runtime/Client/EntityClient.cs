@@ -51,12 +51,18 @@ public sealed class EntityClient<T>
     public async Task<EntityList<T>> ListAsync(string? ns = null, string? labelSelector = null, int limit = 0, string? continueToken = null, CancellationToken cancellationToken = default)
     {
         var query = Query(("labelSelector", labelSelector), ("limit", limit > 0 ? limit.ToString(CultureInfo.InvariantCulture) : null), ("continue", continueToken));
-        var list = await SendAsync<JsonElement>(HttpMethod.Get, Metadata.Path(ns) + query, null, null, cancellationToken);
-        var items = list.GetProperty("items").EnumerateArray().Select(ApiJson.Deserialize<T>).ToList();
-        var metadata = list.GetProperty("metadata");
-        return new EntityList<T>(items,
-            metadata.TryGetProperty("resourceVersion", out var version) ? version.GetString() ?? string.Empty : string.Empty,
-            metadata.TryGetProperty("continue", out var next) ? next.GetString() : null);
+        return await SendAsync(HttpMethod.Get, Metadata.Path(ns) + query, null, null, async (stream, token) =>
+        {
+            // Parsed from the stream into pooled buffers, returned when the page is read: a page of
+            // 500 EndpointSlices is about a MiB of JSON, which as a string or a copied element
+            // would land on the large object heap at every list.
+            using var list = await JsonDocument.ParseAsync(stream, cancellationToken: token);
+            var items = list.RootElement.GetProperty("items").EnumerateArray().Select(ApiJson.Deserialize<T>).ToList();
+            var metadata = list.RootElement.GetProperty("metadata");
+            return new EntityList<T>(items,
+                metadata.TryGetProperty("resourceVersion", out var version) ? version.GetString() ?? string.Empty : string.Empty,
+                metadata.TryGetProperty("continue", out var next) ? next.GetString() : null);
+        }, cancellationToken);
     }
 
     /// <summary>Lists every page.</summary>
@@ -206,7 +212,12 @@ public sealed class EntityClient<T>
     private Task AuthenticateAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
         connection.AuthenticateAsync(request, cancellationToken);
 
-    private async Task<TResult> SendAsync<TResult>(HttpMethod method, string path, string? body, string? mediaType, CancellationToken cancellationToken) =>
+    private Task<TResult> SendAsync<TResult>(HttpMethod method, string path, string? body, string? mediaType, CancellationToken cancellationToken) =>
+        SendAsync(method, path, body, mediaType, ApiJson.DeserializeAsync<TResult>, cancellationToken);
+
+    /// <summary>Sends with retries; <paramref name="read"/> reads a successful reply as it arrives, not buffered first.</summary>
+    private async Task<TResult> SendAsync<TResult>(HttpMethod method, string path, string? body, string? mediaType,
+        Func<Stream, CancellationToken, Task<TResult>> read, CancellationToken cancellationToken) =>
         await retry.ExecuteAsync(async token =>
         {
             using var request = new HttpRequestMessage(method, new Uri(connection.BaseUri, path));
@@ -216,13 +227,13 @@ public sealed class EntityClient<T>
                 request.Content.Headers.ContentType = new MediaTypeHeaderValue(mediaType ?? "application/json");
             }
             await AuthenticateAsync(request, token);
-            using var reply = await connection.Http.SendAsync(request, token);
+            using var reply = await connection.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, token);
             if (!reply.IsSuccessStatusCode)
             {
                 throw await ErrorAsync(reply, token);
             }
-            var text = await reply.Content.ReadAsStringAsync(token);
-            return ApiJson.Deserialize<TResult>(text);
+            await using var stream = await reply.Content.ReadAsStreamAsync(token);
+            return await read(stream, token);
         }, cancellationToken);
 
     private static async Task<ApiStatusException> ErrorAsync(HttpResponseMessage reply, CancellationToken cancellationToken)
