@@ -33,11 +33,16 @@ test:
 
 ## The category Kernel inside a VM running Debian's kernel (real IPVS, dummy links); results in $(RESULTS)/kernel.trx.
 ## KERNEL_FILTER narrows it (a dotnet test filter, e.g. KERNEL_FILTER=FullyQualifiedName~Layer2).
+## The agents the fixtures start as processes are the Native AOT build the image ships (make node-aot,
+## needs clang and zlib1g-dev); AGENT=jit starts `dotnet ipvs-operator.dll node` instead, a quicker build.
+AGENT       ?= aot
 test-kernel:
 	$(DOTNET) build IpvsOperator.Tests/IpvsOperator.Tests.csproj
+	case '$(AGENT)' in aot) $(MAKE) node-aot ;; jit) ;; *) echo "AGENT=$(AGENT): valid are aot and jit" >&2; exit 2 ;; esac
 	bash tools/kernel-vm/setup.sh $(VM_DIR)
 	rm -f $(VM_DIR)/out/kernel.trx
 	printf '%s' '$(KERNEL_FILTER)' > $(VM_DIR)/filter
+	printf '%s' '$(AGENT)' > $(VM_DIR)/agent
 	bash tools/kernel-vm/run-vm.sh $(VM_DIR) $(CURDIR)/tools/kernel-vm/kernel-tests.sh; status=$$?; \
 	  mkdir -p $(RESULTS); cp $(VM_DIR)/out/kernel.trx $(RESULTS)/kernel.trx 2>/dev/null; exit $$status
 

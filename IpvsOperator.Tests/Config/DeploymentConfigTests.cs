@@ -166,6 +166,20 @@ public class DeploymentConfigTests
         container.ReadinessProbe.HttpGet.Path.Should().Be("/readyz");
     }
 
+    [Test]
+    public async Task The_node_agent_runs_the_Native_AOT_build_that_the_image_puts_where_the_DaemonSet_looks()
+    {
+        var container = Single<V1DaemonSet>("ipvs-operator-node").Spec.Template.Spec.Containers.Single();
+        var dockerfile = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot.Path, "Dockerfile"));
+
+        container.Command.Should().Equal("/app/ipvs-operator-node");
+        container.Args[0].Should().Be("node", "the AOT build's one verb, with the flags of ipvs-operator node");
+        dockerfile.Should().Contain("dotnet publish tools/node-aot/node-aot.csproj", "the stage that compiles the agent with Native AOT")
+            .And.Contain("COPY --from=node-build /out/ipvs-operator-node /app/ipvs-operator-node");
+        (await File.ReadAllTextAsync(Path.Combine(RepositoryRoot.Path, "tools", "node-aot", "node-aot.csproj")))
+            .Should().Contain("<AssemblyName>ipvs-operator-node</AssemblyName>").And.Contain("<PublishAot>true</PublishAot>");
+    }
+
     /// <summary>Every rule of a component's rendered ClusterRole and Role.</summary>
     private static IEnumerable<V1PolicyRule> Rules(string component) =>
         rendered.OfType<V1ClusterRole>().Where(r => r.Metadata.Name == $"ipvs-operator-{component}").SelectMany(r => r.Rules)

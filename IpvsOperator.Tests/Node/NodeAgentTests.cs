@@ -164,6 +164,7 @@ public class NodeAgentTests : ControllerFixture
         shown.Spec.Announce.Should().Be("none");
         shown.Spec.BindInterface.Should().Be("ipvs-lb0");
         shown.Spec.Version.Should().NotBeNullOrEmpty();
+        shown.Spec.Build.Should().Be(IPVSNodeSpec.JitBuild, "this test runs the agent on the JIT; the image's Native AOT build says NativeAOT (the kernel suite checks that)");
         shown.Metadata.OwnerReferences.Should().ContainSingle().Which.Uid.Should().Be(node.Metadata.Uid, "owned by its Node");
 
         // Periodic syncs every 200 ms change nothing it shows: no write for them.

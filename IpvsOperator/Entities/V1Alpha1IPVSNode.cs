@@ -37,6 +37,13 @@ public sealed class IPVSNodeSpec
     [Description("The agent's version.")]
     public string? Version { get; set; }
 
+    public const string NativeAotBuild = "NativeAOT";
+    public const string JitBuild = "JIT";
+
+    [JsonPropertyName("build")]
+    [Description("How the agent was compiled: NativeAOT (the image's ipvs-operator-node) or JIT (ipvs-operator node, as in local mode).")]
+    public string? Build { get; set; }
+
     [JsonPropertyName("announce")]
     [Description("How the VIPs reach this node: l2 (ARP/NDP from the node holding each VIP), bgp (routes to the BGPPeers), l2,bgp, or none.")]
     public string? Announce { get; set; }

@@ -107,6 +107,8 @@ public sealed class NodeAgent
         status = new NodeStatusPublisher(api, options.NodeName, new IPVSNodeSpec
         {
             Version = typeof(NodeAgent).Assembly.GetName().Version?.ToString(3),
+            // Native AOT has no JIT to emit code with: which build runs shows, during a rollout from one to the other.
+            Build = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? IPVSNodeSpec.JitBuild : IPVSNodeSpec.NativeAotBuild,
             Announce = options.Announce,
             AnnounceInterface = options.Layer2?.Interface,
             BindInterface = options.BindInterface,

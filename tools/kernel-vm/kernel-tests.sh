@@ -11,6 +11,11 @@ export DOTNET_TieredPGO=0
 export IPVSOP_TEST_TIME_SCALE=${IPVSOP_TEST_TIME_SCALE:-6}
 # make test-kernel KERNEL_FILTER=... narrows the run (written to the share by the Makefile).
 extra=$(cat "$IPVSOP_SHARE/filter" 2>/dev/null)
+# make test-kernel AGENT=aot (the default): the fixtures start the Native AOT agent the image ships.
+if [ "$(cat "$IPVSOP_SHARE/agent" 2>/dev/null)" = aot ]; then
+  export IPVSOP_NODE_AGENT="$REPO/out/node-aot/ipvs-operator-node"
+  [ -x "$IPVSOP_NODE_AGENT" ] || { echo "GUEST: $IPVSOP_NODE_AGENT is missing (make node-aot)"; exit 2; }
+fi
 dotnet vstest "$REPO/IpvsOperator.Tests/bin/Debug/net10.0/IpvsOperator.Tests.dll" \
   --TestCaseFilter:"TestCategory=Kernel${extra:+&$extra}" \
   --logger:"trx;LogFileName=kernel.trx" --ResultsDirectory:"$IPVSOP_SHARE/out" 2>&1 | tee "$IPVSOP_SHARE/out/kernel-tests.log"

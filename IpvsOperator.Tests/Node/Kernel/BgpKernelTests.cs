@@ -496,6 +496,7 @@ public class BgpKernelTests : ControllerFixture
         {
             await Eventually.TrueAsync(async () => (await nodes.GetAsync(null, node))?.Status?.Bgp is { Established: "1/1" } bgp
                 && bgp.Sessions!.Single().Bfd == "Up", $"{node}'s IPVSNode shows its session and BFD up", TimeSpan.FromMinutes(1));
+            (await nodes.GetAsync(null, node))!.Spec.Build.Should().Be(VipClient.AgentBuild, "the fixture ran the build it was given");
         }
     }
 

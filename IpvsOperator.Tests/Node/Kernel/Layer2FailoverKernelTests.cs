@@ -9,6 +9,7 @@ using IpvsOperator.Entities;
 using IpvsOperator.LocalCluster;
 using IpvsOperator.Node;
 using IpvsOperator.Node.Announcement;
+using IpvsOperator.Runtime.Client;
 using IpvsOperator.Tests.Controllers;
 using IpvsOperator.Tests.Support;
 using k8s;
@@ -142,6 +143,12 @@ public class Layer2FailoverKernelTests : ControllerFixture
         await Eventually.TrueAsync(() => capture.Any(l => l.At >= asked && l.Line.Contains($"Reply {vip} is-at", StringComparison.Ordinal)), "the ARP reply was captured");
         capture.Where(l => l.At >= asked && l.Line.Contains($"Reply {vip} is-at", StringComparison.Ordinal)).Select(l => MacIn(l.Line)).Distinct()
             .Should().Equal([holderMac], "only the holder answers ARP for the VIP (arp_ignore=1 on the others, which have it on their dummy interface)");
+        var ipvsNodes = new EntityClient<V1Alpha1IPVSNode>(Client);
+        foreach (var node in Nodes)
+        {
+            await Eventually.TrueAsync(async () => (await ipvsNodes.GetAsync(null, node))?.Spec.Build == VipClient.AgentBuild,
+                $"{node}'s IPVSNode says the agent is the {VipClient.AgentBuild} build the fixture started");
+        }
 
         var probes = client.Probe(vip, TimeSpan.FromMilliseconds(500));
         await Eventually.TrueAsync(() => probes.Count(p => p.Answer is not null) >= 5, "the prober is served");

@@ -3,12 +3,12 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using IpvsOperator.Dataplane.Netlink;
+using IpvsOperator.Entities;
 using IpvsOperator.Tests.Support;
 using static IpvsOperator.Tests.Support.Processes;
 
 namespace IpvsOperator.Tests.Node.Kernel;
 
-/// <summary>When a probe of a VIP was made, and the answer (null: no answer).</summary>
 /// <summary>One probe: when it started and ended (Unix seconds), and the answer (null: it failed).</summary>
 internal sealed record VipProbe(double At, string? Answer, double Until);
 
@@ -97,11 +97,22 @@ internal sealed class VipClient(string ns, CancellationToken stop)
         return Process.Start("ip", ["netns", "exec", ns, "busybox", "httpd", "-f", "-p", "8080", "-h", Path.Combine(work, "www")]);
     }
 
+    /// <summary>
+    /// The node agent the fixtures start: the Native AOT build the image ships when
+    /// IPVSOP_NODE_AGENT names it (make test-kernel does, unless AGENT=jit), else <c>dotnet ipvs-operator.dll</c>.
+    /// </summary>
+    public static string[] AgentCommand { get; } = Environment.GetEnvironmentVariable("IPVSOP_NODE_AGENT") is { Length: > 0 } path
+        ? File.Exists(path) ? [path] : throw new FileNotFoundException($"IPVSOP_NODE_AGENT names {path}, which does not exist: make node-aot builds it", path)
+        : ["dotnet", Path.Combine(AppContext.BaseDirectory, "ipvs-operator.dll")];
+
+    /// <summary>What the agents started by <see cref="StartAgent"/> write into their IPVSNode's spec.build.</summary>
+    public static string AgentBuild => AgentCommand.Length == 1 ? IPVSNodeSpec.NativeAotBuild : IPVSNodeSpec.JitBuild;
+
     /// <summary>An <c>ipvs-operator node</c> process in a namespace, its output kept.</summary>
     public static (Process Process, ConcurrentQueue<string> Log) StartAgent(string ns, IEnumerable<string> arguments)
     {
         var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in (string[])["netns", "exec", ns, "dotnet", Path.Combine(AppContext.BaseDirectory, "ipvs-operator.dll"), "node", .. arguments])
+        foreach (var argument in (string[])["netns", "exec", ns, .. AgentCommand, "node", .. arguments])
         {
             start.ArgumentList.Add(argument);
         }
