@@ -184,6 +184,26 @@ public class NodeAgentTests : ControllerFixture
     }
 
     [Test]
+    public async Task A_fresh_start_programs_the_kernel_without_calling_it_drift()
+    {
+        var node = await Client.CoreV1.CreateNodeAsync(new V1Node { Metadata = new V1ObjectMeta { Name = "node-fresh" } });
+        var (ns, vip) = await AddressedServiceAsync("agent-fresh", "198.51.100.100/30");
+        await PublishEndpointsAsync(ns, "web", "10.244.1.2");
+        var objects = new IpvsOperator.Runtime.Client.EntityClient<V1Alpha1IPVSNode>(Client);
+
+        // No periodic sync after the first: what the IPVSNode shows is what the first sync made.
+        StartAgent(InMemory(), new NodeAgentOptions { NodeName = "node-fresh", SyncPeriod = TimeSpan.FromHours(1) });
+
+        V1Alpha1IPVSNode? shown = null;
+        await Eventually.TrueAsync(async () => (shown = await objects.GetAsync(null, "node-fresh")) is { Status.Ready: true } fresh
+                && fresh.Status.Vips!.Any(v => v.Address == vip.ToString()),
+            () => $"the IPVSNode shows the first sync; now {KubernetesJson.Serialize(shown?.Status)}");
+        shown!.Status.LastSync!.KernelWrites.Should().BePositive("the first sync programmed an empty kernel");
+        shown.Status.DriftRepaired.Should().Be(0, "programming the kernel at start is not drift: drift is what a periodic sync finds changed behind the agent's back");
+        await Client.CoreV1.DeleteNodeAsync(node.Metadata.Name);
+    }
+
+    [Test]
     public async Task Scaling_endpoints_is_followed_and_a_removed_endpoint_drains_at_weight_0_first()
     {
         var (ns, vip) = await AddressedServiceAsync("agent-scale", "198.51.100.68/30");

@@ -270,9 +270,11 @@ public sealed class NodeAgent
     {
         if (report.Failure is null)
         {
-            if (report.Trigger == SyncTrigger.Periodic)
+            // A periodic sync changes only what drifted, once the kernel has been programmed: the
+            // first sync (periodic too) programs it from whatever it held, which is not drift.
+            if (report.Trigger == SyncTrigger.Periodic && lastCompleted is not null)
             {
-                driftRepaired = report.Writes; // a periodic sync changes only what drifted
+                driftRepaired = report.Writes;
             }
             (lastCompleted, lastCompletedAt) = (report, clock.GetUtcNow().UtcDateTime);
         }
