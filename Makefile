@@ -25,10 +25,16 @@ build:
 	$(DOTNET) build $(SOLUTION)
 
 ## Host tests: everything but the category Kernel, which needs the IPVS kernel VM (make test-kernel).
+## First installs what the tests run (nftables, busybox, FRR, BIRD, promtool, Graphviz: tools/provision.sh)
+## when run as root with apt-get; otherwise one line names what is missing and which tests skip.
 ## A test that hangs is ended after 15 minutes and named (--blame-hang), instead of holding CI to its limit.
+## TEST_CONSOLE=normal prints every test as it ends (.ci/run does, to show how far a suite is).
+TEST_CONSOLE ?= minimal
 test:
+	bash tools/provision.sh host
 	$(DOTNET) test $(SOLUTION) --filter "TestCategory!=Kernel" \
 	  --blame-hang-timeout 15m --blame-hang-dump-type none \
+	  --logger "console;verbosity=$(TEST_CONSOLE)" \
 	  --logger "trx;LogFileName=host.trx" --results-directory $(RESULTS)
 
 ## The category Kernel inside a VM running Debian's kernel (real IPVS, dummy links); results in $(RESULTS)/kernel.trx.
@@ -43,6 +49,7 @@ test-kernel:
 	rm -f $(VM_DIR)/out/kernel.trx
 	printf '%s' '$(KERNEL_FILTER)' > $(VM_DIR)/filter
 	printf '%s' '$(AGENT)' > $(VM_DIR)/agent
+	printf '%s' '$(TEST_CONSOLE)' > $(VM_DIR)/console
 	bash tools/kernel-vm/run-vm.sh $(VM_DIR) $(CURDIR)/tools/kernel-vm/kernel-tests.sh; status=$$?; \
 	  mkdir -p $(RESULTS); cp $(VM_DIR)/out/kernel.trx $(RESULTS)/kernel.trx 2>/dev/null; exit $$status
 
@@ -80,6 +87,7 @@ aot-floor:
 ## The node agent built with Native AOT (issue 21; needs clang and zlib1g-dev), into out/node-aot.
 ## Measured with: dotnet run -c Release --project IpvsOperator.Benchmarks -- footprint --aot-agent out/node-aot/ipvs-operator-node
 node-aot:
+	bash tools/provision.sh aot
 	$(DOTNET) publish tools/node-aot -c Release -r linux-x64 -o out/node-aot
 
 ## Regenerate config/crd, config/rbac, config/webhook and docs/reference/api.md from the code. Must leave a clean tree unchanged.

@@ -27,6 +27,7 @@ public class VipPortFilterTests
     [OneTimeSetUp]
     public async Task CreateNamespacesAsync()
     {
+        HostTools.Require(("nft", "nftables"), ("busybox", "busybox-static"));
         await Processes.Sh($"ip netns add {node}");
         await Processes.Sh($"ip netns add {client}");
         await Processes.Sh($"ip -n {node} link add veth0 type veth peer name veth1 netns {client}");

@@ -18,5 +18,6 @@ if [ "$(cat "$IPVSOP_SHARE/agent" 2>/dev/null)" = aot ]; then
 fi
 dotnet vstest "$REPO/IpvsOperator.Tests/bin/Debug/net10.0/IpvsOperator.Tests.dll" \
   --TestCaseFilter:"TestCategory=Kernel${extra:+&$extra}" \
+  --logger:"console;verbosity=$(cat "$IPVSOP_SHARE/console" 2>/dev/null || echo minimal)" \
   --logger:"trx;LogFileName=kernel.trx" --ResultsDirectory:"$IPVSOP_SHARE/out" 2>&1 | tee "$IPVSOP_SHARE/out/kernel-tests.log"
 exit "${PIPESTATUS[0]}"
