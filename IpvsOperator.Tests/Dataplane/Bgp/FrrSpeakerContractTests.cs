@@ -224,13 +224,17 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
         // BIRD drops its BFD session when the BGP session fails, and FRR then reports "BFD down
         // received" instead of the NOTIFICATION it sent: the reason shows for about 0.3 s, twice, and
         // BIRD sends no OPEN after that. Only the refused OPEN, which FRR keeps, can still say why.
-        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(RouterBfd, peerAsn: 64501) with { Source = NodeBfd, Bfd = new BfdSettings(100, 100, 3) }], Vips("198.51.100.1")));
+        // FRR's default BFD timers (300 ms, 3 times: a 0.9 s detection), not the 100 ms of the BFD
+        // test: on a loaded machine a 0.3 s detection can flap BFD before BGP exchanges an OPEN (a CI
+        // run had nothing to explain for 60 s). The router's own teardown is not timed: it sends
+        // AdminDown at once.
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(RouterBfd, peerAsn: 64501) with { Source = NodeBfd, Bfd = new BfdSettings() }], Vips("198.51.100.1")));
         BgpSessionState? session = null;
         string Read() => (session = Speaker.ReadSessions().Single()).LastError ?? string.Empty;
         // BFD may also go down before the first OPEN (the router's BFD session flapping): then there
         // is nothing to explain yet. Once FRR refused an OPEN, its reason turns to BFD for good.
         await Eventually.TrueAsync(() => Read().StartsWith($"{WrongPeerAs}; since then FRR reports BFD down received", StringComparison.Ordinal),
-            () => $"the AS the router gives outlasts FRR's reason, which BFD overwrote; now {session}", TimeSpan.FromSeconds(60));
+            () => $"the AS the router gives outlasts FRR's reason, which BFD overwrote; now {session}", TimeSpan.FromSeconds(120));
 
         var bfdWentDown = false;
         await Eventually.TrueAsync(() =>
@@ -238,7 +242,7 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
             Read().Should().StartWith(WrongPeerAs, "the reason stays while BFD flaps; now {0}", session);
             bfdWentDown |= session!.Bfd == "Down";
             return bfdWentDown && session.Bfd == "Up";
-        }, () => $"BFD goes down and up again (the router drops its BFD session with the failed BGP session); now {session}", TimeSpan.FromSeconds(60));
+        }, () => $"BFD goes down and up again (the router drops its BFD session with the failed BGP session); now {session}", TimeSpan.FromSeconds(120));
         session!.IsEstablished.Should().BeFalse();
     }
 
