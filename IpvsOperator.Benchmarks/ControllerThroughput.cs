@@ -61,6 +61,7 @@ internal static class ControllerThroughput
         });
 
         var before = Snapshot(server);
+        var looksBefore = Looks(runtime);
         var created = new ConcurrentDictionary<string, long>();
         var clock = Stopwatch.StartNew();
         var next = -1;
@@ -85,6 +86,7 @@ internal static class ControllerThroughput
         }
         clock.Stop();
         var after = Snapshot(server);
+        var looks = Looks(runtime).ToDictionary(l => l.Key, l => l.Value - looksBefore.GetValueOrDefault(l.Key));
         await stop.CancelAsync();
         await Task.WhenAll(running, watching);
 
@@ -103,6 +105,10 @@ internal static class ControllerThroughput
         Console.WriteLine($"| p99 ms | {Percentiles.Of(latencies, 0.99):F1} |");
         Console.WriteLine($"| API writes per allocation (Services, IPAllocations, IPPools) | {objectWrites / (double)published.Count:F2} |");
         Console.WriteLine($"| Event writes per allocation | {events / (double)published.Count:F2} |");
+        foreach (var (controller, count) in looks.OrderBy(l => l.Key, StringComparer.Ordinal))
+        {
+            Console.WriteLine($"| reconciles of {controller} | {count} |");
+        }
         Console.WriteLine();
         Console.WriteLine("| write | count |");
         Console.WriteLine("|---|---:|");
@@ -113,6 +119,9 @@ internal static class ControllerThroughput
     }
 
     private static Dictionary<string, long> Snapshot(LocalClusterServer server) => new(server.RequestCounts);
+
+    /// <summary>Reconciles each controller has finished, by its runner's name.</summary>
+    private static Dictionary<string, long> Looks(OperatorRuntime runtime) => runtime.Controllers.ToDictionary(c => c.Name, c => c.Reconciles);
 
     private static bool IsWrite(string key) => key.Split(' ')[0] is "create" or "update" or "patch" or "delete";
 

@@ -43,7 +43,12 @@ public abstract class ControllerFixture : LocalClusterFixture
     }
 
     /// <summary>Starts a controller instance (leader election off) and returns its handle.</summary>
-    protected (Task Run, CancellationTokenSource Stop) StartController(ControllerSettings? settings = null, ILoggerFactory? loggers = null, Backoff? backoff = null)
+    protected (Task Run, CancellationTokenSource Stop) StartController(ControllerSettings? settings = null, ILoggerFactory? loggers = null, Backoff? backoff = null) =>
+        StartRuntime(settings, loggers, backoff).Instance;
+
+    /// <summary>As <see cref="StartController"/>, with the runtime, whose runners count their reconciles.</summary>
+    protected (OperatorRuntime Runtime, (Task Run, CancellationTokenSource Stop) Instance) StartRuntime(ControllerSettings? settings = null, ILoggerFactory? loggers = null,
+        Backoff? backoff = null)
     {
         loggers ??= NullLoggerFactory.Instance;
         var runtime = new OperatorRuntime(Client, new LeaderElectionOptions { Enabled = false }, loggers)
@@ -52,7 +57,7 @@ public abstract class ControllerFixture : LocalClusterFixture
         var stop = new CancellationTokenSource();
         var instance = (Task.Run(() => runtime.RunAsync(stop.Token)), stop);
         running.Add(instance);
-        return instance;
+        return (runtime, instance);
     }
 
     protected async Task StopAsync((Task Run, CancellationTokenSource Stop) instance)
@@ -94,6 +99,45 @@ public abstract class ControllerFixture : LocalClusterFixture
         [.. (await Client.CoreV1.ListNamespacedEventAsync(ns)).Items.Where(e => e.InvolvedObject.Name == name && e.Reason == reason)];
 
     protected static string NameOf(string address) => AllocationNames.For(IPAddressValue.Parse(address));
+
+    /// <summary>Creates <paramref name="count"/> LoadBalancer Services at once, svc-000 on, by 8 writers.</summary>
+    protected async Task CreateServicesAsync(string ns, int count)
+    {
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < count)
+            {
+                await Client.CoreV1.CreateNamespacedServiceAsync(LoadBalancer($"svc-{i:D3}"), ns);
+            }
+        })));
+    }
+
+    /// <summary>Waits until <paramref name="count"/> Services of the namespace show an address and the pool's status counts them.</summary>
+    protected async Task WaitUntilPublishedAsync(string ns, string pool, int count)
+    {
+        var seen = "nothing yet";
+        await Eventually.TrueAsync(async () =>
+        {
+            var allocated = (await Pools.GetAsync(null, pool))?.Status?.IPv4?.Allocated ?? 0;
+            var published = allocated == count ? (await Client.CoreV1.ListNamespacedServiceAsync(ns)).Items.Count(s => s.Status?.LoadBalancer?.Ingress is { Count: > 0 }) : 0;
+            seen = $"{allocated} allocated in the pool's status, {published} published";
+            return allocated == count && published == count;
+        }, () => $"{count} Services are published and counted by IPPool {pool} ({seen})", TimeSpan.FromSeconds(120));
+    }
+
+    /// <summary>The requests LocalCluster has served so far, by verb and resource ("patch services/status").</summary>
+    protected Dictionary<string, long> RequestCounts() => new(Server.RequestCounts, StringComparer.Ordinal);
+
+    /// <summary>The writes (create, update, patch, delete) served since <paramref name="before"/>, by verb and resource.</summary>
+    protected Dictionary<string, long> WritesSince(Dictionary<string, long> before) =>
+        RequestCounts().Where(c => c.Key.Split(' ')[0] is "create" or "update" or "patch" or "delete" or "deletecollection")
+            .Select(c => (c.Key, Count: c.Value - before.GetValueOrDefault(c.Key))).Where(c => c.Count > 0).ToDictionary(c => c.Key, c => c.Count, StringComparer.Ordinal);
+
+    /// <summary>The runner of one of the controllers (ServiceController, PoolController, AllocationController), with its counts.</summary>
+    protected static IControllerStatistics Runner(OperatorRuntime runtime, string controller) =>
+        runtime.Controllers.Single(c => c.Name.StartsWith(controller + "<", StringComparison.Ordinal));
 
     /// <summary>Publishes an EndpointSlice as the EndpointSlice controller does: created, or replaced whole.</summary>
     protected async Task<V1EndpointSlice> PublishSliceAsync(string ns, V1EndpointSlice slice)

@@ -1,6 +1,7 @@
 using IpvsOperator.Controllers;
 using IpvsOperator.Entities;
 using IpvsOperator.Mapping;
+using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Resilience;
 using IpvsOperator.Tests.Support;
 using k8s;
@@ -221,6 +222,19 @@ public class ServiceAllocationTests : ControllerFixture
         pool.Status.ObservedGeneration.Should().Be(pool.Metadata.Generation);
         pool.Status.Conditions.Should().Contain(c => c.Type == "Ready" && c.Status == "True");
         pool.Status.Conditions.Should().Contain(c => c.Type == "InUse" && c.Status == "True" && c.Message.Contains($"{ns}/c1"));
+    }
+
+    [Test]
+    public async Task A_pool_status_written_by_someone_else_is_put_back()
+    {
+        // The controller's own status write does not bring the pool back (BurstWriteTests); anyone else's does.
+        await CreatePoolAsync("overwritten", "198.51.100.96/30");
+        StartController();
+        await Eventually.TrueAsync(async () => (await Pools.GetAsync(null, "overwritten"))!.Status?.IPv4?.Available == "4", "the pool has its status");
+
+        await Pools.PatchAsync(null, "overwritten", """{"status":{"ipv4":{"allocated":3,"available":"1"}}}""", PatchKind.Merge, status: true);
+
+        await Eventually.TrueAsync(async () => (await Pools.GetAsync(null, "overwritten"))!.Status?.IPv4 is { Allocated: 0, Available: "4" }, "the controller puts its counts back");
     }
 
     [Test]

@@ -28,6 +28,11 @@ public sealed class PoolController(AllocationTerm term, EntityClient<V1Alpha1IPP
         var isExhausted = status.Conditions!.Any(c => c.Type == "Exhausted" && c.Status == "True");
         if (!SameStatus(pool.Status, status))
         {
+            // Claims bring the pool back once they have gathered (AllocationTerm.PoolStatusDelay);
+            // the event of this write must not bring it back at once.
+            var generation = pool.Metadata.Generation;
+            term.Pools.ExpectOwnWrite(ObjectKey.Of(pool), written =>
+                written.Metadata.Generation == generation && written.Metadata.DeletionTimestamp is null && SameStatus(written.Status, status));
             await pools.PatchAsync(null, pool.Metadata.Name, new JsonObject { ["status"] = ApiJson.ToNode(status) }.ToJsonString(), PatchKind.Merge, status: true, cancellationToken);
         }
         if (isExhausted && !wasExhausted)

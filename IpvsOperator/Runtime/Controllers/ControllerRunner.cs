@@ -77,10 +77,15 @@ public sealed class ControllerRunner<TEntity> : IRunnableController
         if (change.Type == InformerEventType.Deleted)
         {
             tombstones[key] = change.Entity;
+            resource.ForgetOwnWrite(key);
         }
         else
         {
             tombstones.TryRemove(key, out _);
+            if (change.Type == InformerEventType.Updated && resource.IsOwnWrite(key, change.Entity))
+            {
+                return;
+            }
         }
         queue.Add(key);
     }

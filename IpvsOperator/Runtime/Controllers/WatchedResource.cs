@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Queue;
 using IpvsOperator.Runtime.Watching;
@@ -18,6 +19,7 @@ public sealed class WatchedResource<TEntity>
     private readonly EntityClient<TEntity> client;
     private readonly ControllerOptions options;
     private readonly ILoggerFactory loggers;
+    private readonly ConcurrentDictionary<ObjectKey, Func<TEntity, bool>> ownWrites = new();
 
     public WatchedResource(IKubernetes kubernetes, ControllerOptions options, ILoggerFactory loggers, string? ns = null, string? labelSelector = null)
     {
@@ -41,6 +43,23 @@ public sealed class WatchedResource<TEntity>
 
     /// <summary>Queues an object after a delay; repeated calls meanwhile coalesce into one look.</summary>
     public void EnqueueAfter(ObjectKey key, TimeSpan delay) => Queue.AddAfter(key, delay);
+
+    /// <summary>
+    /// Says what an object will look like once a write the controller is about to make lands. The
+    /// watch event that brings that write back is the controller's own doing, not a change to look
+    /// at, so it does not queue the object again (a status written after each look would otherwise
+    /// bring the object straight back, and every delay meant to gather changes would be bypassed).
+    /// Anyone else's change still queues it. Call it before the write: its event may arrive before
+    /// the write's answer. One expectation per object, the latest, used up by the event it matches.
+    /// </summary>
+    public void ExpectOwnWrite(ObjectKey key, Func<TEntity, bool> written) => ownWrites[key] = written;
+
+    /// <summary>True, once, when <paramref name="entity"/> is what the controller said its own write would make of it.</summary>
+    internal bool IsOwnWrite(ObjectKey key, TEntity entity) =>
+        ownWrites.TryGetValue(key, out var written) && written(entity) && ownWrites.TryRemove(KeyValuePair.Create(key, written));
+
+    /// <summary>The object is gone: nothing it is expected to become.</summary>
+    internal void ForgetOwnWrite(ObjectKey key) => ownWrites.TryRemove(key, out _);
 
     /// <summary>Completes once the informer has listed every object.</summary>
     public Task WaitForSyncAsync(CancellationToken cancellationToken) => Informer.WaitForSyncAsync(cancellationToken);
