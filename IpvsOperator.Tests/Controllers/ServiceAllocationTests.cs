@@ -198,6 +198,10 @@ public class ServiceAllocationTests : ControllerFixture
         var claim = (await Allocations.GetAsync(null, NameOf(address)))!;
         claim.Spec.SharingKey.Should().Be("front");
         claim.Holders().Select(h => h.Name).Should().BeEquivalentTo(["http", "https"]);
+        using var kubectl = new KubectlSession(Server);
+        var table = await kubectl.RunAsync("get", "ipalloc", NameOf(address));
+        table.ExitCode.Should().Be(0, table.Error);
+        table.Output.Should().MatchRegex(@"SERVICE\s+SHARED WITH\s+AGE").And.MatchRegex($@"{ns}\s+http\s+https\s+", "kubectl shows every Service that shares the address");
 
         await Client.CoreV1.DeleteNamespacedServiceAsync("http", ns);
         await Eventually.TrueAsync(async () => await Services.GetAsync(ns, "http") is null, "the first sharer goes");
@@ -222,6 +226,10 @@ public class ServiceAllocationTests : ControllerFixture
         pool.Status.ObservedGeneration.Should().Be(pool.Metadata.Generation);
         pool.Status.Conditions.Should().Contain(c => c.Type == "Ready" && c.Status == "True");
         pool.Status.Conditions.Should().Contain(c => c.Type == "InUse" && c.Status == "True" && c.Message.Contains($"{ns}/c1"));
+        using var kubectl = new KubectlSession(Server);
+        var table = await kubectl.RunAsync("get", "ippool", "counted");
+        table.ExitCode.Should().Be(0, table.Error);
+        table.Output.Should().MatchRegex(@"READY\s+EXHAUSTED\s+IPV4 AVAILABLE").And.MatchRegex(@"counted\s+.*\s+True\s+False\s+15\s", "kubectl shows the pool's conditions");
     }
 
     [Test]

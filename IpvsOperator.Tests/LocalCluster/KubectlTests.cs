@@ -47,7 +47,7 @@ public class KubectlTests : LocalClusterFixture
         var table = await Kubectl("get", "ippools");
         table.ExitCode.Should().Be(0, table.Error);
         var lines = table.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        lines[0].Should().MatchRegex("^NAME +ADDRESSES +AUTO ASSIGN +IPV4 AVAILABLE +IPV6 AVAILABLE +AGE");
+        lines[0].Should().MatchRegex("^NAME +ADDRESSES +AUTO ASSIGN +READY +EXHAUSTED +IPV4 AVAILABLE +IPV6 AVAILABLE +AGE");
         lines[1].Should().StartWith("lan").And.Contain("192.0.2.0/28").And.Contain("true");
 
         using var watcher = StartWatch("get", "ippools", "-w", "--output-watch-events");

@@ -151,7 +151,9 @@ public class WebhookTests : ControllerFixture
 
         (await RefusedAsync(Peer("wh-addr", "10.0.0.300"))).Should().Contain("denied the request").And.Contain("spec.peerAddress '10.0.0.300' is not an IPv4 or IPv6 address");
         (await RefusedAsync(Peer("wh-hold", "10.0.0.1", change: s => (s.HoldTime, s.KeepaliveTime) = ("9s", "5s"))))
-            .Should().Contain("spec.keepaliveTime 5s is more than a third of spec.holdTime 9s");
+            .Should().Contain("spec.keepaliveTime 5s is more than a third of spec.holdTime 9s").And.Contain("set keepaliveTime to at most 3s");
+        (await RefusedAsync(Peer("wh-hold-default", "10.0.0.1", change: s => s.HoldTime = "60s")))
+            .Should().Contain("spec.keepaliveTime 30s, the default when it is not set, is more than a third of spec.holdTime 60s", "a user who set only holdTime is told where 30s came from");
         (await RefusedAsync(Peer("wh-hold2", "10.0.0.1", change: s => s.HoldTime = "2s"))).Should().Contain("spec.holdTime 2s is neither 0s nor 3s to 65535s");
         (await RefusedAsync(Peer("wh-source", "10.0.0.1", change: s => s.SourceAddress = "fd00::1")))
             .Should().Contain("spec.sourceAddress fd00::1 is not of the family of spec.peerAddress 10.0.0.1");

@@ -16,6 +16,7 @@ namespace IpvsOperator.Entities;
 [PrinterColumn("Pool", ".spec.pool", "string")]
 [PrinterColumn("Namespace", ".spec.serviceRef.namespace", "string")]
 [PrinterColumn("Service", ".spec.serviceRef.name", "string")]
+[PrinterColumn("Shared With", ".spec.sharedWith[*].name", "string", Description = "The other Services sharing the address")]
 [PrinterColumn("Sharing Key", ".spec.sharingKey", "string", Priority = 1)]
 [PrinterColumn("Age", ".metadata.creationTimestamp", "date")]
 public sealed class V1Alpha1IPAllocation : CustomKubernetesEntity<IPAllocationSpec, IPAllocationStatus>

@@ -10,6 +10,8 @@ namespace IpvsOperator.Entities;
 [Description("A pool of addresses that LoadBalancer Services are given addresses from.")]
 [PrinterColumn("Addresses", ".spec.addresses", "string")]
 [PrinterColumn("Auto Assign", ".spec.autoAssign", "boolean")]
+[PrinterColumn("Ready", ".status.conditions[?(@.type==\"Ready\")].status", "string", Description = "Valid and used by the allocator (False: see the condition's message)")]
+[PrinterColumn("Exhausted", ".status.conditions[?(@.type==\"Exhausted\")].status", "string", Description = "No address of a family is free")]
 [PrinterColumn("IPv4 Available", ".status.ipv4.available", "string")]
 [PrinterColumn("IPv6 Available", ".status.ipv6.available", "string")]
 [PrinterColumn("Priority", ".spec.priority", "integer", Priority = 1)]

@@ -47,7 +47,9 @@ public static class BgpPeerReader
         }
         if (hold is > 0 && keepalive is { } k && k * 3 > hold)
         {
-            errors.Add($"spec.keepaliveTime {spec.KeepaliveTime} is more than a third of spec.holdTime {spec.HoldTime}: one lost keepalive would end the session");
+            // The API server fills in the default: a user who set only holdTime sees a value they never wrote.
+            var defaulted = spec.KeepaliveTime == new BGPPeerSpec().KeepaliveTime ? ", the default when it is not set," : string.Empty;
+            errors.Add($"spec.keepaliveTime {spec.KeepaliveTime}{defaulted} is more than a third of spec.holdTime {spec.HoldTime}: one lost keepalive would end the session; set keepaliveTime to at most {hold / 3}s");
         }
         if (spec.EbgpMultihop is < 1 or > 255)
         {

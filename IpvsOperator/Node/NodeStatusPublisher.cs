@@ -10,8 +10,10 @@ namespace IpvsOperator.Node;
 /// <summary>
 /// Keeps this node's <see cref="V1Alpha1IPVSNode"/> up to date: the sync loop offers the status
 /// after every sync and never waits; one writer publishes the latest offer when it differs from
-/// what was written (sync times aside), at most once per <see cref="MinInterval"/>, and at least
-/// once per <see cref="Refresh"/> so that the last sync time stays current. The object is made on
+/// what was written (sync times aside), on average at most once per <see cref="MinInterval"/>, and
+/// at least once per <see cref="Refresh"/> so that the last sync time stays current. Two writes may
+/// follow each other at once (<see cref="Burst"/>): an agent's first sync finds no VIPs, and the one
+/// after it, with the Services the watches brought, is shown at once instead of five seconds later. The object is made on
 /// first use, owned by the node's Node object so that it goes when the Node goes. A failed write is
 /// logged once and retried with the next offer.
 /// </summary>
@@ -19,6 +21,7 @@ public sealed class NodeStatusPublisher(ApiConnection api, string nodeName, IPVS
 {
     public static readonly TimeSpan MinInterval = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan Refresh = TimeSpan.FromSeconds(60);
+    public const int Burst = 2;
 
     private readonly EntityClient<V1Alpha1IPVSNode> objects = new(api);
     private readonly EntityClient<V1Node> nodes = new(api);
@@ -27,6 +30,8 @@ public sealed class NodeStatusPublisher(ApiConnection api, string nodeName, IPVS
     private IPVSNodeStatus? latest;
     private IPVSNodeStatus? written;
     private DateTimeOffset writtenAt = DateTimeOffset.MinValue;
+    private double allowance = Burst;
+    private DateTimeOffset allowanceAt = DateTimeOffset.MinValue;
     private V1Alpha1IPVSNode? current;
     private string? failing;
 
@@ -46,7 +51,7 @@ public sealed class NodeStatusPublisher(ApiConnection api, string nodeName, IPVS
         {
             await foreach (var _ in offered.Reader.ReadAllAsync(cancellationToken))
             {
-                var wait = writtenAt + MinInterval - clock.GetUtcNow();
+                var wait = WaitForAllowance();
                 if (wait > TimeSpan.Zero)
                 {
                     await Task.Delay(wait, clock, cancellationToken);
@@ -65,6 +70,18 @@ public sealed class NodeStatusPublisher(ApiConnection api, string nodeName, IPVS
         }
     }
 
+    /// <summary>A token bucket: one write's worth comes back every <see cref="MinInterval"/>, up to <see cref="Burst"/>.</summary>
+    private TimeSpan WaitForAllowance()
+    {
+        var now = clock.GetUtcNow();
+        if (allowanceAt != DateTimeOffset.MinValue)
+        {
+            allowance = Math.Min(Burst, allowance + ((now - allowanceAt) / MinInterval));
+        }
+        allowanceAt = now;
+        return allowance >= 1 ? TimeSpan.Zero : (1 - allowance) * MinInterval;
+    }
+
     private async Task WriteAsync(IPVSNodeStatus status, CancellationToken cancellationToken)
     {
         try
@@ -74,6 +91,7 @@ public sealed class NodeStatusPublisher(ApiConnection api, string nodeName, IPVS
             current = await objects.ReplaceStatusAsync(current, cancellationToken);
             written = status;
             writtenAt = clock.GetUtcNow();
+            allowance -= 1;
             Writes++;
             if (failing is not null)
             {
