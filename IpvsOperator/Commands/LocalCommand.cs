@@ -35,7 +35,15 @@ internal static class LocalCommand
                 StandInEndpoints = parseResult.GetValue(standIns),
                 Bgp = parseResult.GetValue(bgp),
             }, loggers, Console.Out);
-            await mode.RunAsync(cancellationToken);
+            try
+            {
+                await mode.RunAsync(cancellationToken);
+            }
+            catch (StateDirectoryInUseException busy)
+            {
+                await Console.Error.WriteLineAsync(busy.Message);
+                return 1;
+            }
             return 0;
         });
         return command;

@@ -32,6 +32,20 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
     public async Task RunAsync(CancellationToken cancellationToken, TaskCompletionSource? ready = null)
     {
         PrivateDirectory.Ensure(options.StateDirectory);
+        using var directory = StateDirectoryLock.Acquire(options.StateDirectory);
+        try
+        {
+            await RunServedAsync(ready, cancellationToken);
+        }
+        finally
+        {
+            // It would point kubectl at a port nobody serves any more.
+            File.Delete(KubeconfigPath);
+        }
+    }
+
+    private async Task RunServedAsync(TaskCompletionSource? ready, CancellationToken cancellationToken)
+    {
         await using var server = await LocalClusterServer.StartAsync(new LocalClusterOptions { Port = options.ApiPort }, cancellationToken);
         Server = server;
         server.WriteKubeconfig(KubeconfigPath);
