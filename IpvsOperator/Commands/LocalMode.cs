@@ -111,8 +111,8 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
               kubectl --kubeconfig {KubeconfigPath} get events
               kubectl --kubeconfig {KubeconfigPath} get leases -n {WellKnown.NodeNamespace}   (who announces each VIP)
 
-            LocalCluster runs no pods: {(options.StandInEndpoints ? "a LoadBalancer Service without EndpointSlices of its own gets two" : "publish EndpointSlices for your Services yourself")}
-            {(options.StandInEndpoints ? "stand-in endpoints on local-node, so that the IPVS table below has destinations." : "(--stand-in-endpoints=false), or they get no IPVS destinations.")}
+            LocalCluster runs no pods: {(options.StandInEndpoints ? "each LoadBalancer Service gets two stand-in endpoints per IP family on local-node" : "publish EndpointSlices for your Services yourself")}
+            {(options.StandInEndpoints ? "(so that the IPVS table below has destinations) until you publish an EndpointSlice for it." : "(--stand-in-endpoints=false), or they get no IPVS destinations.")}
             Everything lives in this process's memory: a restart starts from nothing. Ctrl-C stops.
 
             """);
