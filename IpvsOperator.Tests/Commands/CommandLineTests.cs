@@ -57,4 +57,13 @@ public class CommandLineTests
         controller.Output.Should().Contain("--leader-elect=false").And.Contain("--default-class=false");
         generate.Output.Should().Contain("crd/, rbac/ and webhook/");
     }
+
+    [Test]
+    public void The_stand_in_endpoints_flag_says_what_local_mode_does_with_a_published_slice()
+    {
+        var flag = LocalCommand.Create().Options.Single(o => o.Name == "--stand-in-endpoints");
+
+        flag.Description.Should().NotContain("to publish your own", "a published EndpointSlice needs no flag: it replaces the stand-ins")
+            .And.Contain("until you publish an EndpointSlice").And.Contain("IP family").And.Contain("--stand-in-endpoints=false");
+    }
 }

@@ -1,3 +1,4 @@
+using k8s;
 using IpvsOperator.Commands;
 using IpvsOperator.Entities;
 using IpvsOperator.Tests.Support;
@@ -121,6 +122,26 @@ public class LocalModeTests
             "spec: {type: LoadBalancer, ports: [{port: 80}]}\n");
         outside.ExitCode.Should().NotBe(0);
         outside.Error.Should().Contain("denied the request").And.Contain("requested address 192.0.2.9 does not lie in IPPool other");
+
+        await local.DisposeAsync();
+        state.Delete(recursive: true);
+    }
+
+    [Test]
+    public async Task Local_mode_with_bgp_says_so_in_its_banner_and_warns_of_no_flag_that_local_does_not_have()
+    {
+        var state = Directory.CreateTempSubdirectory("local-bgp-");
+        var output = new StringWriter();
+        using var logs = new CollectingLoggerProvider();
+        var local = await RunningLocalMode.StartAsync(state.FullName, TextWriter.Synchronized(output), logs.Factory, options => options with { Bgp = true });
+        using var client = local.Mode.Server!.CreateClient();
+        // The presence Lease is written by the election, which starts once the peer heartbeats are settled.
+        await Eventually.TrueAsync(async () => (await client.CoordinationV1.ListNamespacedLeaseAsync(WellKnown.NodeNamespace)).Items.Count > 0,
+            "the layer 2 election runs");
+
+        output.ToString().Should().MatchRegex(@"\n  bgp +announced .*in-memory stand-in of FRR", "the banner says that this local mode speaks BGP, and to what");
+        logs.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning).Select(e => e.Message)
+            .Should().NotContain(m => m.Contains("--heartbeat-address", StringComparison.Ordinal), "local mode has no such flag (and its one node no peers to hear)");
 
         await local.DisposeAsync();
         state.Delete(recursive: true);

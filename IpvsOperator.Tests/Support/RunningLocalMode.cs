@@ -1,4 +1,5 @@
 using IpvsOperator.Commands;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace IpvsOperator.Tests.Support;
@@ -13,11 +14,12 @@ internal sealed class RunningLocalMode : IAsyncDisposable
 
     public LocalMode Mode { get; }
 
-    public static async Task<RunningLocalMode> StartAsync(string stateDirectory, TextWriter? output = null)
+    /// <param name="configure">Changes to the options `make run` gives (a flag of its ARGS).</param>
+    public static async Task<RunningLocalMode> StartAsync(string stateDirectory, TextWriter? output = null, ILoggerFactory? loggers = null,
+        Func<LocalModeOptions, LocalModeOptions>? configure = null)
     {
-        var local = new RunningLocalMode(new LocalMode(
-            new LocalModeOptions { StateDirectory = stateDirectory, SamplesDirectory = Path.Combine(RepositoryRoot.Path, "config", "samples") },
-            NullLoggerFactory.Instance, output ?? TextWriter.Null));
+        var options = new LocalModeOptions { StateDirectory = stateDirectory, SamplesDirectory = Path.Combine(RepositoryRoot.Path, "config", "samples") };
+        var local = new RunningLocalMode(new LocalMode(configure?.Invoke(options) ?? options, loggers ?? NullLoggerFactory.Instance, output ?? TextWriter.Null));
         var ready = new TaskCompletionSource();
         local.running = Task.Run(() => local.Mode.RunAsync(local.stop.Token, ready));
         await Task.WhenAny(ready.Task, local.running).WaitAsync(TimeSpan.FromSeconds(60));

@@ -5,6 +5,7 @@ using IpvsOperator.Runtime;
 using IpvsOperator.Runtime.Hosting;
 using IpvsOperator.Runtime.Webhooks;
 using IpvsOperator.Webhooks;
+using IpvsOperator.Runtime.Watching;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 
@@ -51,7 +52,7 @@ public sealed class ControllerHost(ControllerHostOptions options, ILoggerFactory
             healthz: () => "ok",
             readyz: () => served is not null && !certificates!.IsFresh(served) ? null
                 : !options.Election.Enabled || runtime.IsLeading ? (runtime.IsReady ? "ok" : null) : "standby",
-            [RuntimeMetrics.Registry, ControllerMetrics.Registry],
+            [RuntimeMetrics.Registry, ControllerMetrics.Registry, WatchMetrics.Registry],
             cancellationToken);
         MetricsPort = health.Port;
         started?.TrySetResult();

@@ -14,7 +14,7 @@ internal static class LocalCommand
         dataplane.AcceptOnlyFromAmong("memory", "kernel");
         var standIns = new Option<bool>("--stand-in-endpoints")
         {
-            Description = "Give every LoadBalancer Service without EndpointSlices of its own two stand-in endpoints, since LocalCluster runs no pods (default true; --stand-in-endpoints=false to publish your own).",
+            Description = "LocalCluster runs no pods: give each LoadBalancer Service two stand-in endpoints per IP family until you publish an EndpointSlice of its own, which replaces them (default true; --stand-in-endpoints=false gives none).",
             DefaultValueFactory = _ => true,
         };
         var bgp = new Option<bool>("--bgp") { Description = "Announce over BGP too, to an in-memory stand-in of FRR that reports every BGPPeer's session as established (nothing leaves this machine)." };
@@ -35,7 +35,15 @@ internal static class LocalCommand
                 StandInEndpoints = parseResult.GetValue(standIns),
                 Bgp = parseResult.GetValue(bgp),
             }, loggers, Console.Out);
-            await mode.RunAsync(cancellationToken);
+            try
+            {
+                await mode.RunAsync(cancellationToken);
+            }
+            catch (StateDirectoryInUseException busy)
+            {
+                await Console.Error.WriteLineAsync(busy.Message);
+                return 1;
+            }
             return 0;
         });
         return command;

@@ -22,6 +22,9 @@ namespace IpvsOperator.Commands;
 /// </summary>
 public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, TextWriter output)
 {
+    private readonly ILogger logger = loggers.CreateLogger<LocalMode>();
+    private readonly IpvsTableChanges ipvsChanges = new();
+
     public string KubeconfigPath => Path.Combine(options.StateDirectory, "kubeconfig");
 
     public LocalClusterServer? Server { get; private set; }
@@ -32,6 +35,20 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
     public async Task RunAsync(CancellationToken cancellationToken, TaskCompletionSource? ready = null)
     {
         PrivateDirectory.Ensure(options.StateDirectory);
+        using var directory = StateDirectoryLock.Acquire(options.StateDirectory);
+        try
+        {
+            await RunServedAsync(ready, cancellationToken);
+        }
+        finally
+        {
+            // It would point kubectl at a port nobody serves any more.
+            File.Delete(KubeconfigPath);
+        }
+    }
+
+    private async Task RunServedAsync(TaskCompletionSource? ready, CancellationToken cancellationToken)
+    {
         await using var server = await LocalClusterServer.StartAsync(new LocalClusterOptions { Port = options.ApiPort }, cancellationToken);
         Server = server;
         server.WriteKubeconfig(KubeconfigPath);
@@ -71,7 +88,7 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
                 SyncPeriod = TimeSpan.FromSeconds(10),
                 // Announced on the in-memory eth0 only: on the kernel dataplane this would answer ARP
                 // and send gratuitous ARP on this machine's real LAN.
-                Layer2 = options.Dataplane == DataplaneKind.Memory ? new Layer2Options { Namespace = WellKnown.NodeNamespace } : null,
+                Layer2 = options.Dataplane == DataplaneKind.Memory ? new Layer2Options { Namespace = WellKnown.NodeNamespace, SingleNode = true } : null,
                 Bgp = options.Bgp ? new Node.Bgp.BgpOptions { SessionPoll = TimeSpan.FromSeconds(2) } : null,
             },
         }, loggers);
@@ -86,6 +103,7 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
               kubeconfig   {KubeconfigPath}
               metrics      http://127.0.0.1:{host.MetricsPort}/metrics (controller), http://127.0.0.1:{node.MetricsPort}/metrics (node agent)
               dataplane    {(options.Dataplane == DataplaneKind.Memory ? "in memory (nothing is forwarded; --dataplane kernel uses this machine's IPVS)" : "this machine's kernel (IPVS, nftables)")}
+              bgp          {(options.Bgp ? "announced to an in-memory stand-in of FRR: each BGPPeer's session reports Established (nothing leaves this machine)" : "off (--bgp announces to an in-memory stand-in of FRR)")}
               samples      {samples}
 
             Try:
@@ -93,8 +111,8 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
               kubectl --kubeconfig {KubeconfigPath} get events
               kubectl --kubeconfig {KubeconfigPath} get leases -n {WellKnown.NodeNamespace}   (who announces each VIP)
 
-            LocalCluster runs no pods: {(options.StandInEndpoints ? "a LoadBalancer Service without EndpointSlices of its own gets two" : "publish EndpointSlices for your Services yourself")}
-            {(options.StandInEndpoints ? "stand-in endpoints on local-node, so that the IPVS table below has destinations." : "(--stand-in-endpoints=false), or they get no IPVS destinations.")}
+            LocalCluster runs no pods: {(options.StandInEndpoints ? "each LoadBalancer Service gets two stand-in endpoints per IP family on local-node" : "publish EndpointSlices for your Services yourself")}
+            {(options.StandInEndpoints ? "(so that the IPVS table below has destinations) until you publish an EndpointSlice for it." : "(--stand-in-endpoints=false), or they get no IPVS destinations.")}
             Everything lives in this process's memory: a restart starts from nothing. Ctrl-C stops.
 
             """);
@@ -118,15 +136,21 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
 
     public const string LocalNodeName = "local-node";
 
-    /// <summary>The IPVS table, ipvsadm style, after each sync that changed it.</summary>
+    /// <summary>The virtual services a sync changed, ipvsadm style (the whole table at debug level: with many Services it is most of the output).</summary>
     private void ShowIpvs(NodeDataplane dataplane, SyncReport report)
     {
         if (report.Writes == 0)
         {
             return;
         }
-        var table = IpvsTable.Format(dataplane.Ipvs).Replace("\n", "\n  ", StringComparison.Ordinal).TrimEnd();
-        output.WriteLine($"{DateTime.Now:HH:mm:ss}  IPVS after {report.Writes} kernel writes ({report.Trigger.ToString().ToLowerInvariant()} sync, {report.Duration.TotalMilliseconds:F1} ms):\n  {table}");
+        var table = IpvsTable.Format(dataplane.Ipvs);
+        logger.LogDebug("IPVS after {Writes} kernel writes:\n{Table}", report.Writes, table);
+        if (ipvsChanges.Next(table) is not { } changed)
+        {
+            return;
+        }
+        var lines = changed.Replace("\n", "\n  ", StringComparison.Ordinal).TrimEnd();
+        output.WriteLine($"{DateTime.Now:HH:mm:ss}  IPVS after {report.Writes} kernel writes ({report.Trigger.ToString().ToLowerInvariant()} sync, {report.Duration.TotalMilliseconds:F1} ms):\n  {lines}");
     }
 
     /// <summary>The CRDs, the operator's namespaces and the webhook configuration, as config/default installs them.</summary>

@@ -10,7 +10,8 @@ internal static class Logging
         builder.SetMinimumLevel(LogLevel.Information);
         if (json)
         {
-            builder.AddJsonConsole();
+            // When, in ISO 8601 UTC: a collector that reads lines late (or replays a file) cannot tell otherwise.
+            builder.AddJsonConsole(o => { o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'"; o.UseUtcTimestamp = true; });
         }
         else
         {

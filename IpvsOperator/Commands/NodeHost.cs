@@ -1,5 +1,6 @@
 using IpvsOperator.Node;
 using IpvsOperator.Runtime.Hosting;
+using IpvsOperator.Runtime.Watching;
 using Microsoft.Extensions.Logging;
 
 namespace IpvsOperator.Commands;
@@ -26,7 +27,7 @@ public sealed class NodeHost(NodeHostOptions options, ILoggerFactory loggers)
                 // Alive while the sync loop turns: a loop stuck for three periods gets the pod restarted.
                 healthz: () => DateTimeOffset.UtcNow - (agent.LastAttempt ?? startedAt) < 3 * options.Agent.SyncPeriod + TimeSpan.FromSeconds(30) ? "ok" : null,
                 readyz: () => agent.IsReady ? "ok" : null,
-                [NodeMetrics.Registry],
+                [NodeMetrics.Registry, WatchMetrics.Registry],
                 cancellationToken);
             MetricsPort = health.Port;
             started?.TrySetResult();

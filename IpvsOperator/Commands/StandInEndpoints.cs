@@ -9,16 +9,23 @@ namespace IpvsOperator.Commands;
 
 /// <summary>
 /// Local mode runs no pods, so no EndpointSlice controller publishes endpoints: this stands in for
-/// it. Every LoadBalancer Service that has no EndpointSlice of its own gets one with two ready
-/// stand-in pods on the local node (documentation addresses of 10.244.0.0/16, never contacted: the
-/// in-memory dataplane forwards nothing), kept in line with the Service's ports, owned by the
-/// Service so that it goes with it. A Service with slices of its own (published by hand) is left alone.
+/// it. Every LoadBalancer Service that has no EndpointSlice of its own gets, for each of its IP
+/// families, one with two ready stand-in pods on the local node (in the pod ranges clusters commonly
+/// use, 10.244.0.0/16 and fd00:10:244::/56, never contacted: the in-memory dataplane forwards
+/// nothing), kept in line with the Service's ports, owned by the Service so that it goes with it.
+/// Once a slice of someone else's (published by hand) appears, the stand-ins are deleted: the
+/// Service's traffic goes to the user's endpoints only, as it would on a cluster.
 /// </summary>
 public sealed class StandInEndpoints(IKubernetes kubernetes, string nodeName, ILoggerFactory loggers)
 {
     public const string StandInLabel = "ipvsoperator.io/stand-in";
 
-    private static readonly string[] Pods = ["10.244.0.10", "10.244.0.11"];
+    private static readonly Dictionary<string, string[]> PodsByFamily = new(StringComparer.Ordinal)
+    {
+        ["IPv4"] = ["10.244.0.10", "10.244.0.11"],
+        ["IPv6"] = ["fd00:10:244::10", "fd00:10:244::11"],
+    };
+
     private readonly EntityClient<V1EndpointSlice> slices = new(kubernetes);
     private readonly ILogger logger = loggers.CreateLogger<StandInEndpoints>();
 
@@ -57,23 +64,21 @@ public sealed class StandInEndpoints(IKubernetes kubernetes, string nodeName, IL
     {
         var (ns, name) = (service.Metadata.NamespaceProperty, service.Metadata.Name);
         var own = all.Where(s => s.Metadata.NamespaceProperty == ns && s.Metadata.Labels?.TryGetValue(DesiredStateBuilder.ServiceNameLabel, out var of) == true && of == name).ToList();
-        if (own.Any(s => s.Metadata.Labels?.ContainsKey(StandInLabel) != true))
-        {
-            return; // endpoints published by someone else: theirs to keep
-        }
-        var wanted = Slice(service);
-        var current = own.FirstOrDefault();
+        var standIns = own.Where(s => s.Metadata.Labels?.ContainsKey(StandInLabel) == true).ToList();
+        var published = own.Count > standIns.Count;
+        // A family the Service no longer has keeps no stand-ins, and none stay beside a published slice.
+        HashSet<string> families = published ? [] : Families(service);
         try
         {
-            if (current is null)
+            foreach (var stale in standIns.Where(s => !families.Contains(s.AddressType)))
             {
-                await slices.CreateAsync(wanted, cancellationToken);
-                logger.LogInformation("stand-in endpoints {Pods} for {Namespace}/{Service} (local mode runs no pods)", string.Join(", ", Pods), ns, name);
+                await slices.DeleteAsync(ns, stale.Metadata.Name, stale.Metadata.Uid, cancellationToken: cancellationToken);
+                logger.LogInformation("stand-in endpoints {Slice} of {Namespace}/{Service} deleted ({Why})", stale.Metadata.Name, ns, name,
+                    published ? "it has an EndpointSlice of its own now" : $"it has no {stale.AddressType} family");
             }
-            else if (ApiJson.Serialize(current.Ports) != ApiJson.Serialize(wanted.Ports))
+            foreach (var family in families)
             {
-                current.Ports = wanted.Ports;
-                await slices.ReplaceAsync(current, cancellationToken);
+                await StandInAsync(Slice(service, family), standIns.FirstOrDefault(s => s.AddressType == family), cancellationToken);
             }
         }
         catch (ApiStatusException error) when (error.IsConflict || error.IsAlreadyExists || error.IsNotFound)
@@ -82,21 +87,41 @@ public sealed class StandInEndpoints(IKubernetes kubernetes, string nodeName, IL
         }
     }
 
-    /// <summary>What the EndpointSlice controller would publish for two ready pods of the Service.</summary>
-    private V1EndpointSlice Slice(V1Service service) => new()
+    private async Task StandInAsync(V1EndpointSlice wanted, V1EndpointSlice? current, CancellationToken cancellationToken)
+    {
+        if (current is null)
+        {
+            await slices.CreateAsync(wanted, cancellationToken);
+            logger.LogInformation("stand-in endpoints {Pods} for {Namespace}/{Service} (local mode runs no pods)",
+                string.Join(", ", wanted.Endpoints.SelectMany(e => e.Addresses)), wanted.Metadata.NamespaceProperty, wanted.Metadata.Labels[DesiredStateBuilder.ServiceNameLabel]);
+        }
+        else if (ApiJson.Serialize(current.Ports) != ApiJson.Serialize(wanted.Ports))
+        {
+            current.Ports = wanted.Ports;
+            await slices.ReplaceAsync(current, cancellationToken);
+        }
+    }
+
+    /// <summary>The Service's families as the API server set them (IPv4 when it did not say, as for a Service read before the server defaulted it).</summary>
+    private static HashSet<string> Families(V1Service service) =>
+        new(service.Spec.IpFamilies is { Count: > 0 } families ? families.Where(PodsByFamily.ContainsKey) : ["IPv4"], StringComparer.Ordinal);
+
+    /// <summary>What the EndpointSlice controller would publish for two ready pods of the Service in one family.</summary>
+    private V1EndpointSlice Slice(V1Service service, string family) => new()
     {
         Metadata = new V1ObjectMeta
         {
-            Name = $"{service.Metadata.Name}-local",
+            Name = $"{service.Metadata.Name}-local-{family.ToLowerInvariant()}",
             NamespaceProperty = service.Metadata.NamespaceProperty,
             Labels = new Dictionary<string, string> { [DesiredStateBuilder.ServiceNameLabel] = service.Metadata.Name, [StandInLabel] = "true" },
             OwnerReferences = [new V1OwnerReference { ApiVersion = "v1", Kind = "Service", Name = service.Metadata.Name, Uid = service.Metadata.Uid }],
         },
-        AddressType = "IPv4",
+        AddressType = family,
+        // The controller writes an unnamed port's name as "", never leaves it out: kubectl describe relies on it.
         Ports = [.. (service.Spec.Ports ?? []).Select(p => new Discoveryv1EndpointPort
         {
-            Name = p.Name, Protocol = p.Protocol ?? "TCP", Port = int.TryParse(p.TargetPort?.Value, out var target) ? target : p.Port,
+            Name = p.Name ?? string.Empty, Protocol = p.Protocol ?? "TCP", Port = int.TryParse(p.TargetPort?.Value, out var target) ? target : p.Port,
         })],
-        Endpoints = [.. Pods.Select(a => new V1Endpoint { Addresses = [a], NodeName = nodeName, Conditions = new V1EndpointConditions { Ready = true } })],
+        Endpoints = [.. PodsByFamily[family].Select(a => new V1Endpoint { Addresses = [a], NodeName = nodeName, Conditions = new V1EndpointConditions { Ready = true } })],
     };
 }

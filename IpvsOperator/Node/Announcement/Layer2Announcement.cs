@@ -75,6 +75,11 @@ public sealed class Layer2Announcement
     private async Task<PeerHeartbeats?> PeersAsync(CancellationToken cancellationToken)
     {
         var logger = loggers.CreateLogger<PeerHeartbeats>();
+        if (options.HeartbeatAddress is null && options.SingleNode)
+        {
+            logger.LogDebug("no peer heartbeats: this is the only node");
+            return null;
+        }
         if (options.HeartbeatAddress is not { } address)
         {
             logger.LogWarning("no --heartbeat-address: without peer heartbeats an API server outage longer than {Deadline} withdraws every VIP", options.RenewDeadline);

@@ -29,6 +29,12 @@ public sealed record Layer2Options
     /// </summary>
     public System.Net.IPAddress? HeartbeatAddress { get; init; }
 
+    /// <summary>
+    /// The only node that announces (local mode): it has no peers to hear, and no --heartbeat-address
+    /// flag to tell it one, so going without heartbeats is said at debug level, not warned about.
+    /// </summary>
+    public bool SingleNode { get; init; }
+
     /// <summary>UDP port of the heartbeats.</summary>
     public int HeartbeatPort { get; init; } = 7947;
 

@@ -48,7 +48,9 @@ public sealed class EntityClient<T>
         }
     }
 
-    public async Task<EntityList<T>> ListAsync(string? ns = null, string? labelSelector = null, int limit = 0, string? continueToken = null, CancellationToken cancellationToken = default)
+    /// <param name="undecodable">Told of each item that does not read as <typeparamref name="T"/>, which is then left out; null: such an item fails the list.</param>
+    public async Task<EntityList<T>> ListAsync(string? ns = null, string? labelSelector = null, int limit = 0, string? continueToken = null,
+        Action<UndecodableObject>? undecodable = null, CancellationToken cancellationToken = default)
     {
         var query = Query(("labelSelector", labelSelector), ("limit", limit > 0 ? limit.ToString(CultureInfo.InvariantCulture) : null), ("continue", continueToken));
         return await SendAsync(HttpMethod.Get, Metadata.Path(ns) + query, null, null, async (stream, token) =>
@@ -57,7 +59,14 @@ public sealed class EntityClient<T>
             // 500 EndpointSlices is about a MiB of JSON, which as a string or a copied element
             // would land on the large object heap at every list.
             using var list = await JsonDocument.ParseAsync(stream, cancellationToken: token);
-            var items = list.RootElement.GetProperty("items").EnumerateArray().Select(ApiJson.Deserialize<T>).ToList();
+            var items = new List<T>();
+            foreach (var item in list.RootElement.GetProperty("items").EnumerateArray())
+            {
+                if (Decode(item, undecodable is null ? null : (_, bad) => undecodable(bad), WatchChange.Added) is { } decoded)
+                {
+                    items.Add(decoded);
+                }
+            }
             var metadata = list.RootElement.GetProperty("metadata");
             return new EntityList<T>(items,
                 metadata.TryGetProperty("resourceVersion", out var version) ? version.GetString() ?? string.Empty : string.Empty,
@@ -66,14 +75,16 @@ public sealed class EntityClient<T>
     }
 
     /// <summary>Lists every page.</summary>
-    public async Task<EntityList<T>> ListAllAsync(string? ns = null, string? labelSelector = null, int pageSize = 500, CancellationToken cancellationToken = default)
+    /// <param name="undecodable">As for <see cref="ListAsync"/>.</param>
+    public async Task<EntityList<T>> ListAllAsync(string? ns = null, string? labelSelector = null, int pageSize = 500,
+        Action<UndecodableObject>? undecodable = null, CancellationToken cancellationToken = default)
     {
         var items = new List<T>();
         string? token = null;
         string version;
         do
         {
-            var page = await ListAsync(ns, labelSelector, pageSize, token, cancellationToken);
+            var page = await ListAsync(ns, labelSelector, pageSize, token, undecodable, cancellationToken);
             items.AddRange(page.Items);
             version = page.ResourceVersion;
             token = page.Continue;
@@ -87,10 +98,12 @@ public sealed class EntityClient<T>
     /// does after <paramref name="timeout"/>), or when nothing at all arrived for that long plus
     /// <see cref="WatchTimeouts.Grace"/>: a connection whose other end is gone without a word would otherwise
     /// leave the caller's cache stale until a restart. Throws <see cref="ApiStatusException"/>
-    /// (IsGone) when that version is too old.
+    /// (IsGone) when that version is too old. An event whose object does not read as
+    /// <typeparamref name="T"/> goes to <paramref name="undecodable"/> instead (null: it fails the watch).
     /// </summary>
     public async IAsyncEnumerable<(WatchChange Type, T Object)> WatchAsync(string? ns, string resourceVersion, string? labelSelector = null,
-        bool bookmarks = true, TimeSpan? timeout = null, TimeSpan? grace = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        bool bookmarks = true, TimeSpan? timeout = null, TimeSpan? grace = null, Action<WatchChange, UndecodableObject>? undecodable = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var serverTimeout = timeout ?? WatchTimeouts.Spread();
         var silence = serverTimeout + (grace ?? WatchTimeouts.Grace);
@@ -153,7 +166,25 @@ public sealed class EntityClient<T>
                 var status = ApiJson.Deserialize<V1Status>(obj);
                 throw new ApiStatusException((HttpStatusCode)(status.Code ?? 500), status);
             }
-            yield return (Enum.Parse<WatchChange>(type!, ignoreCase: true), ApiJson.Deserialize<T>(obj));
+            var change = Enum.Parse<WatchChange>(type!, ignoreCase: true);
+            if (Decode(obj, undecodable, change) is { } decoded)
+            {
+                yield return (change, decoded);
+            }
+        }
+    }
+
+    /// <summary>The object, or null after telling <paramref name="undecodable"/> what it is (rethrown when nobody is told).</summary>
+    private T? Decode(JsonElement raw, Action<WatchChange, UndecodableObject>? undecodable, WatchChange change)
+    {
+        try
+        {
+            return ApiJson.Deserialize<T>(raw);
+        }
+        catch (Exception error) when (undecodable is not null && error is JsonException or FormatException or InvalidOperationException)
+        {
+            undecodable(change, UndecodableObject.From(raw, Metadata.Kind, error));
+            return null;
         }
     }
 

@@ -12,6 +12,9 @@ namespace IpvsOperator.Runtime.Watching;
 /// from the last resourceVersion seen (bookmarks move it on); a 410 Gone leads to a fresh list,
 /// diffed against the cache so that changes made while disconnected, deletions included, still
 /// arrive exactly once. Subscribers see events in order, after the cache has taken them.
+/// An object that does not read as <typeparamref name="T"/> (a badly typed field the server let
+/// through) is skipped, logged and counted, and the watch goes on past it: resuming before it would
+/// replay it for ever. The cache keeps its last readable state until it reads again or is deleted.
 /// </summary>
 public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? ns = null, string? labelSelector = null, TimeProvider? time = null)
     where T : class, IKubernetesObject<V1ObjectMeta>
@@ -61,7 +64,7 @@ public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? 
                     await RelistAsync(cancellationToken);
                     needList = false;
                 }
-                await foreach (var (type, obj) in client.WatchAsync(ns, LastResourceVersion, labelSelector, bookmarks: true, WatchTimeout, WatchGrace, cancellationToken))
+                await foreach (var (type, obj) in client.WatchAsync(ns, LastResourceVersion, labelSelector, bookmarks: true, WatchTimeout, WatchGrace, Skip, cancellationToken))
                 {
                     failures = 0;
                     Apply(type, obj);
@@ -77,6 +80,12 @@ public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? 
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
+            }
+            catch (InvalidDataException unplaced)
+            {
+                // An undecodable event with no resourceVersion to resume after: a fresh list skips the object instead.
+                logger.LogWarning("{Message}; listing {Resource} again", unplaced.Message, client.Metadata.Plural);
+                needList = true;
             }
             catch (WatchStalledException stalled)
             {
@@ -108,8 +117,15 @@ public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? 
 
     private async Task RelistAsync(CancellationToken cancellationToken)
     {
-        var list = await client.ListAllAsync(ns, labelSelector, cancellationToken: cancellationToken);
         var seen = new HashSet<ObjectKey>();
+        var list = await client.ListAllAsync(ns, labelSelector, undecodable: bad =>
+        {
+            Count(bad, "listed");
+            if (bad.Name is not null)
+            {
+                seen.Add(new ObjectKey(bad.Namespace ?? string.Empty, bad.Name)); // still there: its last readable state stays cached
+            }
+        }, cancellationToken: cancellationToken);
         foreach (var obj in list.Items)
         {
             StripManagedFields(obj);
@@ -158,6 +174,27 @@ public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? 
         var existed = cache.ContainsKey(key);
         cache[key] = obj;
         Publish(new InformerEvent<T>(existed ? InformerEventType.Updated : InformerEventType.Added, obj));
+    }
+
+    /// <summary>
+    /// A watch event whose object does not read: moves past it (a deletion still removes the object,
+    /// by the name its raw JSON gives); throws when it gives no resourceVersion to move to.
+    /// </summary>
+    private void Skip(WatchChange type, UndecodableObject bad)
+    {
+        Count(bad, type.ToString().ToLowerInvariant());
+        LastResourceVersion = bad.ResourceVersion ?? throw new InvalidDataException($"the watch of {client.Metadata.Plural} sent {bad} without a resourceVersion");
+        if (type == WatchChange.Deleted && bad.Name is not null && cache.TryRemove(new ObjectKey(bad.Namespace ?? string.Empty, bad.Name), out var last))
+        {
+            Publish(new InformerEvent<T>(InformerEventType.Deleted, last));
+        }
+    }
+
+    private void Count(UndecodableObject bad, string how)
+    {
+        WatchMetrics.DecodeFailures.WithLabels(client.Metadata.Plural).Inc();
+        logger.LogError("cannot read {Object} ({How}) at resourceVersion {ResourceVersion} as {Type}: {Error}; skipped",
+            bad.ToString(), how, bad.ResourceVersion ?? "(none)", typeof(T).Name, bad.Error);
     }
 
     /// <summary>
