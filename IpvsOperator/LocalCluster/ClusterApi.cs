@@ -370,6 +370,12 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
                 throw ApiException.Conflict(resource, name, $"Precondition failed: ResourceVersion in precondition: {version}, ResourceVersion in object meta: {metadata["resourceVersion"]}");
             }
         }
+        var policy = deleteOptions?["propagationPolicy"]?.GetValue<string>() ?? (deleteOptions?["orphanDependents"]?.GetValue<bool>() == true ? "Orphan" : "Background");
+        if (policy is not ("Orphan" or "Background" or "Foreground"))
+        {
+            throw ApiException.InvalidOptions("DeleteOptions.meta.k8s.io", "propagationPolicy",
+                $"Unsupported value: \"{policy}\": supported values: \"Foreground\", \"Background\", \"Orphan\"");
+        }
         await admission.ValidateAsync(new AdmissionAttributes(resource, "DELETE", ns, name, null, null, existing), cancellationToken);
         if (dryRun)
         {
@@ -382,12 +388,6 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             return existing;
         }
 
-        var policy = deleteOptions?["propagationPolicy"]?.GetValue<string>() ?? (deleteOptions?["orphanDependents"]?.GetValue<bool>() == true ? "Orphan" : "Background");
-        if (policy is not ("Orphan" or "Background" or "Foreground"))
-        {
-            throw ApiException.InvalidOptions("DeleteOptions.meta.k8s.io", "propagationPolicy",
-                $"Unsupported value: \"{policy}\": supported values: \"Foreground\", \"Background\", \"Orphan\"");
-        }
         var ownerUid = metadata["uid"]!.GetValue<string>();
         if (policy == "Orphan")
         {
@@ -436,6 +436,29 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             return marked;
         }
         return await RemoveAsync(resource, existing, cancellationToken);
+    }
+
+    /// <summary>
+    /// Deletes every object the filter selects, each as its own delete would (options, dry run and
+    /// all), and answers the list of what it deleted, as upstream's DeleteCollection does.
+    /// </summary>
+    public async Task<JsonObject> DeleteCollectionAsync(ApiResource resource, string? ns, ObjectFilter filter, JsonObject? deleteOptions, bool dryRun, CancellationToken cancellationToken)
+    {
+        var list = List(resource, ns, filter, 0, null);
+        var deleted = new JsonArray();
+        foreach (var obj in list["items"]!.AsArray().OfType<JsonObject>().ToList())
+        {
+            try
+            {
+                deleted.Add(await DeleteAsync(resource, ObjectStorage.NamespaceOf(obj), ObjectStorage.NameOf(obj), deleteOptions, cancellationToken, dryRun));
+            }
+            catch (ApiException error) when (error.Code == HttpStatusCode.NotFound)
+            {
+                // Deleted meanwhile (or collected with an owner deleted before it).
+            }
+        }
+        list["items"] = deleted;
+        return list;
     }
 
     private async Task<JsonObject> WriteAsync(ApiResource resource, string ns, string name, string? subresource, WriteOptions options,
