@@ -363,17 +363,39 @@ public class ApiServerConformanceTests : LocalClusterFixture
     }
 
     [Test]
-    public async Task A_Service_has_a_generation_that_spec_changes_bump_and_status_changes_do_not()
+    public async Task Services_ConfigMaps_Secrets_and_Leases_carry_no_generation_as_their_upstream_strategies_set_none()
     {
-        var ns = await NewNamespaceAsync("svcgen");
+        var ns = await NewNamespaceAsync("nogen");
         var service = await Client.CoreV1.CreateNamespacedServiceAsync(Service("web"), ns);
-        service.Metadata.Generation.Should().Be(1);
-
         var patched = await Client.CoreV1.PatchNamespacedServiceAsync(new V1Patch("""{"spec":{"sessionAffinity":"ClientIP"}}""", V1Patch.PatchType.MergePatch), "web", ns);
         var status = await Client.CoreV1.PatchNamespacedServiceStatusAsync(new V1Patch("""{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.7"}]}}}""", V1Patch.PatchType.MergePatch), "web", ns);
+        var configMap = await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "settings" }, Data = new Dictionary<string, string> { ["a"] = "1" } }, ns);
+        var secret = await Client.CoreV1.CreateNamespacedSecretAsync(new V1Secret { Metadata = new V1ObjectMeta { Name = "token" }, StringData = new Dictionary<string, string> { ["a"] = "1" } }, ns);
+        var lease = await Client.CoordinationV1.CreateNamespacedLeaseAsync(new V1Lease { Metadata = new V1ObjectMeta { Name = "leader" }, Spec = new V1LeaseSpec { HolderIdentity = "a" } }, ns);
 
-        patched.Metadata.Generation.Should().Be(2);
-        status.Metadata.Generation.Should().Be(2);
+        new[] { service.Metadata, patched.Metadata, status.Metadata, configMap.Metadata, secret.Metadata, lease.Metadata }
+            .Should().OnlyContain(m => m.Generation == null, "kube-apiserver's strategies for these kinds never set metadata.generation");
+    }
+
+    [Test]
+    public async Task An_EndpointSlice_generation_counts_changes_to_anything_but_its_metadata_and_to_its_labels()
+    {
+        var ns = await NewNamespaceAsync("slicegen");
+        var slice = await Client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(new V1EndpointSlice
+        {
+            Metadata = new V1ObjectMeta { Name = "web-1" },
+            AddressType = "IPv4",
+            Endpoints = [new V1Endpoint { Addresses = ["10.0.0.1"] }],
+        }, ns);
+
+        var annotated = await Client.DiscoveryV1.PatchNamespacedEndpointSliceAsync(new V1Patch("""{"metadata":{"annotations":{"a":"1"}}}""", V1Patch.PatchType.MergePatch), "web-1", ns);
+        var relabelled = await Client.DiscoveryV1.PatchNamespacedEndpointSliceAsync(new V1Patch("""{"metadata":{"labels":{"b":"2"}}}""", V1Patch.PatchType.MergePatch), "web-1", ns);
+        var moved = await Client.DiscoveryV1.PatchNamespacedEndpointSliceAsync(new V1Patch("""{"endpoints":[{"addresses":["10.0.0.2"]}]}""", V1Patch.PatchType.MergePatch), "web-1", ns);
+
+        slice.Metadata.Generation.Should().Be(1);
+        annotated.Metadata.Generation.Should().Be(1, "an annotation is metadata");
+        relabelled.Metadata.Generation.Should().Be(2, "upstream counts label changes of an EndpointSlice");
+        moved.Metadata.Generation.Should().Be(3);
     }
 
     [Test]

@@ -617,7 +617,8 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         {
             resource.Schema.Apply(resource, updated, options);
         }
-        if (resource.TracksGeneration && !JsonNode.DeepEquals(SpecPart(updated), SpecPart(existing)))
+        if (resource.TracksGeneration && (!JsonNode.DeepEquals(SpecPart(updated), SpecPart(existing))
+            || (resource.GenerationCountsLabels && !JsonNode.DeepEquals(metadata["labels"], old["labels"]))))
         {
             metadata["generation"] = Number(old["generation"]) + 1;
         }
