@@ -225,7 +225,8 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         try
         {
             Validate(resource, obj, null);
-            options.Warnings.AddRange(await admission.ValidateAsync(new AdmissionAttributes(resource, "CREATE", ns, name, null, obj, null), cancellationToken));
+            options.Warnings.AddRange(await admission.ValidateAsync(new AdmissionAttributes(resource, "CREATE", ns, name, null, obj, null,
+                options.DryRun, AdmissionOptions.Create(options)), cancellationToken));
         }
         catch
         {
@@ -376,7 +377,8 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             throw ApiException.InvalidOptions("DeleteOptions.meta.k8s.io", "propagationPolicy",
                 $"Unsupported value: \"{policy}\": supported values: \"Foreground\", \"Background\", \"Orphan\"");
         }
-        await admission.ValidateAsync(new AdmissionAttributes(resource, "DELETE", ns, name, null, null, existing), cancellationToken);
+        await admission.ValidateAsync(new AdmissionAttributes(resource, "DELETE", ns, name, null, null, existing,
+            dryRun, AdmissionOptions.Delete(deleteOptions, dryRun)), cancellationToken);
         if (dryRun)
         {
             // As it would be answered: marked for deletion when something holds it, else as it was. Nothing changes.
@@ -500,7 +502,8 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             try
             {
                 options.Warnings.AddRange(await admission.ValidateAsync(
-                    new AdmissionAttributes(resource, "UPDATE", ns, name, subresource, updated, existing), cancellationToken));
+                    new AdmissionAttributes(resource, "UPDATE", ns, name, subresource, updated, existing,
+                        options.DryRun, AdmissionOptions.Update(options)), cancellationToken));
                 if (options.DryRun)
                 {
                     services.FreePorts(takenPorts);
