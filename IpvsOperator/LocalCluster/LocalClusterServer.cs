@@ -423,12 +423,12 @@ public sealed class LocalClusterServer : IAsyncDisposable
                 await WriteObjectAsync(context, resource, HttpStatusCode.OK, updated, write);
                 break;
             case "patch" when isApply:
-                var configuration = await AppliedConfiguration.ReadAsync(context.Request.Body, cancellationToken);
+                var configuration = AppliedConfiguration.Parse(Encoding.UTF8.GetString(await RequestLimits.ReadBodyAsync(context)));
                 var applied = await Api.ApplyAsync(resource, ns ?? string.Empty, name!, configuration, subresource, write, cancellationToken);
                 await WriteObjectAsync(context, resource, HttpStatusCode.OK, applied, write);
                 break;
             case "patch":
-                var patch = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: cancellationToken);
+                var patch = JsonNode.Parse(await RequestLimits.ReadBodyAsync(context));
                 var patched = await Api.PatchAsync(resource, ns ?? string.Empty, name!, context.Request.ContentType ?? string.Empty, patch, subresource, write, cancellationToken);
                 await WriteObjectAsync(context, resource, HttpStatusCode.OK, patched, write);
                 break;
@@ -448,7 +448,7 @@ public sealed class LocalClusterServer : IAsyncDisposable
     private static async Task<(JsonObject? Options, bool DryRun)> DeleteOptionsAsync(HttpContext context, bool dryRun)
     {
         var deleteOptions = context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0
-            ? await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted) as JsonObject
+            ? JsonNode.Parse(await RequestLimits.ReadBodyAsync(context)) as JsonObject
             : null;
         if (context.Request.Query["propagationPolicy"].FirstOrDefault() is { } policy)
         {
@@ -601,14 +601,12 @@ public sealed class LocalClusterServer : IAsyncDisposable
 
     private static async Task<JsonObject> ReadBodyAsync(HttpContext context)
     {
+        var bytes = await RequestLimits.ReadBodyAsync(context);
         if (ProtobufBody.IsProtobuf(context.Request.ContentType))
         {
-            using var buffer = new MemoryStream();
-            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
-            return ProtobufBody.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+            return ProtobufBody.Decode(bytes);
         }
-        var body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
-        return body as JsonObject ?? throw ApiException.BadRequest("the request body must be a JSON object");
+        return JsonNode.Parse(bytes) as JsonObject ?? throw ApiException.BadRequest("the request body must be a JSON object");
     }
 
     private async Task WriteObjectAsync(HttpContext context, ApiResource resource, HttpStatusCode code, JsonObject obj, WriteOptions write)
