@@ -731,4 +731,55 @@ public class ApiServerConformanceTests : LocalClusterFixture
         twice["details"]!["causes"]!.AsArray().Should().Contain(c => c!["field"]!.GetValue<string>() == "status.conditions[1]"
             && c["message"]!.GetValue<string>().StartsWith("Duplicate value", StringComparison.Ordinal));
     }
+
+    [Test]
+    public async Task A_built_in_object_whose_fields_have_the_wrong_JSON_type_cannot_be_decoded_and_is_a_400_naming_the_field()
+    {
+        var ns = await NewNamespaceAsync("types");
+        var file = kubectl.WriteFile("selector.yaml", $"""
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: typed
+              namespace: {ns}
+            spec:
+              selector:
+                app: true
+              ports:
+                - port: 80
+            """);
+        using var http = Server.CreateHttpClient();
+        async Task<(HttpStatusCode, string)> CreateAsync(string json)
+        {
+            using var response = await http.PostAsync($"/api/v1/namespaces/{ns}/services", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+            return (response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync())!["message"]!.GetValue<string>());
+        }
+
+        var created = await Kubectl("create", "-f", file);
+        var port = await CreateAsync("""{"apiVersion":"v1","kind":"Service","metadata":{"name":"port"},"spec":{"ports":[{"port":"80"}]}}""");
+        var label = await CreateAsync("""{"apiVersion":"v1","kind":"Service","metadata":{"name":"label","labels":{"tier":3}},"spec":{"ports":[{"port":80}]}}""");
+        var ports = await CreateAsync("""{"apiVersion":"v1","kind":"Service","metadata":{"name":"ports"},"spec":{"ports":{"port":80}}}""");
+        var fraction = await CreateAsync("""{"apiVersion":"v1","kind":"Service","metadata":{"name":"fraction"},"spec":{"ports":[{"port":80.5}]}}""");
+
+        created.ExitCode.Should().NotBe(0);
+        created.Error.Should().Contain("Service in version \"v1\" cannot be handled as a Service: json: cannot unmarshal bool into Go struct field ServiceSpec.spec.selector of type string");
+        port.Should().Be((HttpStatusCode.BadRequest, "Service in version \"v1\" cannot be handled as a Service: json: cannot unmarshal string into Go struct field ServicePort.spec.ports.port of type int32"));
+        label.Should().Be((HttpStatusCode.BadRequest, "Service in version \"v1\" cannot be handled as a Service: json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string"));
+        ports.Should().Be((HttpStatusCode.BadRequest, "Service in version \"v1\" cannot be handled as a Service: json: cannot unmarshal object into Go struct field ServiceSpec.spec.ports of type []v1.ServicePort"));
+        fraction.Should().Be((HttpStatusCode.BadRequest, "Service in version \"v1\" cannot be handled as a Service: json: cannot unmarshal number 80.5 into Go struct field ServicePort.spec.ports.port of type int32"));
+        (await Client.CoreV1.ListNamespacedServiceAsync(ns)).Items.Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task A_wrongly_typed_field_in_a_patch_is_a_400_and_changes_nothing()
+    {
+        var ns = await NewNamespaceAsync("patchtypes");
+        await Client.CoreV1.CreateNamespacedServiceAsync(Service("web"), ns);
+
+        var refused = await ApiErrors.Of(() => Client.CoreV1.PatchNamespacedServiceAsync(new V1Patch("""{"spec":{"selector":{"app":true}}}""", V1Patch.PatchType.MergePatch), "web", ns));
+
+        refused.Code.Should().Be(HttpStatusCode.BadRequest);
+        refused.Message.Should().Contain("cannot unmarshal bool into Go struct field ServiceSpec.spec.selector of type string");
+        (await Client.CoreV1.ReadNamespacedServiceAsync("web", ns)).Spec.Selector.Should().BeNull();
+    }
 }

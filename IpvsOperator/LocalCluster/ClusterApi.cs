@@ -543,6 +543,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
     {
         if (resource.Model is { } model)
         {
+            ModelDecoding.Check(resource, obj);
             options.ReportUnknownFields(ModelSchema.PruneUnknownFields(obj, model));
         }
     }
