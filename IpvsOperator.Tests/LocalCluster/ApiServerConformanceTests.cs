@@ -782,4 +782,34 @@ public class ApiServerConformanceTests : LocalClusterFixture
         refused.Message.Should().Contain("cannot unmarshal bool into Go struct field ServiceSpec.spec.selector of type string");
         (await Client.CoreV1.ReadNamespacedServiceAsync("web", ns)).Spec.Selector.Should().BeNull();
     }
+
+    [Test]
+    public async Task A_Service_changed_to_ExternalName_loses_its_cluster_IPs_and_gives_the_address_back()
+    {
+        var ns = await NewNamespaceAsync("extname");
+        var created = Service("web");
+        created.Spec.Type = "ClusterIP";
+        created.Spec.ClusterIP = "10.96.201.1";
+        await Client.CoreV1.CreateNamespacedServiceAsync(created, ns);
+        var change = new V1Patch("""{"spec":{"type":"ExternalName","externalName":"db.example.com"}}""", V1Patch.PatchType.MergePatch);
+
+        await Client.CoreV1.PatchNamespacedServiceAsync(change, "web", ns, dryRun: "All");
+        var stillHeld = Service("other");
+        stillHeld.Spec.ClusterIP = "10.96.201.1";
+        await ShouldBeInvalidAsync(() => Client.CoreV1.CreateNamespacedServiceAsync(stillHeld, ns), "spec.clusterIPs[0]", "Invalid value: \"10.96.201.1\": provided IP is already allocated");
+        var external = await Client.CoreV1.PatchNamespacedServiceAsync(change, "web", ns);
+
+        external.Spec.Type.Should().Be("ExternalName");
+        external.Spec.ClusterIP.Should().BeNull("kube-apiserver clears the cluster IP of a Service that becomes ExternalName");
+        external.Spec.ClusterIPs.Should().BeNull();
+        external.Spec.IpFamilies.Should().BeNull();
+        external.Spec.IpFamilyPolicy.Should().BeNull();
+        external.Spec.InternalTrafficPolicy.Should().BeNull();
+        var reused = Service("reuse");
+        reused.Spec.ClusterIP = "10.96.201.1";
+        (await Client.CoreV1.CreateNamespacedServiceAsync(reused, ns)).Spec.ClusterIP.Should().Be("10.96.201.1", "the released address is free again");
+        var back = await Client.CoreV1.PatchNamespacedServiceAsync(new V1Patch("""{"spec":{"type":"ClusterIP","externalName":null}}""", V1Patch.PatchType.MergePatch), "web", ns);
+        back.Spec.ClusterIP.Should().StartWith("10.", "a Service leaving ExternalName gets a cluster IP again");
+        back.Spec.ClusterIPs.Should().Equal(back.Spec.ClusterIP);
+    }
 }

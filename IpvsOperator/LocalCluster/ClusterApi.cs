@@ -489,10 +489,11 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             {
                 fields.RecordUpdate(resource, existing, updated, options.FieldManager, subresource);
             }
-            // A Service changing type gains or loses node ports: taken now, given back if the write fails.
-            var (takenPorts, droppedPorts) = resource.Key == ResourceRegistry.Services.Key && subresource is null
+            // A Service changing type gains or loses node ports and cluster IPs: taken now, given back if the
+            // write fails (or is a dry run); what it loses is given back only once the write is stored.
+            var (taken, dropped) = resource.Key == ResourceRegistry.Services.Key && subresource is null
                 ? services.ApplyTypeChange(resource, updated, existing)
-                : ([], []);
+                : (ServiceAllocations.None, ServiceAllocations.None);
             if (JsonNode.DeepEquals(updated, existing))
             {
                 // Nothing changed: no write, no new resourceVersion, as the real server.
@@ -506,21 +507,21 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
                         options.DryRun, AdmissionOptions.Update(options)), cancellationToken));
                 if (options.DryRun)
                 {
-                    services.FreePorts(takenPorts);
+                    services.Free(taken);
                     return updated;
                 }
                 stored = storage.Update(resource, updated, ObjectStorage.ResourceVersionOf(updated));
             }
             catch (Exception error)
             {
-                services.FreePorts(takenPorts);
+                services.Free(taken);
                 if (error is ApiException { Code: HttpStatusCode.Conflict } && !conditional && attempt < UnconditionalRetries)
                 {
                     continue; // an unconditional write lost a race: redo it on the fresh object, as GuaranteedUpdate does
                 }
                 throw;
             }
-            services.FreePorts(droppedPorts);
+            services.Free(dropped);
             if (resource.Key == ResourceRegistry.CustomResourceDefinitions.Key)
             {
                 registry.Add(ResourceRegistry.FromDefinition(stored));
