@@ -812,4 +812,44 @@ public class ApiServerConformanceTests : LocalClusterFixture
         back.Spec.ClusterIP.Should().StartWith("10.", "a Service leaving ExternalName gets a cluster IP again");
         back.Spec.ClusterIPs.Should().Equal(back.Spec.ClusterIP);
     }
+
+    [Test]
+    public async Task The_default_kube_system_and_kube_public_namespaces_may_not_be_deleted()
+    {
+        var dryRuns = new List<ProcessResult>();
+        foreach (var ns in new[] { "default", "kube-system", "kube-public" })
+        {
+            dryRuns.Add(await Kubectl("delete", "namespace", ns, "--dry-run=server"));
+        }
+        var deleted = await Kubectl("delete", "namespace", "kube-public");
+
+        dryRuns.Should().OnlyContain(r => r.ExitCode != 0, "even a dry run is refused, by admission");
+        dryRuns[1].Error.Should().Contain("Error from server (Forbidden): namespaces \"kube-system\" is forbidden: this namespace may not be deleted");
+        deleted.ExitCode.Should().NotBe(0);
+        deleted.Error.Should().Contain("namespaces \"kube-public\" is forbidden: this namespace may not be deleted");
+        (await Client.CoreV1.ReadNamespaceAsync("kube-public")).Metadata.DeletionTimestamp.Should().BeNull();
+    }
+
+    [Test]
+    public async Task A_server_side_apply_that_creates_answers_201_and_one_that_changes_200()
+    {
+        var ns = await NewNamespaceAsync("apply201");
+        using var http = Server.CreateHttpClient();
+        async Task<HttpStatusCode> ApplyAsync(string value)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/namespaces/{ns}/configmaps/settings?fieldManager=test")
+            {
+                Content = new StringContent("""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"settings"},"data":{"v":"VALUE"}}""".Replace("VALUE", value, StringComparison.Ordinal),
+                    System.Text.Encoding.UTF8, "application/apply-patch+yaml"),
+            };
+            using var response = await http.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        var created = await ApplyAsync("1");
+        var changed = await ApplyAsync("2");
+
+        created.Should().Be(HttpStatusCode.Created);
+        changed.Should().Be(HttpStatusCode.OK);
+    }
 }

@@ -300,7 +300,8 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
     /// configuration, or merges it into the object, with field ownership and conflicts (see
     /// <see cref="FieldManagement"/>). Unconditional unless the configuration names a resourceVersion.
     /// </summary>
-    public async Task<JsonObject> ApplyAsync(ApiResource resource, string ns, string name, JsonObject configuration, string? subresource, WriteOptions options,
+    /// <returns>The object, and whether the apply created it (answered 201, as upstream).</returns>
+    public async Task<(JsonObject Object, bool Created)> ApplyAsync(ApiResource resource, string ns, string name, JsonObject configuration, string? subresource, WriteOptions options,
         CancellationToken cancellationToken)
     {
         CheckApplied(resource, configuration, name);
@@ -315,7 +316,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
                 try
                 {
                     var created = fields.ApplyTo(resource, null, configuration, options.FieldManager, options.Force, null);
-                    return await CreateAsync(resource, ns, created, options, applied: true, cancellationToken);
+                    return (await CreateAsync(resource, ns, created, options, applied: true, cancellationToken), true);
                 }
                 catch (ApiException exists) when (exists.Reason == "AlreadyExists" && attempt == 0)
                 {
@@ -324,12 +325,12 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             }
             try
             {
-                return await WriteAsync(resource, ns, name, subresource, options, existing =>
+                return (await WriteAsync(resource, ns, name, subresource, options, existing =>
                 {
                     var merged = fields.ApplyTo(resource, existing, configuration, options.FieldManager, options.Force, subresource);
                     var conditional = ObjectStorage.ResourceVersionOf(configuration).Length > 0;
                     return (merged, conditional, true);
-                }, cancellationToken);
+                }, cancellationToken), false);
             }
             catch (ApiException gone) when (gone.Code == HttpStatusCode.NotFound && attempt == 0 && subresource is null)
             {
@@ -356,9 +357,16 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         }
     }
 
+    /// <summary>Namespaces the NamespaceLifecycle admission plugin never lets go.</summary>
+    private static readonly HashSet<string> ImmortalNamespaces = ["default", "kube-system", "kube-public"];
+
     public async Task<JsonObject> DeleteAsync(ApiResource resource, string ns, string name, JsonObject? deleteOptions, CancellationToken cancellationToken, bool dryRun = false)
     {
         var existing = Get(resource, ns, name);
+        if (resource.Key == ResourceRegistry.Namespaces.Key && ImmortalNamespaces.Contains(name))
+        {
+            throw ApiException.Forbidden(resource, name, "this namespace may not be deleted");
+        }
         var metadata = existing["metadata"]!.AsObject();
         if (deleteOptions?["preconditions"] is JsonObject preconditions)
         {

@@ -424,8 +424,8 @@ public sealed class LocalClusterServer : IAsyncDisposable
                 break;
             case "patch" when isApply:
                 var configuration = AppliedConfiguration.Parse(Encoding.UTF8.GetString(await RequestLimits.ReadBodyAsync(context)));
-                var applied = await Api.ApplyAsync(resource, ns ?? string.Empty, name!, configuration, subresource, write, cancellationToken);
-                await WriteObjectAsync(context, resource, HttpStatusCode.OK, applied, write);
+                var (applied, madeNew) = await Api.ApplyAsync(resource, ns ?? string.Empty, name!, configuration, subresource, write, cancellationToken);
+                await WriteObjectAsync(context, resource, madeNew ? HttpStatusCode.Created : HttpStatusCode.OK, applied, write);
                 break;
             case "patch":
                 var patch = JsonNode.Parse(await RequestLimits.ReadBodyAsync(context));
