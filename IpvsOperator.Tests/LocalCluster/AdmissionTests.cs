@@ -20,6 +20,7 @@ public class AdmissionTests : LocalClusterFixture
     public void ResetWebhook()
     {
         webhook.Decide = _ => null;
+        webhook.DenyWith = _ => null;
         webhook.Delay = TimeSpan.Zero;
         lock (webhook.Requests)
         {
@@ -28,7 +29,7 @@ public class AdmissionTests : LocalClusterFixture
     }
 
     private async Task RegisterAsync(string name, string failurePolicy = "Fail", int timeoutSeconds = 5, string? caBundle = null, string[]? operations = null,
-        string resource = "configmaps", bool viaService = false, string? matchCondition = null)
+        string resource = "configmaps", bool viaService = false, string? matchCondition = null, string sideEffects = "None")
     {
         var clientConfig = viaService
             ? new Admissionregistrationv1WebhookClientConfig { Service = new Admissionregistrationv1ServiceReference { NamespaceProperty = "webhooks", Name = "guard", Port = 443, Path = "/validate" } }
@@ -41,7 +42,7 @@ public class AdmissionTests : LocalClusterFixture
             {
                 Name = $"{name}.example.com",
                 AdmissionReviewVersions = ["v1"],
-                SideEffects = "None",
+                SideEffects = sideEffects,
                 FailurePolicy = failurePolicy,
                 TimeoutSeconds = timeoutSeconds,
                 ClientConfig = clientConfig,
@@ -186,5 +187,88 @@ public class AdmissionTests : LocalClusterFixture
         var denied = await ApiErrors.Of(() => Client.CoreV1.CreateNamespacedConfigMapAsync(Guarded("svc", "by-service"), "default"));
 
         denied.Message.Should().Contain("refused via service");
+    }
+
+    private List<JsonObject> Received()
+    {
+        lock (webhook.Requests)
+        {
+            return [.. webhook.Requests];
+        }
+    }
+
+    [Test]
+    public async Task A_dry_run_reaches_the_webhook_as_dryRun_true_with_the_options_of_its_operation()
+    {
+        await RegisterAsync("dry-seen");
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(Guarded("real", "dry-seen"), "default", fieldManager: "tester");
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(Guarded("dry", "dry-seen"), "default", dryRun: "All", fieldManager: "tester");
+        await Client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch("""{"data":{"value":"new"}}""", V1Patch.PatchType.MergePatch), "real", "default", dryRun: "All", fieldManager: "tester");
+        await Client.CoreV1.DeleteNamespacedConfigMapAsync("real", "default", dryRun: "All", propagationPolicy: "Orphan");
+
+        var requests = Received();
+
+        requests.Should().HaveCount(4);
+        requests[0]["dryRun"]!.GetValue<bool>().Should().BeFalse();
+        requests.Skip(1).Should().OnlyContain(r => r["dryRun"]!.GetValue<bool>(), "a dry run says so, so that a webhook with side effects can skip them");
+        requests.Select(r => r["options"]!["kind"]!.GetValue<string>()).Should().Equal("CreateOptions", "CreateOptions", "UpdateOptions", "DeleteOptions");
+        requests.Should().OnlyContain(r => r["options"]!["apiVersion"]!.GetValue<string>() == "meta.k8s.io/v1");
+        requests[0]["options"]!["fieldManager"]!.GetValue<string>().Should().Be("tester");
+        requests[0]["options"]!["dryRun"].Should().BeNull();
+        requests[1]["options"]!["dryRun"]!.AsArray().Select(d => d!.GetValue<string>()).Should().Equal("All");
+        requests[3]["options"]!["propagationPolicy"]!.GetValue<string>().Should().Be("Orphan");
+        requests[3]["options"]!["dryRun"]!.AsArray().Select(d => d!.GetValue<string>()).Should().Equal("All");
+    }
+
+    [TestCase("Some")]
+    [TestCase("Unknown")]
+    public async Task A_dry_run_is_refused_with_400_and_never_sent_to_a_webhook_that_has_side_effects(string sideEffects)
+    {
+        var name = $"effects-{sideEffects.ToLowerInvariant()}";
+        await RegisterAsync(name, sideEffects: sideEffects);
+
+        var refused = await ApiErrors.Of(() => Client.CoreV1.CreateNamespacedConfigMapAsync(Guarded($"dry-{name}", name), "default", dryRun: "All"));
+
+        refused.Code.Should().Be(HttpStatusCode.BadRequest);
+        refused.Message.Should().Be($"admission webhook \"{name}.example.com\" does not support dry run");
+        Received().Should().BeEmpty("a webhook with side effects is not called on a dry run");
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(Guarded($"real-{name}", name), "default");
+        Received().Should().ContainSingle("the real request is sent");
+    }
+
+    [Test]
+    public async Task A_denial_without_a_code_is_403_and_carries_the_webhooks_reason_and_causes_as_kube_apiserver_shows_them()
+    {
+        await RegisterAsync("no-code");
+        webhook.DenyWith = _ => new JsonObject
+        {
+            ["message"] = "data.value: must be 'ok'",
+            ["details"] = new JsonObject { ["causes"] = new JsonArray(new JsonObject { ["field"] = "data.value", ["reason"] = "FieldValueInvalid", ["message"] = "must be 'ok'" }) },
+        };
+        using var kubectl = new KubectlSession(Server);
+        var file = kubectl.WriteFile("bad.yaml", """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: coded
+              namespace: default
+              labels:
+                guarded-by: no-code
+            data:
+              value: bad
+            """);
+
+        var refused = await ApiErrors.Of(() => Client.CoreV1.CreateNamespacedConfigMapAsync(Guarded("coded", "no-code", "bad"), "default"));
+        using var http = Server.CreateHttpClient();
+        using var raw = await http.PostAsync("/api/v1/namespaces/default/configmaps",
+            new StringContent(KubernetesJson.Serialize(Guarded("coded", "no-code", "bad")), System.Text.Encoding.UTF8, "application/json"));
+        var status = JsonNode.Parse(await raw.Content.ReadAsStringAsync())!;
+        var applied = await kubectl.RunAsync("apply", "-f", file);
+
+        refused.Code.Should().Be(HttpStatusCode.Forbidden, "upstream's ToStatusErr makes a denial without a code of at least 400 a 403");
+        refused.Message.Should().Be("admission webhook \"no-code.example.com\" denied the request: data.value: must be 'ok'");
+        status["details"]!["causes"]![0]!["field"]!.GetValue<string>().Should().Be("data.value", "the webhook's causes are passed on");
+        applied.ExitCode.Should().NotBe(0);
+        applied.Error.Should().Contain("Error from server").And.Contain("admission webhook \"no-code.example.com\" denied the request: data.value: must be 'ok'");
     }
 }

@@ -363,17 +363,39 @@ public class ApiServerConformanceTests : LocalClusterFixture
     }
 
     [Test]
-    public async Task A_Service_has_a_generation_that_spec_changes_bump_and_status_changes_do_not()
+    public async Task Services_ConfigMaps_Secrets_and_Leases_carry_no_generation_as_their_upstream_strategies_set_none()
     {
-        var ns = await NewNamespaceAsync("svcgen");
+        var ns = await NewNamespaceAsync("nogen");
         var service = await Client.CoreV1.CreateNamespacedServiceAsync(Service("web"), ns);
-        service.Metadata.Generation.Should().Be(1);
-
         var patched = await Client.CoreV1.PatchNamespacedServiceAsync(new V1Patch("""{"spec":{"sessionAffinity":"ClientIP"}}""", V1Patch.PatchType.MergePatch), "web", ns);
         var status = await Client.CoreV1.PatchNamespacedServiceStatusAsync(new V1Patch("""{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.7"}]}}}""", V1Patch.PatchType.MergePatch), "web", ns);
+        var configMap = await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "settings" }, Data = new Dictionary<string, string> { ["a"] = "1" } }, ns);
+        var secret = await Client.CoreV1.CreateNamespacedSecretAsync(new V1Secret { Metadata = new V1ObjectMeta { Name = "token" }, StringData = new Dictionary<string, string> { ["a"] = "1" } }, ns);
+        var lease = await Client.CoordinationV1.CreateNamespacedLeaseAsync(new V1Lease { Metadata = new V1ObjectMeta { Name = "leader" }, Spec = new V1LeaseSpec { HolderIdentity = "a" } }, ns);
 
-        patched.Metadata.Generation.Should().Be(2);
-        status.Metadata.Generation.Should().Be(2);
+        new[] { service.Metadata, patched.Metadata, status.Metadata, configMap.Metadata, secret.Metadata, lease.Metadata }
+            .Should().OnlyContain(m => m.Generation == null, "kube-apiserver's strategies for these kinds never set metadata.generation");
+    }
+
+    [Test]
+    public async Task An_EndpointSlice_generation_counts_changes_to_anything_but_its_metadata_and_to_its_labels()
+    {
+        var ns = await NewNamespaceAsync("slicegen");
+        var slice = await Client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(new V1EndpointSlice
+        {
+            Metadata = new V1ObjectMeta { Name = "web-1" },
+            AddressType = "IPv4",
+            Endpoints = [new V1Endpoint { Addresses = ["10.0.0.1"] }],
+        }, ns);
+
+        var annotated = await Client.DiscoveryV1.PatchNamespacedEndpointSliceAsync(new V1Patch("""{"metadata":{"annotations":{"a":"1"}}}""", V1Patch.PatchType.MergePatch), "web-1", ns);
+        var relabelled = await Client.DiscoveryV1.PatchNamespacedEndpointSliceAsync(new V1Patch("""{"metadata":{"labels":{"b":"2"}}}""", V1Patch.PatchType.MergePatch), "web-1", ns);
+        var moved = await Client.DiscoveryV1.PatchNamespacedEndpointSliceAsync(new V1Patch("""{"endpoints":[{"addresses":["10.0.0.2"]}]}""", V1Patch.PatchType.MergePatch), "web-1", ns);
+
+        slice.Metadata.Generation.Should().Be(1);
+        annotated.Metadata.Generation.Should().Be(1, "an annotation is metadata");
+        relabelled.Metadata.Generation.Should().Be(2, "upstream counts label changes of an EndpointSlice");
+        moved.Metadata.Generation.Should().Be(3);
     }
 
     [Test]
@@ -708,5 +730,126 @@ public class ApiServerConformanceTests : LocalClusterFixture
         badTime["details"]!["causes"]!.AsArray().Should().Contain(c => c!["field"]!.GetValue<string>() == "status.conditions[0].lastTransitionTime");
         twice["details"]!["causes"]!.AsArray().Should().Contain(c => c!["field"]!.GetValue<string>() == "status.conditions[1]"
             && c["message"]!.GetValue<string>().StartsWith("Duplicate value", StringComparison.Ordinal));
+    }
+
+    [Test]
+    public async Task A_built_in_object_whose_fields_have_the_wrong_JSON_type_cannot_be_decoded_and_is_a_400_naming_the_field()
+    {
+        var ns = await NewNamespaceAsync("types");
+        var file = kubectl.WriteFile("selector.yaml", $"""
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: typed
+              namespace: {ns}
+            spec:
+              selector:
+                app: true
+              ports:
+                - port: 80
+            """);
+        using var http = Server.CreateHttpClient();
+        async Task<(HttpStatusCode, string)> CreateAsync(string json)
+        {
+            using var response = await http.PostAsync($"/api/v1/namespaces/{ns}/services", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+            return (response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync())!["message"]!.GetValue<string>());
+        }
+
+        var created = await Kubectl("create", "-f", file);
+        var port = await CreateAsync("""{"apiVersion":"v1","kind":"Service","metadata":{"name":"port"},"spec":{"ports":[{"port":"80"}]}}""");
+        var label = await CreateAsync("""{"apiVersion":"v1","kind":"Service","metadata":{"name":"label","labels":{"tier":3}},"spec":{"ports":[{"port":80}]}}""");
+        var ports = await CreateAsync("""{"apiVersion":"v1","kind":"Service","metadata":{"name":"ports"},"spec":{"ports":{"port":80}}}""");
+        var fraction = await CreateAsync("""{"apiVersion":"v1","kind":"Service","metadata":{"name":"fraction"},"spec":{"ports":[{"port":80.5}]}}""");
+
+        created.ExitCode.Should().NotBe(0);
+        created.Error.Should().Contain("Service in version \"v1\" cannot be handled as a Service: json: cannot unmarshal bool into Go struct field ServiceSpec.spec.selector of type string");
+        port.Should().Be((HttpStatusCode.BadRequest, "Service in version \"v1\" cannot be handled as a Service: json: cannot unmarshal string into Go struct field ServicePort.spec.ports.port of type int32"));
+        label.Should().Be((HttpStatusCode.BadRequest, "Service in version \"v1\" cannot be handled as a Service: json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string"));
+        ports.Should().Be((HttpStatusCode.BadRequest, "Service in version \"v1\" cannot be handled as a Service: json: cannot unmarshal object into Go struct field ServiceSpec.spec.ports of type []v1.ServicePort"));
+        fraction.Should().Be((HttpStatusCode.BadRequest, "Service in version \"v1\" cannot be handled as a Service: json: cannot unmarshal number 80.5 into Go struct field ServicePort.spec.ports.port of type int32"));
+        (await Client.CoreV1.ListNamespacedServiceAsync(ns)).Items.Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task A_wrongly_typed_field_in_a_patch_is_a_400_and_changes_nothing()
+    {
+        var ns = await NewNamespaceAsync("patchtypes");
+        await Client.CoreV1.CreateNamespacedServiceAsync(Service("web"), ns);
+
+        var refused = await ApiErrors.Of(() => Client.CoreV1.PatchNamespacedServiceAsync(new V1Patch("""{"spec":{"selector":{"app":true}}}""", V1Patch.PatchType.MergePatch), "web", ns));
+
+        refused.Code.Should().Be(HttpStatusCode.BadRequest);
+        refused.Message.Should().Contain("cannot unmarshal bool into Go struct field ServiceSpec.spec.selector of type string");
+        (await Client.CoreV1.ReadNamespacedServiceAsync("web", ns)).Spec.Selector.Should().BeNull();
+    }
+
+    [Test]
+    public async Task A_Service_changed_to_ExternalName_loses_its_cluster_IPs_and_gives_the_address_back()
+    {
+        var ns = await NewNamespaceAsync("extname");
+        var created = Service("web");
+        created.Spec.Type = "ClusterIP";
+        created.Spec.ClusterIP = "10.96.201.1";
+        await Client.CoreV1.CreateNamespacedServiceAsync(created, ns);
+        var change = new V1Patch("""{"spec":{"type":"ExternalName","externalName":"db.example.com"}}""", V1Patch.PatchType.MergePatch);
+
+        await Client.CoreV1.PatchNamespacedServiceAsync(change, "web", ns, dryRun: "All");
+        var stillHeld = Service("other");
+        stillHeld.Spec.ClusterIP = "10.96.201.1";
+        await ShouldBeInvalidAsync(() => Client.CoreV1.CreateNamespacedServiceAsync(stillHeld, ns), "spec.clusterIPs[0]", "Invalid value: \"10.96.201.1\": provided IP is already allocated");
+        var external = await Client.CoreV1.PatchNamespacedServiceAsync(change, "web", ns);
+
+        external.Spec.Type.Should().Be("ExternalName");
+        external.Spec.ClusterIP.Should().BeNull("kube-apiserver clears the cluster IP of a Service that becomes ExternalName");
+        external.Spec.ClusterIPs.Should().BeNull();
+        external.Spec.IpFamilies.Should().BeNull();
+        external.Spec.IpFamilyPolicy.Should().BeNull();
+        external.Spec.InternalTrafficPolicy.Should().BeNull();
+        var reused = Service("reuse");
+        reused.Spec.ClusterIP = "10.96.201.1";
+        (await Client.CoreV1.CreateNamespacedServiceAsync(reused, ns)).Spec.ClusterIP.Should().Be("10.96.201.1", "the released address is free again");
+        var back = await Client.CoreV1.PatchNamespacedServiceAsync(new V1Patch("""{"spec":{"type":"ClusterIP","externalName":null}}""", V1Patch.PatchType.MergePatch), "web", ns);
+        back.Spec.ClusterIP.Should().StartWith("10.", "a Service leaving ExternalName gets a cluster IP again");
+        back.Spec.ClusterIPs.Should().Equal(back.Spec.ClusterIP);
+    }
+
+    [Test]
+    public async Task The_default_kube_system_and_kube_public_namespaces_may_not_be_deleted()
+    {
+        var dryRuns = new List<ProcessResult>();
+        foreach (var ns in new[] { "default", "kube-system", "kube-public" })
+        {
+            dryRuns.Add(await Kubectl("delete", "namespace", ns, "--dry-run=server"));
+        }
+        var deleted = await Kubectl("delete", "namespace", "kube-public");
+
+        dryRuns.Should().OnlyContain(r => r.ExitCode != 0, "even a dry run is refused, by admission");
+        dryRuns[1].Error.Should().Contain("Error from server (Forbidden): namespaces \"kube-system\" is forbidden: this namespace may not be deleted");
+        deleted.ExitCode.Should().NotBe(0);
+        deleted.Error.Should().Contain("namespaces \"kube-public\" is forbidden: this namespace may not be deleted");
+        (await Client.CoreV1.ReadNamespaceAsync("kube-public")).Metadata.DeletionTimestamp.Should().BeNull();
+    }
+
+    [Test]
+    public async Task A_server_side_apply_that_creates_answers_201_and_one_that_changes_200()
+    {
+        var ns = await NewNamespaceAsync("apply201");
+        using var http = Server.CreateHttpClient();
+        async Task<HttpStatusCode> ApplyAsync(string value)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/namespaces/{ns}/configmaps/settings?fieldManager=test")
+            {
+                Content = new StringContent("""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"settings"},"data":{"v":"VALUE"}}""".Replace("VALUE", value, StringComparison.Ordinal),
+                    System.Text.Encoding.UTF8, "application/apply-patch+yaml"),
+            };
+            using var response = await http.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        var created = await ApplyAsync("1");
+        var changed = await ApplyAsync("2");
+
+        created.Should().Be(HttpStatusCode.Created);
+        changed.Should().Be(HttpStatusCode.OK);
     }
 }

@@ -275,7 +275,7 @@ public class ServerSideApplyTests : LocalClusterFixture
         (await unnamed.Content.ReadAsStringAsync()).Should().Contain("fieldManager: Required value: is required for apply patch");
         ((int)forcedMerge.StatusCode).Should().Be(422);
         (await forcedMerge.Content.ReadAsStringAsync()).Should().Contain("force: Forbidden: may not be specified for non-apply patch");
-        applied.StatusCode.Should().Be(HttpStatusCode.OK, await applied.Content.ReadAsStringAsync());
+        applied.StatusCode.Should().Be(HttpStatusCode.Created, await applied.Content.ReadAsStringAsync()); // it created the Service
         var stored = await Client.CoreV1.ReadNamespacedServiceAsync("typed", ns);
         stored.Metadata.Labels.Should().Equal(new Dictionary<string, string> { ["quoted"] = "42", ["plain"] = "hello" });
         stored.Spec.Ports.Should().ContainSingle().Which.Port.Should().Be(80, "a plain YAML number is a number");

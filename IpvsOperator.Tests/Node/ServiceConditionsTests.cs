@@ -39,4 +39,20 @@ public class ServiceConditionsTests : LocalClusterFixture
         await conditions.RemoveAsync(await ReadAsync(), "example.com/Mine", CancellationToken.None);
         (await ReadAsync()).Status.Conditions.Select(c => c.Type).Should().Equal("example.com/Other");
     }
+
+    [Test]
+    public async Task A_condition_observes_the_Services_generation_and_so_none_since_Services_have_none()
+    {
+        await Client.CoreV1.CreateNamespacedServiceAsync(new V1Service
+        {
+            Metadata = new V1ObjectMeta { Name = "nogen" },
+            Spec = new V1ServiceSpec { Ports = [new V1ServicePort { Port = 80 }] },
+        }, "default");
+        var conditions = new ServiceConditions(ApiConnection.Of(Client), NullLogger.Instance, new ManualClock());
+
+        await conditions.EnsureAsync(await Client.CoreV1.ReadNamespacedServiceAsync("nogen", "default"), "example.com/Mine", "True", "Fine", "ok", CancellationToken.None);
+        var written = ServiceConditions.Find(await Client.CoreV1.ReadNamespacedServiceAsync("nogen", "default"), "example.com/Mine")!;
+
+        written.ObservedGeneration.Should().BeNull("kube-apiserver gives Services no metadata.generation, so there is none to observe (upstream's omitempty drops a 0)");
+    }
 }

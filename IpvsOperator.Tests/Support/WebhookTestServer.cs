@@ -31,6 +31,9 @@ public sealed class WebhookTestServer : IAsyncDisposable
     /// <summary>The verdict: null to allow, otherwise the denial message.</summary>
     public Func<JsonObject, string?> Decide { get; set; } = _ => null;
 
+    /// <summary>A denial's whole Status, as the test writes it (a code or none, causes): when it returns one, it overrides <see cref="Decide"/>.</summary>
+    public Func<JsonObject, JsonObject?> DenyWith { get; set; } = _ => null;
+
     public TimeSpan Delay { get; set; }
 
     public static async Task<WebhookTestServer> StartAsync(string[]? dnsNames = null)
@@ -61,8 +64,13 @@ public sealed class WebhookTestServer : IAsyncDisposable
             await Task.Delay(Delay);
         }
         var denial = Decide(request);
-        var response = new JsonObject { ["uid"] = request["uid"]!.GetValue<string>(), ["allowed"] = denial is null };
-        if (denial is not null)
+        var status = DenyWith(request);
+        var response = new JsonObject { ["uid"] = request["uid"]!.GetValue<string>(), ["allowed"] = denial is null && status is null };
+        if (status is not null)
+        {
+            response["status"] = status;
+        }
+        else if (denial is not null)
         {
             response["status"] = new JsonObject { ["code"] = 403, ["reason"] = "Forbidden", ["message"] = denial };
         }

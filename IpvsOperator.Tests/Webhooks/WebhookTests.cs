@@ -73,6 +73,38 @@ public class WebhookTests : ControllerFixture
     }
 
     [Test]
+    public async Task A_server_side_dry_run_apply_of_an_invalid_pool_is_refused_by_the_webhook_and_a_valid_one_is_not_stored()
+    {
+        using var kubectl = new KubectlSession(Server);
+        var invalid = kubectl.WriteFile("invalid.yaml", """
+            apiVersion: ipvsoperator.io/v1alpha1
+            kind: IPPool
+            metadata:
+              name: wh-dry-invalid
+            spec:
+              addresses: ["192.0.2.20-192.0.2.10"]
+            """);
+        var valid = kubectl.WriteFile("valid.yaml", """
+            apiVersion: ipvsoperator.io/v1alpha1
+            kind: IPPool
+            metadata:
+              name: wh-dry-valid
+            spec:
+              addresses: ["198.18.40.0/29"]
+            """);
+
+        var refused = await kubectl.RunAsync("apply", "--dry-run=server", "-f", invalid);
+        var accepted = await kubectl.RunAsync("apply", "--dry-run=server", "-f", valid);
+
+        refused.ExitCode.Should().NotBe(0);
+        refused.Error.Should().Contain("admission webhook \"ippools.ipvsoperator.io\" denied the request").And.Contain("write it as 192.0.2.10-192.0.2.20");
+        accepted.ExitCode.Should().Be(0, accepted.Error);
+        accepted.Output.Should().Contain("(server dry run)");
+        (await Pools.GetAsync(null, "wh-dry-valid")).Should().BeNull("a dry run stores nothing, and the webhook, called with dryRun true, wrote nothing either");
+        (await Pools.GetAsync(null, "wh-dry-invalid")).Should().BeNull();
+    }
+
+    [Test]
     public async Task A_pool_overlapping_another_is_refused_naming_it()
     {
         await CreatePoolAsync("wh-first", "198.18.0.0/24");

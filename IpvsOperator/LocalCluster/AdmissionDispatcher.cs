@@ -41,6 +41,11 @@ public sealed class AdmissionDispatcher(ObjectStorage storage)
             {
                 continue;
             }
+            if (request.DryRun && webhook["sideEffects"]?.GetValue<string>() is not ("None" or "NoneOnDryRun"))
+            {
+                // As kube-apiserver: a webhook that may have side effects is never called on a dry run, which it refuses.
+                throw ApiException.BadRequest($"admission webhook \"{webhook["name"]}\" does not support dry run");
+            }
             var response = await CallAsync(webhook, request, cancellationToken);
             if (response is null)
             {
@@ -110,7 +115,8 @@ public sealed class AdmissionDispatcher(ObjectStorage storage)
             ["userInfo"] = new JsonObject { ["username"] = "system:admin", ["groups"] = new JsonArray("system:masters", "system:authenticated") },
             ["object"] = request.NewObject?.DeepClone(),
             ["oldObject"] = request.OldObject?.DeepClone(),
-            ["dryRun"] = false,
+            ["dryRun"] = request.DryRun,
+            ["options"] = request.Options?.DeepClone(),
         };
         if (request.Namespace.Length > 0)
         {
@@ -123,7 +129,10 @@ public sealed class AdmissionDispatcher(ObjectStorage storage)
         return new JsonObject { ["apiVersion"] = "admission.k8s.io/v1", ["kind"] = "AdmissionReview", ["request"] = body };
     }
 
-    /// <summary>As kube-apiserver's ToStatusErr: the webhook's status, at least 400, its message prefixed.</summary>
+    /// <summary>
+    /// As kube-apiserver's ToStatusErr: the webhook's status, its message prefixed, its reason and
+    /// details (the causes naming fields) kept; a code below 400 (or none) becomes 403.
+    /// </summary>
     private static ApiException Denied(string webhook, JsonObject? status)
     {
         var code = status?["code"]?.GetValue<int>() ?? 0;
@@ -132,7 +141,7 @@ public sealed class AdmissionDispatcher(ObjectStorage storage)
         var deniedBy = $"admission webhook \"{webhook}\" denied the request";
         var text = !string.IsNullOrEmpty(message) ? $"{deniedBy}: {message}"
             : reason.Length > 0 ? $"{deniedBy}: {reason}" : $"{deniedBy} without explanation";
-        return new ApiException((HttpStatusCode)Math.Max(code, 400), reason, text);
+        return new ApiException(code < 400 ? HttpStatusCode.Forbidden : (HttpStatusCode)code, reason, text, status?["details"]?.DeepClone() as JsonObject);
     }
 
     private static Uri Url(JsonObject clientConfig)
@@ -273,4 +282,6 @@ public sealed record AdmissionAttributes(
     string Name,
     string? Subresource,
     JsonObject? NewObject,
-    JsonObject? OldObject);
+    JsonObject? OldObject,
+    bool DryRun = false,
+    JsonObject? Options = null);

@@ -24,6 +24,11 @@ public sealed class ApiException(HttpStatusCode code, string reason, string mess
             ["reason"] = reason,
             ["code"] = (int)code,
         };
+        if (reason.Length == 0)
+        {
+            // As upstream's omitempty: no reason is no field (kubectl then prints "Error from server: ...").
+            status.Remove("reason");
+        }
         if (details is not null)
         {
             status["details"] = details;

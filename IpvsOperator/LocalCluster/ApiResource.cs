@@ -33,8 +33,15 @@ public sealed record ApiResource(
     /// <summary>A review (an access review): created and answered at once, never stored; create is its only verb.</summary>
     public bool IsReview { get; init; }
 
-    /// <summary>Whether metadata.generation counts spec changes (custom resources and CRDs, as upstream).</summary>
+    /// <summary>
+    /// Whether metadata.generation counts spec changes: custom resources, CRDs, webhook
+    /// configurations and EndpointSlices, as their upstream strategies do; Services, ConfigMaps,
+    /// Secrets and the rest have none upstream.
+    /// </summary>
     public bool TracksGeneration { get; init; }
+
+    /// <summary>Whether a change of labels counts too (EndpointSlices: upstream's strategy bumps on any change but other metadata).</summary>
+    public bool GenerationCountsLabels { get; init; }
 
     /// <summary>Built-in types accept an update without a resourceVersion; custom resources require one.</summary>
     public bool AllowUnconditionalUpdate { get; init; } = true;

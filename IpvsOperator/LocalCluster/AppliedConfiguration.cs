@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace IpvsOperator.LocalCluster;
@@ -13,13 +14,6 @@ namespace IpvsOperator.LocalCluster;
 /// </summary>
 public static class AppliedConfiguration
 {
-    public static async Task<JsonObject> ReadAsync(Stream body, CancellationToken cancellationToken)
-    {
-        using var reader = new StreamReader(body, Encoding.UTF8);
-        var text = await reader.ReadToEndAsync(cancellationToken);
-        return Parse(text);
-    }
-
     public static JsonObject Parse(string text)
     {
         var trimmed = text.TrimStart();
@@ -28,8 +22,11 @@ public static class AppliedConfiguration
             return JsonNode.Parse(text) as JsonObject ?? throw ApiException.BadRequest("the applied configuration must be an object");
         }
         var stream = new YamlStream();
+        int written;
         try
         {
+            // The nesting is measured on the parser's events first: the document model is built by recursion.
+            written = CheckDepth(text);
             stream.Load(new StringReader(text));
         }
         catch (YamlException error)
@@ -40,17 +37,69 @@ public static class AppliedConfiguration
         {
             throw ApiException.BadRequest($"the applied configuration must be one YAML document; got {stream.Documents.Count}");
         }
-        return ToJson(stream.Documents[0].RootNode) as JsonObject ?? throw ApiException.BadRequest("the applied configuration must be an object");
+        // An alias is expanded where it stands: a few hundred bytes of aliases to aliases make billions of values.
+        var budget = new ExpansionBudget(2 * written + 10_000);
+        return ToJson(stream.Documents[0].RootNode, 1, budget) as JsonObject ?? throw ApiException.BadRequest("the applied configuration must be an object");
     }
 
-    private static JsonNode? ToJson(YamlNode node) => node switch
+    /// <summary>Refuses a document nested deeper than a JSON body may be; the number of nodes it writes out (aliases once each).</summary>
+    private static int CheckDepth(string text)
     {
-        YamlMappingNode mapping => new JsonObject(mapping.Children.Select(c =>
-            KeyValuePair.Create(((c.Key as YamlScalarNode)?.Value) ?? throw ApiException.BadRequest($"a YAML key must be a string, not {c.Key}"), ToJson(c.Value)))),
-        YamlSequenceNode sequence => new JsonArray([.. sequence.Children.Select(ToJson)]),
-        YamlScalarNode scalar => Scalar(scalar),
-        _ => throw ApiException.BadRequest($"unsupported YAML node {node.NodeType}"),
-    };
+        var parser = new Parser(new StringReader(text));
+        var depth = 0;
+        var nodes = 0;
+        while (parser.MoveNext())
+        {
+            switch (parser.Current)
+            {
+                case MappingStart or SequenceStart:
+                    nodes++;
+                    if (++depth > RequestLimits.MaxDepth)
+                    {
+                        throw Deep();
+                    }
+                    break;
+                case MappingEnd or SequenceEnd:
+                    depth--;
+                    break;
+                case YamlDotNet.Core.Events.Scalar or AnchorAlias:
+                    nodes++;
+                    break;
+            }
+        }
+        return nodes;
+    }
+
+    private static ApiException Deep() => ApiException.BadRequest($"error decoding YAML: yaml: exceeded max depth of {RequestLimits.MaxDepth}");
+
+    /// <summary>How many values a document may expand to, aliases included.</summary>
+    private sealed class ExpansionBudget(int limit)
+    {
+        public void Spend()
+        {
+            if (--limit < 0)
+            {
+                throw ApiException.BadRequest("error decoding YAML: yaml: document contains excessive aliasing");
+            }
+        }
+    }
+
+    private static JsonNode? ToJson(YamlNode node, int depth, ExpansionBudget budget)
+    {
+        budget.Spend();
+        if (depth > RequestLimits.MaxDepth && node is not YamlScalarNode)
+        {
+            throw Deep(); // reached through aliases, which the events do not show expanded
+        }
+        return node switch
+        {
+            YamlMappingNode mapping => new JsonObject(mapping.Children.Select(c =>
+                KeyValuePair.Create(((c.Key as YamlScalarNode)?.Value) ?? throw ApiException.BadRequest($"a YAML key must be a string, not {c.Key}"), ToJson(c.Value, depth + 1, budget)))),
+            YamlSequenceNode sequence => new JsonArray([.. sequence.Children.Select(c => ToJson(c, depth + 1, budget))]),
+            YamlScalarNode scalar => Scalar(scalar),
+            _ => throw ApiException.BadRequest($"unsupported YAML node {node.NodeType}"),
+        };
+    }
 
     private static JsonValue? Scalar(YamlScalarNode scalar)
     {

@@ -225,7 +225,8 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         try
         {
             Validate(resource, obj, null);
-            options.Warnings.AddRange(await admission.ValidateAsync(new AdmissionAttributes(resource, "CREATE", ns, name, null, obj, null), cancellationToken));
+            options.Warnings.AddRange(await admission.ValidateAsync(new AdmissionAttributes(resource, "CREATE", ns, name, null, obj, null,
+                options.DryRun, AdmissionOptions.Create(options)), cancellationToken));
         }
         catch
         {
@@ -299,7 +300,8 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
     /// configuration, or merges it into the object, with field ownership and conflicts (see
     /// <see cref="FieldManagement"/>). Unconditional unless the configuration names a resourceVersion.
     /// </summary>
-    public async Task<JsonObject> ApplyAsync(ApiResource resource, string ns, string name, JsonObject configuration, string? subresource, WriteOptions options,
+    /// <returns>The object, and whether the apply created it (answered 201, as upstream).</returns>
+    public async Task<(JsonObject Object, bool Created)> ApplyAsync(ApiResource resource, string ns, string name, JsonObject configuration, string? subresource, WriteOptions options,
         CancellationToken cancellationToken)
     {
         CheckApplied(resource, configuration, name);
@@ -314,7 +316,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
                 try
                 {
                     var created = fields.ApplyTo(resource, null, configuration, options.FieldManager, options.Force, null);
-                    return await CreateAsync(resource, ns, created, options, applied: true, cancellationToken);
+                    return (await CreateAsync(resource, ns, created, options, applied: true, cancellationToken), true);
                 }
                 catch (ApiException exists) when (exists.Reason == "AlreadyExists" && attempt == 0)
                 {
@@ -323,12 +325,12 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             }
             try
             {
-                return await WriteAsync(resource, ns, name, subresource, options, existing =>
+                return (await WriteAsync(resource, ns, name, subresource, options, existing =>
                 {
                     var merged = fields.ApplyTo(resource, existing, configuration, options.FieldManager, options.Force, subresource);
                     var conditional = ObjectStorage.ResourceVersionOf(configuration).Length > 0;
                     return (merged, conditional, true);
-                }, cancellationToken);
+                }, cancellationToken), false);
             }
             catch (ApiException gone) when (gone.Code == HttpStatusCode.NotFound && attempt == 0 && subresource is null)
             {
@@ -355,9 +357,16 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         }
     }
 
+    /// <summary>Namespaces the NamespaceLifecycle admission plugin never lets go.</summary>
+    private static readonly HashSet<string> ImmortalNamespaces = ["default", "kube-system", "kube-public"];
+
     public async Task<JsonObject> DeleteAsync(ApiResource resource, string ns, string name, JsonObject? deleteOptions, CancellationToken cancellationToken, bool dryRun = false)
     {
         var existing = Get(resource, ns, name);
+        if (resource.Key == ResourceRegistry.Namespaces.Key && ImmortalNamespaces.Contains(name))
+        {
+            throw ApiException.Forbidden(resource, name, "this namespace may not be deleted");
+        }
         var metadata = existing["metadata"]!.AsObject();
         if (deleteOptions?["preconditions"] is JsonObject preconditions)
         {
@@ -370,7 +379,14 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
                 throw ApiException.Conflict(resource, name, $"Precondition failed: ResourceVersion in precondition: {version}, ResourceVersion in object meta: {metadata["resourceVersion"]}");
             }
         }
-        await admission.ValidateAsync(new AdmissionAttributes(resource, "DELETE", ns, name, null, null, existing), cancellationToken);
+        var policy = deleteOptions?["propagationPolicy"]?.GetValue<string>() ?? (deleteOptions?["orphanDependents"]?.GetValue<bool>() == true ? "Orphan" : "Background");
+        if (policy is not ("Orphan" or "Background" or "Foreground"))
+        {
+            throw ApiException.InvalidOptions("DeleteOptions.meta.k8s.io", "propagationPolicy",
+                $"Unsupported value: \"{policy}\": supported values: \"Foreground\", \"Background\", \"Orphan\"");
+        }
+        await admission.ValidateAsync(new AdmissionAttributes(resource, "DELETE", ns, name, null, null, existing,
+            dryRun, AdmissionOptions.Delete(deleteOptions, dryRun)), cancellationToken);
         if (dryRun)
         {
             // As it would be answered: marked for deletion when something holds it, else as it was. Nothing changes.
@@ -382,12 +398,6 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             return existing;
         }
 
-        var policy = deleteOptions?["propagationPolicy"]?.GetValue<string>() ?? (deleteOptions?["orphanDependents"]?.GetValue<bool>() == true ? "Orphan" : "Background");
-        if (policy is not ("Orphan" or "Background" or "Foreground"))
-        {
-            throw ApiException.InvalidOptions("DeleteOptions.meta.k8s.io", "propagationPolicy",
-                $"Unsupported value: \"{policy}\": supported values: \"Foreground\", \"Background\", \"Orphan\"");
-        }
         var ownerUid = metadata["uid"]!.GetValue<string>();
         if (policy == "Orphan")
         {
@@ -438,6 +448,29 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         return await RemoveAsync(resource, existing, cancellationToken);
     }
 
+    /// <summary>
+    /// Deletes every object the filter selects, each as its own delete would (options, dry run and
+    /// all), and answers the list of what it deleted, as upstream's DeleteCollection does.
+    /// </summary>
+    public async Task<JsonObject> DeleteCollectionAsync(ApiResource resource, string? ns, ObjectFilter filter, JsonObject? deleteOptions, bool dryRun, CancellationToken cancellationToken)
+    {
+        var list = List(resource, ns, filter, 0, null);
+        var deleted = new JsonArray();
+        foreach (var obj in list["items"]!.AsArray().OfType<JsonObject>().ToList())
+        {
+            try
+            {
+                deleted.Add(await DeleteAsync(resource, ObjectStorage.NamespaceOf(obj), ObjectStorage.NameOf(obj), deleteOptions, cancellationToken, dryRun));
+            }
+            catch (ApiException error) when (error.Code == HttpStatusCode.NotFound)
+            {
+                // Deleted meanwhile (or collected with an owner deleted before it).
+            }
+        }
+        list["items"] = deleted;
+        return list;
+    }
+
     private async Task<JsonObject> WriteAsync(ApiResource resource, string ns, string name, string? subresource, WriteOptions options,
         Func<JsonObject, (JsonObject Requested, bool Conditional, bool Applied)> change, CancellationToken cancellationToken)
     {
@@ -464,10 +497,11 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             {
                 fields.RecordUpdate(resource, existing, updated, options.FieldManager, subresource);
             }
-            // A Service changing type gains or loses node ports: taken now, given back if the write fails.
-            var (takenPorts, droppedPorts) = resource.Key == ResourceRegistry.Services.Key && subresource is null
+            // A Service changing type gains or loses node ports and cluster IPs: taken now, given back if the
+            // write fails (or is a dry run); what it loses is given back only once the write is stored.
+            var (taken, dropped) = resource.Key == ResourceRegistry.Services.Key && subresource is null
                 ? services.ApplyTypeChange(resource, updated, existing)
-                : ([], []);
+                : (ServiceAllocations.None, ServiceAllocations.None);
             if (JsonNode.DeepEquals(updated, existing))
             {
                 // Nothing changed: no write, no new resourceVersion, as the real server.
@@ -477,24 +511,25 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             try
             {
                 options.Warnings.AddRange(await admission.ValidateAsync(
-                    new AdmissionAttributes(resource, "UPDATE", ns, name, subresource, updated, existing), cancellationToken));
+                    new AdmissionAttributes(resource, "UPDATE", ns, name, subresource, updated, existing,
+                        options.DryRun, AdmissionOptions.Update(options)), cancellationToken));
                 if (options.DryRun)
                 {
-                    services.FreePorts(takenPorts);
+                    services.Free(taken);
                     return updated;
                 }
                 stored = storage.Update(resource, updated, ObjectStorage.ResourceVersionOf(updated));
             }
             catch (Exception error)
             {
-                services.FreePorts(takenPorts);
+                services.Free(taken);
                 if (error is ApiException { Code: HttpStatusCode.Conflict } && !conditional && attempt < UnconditionalRetries)
                 {
                     continue; // an unconditional write lost a race: redo it on the fresh object, as GuaranteedUpdate does
                 }
                 throw;
             }
-            services.FreePorts(droppedPorts);
+            services.Free(dropped);
             if (resource.Key == ResourceRegistry.CustomResourceDefinitions.Key)
             {
                 registry.Add(ResourceRegistry.FromDefinition(stored));
@@ -517,6 +552,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
     {
         if (resource.Model is { } model)
         {
+            ModelDecoding.Check(resource, obj);
             options.ReportUnknownFields(ModelSchema.PruneUnknownFields(obj, model));
         }
     }
@@ -594,7 +630,8 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         {
             resource.Schema.Apply(resource, updated, options);
         }
-        if (resource.TracksGeneration && !JsonNode.DeepEquals(SpecPart(updated), SpecPart(existing)))
+        if (resource.TracksGeneration && (!JsonNode.DeepEquals(SpecPart(updated), SpecPart(existing))
+            || (resource.GenerationCountsLabels && !JsonNode.DeepEquals(metadata["labels"], old["labels"]))))
         {
             metadata["generation"] = Number(old["generation"]) + 1;
         }

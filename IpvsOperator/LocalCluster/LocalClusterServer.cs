@@ -423,40 +423,43 @@ public sealed class LocalClusterServer : IAsyncDisposable
                 await WriteObjectAsync(context, resource, HttpStatusCode.OK, updated, write);
                 break;
             case "patch" when isApply:
-                var configuration = await AppliedConfiguration.ReadAsync(context.Request.Body, cancellationToken);
-                var applied = await Api.ApplyAsync(resource, ns ?? string.Empty, name!, configuration, subresource, write, cancellationToken);
-                await WriteObjectAsync(context, resource, HttpStatusCode.OK, applied, write);
+                var configuration = AppliedConfiguration.Parse(Encoding.UTF8.GetString(await RequestLimits.ReadBodyAsync(context)));
+                var (applied, madeNew) = await Api.ApplyAsync(resource, ns ?? string.Empty, name!, configuration, subresource, write, cancellationToken);
+                await WriteObjectAsync(context, resource, madeNew ? HttpStatusCode.Created : HttpStatusCode.OK, applied, write);
                 break;
             case "patch":
-                var patch = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: cancellationToken);
+                var patch = JsonNode.Parse(await RequestLimits.ReadBodyAsync(context));
                 var patched = await Api.PatchAsync(resource, ns ?? string.Empty, name!, context.Request.ContentType ?? string.Empty, patch, subresource, write, cancellationToken);
                 await WriteObjectAsync(context, resource, HttpStatusCode.OK, patched, write);
                 break;
             case "delete":
-                var deleteOptions = context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0
-                    ? await JsonNode.ParseAsync(context.Request.Body, cancellationToken: cancellationToken) as JsonObject
-                    : null;
-                if (query["propagationPolicy"].FirstOrDefault() is { } policy)
-                {
-                    deleteOptions ??= [];
-                    deleteOptions["propagationPolicy"] = policy;
-                }
-                if (deleteOptions?["dryRun"] is JsonArray { Count: > 0 } bodyDryRun)
-                {
-                    dryRun |= bodyDryRun.Any(d => d?.GetValue<string>() == "All");
-                }
-                var deleted = await Api.DeleteAsync(resource, ns ?? string.Empty, name!, deleteOptions, cancellationToken, dryRun);
+                var (deleteOptions, dryRunDelete) = await DeleteOptionsAsync(context, dryRun);
+                var deleted = await Api.DeleteAsync(resource, ns ?? string.Empty, name!, deleteOptions, cancellationToken, dryRunDelete);
                 await WriteObjectAsync(context, resource, HttpStatusCode.OK, deleted, write);
                 break;
             case "deletecollection":
-                var doomed = Api.List(resource, ns, filter, 0, null)["items"]!.AsArray().OfType<JsonObject>().ToList();
-                foreach (var obj in doomed)
-                {
-                    await Api.DeleteAsync(resource, ObjectStorage.NamespaceOf(obj), ObjectStorage.NameOf(obj), null, cancellationToken);
-                }
-                await WriteAsync(context, HttpStatusCode.OK, new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(), ["status"] = "Success" });
+                var (collectionOptions, dryRunCollection) = await DeleteOptionsAsync(context, dryRun);
+                await WriteAsync(context, HttpStatusCode.OK, await Api.DeleteCollectionAsync(resource, ns, filter, collectionOptions, dryRunCollection, cancellationToken));
                 break;
         }
+    }
+
+    /// <summary>A delete's DeleteOptions: its body, if any, with the propagation policy of the query; a dry run if either asks for one.</summary>
+    private static async Task<(JsonObject? Options, bool DryRun)> DeleteOptionsAsync(HttpContext context, bool dryRun)
+    {
+        var deleteOptions = context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0
+            ? JsonNode.Parse(await RequestLimits.ReadBodyAsync(context)) as JsonObject
+            : null;
+        if (context.Request.Query["propagationPolicy"].FirstOrDefault() is { } policy)
+        {
+            deleteOptions ??= [];
+            deleteOptions["propagationPolicy"] = policy;
+        }
+        if (deleteOptions?["dryRun"] is JsonArray { Count: > 0 } bodyDryRun)
+        {
+            dryRun |= bodyDryRun.Any(d => d?.GetValue<string>() == "All");
+        }
+        return (deleteOptions, dryRun);
     }
 
     private async Task StreamWatchAsync(HttpContext context, ApiResource resource, string? ns, ObjectFilter filter, bool forceGone)
@@ -598,14 +601,12 @@ public sealed class LocalClusterServer : IAsyncDisposable
 
     private static async Task<JsonObject> ReadBodyAsync(HttpContext context)
     {
+        var bytes = await RequestLimits.ReadBodyAsync(context);
         if (ProtobufBody.IsProtobuf(context.Request.ContentType))
         {
-            using var buffer = new MemoryStream();
-            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
-            return ProtobufBody.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+            return ProtobufBody.Decode(bytes);
         }
-        var body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
-        return body as JsonObject ?? throw ApiException.BadRequest("the request body must be a JSON object");
+        return JsonNode.Parse(bytes) as JsonObject ?? throw ApiException.BadRequest("the request body must be a JSON object");
     }
 
     private async Task WriteObjectAsync(HttpContext context, ApiResource resource, HttpStatusCode code, JsonObject obj, WriteOptions write)

@@ -171,7 +171,13 @@ internal static class Patches
         {
             throw ApiException.BadRequest("a JSON patch must be an array of operations");
         }
+        if (operations.Count > RequestLimits.MaxJsonPatchOperations)
+        {
+            throw new ApiException(System.Net.HttpStatusCode.RequestEntityTooLarge, "RequestEntityTooLarge",
+                $"The allowed maximum operations in a JSON patch is {RequestLimits.MaxJsonPatchOperations}, got {operations.Count}");
+        }
         var document = target?.DeepClone();
+        long copied = 0;
         foreach (var operation in operations.OfType<JsonObject>())
         {
             var op = operation["op"]?.GetValue<string>() ?? throw ApiException.BadRequest("a JSON patch operation lacks \"op\"");
@@ -191,14 +197,22 @@ internal static class Patches
                 case "move":
                 {
                     var from = operation["from"]?.GetValue<string>() ?? throw ApiException.BadRequest("move needs \"from\"");
-                    var value = Get(document, from)?.DeepClone();
+                    var value = Placed(Get(document, from), path)?.DeepClone();
                     document = Add(Remove(document, from), path, value, insert: true);
                     break;
                 }
                 case "copy":
                 {
                     var from = operation["from"]?.GetValue<string>() ?? throw ApiException.BadRequest("copy needs \"from\"");
-                    document = Add(document, path, Get(document, from)?.DeepClone(), insert: true);
+                    var value = Placed(Get(document, from), path);
+                    // As upstream's json-patch: what copies add is bounded, or 25 doublings of a small object fill any memory.
+                    copied += value?.ToJsonString().Length ?? 4;
+                    if (copied > RequestLimits.MaxBodyBytes)
+                    {
+                        throw new ApiException((System.Net.HttpStatusCode)422, "Invalid",
+                            $"Unable to complete the copy, the accumulated size increase of copy is {copied}, exceeding the limit {RequestLimits.MaxBodyBytes}");
+                    }
+                    document = Add(document, path, value?.DeepClone(), insert: true);
                     break;
                 }
                 case "test":
@@ -212,6 +226,16 @@ internal static class Patches
             }
         }
         return document;
+    }
+
+    /// <summary><paramref name="value"/>, if put at <paramref name="path"/> nests no deeper than the limit: moves and copies could otherwise nest without bound.</summary>
+    private static JsonNode? Placed(JsonNode? value, string path)
+    {
+        if (Pointer(path).Length + RequestLimits.DepthOf(value) > RequestLimits.MaxDepth)
+        {
+            throw new ApiException((System.Net.HttpStatusCode)422, "Invalid", $"the JSON patch would nest the object deeper than {RequestLimits.MaxDepth} levels at {path}");
+        }
+        return value;
     }
 
     private static string[] Pointer(string path) =>

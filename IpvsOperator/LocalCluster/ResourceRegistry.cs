@@ -32,7 +32,6 @@ public sealed class ResourceRegistry
             new("External-IP", "string", ".status.loadBalancer.ingress[*].ip") { Compute = Tables.ServiceExternalIp },
             new("Port(s)", "string", ".spec.ports[*].port") { Compute = Tables.ServicePorts }, Age],
         FieldSelectors = ["spec.type", "spec.clusterIP"],
-        TracksGeneration = true,
         MergeKeys = CommonMergeKeys.Concat(new Dictionary<string, string?> { ["spec.ports"] = "port", ["status.conditions"] = "type" }).ToDictionary(),
         ListTypes = ApiResource.WithMetadataListTypes(new Dictionary<string, string[]> { ["spec.ports"] = ["port", "protocol"], ["status.conditions"] = ["type"] }),
     };
@@ -94,6 +93,8 @@ public sealed class ResourceRegistry
             Model = typeof(V1EndpointSlice),
             Columns = [new("AddressType", "string", ".addressType"), new("Ports", "string", ".ports[*].port"), new("Endpoints", "string", ".endpoints[*].addresses[0]"), Age],
             MergeKeys = CommonMergeKeys,
+            TracksGeneration = true,
+            GenerationCountsLabels = true,
         },
         new("coordination.k8s.io", "v1", "Lease", "leases", true, [], false)
         {

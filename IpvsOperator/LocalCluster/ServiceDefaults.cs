@@ -105,12 +105,14 @@ internal sealed class ServiceDefaults
     }
 
     /// <summary>
-    /// On an update, what a type change does to node ports (upstream's allocation on update):
-    /// becoming NodePort or LoadBalancer gives every port a node port (keeping those it had) and an
-    /// externalTrafficPolicy; leaving it drops them. The node ports newly taken are returned (free
-    /// them if the write fails), and those dropped (free them once it succeeded).
+    /// On an update, what a type change does to node ports and cluster IPs (upstream's allocation
+    /// on update): becoming NodePort or LoadBalancer gives every port a node port (keeping those it
+    /// had) and an externalTrafficPolicy; leaving it drops them. Becoming ExternalName drops the
+    /// cluster IPs, families and internal traffic policy it kept unchanged; leaving ExternalName
+    /// gives them. What is newly taken is returned (free it if the write fails), and what is dropped
+    /// (free it once the write succeeded).
     /// </summary>
-    public (List<int> Taken, List<int> Dropped) ApplyTypeChange(ApiResource resource, JsonObject service, JsonObject existing)
+    public (ServiceAllocations Taken, ServiceAllocations Dropped) ApplyTypeChange(ApiResource resource, JsonObject service, JsonObject existing)
     {
         var spec = service["spec"] as JsonObject ?? [];
         var old = existing["spec"] as JsonObject ?? [];
@@ -119,10 +121,30 @@ internal sealed class ServiceDefaults
         var oldType = old["type"]?.GetValue<string>() ?? "ClusterIP";
         var before = NodePortsOf(existing);
         var taken = new List<int>();
+        var takenIPs = new List<string>();
+        var droppedIPs = new List<string>();
         lock (gate)
         {
             try
             {
+                if (type == "ExternalName" && oldType != "ExternalName")
+                {
+                    droppedIPs.AddRange(DropClusterIPs(spec, old));
+                }
+                else if (type != "ExternalName" && oldType == "ExternalName" && spec["clusterIP"]?.GetValue<string>() is not "None")
+                {
+                    AssignFamilies(spec);
+                    var requested = spec["clusterIP"]?.GetValue<string>() is { Length: > 0 } asked ? asked : null;
+                    var assigned = spec["ipFamilies"]!.AsArray().Select((f, i) =>
+                    {
+                        var ip = i == 0 && requested is not null ? Claim(resource, service, requested) : f!.GetValue<string>() == "IPv6" ? Allocate(ClusterIPv6Base) : Allocate(ClusterIPv4Base);
+                        takenIPs.Add(ip);
+                        return ip;
+                    }).ToList();
+                    spec["clusterIP"] = assigned[0];
+                    spec["clusterIPs"] = new JsonArray([.. assigned.Select(a => (JsonNode)a)]);
+                    spec["internalTrafficPolicy"] ??= "Cluster";
+                }
                 if (type is "NodePort" or "LoadBalancer")
                 {
                     spec["externalTrafficPolicy"] ??= "Cluster";
@@ -170,19 +192,51 @@ internal sealed class ServiceDefaults
                 {
                     Free(null, port);
                 }
+                foreach (var ip in takenIPs)
+                {
+                    Free(ip, null);
+                }
                 throw;
             }
         }
         var after = NodePortsOf(service);
-        return (taken, [.. before.Where(p => !after.Contains(p))]);
+        return (new ServiceAllocations(takenIPs, taken), new ServiceAllocations(droppedIPs, [.. before.Where(p => !after.Contains(p))]));
     }
 
-    /// <summary>Frees node ports (a failed write's new ones, or a written one's dropped ones).</summary>
-    public void FreePorts(IEnumerable<int> ports)
+    /// <summary>
+    /// As upstream's dropTypeDependentFields for a Service becoming ExternalName: the cluster IPs,
+    /// families, family policy and internal traffic policy go where the update left them as they
+    /// were; the cluster IPs dropped.
+    /// </summary>
+    private static List<string> DropClusterIPs(JsonObject spec, JsonObject old)
+    {
+        var dropped = new List<string>();
+        if (JsonNode.DeepEquals(spec["clusterIPs"], old["clusterIPs"]) && JsonNode.DeepEquals(spec["clusterIP"], old["clusterIP"]))
+        {
+            dropped.AddRange((old["clusterIPs"] as JsonArray)?.Select(i => i!.GetValue<string>()).Where(i => i != "None") ?? []);
+            spec.Remove("clusterIP");
+            spec.Remove("clusterIPs");
+        }
+        foreach (var field in new[] { "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy" })
+        {
+            if (JsonNode.DeepEquals(spec[field], old[field]))
+            {
+                spec.Remove(field);
+            }
+        }
+        return dropped;
+    }
+
+    /// <summary>Frees cluster IPs and node ports (a failed write's new ones, or a written one's dropped ones).</summary>
+    public void Free(ServiceAllocations allocations)
     {
         lock (gate)
         {
-            foreach (var port in ports)
+            foreach (var ip in allocations.ClusterIPs)
+            {
+                Free(ip, null);
+            }
+            foreach (var port in allocations.NodePorts)
             {
                 Free(null, port);
             }

@@ -30,18 +30,18 @@ public sealed class ServiceConditions(ApiConnection api, ILogger logger, TimePro
         }
         // As Kubernetes conditions go: the transition time moves only when the status does.
         var since = shown is not null && shown.Status == status ? shown.LastTransitionTime : clock.GetUtcNow().UtcDateTime;
-        var patch = new JsonObject
+        var condition = new JsonObject
         {
-            ["status"] = new JsonObject
-            {
-                ["conditions"] = new JsonArray(new JsonObject
-                {
-                    ["type"] = type, ["status"] = status, ["reason"] = reason, ["message"] = message,
-                    ["lastTransitionTime"] = (since.Kind == DateTimeKind.Local ? since.ToUniversalTime() : since).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-                    ["observedGeneration"] = service.Metadata.Generation ?? 0,
-                }),
-            },
-        }.ToJsonString();
+            ["type"] = type, ["status"] = status, ["reason"] = reason, ["message"] = message,
+            ["lastTransitionTime"] = (since.Kind == DateTimeKind.Local ? since.ToUniversalTime() : since).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+        };
+        // observedGeneration is the generation the condition was computed from; kube-apiserver gives
+        // Services none, so there is none to observe (upstream's omitempty would drop a 0 anyway).
+        if (service.Metadata.Generation is { } generation)
+        {
+            condition["observedGeneration"] = generation;
+        }
+        var patch = new JsonObject { ["status"] = new JsonObject { ["conditions"] = new JsonArray(condition) } }.ToJsonString();
         // Strategic merge: the conditions list merges by type, other writers' conditions stay.
         await WriteAsync(service, type, patch, PatchKind.Strategic, cancellationToken);
     }
