@@ -259,6 +259,29 @@ public class BgpAnnouncementTests : ControllerFixture
     }
 
     [Test]
+    public async Task When_a_reload_fails_after_FRR_took_it_the_IPVSNode_shows_the_sessions_as_FRR_has_them_and_the_failure()
+    {
+        await CreateAnnouncedPoolAsync("bgp-late", "198.51.100.240/30", new PoolAnnouncement { Modes = [PoolAnnouncement.BgpMode] });
+        await ServiceFromAsync("bgp-late");
+        await CreatePeerAsync("tor-late", "10.0.0.250");
+        var dataplane = NodeDataplanes.InMemory();
+        var speaker = (InMemoryBgpSpeaker)dataplane.Bgp!;
+        StartAgent(dataplane: dataplane);
+        await Eventually.TrueAsync(async () => await ShownAsync() is { Established: "1/1" }, "the session is up");
+
+        // A slow FRR: the reload for the new ASN takes effect but runs past the agent's bound.
+        speaker.ApplyFailure = new InvalidOperationException("/usr/lib/frr/frr-reload.py did not finish within 00:02:00: killed");
+        speaker.Refuse(IPAddressValue.Parse("10.0.0.250"), "OPEN Message Error/Bad Peer AS");
+        await peers.PatchAsync(null, "tor-late", """{"spec":{"peerASN":64999}}""");
+
+        IPVSNodeBgp? shown = null;
+        await Eventually.TrueAsync(async () => (shown = await ShownAsync()) is { Established: "0/1", Problem: { } problem }
+                && problem.Contains("did not finish within", StringComparison.Ordinal)
+                && shown.Sessions!.Single() is { State: not "Established", Message: { } message } && message.Contains("Bad Peer AS", StringComparison.Ordinal),
+            () => $"the session FRR now has, not the one from before the reload, beside the reload's failure; shown {KubernetesJson.Serialize(shown)}");
+    }
+
+    [Test]
     public async Task A_stopping_agent_withdraws_its_routes_and_leaves_the_kernel_serving()
     {
         await CreateAnnouncedPoolAsync("bgp-stop", "198.51.100.224/30", new PoolAnnouncement { Modes = [PoolAnnouncement.BgpMode] });

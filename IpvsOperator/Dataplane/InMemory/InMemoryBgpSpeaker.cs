@@ -42,6 +42,12 @@ public sealed class InMemoryBgpSpeaker : IBgpSpeaker
     /// <summary>When set, reading the sessions fails with it (applying still works), as when bgpd alone is down.</summary>
     public Exception? ReadFailure { get; set; }
 
+    /// <summary>
+    /// When set, every apply takes the configuration and then fails with it, as reloads that run past
+    /// their time bound on a loaded node: FRR holds the new text, the caller hears a failure each time.
+    /// </summary>
+    public Exception? ApplyFailure { get; set; }
+
     /// <summary>Makes the session with <paramref name="peer"/> stay down, with the reason the daemon would give.</summary>
     public void Refuse(IPAddressValue peer, string reason) => refused[peer] = reason;
 
@@ -68,16 +74,21 @@ public sealed class InMemoryBgpSpeaker : IBgpSpeaker
         {
             throw failure;
         }
+        bool changed;
         lock (gate)
         {
-            if (configuration == this.configuration)
+            changed = configuration != this.configuration;
+            if (changed)
             {
-                return false;
+                this.configuration = configuration;
+                Applies++;
             }
-            this.configuration = configuration;
-            Applies++;
-            return true;
         }
+        if (ApplyFailure is { } late)
+        {
+            throw late;
+        }
+        return changed;
     }
 
     public IReadOnlyList<BgpSessionState> ReadSessions()

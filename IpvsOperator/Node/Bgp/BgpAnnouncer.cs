@@ -172,10 +172,15 @@ public sealed class BgpAnnouncer(IBgpSpeaker speaker, BgpOptions options, EventR
         }
     }
 
-    /// <summary>The sessions as FRR reports them; not while applying fails (that problem is the one to show).</summary>
+    /// <summary>
+    /// The sessions as FRR reports them, read while applying fails too: a reload that ran past its bound
+    /// on a loaded node may still have changed FRR, and the sessions of before would go on saying
+    /// Established for a peer FRR now refuses (seen in the kernel VM under load, for 12 minutes). While
+    /// applying fails, that failure stays the problem shown.
+    /// </summary>
     private async Task ReadSessionsAsync(CancellationToken cancellationToken)
     {
-        if (Volatile.Read(ref applied) is null || failures > 0)
+        if (Volatile.Read(ref applied) is null && failures == 0)
         {
             return;
         }
@@ -189,7 +194,10 @@ public sealed class BgpAnnouncer(IBgpSpeaker speaker, BgpOptions options, EventR
         }
         catch (Exception error) when (error is InvalidOperationException or IOException or System.ComponentModel.Win32Exception or System.Text.Json.JsonException)
         {
-            SetProblem($"{ReadProblem}: {error.Message}");
+            if (failures == 0)
+            {
+                SetProblem($"{ReadProblem}: {error.Message}");
+            }
             sessions = [];
         }
         await RecordTransitionsAsync(cancellationToken);
