@@ -237,4 +237,27 @@ public class DesiredStateTests
 
         state.Services[Key(80, vip: v6)].Destinations.Select(d => d.Address.ToString()).Should().Equal("fd00::2");
     }
+
+    [Test]
+    public void A_Service_whose_reading_fails_in_a_way_nobody_foresaw_costs_only_itself_and_is_told()
+    {
+        var good = Service("web", "u1");
+        var broken = Service("broken", "u2");
+        broken.Spec.Ports = new ExplodingList<V1ServicePort>();
+        var slices = new[] { Slice("web", "IPv4", HttpPort, Endpoint("10.244.1.2", "node-b")) };
+
+        var state = Build([Claim("192.0.2.10", "web", "u1"), Claim("192.0.2.11", "broken", "u2")], [broken, good], slices);
+
+        state.Services[Key(80)].Destinations.Select(d => d.Address.ToString()).Should().Equal("10.244.1.2");
+        state.Addresses.Should().Equal(Vip);
+        state.Services.Keys.Should().NotContain(k => k.Address == IPAddressValue.Parse("192.0.2.11"), "nothing half-read of the broken Service is served");
+        state.Warnings.Should().ContainSingle().Which.Should().Be(new ServiceWarning("default", "broken", "InvalidService",
+            "the node agent cannot read this Service (InvalidOperationException: a failure nobody foresaw); it is not served from this node until it changes"));
+    }
+
+    /// <summary>A list that fails when read: stands for any failure in reading one object that no check foresaw.</summary>
+    private sealed class ExplodingList<T> : System.Collections.ObjectModel.Collection<T>, IEnumerable<T>
+    {
+        IEnumerator<T> IEnumerable<T>.GetEnumerator() => throw new InvalidOperationException("a failure nobody foresaw");
+    }
 }

@@ -278,6 +278,32 @@ public class NodeAgentTests : ControllerFixture
     }
 
     [Test]
+    public async Task A_Service_whose_health_check_interval_overflows_costs_only_itself_and_another_tenant_s_Service_is_programmed()
+    {
+        // What reaches the agent when the Service webhook is unavailable (it fails open): a value beyond any TimeSpan.
+        var (hostileNs, hostileVip) = await AddressedServiceAsync("agent-overflow", "198.51.100.124/30", new()
+        {
+            [WellKnown.Annotations.HealthCheck] = "tcp",
+            [WellKnown.Annotations.HealthCheckInterval] = "300000000h",
+        }, name: "hostile");
+        var dataplane = InMemory();
+        var agent = StartAgent(dataplane, new NodeAgentOptions { NodeName = "node-a", SyncPeriod = TimeSpan.FromMilliseconds(200) });
+
+        var tenant = await NewNamespaceAsync();
+        await CreateServiceAsync(tenant, "shop", new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = "agent-overflow" });
+        var tenantVip = IPAddressValue.Parse(await WaitForAddressAsync(tenant, "shop"));
+        var shop = new VirtualServiceKey(tenantVip, IpvsProtocol.TCP, 80);
+        await Eventually.TrueAsync(() => dataplane.Ipvs.ListServices().Any(s => s.Key == shop),
+            () => $"another tenant's Service, created afterwards, is programmed; the agent's last sync: {agent.LastReport?.Failure?.Message ?? "ok"}");
+        await Eventually.TrueAsync(async () => (await EventsAsync(hostileNs, "hostile", "InvalidHealthCheck")).Any(e => e.Type == "Warning"
+                && e.Message.Contains("annotation ipvsoperator.io/health-check-interval: 300000000h is out of range; expected from 1s to 1m", StringComparison.Ordinal)),
+            "the hostile Service is told which value is wrong and what would be valid");
+        agent.IsReady.Should().BeTrue();
+        agent.FailedSyncsInARow.Should().Be(0);
+        dataplane.Ipvs.ListServices().Should().Contain(s => s.Key == new VirtualServiceKey(hostileVip, IpvsProtocol.TCP, 80), "the hostile Service is served, unchecked");
+    }
+
+    [Test]
     public async Task An_unknown_scheduler_gets_one_Warning_Event_and_round_robin()
     {
         var (ns, vip) = await AddressedServiceAsync("agent-sched", "198.51.100.80/30", new() { [WellKnown.Annotations.Scheduler] = "fastest" });

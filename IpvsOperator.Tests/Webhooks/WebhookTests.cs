@@ -155,6 +155,8 @@ public class WebhookTests : ControllerFixture
             .And.Contain("spec.announce.bgp.largeCommunities: '1:2' is not a large community: A:B:C");
         (await RefusedAsync("wh-nobgp", new PoolAnnouncement { Modes = ["layer2"], Bgp = new PoolBgpAnnouncement { LocalPreference = 100 } }))
             .Should().Contain("spec.announce.bgp is set but spec.announce.modes [layer2] does not include bgp");
+        (await RefusedAsync("wh-aggregate", new PoolAnnouncement { Bgp = new PoolBgpAnnouncement { AggregationLength = 1 } }))
+            .Should().Contain("spec.announce.bgp.aggregationLength 1 is shorter than the pool's prefix 198.18.12.0/28: every node would announce 128.0.0.0/1, addresses outside the pool; valid: 28 to 32");
 
         await Pools.CreateAsync(new V1Alpha1IPPool
         {

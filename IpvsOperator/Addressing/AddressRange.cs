@@ -122,5 +122,34 @@ public readonly record struct AddressRange(IPAddressValue First, IPAddressValue 
         return $"'{trimmed}' is not written canonically; write {canonical}";
     }
 
+    /// <summary>
+    /// The fewest CIDRs that hold exactly this range, in order: 192.0.2.0-192.0.2.17 is 192.0.2.0/28 and
+    /// 192.0.2.16/31. A CIDR entry is itself; a single address is its /32 (/128).
+    /// </summary>
+    public IEnumerable<(IPAddressValue Network, int PrefixLength)> Cidrs()
+    {
+        var bits = IPAddressValue.BitLength(Family);
+        var start = First.Value;
+        while (true)
+        {
+            // The largest block aligned at start that ends within the range.
+            var hostBits = start == UInt128.Zero ? bits : Math.Min(bits, (int)UInt128.TrailingZeroCount(start));
+            while (hostBits > 0 && start + HostMask(hostBits) > Last.Value)
+            {
+                hostBits--;
+            }
+            yield return (new IPAddressValue(Family, start), bits - hostBits);
+            var end = start + HostMask(hostBits);
+            if (end >= Last.Value)
+            {
+                yield break;
+            }
+            start = end + 1;
+        }
+    }
+
+    /// <summary>The host part of a prefix with this many host bits, all ones.</summary>
+    private static UInt128 HostMask(int hostBits) => hostBits >= 128 ? UInt128.MaxValue : (UInt128.One << hostBits) - 1;
+
     public override string ToString() => First == Last ? First.ToString() : $"{First}-{Last}";
 }

@@ -21,6 +21,8 @@ internal static class NodeCommand
         var defaults = NodeAgentOptions.Defaults;
         var drainTimeout = Durations.Option("--drain-timeout", "How long a terminating or removed endpoint keeps weight 0 before it is deleted; 0 removes it at once", defaults.DrainTimeout, zeroAllowed: true);
         var syncPeriod = Durations.Option("--sync-period", "Full re-sync of the kernel with the cluster, repairing drift", defaults.SyncPeriod);
+        var healthCheckMaxTimeout = Durations.Option("--health-check-max-timeout",
+            "The longest a health probe runs, whatever health-check-timeout a Service asks for (each probe holds one of the node's 64 probe slots, at most 8 per Service)", defaults.HealthCheckMaxTimeout);
         var unreadyAfter = new Option<int>("--failed-syncs-until-unready")
         {
             Description = "/readyz fails after this many syncs in a row fail as a whole, until one completes.",
@@ -82,7 +84,7 @@ internal static class NodeCommand
         var jsonLogs = new Option<bool>("--json-logs") { Description = "Write logs as JSON lines." };
         var command = new Command("node", "Bind the allocated VIPs on this node and keep IPVS equal to the Services and their endpoints.")
         {
-            kubeconfig, nodeName, bindIface, forwardTo, drainTimeout.Option, syncPeriod.Option, unreadyAfter, dataplane, stateFile, procSys, metricsPort,
+            kubeconfig, nodeName, bindIface, forwardTo, drainTimeout.Option, syncPeriod.Option, healthCheckMaxTimeout.Option, unreadyAfter, dataplane, stateFile, procSys, metricsPort,
             announce, announceIface, agentNamespace, leaseDuration.Option, renewDeadline.Option, retryPeriod.Option, heartbeatAddress, heartbeatPort,
             frrSockets, frrConfig, frrBin, frrReload, sessionPoll.Option, jsonLogs,
         };
@@ -104,6 +106,7 @@ internal static class NodeCommand
                     ForwardTo = parseResult.GetValue(forwardTo) == "node-port" ? ForwardTarget.NodePort : ForwardTarget.Endpoints,
                     DrainTimeout = drainTimeout.ValueIn(parseResult),
                     SyncPeriod = syncPeriod.ValueIn(parseResult),
+                    HealthCheckMaxTimeout = healthCheckMaxTimeout.ValueIn(parseResult),
                     FailedSyncsUntilUnready = parseResult.GetValue(unreadyAfter),
                     // The in-memory dataplane forgets with the process; so must its record.
                     StateFile = parseResult.GetValue(dataplane) == "memory" ? null : parseResult.GetValue(stateFile),

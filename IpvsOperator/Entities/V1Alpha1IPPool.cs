@@ -103,7 +103,7 @@ public sealed class PoolBgpAnnouncement
     [JsonPropertyName("aggregationLength")]
     [RangeMinimum(1)]
     [RangeMaximum(32)]
-    [Description("Announce each IPv4 address as the prefix of this length that holds it (one route for many VIPs), not as a /32. Only for Services with externalTrafficPolicy Cluster: any node can serve any of them.")]
+    [Description("Announce each IPv4 address as the prefix of this length that holds it (one route for many VIPs), not as a /32. Only for Services with externalTrafficPolicy Cluster: any node can serve any of them. At least the longest prefix of the pool's entries (a range counts as the fewest CIDRs covering it): a shorter one would announce addresses outside the pool, and is refused.")]
     public int? AggregationLength { get; set; }
 
     [JsonPropertyName("aggregationLengthV6")]

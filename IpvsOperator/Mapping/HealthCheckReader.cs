@@ -17,7 +17,7 @@ public static class HealthCheckReader
 
     public static (HealthCheck? Check, string? Error) Read(V1Service service)
     {
-        var annotations = service.Metadata.Annotations ?? new Dictionary<string, string>();
+        var annotations = service.Metadata?.Annotations ?? new Dictionary<string, string>();
         string? Value(string name) => annotations.TryGetValue(name, out var value) ? value.Trim() : null;
 
         if (Value(A.HealthCheck) is not { } protocolText)
@@ -33,7 +33,7 @@ public static class HealthCheckReader
             case "tcp": protocol = HealthCheckProtocol.Tcp; break;
             case "http": protocol = HealthCheckProtocol.Http; break;
             case "https": protocol = HealthCheckProtocol.Https; break;
-            default: return (null, $"annotation {A.HealthCheck}: '{protocolText}' is not a health check; valid: {Protocols}");
+            default: return (null, $"annotation {A.HealthCheck}: '{QuotedValue.Of(protocolText)}' is not a health check; valid: {Protocols}");
         }
         if (protocol == HealthCheckProtocol.Tcp && (Value(A.HealthCheckPath) is not null || Value(A.HealthCheckExpectedStatus) is not null))
         {
@@ -45,7 +45,7 @@ public static class HealthCheckReader
         {
             if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number is < 1 or > 65535)
             {
-                return (null, $"annotation {A.HealthCheckPort}: '{Shorten(portText)}' is not a port; expected a number from 1 to 65535 (unset: each endpoint's own port)");
+                return (null, $"annotation {A.HealthCheckPort}: '{QuotedValue.Of(portText)}' is not a port; expected a number from 1 to 65535 (unset: each endpoint's own port)");
             }
             port = number;
         }
@@ -58,13 +58,13 @@ public static class HealthCheckReader
         var path = Value(A.HealthCheckPath) ?? HealthCheck.DefaultPath;
         if (!path.StartsWith('/') || path.Length > HealthCheck.MaximumPathLength || path.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
         {
-            return (null, $"annotation {A.HealthCheckPath}: '{Shorten(path)}' is not a request path; expected one starting with / (at most {HealthCheck.MaximumPathLength} characters, no spaces), such as /healthz");
+            return (null, $"annotation {A.HealthCheckPath}: '{QuotedValue.Of(path)}' is not a request path; expected one starting with / (at most {HealthCheck.MaximumPathLength} characters, no spaces), such as /healthz");
         }
 
         var (from, to) = (HealthCheck.DefaultStatusFrom, HealthCheck.DefaultStatusTo);
         if (Value(A.HealthCheckExpectedStatus) is { } statusText && !TryReadStatus(statusText, out from, out to))
         {
-            return (null, $"annotation {A.HealthCheckExpectedStatus}: '{statusText}' is not an HTTP status or range; expected a status from 100 to 599 (200) or a range (200-399)");
+            return (null, $"annotation {A.HealthCheckExpectedStatus}: '{QuotedValue.Of(statusText)}' is not an HTTP status or range; expected a status from 100 to 599 (200) or a range (200-399)");
         }
 
         if (!TryReadDuration(Value(A.HealthCheckInterval), A.HealthCheckInterval, HealthCheck.DefaultInterval, HealthCheck.MinimumInterval, HealthCheck.MaximumInterval, out var interval, out var error)
@@ -85,7 +85,7 @@ public static class HealthCheckReader
         var reset = false;
         if (Value(A.HealthCheckResetConnections) is { } resetText && !bool.TryParse(resetText, out reset))
         {
-            return (null, $"annotation {A.HealthCheckResetConnections}: '{Shorten(resetText)}' is not a boolean; expected true (reset a down endpoint's connections) or false (let them finish, the default)");
+            return (null, $"annotation {A.HealthCheckResetConnections}: '{QuotedValue.Of(resetText)}' is not a boolean; expected true (reset a down endpoint's connections) or false (let them finish, the default)");
         }
         return (new HealthCheck(protocol, port, path, from, to, interval, timeout, healthy, unhealthy, reset), null);
     }
@@ -110,14 +110,15 @@ public static class HealthCheckReader
         {
             return true;
         }
-        if (!DurationText.TryParse(text, out value))
+        var parsed = DurationText.TryParse(text, out value);
+        if (!parsed && !DurationText.IsTooLong(text))
         {
-            error = "annotation " + DurationText.Refusal(annotation, Shorten(text));
+            error = "annotation " + DurationText.Refusal(annotation, text);
             return false;
         }
-        if (value < minimum || value > maximum)
+        if (!parsed || value < minimum || value > maximum)
         {
-            error = $"annotation {annotation}: {text} is out of range; expected from {DurationText.Format(minimum)} to {DurationText.Format(maximum)}";
+            error = $"annotation {annotation}: {QuotedValue.Of(text)} is out of range; expected from {DurationText.Format(minimum)} to {DurationText.Format(maximum)}";
             return false;
         }
         return true;
@@ -132,12 +133,9 @@ public static class HealthCheckReader
         }
         if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) || value is < 1 or > HealthCheck.MaximumThreshold)
         {
-            error = $"annotation {annotation}: '{Shorten(text)}' is not a threshold; expected a number of probes in a row from 1 to {HealthCheck.MaximumThreshold}";
+            error = $"annotation {annotation}: '{QuotedValue.Of(text)}' is not a threshold; expected a number of probes in a row from 1 to {HealthCheck.MaximumThreshold}";
             return false;
         }
         return true;
     }
-
-    /// <summary>An annotation may be 256 KiB; a message quotes at most 100 characters of it.</summary>
-    private static string Shorten(string text) => text.Length <= 100 ? text : text[..100] + "…";
 }

@@ -10,12 +10,13 @@ public static class PoolReader
     /// <summary>The pool as the allocator sees it, or the errors that make it unusable.</summary>
     public static PoolParseResult Read(V1Alpha1IPPool pool)
     {
-        var allocation = pool.Spec.ServiceAllocation;
+        var spec = pool.Spec ?? new IPPoolSpec();
+        var allocation = spec.ServiceAllocation;
         var scope = allocation is null ? null : new ServiceScope(
             allocation.Namespaces is { Count: > 0 } namespaces ? namespaces.ToHashSet() : null,
             Selector(allocation.NamespaceSelector),
             Selector(allocation.ServiceSelector));
-        return Pool.Parse(pool.Metadata.Name, pool.Spec.Addresses ?? [], pool.Spec.AutoAssign, pool.Spec.AvoidBuggyIPs, pool.Spec.Priority, scope);
+        return Pool.Parse(pool.Metadata?.Name ?? string.Empty, spec.Addresses ?? [], spec.AutoAssign, spec.AvoidBuggyIPs, spec.Priority, scope);
     }
 
     /// <summary>A selector as pure logic; null stays null (no constraint).</summary>

@@ -1,6 +1,7 @@
 using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
 using IpvsOperator.Ipam;
+using IpvsOperator.Runtime.Text;
 using k8s.Models;
 
 namespace IpvsOperator.Mapping;
@@ -20,9 +21,11 @@ public static class ServiceRequestReader
 
     public static (ServiceRequest? Request, string? Error) Read(V1Service service, IReadOnlyDictionary<string, string> namespaceLabels)
     {
-        var annotations = service.Metadata.Annotations ?? new Dictionary<string, string>();
-        var families = (service.Spec.IpFamilies ?? ["IPv4"]).Select(f => f == "IPv6" ? IPFamily.IPv6 : IPFamily.IPv4).Distinct().ToList();
-        var policy = service.Spec.IpFamilyPolicy ?? "SingleStack";
+        var annotations = service.Metadata?.Annotations ?? new Dictionary<string, string>();
+        var spec = service.Spec ?? new V1ServiceSpec();
+        // An empty list (the API server fills it; an object that skipped it may not) reads as unset.
+        var families = (spec.IpFamilies is { Count: > 0 } listed ? listed : ["IPv4"]).Select(f => f == "IPv6" ? IPFamily.IPv6 : IPFamily.IPv4).Distinct().ToList();
+        var policy = spec.IpFamilyPolicy ?? "SingleStack";
         if (policy == "SingleStack")
         {
             families = [families[0]];
@@ -40,7 +43,7 @@ public static class ServiceRequestReader
             {
                 if (!IPAddressValue.TryParse(text, out var address))
                 {
-                    return (null, $"annotation {WellKnown.Annotations.LoadBalancerIPs}: '{text}' is not an IP address; expected a comma-separated list with at most one IPv4 and one IPv6 address, e.g. 192.0.2.10,2001:db8::10");
+                    return (null, $"annotation {WellKnown.Annotations.LoadBalancerIPs}: '{QuotedValue.Of(text)}' is not an IP address; expected a comma-separated list with at most one IPv4 and one IPv6 address, e.g. 192.0.2.10,2001:db8::10");
                 }
                 requested.Add(address);
             }
@@ -50,15 +53,15 @@ public static class ServiceRequestReader
             }
             if (requested.GroupBy(a => a.Family).FirstOrDefault(g => g.Count() > 1) is { } twice)
             {
-                return (null, $"annotation {WellKnown.Annotations.LoadBalancerIPs}: '{list}' names more than one {twice.Key} address ({string.Join(", ", twice)}); give at most one IPv4 and one IPv6 address");
+                return (null, $"annotation {WellKnown.Annotations.LoadBalancerIPs}: '{QuotedValue.Of(list)}' names more than one {twice.Key} address ({QuotedValue.Of(string.Join(", ", twice))}); give at most one IPv4 and one IPv6 address");
             }
         }
-        else if (!string.IsNullOrWhiteSpace(service.Spec.LoadBalancerIP))
+        else if (!string.IsNullOrWhiteSpace(spec.LoadBalancerIP))
         {
             // Deprecated upstream, still honoured.
-            if (!IPAddressValue.TryParse(service.Spec.LoadBalancerIP.Trim(), out var address))
+            if (!IPAddressValue.TryParse(spec.LoadBalancerIP.Trim(), out var address))
             {
-                return (null, $"spec.loadBalancerIP '{service.Spec.LoadBalancerIP}' is not an IP address; expected e.g. 192.0.2.10 (or use the annotation {WellKnown.Annotations.LoadBalancerIPs})");
+                return (null, $"spec.loadBalancerIP '{QuotedValue.Of(spec.LoadBalancerIP)}' is not an IP address; expected e.g. 192.0.2.10 (or use the annotation {WellKnown.Annotations.LoadBalancerIPs})");
             }
             requested.Add(address);
         }
@@ -81,7 +84,7 @@ public static class ServiceRequestReader
             {
                 if (ns != "*" && !IsNamespaceName(ns))
                 {
-                    return (null, $"annotation {WellKnown.Annotations.AllowSharedIPNamespaces}: '{ns}' is not a namespace name; expected a comma-separated list of namespaces, or * for any");
+                    return (null, $"annotation {WellKnown.Annotations.AllowSharedIPNamespaces}: '{QuotedValue.Of(ns)}' is not a namespace name; expected a comma-separated list of namespaces, or * for any");
                 }
                 sharingNamespaces.Add(ns);
             }
@@ -97,7 +100,7 @@ public static class ServiceRequestReader
             SharingKey = sharingKey,
             SharingNamespaces = sharingNamespaces,
             Ports = PortsOf(service),
-            Labels = (IReadOnlyDictionary<string, string>?)service.Metadata.Labels?.AsReadOnly() ?? new Dictionary<string, string>(),
+            Labels = (IReadOnlyDictionary<string, string>?)service.Metadata?.Labels?.AsReadOnly() ?? new Dictionary<string, string>(),
             NamespaceLabels = namespaceLabels,
         };
         return (request, null);

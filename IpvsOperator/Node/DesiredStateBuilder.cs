@@ -3,6 +3,7 @@ using IpvsOperator.Dataplane;
 using IpvsOperator.Entities;
 using IpvsOperator.Mapping;
 using IpvsOperator.Node.Health;
+using IpvsOperator.Runtime.Text;
 using k8s.Models;
 
 namespace IpvsOperator.Node;
@@ -23,84 +24,179 @@ public static class DesiredStateBuilder
     public static DesiredState Build(ClusterView view, string nodeName, ForwardTarget target = ForwardTarget.Endpoints, Func<ProbeTarget, bool>? isDown = null)
     {
         isDown ??= _ => false;
-        var probed = new Dictionary<ProbeTarget, HashSet<(string Namespace, string Name)>>();
-        var cut = new HashSet<(VirtualServiceKey, IPAddressValue, ushort)>();
+        var total = new Contribution();
         var addresses = new HashSet<IPAddressValue>();
         var allocated = new HashSet<IPAddressValue>();
-        var services = new Dictionary<VirtualServiceKey, (VirtualService, IReadOnlyList<Destination>)>();
-        var warnings = new List<ServiceWarning>();
-        var sourceNat = new HashSet<VirtualServiceKey>();
         var announced = new Dictionary<IPAddressValue, (HashSet<string>? Eligible, List<V1Service> Services)>();
         var poolOf = new Dictionary<IPAddressValue, string>();
-        var pools = view.Pools.ToDictionary(p => p.Metadata.Name, p => PoolAnnouncementReader.Read(p).Settings);
-        var byName = view.Services.ToDictionary(s => (s.Metadata.NamespaceProperty, s.Metadata.Name));
+        var pools = ReadPools(view.Pools);
+        // Keyed leniently: objects that bypassed admission may repeat a name or lack metadata.
+        var byName = new Dictionary<(string?, string?), V1Service>();
+        foreach (var candidate in view.Services)
+        {
+            if (candidate?.Metadata is { } metadata)
+            {
+                byName.TryAdd((metadata.NamespaceProperty, metadata.Name), candidate);
+            }
+        }
         var slicesOf = view.EndpointSlices
-            .Where(s => s.Metadata.Labels?.ContainsKey(ServiceNameLabel) == true)
+            .Where(s => s?.Metadata?.Labels?.ContainsKey(ServiceNameLabel) == true)
             .ToLookup(s => (s.Metadata.NamespaceProperty, s.Metadata.Labels[ServiceNameLabel]));
         foreach (var allocation in view.Allocations)
         {
-            if (!IPAddressValue.TryParse(allocation.Spec?.Address, out var vip))
+            if (allocation?.Spec is null || !IPAddressValue.TryParse(allocation.Spec.Address, out var vip))
             {
                 continue;
             }
             allocated.Add(vip);
-            poolOf[vip] = allocation.Spec?.Pool ?? string.Empty;
+            poolOf[vip] = allocation.Spec.Pool ?? string.Empty;
             foreach (var holder in allocation.Holders())
             {
                 // Only a live Service of ours, the very one that claimed (same uid), is served.
-                if (!byName.TryGetValue((holder.Namespace, holder.Name), out var service) || service.Metadata.Uid != holder.Uid
+                if (holder is null || !byName.TryGetValue((holder.Namespace, holder.Name), out var service) || service.Metadata.Uid != holder.Uid
                     || service.Spec?.Type != "LoadBalancer")
                 {
                     continue;
                 }
+                // Every Service is untrusted input (its webhook fails open): whatever one holds, even
+                // a failure nobody foresaw, costs that Service only, never the others' sync.
+                Contribution mine;
+                try
+                {
+                    mine = ReadService(service, vip, slicesOf[(holder.Namespace, holder.Name)], view.Nodes, nodeName, target, isDown);
+                }
+                catch (Exception error) when (error is not OutOfMemoryException)
+                {
+                    total.Warnings.Add(new ServiceWarning(holder.Namespace, holder.Name, "InvalidService",
+                        $"the node agent cannot read this Service ({error.GetType().Name}: {QuotedValue.Of(error.Message)}); it is not served from this node until it changes"));
+                    continue;
+                }
                 addresses.Add(vip);
-                var scheduler = Scheduler(service, warnings);
-                var method = Method(service, warnings);
-                var check = target == ForwardTarget.Endpoints ? HealthCheckOf(service, warnings) : null;
-                var affinity = service.Spec.SessionAffinity == "ClientIP";
-                var timeout = affinity ? (uint?)service.Spec.SessionAffinityConfig?.ClientIP?.TimeoutSeconds ?? DefaultAffinityTimeout : 0u;
-                var local = service.Spec.ExternalTrafficPolicy == "Local";
-                var slices = slicesOf[(holder.Namespace, holder.Name)].Where(s => s.AddressType == (vip.Family == IPFamily.IPv4 ? "IPv4" : "IPv6")).ToList();
+                total.Add(mine);
                 var announcement = announced.TryGetValue(vip, out var a) ? a : announced[vip] = (null, []);
                 announcement.Services.Add(service);
-                if (local)
+                if (mine.EligibleNodes is { } withEndpoints)
                 {
-                    var withEndpoints = slices.SelectMany(s => s.Endpoints ?? [])
-                        .Where(e => e.Conditions?.Ready != false && e.NodeName is not null).Select(e => e.NodeName);
                     announced[vip] = announcement with { Eligible = [.. announcement.Eligible ?? [], .. withEndpoints] };
-                }
-                foreach (var port in service.Spec.Ports ?? [])
-                {
-                    if (!Enum.TryParse<IpvsProtocol>(port.Protocol ?? "TCP", out var protocol))
-                    {
-                        continue;
-                    }
-                    var key = new VirtualServiceKey(vip, protocol, (ushort)port.Port);
-                    var destinations = target == ForwardTarget.NodePort
-                        ? NodePortDestinations(view.Nodes, port, vip.Family, local ? nodeName : null, method)
-                        : EndpointDestinations(slices, port, local ? nodeName : null, method);
-                    if (check is not null)
-                    {
-                        destinations = Checked(key, destinations, check, isDown, probed, cut, service, port, warnings);
-                    }
-                    services[key] = (new VirtualService(key, scheduler, affinity, timeout), destinations);
-                    if (method == ForwardMethod.Masquerade && !local)
-                    {
-                        sourceNat.Add(key);
-                    }
                 }
             }
         }
-        return new DesiredState(addresses, services, warnings, sourceNat)
+        foreach (var (vip, announcement) in announced)
         {
-            Probed = probed.ToDictionary(p => p.Key, p => (IReadOnlyCollection<(string, string)>)p.Value),
-            Announced = announced.ToDictionary(a => a.Key, a => new AnnouncedAddress(a.Value.Eligible, a.Value.Services, sourceNat.Any(k => k.Address == a.Key))
+            if (pools.TryGetValue(poolOf[vip], out var pool) && pool.Errors.Count > 0)
             {
-                Announce = poolOf.TryGetValue(a.Key, out var pool) ? pools.GetValueOrDefault(pool) ?? PoolAnnouncementSettings.Default : PoolAnnouncementSettings.Default,
+                foreach (var service in announcement.Services)
+                {
+                    total.Warnings.Add(new ServiceWarning(service.Metadata.NamespaceProperty, service.Metadata.Name, "InvalidPoolAnnouncement",
+                        $"IPPool {poolOf[vip]}: {string.Join("; ", pool.Errors)}; {(pool.Settings == PoolAnnouncementSettings.Default ? "its addresses are announced the default way (layer 2 and BGP, nothing attached)" : "each of its addresses is announced alone (/32, /128)")}"));
+                }
+            }
+        }
+        return new DesiredState(addresses, total.Services, total.Warnings, total.SourceNat)
+        {
+            Probed = total.Probed.ToDictionary(p => p.Key, p => (IReadOnlyCollection<(string, string)>)p.Value),
+            Announced = announced.ToDictionary(a => a.Key, a => new AnnouncedAddress(a.Value.Eligible, a.Value.Services, total.SourceNat.Any(k => k.Address == a.Key))
+            {
+                Announce = pools.TryGetValue(poolOf[a.Key], out var pool) ? pool.Settings : PoolAnnouncementSettings.Default,
             }),
             Allocated = allocated,
-            Cut = cut,
+            Cut = total.Cut,
         };
+    }
+
+    /// <summary>Each pool's announcement settings, one pool at a time: a pool that cannot be read is announced the default way, and said.</summary>
+    private static Dictionary<string, (PoolAnnouncementSettings Settings, IReadOnlyList<string> Errors)> ReadPools(IReadOnlyList<V1Alpha1IPPool> pools)
+    {
+        var read = new Dictionary<string, (PoolAnnouncementSettings, IReadOnlyList<string>)>(StringComparer.Ordinal);
+        foreach (var pool in pools)
+        {
+            if (pool?.Metadata?.Name is not { } name)
+            {
+                continue;
+            }
+            try
+            {
+                read.TryAdd(name, PoolAnnouncementReader.Read(pool));
+            }
+            catch (Exception error) when (error is not OutOfMemoryException)
+            {
+                read.TryAdd(name, (PoolAnnouncementSettings.Default, [$"the node agent cannot read it ({error.GetType().Name}: {QuotedValue.Of(error.Message)})"]));
+            }
+        }
+        return read;
+    }
+
+    /// <summary>What one Service on one VIP adds to the desired state, read apart from the others.</summary>
+    private static Contribution ReadService(V1Service service, IPAddressValue vip, IEnumerable<V1EndpointSlice> slicesOfService, IReadOnlyList<V1Node> nodes,
+        string nodeName, ForwardTarget target, Func<ProbeTarget, bool> isDown)
+    {
+        var mine = new Contribution();
+        var scheduler = Scheduler(service, mine.Warnings);
+        var method = Method(service, mine.Warnings);
+        var check = target == ForwardTarget.Endpoints ? HealthCheckOf(service, mine.Warnings) : null;
+        var affinity = service.Spec.SessionAffinity == "ClientIP";
+        var timeout = affinity ? (uint?)service.Spec.SessionAffinityConfig?.ClientIP?.TimeoutSeconds ?? DefaultAffinityTimeout : 0u;
+        var local = service.Spec.ExternalTrafficPolicy == "Local";
+        var slices = slicesOfService.Where(s => s.AddressType == (vip.Family == IPFamily.IPv4 ? "IPv4" : "IPv6")).ToList();
+        if (local)
+        {
+            mine.EligibleNodes = [.. slices.SelectMany(s => s.Endpoints ?? []).Where(e => e?.Conditions?.Ready != false && e?.NodeName is not null).Select(e => e.NodeName)];
+        }
+        foreach (var port in service.Spec.Ports ?? [])
+        {
+            if (port is null || !Enum.TryParse<IpvsProtocol>(port.Protocol ?? "TCP", out var protocol))
+            {
+                continue;
+            }
+            if (port.Port is < 1 or > ushort.MaxValue)
+            {
+                mine.Warnings.Add(new ServiceWarning(service.Metadata.NamespaceProperty, service.Metadata.Name, "InvalidPort",
+                    $"port {port.Port} is not a port (1 to 65535); it is not served"));
+                continue;
+            }
+            var key = new VirtualServiceKey(vip, protocol, (ushort)port.Port);
+            var destinations = target == ForwardTarget.NodePort
+                ? NodePortDestinations(nodes, port, vip.Family, local ? nodeName : null, method)
+                : EndpointDestinations(slices, port, local ? nodeName : null, method);
+            if (check is not null)
+            {
+                destinations = Checked(key, destinations, check, isDown, mine.Probed, mine.Cut, service, port, mine.Warnings);
+            }
+            mine.Services[key] = (new VirtualService(key, scheduler, affinity, timeout), destinations);
+            if (method == ForwardMethod.Masquerade && !local)
+            {
+                mine.SourceNat.Add(key);
+            }
+        }
+        return mine;
+    }
+
+    /// <summary>The entries one Service adds; merged into the whole only once it was read without failing.</summary>
+    private sealed class Contribution
+    {
+        public Dictionary<VirtualServiceKey, (VirtualService, IReadOnlyList<Destination>)> Services { get; } = [];
+        public List<ServiceWarning> Warnings { get; } = [];
+        public HashSet<VirtualServiceKey> SourceNat { get; } = [];
+        public Dictionary<ProbeTarget, HashSet<(string, string)>> Probed { get; } = [];
+        public HashSet<(VirtualServiceKey, IPAddressValue, ushort)> Cut { get; } = [];
+
+        /// <summary>externalTrafficPolicy Local: the nodes with a ready endpoint (null: any node).</summary>
+        public List<string>? EligibleNodes { get; set; }
+
+        public void Add(Contribution other)
+        {
+            foreach (var (key, value) in other.Services)
+            {
+                Services[key] = value;
+            }
+            Warnings.AddRange(other.Warnings);
+            SourceNat.UnionWith(other.SourceNat);
+            foreach (var (probe, users) in other.Probed)
+            {
+                (Probed.TryGetValue(probe, out var known) ? known : Probed[probe] = []).UnionWith(users);
+            }
+            Cut.UnionWith(other.Cut);
+        }
     }
 
     private static List<Destination> EndpointDestinations(List<V1EndpointSlice> slices, V1ServicePort port, string? onlyNode, ForwardMethod method)
@@ -109,14 +205,14 @@ public static class DesiredStateBuilder
         foreach (var slice in slices)
         {
             // The slice's port for this Service port: by name (named targetPorts are resolved here), protocol too.
-            var slicePort = (slice.Ports ?? []).FirstOrDefault(p => (p.Name ?? string.Empty) == (port.Name ?? string.Empty) && (p.Protocol ?? "TCP") == (port.Protocol ?? "TCP"));
-            if (slicePort?.Port is not { } number)
+            var slicePort = (slice.Ports ?? []).FirstOrDefault(p => p is not null && (p.Name ?? string.Empty) == (port.Name ?? string.Empty) && (p.Protocol ?? "TCP") == (port.Protocol ?? "TCP"));
+            if (slicePort?.Port is not { } number || number is < 1 or > ushort.MaxValue)
             {
                 continue;
             }
             foreach (var endpoint in slice.Endpoints ?? [])
             {
-                if (onlyNode is not null && endpoint.NodeName != onlyNode)
+                if (endpoint is null || (onlyNode is not null && endpoint.NodeName != onlyNode))
                 {
                     continue;
                 }
@@ -190,7 +286,7 @@ public static class DesiredStateBuilder
 
     private static List<Destination> NodePortDestinations(IReadOnlyList<V1Node> nodes, V1ServicePort port, IPFamily family, string? onlyNode, ForwardMethod method)
     {
-        if (port.NodePort is not { } nodePort)
+        if (port.NodePort is not { } nodePort || nodePort is < 1 or > ushort.MaxValue)
         {
             return [];
         }
@@ -209,7 +305,7 @@ public static class DesiredStateBuilder
             return wanted;
         }
         warnings.Add(new ServiceWarning(service.Metadata.NamespaceProperty, service.Metadata.Name, "UnknownScheduler",
-            $"annotation {WellKnown.Annotations.Scheduler}: '{wanted}' is not an IPVS scheduler; using rr. Valid: {string.Join(", ", IpvsSchedulers.Known.Order(StringComparer.Ordinal))}"));
+            $"annotation {WellKnown.Annotations.Scheduler}: '{QuotedValue.Of(wanted)}' is not an IPVS scheduler; using rr. Valid: {string.Join(", ", IpvsSchedulers.Known.Order(StringComparer.Ordinal))}"));
         return "rr";
     }
 
@@ -226,7 +322,7 @@ public static class DesiredStateBuilder
                 return ForwardMethod.Tunnel;
             default:
                 warnings.Add(new ServiceWarning(service.Metadata.NamespaceProperty, service.Metadata.Name, "UnknownForwardMethod",
-                    $"annotation {WellKnown.Annotations.ForwardMethod}: '{wanted}' is not a forward method; using masq. Valid: masq, droute, tunnel"));
+                    $"annotation {WellKnown.Annotations.ForwardMethod}: '{QuotedValue.Of(wanted)}' is not a forward method; using masq. Valid: masq, droute, tunnel"));
                 return ForwardMethod.Masquerade;
         }
     }

@@ -97,7 +97,7 @@ public sealed class NodeAgent
             var network = new NetworkProber();
             (prober, ownedProber) = (network, network);
         }
-        health = new HealthChecker(prober, clock);
+        health = new HealthChecker(prober, clock, maxProbeTimeout: options.HealthCheckMaxTimeout);
         health.Changed += change =>
         {
             healthChanges.Enqueue(change);
@@ -224,7 +224,7 @@ public sealed class NodeAgent
                 nextPeriodic = clock.GetUtcNow() + options.SyncPeriod;
             }
             var report = kernel.Run(CurrentView(), trigger, health.IsDown);
-            health.SetTargets([.. kernel.LastDesired.Probed.Keys]);
+            health.SetTargets(kernel.LastDesired.Probed);
             var serviceHealth = ServiceHealth.Of(kernel.LastDesired.Probed, health.IsDown);
             PublishEndpointHealth(serviceHealth);
             var failedBefore = failedInARow > 0;

@@ -22,6 +22,12 @@ public sealed record NodeAgentOptions
     /// <summary>Changes arriving within this time are applied in one sync.</summary>
     public TimeSpan Debounce { get; init; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// The longest a health probe may run, whatever timeout its Service asks for: a probe holds one of
+    /// the node's probe slots while it runs, and a Service's owner must not hold them long.
+    /// </summary>
+    public TimeSpan HealthCheckMaxTimeout { get; init; } = Health.HealthChecker.DefaultMaxProbeTimeout;
+
     /// <summary>After this many syncs in a row fail as a whole, the agent reports not ready (until one completes).</summary>
     public int FailedSyncsUntilUnready { get; init; } = 3;
 

@@ -1,6 +1,7 @@
 using IpvsOperator.Entities;
 using IpvsOperator.Mapping;
 using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime.Text;
 using IpvsOperator.Runtime.Webhooks;
 using k8s;
 using k8s.Models;
@@ -21,8 +22,12 @@ public sealed class ServiceValidator(EntityClient<V1Alpha1IPPool> pools, bool de
     public async Task<AdmissionVerdict> ValidateAsync(AdmissionRequest request, CancellationToken cancellationToken)
     {
         var service = KubernetesJson.Deserialize<V1Service>(request.NewObject!.Value);
+        service.Metadata ??= new V1ObjectMeta { Name = request.Name };
         service.Metadata.NamespaceProperty ??= request.Namespace;
-        if (!ServiceRequestReader.IsOurs(service, defaultClass))
+        // A Service on its way out is served no more: refusing its updates would only keep the
+        // controller from removing its finalizer (a value that slipped in while this webhook was down
+        // would hold the Service for ever).
+        if (!ServiceRequestReader.IsOurs(service, defaultClass) || service.Metadata.DeletionTimestamp is not null)
         {
             return AdmissionVerdict.Allow;
         }
@@ -39,7 +44,7 @@ public sealed class ServiceValidator(EntityClient<V1Alpha1IPPool> pools, bool de
             .Select(p => (p.Metadata.Name, Parsed: PoolReader.Read(p))).ToList();
         if (parsed.Pool is { } wanted && known.All(p => p.Name != wanted))
         {
-            return AdmissionVerdict.Deny($"annotation {WellKnown.Annotations.AddressPool}: IPPool '{wanted}' does not exist; existing pools: [{string.Join(", ", known.Select(k => k.Name).Order(StringComparer.Ordinal))}]");
+            return AdmissionVerdict.Deny($"annotation {WellKnown.Annotations.AddressPool}: IPPool '{QuotedValue.Of(wanted)}' does not exist; existing pools: [{string.Join(", ", known.Select(k => k.Name).Order(StringComparer.Ordinal))}]");
         }
         foreach (var address in parsed.RequestedAddresses)
         {

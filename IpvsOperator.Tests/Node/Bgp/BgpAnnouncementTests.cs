@@ -282,6 +282,63 @@ public class BgpAnnouncementTests : ControllerFixture
     }
 
     [Test]
+    public async Task A_password_FRR_prints_when_it_refuses_a_peer_reaches_no_status_Event_or_log_line()
+    {
+        const string Password = "s3cret-pw-9";
+        await CreateAnnouncedPoolAsync("bgp-redact", "198.51.100.244/30", new PoolAnnouncement { Modes = [PoolAnnouncement.BgpMode] });
+        await ServiceFromAsync("bgp-redact");
+        await Client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = "tor-redact" },
+            Data = new Dictionary<string, byte[]> { ["password"] = Encoding.UTF8.GetBytes(Password) },
+        }, WellKnown.NodeNamespace);
+        // The peer's address is the node's own: bgpd refuses it, and frr-reload prints the lines it could not apply.
+        await CreatePeerAsync("tor-redact", "10.0.0.11", s => s.PasswordSecret = new SecretKeyReference { Name = "tor-redact" });
+        var tools = Directory.CreateTempSubdirectory("fake-frr-").FullName;
+        Script(Path.Combine(tools, "vtysh"), """
+            case "$*" in
+              *"show running-config"*) echo "frr version 8.4" ;;
+              *"json"*) echo "{}" ;;
+            esac
+            """);
+        Script(Path.Combine(tools, "frr-reload.py"), $"""
+            echo "line 12: % Unknown command[4]: neighbor 10.0.0.11 password {Password}" >&2
+            echo "Failed to execute router bgp 64512  neighbor 10.0.0.11 password {Password}: % Can not configure the local system as neighbor ({Password})" >&2
+            exit 1
+            """);
+        using var logs = new CollectingLoggerProvider();
+        var speaker = new IpvsOperator.Dataplane.Bgp.FrrSpeaker(new IpvsOperator.Dataplane.Bgp.FrrPaths(tools, Path.Combine(tools, "frr.conf"), tools, Path.Combine(tools, "frr-reload.py")),
+            logs.Factory.CreateLogger("FrrSpeaker"), TimeSpan.FromSeconds(60));
+        var agent = new NodeAgent(ApiConnection.Of(Client), NodeDataplanes.InMemory() with { Bgp = speaker }, new NodeAgentOptions
+        {
+            NodeName = "node-a",
+            SyncPeriod = TimeSpan.FromMilliseconds(300),
+            Bgp = new BgpOptions { SessionPoll = TimeSpan.FromMilliseconds(200), VerifyPeriod = TimeSpan.FromMilliseconds(500) },
+        }, logs.Factory);
+        var stop = new CancellationTokenSource();
+        agents.Add((Task.Run(() => agent.RunAsync(stop.Token)), stop));
+
+        IPVSNodeBgp? shown = null;
+        await Eventually.TrueAsync(async () => (shown = await ShownAsync()) is { Problem: { } problem } && problem.Contains("Can not configure the local system as neighbor", StringComparison.Ordinal),
+            () => $"the IPVSNode says why FRR refused; it shows {KubernetesJson.Serialize(shown)}");
+        shown!.Problem.Should().Contain("neighbor 10.0.0.11 password <redacted>").And.NotContain(Password);
+        Corev1Event? refused = null;
+        await Eventually.TrueAsync(async () => (refused = (await Client.CoreV1.ListNamespacedEventAsync("default")).Items.FirstOrDefault(e =>
+            e is { Reason: "BgpConfigurationFailed" } && e.InvolvedObject.Name == "node-a" && e.Message.Contains("local system", StringComparison.Ordinal))) is not null, "a Warning Event says so");
+        refused!.Message.Should().Contain("password <redacted>").And.NotContain(Password);
+        logs.Entries.Should().Contain(e => e.Message.Contains("password <redacted>", StringComparison.Ordinal), "the refusal is logged, redacted");
+        logs.Entries.Where(e => e.Message.Contains(Password, StringComparison.Ordinal) || e.Exception?.ToString().Contains(Password, StringComparison.Ordinal) == true)
+            .Select(e => e.Message).Should().BeEmpty("no log line carries the password");
+        File.ReadAllText(Path.Combine(tools, "frr.conf")).Should().Contain($"neighbor 10.0.0.11 password {Password}", "FRR itself is given it");
+    }
+
+    private static void Script(string path, string body)
+    {
+        File.WriteAllText(path, "#!/bin/sh\n" + body + "\n");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    [Test]
     public async Task A_stopping_agent_withdraws_its_routes_and_leaves_the_kernel_serving()
     {
         await CreateAnnouncedPoolAsync("bgp-stop", "198.51.100.224/30", new PoolAnnouncement { Modes = [PoolAnnouncement.BgpMode] });

@@ -150,4 +150,37 @@ public class BgpPlannerTests
         BgpPlanner.RouterId("node-v6", null).Should().Be(first, "the same name, the same ID, in any process");
         BgpPlanner.RouterId("node-v6b", null).Should().NotBe(first);
     }
+
+    [Test]
+    public void A_pool_whose_aggregation_is_shorter_than_its_prefix_is_announced_address_by_address_and_its_Services_are_told()
+    {
+        // Made while the pool webhook was down: a /28 with aggregationLength 1 would have every node announce 128.0.0.0/1.
+        var pool = new V1Alpha1IPPool
+        {
+            Metadata = new V1ObjectMeta { Name = "wide" },
+            Spec = new IPPoolSpec
+            {
+                Addresses = ["198.51.100.0/28"],
+                Announce = new PoolAnnouncement { Modes = ["bgp"], Bgp = new PoolBgpAnnouncement { Communities = ["64500:7"], AggregationLength = 1 } },
+            },
+        };
+        var service = Service();
+        service.Metadata.Uid = "u1";
+        service.Spec.Ports = [new V1ServicePort { Name = "http", Port = 80, Protocol = "TCP" }];
+        var claim = new V1Alpha1IPAllocation
+        {
+            Metadata = new V1ObjectMeta { Name = AllocationNames.For(Ip("198.51.100.1")) },
+            Spec = new IPAllocationSpec { Address = "198.51.100.1", Pool = "wide", ServiceRef = new ServiceReference { Namespace = "default", Name = "web", Uid = "u1" } },
+        };
+        var desired = DesiredStateBuilder.Build(new ClusterView([claim], [service], [], []) { Pools = [pool] }, "node-a");
+
+        var plan = BgpPlanner.Plan("node-a", Node(), [Peer("tor-1", "10.0.1.254")], [], desired, canSourceNat: true, withdrawn: null);
+
+        plan.Announcements.Select(a => a.Prefix).Should().Equal(["198.51.100.1/32"], "never an aggregate reaching beyond the pool");
+        plan.Announcements.Single().Communities.Should().Equal(["64500:7"], "the pool's other settings still hold");
+        desired.Warnings.Should().ContainSingle().Which.Should().Be(new ServiceWarning("default", "web", "InvalidPoolAnnouncement",
+            "IPPool wide: spec.announce.bgp.aggregationLength 1 is shorter than the pool's prefix 198.51.100.0/28: every node would announce 128.0.0.0/1, addresses outside the pool; valid: 28 to 32; " +
+            "each of its addresses is announced alone (/32, /128)"));
+    }
 }
+

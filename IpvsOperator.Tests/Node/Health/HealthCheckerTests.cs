@@ -166,4 +166,80 @@ public class HealthCheckerTests
         checker.IsDown(target).Should().BeTrue();
         checker.LastFailure(target)!.Should().Be(new ProbeResult(ProbeFailure.Error, TimeSpan.Zero, "a bug in a prober"));
     }
+
+    /// <summary>Endpoints of the given addresses accept and never answer (until the probe is cancelled); the others refuse at once.</summary>
+    private sealed class SilentProber(Func<ProbeTarget, bool> silent) : IProber
+    {
+        private int silentInFlight;
+        private int mostSilentInFlight;
+
+        public System.Collections.Concurrent.ConcurrentDictionary<ProbeTarget, int> Answered { get; } = new();
+
+        public int MostSilentInFlight => Volatile.Read(ref mostSilentInFlight);
+
+        public async Task<ProbeResult> ProbeAsync(ProbeTarget target, CancellationToken cancellationToken)
+        {
+            if (!silent(target))
+            {
+                Answered.AddOrUpdate(target, 1, (_, n) => n + 1);
+                return Refused;
+            }
+            var now = Interlocked.Increment(ref silentInFlight);
+            int seen;
+            while ((seen = Volatile.Read(ref mostSilentInFlight)) < now && Interlocked.CompareExchange(ref mostSilentInFlight, now, seen) != seen)
+            {
+            }
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+                throw new InvalidOperationException("unreachable");
+            }
+            finally
+            {
+                Interlocked.Decrement(ref silentInFlight);
+            }
+        }
+    }
+
+    [Test]
+    public async Task A_Service_whose_endpoints_never_answer_holds_only_its_share_of_the_probe_slots_and_another_s_dead_backend_is_still_found()
+    {
+        var clock = new ManualClock();
+        var slow = Http with { Interval = TimeSpan.FromMinutes(1), Timeout = TimeSpan.FromMinutes(1) };
+        var hostile = Enumerable.Range(0, 299).Select(i => Target(i, slow)).ToList();
+        var victim = Target(1000, Http with { Interval = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromMilliseconds(500), UnhealthyThreshold = 1 });
+        var prober = new SilentProber(t => t != victim);
+        // The operator's limit is far away here: what is measured is the sharing, not the limit.
+        using var checker = new HealthChecker(prober, clock, maxConcurrentProbes: 64, maxProbeTimeout: TimeSpan.FromHours(1));
+        var targets = hostile.ToDictionary(t => t, _ => (IReadOnlyCollection<(string, string)>)[("tenant-a", "slow")]);
+        targets[victim] = [("tenant-b", "web")];
+        checker.SetTargets(targets);
+        using var stop = new CancellationTokenSource();
+
+        clock.Now += TimeSpan.FromMinutes(2); // every target is due
+        var round = checker.ProbeDueAsync(stop.Token);
+
+        await Eventually.TrueAsync(() => checker.IsDown(victim), () => $"the other Service's dead backend is found while 299 probes hang; probed {prober.Answered.GetValueOrDefault(victim)} times");
+        prober.MostSilentInFlight.Should().Be(HealthChecker.DefaultMaxProbesPerService, "the silent Service holds its share of the 64 slots, no more");
+        await stop.CancelAsync();
+        await round.WaitAsync(TimeSpan.FromSeconds(20) * Eventually.Scale);
+    }
+
+    [Test]
+    public async Task No_probe_runs_past_the_operator_s_limit_whatever_timeout_its_Service_asks_for()
+    {
+        var clock = new ManualClock();
+        var target = Target(1, Http with { Interval = TimeSpan.FromMinutes(1), Timeout = TimeSpan.FromMinutes(1), UnhealthyThreshold = 1 });
+        var prober = new SilentProber(_ => true);
+        using var checker = new HealthChecker(prober, clock, maxProbeTimeout: TimeSpan.FromMilliseconds(100));
+        checker.SetTargets([target]);
+        clock.Now += TimeSpan.FromMinutes(2);
+
+        await checker.ProbeDueAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20) * Eventually.Scale);
+
+        checker.IsDown(target).Should().BeTrue();
+        checker.LastFailure(target).Should().Be(new ProbeResult(ProbeFailure.Timeout, TimeSpan.FromMilliseconds(100),
+            "no answer within 100 ms, the longest this node lets a probe run (--health-check-max-timeout)"));
+    }
 }
+

@@ -35,6 +35,7 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
     private readonly Lock readGate = new();
     private string? applied;
     private string? runningAfterApply;
+    private HashSet<string> passwords = [];
 
     private string Vtysh => Path.Combine(paths.BinDirectory, "vtysh");
 
@@ -44,6 +45,8 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
         {
             return false;
         }
+        // The old and the new: FRR may quote either in what it prints about this apply.
+        passwords = [.. FrrOutput.PasswordsIn(applied), .. FrrOutput.PasswordsIn(configuration)];
         WriteConfigurationFile(configuration);
         if (applied is not null && Increment(applied, configuration) is { } increment && RunningConfiguration() == runningAfterApply && TryIncrement(increment))
         {
@@ -108,7 +111,7 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
         {
             var file = Path.Combine(work.FullName, "increment.conf");
             File.WriteAllText(file, commands);
-            ExternalProgram.Run(Vtysh, ["--vty_socket", paths.SocketDirectory, "-f", file], null, runTimeout);
+            Run(Vtysh, ["--vty_socket", paths.SocketDirectory, "-f", file]);
             return true;
         }
         catch (InvalidOperationException error)
@@ -210,10 +213,9 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
         var work = Directory.CreateTempSubdirectory("frr-reload-");
         try
         {
-            ExternalProgram.Run(paths.Reload,
+            Run(paths.Reload,
                 ["--reload", "--vty_socket", paths.SocketDirectory, "--bindir", paths.BinDirectory,
-                 "--confdir", Path.GetDirectoryName(paths.ConfigurationFile)!, "--rundir", work.FullName, "--log-level", "error", paths.ConfigurationFile],
-                null, runTimeout);
+                 "--confdir", Path.GetDirectoryName(paths.ConfigurationFile)!, "--rundir", work.FullName, "--log-level", "error", paths.ConfigurationFile]);
         }
         finally
         {
@@ -242,7 +244,7 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
 
     public IReadOnlyList<BgpSessionState> ReadSessions()
     {
-        var json = ExternalProgram.Run(Vtysh, ["--vty_socket", paths.SocketDirectory, "-d", "bgpd", "-c", "show bgp neighbors json"], null, runTimeout);
+        var json = Run(Vtysh, ["--vty_socket", paths.SocketDirectory, "-d", "bgpd", "-c", "show bgp neighbors json"]);
         var neighbors = Parse(json);
         lock (readGate)
         {
@@ -271,7 +273,7 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
         }
         if (!refusedOpens.TryGetValue(session.Peer, out var known) || known.NotificationsSent != neighbor.NotificationsSent)
         {
-            var text = ExternalProgram.Run(Vtysh, ["--vty_socket", paths.SocketDirectory, "-d", "bgpd", "-c", $"show bgp neighbors {session.Peer}"], null, runTimeout);
+            var text = Run(Vtysh, ["--vty_socket", paths.SocketDirectory, "-d", "bgpd", "-c", $"show bgp neighbors {session.Peer}"]);
             refusedOpens[session.Peer] = known = (neighbor.NotificationsSent, RefusedOpen.PeerAs(text));
         }
         return known.PeerAs is { } given && given != expected
@@ -330,8 +332,30 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
     private static string? Text(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    private string RunningConfiguration() =>
-        ExternalProgram.Run(Vtysh, ["--vty_socket", paths.SocketDirectory, "-c", "show running-config"], null, runTimeout);
+    /// <summary>
+    /// Holds the passwords: kept in memory to be compared, never stored, logged or shown. A failure
+    /// to read it is redacted as any other.
+    /// </summary>
+    private string RunningConfiguration() => Run(Vtysh, ["--vty_socket", paths.SocketDirectory, "-c", "show running-config"], redactOutput: false);
+
+    /// <summary>
+    /// The one way FRR's output enters the agent: what it prints, on success or in a failure's
+    /// message, is redacted before anyone can store, log or show it (see <see cref="FrrOutput"/>).
+    /// </summary>
+    private string Run(string program, IReadOnlyList<string> arguments, bool redactOutput = true)
+    {
+        string output;
+        try
+        {
+            output = ExternalProgram.Run(program, arguments, null, runTimeout);
+        }
+        catch (InvalidOperationException error)
+        {
+            // A new exception without the old as its cause: that one carries the text unredacted.
+            throw new InvalidOperationException(FrrOutput.Redact(error.Message, passwords));
+        }
+        return redactOutput ? FrrOutput.Redact(output, passwords) : output;
+    }
 
     /// <summary>
     /// Replaced in one rename: FRR starting meanwhile reads the old file or the new one, never half of
