@@ -16,13 +16,16 @@ public static class MetalLBDocuments
     public static IReadOnlyList<MetalLBObject> Parse(string file, string text)
     {
         var stream = new YamlStream();
+        var parser = new DocumentCountingParser(new Parser(new StringReader(text)));
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(parser);
         }
-        catch (YamlException error)
+        catch (Exception error) when (error is YamlException or InvalidOperationException)
         {
-            throw new MetalLBInputException($"{file} document {DocumentAt(text, error.Start.Line)}: not YAML: {error.Message} (line {error.Start.Line})");
+            // YamlDotNet fails some input ending inside a flow collection with InvalidOperationException, which has no position.
+            var line = error is YamlException { Start.Line: > 0 } located ? $" (line {located.Start.Line})" : string.Empty;
+            throw new MetalLBInputException($"{file} document {Math.Max(1, parser.Documents)}: not YAML{line}: {(error is YamlException ? error.Message : "it ends inside a [list] or {mapping}")}");
         }
         var objects = new List<MetalLBObject>();
         for (var index = 0; index < stream.Documents.Count; index++)
@@ -86,15 +89,6 @@ public static class MetalLBDocuments
     }
 
     private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
-
-    /// <summary>The document a line is in: one more than the separators before it (a leading one opens the first).</summary>
-    private static long DocumentAt(string text, long line)
-    {
-        var before = text.Split('\n').Take((int)Math.Max(0, line - 1)).ToList();
-        var separators = before.Count(l => l.StartsWith("---", StringComparison.Ordinal));
-        var leading = before.SkipWhile(l => l.Trim().Length == 0 || l.TrimStart().StartsWith('#')).FirstOrDefault()?.StartsWith("---", StringComparison.Ordinal) == true;
-        return Math.Max(1, 1 + separators - (leading ? 1 : 0));
-    }
 
     private static JsonNode? ToJson(YamlNode node, string file, int document) => node switch
     {
