@@ -93,7 +93,8 @@ public class MetalLBTranslationTests
         withPassword.PasswordSecret!.Name.Should().Be(secret.Metadata.Name);
         withPassword.PasswordSecret.Key.Should().Be("password");
         secret.Metadata.NamespaceProperty.Should().Be(WellKnown.NodeNamespace);
-        secret.StringData.Should().Equal(new Dictionary<string, string> { ["password"] = "s3cr3t-md5" });
+        secret.Data.Keys.Should().Equal("password");
+        System.Text.Encoding.UTF8.GetString(secret.Data["password"]).Should().Be("s3cr3t-md5");
         run.Lines("action: ").Should().Contain(l => l.Contains("peer-with-password") && l.Contains("keep that Secret out of Git"));
         run.WebhookReaderErrors().Should().BeEmpty();
     }

@@ -9,7 +9,7 @@ namespace IpvsOperator.Commands;
 internal static class MigrationOutput
 {
     /// <summary>The order a person reads an object in; a new object has no status (the controller writes it).</summary>
-    private static readonly string[] Fields = ["apiVersion", "kind", "metadata", "type", "spec", "stringData"];
+    private static readonly string[] Fields = ["apiVersion", "kind", "metadata", "type", "spec", "data"];
 
     public static void Write(MigrationResult result, DirectoryInfo? folder, TextWriter stdout)
     {

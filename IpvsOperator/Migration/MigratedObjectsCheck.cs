@@ -75,7 +75,7 @@ public static class MigratedObjectsCheck
 
         foreach (var secret in result.Secrets)
         {
-            if (secret.StringData is { } data && data.TryGetValue("password", out var password) && !BgpSyntax.IsPassword(password))
+            if (secret.Data is { } data && data.TryGetValue("password", out var bytes) && !BgpSyntax.IsPassword(System.Text.Encoding.UTF8.GetString(bytes)))
             {
                 refusals.Add($"Secret {secret.Metadata.NamespaceProperty}/{secret.Metadata.Name}{From("Secret", secret.Metadata.Name)}: the password is not printable ASCII without spaces of 1 to {BgpSyntax.MaximumPasswordLength} characters, which the node agents refuse");
             }

@@ -127,7 +127,7 @@ internal sealed class PeerTranslator(MigrationResult result, IReadOnlyDictionary
                 Kind = "Secret",
                 Metadata = new V1ObjectMeta { Name = secret, NamespaceProperty = WellKnown.NodeNamespace },
                 Type = "Opaque",
-                StringData = new Dictionary<string, string> { ["password"] = password },
+                Data = new Dictionary<string, byte[]> { ["password"] = System.Text.Encoding.UTF8.GetBytes(password) },
             });
             result.Sources[$"Secret/{secret}"] = peer.Where;
             spec.PasswordSecret = new SecretKeyReference { Name = secret, Key = "password" };
