@@ -227,6 +227,12 @@ public class MetalLBTranslationTests
               myASN: 64512
               peerASN: 64513
               interface: eth2
+            ---
+            apiVersion: frrk8s.metallb.io/v1beta1
+            kind: FRRConfiguration
+            metadata: {name: with-recv, namespace: metallb-system}
+            spec:
+              bgp: {routers: [{asn: 64512}]}
             """;
         var run = MetalLBMigrationRun.OfText(yaml);
 
@@ -240,6 +246,7 @@ public class MetalLBTranslationTests
             ("BGPPeer metallb-system/tor", "spec.enableGracefulRestart"), ("BGPPeer metallb-system/tor", "spec.dualStackAddressFamily"),
             ("BGPPeer metallb-system/tor", "spec.someFutureField"),
             ("BGPPeer metallb-system/dynamic", "spec.dynamicASN"), ("BGPPeer metallb-system/unnumbered", "spec.interface"),
+            ("FRRConfiguration metallb-system/with-recv", "kind"),
         })
         {
             run.Changes.Should().ContainSingle(l => l.Contains(where) && l.Contains($": {field}: "), $"{field} of {where} is reported once");

@@ -20,7 +20,11 @@ public static class MetalLBTranslator
     public static MigrationResult Translate(IReadOnlyList<MetalLBObject> objects)
     {
         var result = new MigrationResult();
-        foreach (var other in objects.Where(o => !o.IsMetalLB))
+        foreach (var frr in objects.Where(o => !o.IsMetalLB && o.ApiVersion.Split('/')[0].EndsWith("." + MetalLBObject.Group, StringComparison.Ordinal)))
+        {
+            result.Add(FindingKind.Change, frr, "kind", $"{frr.ApiVersion} {frr.Kind} configures MetalLB's FRR (FRR-K8s) directly; IpvsOperator's FRR takes no such configuration, so it is left out");
+        }
+        foreach (var other in objects.Where(o => !o.IsMetalLB && !o.ApiVersion.Split('/')[0].EndsWith("." + MetalLBObject.Group, StringComparison.Ordinal)))
         {
             result.Add(FindingKind.Note, other, "kind", $"{other.ApiVersion} {other.Kind} is not a MetalLB object; left out{(other.Kind == "Secret" ? " (a BGPPeer's password Secret: see that peer's finding)" : string.Empty)}");
         }
