@@ -191,12 +191,33 @@ public class MetalLBTranslationTests
               interfaces: [eth1]
               nodeSelectors:
               - matchLabels: {zone: a}
+              serviceSelectors:
+              - matchLabels: {tier: web}
+              preferredNodeSelectors:
+              - weight: 50
+                preference: {matchLabels: {zone: a}}
             ---
             apiVersion: metallb.io/v1beta1
             kind: BGPAdvertisement
             metadata: {name: bgp, namespace: metallb-system}
             spec:
               peers: [tor]
+              serviceSelectors:
+              - matchLabels: {tier: web}
+            ---
+            apiVersion: metallb.io/v1beta1
+            kind: BGPAdvertisement
+            metadata: {name: bgp-preferred, namespace: metallb-system}
+            spec:
+              localPref: 200
+            ---
+            apiVersion: metallb.io/v1beta1
+            kind: BFDProfile
+            metadata: {name: echo, namespace: metallb-system}
+            spec:
+              echoMode: true
+              passiveMode: true
+              minimumTtl: 10
             ---
             apiVersion: metallb.io/v1beta2
             kind: BGPPeer
@@ -205,6 +226,12 @@ public class MetalLBTranslationTests
               myASN: 64512
               peerASN: 64512
               peerAddress: 10.0.0.1
+              holdTime: 90s
+              keepaliveTime: 60s
+              bfdProfile: echo
+              nodeSelectors:
+              - matchLabels: {rack: a}
+              - matchLabels: {zone: b}
               vrf: red
               routerID: 10.0.0.100
               connectTime: 5s
@@ -247,6 +274,11 @@ public class MetalLBTranslationTests
             ("BGPPeer metallb-system/tor", "spec.someFutureField"),
             ("BGPPeer metallb-system/dynamic", "spec.dynamicASN"), ("BGPPeer metallb-system/unnumbered", "spec.interface"),
             ("FRRConfiguration metallb-system/with-recv", "kind"),
+            ("L2Advertisement metallb-system/l2", "spec.serviceSelectors"), ("L2Advertisement metallb-system/l2", "spec.preferredNodeSelectors"),
+            ("BGPAdvertisement metallb-system/bgp", "spec.serviceSelectors"),
+            ("IPAddressPool metallb-system/pool", "localPref, aggregationLength"),
+            ("BFDProfile metallb-system/echo", "spec.echoMode"), ("BFDProfile metallb-system/echo", "spec.passiveMode"), ("BFDProfile metallb-system/echo", "spec.minimumTtl"),
+            ("BGPPeer metallb-system/tor", "spec.keepaliveTime"), ("BGPPeer metallb-system/tor", "spec.nodeSelectors"),
         })
         {
             run.Changes.Should().ContainSingle(l => l.Contains(where) && l.Contains($": {field}: "), $"{field} of {where} is reported once");
@@ -256,6 +288,11 @@ public class MetalLBTranslationTests
         accepted.ExitCode.Should().Be(0, accepted.Report);
         accepted.Objects.OfType<V1Alpha1BGPPeer>().Select(p => p.Metadata.Name).Should().Equal(["tor"], "a peer without an AS number or an address cannot be written");
         accepted.Pool("pool").Spec.Announce!.Modes.Should().Equal(PoolAnnouncement.Layer2Mode, PoolAnnouncement.BgpMode);
+        accepted.Pool("pool").Spec.Announce!.Bgp?.LocalPreference.Should().BeNull("the advertisements disagree, and the first by name, bgp, sets none");
+        var tor = accepted.Peer("tor").Spec;
+        (tor.HoldTime, tor.KeepaliveTime).Should().Be(("90s", "30s"), "a keepalive over a third of the hold time becomes a third");
+        tor.NodeSelector.Should().BeNull("rack: a or zone: b has no one-selector equivalent; every node peers, as reported");
+        tor.Bfd!.DetectMultiplier.Should().Be(3);
         accepted.WebhookReaderErrors().Should().BeEmpty();
     }
 

@@ -1,7 +1,7 @@
 namespace IpvsOperator.Migration;
 
 /// <summary>How much a finding of the translation matters to the user.</summary>
-public enum FindingKind
+internal enum FindingKind
 {
     /// <summary>Behaviour stays the same; said so that nothing is silent.</summary>
     Note,

@@ -11,7 +11,7 @@ namespace IpvsOperator.Migration;
 /// Plain scalars are typed as YAML 1.2's core schema types them (true, 42, null); quoted ones are
 /// strings. Pure: the caller reads the file.
 /// </summary>
-public static class MetalLBDocuments
+internal static class MetalLBDocuments
 {
     public static IReadOnlyList<MetalLBObject> Parse(string file, string text)
     {

@@ -7,7 +7,7 @@ namespace IpvsOperator.Migration;
 /// find), what it is, and its spec as written, untyped so that fields this version does not know
 /// are still seen and reported.
 /// </summary>
-public sealed record MetalLBObject(string File, int Document, string ApiVersion, string Kind, string Name, string? Namespace,
+internal sealed record MetalLBObject(string File, int Document, string ApiVersion, string Kind, string Name, string? Namespace,
     IReadOnlyDictionary<string, string> Labels, JsonObject Spec)
 {
     public const string Group = "metallb.io";

@@ -8,7 +8,7 @@ namespace IpvsOperator.Migration;
 /// configuration is needed at once: advertisements, BFD profiles and community aliases refer to
 /// other objects, and pool priorities depend on every pool.
 /// </summary>
-public static class MetalLBTranslator
+internal static class MetalLBTranslator
 {
     private static readonly HashSet<string> StatusKinds = new(StringComparer.Ordinal) { "ServiceL2Status", "ServiceBGPStatus", "ConfigurationState" };
 

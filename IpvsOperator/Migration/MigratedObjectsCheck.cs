@@ -13,7 +13,7 @@ namespace IpvsOperator.Migration;
 /// check against the cluster (allocated addresses, the nodes two peers share) is checked among the
 /// translated objects only.
 /// </summary>
-public static class MigratedObjectsCheck
+internal static class MigratedObjectsCheck
 {
     /// <summary>Every refusal, each naming the object, the MetalLB object it came from and what is wrong.</summary>
     public static IReadOnlyList<string> Refusals(MigrationResult result)

@@ -4,7 +4,7 @@ using k8s.Models;
 namespace IpvsOperator.Migration;
 
 /// <summary>What a MetalLB configuration becomes: IPPools, BGPPeers, the Secrets of passwords MetalLB held in a BGPPeer, and the findings to report.</summary>
-public sealed class MigrationResult
+internal sealed class MigrationResult
 {
     public List<V1Alpha1IPPool> Pools { get; } = [];
 

@@ -109,9 +109,11 @@ internal sealed class PeerTranslator(MigrationResult result, IReadOnlyDictionary
     private void Password(SpecFields fields, BGPPeerSpec spec)
     {
         var peer = fields.Source;
-        if (fields.Object("passwordSecret") is { } reference && reference["name"]?.GetValue<string>() is { Length: > 0 } name)
+        var reference = fields.Object("passwordSecret") is { } given ? new SpecFields(peer, given, "spec.passwordSecret.") : null;
+        if (reference?.String("name") is { Length: > 0 } name)
         {
-            var ns = reference["namespace"]?.GetValue<string>() ?? peer.Namespace ?? "metallb-system";
+            var ns = reference.String("namespace") ?? peer.Namespace ?? "metallb-system";
+            result.ReportUnread(reference);
             spec.PasswordSecret = new SecretKeyReference { Name = name, Key = "password" };
             result.Add(FindingKind.Action, peer, "spec.passwordSecret",
                 $"the BGPPeer reads key 'password' of Secret {WellKnown.NodeNamespace}/{name}: copy Secret {ns}/{name} there before the switch, or the session does not come up (its agents say so in kubectl get ipvsnodes)");
