@@ -77,6 +77,7 @@ public class MetalLBMigrationKubectlTests : ControllerFixture
     [TestCase("password-secret.yaml")]
     [TestCase("namespace-service-selectors.yaml")]
     [TestCase("aggregation.yaml")]
+    [TestCase("pool-without-advertisement.yaml")]
     public async Task What_the_migration_writes_is_accepted_by_kubectl_apply(string sample)
     {
         var run = MetalLBMigrationRun.OfSample(sample, acceptChanges: true);

@@ -156,21 +156,17 @@ public class MetalLBTranslationTests
     [Test]
     public void A_pool_no_advertisement_selects_stays_unannounced_and_is_reported()
     {
-        var run = MetalLBMigrationRun.OfText("""
-            apiVersion: metallb.io/v1beta1
-            kind: IPAddressPool
-            metadata: {name: quiet, namespace: metallb-system}
-            spec:
-              addresses: [192.0.2.0/28]
-            """);
+        var run = MetalLBMigrationRun.OfSample("pool-without-advertisement.yaml");
 
         run.ExitCode.Should().Be(0, run.Report);
-        var announce = run.Pool("quiet").Spec.Announce!;
+        var pool = run.Pool("first-pool").Spec;
+        pool.Addresses.Should().Equal("192.168.10.0/24", "192.168.9.1-192.168.9.5", "fc00:f853:ccd:e799::/124");
+        var announce = pool.Announce!;
         announce.Modes.Should().Equal(PoolAnnouncement.BgpMode);
         var selector = announce.Bgp!.NodeSelector;
         BgpPeerReader.Selects(selector, new Dictionary<string, string> { ["kubernetes.io/hostname"] = "lb-1" }).Should().BeFalse();
         BgpPeerReader.Selects(selector, new Dictionary<string, string> { [PoolTranslator.NotAnnouncedLabel] = "true" }).Should().BeFalse("no node matches, whatever its labels");
-        run.Lines("note: ").Should().Contain(l => l.Contains("IPAddressPool metallb-system/quiet") && l.Contains("announces none"));
+        run.Lines("note: ").Should().Contain(l => l.Contains("IPAddressPool metallb-system/first-pool") && l.Contains("announces none"));
         run.WebhookReaderErrors().Should().BeEmpty();
     }
 
