@@ -23,7 +23,7 @@ public sealed class LayerRuleTests
         Types(true).That().ResideInNamespaceMatching(@"^k8s(\..+)?$").As("the Kubernetes client (k8s)");
 
     private static readonly string[] AllParts =
-        ["Addressing", "Ipam", "Dataplane", "Entities", "Mapping", "Runtime", "Controllers", "Webhooks", "Node", "LocalCluster", "Commands"];
+        ["Addressing", "Ipam", "Dataplane", "Entities", "Mapping", "Runtime", "Controllers", "Webhooks", "Node", "LocalCluster", "Migration", "Commands"];
 
     private static string[] Except(params string[] allowed) => [.. AllParts.Where(p => !allowed.Contains(p))];
 
@@ -56,6 +56,13 @@ public sealed class LayerRuleTests
         Types().That().Are(Part("Mapping")).Should().NotDependOnAny(Parts(Except("Mapping", "Entities", "Ipam", "Addressing", "Runtime")))
             .AndShould().NotDependOnAny(Types().That().ResideInNamespaceMatching(@"^IpvsOperator\.Runtime(?!\.Entities|\.Text)(\..+)?$").As("Runtime beyond the entity base classes and the text formats"))
             .Because("controllers, webhooks and the node agent read IPPools, Services and claims the same way, through it")
+            .Check(Operator);
+
+    [Test]
+    public void The_migration_translates_without_reaching_a_cluster() =>
+        Types().That().Are(Part("Migration")).Should().NotDependOnAny(Parts(Except("Migration", "Mapping", "Entities", "Ipam", "Addressing", "Runtime")))
+            .AndShould().NotDependOnAny(Types().That().ResideInNamespaceMatching(@"^IpvsOperator\.Runtime(?!\.Entities|\.Text)(\..+)?$").As("Runtime beyond the entity base classes and the text formats"))
+            .Because("a MetalLB configuration becomes objects and findings from text alone, and is checked by the readers the webhooks use; the verb reads the files")
             .Check(Operator);
 
     [Test]

@@ -13,6 +13,7 @@ public static class CommandLine
             ControllerCommand.Create(),
             NodeCommand.Create(),
             LocalCommand.Create(),
+            MigrateCommand.Create(),
         };
         root.Subcommands.Add(HelpCommand.Create(root));
         return root;
