@@ -21,6 +21,38 @@ public class KubectlTests : LocalClusterFixture
     private string WriteFile(string name, string content) => kubectl.WriteFile(name, content);
 
     [Test]
+    public async Task A_Secrets_stringData_is_folded_into_data_and_never_stored_as_on_kube_apiserver()
+    {
+        var secret = WriteFile("secret.yaml", """
+            apiVersion: v1
+            kind: Secret
+            metadata:
+              name: bgp-password
+              namespace: default
+            data:
+              password: b2xk
+              kept: a2VwdA==
+            stringData:
+              password: s3cret
+            """);
+        var created = await Kubectl("create", "-f", secret);
+        created.ExitCode.Should().Be(0, created.Error);
+        async Task<JsonNode> ReadAsync() => JsonNode.Parse((await Kubectl("get", "secret", "bgp-password", "-o", "json")).Output)!;
+
+        var stored = await ReadAsync();
+        stored["stringData"].Should().BeNull("stringData is write-only");
+        Encoding.UTF8.GetString(Convert.FromBase64String(stored["data"]!["password"]!.GetValue<string>())).Should().Be("s3cret", "stringData wins over data");
+        stored["data"]!["kept"]!.GetValue<string>().Should().Be("a2VwdA==");
+        stored["type"]!.GetValue<string>().Should().Be("Opaque", "the API server's default type");
+
+        var patched = await Kubectl("patch", "secret", "bgp-password", "--type=merge", "-p", """{"stringData":{"password":"n3w"}}""");
+        patched.ExitCode.Should().Be(0, patched.Error);
+        stored = await ReadAsync();
+        stored["stringData"].Should().BeNull();
+        Encoding.UTF8.GetString(Convert.FromBase64String(stored["data"]!["password"]!.GetValue<string>())).Should().Be("n3w", "an update folds it too");
+    }
+
+    [Test]
     public async Task Kubectl_creates_gets_patches_watches_and_deletes()
     {
         var crds = await Kubectl("create", "-f", Path.Combine(RepositoryRoot.Path, "config", "crd", "bases"));

@@ -626,6 +626,10 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         {
             ServiceDefaults.ApplyOnUpdate(updated, existing);
         }
+        else if (resource is { Group: "", Kind: "Secret" })
+        {
+            SecretStringData.Fold(updated);
+        }
         if (resource.Schema is not null)
         {
             resource.Schema.Apply(resource, updated, options);
@@ -676,6 +680,11 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         else if (resource.Key == ResourceRegistry.Services.Key)
         {
             services.ApplyOnCreate(resource, obj);
+        }
+        else if (resource is { Group: "", Kind: "Secret" })
+        {
+            SecretStringData.Fold(obj);
+            obj["type"] ??= "Opaque"; // upstream's default (kubectl create secret generic sends none)
         }
         else if (resource.Key == ResourceRegistry.CustomResourceDefinitions.Key)
         {
