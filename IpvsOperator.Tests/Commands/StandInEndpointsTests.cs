@@ -67,6 +67,19 @@ public class StandInEndpointsTests : LocalClusterFixture
     }
 
     [Test]
+    public async Task A_Service_that_stops_being_a_LoadBalancer_loses_its_stand_ins()
+    {
+        var ns = await NewNamespaceAsync("retyped");
+        await Client.CoreV1.CreateNamespacedServiceAsync(LoadBalancer("gone"), ns);
+        await Eventually.TrueAsync(async () => (await SlicesOfAsync(ns, "gone")).Count == 1, "gone gets a stand-in EndpointSlice first");
+
+        await Client.CoreV1.PatchNamespacedServiceAsync(new V1Patch("""{"spec":{"type":"ExternalName","externalName":"example.com"}}""", V1Patch.PatchType.MergePatch), "gone", ns);
+
+        await Eventually.TrueAsync(async () => (await SlicesOfAsync(ns, "gone")).Count == 0,
+            "an ExternalName Service has no endpoints, and stand-ins are for LoadBalancer Services only");
+    }
+
+    [Test]
     public async Task Each_family_of_a_dual_stack_Service_gets_stand_ins_of_that_family()
     {
         var ns = await NewNamespaceAsync("dual");

@@ -64,6 +64,7 @@ public class HealthCheckReaderTests
     [TestCase("health-check-interval", "5", "annotation ipvsoperator.io/health-check-interval '5' has no unit; write 5s, 5ms or 5m")]
     [TestCase("health-check-interval", "100ms", "annotation ipvsoperator.io/health-check-interval: 100ms is out of range; expected from 1s to 1m")]
     [TestCase("health-check-timeout", "soon", "annotation ipvsoperator.io/health-check-timeout 'soon' is not a duration")]
+    [TestCase("health-check-interval", "soon", "1m30s, from 1s to 1m")]
     [TestCase("health-check-timeout", "10s", "annotation ipvsoperator.io/health-check-timeout: 10s is longer than the interval, 5s; a probe must end before the next one starts")]
     [TestCase("health-check-healthy-threshold", "0", "annotation ipvsoperator.io/health-check-healthy-threshold: '0' is not a threshold; expected a number of probes in a row from 1 to 10")]
     [TestCase("health-check-unhealthy-threshold", "-1", "'-1' is not a threshold")]

@@ -14,7 +14,8 @@ namespace IpvsOperator.Commands;
 /// use, 10.244.0.0/16 and fd00:10:244::/56, never contacted: the in-memory dataplane forwards
 /// nothing), kept in line with the Service's ports, owned by the Service so that it goes with it.
 /// Once a slice of someone else's (published by hand) appears, the stand-ins are deleted: the
-/// Service's traffic goes to the user's endpoints only, as it would on a cluster.
+/// Service's traffic goes to the user's endpoints only, as it would on a cluster. So are they when
+/// the Service changes to another type.
 /// </summary>
 public sealed class StandInEndpoints(IKubernetes kubernetes, string nodeName, ILoggerFactory loggers)
 {
@@ -42,7 +43,7 @@ public sealed class StandInEndpoints(IKubernetes kubernetes, string nodeName, IL
             await Task.WhenAll(services.WaitForSyncAsync(cancellationToken), existing.WaitForSyncAsync(cancellationToken));
             while (!cancellationToken.IsCancellationRequested)
             {
-                foreach (var service in services.Items.Where(s => s.Spec?.Type == "LoadBalancer"))
+                foreach (var service in services.Items)
                 {
                     await StandInForAsync(service, existing.Items, cancellationToken);
                 }
@@ -66,15 +67,21 @@ public sealed class StandInEndpoints(IKubernetes kubernetes, string nodeName, IL
         var own = all.Where(s => s.Metadata.NamespaceProperty == ns && s.Metadata.Labels?.TryGetValue(DesiredStateBuilder.ServiceNameLabel, out var of) == true && of == name).ToList();
         var standIns = own.Where(s => s.Metadata.Labels?.ContainsKey(StandInLabel) == true).ToList();
         var published = own.Count > standIns.Count;
-        // A family the Service no longer has keeps no stand-ins, and none stay beside a published slice.
-        HashSet<string> families = published ? [] : Families(service);
+        var loadBalancer = service.Spec?.Type == "LoadBalancer";
+        if (!loadBalancer && standIns.Count == 0)
+        {
+            return;
+        }
+        // A family the Service no longer has keeps no stand-ins, none stay beside a published slice,
+        // and a Service changed to another type keeps none.
+        HashSet<string> families = published || !loadBalancer ? [] : Families(service);
         try
         {
             foreach (var stale in standIns.Where(s => !families.Contains(s.AddressType)))
             {
                 await slices.DeleteAsync(ns, stale.Metadata.Name, stale.Metadata.Uid, cancellationToken: cancellationToken);
                 logger.LogInformation("stand-in endpoints {Slice} of {Namespace}/{Service} deleted ({Why})", stale.Metadata.Name, ns, name,
-                    published ? "it has an EndpointSlice of its own now" : $"it has no {stale.AddressType} family");
+                    !loadBalancer ? $"it is a {service.Spec?.Type} Service now" : published ? "it has an EndpointSlice of its own now" : $"it has no {stale.AddressType} family");
             }
             foreach (var family in families)
             {

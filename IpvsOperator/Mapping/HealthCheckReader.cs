@@ -113,7 +113,7 @@ public static class HealthCheckReader
         var parsed = DurationText.TryParse(text, out value);
         if (!parsed && !DurationText.IsTooLong(text))
         {
-            error = "annotation " + DurationText.Refusal(annotation, text);
+            error = $"annotation {DurationText.Refusal(annotation, text)}, from {DurationText.Format(minimum)} to {DurationText.Format(maximum)}";
             return false;
         }
         if (!parsed || value < minimum || value > maximum)
