@@ -227,6 +227,28 @@ public class Layer2AnnouncementTests : ControllerFixture
     }
 
     [Test]
+    public async Task A_health_checked_Service_that_stops_being_a_LoadBalancer_loses_its_health_condition()
+    {
+        StartNode("node-a");
+        var (ns, vip) = await ServiceAsync("l2-retyped", "198.51.100.116/30", "Cluster", new Dictionary<string, string>
+        {
+            [WellKnown.Annotations.HealthCheck] = "tcp",
+            [WellKnown.Annotations.HealthCheckInterval] = "1s",
+            [WellKnown.Annotations.HealthCheckTimeout] = "500ms",
+        }, "node-a");
+        await SoleHolderAsync(vip, nodes);
+        async Task<V1Condition?> ShownAsync() => ServiceConditions.Find((await Services.GetAsync(ns, "web"))!, WellKnown.Conditions.EndpointsHealthy);
+        await Eventually.TrueAsync(async () => await ShownAsync() is not null, "the announcing node shows the health check's count");
+
+        // Its health-check annotations stay, but an ExternalName Service has no endpoints to speak of.
+        await Client.CoreV1.PatchNamespacedServiceAsync(new V1Patch("""{"spec":{"type":"ExternalName","externalName":"example.com"}}""", V1Patch.PatchType.MergePatch), "web", ns);
+
+        V1Condition? shown = null;
+        await Eventually.TrueAsync(async () => (shown = await ShownAsync()) is null,
+            () => $"the condition goes with the LoadBalancer; it says '{shown?.Message}'");
+    }
+
+    [Test]
     public async Task A_node_that_cannot_announce_takes_no_address_and_says_why_on_the_Node()
     {
         var (_, vip) = await ServiceAsync("l2-broken", "198.51.100.92/30", "Cluster", "node-b");

@@ -30,10 +30,10 @@ public sealed class HealthCondition(ServiceConditions conditions, string nodeNam
                 await conditions.EnsureAsync(service, WellKnown.Conditions.EndpointsHealthy, status, reason, Message(found), cancellationToken);
             }
             else if (ServiceConditions.Find(service, WellKnown.Conditions.EndpointsHealthy) is not null
-                && (speaksFor(service) || HealthCheckReader.Read(service).Check is null))
+                && (speaksFor(service) || service.Spec?.Type != "LoadBalancer" || HealthCheckReader.Read(service).Check is null))
             {
-                // Its speaker has nothing to say (no endpoint to probe), or it is checked no longer,
-                // which every agent knows alike: whichever writes first clears it.
+                // Its speaker has nothing to say (no endpoint to probe), or it is checked or a
+                // LoadBalancer no longer, which every agent knows alike: whichever writes first clears it.
                 await conditions.RemoveAsync(service, WellKnown.Conditions.EndpointsHealthy, cancellationToken);
             }
         }
