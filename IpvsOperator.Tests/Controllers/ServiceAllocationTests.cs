@@ -136,6 +136,10 @@ public class ServiceAllocationTests : ControllerFixture
         service.Status?.LoadBalancer?.Ingress.Should().BeNullOrEmpty();
         service.Metadata.Annotations?.ContainsKey(WellKnown.Annotations.AllocatedFromPool).Should().NotBe(true);
         (await Allocations.GetAsync(null, NameOf(address))).Should().BeNull();
+        var events = new List<string>();
+        await Eventually.TrueAsync(async () => (events = [.. (await Client.CoreV1.ListNamespacedEventAsync(ns)).Items.Select(e => $"{e.Reason} {e.InvolvedObject.Name}: {e.Message}")])
+                .Any(e => e.StartsWith($"{WellKnown.Events.IPReleased} retyped: Released {address}", StringComparison.Ordinal)),
+            () => $"an Event says the address went back to the pool, as a deletion's does; the events: {string.Join("; ", events)}");
     }
 
     [Test]

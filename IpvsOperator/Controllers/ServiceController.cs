@@ -358,10 +358,19 @@ public sealed class ServiceController(
         var released = term.WithAllocator(a => a.Release(ServiceRequestReader.KeyOf(service)));
         var ours = claims.Select(c => IPAddressValue.TryParse(c.Spec.Address, out var address) ? address : (IPAddressValue?)null).OfType<IPAddressValue>()
             .Concat(released).ToHashSet();
+        // Said now that they are released: the patches below change the resourceVersion, and a
+        // retry after a conflict finds nothing left to release (the Event was lost that way).
+        if (ours.Count > 0)
+        {
+            await events.RecordAsync(service, EventType.Normal, WellKnown.Events.IPReleased, $"Released {string.Join(", ", ours.Order())}: the Service is no longer a LoadBalancer of class {WellKnown.LoadBalancerClass}", cancellationToken);
+        }
         var ingress = service.Status?.LoadBalancer?.Ingress ?? [];
+        var resourceVersion = service.Metadata.ResourceVersion;
         if (ingress.Count > 0 && ingress.All(i => IPAddressValue.TryParse(i.Ip, out var address) && ours.Contains(address)))
         {
-            await services.PatchAsync(service.Metadata.NamespaceProperty, service.Metadata.Name, """{"status":{"loadBalancer":{"ingress":null}}}""", PatchKind.Merge, status: true, cancellationToken);
+            // The metadata patch below is conditional: it goes on from the version this write makes.
+            resourceVersion = (await services.PatchAsync(service.Metadata.NamespaceProperty, service.Metadata.Name, """{"status":{"loadBalancer":{"ingress":null}}}""", PatchKind.Merge, status: true, cancellationToken))
+                .Metadata.ResourceVersion;
         }
         var hasFinalizer = service.Metadata.Finalizers?.Contains(WellKnown.Finalizers.ReleaseAddress) == true;
         var hasAnnotation = service.Metadata.Annotations?.ContainsKey(WellKnown.Annotations.AllocatedFromPool) == true;
@@ -371,16 +380,12 @@ public sealed class ServiceController(
             {
                 ["metadata"] = new JsonObject
                 {
-                    ["resourceVersion"] = service.Metadata.ResourceVersion,
+                    ["resourceVersion"] = resourceVersion,
                     ["finalizers"] = ApiJson.Strings((service.Metadata.Finalizers ?? []).Where(f => f != WellKnown.Finalizers.ReleaseAddress)),
                     ["annotations"] = new JsonObject { [WellKnown.Annotations.AllocatedFromPool] = null },
                 },
             }.ToJsonString();
             await services.PatchAsync(service.Metadata.NamespaceProperty, service.Metadata.Name, patch, PatchKind.Merge, cancellationToken: cancellationToken);
-        }
-        if (ours.Count > 0)
-        {
-            await events.RecordAsync(service, EventType.Normal, WellKnown.Events.IPReleased, $"Released {string.Join(", ", ours.Order())}: the Service is no longer a LoadBalancer of class {WellKnown.LoadBalancerClass}", cancellationToken);
         }
     }
 
