@@ -230,6 +230,10 @@ public sealed class HealthChecker(IProber prober, TimeProvider clock, int maxCon
                 if (waiting.TryGetValue(owner, out var queue) && queue.Remove(granted))
                 {
                     granted.TrySetCanceled(cancellationToken);
+                    if (queue.Count == 0)
+                    {
+                        waiting.Remove(owner);
+                    }
                 }
             }
         });
@@ -241,7 +245,11 @@ public sealed class HealthChecker(IProber prober, TimeProvider clock, int maxCon
         lock (slotGate)
         {
             runningTotal--;
-            running[owner]--;
+            // Owners are Services, which come and go: only those with a probe running are kept.
+            if (--running[owner] == 0)
+            {
+                running.Remove(owner);
+            }
             GrantSlots();
         }
     }
