@@ -1,17 +1,15 @@
 # One image for both components and the FRR sidecar of config/bgp (frr-sidecar.sh):
 # - the controller, `dotnet /app/ipvs-operator.dll controller` (the entry point; runs as non-root);
-# - the node agent, /app/ipvs-operator-node: the same sources built with Native AOT (tools/node-aot),
+# - the node agent, /app/ipvs-operator-node: the same projects built with Native AOT (src/IpvsOperator.NodeAgent),
 #   a third of the JIT build's memory and ready in a fraction of its time (docs/benchmarks.md,
 #   Footprint). The DaemonSet runs it as root with NET_ADMIN and NET_RAW only.
 # Build: make docker-build IMG=<registry>/ipvs-operator:<tag>
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
-COPY IpvsOperator/IpvsOperator.csproj IpvsOperator/
-RUN dotnet restore IpvsOperator/IpvsOperator.csproj -r linux-x64
-COPY IpvsOperator/ IpvsOperator/
+COPY src/ src/
 # ReadyToRun: compiled ahead of time, so a node agent's first sync does not wait for the JIT.
-RUN dotnet publish IpvsOperator/IpvsOperator.csproj -c Release --no-restore -r linux-x64 --self-contained false \
+RUN dotnet publish src/IpvsOperator/IpvsOperator.csproj -c Release -r linux-x64 --self-contained false \
       -p:PublishReadyToRun=true -p:UseAppHost=false -o /out
 
 # The node agent, Native AOT: the ILCompiler links with clang against zlib.
@@ -21,11 +19,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
-COPY tools/node-aot/node-aot.csproj tools/node-aot/
-RUN dotnet restore tools/node-aot/node-aot.csproj -r linux-x64
-COPY IpvsOperator/ IpvsOperator/
-COPY tools/node-aot/ tools/node-aot/
-RUN dotnet publish tools/node-aot/node-aot.csproj -c Release --no-restore -r linux-x64 -o /out \
+COPY src/ src/
+# Its projects against KubernetesClient.Aot (Directory.Build.props): only what the agent references.
+RUN dotnet publish src/IpvsOperator.NodeAgent/IpvsOperator.NodeAgent.csproj -c Release -r linux-x64 -p:KubernetesClientFlavor=Aot -o /out \
  && rm /out/*.dbg
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
@@ -37,7 +33,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY --from=build /out ./
 COPY --from=node-build /out/ipvs-operator-node /app/ipvs-operator-node
-COPY IpvsOperator/frr-sidecar.sh /app/frr-sidecar.sh
+COPY src/IpvsOperator/frr-sidecar.sh /app/frr-sidecar.sh
 ENV DOTNET_EnableDiagnostics=0
 USER 65532:65532
 ENTRYPOINT ["dotnet", "/app/ipvs-operator.dll"]

@@ -2,8 +2,11 @@
 DOTNET      ?= dotnet
 RESULTS     ?= TestResults
 SOLUTION    := IpvsOperator.slnx
-OPERATOR    := IpvsOperator/IpvsOperator.csproj
-BENCHMARKS  := IpvsOperator.Benchmarks/IpvsOperator.Benchmarks.csproj
+OPERATOR    := src/IpvsOperator/IpvsOperator.csproj
+NODE_AGENT  := src/IpvsOperator.NodeAgent/IpvsOperator.NodeAgent.csproj
+BENCHMARKS  := benchmarks/IpvsOperator.Benchmarks/IpvsOperator.Benchmarks.csproj
+## Every test project's assembly (tests/IpvsOperator.X.Tests tests src/IpvsOperator.X), run together into one TRX file.
+TEST_DLLS    = $(foreach p,$(notdir $(wildcard tests/*.Tests)),tests/$(p)/bin/Debug/net10.0/$(p).dll)
 BENCH       ?= *
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
@@ -34,12 +37,14 @@ build:
 ## A test that hangs is ended after 15 minutes and named (--blame-hang), instead of holding CI to its limit.
 ## TEST_CONSOLE=normal prints every test as it ends (.ci/run does, to show how far a suite is).
 TEST_CONSOLE ?= minimal
+## The test assemblies run one after the other in one vstest run (one host.trx), as the kernel VM runs them.
 test:
 	bash tools/provision.sh host
-	$(DOTNET) test $(SOLUTION) --filter "TestCategory!=Kernel" \
-	  --blame-hang-timeout 15m --blame-hang-dump-type none \
-	  --logger "console;verbosity=$(TEST_CONSOLE)" \
-	  --logger "trx;LogFileName=host.trx" --results-directory $(RESULTS)
+	$(DOTNET) build $(SOLUTION) --nologo -v minimal
+	$(DOTNET) vstest $(TEST_DLLS) --TestCaseFilter:"TestCategory!=Kernel" \
+	  --Blame:"CollectHangDump;TestTimeout=15m;HangDumpType=None" \
+	  --logger:"console;verbosity=$(TEST_CONSOLE)" \
+	  --logger:"trx;LogFileName=host.trx" --ResultsDirectory:$(RESULTS)
 
 ## The category Kernel inside a VM running Debian's kernel (real IPVS, dummy links); results in $(RESULTS)/kernel.trx.
 ## KERNEL_FILTER narrows it (a dotnet test filter, e.g. KERNEL_FILTER=FullyQualifiedName~Layer2).
@@ -47,7 +52,7 @@ test:
 ## needs clang and zlib1g-dev); AGENT=jit starts `dotnet ipvs-operator.dll node` instead, a quicker build.
 AGENT       ?= aot
 test-kernel:
-	$(DOTNET) build IpvsOperator.Tests/IpvsOperator.Tests.csproj
+	$(DOTNET) build $(SOLUTION) --nologo -v minimal
 	case '$(AGENT)' in aot) $(MAKE) node-aot ;; jit) ;; *) echo "AGENT=$(AGENT): valid are aot and jit" >&2; exit 2 ;; esac
 	bash tools/kernel-vm/setup.sh $(VM_DIR)
 	rm -f $(VM_DIR)/out/kernel.trx
@@ -84,15 +89,16 @@ publish:
 	$(DOTNET) publish $(OPERATOR) -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o $(PUBLISH)
 
 ## A measurement of issue 21, not a component: the agent's watches alone as a Native AOT program, into out/aot-floor.
-## Measured with: dotnet run -c Release --project IpvsOperator.Benchmarks -- footprint --floor out/aot-floor/aot-floor
+## Measured with: dotnet run -c Release --project benchmarks/IpvsOperator.Benchmarks -- footprint --floor out/aot-floor/aot-floor
 aot-floor:
 	$(DOTNET) publish tools/aot-floor -c Release -r linux-x64 -o out/aot-floor
 
-## The node agent built with Native AOT (issue 21; needs clang and zlib1g-dev), into out/node-aot.
-## Measured with: dotnet run -c Release --project IpvsOperator.Benchmarks -- footprint --aot-agent out/node-aot/ipvs-operator-node
+## The node agent built with Native AOT (issue 21; needs clang and zlib1g-dev), into out/node-aot: its projects
+## compiled again against KubernetesClient.Aot (obj/aot, bin/aot; see Directory.Build.props).
+## Measured with: dotnet run -c Release --project benchmarks/IpvsOperator.Benchmarks -- footprint --aot-agent out/node-aot/ipvs-operator-node
 node-aot:
 	bash tools/provision.sh aot
-	$(DOTNET) publish tools/node-aot -c Release -r linux-x64 -o out/node-aot
+	$(DOTNET) publish $(NODE_AGENT) -c Release -r linux-x64 -p:KubernetesClientFlavor=Aot -o out/node-aot
 
 ## Regenerate config/crd, config/rbac, config/webhook and docs/reference/api.md from the code. Must leave a clean tree unchanged.
 generate:

@@ -1,0 +1,40 @@
+using IpvsOperator.Addressing;
+using IpvsOperator.AllocationReaders;
+using IpvsOperator.Entities;
+using IpvsOperator.Readers;
+using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime.Webhooks;
+using k8s;
+
+namespace IpvsOperator.Webhooks;
+
+/// <summary>An IPAllocation must be named after its address and lie in the pool it names.</summary>
+[ValidatingWebhook("ipallocations.ipvsoperator.io", "/validate-ipallocation", Groups = [WellKnown.Group], Versions = [WellKnown.Version],
+    Resources = ["ipallocations"])]
+public sealed class AllocationValidator(EntityClient<V1Alpha1IPPool> pools) : IAdmissionValidator
+{
+    public async Task<AdmissionVerdict> ValidateAsync(AdmissionRequest request, CancellationToken cancellationToken)
+    {
+        var allocation = KubernetesJson.Deserialize<V1Alpha1IPAllocation>(request.NewObject!.Value);
+        if (!IPAddressValue.TryParse(allocation.Spec.Address, out var address))
+        {
+            return AdmissionVerdict.Deny($"spec.address '{allocation.Spec.Address}' is not an IP address; expected e.g. 192.0.2.10 or 2001:db8::a");
+        }
+        var expected = AllocationNames.For(address);
+        if (request.Name != expected)
+        {
+            return AdmissionVerdict.Deny($"IPAllocation {request.Name} claims {address}; the claim of {address} must be named {expected}");
+        }
+        var pool = await pools.GetAsync(null, allocation.Spec.Pool, cancellationToken);
+        if (pool is null)
+        {
+            return AdmissionVerdict.Deny($"spec.pool '{allocation.Spec.Pool}' names no IPPool");
+        }
+        var parsed = PoolReader.Read(pool);
+        if (!parsed.Succeeded || !parsed.Pool!.Ranges.Any(r => r.Contains(address)))
+        {
+            return AdmissionVerdict.Deny($"address {address} does not lie in IPPool {pool.Metadata.Name} ({string.Join(", ", pool.Spec.Addresses)})");
+        }
+        return AdmissionVerdict.Allow;
+    }
+}

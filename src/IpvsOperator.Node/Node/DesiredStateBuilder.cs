@@ -1,0 +1,329 @@
+using IpvsOperator.Addressing;
+using IpvsOperator.Dataplane;
+using IpvsOperator.Entities;
+using IpvsOperator.Node.Health;
+using IpvsOperator.Readers;
+using IpvsOperator.Runtime.Text;
+using k8s.Models;
+
+namespace IpvsOperator.Node;
+
+/// <summary>
+/// The desired kernel state as a pure function of IPAllocations, Services and EndpointSlices:
+/// for every allocated address and every port of the Services holding it, one virtual service
+/// VIP:port, with the ready endpoints (or the nodes' node ports) behind it. An endpoint that its
+/// Service's health check finds down gets weight 0 (or is cut, if the Service asks for its
+/// connections to be reset), unless every endpoint of that port is down.
+/// </summary>
+public static class DesiredStateBuilder
+{
+    public const uint DefaultAffinityTimeout = 10800;
+    public const string ServiceNameLabel = "kubernetes.io/service-name";
+
+    /// <param name="isDown">The health checker's verdict; null: no endpoint is down (nothing probed yet).</param>
+    public static DesiredState Build(ClusterView view, string nodeName, ForwardTarget target = ForwardTarget.Endpoints, Func<ProbeTarget, bool>? isDown = null)
+    {
+        isDown ??= _ => false;
+        var total = new Contribution();
+        var addresses = new HashSet<IPAddressValue>();
+        var allocated = new HashSet<IPAddressValue>();
+        var announced = new Dictionary<IPAddressValue, (HashSet<string>? Eligible, List<V1Service> Services)>();
+        var poolOf = new Dictionary<IPAddressValue, string>();
+        var pools = ReadPools(view.Pools);
+        // Keyed leniently: objects that bypassed admission may repeat a name or lack metadata.
+        var byName = new Dictionary<(string?, string?), V1Service>();
+        foreach (var candidate in view.Services)
+        {
+            if (candidate?.Metadata is { } metadata)
+            {
+                byName.TryAdd((metadata.NamespaceProperty, metadata.Name), candidate);
+            }
+        }
+        var slicesOf = view.EndpointSlices
+            .Where(s => s?.Metadata?.Labels?.ContainsKey(ServiceNameLabel) == true)
+            .ToLookup(s => (s.Metadata.NamespaceProperty, s.Metadata.Labels[ServiceNameLabel]));
+        foreach (var allocation in view.Allocations)
+        {
+            if (allocation?.Spec is null || !IPAddressValue.TryParse(allocation.Spec.Address, out var vip))
+            {
+                continue;
+            }
+            allocated.Add(vip);
+            poolOf[vip] = allocation.Spec.Pool ?? string.Empty;
+            foreach (var holder in allocation.Holders())
+            {
+                // Only a live Service of ours, the very one that claimed (same uid), is served.
+                if (holder is null || !byName.TryGetValue((holder.Namespace, holder.Name), out var service) || service.Metadata.Uid != holder.Uid
+                    || service.Spec?.Type != "LoadBalancer")
+                {
+                    continue;
+                }
+                // Every Service is untrusted input (its webhook fails open): whatever one holds, even
+                // a failure nobody foresaw, costs that Service only, never the others' sync.
+                Contribution mine;
+                try
+                {
+                    mine = ReadService(service, vip, slicesOf[(holder.Namespace, holder.Name)], view.Nodes, nodeName, target, isDown);
+                }
+                catch (Exception error) when (error is not OutOfMemoryException)
+                {
+                    total.Warnings.Add(new ServiceWarning(holder.Namespace, holder.Name, "InvalidService",
+                        $"the node agent cannot read this Service ({error.GetType().Name}: {QuotedValue.Of(error.Message)}); it is not served from this node until it changes"));
+                    continue;
+                }
+                addresses.Add(vip);
+                total.Add(mine);
+                var announcement = announced.TryGetValue(vip, out var a) ? a : announced[vip] = (null, []);
+                announcement.Services.Add(service);
+                if (mine.EligibleNodes is { } withEndpoints)
+                {
+                    announced[vip] = announcement with { Eligible = [.. announcement.Eligible ?? [], .. withEndpoints] };
+                }
+            }
+        }
+        foreach (var (vip, announcement) in announced)
+        {
+            if (pools.TryGetValue(poolOf[vip], out var pool) && pool.Errors.Count > 0)
+            {
+                foreach (var service in announcement.Services)
+                {
+                    total.Warnings.Add(new ServiceWarning(service.Metadata.NamespaceProperty, service.Metadata.Name, "InvalidPoolAnnouncement",
+                        $"IPPool {poolOf[vip]}: {string.Join("; ", pool.Errors)}; {(pool.Settings == PoolAnnouncementSettings.Default ? "its addresses are announced the default way (layer 2 and BGP, nothing attached)" : "each of its addresses is announced alone (/32, /128)")}"));
+                }
+            }
+        }
+        return new DesiredState(addresses, total.Services, total.Warnings, total.SourceNat)
+        {
+            Probed = total.Probed.ToDictionary(p => p.Key, p => (IReadOnlyCollection<(string, string)>)p.Value),
+            Announced = announced.ToDictionary(a => a.Key, a => new AnnouncedAddress(a.Value.Eligible, a.Value.Services, total.SourceNat.Any(k => k.Address == a.Key))
+            {
+                Announce = pools.TryGetValue(poolOf[a.Key], out var pool) ? pool.Settings : PoolAnnouncementSettings.Default,
+            }),
+            Allocated = allocated,
+            Cut = total.Cut,
+        };
+    }
+
+    /// <summary>Each pool's announcement settings, one pool at a time: a pool that cannot be read is announced the default way, and said.</summary>
+    private static Dictionary<string, (PoolAnnouncementSettings Settings, IReadOnlyList<string> Errors)> ReadPools(IReadOnlyList<V1Alpha1IPPool> pools)
+    {
+        var read = new Dictionary<string, (PoolAnnouncementSettings, IReadOnlyList<string>)>(StringComparer.Ordinal);
+        foreach (var pool in pools)
+        {
+            if (pool?.Metadata?.Name is not { } name)
+            {
+                continue;
+            }
+            try
+            {
+                read.TryAdd(name, PoolAnnouncementReader.Read(pool));
+            }
+            catch (Exception error) when (error is not OutOfMemoryException)
+            {
+                read.TryAdd(name, (PoolAnnouncementSettings.Default, [$"the node agent cannot read it ({error.GetType().Name}: {QuotedValue.Of(error.Message)})"]));
+            }
+        }
+        return read;
+    }
+
+    /// <summary>What one Service on one VIP adds to the desired state, read apart from the others.</summary>
+    private static Contribution ReadService(V1Service service, IPAddressValue vip, IEnumerable<V1EndpointSlice> slicesOfService, IReadOnlyList<V1Node> nodes,
+        string nodeName, ForwardTarget target, Func<ProbeTarget, bool> isDown)
+    {
+        var mine = new Contribution();
+        var scheduler = Scheduler(service, mine.Warnings);
+        var method = Method(service, mine.Warnings);
+        var check = target == ForwardTarget.Endpoints ? HealthCheckOf(service, mine.Warnings) : null;
+        var affinity = service.Spec.SessionAffinity == "ClientIP";
+        var timeout = affinity ? (uint?)service.Spec.SessionAffinityConfig?.ClientIP?.TimeoutSeconds ?? DefaultAffinityTimeout : 0u;
+        var local = service.Spec.ExternalTrafficPolicy == "Local";
+        var slices = slicesOfService.Where(s => s.AddressType == (vip.Family == IPFamily.IPv4 ? "IPv4" : "IPv6")).ToList();
+        if (local)
+        {
+            mine.EligibleNodes = [.. slices.SelectMany(s => s.Endpoints ?? []).Where(e => e?.Conditions?.Ready != false && e?.NodeName is not null).Select(e => e.NodeName)];
+        }
+        foreach (var port in service.Spec.Ports ?? [])
+        {
+            if (port is null || !Enum.TryParse<IpvsProtocol>(port.Protocol ?? "TCP", out var protocol))
+            {
+                continue;
+            }
+            if (port.Port is < 1 or > ushort.MaxValue)
+            {
+                mine.Warnings.Add(new ServiceWarning(service.Metadata.NamespaceProperty, service.Metadata.Name, "InvalidPort",
+                    $"port {port.Port} is not a port (1 to 65535); it is not served"));
+                continue;
+            }
+            var key = new VirtualServiceKey(vip, protocol, (ushort)port.Port);
+            var destinations = target == ForwardTarget.NodePort
+                ? NodePortDestinations(nodes, port, vip.Family, local ? nodeName : null, method)
+                : EndpointDestinations(slices, port, local ? nodeName : null, method);
+            if (check is not null)
+            {
+                destinations = Checked(key, destinations, check, isDown, mine.Probed, mine.Cut, service, port, mine.Warnings);
+            }
+            mine.Services[key] = (new VirtualService(key, scheduler, affinity, timeout), destinations);
+            if (method == ForwardMethod.Masquerade && !local)
+            {
+                mine.SourceNat.Add(key);
+            }
+        }
+        return mine;
+    }
+
+    /// <summary>The entries one Service adds; merged into the whole only once it was read without failing.</summary>
+    private sealed class Contribution
+    {
+        public Dictionary<VirtualServiceKey, (VirtualService, IReadOnlyList<Destination>)> Services { get; } = [];
+        public List<ServiceWarning> Warnings { get; } = [];
+        public HashSet<VirtualServiceKey> SourceNat { get; } = [];
+        public Dictionary<ProbeTarget, HashSet<(string, string)>> Probed { get; } = [];
+        public HashSet<(VirtualServiceKey, IPAddressValue, ushort)> Cut { get; } = [];
+
+        /// <summary>externalTrafficPolicy Local: the nodes with a ready endpoint (null: any node).</summary>
+        public List<string>? EligibleNodes { get; set; }
+
+        public void Add(Contribution other)
+        {
+            foreach (var (key, value) in other.Services)
+            {
+                Services[key] = value;
+            }
+            Warnings.AddRange(other.Warnings);
+            SourceNat.UnionWith(other.SourceNat);
+            foreach (var (probe, users) in other.Probed)
+            {
+                (Probed.TryGetValue(probe, out var known) ? known : Probed[probe] = []).UnionWith(users);
+            }
+            Cut.UnionWith(other.Cut);
+        }
+    }
+
+    private static List<Destination> EndpointDestinations(List<V1EndpointSlice> slices, V1ServicePort port, string? onlyNode, ForwardMethod method)
+    {
+        var destinations = new Dictionary<(IPAddressValue, ushort), Destination>();
+        foreach (var slice in slices)
+        {
+            // The slice's port for this Service port: by name (named targetPorts are resolved here), protocol too.
+            var slicePort = (slice.Ports ?? []).FirstOrDefault(p => p is not null && (p.Name ?? string.Empty) == (port.Name ?? string.Empty) && (p.Protocol ?? "TCP") == (port.Protocol ?? "TCP"));
+            if (slicePort?.Port is not { } number || number is < 1 or > ushort.MaxValue)
+            {
+                continue;
+            }
+            foreach (var endpoint in slice.Endpoints ?? [])
+            {
+                if (endpoint is null || (onlyNode is not null && endpoint.NodeName != onlyNode))
+                {
+                    continue;
+                }
+                var ready = endpoint.Conditions?.Ready != false;
+                var draining = !ready && endpoint.Conditions?.Serving == true && endpoint.Conditions?.Terminating == true;
+                if (!ready && !draining)
+                {
+                    continue;
+                }
+                foreach (var text in endpoint.Addresses ?? [])
+                {
+                    if (IPAddressValue.TryParse(text, out var address))
+                    {
+                        // A terminating endpoint that still serves keeps its connections but gets no new ones.
+                        destinations[(address, (ushort)number)] = new Destination(address, (ushort)number, draining ? 0u : 1u, method);
+                    }
+                }
+            }
+        }
+        return [.. destinations.Values.OrderBy(d => d.Address).ThenBy(d => d.Port)];
+    }
+
+    /// <summary>
+    /// The destinations as the health check judges them: each ready one is a probe target, and a
+    /// down one gets weight 0 (no new connections; established ones finish). When every ready one is
+    /// down the check is more likely wrong than every pod, so all are kept (fail open) and the
+    /// Service is told. With reset-connections, a down one is cut instead: removed without a drain.
+    /// </summary>
+    private static List<Destination> Checked(VirtualServiceKey key, List<Destination> destinations, HealthCheck check, Func<ProbeTarget, bool> isDown,
+        Dictionary<ProbeTarget, HashSet<(string, string)>> probed, HashSet<(VirtualServiceKey, IPAddressValue, ushort)> cut,
+        V1Service service, V1ServicePort port, List<ServiceWarning> warnings)
+    {
+        var serving = destinations.Where(d => d.Weight > 0).ToList();
+        var down = new HashSet<Destination>();
+        foreach (var destination in serving)
+        {
+            var probeTarget = new ProbeTarget(destination.Address, check.Port is { } p ? (ushort)p : destination.Port, check.Probe);
+            (probed.TryGetValue(probeTarget, out var users) ? users : probed[probeTarget] = []).Add((service.Metadata.NamespaceProperty, service.Metadata.Name));
+            if (isDown(probeTarget))
+            {
+                down.Add(destination);
+            }
+        }
+        if (down.Count == 0)
+        {
+            return destinations;
+        }
+        if (down.Count == serving.Count)
+        {
+            warnings.Add(new ServiceWarning(service.Metadata.NamespaceProperty, service.Metadata.Name, "AllEndpointsUnhealthy",
+                $"every endpoint of port {port.Port}/{port.Protocol ?? "TCP"} fails its health check ({serving.Count}); all are kept (fail open) until one passes"));
+            return destinations;
+        }
+        if (check.ResetConnections)
+        {
+            cut.UnionWith(down.Select(d => (key, d.Address, d.Port)));
+            return [.. destinations.Where(d => !down.Contains(d))];
+        }
+        return [.. destinations.Select(d => down.Contains(d) ? d with { Weight = 0 } : d)];
+    }
+
+    private static HealthCheck? HealthCheckOf(V1Service service, List<ServiceWarning> warnings)
+    {
+        var (check, error) = HealthCheckReader.Read(service);
+        if (error is not null)
+        {
+            warnings.Add(new ServiceWarning(service.Metadata.NamespaceProperty, service.Metadata.Name, "InvalidHealthCheck", $"{error}; its endpoints are not checked"));
+        }
+        return check;
+    }
+
+    private static List<Destination> NodePortDestinations(IReadOnlyList<V1Node> nodes, V1ServicePort port, IPFamily family, string? onlyNode, ForwardMethod method)
+    {
+        if (port.NodePort is not { } nodePort || nodePort is < 1 or > ushort.MaxValue)
+        {
+            return [];
+        }
+        return [.. nodes.Where(n => onlyNode is null || n.Metadata.Name == onlyNode)
+            .SelectMany(n => n.Status?.Addresses?.Where(a => a.Type == "InternalIP") ?? [])
+            .Select(a => IPAddressValue.TryParse(a.Address, out var address) ? address : (IPAddressValue?)null)
+            .OfType<IPAddressValue>().Where(a => a.Family == family).Distinct().Order()
+            .Select(a => new Destination(a, (ushort)nodePort, 1, method))];
+    }
+
+    private static string Scheduler(V1Service service, List<ServiceWarning> warnings)
+    {
+        var wanted = service.Metadata.Annotations?.TryGetValue(WellKnown.Annotations.Scheduler, out var s) == true ? s.Trim() : "rr";
+        if (IpvsSchedulers.Known.Contains(wanted))
+        {
+            return wanted;
+        }
+        warnings.Add(new ServiceWarning(service.Metadata.NamespaceProperty, service.Metadata.Name, "UnknownScheduler",
+            $"annotation {WellKnown.Annotations.Scheduler}: '{QuotedValue.Of(wanted)}' is not an IPVS scheduler; using rr. Valid: {string.Join(", ", IpvsSchedulers.Known.Order(StringComparer.Ordinal))}"));
+        return "rr";
+    }
+
+    private static ForwardMethod Method(V1Service service, List<ServiceWarning> warnings)
+    {
+        var wanted = service.Metadata.Annotations?.TryGetValue(WellKnown.Annotations.ForwardMethod, out var m) == true ? m.Trim() : "masq";
+        switch (wanted)
+        {
+            case "masq":
+                return ForwardMethod.Masquerade;
+            case "droute":
+                return ForwardMethod.DirectRoute;
+            case "tunnel":
+                return ForwardMethod.Tunnel;
+            default:
+                warnings.Add(new ServiceWarning(service.Metadata.NamespaceProperty, service.Metadata.Name, "UnknownForwardMethod",
+                    $"annotation {WellKnown.Annotations.ForwardMethod}: '{QuotedValue.Of(wanted)}' is not a forward method; using masq. Valid: masq, droute, tunnel"));
+                return ForwardMethod.Masquerade;
+        }
+    }
+}

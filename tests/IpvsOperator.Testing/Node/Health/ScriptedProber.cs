@@ -1,0 +1,43 @@
+using System.Collections.Concurrent;
+using IpvsOperator.Node.Health;
+
+namespace IpvsOperator.Tests.Node.Health;
+
+/// <summary>Answers every probe as the test says, counting them per target and the most in flight at once.</summary>
+public sealed class ScriptedProber : IProber
+{
+    private int inFlight;
+    public ConcurrentDictionary<ProbeTarget, int> Calls { get; } = new();
+    public Func<ProbeTarget, ProbeResult> Answer { get; set; } = _ => ProbeResult.Ok(TimeSpan.FromMilliseconds(1));
+    public TaskCompletionSource? Gate { get; set; }
+    private int mostInFlight;
+
+    public int MostInFlight => Volatile.Read(ref mostInFlight);
+
+    public async Task<ProbeResult> ProbeAsync(ProbeTarget target, CancellationToken cancellationToken)
+    {
+        Calls.AddOrUpdate(target, 1, (_, n) => n + 1);
+        var now = Interlocked.Increment(ref inFlight);
+        InterlockedMax(ref mostInFlight, now);
+        try
+        {
+            if (Gate is { } gate)
+            {
+                await gate.Task;
+            }
+            return Answer(target);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref inFlight);
+        }
+    }
+
+    private static void InterlockedMax(ref int location, int value)
+    {
+        int seen;
+        while ((seen = Volatile.Read(ref location)) < value && Interlocked.CompareExchange(ref location, value, seen) != seen)
+        {
+        }
+    }
+}
