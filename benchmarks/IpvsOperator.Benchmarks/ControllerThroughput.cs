@@ -16,7 +16,7 @@ namespace IpvsOperator.Benchmarks;
 /// The controller allocating for 1,000 LoadBalancer Services created at once (8 writers) against
 /// LocalCluster in the same process: allocations per second, time from each Service's creation to
 /// its status carrying the address (seen by a watch), and API writes per allocation, counted by
-/// LocalCluster. Run: <c>dotnet run -c Release --project IpvsOperator.Benchmarks -- controller</c>.
+/// LocalCluster. Run: <c>dotnet run -c Release --project benchmarks/IpvsOperator.Benchmarks -- controller</c>.
 /// </summary>
 internal static class ControllerThroughput
 {

@@ -16,7 +16,7 @@ namespace IpvsOperator.Benchmarks;
 /// per second in steady state, and, when one agent is cut off from the API as a crashed or
 /// partitioned node would be, when it withdraws and when the others have taken every one of its
 /// addresses; then the steady-state API requests at 3 and 30 nodes, for 30 and 3,000 addresses.
-/// Run: <c>dotnet run -c Release --project IpvsOperator.Benchmarks -- election</c>.
+/// Run: <c>dotnet run -c Release --project benchmarks/IpvsOperator.Benchmarks -- election</c>.
 /// </summary>
 internal static class ElectionFailover
 {

@@ -17,7 +17,7 @@ namespace IpvsOperator.Benchmarks;
 /// a listener of this harness on a loopback address of its own (127.1.0.1 and up: 10,000 probe
 /// targets), checked every 5 s. Over a 30 s window after a warm-up: probes per second, failed
 /// probes, the agent's CPU, RSS and managed heap; once without checks, once with tcp, once with http.
-/// Run: <c>dotnet run -c Release --project IpvsOperator.Benchmarks -- health [--operator DIR] [--services N]</c>.
+/// Run: <c>dotnet run -c Release --project benchmarks/IpvsOperator.Benchmarks -- health [--operator DIR] [--services N]</c>.
 /// </summary>
 internal static class HealthCheckCost
 {

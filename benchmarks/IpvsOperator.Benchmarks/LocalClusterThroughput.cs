@@ -10,7 +10,7 @@ namespace IpvsOperator.Benchmarks;
 /// LocalCluster over loopback through the real KubernetesClient: writes per second with one and
 /// with several concurrent writers, and the time from a write's start to its ADDED event reaching
 /// each of 10 watchers. A harness that prints a table (throughput over HTTP is not a micro-benchmark).
-/// Run: <c>dotnet run -c Release --project IpvsOperator.Benchmarks -- localcluster</c>.
+/// Run: <c>dotnet run -c Release --project benchmarks/IpvsOperator.Benchmarks -- localcluster</c>.
 /// </summary>
 internal static class LocalClusterThroughput
 {

@@ -18,7 +18,7 @@ namespace IpvsOperator.Benchmarks;
 /// from its own /metrics), at 100 and 2,000 LoadBalancer Services of 3 ports and 5 endpoints.
 /// The agent runs on the in-memory dataplane, so its RSS also holds the IPVS table that the kernel
 /// would hold on a node: an upper bound.
-/// Run: <c>dotnet run -c Release --project IpvsOperator.Benchmarks -- footprint [--operator DIR] [--env NAME=VALUE]... [--floor FILE] [--aot-agent FILE]</c>;
+/// Run: <c>dotnet run -c Release --project benchmarks/IpvsOperator.Benchmarks -- footprint [--operator DIR] [--env NAME=VALUE]... [--floor FILE] [--aot-agent FILE]</c>;
 /// DIR is a build or publish output of IpvsOperator (default: the copy next to this harness);
 /// FILE is the Native AOT floor program (tools/aot-floor), measured after the agent on the same data;
 /// --aot-agent FILE the node agent built with Native AOT (tools/node-aot), measured the same way as the agent.

@@ -16,7 +16,7 @@ namespace IpvsOperator.Benchmarks;
 /// The runtime's cold start: 10,000 IPAllocations exist; time from starting the runtime to
 /// having reconciled every one of them (list, cache, queue, 4 workers), and the managed memory
 /// the runtime holds at that point (its cache and queue; LocalCluster's own memory is measured
-/// before and left out). Run: <c>dotnet run -c Release --project IpvsOperator.Benchmarks -- runtime</c>.
+/// before and left out). Run: <c>dotnet run -c Release --project benchmarks/IpvsOperator.Benchmarks -- runtime</c>.
 /// </summary>
 internal static class RuntimeColdStart
 {

@@ -19,7 +19,7 @@ namespace IpvsOperator.Benchmarks;
 /// that reached it would (the API server would refuse the larger ones itself). Prints time per
 /// review, bytes allocated per review (the whole process: server, validator, the in-process API
 /// server it lists pools from, the client) and the process's peak working set.
-/// Run: <c>dotnet run -c Release --project IpvsOperator.Benchmarks -- webhook</c>.
+/// Run: <c>dotnet run -c Release --project benchmarks/IpvsOperator.Benchmarks -- webhook</c>.
 /// </summary>
 internal static class WebhookCost
 {

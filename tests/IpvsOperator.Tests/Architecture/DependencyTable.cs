@@ -43,7 +43,9 @@ public static class DependencyTable
                 continue;
             }
             var set = uses.TryGetValue(from, out var u) ? u : uses[from] = [];
-            set.UnionWith(type.Dependencies.Select(d => PartOf(d.Target)).Where(p => p.Length > 0 && p != from).Select(p => (TopLevel(type), p)));
+            // A generic parameter is no dependency: ArchUnitNET names it after the method that declares it, and
+            // the JSON source generator declares the same generic method in every context, the runtime's and the operator's.
+            set.UnionWith(type.Dependencies.Where(d => d.Target is not GenericParameter).Select(d => PartOf(d.Target)).Where(p => p.Length > 0 && p != from).Select(p => (TopLevel(type), p)));
             set.Add((TopLevel(type), string.Empty));
         }
         var table = new SortedDictionary<string, SortedDictionary<string, int>>(StringComparer.Ordinal);

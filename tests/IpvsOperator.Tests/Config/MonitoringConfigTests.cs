@@ -147,7 +147,7 @@ public partial class MonitoringConfigTests
     private static HashSet<string> ExportedMetrics()
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var type in typeof(IpvsOperator.Entities.WellKnown).Assembly.GetTypes())
+        foreach (var type in Architecture.DependencyTable.ProductAssemblies().Select(Assembly.LoadFrom).SelectMany(a => a.GetTypes()))
         {
             foreach (var field in type.GetFields(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static))
             {

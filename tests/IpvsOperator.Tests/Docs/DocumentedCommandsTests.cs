@@ -32,8 +32,8 @@ public class DocumentedCommandsTests
                 (BlockKind.LocalMode, _) => "only kubectl and export are run in a local mode block",
                 (_, ["make", .. var rest]) => rest.Where(w => !w.Contains('=', StringComparison.Ordinal)).FirstOrDefault(t => !targets.Contains(t)) is { } missing
                     ? $"the Makefile has no target '{missing}'" : null,
-                (_, ["dotnet", "run", "-c", "Release", "--project", "IpvsOperator.Benchmarks", "--", "--filter", var pattern]) => BenchmarkFilterProblem(pattern),
-                (_, ["dotnet", "run", "-c", "Release", "--project", "IpvsOperator.Benchmarks", "--", var verb, ..]) => benchmarkVerbs.Contains(verb)
+                (_, ["dotnet", "run", "-c", "Release", "--project", "benchmarks/IpvsOperator.Benchmarks", "--", "--filter", var pattern]) => BenchmarkFilterProblem(pattern),
+                (_, ["dotnet", "run", "-c", "Release", "--project", "benchmarks/IpvsOperator.Benchmarks", "--", var verb, ..]) => benchmarkVerbs.Contains(verb)
                     ? null : $"the benchmarks have no verb '{verb}' (they have {string.Join(", ", benchmarkVerbs)})",
                 (_, ["dotnet", "test", "--filter", var filter, ..]) => TestFilterProblem(filter),
                 (_, ["ipvs-operator", ..]) => ParseProblem(words),
@@ -101,12 +101,12 @@ public class DocumentedCommandsTests
         [.. File.ReadAllLines(Path.Combine(Root, "Makefile")).Select(l => Regex.Match(l, @"^([a-z][a-z0-9-]*):")).Where(m => m.Success).Select(m => m.Groups[1].Value)];
 
     private static HashSet<string> BenchmarkVerbs() =>
-        [.. Regex.Matches(File.ReadAllText(Path.Combine(Root, "IpvsOperator.Benchmarks", "Program.cs")), @"case \[""([a-z]+)""").Select(m => m.Groups[1].Value)];
+        [.. Regex.Matches(File.ReadAllText(Path.Combine(Root, "benchmarks", "IpvsOperator.Benchmarks", "Program.cs")), @"case \[""([a-z]+)""").Select(m => m.Groups[1].Value)];
 
     /// <summary>A BenchmarkDotNet filter must match a benchmark class of the project.</summary>
     private static string? BenchmarkFilterProblem(string pattern)
     {
-        var classes = Directory.EnumerateFiles(Path.Combine(Root, "IpvsOperator.Benchmarks"), "*.cs")
+        var classes = Directory.EnumerateFiles(Path.Combine(Root, "benchmarks", "IpvsOperator.Benchmarks"), "*.cs")
             .SelectMany(f => Regex.Matches(File.ReadAllText(f), @"class (\w+)").Select(m => m.Groups[1].Value));
         var regex = new Regex("^" + Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal) + "$");
         return classes.Any(regex.IsMatch) ? null : $"no benchmark class matches '{pattern}'";
@@ -116,7 +116,7 @@ public class DocumentedCommandsTests
     private static string? TestFilterProblem(string filter)
     {
         var name = filter.Split('~', '=').Last();
-        var found = Directory.EnumerateFiles(Path.Combine(Root, "IpvsOperator.Tests"), "*.cs", SearchOption.AllDirectories)
+        var found = Directory.EnumerateFiles(Path.Combine(Root, "tests"), "*.cs", SearchOption.AllDirectories)
             .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
             .Any(f => File.ReadAllText(f).Contains(name, StringComparison.Ordinal));
         return found ? null : $"no test is named like '{name}'";
