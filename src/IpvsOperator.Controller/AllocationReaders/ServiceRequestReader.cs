@@ -11,7 +11,7 @@ namespace IpvsOperator.AllocationReaders;
 /// Reads what a Service asks of the allocator from its spec and annotations. Pure: no I/O.
 /// A garbled annotation is an error that names the value and what would be valid.
 /// </summary>
-public static class ServiceRequestReader
+internal static class ServiceRequestReader
 {
     /// <summary>Whether this operator serves the Service: type LoadBalancer with our class (or none, when we are the default).</summary>
     public static bool IsOurs(V1Service service, bool defaultClass) =>

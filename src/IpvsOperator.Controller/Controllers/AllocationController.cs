@@ -14,7 +14,7 @@ namespace IpvsOperator.Controllers;
 /// uid) is released; a claim deleted by hand while its Service lives is made again, by looking
 /// at the Service once more.
 /// </summary>
-public sealed class AllocationController(AllocationTerm term, EntityClient<V1Alpha1IPAllocation> allocations, EntityClient<V1Service> services,
+internal sealed class AllocationController(AllocationTerm term, EntityClient<V1Alpha1IPAllocation> allocations, EntityClient<V1Service> services,
     ILogger<AllocationController> logger) : IEntityController<V1Alpha1IPAllocation>
 {
     public async Task<ReconcileResult> ReconcileAsync(V1Alpha1IPAllocation allocation, CancellationToken cancellationToken)

@@ -15,7 +15,7 @@ namespace IpvsOperator.Controllers;
 /// three runners, whose caches are the controller's view of the cluster. A new term starts from
 /// nothing and rebuilds the allocator from the IPAllocation objects before allocating anything.
 /// </summary>
-public sealed class AllocationTerm(
+internal sealed class AllocationTerm(
     WatchedResource<V1Service> services,
     WatchedResource<V1Alpha1IPPool> pools,
     WatchedResource<V1Alpha1IPAllocation> allocations,

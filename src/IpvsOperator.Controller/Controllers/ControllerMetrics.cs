@@ -3,7 +3,7 @@ using Prometheus;
 namespace IpvsOperator.Controllers;
 
 /// <summary>The allocator's figures, for dashboards and alerts (a pool running out, failures by reason).</summary>
-public static class ControllerMetrics
+internal static class ControllerMetrics
 {
     /// <summary>Only this component's metrics: a process serves the registries of the components it runs (local mode runs both).</summary>
     public static readonly CollectorRegistry Registry = Metrics.NewCustomRegistry();

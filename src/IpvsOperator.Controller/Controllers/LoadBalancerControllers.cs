@@ -14,7 +14,7 @@ namespace IpvsOperator.Controllers;
 /// gets a fresh <see cref="AllocationTerm"/> over that term's caches: a new leader trusts only what
 /// the API server says.
 /// </summary>
-public static class LoadBalancerControllers
+internal static class LoadBalancerControllers
 {
     public static OperatorRuntime AddLoadBalancerControllers(this OperatorRuntime runtime, IKubernetes kubernetes, ControllerSettings settings,
         ILoggerFactory loggers, ControllerOptions? options = null, TimeProvider? time = null)

@@ -18,7 +18,7 @@ namespace IpvsOperator.Controllers;
 /// </summary>
 [EntityRbac(typeof(V1Alpha1IPPool), Verbs = RbacVerb.Read | RbacVerb.Patch)]
 [GenericRbac(Groups = [WellKnown.Group], Resources = ["ippools/status"], Verbs = RbacVerb.Patch)]
-public sealed class PoolController(AllocationTerm term, EntityClient<V1Alpha1IPPool> pools, EventRecorder events, TimeProvider time) : IEntityController<V1Alpha1IPPool>
+internal sealed class PoolController(AllocationTerm term, EntityClient<V1Alpha1IPPool> pools, EventRecorder events, TimeProvider time) : IEntityController<V1Alpha1IPPool>
 {
     public async Task<ReconcileResult> ReconcileAsync(V1Alpha1IPPool pool, CancellationToken cancellationToken)
     {

@@ -10,7 +10,7 @@ namespace IpvsOperator.Controllers;
 /// so deleting it (past the webhook, or with the webhook down) never strands a Service.
 /// It goes once the last claim on it is released.
 /// </summary>
-public sealed class PoolInUseFinalizer(AllocationTerm term, EventRecorder events) : IEntityFinalizer<V1Alpha1IPPool>
+internal sealed class PoolInUseFinalizer(AllocationTerm term, EventRecorder events) : IEntityFinalizer<V1Alpha1IPPool>
 {
     public string Identifier => WellKnown.Finalizers.PoolInUse;
 

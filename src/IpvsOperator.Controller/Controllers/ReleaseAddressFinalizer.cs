@@ -12,7 +12,7 @@ namespace IpvsOperator.Controllers;
 /// next sharer) and waiting Services get a look at the freed addresses. The Service controller
 /// attaches it, in the same write as the pool annotation.
 /// </summary>
-public sealed class ReleaseAddressFinalizer(AllocationTerm term, EntityClient<V1Alpha1IPAllocation> allocations, EventRecorder events) : IEntityFinalizer<V1Service>
+internal sealed class ReleaseAddressFinalizer(AllocationTerm term, EntityClient<V1Alpha1IPAllocation> allocations, EventRecorder events) : IEntityFinalizer<V1Service>
 {
     public string Identifier => WellKnown.Finalizers.ReleaseAddress;
 

@@ -26,7 +26,7 @@ namespace IpvsOperator.Controllers;
 [EntityRbac(typeof(V1Alpha1IPAllocation), Verbs = RbacVerb.Read | RbacVerb.Create | RbacVerb.Update | RbacVerb.Delete)]
 [EntityRbac(typeof(V1Namespace), Verbs = RbacVerb.Get)]
 [EntityRbac(typeof(Corev1Event), Verbs = RbacVerb.Create | RbacVerb.Get | RbacVerb.Update)]
-public sealed class ServiceController(
+internal sealed class ServiceController(
     AllocationTerm term,
     EntityClient<V1Service> services,
     EntityClient<V1Alpha1IPAllocation> allocations,

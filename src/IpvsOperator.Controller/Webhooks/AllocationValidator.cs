@@ -11,7 +11,7 @@ namespace IpvsOperator.Webhooks;
 /// <summary>An IPAllocation must be named after its address and lie in the pool it names.</summary>
 [ValidatingWebhook("ipallocations.ipvsoperator.io", "/validate-ipallocation", Groups = [WellKnown.Group], Versions = [WellKnown.Version],
     Resources = ["ipallocations"])]
-public sealed class AllocationValidator(EntityClient<V1Alpha1IPPool> pools) : IAdmissionValidator
+internal sealed class AllocationValidator(EntityClient<V1Alpha1IPPool> pools) : IAdmissionValidator
 {
     public async Task<AdmissionVerdict> ValidateAsync(AdmissionRequest request, CancellationToken cancellationToken)
     {

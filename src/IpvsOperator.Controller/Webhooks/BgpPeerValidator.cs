@@ -17,7 +17,7 @@ namespace IpvsOperator.Webhooks;
 [ValidatingWebhook("bgppeers.ipvsoperator.io", "/validate-bgppeer", Groups = [WellKnown.Group], Versions = [WellKnown.Version],
     Resources = ["bgppeers"])]
 [EntityRbac(typeof(V1Alpha1BGPPeer), typeof(V1Node), Verbs = RbacVerb.List)]
-public sealed class BgpPeerValidator(EntityClient<V1Alpha1BGPPeer> peers, EntityClient<V1Node> nodes) : IAdmissionValidator
+internal sealed class BgpPeerValidator(EntityClient<V1Alpha1BGPPeer> peers, EntityClient<V1Node> nodes) : IAdmissionValidator
 {
     public async Task<AdmissionVerdict> ValidateAsync(AdmissionRequest request, CancellationToken cancellationToken)
     {

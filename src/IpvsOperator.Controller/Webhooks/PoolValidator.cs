@@ -22,7 +22,7 @@ namespace IpvsOperator.Webhooks;
 [ValidatingWebhook("ippools.ipvsoperator.io", "/validate-ippool", Groups = [WellKnown.Group], Versions = [WellKnown.Version],
     Resources = ["ippools"], Operations = ["CREATE", "UPDATE", "DELETE"])]
 [EntityRbac(typeof(V1Service), typeof(V1Namespace), Verbs = RbacVerb.Get)]
-public sealed class PoolValidator(
+internal sealed class PoolValidator(
     EntityClient<V1Alpha1IPPool> pools,
     EntityClient<V1Alpha1IPAllocation> allocations,
     EntityClient<V1Service> services,

@@ -18,7 +18,7 @@ namespace IpvsOperator.Webhooks;
 /// </summary>
 [ValidatingWebhook("services.ipvsoperator.io", "/validate-service", Resources = ["services"], FailurePolicy = "Ignore",
     MatchConditionName = "load-balancers-only", MatchCondition = "object.spec.type == 'LoadBalancer'")]
-public sealed class ServiceValidator(EntityClient<V1Alpha1IPPool> pools, bool defaultClass) : IAdmissionValidator
+internal sealed class ServiceValidator(EntityClient<V1Alpha1IPPool> pools, bool defaultClass) : IAdmissionValidator
 {
     public async Task<AdmissionVerdict> ValidateAsync(AdmissionRequest request, CancellationToken cancellationToken)
     {

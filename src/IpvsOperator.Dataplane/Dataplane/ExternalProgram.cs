@@ -6,7 +6,7 @@ namespace IpvsOperator.Dataplane;
 /// Runs a program of the host (nft, FRR's tools) to its end, with a time limit: a hung program
 /// (a stuck socket, a lock) is killed rather than hanging the agent's loop with it.
 /// </summary>
-public static class ExternalProgram
+internal static class ExternalProgram
 {
     /// <summary>Its standard output; a non-zero exit is an error that carries its standard error.</summary>
     public static string Run(string program, IReadOnlyList<string> arguments, string? input, TimeSpan timeout)

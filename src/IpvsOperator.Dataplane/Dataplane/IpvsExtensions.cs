@@ -1,6 +1,6 @@
 namespace IpvsOperator.Dataplane;
 
-public static class IpvsExtensions
+internal static class IpvsExtensions
 {
     /// <summary>
     /// Removes exactly the given services (and their destinations), ignoring those already gone.

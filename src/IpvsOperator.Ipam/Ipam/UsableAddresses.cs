@@ -4,7 +4,7 @@ using IpvsOperator.Addressing;
 namespace IpvsOperator.Ipam;
 
 /// <summary>How many addresses of a range a pool can hand out.</summary>
-public static class UsableAddresses
+internal static class UsableAddresses
 {
     /// <summary>The number of usable addresses, leaving out .0 and .255 when <paramref name="avoidBuggy"/>.</summary>
     public static BigInteger UsableSize(this AddressRange range, bool avoidBuggy) =>

@@ -7,7 +7,7 @@ namespace IpvsOperator.Commands;
 /// for real; any other (the stand-in pods, or addresses of an EndpointSlice you published) is
 /// reported healthy without a packet sent, so that local mode never sends traffic off this machine.
 /// </summary>
-public sealed class LoopbackOnlyProber(IProber? loopback = null) : IProber, IDisposable
+internal sealed class LoopbackOnlyProber(IProber? loopback = null) : IProber, IDisposable
 {
     private readonly NetworkProber? owned = loopback is null ? new NetworkProber() : null;
 

@@ -8,7 +8,7 @@ namespace IpvsOperator.Commands;
 /// (not a link), owned by this user and writable by nobody else. Otherwise another local user could
 /// have created it first and swap the kubeconfig for one that runs a program of theirs.
 /// </summary>
-public static partial class PrivateDirectory
+internal static partial class PrivateDirectory
 {
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 

@@ -17,7 +17,7 @@ namespace IpvsOperator.Commands;
 /// Service's traffic goes to the user's endpoints only, as it would on a cluster. So are they when
 /// the Service changes to another type.
 /// </summary>
-public sealed class StandInEndpoints(IKubernetes kubernetes, string nodeName, ILoggerFactory loggers)
+internal sealed class StandInEndpoints(IKubernetes kubernetes, string nodeName, ILoggerFactory loggers)
 {
     public const string StandInLabel = "ipvsoperator.io/stand-in";
 

@@ -1,4 +1,4 @@
 namespace IpvsOperator.Commands;
 
 /// <summary>Another local mode holds the state directory; the message says which process and what to do.</summary>
-public sealed class StateDirectoryInUseException(string message) : Exception(message);
+internal sealed class StateDirectoryInUseException(string message) : Exception(message);

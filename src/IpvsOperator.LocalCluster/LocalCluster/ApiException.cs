@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace IpvsOperator.LocalCluster;
 
 /// <summary>An API error, answered as a Kubernetes Status object with the matching code and reason.</summary>
-public sealed class ApiException(HttpStatusCode code, string reason, string message, JsonObject? details = null) : Exception(message)
+internal sealed class ApiException(HttpStatusCode code, string reason, string message, JsonObject? details = null) : Exception(message)
 {
     public HttpStatusCode Code { get; } = code;
     public string Reason { get; } = reason;

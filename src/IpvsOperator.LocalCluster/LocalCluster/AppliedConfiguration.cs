@@ -12,7 +12,7 @@ namespace IpvsOperator.LocalCluster;
 /// is a part), read into JSON with YAML 1.2's core schema (plain true, 42 or null are typed; quoted
 /// scalars are strings).
 /// </summary>
-public static class AppliedConfiguration
+internal static class AppliedConfiguration
 {
     public static JsonObject Parse(string text)
     {

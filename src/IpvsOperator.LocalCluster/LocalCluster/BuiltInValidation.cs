@@ -13,7 +13,7 @@ namespace IpvsOperator.LocalCluster;
 /// field). The rules are upstream's (pkg/apis/core/validation, apimachinery's metav1 validation);
 /// only what these types need, not all of it.
 /// </summary>
-public static partial class BuiltInValidation
+internal static partial class BuiltInValidation
 {
     private const int MaxConditionMessage = 32768;
     private const int MaxDataBytes = 1024 * 1024;

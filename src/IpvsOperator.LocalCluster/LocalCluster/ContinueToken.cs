@@ -9,7 +9,7 @@ namespace IpvsOperator.LocalCluster;
 /// A list's continue token, shaped as the API server's: base64 of {"v":"meta.k8s.io/v1","rv":N,"start":"key"}.
 /// A token that does not decode is a 400; one from before the history's oldest revision is a 410.
 /// </summary>
-public static class ContinueToken
+internal static class ContinueToken
 {
     public static string Make(long revision, string start) =>
         Convert.ToBase64String(Encoding.UTF8.GetBytes(new JsonObject { ["v"] = "meta.k8s.io/v1", ["rv"] = revision, ["start"] = start }.ToJsonString()));

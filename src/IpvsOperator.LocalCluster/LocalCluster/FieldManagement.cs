@@ -11,7 +11,7 @@ namespace IpvsOperator.LocalCluster;
 /// (409) to change a field another manager owns unless forced, and removes the fields its manager
 /// applied before and applies no longer (unless someone else owns them too).
 /// </summary>
-public sealed class FieldManagement(TimeProvider time)
+internal sealed class FieldManagement(TimeProvider time)
 {
     private const string Apply = "Apply";
     private const string Update = "Update";

@@ -10,7 +10,7 @@ namespace IpvsOperator.LocalCluster;
 /// list that <see cref="ApiResource.ListTypes"/> does not name is atomic: one leaf, owned whole.
 /// Paths are kept as their elements joined by a newline (which JSON-encoded keys never contain).
 /// </summary>
-public sealed class FieldSet
+internal sealed class FieldSet
 {
     private const char Separator = '\n';
     private readonly HashSet<string> paths;

@@ -8,7 +8,7 @@ namespace IpvsOperator.LocalCluster;
 /// (<c>matchLabels</c>, <c>matchExpressions</c>). LocalCluster's own: it shares no code with the
 /// operator it stands in front of, so that a bug in the operator's selectors cannot hide here.
 /// </summary>
-public sealed class LabelQuery
+internal sealed class LabelQuery
 {
     private enum Operator
     {

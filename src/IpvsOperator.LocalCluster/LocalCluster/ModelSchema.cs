@@ -12,7 +12,7 @@ namespace IpvsOperator.LocalCluster;
 /// the OpenAPI documents, and what unknown fields are judged by under <c>fieldValidation=Strict</c>.
 /// Types only: no descriptions, and no formats beyond dates and bytes.
 /// </summary>
-public static class ModelSchema
+internal static class ModelSchema
 {
     private static readonly ConcurrentDictionary<Type, JsonObject> Cache = new();
 

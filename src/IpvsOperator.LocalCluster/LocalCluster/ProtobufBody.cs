@@ -11,7 +11,7 @@ namespace IpvsOperator.LocalCluster;
 /// here; answers are always JSON, which every client accepts. A field this table does not know is
 /// refused (415), never dropped.
 /// </summary>
-public static class ProtobufBody
+internal static class ProtobufBody
 {
     public const string MediaType = "application/vnd.kubernetes.protobuf";
     private static readonly byte[] Magic = "k8s\0"u8.ToArray();

@@ -4,6 +4,6 @@ using IpvsOperator.Dataplane;
 namespace IpvsOperator.Node;
 
 /// <summary>What the kernel holds now, as read back through the dataplane.</summary>
-public sealed record ActualState(
+internal sealed record ActualState(
     IReadOnlySet<IPAddressValue> BoundAddresses,
     IReadOnlyDictionary<VirtualServiceKey, (VirtualService Service, IReadOnlyList<Destination> Destinations)> Services);

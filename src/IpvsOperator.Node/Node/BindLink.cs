@@ -8,7 +8,7 @@ namespace IpvsOperator.Node;
 /// The interface the VIPs are bound on (a dummy link, <c>ipvs-lb0</c> by default): created when
 /// missing, and the only place that adds or removes addresses on it.
 /// </summary>
-public sealed class BindLink(IAddressManager links, string name, ILogger logger)
+internal sealed class BindLink(IAddressManager links, string name, ILogger logger)
 {
     public string Name => name;
 

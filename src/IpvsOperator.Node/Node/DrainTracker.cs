@@ -10,7 +10,7 @@ namespace IpvsOperator.Node;
 /// Not for whole virtual services: a deleted Service's VIP goes at once; nor for destinations the
 /// desired state cuts (a health check that resets connections).
 /// </summary>
-public sealed class DrainTracker(TimeSpan timeout, TimeProvider clock)
+internal sealed class DrainTracker(TimeSpan timeout, TimeProvider clock)
 {
     private Dictionary<(VirtualServiceKey Service, IPAddressValue Address, ushort Port), DateTimeOffset> drainingSince = [];
 

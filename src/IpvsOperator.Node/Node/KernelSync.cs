@@ -12,7 +12,7 @@ namespace IpvsOperator.Node;
 /// apply the difference, write the source NAT. The node agent runs it on every change and every
 /// sync period; the property tests drive it step by step.
 /// </summary>
-public sealed class KernelSync
+internal sealed class KernelSync
 {
     private readonly NodeDataplane dataplane;
     private readonly NodeAgentOptions options;

@@ -3,7 +3,7 @@ using Prometheus;
 namespace IpvsOperator.Node;
 
 /// <summary>The node agent's figures: how long syncs take, what the kernel holds, what it refused.</summary>
-public static class NodeMetrics
+internal static class NodeMetrics
 {
     /// <summary>Only this component's metrics: a process serves the registries of the components it runs (local mode runs both).</summary>
     public static readonly CollectorRegistry Registry = Metrics.NewCustomRegistry();

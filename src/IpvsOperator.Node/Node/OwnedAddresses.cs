@@ -8,7 +8,7 @@ namespace IpvsOperator.Node;
 /// deleted while the agent was down. Kept in a file under /run: it lives exactly as long as the
 /// kernel state it describes (both go with a reboot). Without a file, it lasts the process.
 /// </summary>
-public sealed class OwnedAddresses
+internal sealed class OwnedAddresses
 {
     private readonly string? path;
     private readonly ILogger logger;

@@ -8,7 +8,7 @@ namespace IpvsOperator.Node;
 /// costs one netlink dump, not 6,000. Services whose operations were refused are not vouched for,
 /// and the periodic re-sync reads everything, which is where drift made by others is repaired.
 /// </summary>
-public sealed class ProgrammedState
+internal sealed class ProgrammedState
 {
     private Dictionary<VirtualServiceKey, (IReadOnlyList<Destination> Wanted, IReadOnlyList<Destination> Programmed)>? last;
 

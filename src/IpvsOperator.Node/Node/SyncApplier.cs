@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace IpvsOperator.Node;
 
 /// <summary>How one sync went: the writes made and the operations the kernel refused, with its reasons.</summary>
-public sealed record SyncResult(int Writes, IReadOnlyList<(SyncOperation Operation, string Error)> Failed)
+internal sealed record SyncResult(int Writes, IReadOnlyList<(SyncOperation Operation, string Error)> Failed)
 {
     public IEnumerable<string> Errors => Failed.Select(f => $"{f.Operation}: {f.Error}");
 }
@@ -15,7 +15,7 @@ public sealed record SyncResult(int Writes, IReadOnlyList<(SyncOperation Operati
 /// Reads the kernel back, plans the difference and applies it. A refused operation is logged and
 /// counted, and the rest still applied: one bad Service never stops the others being served.
 /// </summary>
-public sealed class SyncApplier(IIpvs ipvs, BindLink link, ILogger logger)
+internal sealed class SyncApplier(IIpvs ipvs, BindLink link, ILogger logger)
 {
     private string lastUnrepresented = string.Empty;
 

@@ -4,7 +4,7 @@ using IpvsOperator.Dataplane;
 namespace IpvsOperator.Node;
 
 /// <summary>One change to the kernel.</summary>
-public abstract record SyncOperation
+internal abstract record SyncOperation
 {
     public sealed record BindAddress(IPAddressValue Address) : SyncOperation;
     public sealed record UnbindAddress(IPAddressValue Address) : SyncOperation;

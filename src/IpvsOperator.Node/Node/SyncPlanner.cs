@@ -9,7 +9,7 @@ namespace IpvsOperator.Node;
 /// Only what we own is ever touched: an address (and the IPVS services on it) is ours when
 /// <paramref name="owned"/> says so; kube-proxy's or a human's rules survive every sync.
 /// </summary>
-public static class SyncPlanner
+internal static class SyncPlanner
 {
     public static IReadOnlyList<SyncOperation> Plan(DesiredState desired, ActualState actual, Func<IPAddressValue, bool> owned)
     {

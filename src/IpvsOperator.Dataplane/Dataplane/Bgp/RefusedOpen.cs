@@ -10,7 +10,7 @@ namespace IpvsOperator.Dataplane.Bgp;
 /// BFD, a wrong ASN shows <c>Bad Peer AS</c> for about 0.3 s, twice, and then <c>BFD down received</c>
 /// for good. The dump still names the AS the peer is configured with, which is what a user needs.
 /// </summary>
-public static class RefusedOpen
+internal static class RefusedOpen
 {
     private const string Heading = "Message received that caused BGP to send a NOTIFICATION:";
     private const byte OpenType = 1;

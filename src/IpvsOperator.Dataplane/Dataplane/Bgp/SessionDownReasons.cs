@@ -11,7 +11,7 @@ namespace IpvsOperator.Dataplane.Bgp;
 /// until the session is established or its peer's configuration changes, and shown before what the
 /// daemon reports since.
 /// </summary>
-public sealed class SessionDownReasons
+internal sealed class SessionDownReasons
 {
     private readonly Dictionary<IPAddressValue, string> notifications = [];
     private readonly Lock gate = new();

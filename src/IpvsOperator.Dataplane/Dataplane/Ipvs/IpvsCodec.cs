@@ -9,7 +9,7 @@ namespace IpvsOperator.Dataplane.Ipvs;
 /// (and a nested destination attribute for destination commands). Ports travel in network byte
 /// order; in dumps an IPv4 address may come back padded to 16 bytes, so AF decides how much to read.
 /// </summary>
-public static class IpvsCodec
+internal static class IpvsCodec
 {
     public static byte[] Command(byte command, VirtualService? service, VirtualServiceKey? key = null, Destination? destination = null)
     {

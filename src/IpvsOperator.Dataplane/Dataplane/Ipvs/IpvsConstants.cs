@@ -1,7 +1,7 @@
 namespace IpvsOperator.Dataplane.Ipvs;
 
 /// <summary>The IPVS generic netlink protocol (include/uapi/linux/ip_vs.h), in one place.</summary>
-public static class IpvsConstants
+internal static class IpvsConstants
 {
     public const string FamilyName = "IPVS";
     public const byte Version = 1;

@@ -10,7 +10,7 @@ namespace IpvsOperator.Dataplane.Neighbours;
 /// advertisement with the override flag for IPv6 (RFC 4861 7.2.6). Receivers that already hold an
 /// entry for the address replace its hardware address; none is created where there was none.
 /// </summary>
-public static class NeighbourFrames
+internal static class NeighbourFrames
 {
     public const ushort EtherTypeArp = 0x0806;
     public const ushort EtherTypeIPv6 = 0x86DD;

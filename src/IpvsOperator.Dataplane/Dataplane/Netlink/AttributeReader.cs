@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 
 namespace IpvsOperator.Dataplane.Netlink;
 
-public static class AttributeReader
+internal static class AttributeReader
 {
     /// <summary>Reads a run of attributes; a truncated or malformed one is an error, not silently skipped.</summary>
     public static Dictionary<ushort, NlAttr> Read(ReadOnlyMemory<byte> data)

@@ -8,7 +8,7 @@ namespace IpvsOperator.Dataplane.Netlink;
 /// NLA_F_NESTED) into a growing buffer. Integers are host order unless said otherwise: ports
 /// travel in network order, as IPVS expects.
 /// </summary>
-public sealed class AttributeWriter
+internal sealed class AttributeWriter
 {
     private readonly List<byte> buffer = [];
     private readonly Stack<int> nested = new();

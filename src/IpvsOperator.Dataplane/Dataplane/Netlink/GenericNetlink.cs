@@ -1,7 +1,7 @@
 namespace IpvsOperator.Dataplane.Netlink;
 
 /// <summary>Generic netlink: finding a family's id by name through the nlctrl family.</summary>
-public static class GenericNetlink
+internal static class GenericNetlink
 {
     /// <summary>The generic header: command, version, two reserved bytes.</summary>
     public static byte[] Header(byte command, byte version) => [command, version, 0, 0];

@@ -4,7 +4,7 @@ namespace IpvsOperator.Dataplane.Netlink;
 /// Numbers of the netlink protocol (linux/netlink.h, linux/genetlink.h, linux/rtnetlink.h),
 /// in one place, as moby/ipvs keeps its constants.
 /// </summary>
-public static class NetlinkConstants
+internal static class NetlinkConstants
 {
     public const int AfNetlink = 16;
     public const int NetlinkRoute = 0;

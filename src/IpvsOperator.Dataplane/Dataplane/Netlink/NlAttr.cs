@@ -4,7 +4,7 @@ using System.Text;
 namespace IpvsOperator.Dataplane.Netlink;
 
 /// <summary>One attribute read from a message: its type (flags masked off) and value.</summary>
-public readonly record struct NlAttr(ushort Type, bool Nested, ReadOnlyMemory<byte> Value)
+internal readonly record struct NlAttr(ushort Type, bool Nested, ReadOnlyMemory<byte> Value)
 {
     public byte U8() => Value.Span[0];
     public ushort U16() => BinaryPrimitives.ReadUInt16LittleEndian(Value.Span);

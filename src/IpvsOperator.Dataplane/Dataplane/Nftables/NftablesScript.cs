@@ -4,7 +4,7 @@ using IpvsOperator.Addressing;
 namespace IpvsOperator.Dataplane.Nftables;
 
 /// <summary>The agent's nftables table as text: a pure function of the services to masquerade.</summary>
-public static class NftablesScript
+internal static class NftablesScript
 {
     public static string Render(NetfilterRules rules)
     {

@@ -11,7 +11,7 @@ namespace IpvsOperator.Runtime.Generation;
 /// Builds a CustomResourceDefinition from an entity class and its attributes, with a structural
 /// <c>openAPIV3Schema</c>: every field typed, as Kubernetes requires for defaulting and pruning.
 /// </summary>
-public static class CrdGenerator
+internal static class CrdGenerator
 {
     private const int MaxDepth = 12;
 

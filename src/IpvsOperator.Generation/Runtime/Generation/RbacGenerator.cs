@@ -5,7 +5,7 @@ using k8s.Models;
 namespace IpvsOperator.Runtime.Generation;
 
 /// <summary>What one component is granted: cluster-wide (a ClusterRole) and in its own namespace (a Role); either may be empty.</summary>
-public sealed record ComponentRoles(V1ClusterRole? Cluster, V1Role? Namespaced);
+internal sealed record ComponentRoles(V1ClusterRole? Cluster, V1Role? Namespaced);
 
 /// <summary>
 /// Collects the permissions declared with <see cref="EntityRbacAttribute"/> and
@@ -13,7 +13,7 @@ public sealed record ComponentRoles(V1ClusterRole? Cluster, V1Role? Namespaced);
 /// what the component needs across the cluster, a Role for what it needs only in its own namespace,
 /// with resourceNames where it needs only objects of its own.
 /// </summary>
-public static class RbacGenerator
+internal static class RbacGenerator
 {
     private sealed record Grant(string Component, bool Namespaced, string Group, string Resource, RbacVerb Verbs, string Names);
 

@@ -17,7 +17,7 @@ namespace IpvsOperator.Node.Announcement;
 /// made on a later sync. Only the status is written: the agent may not change any Service's spec or
 /// metadata (see docs/operations.md, Security).
 /// </summary>
-public sealed class AnnouncementStatus(ApiConnection api, EventRecorder events, string nodeName, ILogger logger, TimeProvider clock)
+internal sealed class AnnouncementStatus(ApiConnection api, EventRecorder events, string nodeName, ILogger logger, TimeProvider clock)
 {
     private readonly ServiceConditions conditions = new(api, logger, clock);
     private readonly ConcurrentQueue<(IPAddressValue Address, string? From)> takeovers = new();

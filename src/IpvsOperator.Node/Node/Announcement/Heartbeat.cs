@@ -21,7 +21,7 @@ public enum PeerState : byte
 /// One heartbeat: who sends it, its state, and when (the sender's clock, in milliseconds, strictly
 /// increasing per sender so that a replayed packet is refused).
 /// </summary>
-public sealed record Heartbeat(string Node, PeerState State, long SentAtMilliseconds)
+internal sealed record Heartbeat(string Node, PeerState State, long SentAtMilliseconds)
 {
     private const byte Version = 1;
     private const int MacLength = 32;

@@ -18,7 +18,7 @@ namespace IpvsOperator.Node.Announcement;
 // Create cannot be limited by name; the namespace is the agents' own and holds nothing else secret.
 [EntityRbac(typeof(V1Secret), Verbs = RbacVerb.Create, Component = "node", Namespaced = true)]
 [EntityRbac(typeof(V1Secret), Verbs = RbacVerb.Get, Component = "node", Namespaced = true, ResourceNames = [SecretName])]
-public static class PeerKey
+internal static class PeerKey
 {
     public const string SecretName = "ipvs-operator-peer-key";
     private const string KeyField = "key";

@@ -10,7 +10,7 @@ namespace IpvsOperator.Node.Announcement;
 /// live candidates. Every node computes the same answer from the same candidates; the addresses
 /// spread evenly; when a node leaves, only its own addresses move, and they spread over the rest.
 /// </summary>
-public static class Rendezvous
+internal static class Rendezvous
 {
     public static string? Preferred(IPAddressValue address, IEnumerable<string> candidates) =>
         Preferred(address, candidates, Weight);

@@ -18,7 +18,7 @@ namespace IpvsOperator.Node.Bgp;
 /// <see cref="BgpOptions.SessionPoll"/> into the node's status, the metrics, and Events on the Node
 /// when a session comes up or goes down.
 /// </summary>
-public sealed class BgpAnnouncer(IBgpSpeaker speaker, BgpOptions options, EventRecorder events, Func<V1Node> thisNode, Action changed, ILogger logger, TimeProvider clock)
+internal sealed class BgpAnnouncer(IBgpSpeaker speaker, BgpOptions options, EventRecorder events, Func<V1Node> thisNode, Action changed, ILogger logger, TimeProvider clock)
 {
     private readonly Channel<bool> wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Dictionary<string, bool> wasEstablished = [];

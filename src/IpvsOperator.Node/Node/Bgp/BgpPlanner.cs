@@ -14,7 +14,7 @@ namespace IpvsOperator.Node.Bgp;
 /// (externalTrafficPolicy Cluster: every node, so routers spread it over all of them by ECMP; Local:
 /// only nodes with a ready endpoint), and its source NAT works if the VIP needs it.
 /// </summary>
-public static class BgpPlanner
+internal static class BgpPlanner
 {
     /// <summary>The standard label that keeps a node out of external load balancers (as kube-proxy and cloud providers honour it).</summary>
     public const string ExcludeLabel = "node.kubernetes.io/exclude-from-external-load-balancers";

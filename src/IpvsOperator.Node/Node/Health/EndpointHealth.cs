@@ -5,7 +5,7 @@ namespace IpvsOperator.Node.Health;
 /// up again after the healthy threshold of successes. A new target starts up: Kubernetes calls it
 /// ready, and an agent that restarts must not take every endpoint out until it has probed them.
 /// </summary>
-public sealed class EndpointHealth(int healthyThreshold, int unhealthyThreshold)
+internal sealed class EndpointHealth(int healthyThreshold, int unhealthyThreshold)
 {
     private int successes;
     private int failures;

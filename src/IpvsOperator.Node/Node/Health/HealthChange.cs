@@ -1,4 +1,4 @@
 namespace IpvsOperator.Node.Health;
 
 /// <summary>A target's verdict changed: down after its unhealthy threshold, up after its healthy one.</summary>
-public sealed record HealthChange(ProbeTarget Target, bool IsUp, ProbeResult Last);
+internal sealed record HealthChange(ProbeTarget Target, bool IsUp, ProbeResult Last);

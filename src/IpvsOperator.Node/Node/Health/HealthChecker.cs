@@ -12,7 +12,7 @@ namespace IpvsOperator.Node.Health;
 /// for 100 s). A verdict that changes is raised as <see cref="Changed"/>; the agent then syncs, and
 /// gives a down endpoint weight 0.
 /// </summary>
-public sealed class HealthChecker(IProber prober, TimeProvider clock, int maxConcurrentProbes = 64, Random? random = null,
+internal sealed class HealthChecker(IProber prober, TimeProvider clock, int maxConcurrentProbes = 64, Random? random = null,
     int maxProbesPerService = HealthChecker.DefaultMaxProbesPerService, TimeSpan? maxProbeTimeout = null) : IDisposable
 {
     public const int DefaultMaxProbesPerService = 8;

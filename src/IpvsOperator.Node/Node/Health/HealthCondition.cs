@@ -10,7 +10,7 @@ namespace IpvsOperator.Node.Health;
 /// the Service's traffic; other nodes' views are in their metrics). True while every endpoint
 /// passes. Level-based like the Announced condition: written where it differs, after every sync.
 /// </summary>
-public sealed class HealthCondition(ServiceConditions conditions, string nodeName)
+internal sealed class HealthCondition(ServiceConditions conditions, string nodeName)
 {
     /// <summary>Failing endpoints named in the message; the rest are counted (an Event names each).</summary>
     public const int FailingNamed = 5;

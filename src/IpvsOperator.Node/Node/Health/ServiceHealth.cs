@@ -3,7 +3,7 @@ using IpvsOperator.Readers;
 namespace IpvsOperator.Node.Health;
 
 /// <summary>How a health-checked Service's endpoints fare in this node's probes.</summary>
-public sealed record ServiceHealth(HealthCheckProtocol Protocol, int Passing, IReadOnlyList<ProbeTarget> Failing)
+internal sealed record ServiceHealth(HealthCheckProtocol Protocol, int Passing, IReadOnlyList<ProbeTarget> Failing)
 {
     public int Total => Passing + Failing.Count;
 

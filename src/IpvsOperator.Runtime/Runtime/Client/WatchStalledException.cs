@@ -1,4 +1,4 @@
 namespace IpvsOperator.Runtime.Client;
 
 /// <summary>A watch that went silent past its own timeout: its connection is taken for dead and the caller watches again.</summary>
-public sealed class WatchStalledException(string message) : Exception(message);
+internal sealed class WatchStalledException(string message) : Exception(message);
