@@ -112,7 +112,7 @@ public sealed class KernelSync
     }
 
     /// <summary>Applies the difference; remembers what was programmed and which addresses are ours.</summary>
-    private SyncResult ApplyToKernel(DesiredState wanted, DesiredState desired, ActualState actual)
+    private AppliedPlan ApplyToKernel(DesiredState wanted, DesiredState desired, ActualState actual)
     {
         // Recorded before they are bound: an agent killed in between finds them recorded, so they
         // are its to remove, not foreign addresses kept for ever. Recording one that then is not
@@ -126,7 +126,7 @@ public sealed class KernelSync
         return result;
     }
 
-    private SyncReport Completed(SyncTrigger trigger, long started, PhaseTimes phases, SyncResult result, int natWrites, DesiredState desired)
+    private SyncReport Completed(SyncTrigger trigger, long started, PhaseTimes phases, AppliedPlan result, int natWrites, DesiredState desired)
     {
         lastDesired = desired;
         HasSynced = true;

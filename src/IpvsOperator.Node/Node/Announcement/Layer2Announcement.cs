@@ -10,14 +10,14 @@ namespace IpvsOperator.Node.Announcement;
 
 /// <summary>
 /// Layer 2 announcement on one node, wired together: the election decides which VIPs this node
-/// holds, the announcer makes the LAN send their traffic here, and the status shows on the
+/// holds, the announcing interface makes the LAN send their traffic here, and the status shows on the
 /// Services who announces them. The kernel follows the election on the election's loop; the API
 /// writes happen on the agent's sync loop (<see cref="PublishAsync"/>).
 /// </summary>
 public sealed class Layer2Announcement
 {
     private readonly AnnouncementElection election;
-    private readonly Layer2Announcer announcer;
+    private readonly AnnouncingInterface announcingInterface;
     private readonly AnnouncementStatus status;
     private readonly ApiConnection api;
     private readonly string nodeName;
@@ -33,22 +33,22 @@ public sealed class Layer2Announcement
     {
         options.Validate();
         (this.api, this.nodeName, this.options, this.loggers, this.clock) = (api, nodeName, options, loggers, clock);
-        announcer = new Layer2Announcer(dataplane, options, isVip, loggers.CreateLogger<Layer2Announcer>(), clock);
+        announcingInterface = new AnnouncingInterface(dataplane, options, isVip, loggers.CreateLogger<AnnouncingInterface>(), clock);
         election = new AnnouncementElection(api, nodeName, options, loggers.CreateLogger<AnnouncementElection>(), clock)
         {
-            CanAnnounce = announcer.Ready,
+            CanAnnounce = announcingInterface.Ready,
             CanSourceNat = canSourceNat,
         };
         status = new AnnouncementStatus(api, events, nodeName, loggers.CreateLogger<AnnouncementStatus>(), clock);
         election.HeldChanged += held =>
         {
-            announcer.Apply(held);
+            announcingInterface.Apply(held);
             status.Update(held);
             changed();
         };
-        election.Renewed += announcer.Apply;
+        election.Renewed += announcingInterface.Apply;
         election.Took += status.RecordTakeover;
-        announcer.ProblemChanged += _ => changed();
+        announcingInterface.ProblemChanged += _ => changed();
     }
 
     /// <summary>The addresses this node announces now.</summary>
@@ -58,7 +58,7 @@ public sealed class Layer2Announcement
     public bool SpeaksFor(V1Service service) => status.SpeaksFor(service);
 
     /// <summary>Why the VIPs cannot be announced now (null: they can).</summary>
-    public string? Problem => announcer.Problem;
+    public string? Problem => announcingInterface.Problem;
 
     /// <summary>
     /// Takes part in the election until cancelled, then steps down (a clean stop hands the
@@ -107,5 +107,5 @@ public sealed class Layer2Announcement
     /// and clears it from the <paramref name="services"/> announced no longer.
     /// </summary>
     public Task PublishAsync(IReadOnlyDictionary<IPAddressValue, AnnouncedAddress> announced, IEnumerable<V1Service> services, CancellationToken cancellationToken) =>
-        status.PublishAsync(announced, services, announcer.Interface, cancellationToken);
+        status.PublishAsync(announced, services, announcingInterface.Interface, cancellationToken);
 }
