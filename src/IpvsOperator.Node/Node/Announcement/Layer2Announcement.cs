@@ -24,16 +24,17 @@ public sealed class Layer2Announcement
     private readonly Layer2Options options;
     private readonly ILoggerFactory loggers;
     private readonly TimeProvider clock;
+    private volatile ServedServices served = ServedServices.Empty;
 
-    /// <param name="isVip">Whether an address on the announcing interface is a VIP (ours to remove when not held).</param>
     /// <param name="changed">Called when the held addresses or the problem change: the agent publishes them after its next sync.</param>
     /// <param name="canSourceNat">Whether this node's source NAT works (else it announces only addresses that need none).</param>
     public Layer2Announcement(ApiConnection api, NodeDataplane dataplane, string nodeName, Layer2Options options, EventRecorder events,
-        Func<IPAddressValue, bool> isVip, Action changed, Func<bool> canSourceNat, ILoggerFactory loggers, TimeProvider clock)
+        Action changed, Func<bool> canSourceNat, ILoggerFactory loggers, TimeProvider clock)
     {
         options.Validate();
         (this.api, this.nodeName, this.options, this.loggers, this.clock) = (api, nodeName, options, loggers, clock);
-        announcingInterface = new AnnouncingInterface(dataplane, options, isVip, loggers.CreateLogger<AnnouncingInterface>(), clock);
+        // A claimed address on the announcing interface is a VIP: ours to remove when not held.
+        announcingInterface = new AnnouncingInterface(dataplane, options, address => served.Allocated.Contains(address), loggers.CreateLogger<AnnouncingInterface>(), clock);
         election = new AnnouncementElection(api, nodeName, options, loggers.CreateLogger<AnnouncementElection>(), clock)
         {
             CanAnnounce = announcingInterface.Ready,
@@ -61,16 +62,26 @@ public sealed class Layer2Announcement
     public string? Problem => announcingInterface.Problem;
 
     /// <summary>
-    /// Takes part in the election until cancelled, then steps down (a clean stop hands the
-    /// addresses over at once). <paramref name="candidates"/> gives the VIPs and who may announce each.
+    /// After every completed sync, what the node serves: the election stands for its VIPs from its
+    /// next round, and the announcing interface removes only claimed addresses.
     /// </summary>
-    public Task RunAsync(Func<IReadOnlyDictionary<IPAddressValue, Candidacy>> candidates, CancellationToken cancellationToken) =>
+    public void Offer(ServedServices served) => this.served = served;
+
+    /// <summary>
+    /// Takes part in the election until cancelled, then steps down (a clean stop hands the
+    /// addresses over at once), standing for the VIPs of the last <see cref="Offer"/>.
+    /// </summary>
+    public Task RunAsync(CancellationToken cancellationToken) =>
         Task.Run(async () =>
         {
             using var peers = await PeersAsync(cancellationToken);
             election.Peers = peers;
-            await election.RunAsync(candidates, cancellationToken);
+            await election.RunAsync(Candidates, cancellationToken);
         }, CancellationToken.None);
+
+    /// <summary>The VIPs whose pool announces them on layer 2, with who may announce each.</summary>
+    private IReadOnlyDictionary<IPAddressValue, Candidacy> Candidates() =>
+        served.Announced.Where(a => a.Value.Announce.Layer2).ToDictionary(a => a.Key, a => new Candidacy(a.Value.Eligible, a.Value.NeedsSourceNat));
 
     /// <summary>The heartbeats with the other agents, when a heartbeat address is set: listening before the first renewal says where.</summary>
     private async Task<PeerHeartbeats?> PeersAsync(CancellationToken cancellationToken)
