@@ -121,7 +121,7 @@ internal static class BgpConvergence
         });
         await ParallelWriters.RunAsync(Vips, async i => await NodeConvergence.CreateServiceAsync(client, i, 2));
 
-        var dataplane = NodeDataplanes.InMemory() with { Bgp = speaker };
+        var dataplane = NodeDataplaneFactory.InMemory() with { Bgp = speaker };
         var agent = new NodeAgent(ApiConnection.Of(client), dataplane, new NodeAgentOptions { NodeName = "node-a", Bgp = new BgpOptions() }, NullLoggerFactory.Instance);
         using var stop = new CancellationTokenSource();
         var clock = Stopwatch.StartNew();

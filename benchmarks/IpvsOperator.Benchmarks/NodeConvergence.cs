@@ -37,7 +37,7 @@ internal static class NodeConvergence
         await ParallelWriters.RunAsync(services, async i => await CreateServiceAsync(client, i, endpoints));
         Console.WriteLine($"cluster: {services} Services, IPAllocations and EndpointSlices created in {clock.Elapsed.TotalSeconds:F1} s ({kind} dataplane)");
 
-        var dataplane = NodeDataplanes.Create(kind, NullLoggerFactory.Instance);
+        var dataplane = NodeDataplaneFactory.Create(kind, NullLoggerFactory.Instance);
         Clear(dataplane.Ipvs);
         var reports = new List<(TimeSpan At, SyncReport Report)>();
         var agent = new NodeAgent(ApiConnection.Of(client), dataplane, new NodeAgentOptions { NodeName = "node-a", SyncPeriod = TimeSpan.FromSeconds(20) }, NullLoggerFactory.Instance);

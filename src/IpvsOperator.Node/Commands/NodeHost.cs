@@ -16,7 +16,7 @@ public sealed class NodeHost(NodeHostOptions options, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger<NodeHost>();
         using var api = KubernetesConnection.ConnectApi(options.Connection, options.Kubeconfig, "ipvs-operator-node");
-        var dataplane = NodeDataplanes.Create(options.Dataplane, loggers, options.ProcSys, options.Frr);
+        var dataplane = NodeDataplaneFactory.Create(options.Dataplane, loggers, options.ProcSys, options.Frr);
         Dataplane = dataplane;
         try
         {

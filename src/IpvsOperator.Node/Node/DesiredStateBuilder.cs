@@ -21,7 +21,8 @@ public static class DesiredStateBuilder
     public const string ServiceNameLabel = "kubernetes.io/service-name";
 
     /// <param name="isDown">The health checker's verdict; null: no endpoint is down (nothing probed yet).</param>
-    public static DesiredState Build(ClusterView view, string nodeName, ForwardTarget target = ForwardTarget.Endpoints, Func<ProbeTarget, bool>? isDown = null)
+    /// <returns>What the kernel should hold, and what the rest of the agent acts on (announcements, probes, warnings).</returns>
+    public static (DesiredState Kernel, ServedServices Served) Build(ClusterView view, string nodeName, ForwardTarget target = ForwardTarget.Endpoints, Func<ProbeTarget, bool>? isDown = null)
     {
         isDown ??= _ => false;
         var total = new Contribution();
@@ -92,16 +93,16 @@ public static class DesiredStateBuilder
                 }
             }
         }
-        return new DesiredState(addresses, total.Services, total.Warnings, total.SourceNat)
-        {
-            Probed = total.Probed.ToDictionary(p => p.Key, p => (IReadOnlyCollection<(string, string)>)p.Value),
-            Announced = announced.ToDictionary(a => a.Key, a => new AnnouncedAddress(a.Value.Eligible, a.Value.Services, total.SourceNat.Any(k => k.Address == a.Key))
+        var kernel = new DesiredState(addresses, total.Services, total.SourceNat) { Cut = total.Cut };
+        var served = new ServedServices(
+            announced.ToDictionary(a => a.Key, a => new AnnouncedAddress(a.Value.Eligible, a.Value.Services, total.SourceNat.Any(k => k.Address == a.Key))
             {
                 Announce = pools.TryGetValue(poolOf[a.Key], out var pool) ? pool.Settings : PoolAnnouncementSettings.Default,
             }),
-            Allocated = allocated,
-            Cut = total.Cut,
-        };
+            allocated,
+            total.Probed.ToDictionary(p => p.Key, p => (IReadOnlyCollection<(string, string)>)p.Value),
+            total.Warnings);
+        return (kernel, served);
     }
 
     /// <summary>Each pool's announcement settings, one pool at a time: a pool that cannot be read is announced the default way, and said.</summary>

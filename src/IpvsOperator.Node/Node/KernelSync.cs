@@ -49,7 +49,10 @@ internal sealed class KernelSync
     /// <summary>Destinations at weight 0, waiting for the drain timeout.</summary>
     public int Draining => drains.Draining;
 
-    /// <summary>One sync: desired from the view, actual from the kernel, the difference applied.</summary>
+    /// <summary>
+    /// One sync: desired from the view, actual from the kernel, the difference applied. The report
+    /// carries what the node serves (<see cref="SyncReport.Served"/>) to the rest of the agent.
+    /// </summary>
     public SyncReport Run(ClusterView view, SyncTrigger trigger, Func<Health.ProbeTarget, bool>? isDown = null)
     {
         var started = Stopwatch.GetTimestamp();
@@ -57,15 +60,20 @@ internal sealed class KernelSync
         try
         {
             bindLink.Ensure();
-            var wanted = PhaseTimes.Time(ref phases.Desired, () => DesiredStateBuilder.Build(view, options.NodeName, options.ForwardTo, isDown));
+            var (wanted, served) = PhaseTimes.Time(ref phases.Desired, () => DesiredStateBuilder.Build(view, options.NodeName, options.ForwardTo, isDown));
             var actual = PhaseTimes.Time(ref phases.ReadBack, () => ReadKernel(wanted, trigger));
             var settingWrites = sysctls.Ensure(verify: trigger == SyncTrigger.Periodic);
             // Without expire_nodest_conn a cut destination's clients would hang on silence: drain it instead.
             var cutOrDrain = sysctls.ExpiresConnections ? wanted : wanted with { Cut = new HashSet<(VirtualServiceKey, IPAddressValue, ushort)>() };
             var desired = PhaseTimes.Time(ref phases.Desired, () => drains.Apply(cutOrDrain, actual));
-            var result = PhaseTimes.Time(ref phases.Apply, () => ApplyToKernel(wanted, desired, actual));
+            var applied = PhaseTimes.Time(ref phases.Apply, () => ApplyToKernel(wanted, desired, actual, served.Allocated));
             var (natWrites, netfilterFailure) = PhaseTimes.Time(ref phases.SourceNat, () => ApplyNetfilter(desired, trigger));
-            return Completed(trigger, started, phases, result, natWrites + settingWrites, desired) with { NetfilterFailure = netfilterFailure, NeedsSourceNat = desired.SourceNat.Count > 0 };
+            return Completed(trigger, started, phases, applied, natWrites + settingWrites, desired) with
+            {
+                NetfilterFailure = netfilterFailure,
+                NeedsSourceNat = desired.SourceNat.Count > 0,
+                Served = served,
+            };
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
@@ -112,42 +120,43 @@ internal sealed class KernelSync
     }
 
     /// <summary>Applies the difference; remembers what was programmed and which addresses are ours.</summary>
-    private SyncResult ApplyToKernel(DesiredState wanted, DesiredState desired, ActualState actual)
+    /// <param name="allocated">The addresses IPAllocations claim: on the bind interface, ours to remove.</param>
+    private AppliedPlan ApplyToKernel(DesiredState wanted, DesiredState desired, ActualState actual, IReadOnlySet<IPAddressValue> allocated)
     {
         // Recorded before they are bound: an agent killed in between finds them recorded, so they
         // are its to remove, not foreign addresses kept for ever. Recording one that then is not
         // bound costs nothing (removing an absent address is a no-op).
         owned.Record(owned.All.Concat(desired.Addresses));
-        var result = applier.Sync(desired, actual, address => desired.Allocated.Contains(address) || owned.Contains(address));
-        var refused = result.Failed.Select(f => f.Operation).ToList();
+        var applied = applier.Sync(desired, actual, address => allocated.Contains(address) || owned.Contains(address));
+        var refused = applied.Failed.Select(f => f.Operation).ToList();
         programmed.Remember(wanted, desired, refused);
         // An address the kernel refused to remove is still ours to remove later.
         owned.Record(desired.Addresses.Concat(refused.OfType<SyncOperation.UnbindAddress>().Select(u => u.Address)));
-        return result;
+        return applied;
     }
 
-    private SyncReport Completed(SyncTrigger trigger, long started, PhaseTimes phases, SyncResult result, int natWrites, DesiredState desired)
+    private SyncReport Completed(SyncTrigger trigger, long started, PhaseTimes phases, AppliedPlan applied, int natWrites, DesiredState desired)
     {
         lastDesired = desired;
         HasSynced = true;
-        var writes = result.Writes + natWrites;
+        var writes = applied.Writes + natWrites;
         var destinations = desired.Services.Values.Sum(s => s.Destinations.Count);
-        NodeMetrics.KernelWrites.Inc(writes - result.Failed.Count);
-        NodeMetrics.KernelErrors.Inc(result.Failed.Count);
+        NodeMetrics.KernelWrites.Inc(writes - applied.Failed.Count);
+        NodeMetrics.KernelErrors.Inc(applied.Failed.Count);
         NodeMetrics.VirtualServices.Set(desired.Services.Count);
         NodeMetrics.Destinations.Set(destinations);
         NodeMetrics.DrainingDestinations.Set(drains.Draining);
         NodeMetrics.Addresses.Set(desired.Addresses.Count);
-        NodeMetrics.Syncs.WithLabels(result.Failed.Count == 0 ? "ok" : "partial").Inc();
+        NodeMetrics.Syncs.WithLabels(applied.Failed.Count == 0 ? "ok" : "partial").Inc();
         NodeMetrics.LastSuccessfulSync.SetToCurrentTimeUtc();
-        var report = new SyncReport(trigger, Stopwatch.GetElapsedTime(started), writes, result.Failed.Count, desired.Services.Count, destinations)
+        var report = new SyncReport(trigger, Stopwatch.GetElapsedTime(started), writes, applied.Failed.Count, desired.Services.Count, destinations)
         {
             Phases = phases.ToPhases(),
         };
         if (writes > 0)
         {
             logger.LogInformation("synced ({Trigger}) in {Milliseconds:F1} ms ({Phases}): {Writes} kernel writes, {Errors} refused; {Services} virtual services, {Destinations} destinations",
-                trigger, report.Duration.TotalMilliseconds, report.Phases, writes, result.Failed.Count, desired.Services.Count, destinations);
+                trigger, report.Duration.TotalMilliseconds, report.Phases, writes, applied.Failed.Count, desired.Services.Count, destinations);
         }
         return report;
     }

@@ -62,6 +62,7 @@ public sealed class NodeAgent
     private HashSet<(string Namespace, string Name)> healthPublished = [];
     private int driftRepaired;
     private SyncReport? lastCompleted;
+    private ServedServices lastServed = ServedServices.Empty;
     private DateTime? lastCompletedAt;
     private readonly Channel<bool> changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
@@ -118,7 +119,7 @@ public sealed class NodeAgent
         if (options.Layer2 is { } layer2Options)
         {
             layer2 = new Layer2Announcement(api, dataplane, options.NodeName, layer2Options, events,
-                address => kernel.LastDesired.Allocated.Contains(address), () => changed.Writer.TryWrite(true), () => kernel.NetfilterWorks, loggers, clock);
+                () => changed.Writer.TryWrite(true), () => kernel.NetfilterWorks, loggers, clock);
         }
 
         Informer<T> Watch<T>(EntityClient<T> client)
@@ -208,9 +209,7 @@ public sealed class NodeAgent
     /// Joins the election for the VIPs: only after the first sync, so that a node announces an
     /// address only once its kernel serves it.
     /// </summary>
-    private Task JoinElection(CancellationToken cancellationToken) =>
-        layer2?.RunAsync(() => kernel.LastDesired.Announced.Where(a => a.Value.Announce.Layer2)
-            .ToDictionary(a => a.Key, a => new Candidacy(a.Value.Eligible, a.Value.NeedsSourceNat)), cancellationToken) ?? Task.CompletedTask;
+    private Task JoinElection(CancellationToken cancellationToken) => layer2?.RunAsync(cancellationToken) ?? Task.CompletedTask;
 
     private async Task LoopAsync(Action firstSynced, CancellationToken cancellationToken)
     {
@@ -224,8 +223,12 @@ public sealed class NodeAgent
                 nextPeriodic = clock.GetUtcNow() + options.SyncPeriod;
             }
             var report = kernel.Run(CurrentView(), trigger, health.IsDown);
-            health.SetTargets(kernel.LastDesired.Probed);
-            var serviceHealth = ServiceHealth.Of(kernel.LastDesired.Probed, health.IsDown);
+            // A failed sync found nothing: what the last completed one found still stands.
+            lastServed = report.Served ?? lastServed;
+            var served = lastServed;
+            layer2?.Offer(served);
+            health.SetTargets(served.Probed);
+            var serviceHealth = ServiceHealth.Of(served.Probed, health.IsDown);
             PublishEndpointHealth(serviceHealth);
             var failedBefore = failedInARow > 0;
             ReportNetfilter(report);
@@ -239,9 +242,9 @@ public sealed class NodeAgent
             }
             if (joined)
             {
-                OfferBgpPlan();
+                OfferBgpPlan(served);
             }
-            await ReportAsync(report, failedBefore, serviceHealth, cancellationToken);
+            await ReportAsync(report, served, failedBefore, serviceHealth, cancellationToken);
             LastReport = report;
             LastAttempt = clock.GetUtcNow();
             Synced?.Invoke(report);
@@ -254,7 +257,7 @@ public sealed class NodeAgent
     /// withdrawn while syncs keep failing (the node is not ready), so that routers stop sending
     /// traffic to a node that may not serve it.
     /// </summary>
-    private void OfferBgpPlan()
+    private void OfferBgpPlan(ServedServices served)
     {
         if (bgp is null)
         {
@@ -262,7 +265,7 @@ public sealed class NodeAgent
         }
         var withdrawn = failedInARow < options.FailedSyncsUntilUnready ? null : $"its syncs are failing ({failedInARow} in a row)";
         bgp.Offer(BgpPlanner.Plan(options.NodeName, CachedNode, [.. bgpPeers!.Items], [.. secrets!.Items],
-            kernel.LastDesired, kernel.NetfilterWorks, withdrawn, options.Bgp!.SecretNamespace));
+            served.Announced, kernel.NetfilterWorks, withdrawn, options.Bgp!.SecretNamespace));
     }
 
     /// <summary>This node's IPVSNode status after a sync.</summary>
@@ -381,13 +384,13 @@ public sealed class NodeAgent
     }
 
     /// <summary>What the sync found worth telling users: Events on Services and on the Node, who announces.</summary>
-    private async Task ReportAsync(SyncReport report, bool failedBefore, Dictionary<(string, string), ServiceHealth> serviceHealth, CancellationToken cancellationToken)
+    private async Task ReportAsync(SyncReport report, ServedServices served, bool failedBefore, Dictionary<(string, string), ServiceHealth> serviceHealth, CancellationToken cancellationToken)
     {
-        await RecordWarningsAsync(kernel.LastDesired.Warnings, cancellationToken);
-        await RecordHealthChangesAsync(cancellationToken);
+        await RecordWarningsAsync(served.Warnings, cancellationToken);
+        await RecordHealthChangesAsync(served.Probed, cancellationToken);
         if (layer2 is not null)
         {
-            await layer2.PublishAsync(kernel.LastDesired.Announced, services.Items, cancellationToken);
+            await layer2.PublishAsync(served.Announced, services.Items, cancellationToken);
             await RecordAnnouncementProblemAsync(layer2.Problem, cancellationToken);
             // Without an announcing node (--announce=none) no node speaks for a Service: its health is in each node's metrics.
             await healthCondition.PublishAsync(serviceHealth, layer2.SpeaksFor, services.Items, cancellationToken);
@@ -484,7 +487,8 @@ public sealed class NodeAgent
     }
 
     /// <summary>An Event on every Service whose endpoint went down or came back, once per change.</summary>
-    private async Task RecordHealthChangesAsync(CancellationToken cancellationToken)
+    /// <param name="probed">The endpoints checked, each with the Services whose check it is.</param>
+    private async Task RecordHealthChangesAsync(IReadOnlyDictionary<ProbeTarget, IReadOnlyCollection<(string Namespace, string Name)>> probed, CancellationToken cancellationToken)
     {
         while (healthChanges.TryDequeue(out var change))
         {
@@ -494,7 +498,7 @@ public sealed class NodeAgent
                 ? (EventType.Normal, "EndpointHealthy", $"endpoint {change.Target} passes its {kind} health check again ({check.HealthyThreshold} in a row): it gets new connections")
                 : (EventType.Warning, "EndpointUnhealthy", $"endpoint {change.Target} failed its {kind} health check {check.UnhealthyThreshold} times in a row ({change.Last.Failure}: {change.Last.Detail}): it gets no new connections while another endpoint passes, until it passes {check.HealthyThreshold} in a row");
             logger.Log(change.IsUp ? LogLevel.Information : LogLevel.Warning, "{Message}", message);
-            foreach (var (ns, name) in kernel.LastDesired.Probed.GetValueOrDefault(change.Target) ?? [])
+            foreach (var (ns, name) in probed.GetValueOrDefault(change.Target) ?? [])
             {
                 if (services.Get(new ObjectKey(ns, name)) is { } service)
                 {

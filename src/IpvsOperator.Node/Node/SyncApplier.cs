@@ -5,12 +5,6 @@ using Microsoft.Extensions.Logging;
 
 namespace IpvsOperator.Node;
 
-/// <summary>How one sync went: the writes made and the operations the kernel refused, with its reasons.</summary>
-internal sealed record SyncResult(int Writes, IReadOnlyList<(SyncOperation Operation, string Error)> Failed)
-{
-    public IEnumerable<string> Errors => Failed.Select(f => $"{f.Operation}: {f.Error}");
-}
-
 /// <summary>
 /// Reads the kernel back, plans the difference and applies it. A refused operation is logged and
 /// counted, and the rest still applied: one bad Service never stops the others being served.
@@ -44,9 +38,9 @@ internal sealed class SyncApplier(IIpvs ipvs, BindLink link, ILogger logger)
         lastUnrepresented = now;
     }
 
-    public SyncResult Sync(DesiredState desired, Func<IPAddressValue, bool> owned) => Sync(desired, ReadActual(), owned);
+    public AppliedPlan Sync(DesiredState desired, Func<IPAddressValue, bool> owned) => Sync(desired, ReadActual(), owned);
 
-    public SyncResult Sync(DesiredState desired, ActualState actual, Func<IPAddressValue, bool> owned)
+    public AppliedPlan Sync(DesiredState desired, ActualState actual, Func<IPAddressValue, bool> owned)
     {
         var plan = SyncPlanner.Plan(desired, actual, owned);
         var errors = new List<(SyncOperation, string)>();
@@ -62,7 +56,7 @@ internal sealed class SyncApplier(IIpvs ipvs, BindLink link, ILogger logger)
                 logger.LogWarning("{Operation} failed: {Error}", operation, error.Message);
             }
         }
-        return new SyncResult(plan.Count, errors);
+        return new AppliedPlan(plan.Count, errors);
     }
 
     private void Apply(SyncOperation operation)

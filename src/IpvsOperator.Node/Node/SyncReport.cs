@@ -18,11 +18,11 @@ public sealed record SyncReport(SyncTrigger Trigger, TimeSpan Duration, int Writ
     /// <summary>What keeps the node from serving everything: the sync's failure, or a netfilter failure that a Service depends on.</summary>
     public Exception? Outage => Failure ?? (NeedsSourceNat ? NetfilterFailure : null);
 
-    public SyncPhases Phases { get; init; } = new(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
-}
+    /// <summary>
+    /// What this node serves after the sync, for the announcers, the health checker and the
+    /// Services' Events; null when the sync failed (what the last completed one found still stands).
+    /// </summary>
+    public ServedServices? Served { get; init; }
 
-public sealed record SyncPhases(TimeSpan ReadBack, TimeSpan Desired, TimeSpan Apply, TimeSpan SourceNat)
-{
-    public override string ToString() =>
-        $"read back {ReadBack.TotalSeconds:F2} s, desired {Desired.TotalSeconds:F2} s, apply {Apply.TotalSeconds:F2} s, source NAT {SourceNat.TotalSeconds:F2} s";
+    public SyncPhases Phases { get; init; } = new(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
 }

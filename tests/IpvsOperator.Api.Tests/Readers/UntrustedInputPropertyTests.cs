@@ -232,13 +232,13 @@ public class UntrustedInputPropertyTests : ControllerFixture
         };
 
     /// <summary>What the desired state holds for the well-formed Service: its virtual services with their destinations, its probes and its announcement.</summary>
-    private static string GoodPart(DesiredState desired) =>
-        string.Join("\n", desired.Services.Where(s => s.Key.Address == GoodVip).OrderBy(s => s.Key.Port)
-            .Select(s => $"{s.Key} {s.Value.Service} [{string.Join(", ", s.Value.Destinations)}] nat={desired.SourceNat.Contains(s.Key)}"))
-        + $"\nbound={desired.Addresses.Contains(GoodVip)}"
-        + $"\nprobed=[{string.Join(", ", desired.Probed.Where(p => p.Value.Contains(("good", "web"))).Select(p => p.Key.ToString()).Order(StringComparer.Ordinal))}]"
-        + $"\nannounced={(desired.Announced.TryGetValue(GoodVip, out var a) ? $"{a.Eligible?.Count} {a.NeedsSourceNat} {a.Announce.Bgp} {a.Announce.AggregationLength} {string.Join(",", a.Announce.Communities)}" : "no")}"
-        + $"\nwarnings=[{string.Join(", ", desired.Warnings.Where(w => w.Namespace == "good"))}]";
+    private static string GoodPart((DesiredState Kernel, ServedServices Served) built) =>
+        string.Join("\n", built.Kernel.Services.Where(s => s.Key.Address == GoodVip).OrderBy(s => s.Key.Port)
+            .Select(s => $"{s.Key} {s.Value.Service} [{string.Join(", ", s.Value.Destinations)}] nat={built.Kernel.SourceNat.Contains(s.Key)}"))
+        + $"\nbound={built.Kernel.Addresses.Contains(GoodVip)}"
+        + $"\nprobed=[{string.Join(", ", built.Served.Probed.Where(p => p.Value.Contains(("good", "web"))).Select(p => p.Key.ToString()).Order(StringComparer.Ordinal))}]"
+        + $"\nannounced={(built.Served.Announced.TryGetValue(GoodVip, out var a) ? $"{a.Eligible?.Count} {a.NeedsSourceNat} {a.Announce.Bgp} {a.Announce.AggregationLength} {string.Join(",", a.Announce.Communities)}" : "no")}"
+        + $"\nwarnings=[{string.Join(", ", built.Served.Warnings.Where(w => w.Namespace == "good"))}]";
 
     [Test]
     public void The_readers_the_desired_state_builder_and_the_BGP_planner_never_throw_and_a_hostile_Service_costs_only_itself([Range(1, 6)] int seed)
@@ -247,7 +247,7 @@ public class UntrustedInputPropertyTests : ControllerFixture
         var good = (Claim: Claim(GoodVip.ToString(), "good-pool", "good", "web", "good-uid"), Service: GoodService(), Slice: GoodSlice(), Pool: GoodPool());
         var alone = DesiredStateBuilder.Build(View([good.Claim], [good.Service], [good.Slice], [good.Pool]), "node-a");
         var expected = GoodPart(alone);
-        alone.Services.Keys.Should().Contain(new VirtualServiceKey(GoodVip, IpvsProtocol.TCP, 80), "the well-formed Service is served on its own");
+        alone.Kernel.Services.Keys.Should().Contain(new VirtualServiceKey(GoodVip, IpvsProtocol.TCP, 80), "the well-formed Service is served on its own");
 
         for (var iteration = 0; iteration < Iterations; iteration++)
         {
@@ -276,10 +276,10 @@ public class UntrustedInputPropertyTests : ControllerFixture
 
             // The hostile objects before and after the well-formed ones: order must not matter either.
             var view = View([.. claims, good.Claim], [good.Service, .. services], [.. slices, good.Slice], [.. pools, good.Pool]);
-            DesiredState desired = null!;
-            FluentActions.Invoking(() => desired = DesiredStateBuilder.Build(view, "node-a")).Should().NotThrow(context);
-            GoodPart(desired).Should().Be(expected, $"the hostile Services cost only themselves; {context}");
-            FluentActions.Invoking(() => BgpPlanner.Plan("node-a", view.Nodes[0], peers, [], desired, canSourceNat: true, withdrawn: null)).Should().NotThrow(context);
+            (DesiredState Kernel, ServedServices Served) built = (null!, null!);
+            FluentActions.Invoking(() => built = DesiredStateBuilder.Build(view, "node-a")).Should().NotThrow(context);
+            GoodPart(built).Should().Be(expected, $"the hostile Services cost only themselves; {context}");
+            FluentActions.Invoking(() => BgpPlanner.Plan("node-a", view.Nodes[0], peers, [], built.Served.Announced, canSourceNat: true, withdrawn: null)).Should().NotThrow(context);
         }
     }
 

@@ -61,7 +61,7 @@ public class ConnectionExpiryTests
     [Test]
     public void The_first_sync_sets_both_settings_and_a_cut_endpoint_leaves_the_kernel_at_once()
     {
-        var dataplane = NodeDataplanes.InMemory();
+        var dataplane = NodeDataplaneFactory.InMemory();
         var kernel = Kernel(dataplane);
         var view = ResetCheckedService();
 
@@ -79,7 +79,7 @@ public class ConnectionExpiryTests
     [Test]
     public void Where_the_settings_cannot_be_written_a_cut_endpoint_drains_at_weight_0_instead_of_hanging_its_clients()
     {
-        var dataplane = NodeDataplanes.InMemory() with { Sysctl = new ReadOnlySysctl("0") };
+        var dataplane = NodeDataplaneFactory.InMemory() with { Sysctl = new ReadOnlySysctl("0") };
         var kernel = Kernel(dataplane);
         var view = ResetCheckedService();
         kernel.Run(view, SyncTrigger.Periodic).Failure.Should().BeNull("the node still serves");
@@ -93,7 +93,7 @@ public class ConnectionExpiryTests
     [Test]
     public void Settings_already_made_on_the_node_are_enough_even_where_the_agent_may_not_write()
     {
-        var dataplane = NodeDataplanes.InMemory() with { Sysctl = new ReadOnlySysctl("1") };
+        var dataplane = NodeDataplaneFactory.InMemory() with { Sysctl = new ReadOnlySysctl("1") };
         var kernel = Kernel(dataplane);
         var view = ResetCheckedService();
         kernel.Run(view, SyncTrigger.Periodic);

@@ -47,7 +47,7 @@ public class DesiredStateTests
 
     private static readonly Discoveryv1EndpointPort[] HttpPort = [new() { Name = "http", Port = 8080, Protocol = "TCP" }];
 
-    private static DesiredState Build(IEnumerable<V1Alpha1IPAllocation> claims, IEnumerable<V1Service> services, IEnumerable<V1EndpointSlice> slices,
+    private static (DesiredState Kernel, ServedServices Served) Build(IEnumerable<V1Alpha1IPAllocation> claims, IEnumerable<V1Service> services, IEnumerable<V1EndpointSlice> slices,
         string node = "node-a", ForwardTarget target = ForwardTarget.Endpoints, IEnumerable<V1Node>? nodes = null) =>
         DesiredStateBuilder.Build(new ClusterView([.. claims], [.. services], [.. slices], [.. nodes ?? []]), node, target);
 
@@ -62,7 +62,7 @@ public class DesiredStateTests
         var slice = Slice("web", "IPv4", [new() { Name = "http", Port = 8080, Protocol = "TCP" }, new() { Name = "dns", Port = 5353, Protocol = "UDP" }],
             Endpoint("10.0.0.2", "node-a"), Endpoint("10.0.0.3", "node-b", ready: false), Endpoint("10.0.0.4", "node-b", ready: false, serving: true, terminating: true));
 
-        var state = Build([Claim("192.0.2.10", "web", "u1")], [service], [slice]);
+        var (state, served) = Build([Claim("192.0.2.10", "web", "u1")], [service], [slice]);
 
         state.Addresses.Should().Equal(Vip);
         state.Services.Keys.Should().BeEquivalentTo([Key(80), Key(53, IpvsProtocol.UDP)]);
@@ -70,7 +70,7 @@ public class DesiredStateTests
         state.Services[Key(80)].Destinations.Should().Equal(
             new Destination(IPAddressValue.Parse("10.0.0.2"), 8080, 1), new Destination(IPAddressValue.Parse("10.0.0.4"), 8080, 0));
         state.Services[Key(53, IpvsProtocol.UDP)].Destinations.Select(d => d.Port).Should().OnlyContain(p => p == 5353);
-        state.Warnings.Should().BeEmpty();
+        served.Warnings.Should().BeEmpty();
     }
 
     [Test]
@@ -81,15 +81,15 @@ public class DesiredStateTests
             Endpoint("10.0.0.4", "node-b", ready: false, serving: true, terminating: true));
         var view = new ClusterView([Claim("192.0.2.10", "web", "u1")], [service], [slice], []);
 
-        var state = DesiredStateBuilder.Build(view, "node-a", isDown: t => t.Address.ToString() == "10.0.0.3");
+        var (state, served) = DesiredStateBuilder.Build(view, "node-a", isDown: t => t.Address.ToString() == "10.0.0.3");
 
-        state.Probed.Keys.Select(t => t.ToString()).Should().BeEquivalentTo(["10.0.0.2:9000", "10.0.0.3:9000"], "probed on the check's port; the draining endpoint is not probed");
-        state.Probed.Values.SelectMany(users => users).Distinct().Should().Equal([("default", "web")]);
+        served.Probed.Keys.Select(t => t.ToString()).Should().BeEquivalentTo(["10.0.0.2:9000", "10.0.0.3:9000"], "probed on the check's port; the draining endpoint is not probed");
+        served.Probed.Values.SelectMany(users => users).Distinct().Should().Equal([("default", "web")]);
         state.Services[Key(80)].Destinations.Select(d => $"{d.Address}/{d.Weight}").Should().Equal("10.0.0.2/1", "10.0.0.3/0", "10.0.0.4/0");
-        state.Warnings.Should().BeEmpty();
+        served.Warnings.Should().BeEmpty();
 
         // The node-port mode forwards to nodes, not endpoints: nothing is probed.
-        DesiredStateBuilder.Build(view, "node-a", ForwardTarget.NodePort, _ => true).Probed.Should().BeEmpty();
+        DesiredStateBuilder.Build(view, "node-a", ForwardTarget.NodePort, _ => true).Served.Probed.Should().BeEmpty();
     }
 
     [Test]
@@ -101,16 +101,16 @@ public class DesiredStateTests
             [Slice("web", "IPv4", HttpPort, Endpoint("10.0.0.2", "node-a"), Endpoint("10.0.0.3", "node-b")),
              Slice("api", "IPv4", HttpPort, Endpoint("10.0.0.2", "node-a"), Endpoint("10.0.0.3", "node-b"))], []);
 
-        var state = DesiredStateBuilder.Build(view, "node-a", isDown: t => t.Address.ToString() == "10.0.0.3");
+        var (state, served) = DesiredStateBuilder.Build(view, "node-a", isDown: t => t.Address.ToString() == "10.0.0.3");
 
         state.Services[Key(80)].Destinations.Select(d => $"{d.Address}/{d.Weight}").Should().Equal("10.0.0.2/1");
         state.Cut.Should().Equal([(Key(80), IPAddressValue.Parse("10.0.0.3"), (ushort)8080)]);
         state.Services[Key(80, vip: IPAddressValue.Parse("192.0.2.11"))].Destinations.Select(d => $"{d.Address}/{d.Weight}").Should().Equal("10.0.0.2/1", "10.0.0.3/0");
-        state.Probed.Keys.Select(t => t.ToString()).Should().BeEquivalentTo(["10.0.0.2:8080", "10.0.0.3:8080"],
+        served.Probed.Keys.Select(t => t.ToString()).Should().BeEquivalentTo(["10.0.0.2:8080", "10.0.0.3:8080"],
             "the cut endpoint is still probed, so that it comes back; both Services share one probe per endpoint");
-        state.Probed.Values.Should().AllSatisfy(users => users.Should().BeEquivalentTo([("default", "web"), ("default", "api")]));
+        served.Probed.Values.Should().AllSatisfy(users => users.Should().BeEquivalentTo([("default", "web"), ("default", "api")]));
 
-        var allDown = DesiredStateBuilder.Build(view, "node-a", isDown: _ => true);
+        var (allDown, _) = DesiredStateBuilder.Build(view, "node-a", isDown: _ => true);
         allDown.Services[Key(80)].Destinations.Should().HaveCount(2, "fail open: every endpoint down keeps them all");
         allDown.Cut.Should().BeEmpty();
     }
@@ -119,18 +119,18 @@ public class DesiredStateTests
     public void A_garbled_health_check_is_a_warning_and_checks_nothing()
     {
         var service = Service("web", "u1", new Dictionary<string, string> { ["ipvsoperator.io/health-check"] = "ping" });
-        var state = Build([Claim("192.0.2.10", "web", "u1")], [service], [Slice("web", "IPv4", HttpPort, Endpoint("10.0.0.2", "node-a"))]);
+        var (state, served) = Build([Claim("192.0.2.10", "web", "u1")], [service], [Slice("web", "IPv4", HttpPort, Endpoint("10.0.0.2", "node-a"))]);
 
-        state.Probed.Should().BeEmpty();
+        served.Probed.Should().BeEmpty();
         state.Services[Key(80)].Destinations.Should().ContainSingle().Which.Weight.Should().Be(1u);
-        state.Warnings.Should().Equal(new ServiceWarning("default", "web", "InvalidHealthCheck",
+        served.Warnings.Should().Equal(new ServiceWarning("default", "web", "InvalidHealthCheck",
             "annotation ipvsoperator.io/health-check: 'ping' is not a health check; valid: tcp, http or https; its endpoints are not checked"));
     }
 
     [Test]
     public void A_claim_of_another_Service_incarnation_or_a_gone_Service_is_not_served()
     {
-        var state = Build([Claim("192.0.2.10", "web", "old-uid"), Claim("192.0.2.11", "gone", "u9")], [Service("web", "new-uid")], []);
+        var (state, _) = Build([Claim("192.0.2.10", "web", "old-uid"), Claim("192.0.2.11", "gone", "u9")], [Service("web", "new-uid")], []);
 
         state.Addresses.Should().BeEmpty();
         state.Services.Should().BeEmpty();
@@ -141,13 +141,13 @@ public class DesiredStateTests
     [TestCase("fastest", "rr", true)]
     public void The_scheduler_comes_from_the_annotation_and_an_unknown_one_falls_back_to_rr_with_a_warning(string annotation, string expected, bool warned)
     {
-        var state = Build([Claim("192.0.2.10", "web", "u1")], [Service("web", "u1", new() { [WellKnown.Annotations.Scheduler] = annotation })], []);
+        var (state, served) = Build([Claim("192.0.2.10", "web", "u1")], [Service("web", "u1", new() { [WellKnown.Annotations.Scheduler] = annotation })], []);
 
         state.Services[Key(80)].Service.Scheduler.Should().Be(expected);
-        state.Warnings.Should().HaveCount(warned ? 1 : 0);
+        served.Warnings.Should().HaveCount(warned ? 1 : 0);
         if (warned)
         {
-            state.Warnings[0].Message.Should().Contain("'fastest' is not an IPVS scheduler; using rr").And.Contain("sh");
+            served.Warnings[0].Message.Should().Contain("'fastest' is not an IPVS scheduler; using rr").And.Contain("sh");
         }
     }
 
@@ -155,7 +155,7 @@ public class DesiredStateTests
     [TestCase(300, 300u)]
     public void ClientIP_affinity_becomes_persistence(int? configured, uint expected)
     {
-        var state = Build([Claim("192.0.2.10", "web", "u1")], [Service("web", "u1", affinity: "ClientIP", timeout: configured)], []);
+        var (state, _) = Build([Claim("192.0.2.10", "web", "u1")], [Service("web", "u1", affinity: "ClientIP", timeout: configured)], []);
 
         state.Services[Key(80)].Service.Should().Be(new VirtualService(Key(80), "rr", true, expected));
     }
@@ -165,7 +165,7 @@ public class DesiredStateTests
     {
         var slice = Slice("web", "IPv4", HttpPort, Endpoint("10.0.0.2", "node-a"), Endpoint("10.0.0.3", "node-b"));
 
-        var state = Build([Claim("192.0.2.10", "web", "u1")], [Service("web", "u1", policy: "Local")], [slice], node: "node-b");
+        var (state, _) = Build([Claim("192.0.2.10", "web", "u1")], [Service("web", "u1", policy: "Local")], [slice], node: "node-b");
 
         state.Services[Key(80)].Destinations.Select(d => d.Address.ToString()).Should().Equal("10.0.0.3");
     }
@@ -179,7 +179,7 @@ public class DesiredStateTests
         var annotations = method is null ? null : new Dictionary<string, string> { [WellKnown.Annotations.ForwardMethod] = method };
         var slice = Slice("web", "IPv4", HttpPort, Endpoint("10.0.0.2", "node-b"));
 
-        var state = Build([Claim("192.0.2.10", "web", "u1")], [Service("web", "u1", annotations, policy)], [slice], node: "node-b");
+        var (state, _) = Build([Claim("192.0.2.10", "web", "u1")], [Service("web", "u1", annotations, policy)], [slice], node: "node-b");
 
         state.Services.Should().ContainKey(Key(80));
         state.SourceNat.Contains(Key(80)).Should().Be(natted);
@@ -191,7 +191,7 @@ public class DesiredStateTests
         var http = Service("http", "u1", ports: [new V1ServicePort { Name = "http", Port = 80, Protocol = "TCP" }]);
         var tls = Service("tls", "u2", ports: [new V1ServicePort { Name = "https", Port = 443, Protocol = "TCP" }]);
 
-        var state = Build([Claim("192.0.2.10", "http", "u1", ("tls", "u2"))], [http, tls], []);
+        var (state, _) = Build([Claim("192.0.2.10", "http", "u1", ("tls", "u2"))], [http, tls], []);
 
         state.Addresses.Should().ContainSingle();
         state.Services.Keys.Should().BeEquivalentTo([Key(80), Key(443)]);
@@ -203,8 +203,8 @@ public class DesiredStateTests
         V1Node Node(string name, string ip) => new() { Metadata = new V1ObjectMeta { Name = name }, Status = new V1NodeStatus { Addresses = [new V1NodeAddress { Type = "InternalIP", Address = ip }, new V1NodeAddress { Type = "Hostname", Address = name }] } };
         var nodes = new[] { Node("node-a", "172.16.0.1"), Node("node-b", "172.16.0.2") };
 
-        var cluster = Build([Claim("192.0.2.10", "web", "u1")], [Service("web", "u1")], [], target: ForwardTarget.NodePort, nodes: nodes);
-        var local = Build([Claim("192.0.2.10", "web", "u1")], [Service("web", "u1", policy: "Local")], [], node: "node-b", target: ForwardTarget.NodePort, nodes: nodes);
+        var (cluster, _) = Build([Claim("192.0.2.10", "web", "u1")], [Service("web", "u1")], [], target: ForwardTarget.NodePort, nodes: nodes);
+        var (local, _) = Build([Claim("192.0.2.10", "web", "u1")], [Service("web", "u1", policy: "Local")], [], node: "node-b", target: ForwardTarget.NodePort, nodes: nodes);
 
         cluster.Services[Key(80)].Destinations.Should().Equal(new Destination(IPAddressValue.Parse("172.16.0.1"), 30080), new Destination(IPAddressValue.Parse("172.16.0.2"), 30080));
         local.Services[Key(80)].Destinations.Select(d => d.Address.ToString()).Should().Equal("172.16.0.2");
@@ -217,10 +217,10 @@ public class DesiredStateTests
     {
         var slice = Slice("web", "IPv4", HttpPort, Endpoint("10.0.0.2", "node-a"));
 
-        var state = Build([Claim("192.0.2.10", "web", "u1")], [Service("web", "u1", new() { [WellKnown.Annotations.ForwardMethod] = annotation })], [slice]);
+        var (state, served) = Build([Claim("192.0.2.10", "web", "u1")], [Service("web", "u1", new() { [WellKnown.Annotations.ForwardMethod] = annotation })], [slice]);
 
         state.Services[Key(80)].Destinations.Single().Method.Should().Be(expected);
-        state.Warnings.Count.Should().Be(warned ? 1 : 0);
+        served.Warnings.Count.Should().Be(warned ? 1 : 0);
     }
 
     [Test]
@@ -233,7 +233,7 @@ public class DesiredStateTests
             Slice("web", "IPv6", HttpPort, Endpoint("fd00::2", "node-a")),
         };
 
-        var state = Build([Claim("2001:db8::10", "web", "u1")], [Service("web", "u1")], slices);
+        var (state, _) = Build([Claim("2001:db8::10", "web", "u1")], [Service("web", "u1")], slices);
 
         state.Services[Key(80, vip: v6)].Destinations.Select(d => d.Address.ToString()).Should().Equal("fd00::2");
     }
@@ -246,12 +246,12 @@ public class DesiredStateTests
         broken.Spec.Ports = new ExplodingList<V1ServicePort>();
         var slices = new[] { Slice("web", "IPv4", HttpPort, Endpoint("10.244.1.2", "node-b")) };
 
-        var state = Build([Claim("192.0.2.10", "web", "u1"), Claim("192.0.2.11", "broken", "u2")], [broken, good], slices);
+        var (state, served) = Build([Claim("192.0.2.10", "web", "u1"), Claim("192.0.2.11", "broken", "u2")], [broken, good], slices);
 
         state.Services[Key(80)].Destinations.Select(d => d.Address.ToString()).Should().Equal("10.244.1.2");
         state.Addresses.Should().Equal(Vip);
         state.Services.Keys.Should().NotContain(k => k.Address == IPAddressValue.Parse("192.0.2.11"), "nothing half-read of the broken Service is served");
-        state.Warnings.Should().ContainSingle().Which.Should().Be(new ServiceWarning("default", "broken", "InvalidService",
+        served.Warnings.Should().ContainSingle().Which.Should().Be(new ServiceWarning("default", "broken", "InvalidService",
             "the node agent cannot read this Service (InvalidOperationException: a failure nobody foresaw); it is not served from this node until it changes"));
     }
 

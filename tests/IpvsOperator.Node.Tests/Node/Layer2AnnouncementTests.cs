@@ -45,7 +45,7 @@ public class Layer2AnnouncementTests : ControllerFixture
 
     private Node StartNode(string name, string? announceInterface = null, Action<NodeDataplane>? prepare = null, IpvsOperator.Node.Health.IProber? prober = null)
     {
-        var dataplane = NodeDataplanes.InMemory();
+        var dataplane = NodeDataplaneFactory.InMemory();
         prepare?.Invoke(dataplane);
         var agent = new NodeAgent(ApiConnection.Of(Client), dataplane, new NodeAgentOptions
         {

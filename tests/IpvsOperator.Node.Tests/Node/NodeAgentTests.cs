@@ -34,7 +34,7 @@ public class NodeAgentTests : ControllerFixture
         agents.Clear();
     }
 
-    private static NodeDataplane InMemory() => NodeDataplanes.InMemory();
+    private static NodeDataplane InMemory() => NodeDataplaneFactory.InMemory();
 
     private NodeAgent StartAgent(NodeDataplane dataplane, NodeAgentOptions? options = null, IpvsOperator.Node.Health.IProber? prober = null)
     {

@@ -12,5 +12,5 @@ public class SyncLifecycleTests
 {
     [Test]
     public void Random_histories_keep_the_kernel_equal_to_the_desired_state([Values(1, 2, 3, 4, 5, 6, 7, 8)] int seed) =>
-        new SyncLifecycle(NodeDataplanes.InMemory(), seed).Run(steps: 400);
+        new SyncLifecycle(NodeDataplaneFactory.InMemory(), seed).Run(steps: 400);
 }

@@ -31,7 +31,6 @@ public class SyncTests
     private static DesiredState Desired(params (VirtualService Service, Destination[] Destinations)[] services) => new(
         services.Select(s => s.Service.Key.Address).ToHashSet(),
         services.ToDictionary(s => s.Service.Key, s => (s.Service, (IReadOnlyList<Destination>)s.Destinations)),
-        [],
         new HashSet<VirtualServiceKey>());
 
     private static bool Ours(IPAddressValue address) => address.ToString().StartsWith("192.0.2.", StringComparison.Ordinal);

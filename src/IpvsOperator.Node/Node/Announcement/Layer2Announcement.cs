@@ -10,45 +10,46 @@ namespace IpvsOperator.Node.Announcement;
 
 /// <summary>
 /// Layer 2 announcement on one node, wired together: the election decides which VIPs this node
-/// holds, the announcer makes the LAN send their traffic here, and the status shows on the
+/// holds, the announcing interface makes the LAN send their traffic here, and the status shows on the
 /// Services who announces them. The kernel follows the election on the election's loop; the API
 /// writes happen on the agent's sync loop (<see cref="PublishAsync"/>).
 /// </summary>
 public sealed class Layer2Announcement
 {
     private readonly AnnouncementElection election;
-    private readonly Layer2Announcer announcer;
+    private readonly AnnouncingInterface announcingInterface;
     private readonly AnnouncementStatus status;
     private readonly ApiConnection api;
     private readonly string nodeName;
     private readonly Layer2Options options;
     private readonly ILoggerFactory loggers;
     private readonly TimeProvider clock;
+    private volatile ServedServices served = ServedServices.Empty;
 
-    /// <param name="isVip">Whether an address on the announcing interface is a VIP (ours to remove when not held).</param>
     /// <param name="changed">Called when the held addresses or the problem change: the agent publishes them after its next sync.</param>
     /// <param name="canSourceNat">Whether this node's source NAT works (else it announces only addresses that need none).</param>
     public Layer2Announcement(ApiConnection api, NodeDataplane dataplane, string nodeName, Layer2Options options, EventRecorder events,
-        Func<IPAddressValue, bool> isVip, Action changed, Func<bool> canSourceNat, ILoggerFactory loggers, TimeProvider clock)
+        Action changed, Func<bool> canSourceNat, ILoggerFactory loggers, TimeProvider clock)
     {
         options.Validate();
         (this.api, this.nodeName, this.options, this.loggers, this.clock) = (api, nodeName, options, loggers, clock);
-        announcer = new Layer2Announcer(dataplane, options, isVip, loggers.CreateLogger<Layer2Announcer>(), clock);
+        // A claimed address on the announcing interface is a VIP: ours to remove when not held.
+        announcingInterface = new AnnouncingInterface(dataplane, options, address => served.Allocated.Contains(address), loggers.CreateLogger<AnnouncingInterface>(), clock);
         election = new AnnouncementElection(api, nodeName, options, loggers.CreateLogger<AnnouncementElection>(), clock)
         {
-            CanAnnounce = announcer.Ready,
+            CanAnnounce = announcingInterface.Ready,
             CanSourceNat = canSourceNat,
         };
         status = new AnnouncementStatus(api, events, nodeName, loggers.CreateLogger<AnnouncementStatus>(), clock);
         election.HeldChanged += held =>
         {
-            announcer.Apply(held);
+            announcingInterface.Apply(held);
             status.Update(held);
             changed();
         };
-        election.Renewed += announcer.Apply;
+        election.Renewed += announcingInterface.Apply;
         election.Took += status.RecordTakeover;
-        announcer.ProblemChanged += _ => changed();
+        announcingInterface.ProblemChanged += _ => changed();
     }
 
     /// <summary>The addresses this node announces now.</summary>
@@ -58,19 +59,29 @@ public sealed class Layer2Announcement
     public bool SpeaksFor(V1Service service) => status.SpeaksFor(service);
 
     /// <summary>Why the VIPs cannot be announced now (null: they can).</summary>
-    public string? Problem => announcer.Problem;
+    public string? Problem => announcingInterface.Problem;
+
+    /// <summary>
+    /// After every completed sync, what the node serves: the election stands for its VIPs from its
+    /// next round, and the announcing interface removes only claimed addresses.
+    /// </summary>
+    public void Offer(ServedServices served) => this.served = served;
 
     /// <summary>
     /// Takes part in the election until cancelled, then steps down (a clean stop hands the
-    /// addresses over at once). <paramref name="candidates"/> gives the VIPs and who may announce each.
+    /// addresses over at once), standing for the VIPs of the last <see cref="Offer"/>.
     /// </summary>
-    public Task RunAsync(Func<IReadOnlyDictionary<IPAddressValue, Candidacy>> candidates, CancellationToken cancellationToken) =>
+    public Task RunAsync(CancellationToken cancellationToken) =>
         Task.Run(async () =>
         {
             using var peers = await PeersAsync(cancellationToken);
             election.Peers = peers;
-            await election.RunAsync(candidates, cancellationToken);
+            await election.RunAsync(Candidates, cancellationToken);
         }, CancellationToken.None);
+
+    /// <summary>The VIPs whose pool announces them on layer 2, with who may announce each.</summary>
+    private IReadOnlyDictionary<IPAddressValue, Candidacy> Candidates() =>
+        served.Announced.Where(a => a.Value.Announce.Layer2).ToDictionary(a => a.Key, a => new Candidacy(a.Value.Eligible, a.Value.NeedsSourceNat));
 
     /// <summary>The heartbeats with the other agents, when a heartbeat address is set: listening before the first renewal says where.</summary>
     private async Task<PeerHeartbeats?> PeersAsync(CancellationToken cancellationToken)
@@ -107,5 +118,5 @@ public sealed class Layer2Announcement
     /// and clears it from the <paramref name="services"/> announced no longer.
     /// </summary>
     public Task PublishAsync(IReadOnlyDictionary<IPAddressValue, AnnouncedAddress> announced, IEnumerable<V1Service> services, CancellationToken cancellationToken) =>
-        status.PublishAsync(announced, services, announcer.Interface, cancellationToken);
+        status.PublishAsync(announced, services, announcingInterface.Interface, cancellationToken);
 }

@@ -19,8 +19,9 @@ internal static class BgpPlanner
     /// <summary>The standard label that keeps a node out of external load balancers (as kube-proxy and cloud providers honour it).</summary>
     public const string ExcludeLabel = "node.kubernetes.io/exclude-from-external-load-balancers";
 
+    /// <param name="announced">The VIPs the last completed sync found this node serves (<see cref="ServedServices.Announced"/>).</param>
     public static BgpPlan Plan(string nodeName, V1Node? node, IReadOnlyList<V1Alpha1BGPPeer> peers, IReadOnlyList<V1Secret> secrets,
-        DesiredState desired, bool canSourceNat, string? withdrawn, string secretNamespace = WellKnown.NodeNamespace)
+        IReadOnlyDictionary<IPAddressValue, AnnouncedAddress> announced, bool canSourceNat, string? withdrawn, string secretNamespace = WellKnown.NodeNamespace)
     {
         var labels = node?.Metadata.Labels;
         if (withdrawn is null && labels?.ContainsKey(ExcludeLabel) == true)
@@ -29,7 +30,7 @@ internal static class BgpPlanner
         }
         var planned = PlanPeers(labels, peers, secrets, secretNamespace);
         var announcements = new List<BgpAnnouncement>();
-        foreach (var (vip, address) in desired.Announced.OrderBy(a => a.Key))
+        foreach (var (vip, address) in announced.OrderBy(a => a.Key))
         {
             var settings = address.Announce;
             if (!settings.Bgp || !BgpPeerReader.Selects(settings.NodeSelector, labels)

@@ -51,7 +51,7 @@ public class BgpAnnouncementTests : ControllerFixture
     private (NodeAgent Agent, InMemoryBgpSpeaker Speaker, CancellationTokenSource Stop, Task Run) StartAgent(string node = "node-a", NodeDataplane? dataplane = null, bool layer2 = false,
         string secretNamespace = WellKnown.NodeNamespace, BgpOptions? bgp = null, TimeSpan? syncPeriod = null)
     {
-        dataplane ??= NodeDataplanes.InMemory();
+        dataplane ??= NodeDataplaneFactory.InMemory();
         var speaker = (InMemoryBgpSpeaker)dataplane.Bgp!;
         var agent = new NodeAgent(ApiConnection.Of(Client), dataplane, new NodeAgentOptions
         {
@@ -212,7 +212,7 @@ public class BgpAnnouncementTests : ControllerFixture
         var (_, vip) = await ServiceFromAsync("bgp-failing");
         await CreatePeerAsync("tor-d", "10.0.0.250");
         var ipvs = new IpvsOperator.Tests.Node.NodeAgentTests.UnavailableIpvs(new InMemoryIpvs()) { Available = true };
-        var (agent, speaker, _, _) = StartAgent(dataplane: NodeDataplanes.InMemory() with { Ipvs = ipvs });
+        var (agent, speaker, _, _) = StartAgent(dataplane: NodeDataplaneFactory.InMemory() with { Ipvs = ipvs });
         await Eventually.TrueAsync(() => speaker.Networks.Contains($"{vip}/32"), "announced while the node syncs");
 
         ipvs.Available = false;
@@ -232,7 +232,7 @@ public class BgpAnnouncementTests : ControllerFixture
         await CreateAnnouncedPoolAsync("bgp-unreachable", "198.51.100.228/30", new PoolAnnouncement { Modes = [PoolAnnouncement.BgpMode] });
         var (_, vip) = await ServiceFromAsync("bgp-unreachable");
         await CreatePeerAsync("tor-f", "10.0.0.248");
-        var dataplane = NodeDataplanes.InMemory();
+        var dataplane = NodeDataplaneFactory.InMemory();
         var speaker = (InMemoryBgpSpeaker)dataplane.Bgp!;
         speaker.Failure = new InvalidOperationException("vtysh: failed to connect to any daemons");
 
@@ -264,7 +264,7 @@ public class BgpAnnouncementTests : ControllerFixture
         await CreateAnnouncedPoolAsync("bgp-late", "198.51.100.240/30", new PoolAnnouncement { Modes = [PoolAnnouncement.BgpMode] });
         await ServiceFromAsync("bgp-late");
         await CreatePeerAsync("tor-late", "10.0.0.250");
-        var dataplane = NodeDataplanes.InMemory();
+        var dataplane = NodeDataplaneFactory.InMemory();
         var speaker = (InMemoryBgpSpeaker)dataplane.Bgp!;
         StartAgent(dataplane: dataplane);
         await Eventually.TrueAsync(async () => await ShownAsync() is { Established: "1/1" }, "the session is up");
@@ -309,7 +309,7 @@ public class BgpAnnouncementTests : ControllerFixture
         using var logs = new CollectingLoggerProvider();
         var speaker = new IpvsOperator.Dataplane.Bgp.FrrSpeaker(new IpvsOperator.Dataplane.Bgp.FrrPaths(tools, Path.Combine(tools, "frr.conf"), tools, Path.Combine(tools, "frr-reload.py")),
             logs.Factory.CreateLogger("FrrSpeaker"), TimeSpan.FromSeconds(60));
-        var agent = new NodeAgent(ApiConnection.Of(Client), NodeDataplanes.InMemory() with { Bgp = speaker }, new NodeAgentOptions
+        var agent = new NodeAgent(ApiConnection.Of(Client), NodeDataplaneFactory.InMemory() with { Bgp = speaker }, new NodeAgentOptions
         {
             NodeName = "node-a",
             SyncPeriod = TimeSpan.FromMilliseconds(300),
@@ -344,7 +344,7 @@ public class BgpAnnouncementTests : ControllerFixture
         await CreateAnnouncedPoolAsync("bgp-stop", "198.51.100.224/30", new PoolAnnouncement { Modes = [PoolAnnouncement.BgpMode] });
         var (_, vip) = await ServiceFromAsync("bgp-stop");
         await CreatePeerAsync("tor-e", "10.0.0.249");
-        var dataplane = NodeDataplanes.InMemory();
+        var dataplane = NodeDataplaneFactory.InMemory();
         var (_, speaker, stop, run) = StartAgent(dataplane: dataplane);
         await Eventually.TrueAsync(() => speaker.Networks.Contains($"{vip}/32"), "announced");
 
@@ -363,7 +363,7 @@ public class BgpAnnouncementTests : ControllerFixture
         await CreateAnnouncedPoolAsync("bgp-slow-poll", "198.51.100.236/30", new PoolAnnouncement { Modes = [PoolAnnouncement.BgpMode] });
         await ServiceFromAsync("bgp-slow-poll");
         await CreatePeerAsync("tor-slow-poll", "10.0.0.251");
-        var dataplane = NodeDataplanes.InMemory();
+        var dataplane = NodeDataplaneFactory.InMemory();
         var speaker = (InMemoryBgpSpeaker)dataplane.Bgp!;
         speaker.Refuse(IPAddressValue.Parse("10.0.0.251"), "OPEN Message Error/Bad Peer AS");
         var hour = TimeSpan.FromHours(1);

@@ -8,7 +8,7 @@ using k8s.Models;
 
 namespace IpvsOperator.Tests.Node.Bgp;
 
-/// <summary>What a node says over BGP, as a pure function of the BGPPeers, their Secrets, the pools and the desired state.</summary>
+/// <summary>What a node says over BGP, as a pure function of the BGPPeers, their Secrets, the pools and the addresses the node serves.</summary>
 public class BgpPlannerTests
 {
     private static IPAddressValue Ip(string text) => IPAddressValue.Parse(text);
@@ -32,8 +32,8 @@ public class BgpPlannerTests
     private static V1Service Service(string policy = "Cluster") =>
         new() { Metadata = new V1ObjectMeta { Name = "web", NamespaceProperty = "default" }, Spec = new V1ServiceSpec { Type = "LoadBalancer", ExternalTrafficPolicy = policy } };
 
-    private static DesiredState Desired(params (string Vip, AnnouncedAddress Address)[] vips) =>
-        DesiredState.Empty with { Announced = vips.ToDictionary(v => Ip(v.Vip), v => v.Address) };
+    private static Dictionary<IPAddressValue, AnnouncedAddress> Announcing(params (string Vip, AnnouncedAddress Address)[] vips) =>
+        vips.ToDictionary(v => Ip(v.Vip), v => v.Address);
 
     private static AnnouncedAddress Announced(PoolAnnouncementSettings? settings = null, IReadOnlySet<string>? eligible = null, string policy = "Cluster", bool needsSourceNat = false) =>
         new(eligible, [Service(policy)], needsSourceNat) { Announce = settings ?? PoolAnnouncementSettings.Default };
@@ -48,7 +48,7 @@ public class BgpPlannerTests
                 Peer("spine", "fd00::1"),
             ],
             [Secret("tor-1", "password", "s3cret\n")],
-            Desired(("198.51.100.1", Announced()), ("2001:db8::1", Announced())), canSourceNat: true, withdrawn: null);
+            Announcing(("198.51.100.1", Announced()), ("2001:db8::1", Announced())), canSourceNat: true, withdrawn: null);
 
         plan.RouterId.Should().Be(Ip("10.0.0.11"), "the node's InternalIP");
         plan.Peers.Select(p => (p.Name, p.Problem)).Should().Equal(("spine", null), ("tor-1", null));
@@ -72,7 +72,7 @@ public class BgpPlannerTests
                 Peer("g-garbled", "10.0.1.300"),
             ],
             [Secret("there", "password", "x"), Secret("spaced", "password", "two words")],
-            Desired(), canSourceNat: true, withdrawn: null);
+            Announcing(), canSourceNat: true, withdrawn: null);
 
         plan.Peers.Select(p => (p.Name, p.Peering is not null, p.Problem)).Should().Equal(
             ("a-first", true, null),
@@ -88,14 +88,14 @@ public class BgpPlannerTests
     [Test]
     public void Cluster_policy_announces_from_every_node_and_Local_only_from_nodes_with_endpoints()
     {
-        var desired = Desired(
+        var announced = Announcing(
             ("198.51.100.1", Announced()),
             ("198.51.100.2", Announced(eligible: new HashSet<string> { "node-b" }, policy: "Local")),
             ("198.51.100.3", Announced(eligible: new HashSet<string> { "node-a" }, policy: "Local")));
 
-        BgpPlanner.Plan("node-a", Node(), [Peer("tor", "10.0.0.254")], [], desired, true, null).Announcements.Select(a => a.Prefix)
+        BgpPlanner.Plan("node-a", Node(), [Peer("tor", "10.0.0.254")], [], announced, true, null).Announcements.Select(a => a.Prefix)
             .Should().Equal("198.51.100.1/32", "198.51.100.3/32");
-        BgpPlanner.Plan("node-b", Node("node-b"), [Peer("tor", "10.0.0.254")], [], desired, true, null).Announcements.Select(a => a.Prefix)
+        BgpPlanner.Plan("node-b", Node("node-b"), [Peer("tor", "10.0.0.254")], [], announced, true, null).Announcements.Select(a => a.Prefix)
             .Should().Equal("198.51.100.1/32", "198.51.100.2/32");
     }
 
@@ -105,39 +105,39 @@ public class BgpPlannerTests
         var layer2Only = PoolAnnouncementSettings.Default with { Bgp = false };
         var rack2 = PoolAnnouncementSettings.Default with { NodeSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["rack"] = "2" } } };
         var aggregated = PoolAnnouncementSettings.Default with { Communities = ["64500:100"], LocalPreference = 150, AggregationLength = 24 };
-        var desired = Desired(
+        var announced = Announcing(
             ("198.51.100.1", Announced(layer2Only)),
             ("198.51.100.2", Announced(rack2)),
             ("203.0.113.5", Announced(aggregated)),
             ("203.0.113.6", Announced(aggregated)),
             ("203.0.113.7", Announced(aggregated, eligible: new HashSet<string> { "node-a" }, policy: "Local")));
 
-        var plan = BgpPlanner.Plan("node-a", Node(labels: ("rack", "1")), [Peer("tor", "10.0.0.254")], [], desired, true, null);
+        var plan = BgpPlanner.Plan("node-a", Node(labels: ("rack", "1")), [Peer("tor", "10.0.0.254")], [], announced, true, null);
 
         plan.Announcements.Select(a => a.Prefix).Should().Equal("203.0.113.0/24", "203.0.113.0/24", "203.0.113.7/32");
         plan.Prefixes.Should().Be(2, "the aggregate is one route, the Local VIP another");
         plan.Render().Should().Contain("network 203.0.113.0/24 route-map ipvs-attributes-1").And.Contain("set community 64500:100 additive").And.Contain("set local-preference 150");
-        BgpPlanner.Plan("node-b", Node("node-b", labels: ("rack", "2")), [Peer("tor", "10.0.0.254")], [], desired, true, null).Announcements.Select(a => a.Prefix)
+        BgpPlanner.Plan("node-b", Node("node-b", labels: ("rack", "2")), [Peer("tor", "10.0.0.254")], [], announced, true, null).Announcements.Select(a => a.Prefix)
             .Should().Contain("198.51.100.2/32");
     }
 
     [Test]
     public void A_withdrawn_node_keeps_its_sessions_but_announces_nothing_and_so_does_one_excluded_by_the_standard_label_or_without_source_NAT()
     {
-        var desired = Desired(("198.51.100.1", Announced()), ("198.51.100.2", Announced(needsSourceNat: true)));
+        var announced = Announcing(("198.51.100.1", Announced()), ("198.51.100.2", Announced(needsSourceNat: true)));
         var peers = new[] { Peer("tor", "10.0.0.254") };
 
-        var failing = BgpPlanner.Plan("node-a", Node(), peers, [], desired, true, "its syncs are failing (3 in a row)");
+        var failing = BgpPlanner.Plan("node-a", Node(), peers, [], announced, true, "its syncs are failing (3 in a row)");
         failing.Render().Should().Contain("neighbor 10.0.0.254 remote-as 64500").And.Contain("neighbor 10.0.0.254 route-map ipvs-withdraw out")
             .And.Contain("route-map ipvs-withdraw deny 10", "the networks stay, sent to nobody: one line to withdraw them all and to announce them again");
         (failing.Prefixes, failing.Withdrawn).Should().Be((0, "its syncs are failing (3 in a row)"));
 
-        var excluded = BgpPlanner.Plan("node-a", Node(labels: (BgpPlanner.ExcludeLabel, "")), peers, [], desired, true, null);
+        var excluded = BgpPlanner.Plan("node-a", Node(labels: (BgpPlanner.ExcludeLabel, "")), peers, [], announced, true, null);
         excluded.Withdrawn.Should().Be($"the node has the label {BgpPlanner.ExcludeLabel}");
         excluded.Render().Should().Contain("route-map ipvs-withdraw out");
-        BgpPlanner.Plan("node-a", Node(), peers, [], desired, true, null).Render().Should().NotContain("ipvs-withdraw");
+        BgpPlanner.Plan("node-a", Node(), peers, [], announced, true, null).Render().Should().NotContain("ipvs-withdraw");
 
-        BgpPlanner.Plan("node-a", Node(), peers, [], desired, canSourceNat: false, null).Announcements.Select(a => a.Prefix)
+        BgpPlanner.Plan("node-a", Node(), peers, [], announced, canSourceNat: false, null).Announcements.Select(a => a.Prefix)
             .Should().Equal(["198.51.100.1/32"], "a VIP whose traffic needs source NAT is not drawn to a node whose source NAT fails");
     }
 
@@ -172,13 +172,13 @@ public class BgpPlannerTests
             Metadata = new V1ObjectMeta { Name = AllocationNames.For(Ip("198.51.100.1")) },
             Spec = new IPAllocationSpec { Address = "198.51.100.1", Pool = "wide", ServiceRef = new ServiceReference { Namespace = "default", Name = "web", Uid = "u1" } },
         };
-        var desired = DesiredStateBuilder.Build(new ClusterView([claim], [service], [], []) { Pools = [pool] }, "node-a");
+        var (_, served) = DesiredStateBuilder.Build(new ClusterView([claim], [service], [], []) { Pools = [pool] }, "node-a");
 
-        var plan = BgpPlanner.Plan("node-a", Node(), [Peer("tor-1", "10.0.1.254")], [], desired, canSourceNat: true, withdrawn: null);
+        var plan = BgpPlanner.Plan("node-a", Node(), [Peer("tor-1", "10.0.1.254")], [], served.Announced, canSourceNat: true, withdrawn: null);
 
         plan.Announcements.Select(a => a.Prefix).Should().Equal(["198.51.100.1/32"], "never an aggregate reaching beyond the pool");
         plan.Announcements.Single().Communities.Should().Equal(["64500:7"], "the pool's other settings still hold");
-        desired.Warnings.Should().ContainSingle().Which.Should().Be(new ServiceWarning("default", "web", "InvalidPoolAnnouncement",
+        served.Warnings.Should().ContainSingle().Which.Should().Be(new ServiceWarning("default", "web", "InvalidPoolAnnouncement",
             "IPPool wide: spec.announce.bgp.aggregationLength 1 is shorter than the pool's prefix 198.51.100.0/28: every node would announce 128.0.0.0/1, addresses outside the pool; valid: 28 to 32; " +
             "each of its addresses is announced alone (/32, /128)"));
     }

@@ -11,23 +11,23 @@ namespace IpvsOperator.Tests.Node;
 
 /// <summary>The announcing interface kept equal to the held addresses, on the in-memory dataplane.</summary>
 [FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
-public class Layer2AnnouncerTests
+public class AnnouncingInterfaceTests
 {
     private static readonly IPAddressValue Vip = IPAddressValue.Parse("198.51.100.1");
     private static readonly IPAddressValue NodeAddress = IPAddressValue.Parse("192.0.2.11");
     private readonly ManualClock clock;
     private readonly NodeDataplane dataplane;
 
-    public Layer2AnnouncerTests()
+    public AnnouncingInterfaceTests()
     {
         clock = new ManualClock();
-        dataplane = NodeDataplanes.InMemory(clock);
+        dataplane = NodeDataplaneFactory.InMemory(clock);
     }
 
     private InMemoryAddressManager Links => (InMemoryAddressManager)dataplane.Links;
     private InMemoryNeighbourAdvertiser Advertiser => (InMemoryNeighbourAdvertiser)dataplane.Advertiser;
 
-    private Layer2Announcer Announcer(Layer2Options? options = null) =>
+    private AnnouncingInterface Announcer(Layer2Options? options = null) =>
         new(dataplane, options ?? new Layer2Options(), a => a == Vip, NullLogger.Instance, clock);
 
     [Test]
