@@ -48,6 +48,17 @@ public static class WellKnown
 
         /// <summary>"true": an endpoint found down is removed at once and its connections reset (expire_nodest_conn), instead of finishing at weight 0.</summary>
         public const string HealthCheckResetConnections = "ipvsoperator.io/health-check-reset-connections";
+
+        /// <summary>Every annotation above: a Service's key under ipvsoperator.io/ that is none of them is misspelt or stale.</summary>
+        public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
+        {
+            LoadBalancerIPs, AddressPool, AllowSharedIP, AllowSharedIPNamespaces, Scheduler, ForwardMethod, AllocatedFromPool,
+            HealthCheck, HealthCheckPort, HealthCheckPath, HealthCheckExpectedStatus, HealthCheckInterval, HealthCheckTimeout,
+            HealthCheckHealthyThreshold, HealthCheckUnhealthyThreshold, HealthCheckResetConnections,
+        };
+
+        /// <summary>The prefix of the annotations above.</summary>
+        public const string Prefix = Group + "/";
     }
 
     public static class Finalizers

@@ -4,26 +4,30 @@ using IpvsOperator.Entities;
 using IpvsOperator.Readers;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Webhooks;
-using k8s;
 
 namespace IpvsOperator.Webhooks;
 
 /// <summary>An IPAllocation must be named after its address and lie in the pool it names.</summary>
 [ValidatingWebhook("ipallocations.ipvsoperator.io", "/validate-ipallocation", Groups = [WellKnown.Group], Versions = [WellKnown.Version],
     Resources = ["ipallocations"])]
-internal sealed class AllocationValidator(EntityClient<V1Alpha1IPPool> pools) : IAdmissionValidator
+internal sealed class AllocationValidator(EntityClient<V1Alpha1IPPool> pools) : ValidationWebhook<V1Alpha1IPAllocation>
 {
-    public async Task<AdmissionVerdict> ValidateAsync(AdmissionRequest request, CancellationToken cancellationToken)
+    protected override Task<AdmissionVerdict> CreateAsync(V1Alpha1IPAllocation entity, CancellationToken cancellationToken) =>
+        CheckAsync(entity, cancellationToken);
+
+    protected override Task<AdmissionVerdict> UpdateAsync(V1Alpha1IPAllocation oldEntity, V1Alpha1IPAllocation newEntity, CancellationToken cancellationToken) =>
+        CheckAsync(newEntity, cancellationToken);
+
+    private async Task<AdmissionVerdict> CheckAsync(V1Alpha1IPAllocation allocation, CancellationToken cancellationToken)
     {
-        var allocation = KubernetesJson.Deserialize<V1Alpha1IPAllocation>(request.NewObject!.Value);
         if (!IPAddressValue.TryParse(allocation.Spec.Address, out var address))
         {
             return AdmissionVerdict.Deny($"spec.address '{allocation.Spec.Address}' is not an IP address; expected e.g. 192.0.2.10 or 2001:db8::a");
         }
         var expected = AllocationNames.For(address);
-        if (request.Name != expected)
+        if (allocation.Metadata.Name != expected)
         {
-            return AdmissionVerdict.Deny($"IPAllocation {request.Name} claims {address}; the claim of {address} must be named {expected}");
+            return AdmissionVerdict.Deny($"IPAllocation {allocation.Metadata.Name} claims {address}; the claim of {address} must be named {expected}");
         }
         var pool = await pools.GetAsync(null, allocation.Spec.Pool, cancellationToken);
         if (pool is null)

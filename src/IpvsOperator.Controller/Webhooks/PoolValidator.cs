@@ -1,13 +1,11 @@
 using IpvsOperator.AllocationReaders;
 using IpvsOperator.Readers;
-using System.Text.Json;
 using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
 using IpvsOperator.Ipam;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Rbac;
 using IpvsOperator.Runtime.Webhooks;
-using k8s;
 using k8s.Models;
 
 namespace IpvsOperator.Webhooks;
@@ -26,67 +24,78 @@ internal sealed class PoolValidator(
     EntityClient<V1Alpha1IPPool> pools,
     EntityClient<V1Alpha1IPAllocation> allocations,
     EntityClient<V1Service> services,
-    EntityClient<V1Namespace> namespaces) : IAdmissionValidator
+    EntityClient<V1Namespace> namespaces) : ValidationWebhook<V1Alpha1IPPool>
 {
     private const int Named = 5;
 
-    public async Task<AdmissionVerdict> ValidateAsync(AdmissionRequest request, CancellationToken cancellationToken)
-    {
-        var claims = (await allocations.ListAllAsync(cancellationToken: cancellationToken)).Items.Where(a => a.Spec.Pool == request.Name).ToList();
-        if (request.Operation == "DELETE")
-        {
-            return claims.Count == 0
-                ? AdmissionVerdict.Allow
-                : AdmissionVerdict.Deny($"IPPool {request.Name} still has {claims.Count} allocated address(es): {Describe(claims)}; delete those Services or give them other addresses first");
-        }
+    protected override Task<AdmissionVerdict> CreateAsync(V1Alpha1IPPool entity, CancellationToken cancellationToken) =>
+        CheckAsync(entity, cancellationToken);
 
-        // The CRD's limits, checked on the raw review before anything is built from it: the API server
-        // never sends more, so a review that has more comes from someone else, refused at the cost of counting.
-        if (OverLimits(request.NewObject!.Value) is { } tooLarge)
+    protected override Task<AdmissionVerdict> UpdateAsync(V1Alpha1IPPool oldEntity, V1Alpha1IPPool newEntity, CancellationToken cancellationToken) =>
+        CheckAsync(newEntity, cancellationToken);
+
+    protected override async Task<AdmissionVerdict> DeleteAsync(V1Alpha1IPPool entity, CancellationToken cancellationToken)
+    {
+        var name = entity.Metadata.Name;
+        var claims = await ClaimsAsync(name, cancellationToken);
+        return claims.Count == 0
+            ? AdmissionVerdict.Allow
+            : AdmissionVerdict.Deny($"IPPool {name} still has {claims.Count} allocated address(es): {Describe(claims)}; delete those Services or give them other addresses first");
+    }
+
+    private async Task<AdmissionVerdict> CheckAsync(V1Alpha1IPPool pool, CancellationToken cancellationToken)
+    {
+        // The pool's own fields first: a pool that cannot be read costs no API read.
+        var name = pool.Metadata.Name;
+        // The CRD's limits, before any entry is parsed: the API server never sends more, so a review
+        // that has more comes from someone else, refused at the cost of counting.
+        if (OverLimits(pool.Spec) is { } tooLarge)
         {
-            return AdmissionVerdict.Deny($"IPPool {request.Name}: {tooLarge}");
+            return AdmissionVerdict.Deny($"IPPool {name}: {tooLarge}");
         }
-        var pool = KubernetesJson.Deserialize<V1Alpha1IPPool>(request.NewObject!.Value);
         var parsed = PoolReader.Read(pool);
         if (!parsed.Succeeded)
         {
-            return AdmissionVerdict.Deny($"IPPool {request.Name}: {string.Join("; ", parsed.Errors)}");
+            return AdmissionVerdict.Deny($"IPPool {name}: {string.Join("; ", parsed.Errors)}");
         }
         if (PoolAnnouncementReader.Read(pool).Errors is { Count: > 0 } announceErrors)
         {
-            return AdmissionVerdict.Deny($"IPPool {request.Name}: {string.Join("; ", announceErrors)}");
+            return AdmissionVerdict.Deny($"IPPool {name}: {string.Join("; ", announceErrors)}");
         }
+
         var others = (await pools.ListAllAsync(cancellationToken: cancellationToken)).Items
-            .Where(p => p.Metadata.Name != request.Name).Select(PoolReader.Read).Where(p => p.Succeeded).Select(p => p.Pool!);
+            .Where(p => p.Metadata.Name != name).Select(PoolReader.Read).Where(p => p.Succeeded).Select(p => p.Pool!);
         var overlaps = PoolOverlaps.Between(parsed.Pool!, others);
         if (overlaps.Any)
         {
-            return AdmissionVerdict.Deny($"IPPool {request.Name}: {overlaps}; pools may not share addresses");
+            return AdmissionVerdict.Deny($"IPPool {name}: {overlaps}; pools may not share addresses");
         }
+        var claims = await ClaimsAsync(name, cancellationToken);
         var dropped = claims.Where(c => !IPAddressValue.TryParse(c.Spec.Address, out var address) || !parsed.Pool!.Ranges.Any(r => r.Contains(address))).ToList();
         if (dropped.Count > 0)
         {
-            return AdmissionVerdict.Deny($"IPPool {request.Name}: the update drops allocated address(es) {Describe(dropped)}; keep them in spec.addresses or release them first");
+            return AdmissionVerdict.Deny($"IPPool {name}: the update drops allocated address(es) {Describe(dropped)}; keep them in spec.addresses or release them first");
         }
         var excluded = await ExcludedHoldersAsync(parsed.Pool!, claims, cancellationToken);
         if (excluded.Count > 0)
         {
-            return AdmissionVerdict.Deny($"IPPool {request.Name}: spec.serviceAllocation would no longer serve Services that hold its addresses: " +
+            return AdmissionVerdict.Deny($"IPPool {name}: spec.serviceAllocation would no longer serve Services that hold its addresses: " +
                 $"{string.Join("; ", excluded.Take(Named))}{(excluded.Count > Named ? " and more" : string.Empty)}; change those Services (or their namespaces) first, or release their addresses");
         }
         return AdmissionVerdict.Allow;
     }
 
-    private static string? OverLimits(JsonElement pool)
+    private async Task<List<V1Alpha1IPAllocation>> ClaimsAsync(string pool, CancellationToken cancellationToken) =>
+        (await allocations.ListAllAsync(cancellationToken: cancellationToken)).Items.Where(a => a.Spec.Pool == pool).ToList();
+
+    private static string? OverLimits(IPPoolSpec? spec)
     {
-        if (!pool.TryGetProperty("spec", out var spec) || spec.ValueKind != JsonValueKind.Object
-            || !spec.TryGetProperty("addresses", out var addresses) || addresses.ValueKind != JsonValueKind.Array)
+        if (spec?.Addresses is not { } addresses)
         {
             return null;
         }
-        var count = addresses.GetArrayLength();
-        return count > IPPoolSpec.MaxAddresses || addresses.EnumerateArray().Any(a => a.ValueKind != JsonValueKind.String || a.GetString()!.Length > IPPoolSpec.MaxAddressLength)
-            ? $"spec.addresses may hold at most {IPPoolSpec.MaxAddresses} entries of at most {IPPoolSpec.MaxAddressLength} characters; it holds {count}"
+        return addresses.Count > IPPoolSpec.MaxAddresses || addresses.Any(a => a is null || a.Length > IPPoolSpec.MaxAddressLength)
+            ? $"spec.addresses may hold at most {IPPoolSpec.MaxAddresses} entries of at most {IPPoolSpec.MaxAddressLength} characters; it holds {addresses.Count}"
             : null;
     }
 

@@ -1,30 +1,36 @@
 using IpvsOperator.AllocationReaders;
 using IpvsOperator.Entities;
+using IpvsOperator.Ipam;
 using IpvsOperator.Readers;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Text;
 using IpvsOperator.Runtime.Webhooks;
-using k8s;
 using k8s.Models;
 
 namespace IpvsOperator.Webhooks;
 
 /// <summary>
-/// A LoadBalancer Service of ours is refused when its annotations do not parse (two addresses of
-/// one family among them, a health check that is not one), a requested address lies in no pool or outside the pool it names, or a
-/// requested pool does not exist: what the controller would refuse anyway, said at once. Registered with failurePolicy
-/// Ignore: our outage must never stop Services being created in the cluster; and with a matchCondition, so that
-/// the API server sends us LoadBalancer Services only, never the cluster's other Services.
+/// A LoadBalancer Service of ours is refused when its annotations do not parse (two addresses of one
+/// family among them, an unknown scheduler or forward method, a health check that is not one), a
+/// requested address lies in no pool or outside the pool it names, or a requested pool does not
+/// exist: what the controller or the node agents would refuse anyway, said at once. A key under
+/// ipvsoperator.io/ that the operator does not know is let through with a warning (kubectl prints
+/// it). Registered with failurePolicy Ignore: our outage must never stop Services being created in
+/// the cluster; and with a matchCondition, so that the API server sends us LoadBalancer Services
+/// only, never the cluster's other Services.
 /// </summary>
 [ValidatingWebhook("services.ipvsoperator.io", "/validate-service", Resources = ["services"], FailurePolicy = "Ignore",
     MatchConditionName = "load-balancers-only", MatchCondition = "object.spec.type == 'LoadBalancer'")]
-internal sealed class ServiceValidator(EntityClient<V1Alpha1IPPool> pools, bool defaultClass) : IAdmissionValidator
+internal sealed class ServiceValidator(EntityClient<V1Alpha1IPPool> pools, bool defaultClass) : ValidationWebhook<V1Service>
 {
-    public async Task<AdmissionVerdict> ValidateAsync(AdmissionRequest request, CancellationToken cancellationToken)
+    protected override Task<AdmissionVerdict> CreateAsync(V1Service entity, CancellationToken cancellationToken) =>
+        CheckAsync(entity, cancellationToken);
+
+    protected override Task<AdmissionVerdict> UpdateAsync(V1Service oldEntity, V1Service newEntity, CancellationToken cancellationToken) =>
+        CheckAsync(newEntity, cancellationToken);
+
+    private async Task<AdmissionVerdict> CheckAsync(V1Service service, CancellationToken cancellationToken)
     {
-        var service = KubernetesJson.Deserialize<V1Service>(request.NewObject!.Value);
-        service.Metadata ??= new V1ObjectMeta { Name = request.Name };
-        service.Metadata.NamespaceProperty ??= request.Namespace;
         // A Service on its way out is served no more: refusing its updates would only keep the
         // controller from removing its finalizer (a value that slipped in while this webhook was down
         // would hold the Service for ever).
@@ -32,15 +38,18 @@ internal sealed class ServiceValidator(EntityClient<V1Alpha1IPPool> pools, bool 
         {
             return AdmissionVerdict.Allow;
         }
-        var (parsed, error) = ServiceRequestReader.Read(service, new Dictionary<string, string>());
-        if (parsed is null)
-        {
-            return AdmissionVerdict.Deny(error!);
-        }
-        if (HealthCheckReader.Read(service).Error is { } healthCheckError)
-        {
-            return AdmissionVerdict.Deny(healthCheckError);
-        }
+        // What the Service itself says is checked before any pool is read.
+        var (request, requestError) = ServiceRequestReader.Read(service, new Dictionary<string, string>());
+        var (_, errors, warnings) = ServiceIpvsSettingsReader.Read(service);
+        var verdict = request is null ? AdmissionVerdict.Deny(requestError!)
+            : errors.Count > 0 ? AdmissionVerdict.Deny(string.Join("; ", errors.Select(e => e.Message)))
+            : await PoolVerdictAsync(request, cancellationToken);
+        return warnings.Count > 0 ? verdict with { Warnings = warnings } : verdict;
+    }
+
+    /// <summary>Whether the pool and the addresses the Service asks for exist.</summary>
+    private async Task<AdmissionVerdict> PoolVerdictAsync(ServiceRequest parsed, CancellationToken cancellationToken)
+    {
         var known = (await pools.ListAllAsync(cancellationToken: cancellationToken)).Items
             .Select(p => (p.Metadata.Name, Parsed: PoolReader.Read(p))).ToList();
         if (parsed.Pool is { } wanted && known.All(p => p.Name != wanted))

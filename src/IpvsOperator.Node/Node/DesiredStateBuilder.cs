@@ -17,7 +17,6 @@ namespace IpvsOperator.Node;
 /// </summary>
 public static class DesiredStateBuilder
 {
-    public const uint DefaultAffinityTimeout = 10800;
     public const string ServiceNameLabel = "kubernetes.io/service-name";
 
     /// <param name="isDown">The health checker's verdict; null: no endpoint is down (nothing probed yet).</param>
@@ -132,11 +131,14 @@ public static class DesiredStateBuilder
         string nodeName, ForwardTarget target, Func<ProbeTarget, bool> isDown)
     {
         var mine = new Contribution();
-        var scheduler = Scheduler(service, mine.Warnings);
-        var method = Method(service, mine.Warnings);
-        var check = target == ForwardTarget.Endpoints ? HealthCheckOf(service, mine.Warnings) : null;
-        var affinity = service.Spec.SessionAffinity == "ClientIP";
-        var timeout = affinity ? (uint?)service.Spec.SessionAffinityConfig?.ClientIP?.TimeoutSeconds ?? DefaultAffinityTimeout : 0u;
+        var (settings, errors, _) = ServiceIpvsSettingsReader.Read(service);
+        // Forwarding to node ports leaves the endpoints to kube-proxy: nothing is probed, so a bad health check costs nothing.
+        var check = target == ForwardTarget.Endpoints ? settings.HealthCheck : null;
+        foreach (var error in errors.Where(e => target == ForwardTarget.Endpoints || e.Reason != ServiceAnnotationError.InvalidHealthCheck))
+        {
+            mine.Warnings.Add(new ServiceWarning(service.Metadata.NamespaceProperty, service.Metadata.Name, error.Reason, error.FallbackMessage));
+        }
+        var method = ForwardMethodNamed(settings.ForwardMethod);
         var local = service.Spec.ExternalTrafficPolicy == "Local";
         var slices = slicesOfService.Where(s => s.AddressType == (vip.Family == IPFamily.IPv4 ? "IPv4" : "IPv6")).ToList();
         if (local)
@@ -163,7 +165,7 @@ public static class DesiredStateBuilder
             {
                 destinations = Checked(key, destinations, check, isDown, mine.Probed, mine.Cut, service, port, mine.Warnings);
             }
-            mine.Services[key] = (new VirtualService(key, scheduler, affinity, timeout), destinations);
+            mine.Services[key] = (new VirtualService(key, settings.Scheduler, settings.Persistent, settings.PersistenceTimeout), destinations);
             if (method == ForwardMethod.Masquerade && !local)
             {
                 mine.SourceNat.Add(key);
@@ -275,16 +277,6 @@ public static class DesiredStateBuilder
         return [.. destinations.Select(d => down.Contains(d) ? d with { Weight = 0 } : d)];
     }
 
-    private static HealthCheck? HealthCheckOf(V1Service service, List<ServiceWarning> warnings)
-    {
-        var (check, error) = HealthCheckReader.Read(service);
-        if (error is not null)
-        {
-            warnings.Add(new ServiceWarning(service.Metadata.NamespaceProperty, service.Metadata.Name, "InvalidHealthCheck", $"{error}; its endpoints are not checked"));
-        }
-        return check;
-    }
-
     private static List<Destination> NodePortDestinations(IReadOnlyList<V1Node> nodes, V1ServicePort port, IPFamily family, string? onlyNode, ForwardMethod method)
     {
         if (port.NodePort is not { } nodePort || nodePort is < 1 or > ushort.MaxValue)
@@ -298,33 +290,12 @@ public static class DesiredStateBuilder
             .Select(a => new Destination(a, (ushort)nodePort, 1, method))];
     }
 
-    private static string Scheduler(V1Service service, List<ServiceWarning> warnings)
+    /// <summary>The dataplane's forward method for a name <see cref="ServiceIpvsSettingsReader"/> accepts.</summary>
+    internal static ForwardMethod ForwardMethodNamed(string name) => name switch
     {
-        var wanted = service.Metadata.Annotations?.TryGetValue(WellKnown.Annotations.Scheduler, out var s) == true ? s.Trim() : "rr";
-        if (IpvsSchedulers.Known.Contains(wanted))
-        {
-            return wanted;
-        }
-        warnings.Add(new ServiceWarning(service.Metadata.NamespaceProperty, service.Metadata.Name, "UnknownScheduler",
-            $"annotation {WellKnown.Annotations.Scheduler}: '{QuotedValue.Of(wanted)}' is not an IPVS scheduler; using rr. Valid: {string.Join(", ", IpvsSchedulers.Known.Order(StringComparer.Ordinal))}"));
-        return "rr";
-    }
-
-    private static ForwardMethod Method(V1Service service, List<ServiceWarning> warnings)
-    {
-        var wanted = service.Metadata.Annotations?.TryGetValue(WellKnown.Annotations.ForwardMethod, out var m) == true ? m.Trim() : "masq";
-        switch (wanted)
-        {
-            case "masq":
-                return ForwardMethod.Masquerade;
-            case "droute":
-                return ForwardMethod.DirectRoute;
-            case "tunnel":
-                return ForwardMethod.Tunnel;
-            default:
-                warnings.Add(new ServiceWarning(service.Metadata.NamespaceProperty, service.Metadata.Name, "UnknownForwardMethod",
-                    $"annotation {WellKnown.Annotations.ForwardMethod}: '{QuotedValue.Of(wanted)}' is not a forward method; using masq. Valid: masq, droute, tunnel"));
-                return ForwardMethod.Masquerade;
-        }
-    }
+        "masq" => ForwardMethod.Masquerade,
+        "droute" => ForwardMethod.DirectRoute,
+        "tunnel" => ForwardMethod.Tunnel,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, $"not one of {string.Join(", ", ServiceIpvsSettingsReader.ForwardMethods)}"),
+    };
 }

@@ -279,6 +279,60 @@ public class WebhookTests : ControllerFixture
     }
 
     [Test]
+    public async Task A_Service_with_an_unknown_scheduler_or_forward_method_is_refused_naming_the_value_and_the_valid_ones()
+    {
+        var ns = await NewNamespaceAsync();
+        // Pinned to its own pool: the fixture's other tests reshape theirs.
+        await CreatePoolAsync("wh-svc-ipvs", "198.18.10.0/30");
+        Dictionary<string, string> Annotations(string key, string value) => new() { [WellKnown.Annotations.AddressPool] = "wh-svc-ipvs", [key] = value };
+
+        var scheduler = await ApiErrors.Of(() => CreateServiceAsync(ns, "sched", Annotations(WellKnown.Annotations.Scheduler, "fastest")));
+        var method = await ApiErrors.Of(() => CreateServiceAsync(ns, "method", Annotations(WellKnown.Annotations.ForwardMethod, "teleport")));
+
+        scheduler.Message.Should().Contain("admission webhook \"services.ipvsoperator.io\" denied the request")
+            .And.Contain("annotation ipvsoperator.io/scheduler: 'fastest' is not an IPVS scheduler; valid: dh, fo, lblc, lblcr, lc, mh, nq, ovf, rr, sed, sh, twos, wlc, wrr");
+        method.Message.Should().Contain("annotation ipvsoperator.io/forward-method: 'teleport' is not a forward method; valid: masq, droute, tunnel");
+        var accepted = Annotations(WellKnown.Annotations.Scheduler, "wlc");
+        accepted[WellKnown.Annotations.ForwardMethod] = "droute";
+        await CreateServiceAsync(ns, "sched", accepted);
+        var edit = await ApiErrors.Of(() => Client.CoreV1.PatchNamespacedServiceAsync(
+            new V1Patch("""{"metadata":{"annotations":{"ipvsoperator.io/scheduler":"nope"}}}""", V1Patch.PatchType.MergePatch), "sched", ns));
+        edit.Message.Should().Contain("'nope' is not an IPVS scheduler");
+    }
+
+    [Test]
+    public async Task Kubectl_apply_refuses_an_unknown_scheduler_and_warns_about_a_misspelt_annotation_key()
+    {
+        var ns = await NewNamespaceAsync();
+        await CreatePoolAsync("wh-svc-kubectl", "198.18.11.0/30");
+        using var kubectl = new KubectlSession(Server);
+        string Manifest(string name, string annotation) => kubectl.WriteFile($"{name}.yaml", $$"""
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: {{name}}
+              namespace: {{ns}}
+              annotations:
+                ipvsoperator.io/address-pool: wh-svc-kubectl
+                {{annotation}}
+            spec:
+              type: LoadBalancer
+              ports: [{port: 80}]
+            """);
+
+        var refused = await kubectl.RunAsync("apply", "-f", Manifest("nope", "ipvsoperator.io/scheduler: nope"));
+        var warned = await kubectl.RunAsync("apply", "-f", Manifest("misspelt", "ipvsoperator.io/sheduler: rr"));
+
+        refused.ExitCode.Should().NotBe(0);
+        refused.Error.Should().Contain("admission webhook \"services.ipvsoperator.io\" denied the request")
+            .And.Contain("annotation ipvsoperator.io/scheduler: 'nope' is not an IPVS scheduler; valid: dh, fo,");
+        warned.ExitCode.Should().Be(0, warned.Error);
+        warned.Output.Should().Contain("service/misspelt created");
+        warned.Error.Should().Contain("Warning: annotation ipvsoperator.io/sheduler is unknown to the operator and ignored; did you mean ipvsoperator.io/scheduler?");
+        (await Services.GetAsync(ns, "nope")).Should().BeNull();
+    }
+
+    [Test]
     public async Task Only_LoadBalancer_Services_reach_the_Service_webhook()
     {
         var ns = await NewNamespaceAsync();
@@ -317,7 +371,7 @@ public class WebhookTests : ControllerFixture
     }
 
     [Test]
-    public async Task A_review_sent_past_the_API_server_with_more_entries_than_the_CRD_allows_is_refused_before_parsing()
+    public async Task A_review_sent_past_the_API_server_with_more_entries_than_the_CRD_allows_is_refused_before_its_entries_are_parsed()
     {
         using var http = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true });
         var entries = string.Join(",", Enumerable.Repeat("\"198.51.100.7\"", IPPoolSpec.MaxAddresses + 1));

@@ -224,6 +224,32 @@ public class DesiredStateTests
     }
 
     [Test]
+    public void The_schedulers_the_Service_webhook_accepts_are_those_the_dataplane_knows() =>
+        ServiceIpvsSettingsReader.Schedulers.Should().BeEquivalentTo(IpvsSchedulers.Known,
+            "a scheduler the webhook refuses but the kernel has cannot be used; one it accepts but the kernel lacks fails on every node");
+
+    [Test]
+    public void Every_forward_method_the_Service_webhook_accepts_is_a_distinct_dataplane_method()
+    {
+        var methods = ServiceIpvsSettingsReader.ForwardMethods.Select(DesiredStateBuilder.ForwardMethodNamed).ToList();
+
+        methods.Should().OnlyHaveUniqueItems();
+        methods.Should().BeEquivalentTo(Enum.GetValues<ForwardMethod>().Where(m => m != ForwardMethod.LocalNode),
+            "every way the dataplane forwards to another host can be asked for (LocalNode is the kernel's own shortcut, never asked)");
+    }
+
+    [Test]
+    public void A_misspelt_annotation_key_changes_nothing_and_is_not_an_Event()
+    {
+        var service = Service("web", "u1", new() { ["ipvsoperator.io/sheduler"] = "wlc" });
+
+        var state = Build([Claim("192.0.2.10", "web", "u1")], [service], []);
+
+        state.Kernel.Services[Key(80)].Service.Scheduler.Should().Be("rr");
+        state.Served.Warnings.Should().BeEmpty("the Service webhook warns whoever applies it; the agents stay quiet, as before");
+    }
+
+    [Test]
     public void An_IPv6_address_takes_only_IPv6_endpoints()
     {
         var v6 = IPAddressValue.Parse("2001:db8::10");

@@ -1,0 +1,89 @@
+using System.Reflection;
+using IpvsOperator.Entities;
+using IpvsOperator.Readers;
+using k8s.Models;
+
+namespace IpvsOperator.Tests.Readers;
+
+/// <summary>A Service's IPVS settings as its owner writes them, and the messages the webhook and the agents give for bad ones.</summary>
+public class ServiceIpvsSettingsReaderTests
+{
+    private static V1Service Service(Dictionary<string, string>? annotations = null, string affinity = "None", int? timeout = null) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = "web", NamespaceProperty = "shop", Annotations = annotations },
+        Spec = new V1ServiceSpec
+        {
+            Type = "LoadBalancer", SessionAffinity = affinity, Ports = [new V1ServicePort { Port = 80, TargetPort = 8080, Protocol = "TCP" }],
+            SessionAffinityConfig = timeout is { } seconds ? new V1SessionAffinityConfig { ClientIP = new V1ClientIPConfig { TimeoutSeconds = seconds } } : null,
+        },
+    };
+
+    [Test]
+    public void A_Service_without_annotations_gets_round_robin_masquerading_no_persistence_and_no_health_check()
+    {
+        var (settings, errors, warnings) = ServiceIpvsSettingsReader.Read(Service());
+
+        settings.Should().Be(new ServiceIpvsSettings("rr", "masq", false, 0, null));
+        errors.Should().BeEmpty();
+        warnings.Should().BeEmpty();
+    }
+
+    [Test]
+    public void The_annotations_and_ClientIP_affinity_are_read()
+    {
+        var (settings, errors, _) = ServiceIpvsSettingsReader.Read(Service(new()
+        {
+            [WellKnown.Annotations.Scheduler] = " wlc ",
+            [WellKnown.Annotations.ForwardMethod] = "droute",
+            [WellKnown.Annotations.HealthCheck] = "tcp",
+        }, affinity: "ClientIP"));
+
+        errors.Should().BeEmpty();
+        settings.Scheduler.Should().Be("wlc");
+        settings.ForwardMethod.Should().Be("droute");
+        (settings.Persistent, settings.PersistenceTimeout).Should().Be((true, ServiceIpvsSettingsReader.DefaultPersistenceTimeout));
+        settings.HealthCheck!.Protocol.Should().Be(HealthCheckProtocol.Tcp);
+        ServiceIpvsSettingsReader.Read(Service(affinity: "ClientIP", timeout: 300)).Settings.PersistenceTimeout.Should().Be(300);
+    }
+
+    [Test]
+    public void Each_bad_value_is_an_error_naming_the_annotation_the_value_and_what_is_valid_and_a_fallback_takes_its_place()
+    {
+        var (settings, errors, _) = ServiceIpvsSettingsReader.Read(Service(new()
+        {
+            [WellKnown.Annotations.Scheduler] = "fastest",
+            [WellKnown.Annotations.ForwardMethod] = "teleport",
+            [WellKnown.Annotations.HealthCheck] = "ping",
+        }));
+
+        settings.Should().Be(new ServiceIpvsSettings("rr", "masq", false, 0, null));
+        errors.Select(e => e.Reason).Should().Equal("UnknownScheduler", "UnknownForwardMethod", "InvalidHealthCheck");
+        errors.Select(e => e.Message).Should().Equal(
+            "annotation ipvsoperator.io/scheduler: 'fastest' is not an IPVS scheduler; valid: dh, fo, lblc, lblcr, lc, mh, nq, ovf, rr, sed, sh, twos, wlc, wrr",
+            "annotation ipvsoperator.io/forward-method: 'teleport' is not a forward method; valid: masq, droute, tunnel",
+            "annotation ipvsoperator.io/health-check: 'ping' is not a health check; valid: tcp, http or https");
+        errors.Select(e => e.FallbackMessage).Should().Equal(
+            "annotation ipvsoperator.io/scheduler: 'fastest' is not an IPVS scheduler; using rr; valid: dh, fo, lblc, lblcr, lc, mh, nq, ovf, rr, sed, sh, twos, wlc, wrr",
+            "annotation ipvsoperator.io/forward-method: 'teleport' is not a forward method; using masq; valid: masq, droute, tunnel",
+            "annotation ipvsoperator.io/health-check: 'ping' is not a health check; valid: tcp, http or https; its endpoints are not checked");
+    }
+
+    [TestCase("ipvsoperator.io/sheduler", "annotation ipvsoperator.io/sheduler is unknown to the operator and ignored; did you mean ipvsoperator.io/scheduler?")]
+    [TestCase("ipvsoperator.io/Forward-Method", "annotation ipvsoperator.io/Forward-Method is unknown to the operator and ignored; did you mean ipvsoperator.io/forward-method?")]
+    [TestCase("ipvsoperator.io/healthcheck-port", "annotation ipvsoperator.io/healthcheck-port is unknown to the operator and ignored; did you mean ipvsoperator.io/health-check-port?")]
+    [TestCase("ipvsoperator.io/colour", "annotation ipvsoperator.io/colour is unknown to the operator and ignored")]
+    public void An_unknown_key_of_ours_is_a_warning_naming_it_and_the_nearest_known_key(string key, string warning)
+    {
+        var (settings, errors, warnings) = ServiceIpvsSettingsReader.Read(Service(new() { [key] = "wlc", ["example.com/scheduler"] = "x" }));
+
+        warnings.Should().Equal(warning);
+        errors.Should().BeEmpty();
+        settings.Scheduler.Should().Be("rr", "an unknown key is ignored");
+    }
+
+    [Test]
+    public void Every_annotation_the_operator_names_is_known() =>
+        WellKnown.Annotations.All.Should().BeEquivalentTo(typeof(WellKnown.Annotations).GetFields(BindingFlags.Public | BindingFlags.Static)
+            .Where(f => f.IsLiteral && f.FieldType == typeof(string) && f.Name != nameof(WellKnown.Annotations.Prefix)).Select(f => (string)f.GetRawConstantValue()!),
+            "a new annotation left out of the list would be warned about as unknown");
+}
