@@ -1,4 +1,4 @@
-using IpvsOperator.Node.Health;
+using IpvsOperator.Dataplane.Probing;
 
 namespace IpvsOperator.Commands;
 
@@ -11,9 +11,9 @@ internal sealed class LoopbackOnlyProber(IProber? loopback = null) : IProber, ID
 {
     private readonly NetworkProber? owned = loopback is null ? new NetworkProber() : null;
 
-    public Task<ProbeResult> ProbeAsync(ProbeTarget target, CancellationToken cancellationToken) =>
-        System.Net.IPAddress.IsLoopback(target.Address.ToIPAddress())
-            ? (loopback ?? owned!).ProbeAsync(target, cancellationToken)
+    public Task<ProbeResult> ProbeAsync(Probe probe, CancellationToken cancellationToken) =>
+        System.Net.IPAddress.IsLoopback(probe.Address.ToIPAddress())
+            ? (loopback ?? owned!).ProbeAsync(probe, cancellationToken)
             : Task.FromResult(ProbeResult.Ok(TimeSpan.Zero));
 
     public void Dispose() => owned?.Dispose();

@@ -25,5 +25,5 @@ public sealed record NodeHostOptions
     public Dataplane.Bgp.FrrPaths? Frr { get; init; }
 
     /// <summary>How endpoints are health-checked; null: from this node over the network.</summary>
-    public Node.Health.IProber? Prober { get; init; }
+    public Dataplane.Probing.IProber? Prober { get; init; }
 }

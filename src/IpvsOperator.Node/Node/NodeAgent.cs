@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using IpvsOperator.Addressing;
+using IpvsOperator.Dataplane.Probing;
 using IpvsOperator.Entities;
 using IpvsOperator.Node.Announcement;
 using IpvsOperator.Node.Bgp;

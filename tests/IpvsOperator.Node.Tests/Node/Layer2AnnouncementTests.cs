@@ -1,11 +1,13 @@
 using IpvsOperator.Addressing;
 using IpvsOperator.Commands;
 using IpvsOperator.Dataplane.InMemory;
+using IpvsOperator.Dataplane.Probing;
 using IpvsOperator.Entities;
 using IpvsOperator.Node;
 using IpvsOperator.Node.Announcement;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Tests.Controllers;
+using IpvsOperator.Tests.Dataplane.Probing;
 using IpvsOperator.Tests.Support;
 using k8s;
 using k8s.Models;
@@ -43,7 +45,7 @@ public class Layer2AnnouncementTests : ControllerFixture
         nodes.Clear();
     }
 
-    private Node StartNode(string name, string? announceInterface = null, Action<NodeDataplane>? prepare = null, IpvsOperator.Node.Health.IProber? prober = null)
+    private Node StartNode(string name, string? announceInterface = null, Action<NodeDataplane>? prepare = null, IProber? prober = null)
     {
         var dataplane = NodeDataplaneFactory.InMemory();
         prepare?.Invoke(dataplane);
@@ -51,7 +53,7 @@ public class Layer2AnnouncementTests : ControllerFixture
         {
             NodeName = name,
             Layer2 = new Layer2Options { Interface = announceInterface, Namespace = leases, LeaseDuration = TimeSpan.FromSeconds(2), RenewDeadline = TimeSpan.FromSeconds(1), RetryPeriod = TimeSpan.FromMilliseconds(200) },
-        }, NullLoggerFactory.Instance, prober: prober ?? new Health.ScriptedProber());
+        }, NullLoggerFactory.Instance, prober: prober ?? new ScriptedProber());
         var stop = new CancellationTokenSource();
         var node = new Node(name, dataplane, agent, Task.Run(() => agent.RunAsync(stop.Token)), stop);
         nodes.Add(node);
@@ -184,11 +186,11 @@ public class Layer2AnnouncementTests : ControllerFixture
     {
         // The two nodes see the endpoints differently (as nodes in different racks may): node-b's
         // probes of 10.244.2.2 fail. The Service shows what its announcing node finds.
-        var failingOnB = new IpvsOperator.Node.Health.ProbeResult(IpvsOperator.Node.Health.ProbeFailure.Timeout, TimeSpan.FromSeconds(1), "no answer in 500ms");
+        var failingOnB = new ProbeResult(ProbeFailure.Timeout, TimeSpan.FromSeconds(1), "no answer in 500ms");
         StartNode("node-a");
-        StartNode("node-b", prober: new Health.ScriptedProber
+        StartNode("node-b", prober: new ScriptedProber
         {
-            Answer = t => t.Address.ToString() == "10.244.2.2" ? failingOnB : IpvsOperator.Node.Health.ProbeResult.Ok(TimeSpan.FromMilliseconds(1)),
+            Answer = t => t.Address.ToString() == "10.244.2.2" ? failingOnB : ProbeResult.Ok(TimeSpan.FromMilliseconds(1)),
         });
         var (ns, vip) = await ServiceAsync("l2-health", "198.51.100.72/30", "Cluster", new Dictionary<string, string>
         {

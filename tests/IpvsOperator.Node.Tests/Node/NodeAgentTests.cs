@@ -3,10 +3,12 @@ using IpvsOperator.Commands;
 using IpvsOperator.Dataplane;
 using IpvsOperator.Dataplane.InMemory;
 using IpvsOperator.Dataplane.Netlink;
+using IpvsOperator.Dataplane.Probing;
 using IpvsOperator.Entities;
 using IpvsOperator.Node;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Tests.Controllers;
+using IpvsOperator.Tests.Dataplane.Probing;
 using IpvsOperator.Tests.Support;
 using k8s;
 using k8s.Models;
@@ -36,7 +38,7 @@ public class NodeAgentTests : ControllerFixture
 
     private static NodeDataplane InMemory() => NodeDataplaneFactory.InMemory();
 
-    private NodeAgent StartAgent(NodeDataplane dataplane, NodeAgentOptions? options = null, IpvsOperator.Node.Health.IProber? prober = null)
+    private NodeAgent StartAgent(NodeDataplane dataplane, NodeAgentOptions? options = null, IProber? prober = null)
     {
         var agent = new NodeAgent(ApiConnection.Of(Client), dataplane, options ?? new NodeAgentOptions { NodeName = "node-a" }, NullLoggerFactory.Instance, prober: prober);
         var stop = new CancellationTokenSource();
@@ -102,11 +104,11 @@ public class NodeAgentTests : ControllerFixture
         });
         await PublishEndpointsAsync(ns, "web", "10.244.1.2", "10.244.1.3", "10.244.1.4");
         var down = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
-        var prober = new Health.ScriptedProber
+        var prober = new ScriptedProber
         {
             Answer = t => down.ContainsKey(t.Address.ToString())
-                ? new IpvsOperator.Node.Health.ProbeResult(IpvsOperator.Node.Health.ProbeFailure.Status, TimeSpan.FromMilliseconds(1), "HTTP 503, expected 200-399")
-                : IpvsOperator.Node.Health.ProbeResult.Ok(TimeSpan.FromMilliseconds(1)),
+                ? new ProbeResult(ProbeFailure.Status, TimeSpan.FromMilliseconds(1), "HTTP 503, expected 200-399")
+                : ProbeResult.Ok(TimeSpan.FromMilliseconds(1)),
         };
         var dataplane = InMemory();
         var agent = StartAgent(dataplane, prober: prober);

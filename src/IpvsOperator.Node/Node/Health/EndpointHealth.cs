@@ -1,3 +1,5 @@
+using IpvsOperator.Dataplane.Probing;
+
 namespace IpvsOperator.Node.Health;
 
 /// <summary>

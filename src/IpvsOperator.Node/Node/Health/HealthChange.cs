@@ -1,3 +1,5 @@
+using IpvsOperator.Dataplane.Probing;
+
 namespace IpvsOperator.Node.Health;
 
 /// <summary>A target's verdict changed: down after its unhealthy threshold, up after its healthy one.</summary>

@@ -1,3 +1,5 @@
+using IpvsOperator.Dataplane.Probing;
+
 namespace IpvsOperator.Node.Health;
 
 /// <summary>
@@ -203,7 +205,7 @@ internal sealed class HealthChecker(IProber prober, TimeProvider clock, int maxC
         using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
-            return await prober.ProbeAsync(target, either.Token);
+            return await prober.ProbeAsync(target.ToProbe(), either.Token);
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {

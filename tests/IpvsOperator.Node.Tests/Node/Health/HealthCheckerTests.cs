@@ -1,7 +1,9 @@
 using IpvsOperator.Readers;
 using System.Collections.Concurrent;
 using IpvsOperator.Addressing;
+using IpvsOperator.Dataplane.Probing;
 using IpvsOperator.Node.Health;
+using IpvsOperator.Tests.Dataplane.Probing;
 using IpvsOperator.Tests.Support;
 
 namespace IpvsOperator.Tests.Node.Health;
@@ -56,7 +58,7 @@ public class HealthCheckerTests
         checker.IsDown(target).Should().BeFalse();
         changes.Should().HaveCount(2);
         changes[1].IsUp.Should().BeTrue();
-        prober.Calls[target].Should().Be(7, "one probe per round");
+        prober.Calls[target.ToProbe()].Should().Be(7, "one probe per round");
     }
 
     [Test]
@@ -74,19 +76,19 @@ public class HealthCheckerTests
             await checker.ProbeDueAsync(CancellationToken.None);
         }
         // 20 s: about 20 probes at 1 s ± 10%, about 2 at 10 s.
-        prober.Calls[fast].Should().BeInRange(17, 21);
-        prober.Calls[slow].Should().BeInRange(1, 3);
+        prober.Calls[fast.ToProbe()].Should().BeInRange(17, 21);
+        prober.Calls[slow.ToProbe()].Should().BeInRange(1, 3);
 
         // A probe that hangs is not started again while it runs.
         prober.Gate = new TaskCompletionSource();
         clock.Now += TimeSpan.FromSeconds(2);
         var hanging = checker.ProbeDueAsync(CancellationToken.None);
-        var before = prober.Calls[fast];
+        var before = prober.Calls[fast.ToProbe()];
         clock.Now += TimeSpan.FromSeconds(2);
         // Not awaited before the gate opens: with jitter the slow target can fall due now, and its
         // probe waits at the same gate (awaiting it here hung the suite, 2 runs of 6).
         var next = checker.ProbeDueAsync(CancellationToken.None);
-        prober.Calls[fast].Should().Be(before);
+        prober.Calls[fast.ToProbe()].Should().Be(before);
         prober.Gate.SetResult();
         await Task.WhenAll(hanging, next);
     }
@@ -162,26 +164,26 @@ public class HealthCheckerTests
             clock.Now += TimeSpan.FromSeconds(6);
             await checker.ProbeDueAsync(CancellationToken.None);
         }
-        prober.Calls[target].Should().Be(2);
+        prober.Calls[target.ToProbe()].Should().Be(2);
         checker.IsDown(target).Should().BeTrue();
         checker.LastFailure(target)!.Should().Be(new ProbeResult(ProbeFailure.Error, TimeSpan.Zero, "a bug in a prober"));
     }
 
     /// <summary>Endpoints of the given addresses accept and never answer (until the probe is cancelled); the others refuse at once.</summary>
-    private sealed class SilentProber(Func<ProbeTarget, bool> silent) : IProber
+    private sealed class SilentProber(Func<Probe, bool> silent) : IProber
     {
         private int silentInFlight;
         private int mostSilentInFlight;
 
-        public System.Collections.Concurrent.ConcurrentDictionary<ProbeTarget, int> Answered { get; } = new();
+        public System.Collections.Concurrent.ConcurrentDictionary<Probe, int> Answered { get; } = new();
 
         public int MostSilentInFlight => Volatile.Read(ref mostSilentInFlight);
 
-        public async Task<ProbeResult> ProbeAsync(ProbeTarget target, CancellationToken cancellationToken)
+        public async Task<ProbeResult> ProbeAsync(Probe probe, CancellationToken cancellationToken)
         {
-            if (!silent(target))
+            if (!silent(probe))
             {
-                Answered.AddOrUpdate(target, 1, (_, n) => n + 1);
+                Answered.AddOrUpdate(probe, 1, (_, n) => n + 1);
                 return Refused;
             }
             var now = Interlocked.Increment(ref silentInFlight);
@@ -208,7 +210,7 @@ public class HealthCheckerTests
         var slow = Http with { Interval = TimeSpan.FromMinutes(1), Timeout = TimeSpan.FromMinutes(1) };
         var hostile = Enumerable.Range(0, 299).Select(i => Target(i, slow)).ToList();
         var victim = Target(1000, Http with { Interval = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromMilliseconds(500), UnhealthyThreshold = 1 });
-        var prober = new SilentProber(t => t != victim);
+        var prober = new SilentProber(p => p != victim.ToProbe());
         // The operator's limit is far away here: what is measured is the sharing, not the limit.
         using var checker = new HealthChecker(prober, clock, maxConcurrentProbes: 64, maxProbeTimeout: TimeSpan.FromHours(1));
         var targets = hostile.ToDictionary(t => t, _ => (IReadOnlyCollection<(string, string)>)[("tenant-a", "slow")]);
@@ -219,7 +221,7 @@ public class HealthCheckerTests
         clock.Now += TimeSpan.FromMinutes(2); // every target is due
         var round = checker.ProbeDueAsync(stop.Token);
 
-        await Eventually.TrueAsync(() => checker.IsDown(victim), () => $"the other Service's dead backend is found while 299 probes hang; probed {prober.Answered.GetValueOrDefault(victim)} times");
+        await Eventually.TrueAsync(() => checker.IsDown(victim), () => $"the other Service's dead backend is found while 299 probes hang; probed {prober.Answered.GetValueOrDefault(victim.ToProbe())} times");
         prober.MostSilentInFlight.Should().Be(HealthChecker.DefaultMaxProbesPerService, "the silent Service holds its share of the 64 slots, no more");
         await stop.CancelAsync();
         await round.WaitAsync(TimeSpan.FromSeconds(20) * Eventually.Scale);

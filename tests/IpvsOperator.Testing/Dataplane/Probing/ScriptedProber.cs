@@ -1,22 +1,22 @@
 using System.Collections.Concurrent;
-using IpvsOperator.Node.Health;
+using IpvsOperator.Dataplane.Probing;
 
-namespace IpvsOperator.Tests.Node.Health;
+namespace IpvsOperator.Tests.Dataplane.Probing;
 
-/// <summary>Answers every probe as the test says, counting them per target and the most in flight at once.</summary>
+/// <summary>Answers every probe as the test says, counting them per probe and the most in flight at once.</summary>
 public sealed class ScriptedProber : IProber
 {
     private int inFlight;
-    public ConcurrentDictionary<ProbeTarget, int> Calls { get; } = new();
-    public Func<ProbeTarget, ProbeResult> Answer { get; set; } = _ => ProbeResult.Ok(TimeSpan.FromMilliseconds(1));
+    public ConcurrentDictionary<Probe, int> Calls { get; } = new();
+    public Func<Probe, ProbeResult> Answer { get; set; } = _ => ProbeResult.Ok(TimeSpan.FromMilliseconds(1));
     public TaskCompletionSource? Gate { get; set; }
     private int mostInFlight;
 
     public int MostInFlight => Volatile.Read(ref mostInFlight);
 
-    public async Task<ProbeResult> ProbeAsync(ProbeTarget target, CancellationToken cancellationToken)
+    public async Task<ProbeResult> ProbeAsync(Probe probe, CancellationToken cancellationToken)
     {
-        Calls.AddOrUpdate(target, 1, (_, n) => n + 1);
+        Calls.AddOrUpdate(probe, 1, (_, n) => n + 1);
         var now = Interlocked.Increment(ref inFlight);
         InterlockedMax(ref mostInFlight, now);
         try
@@ -25,7 +25,7 @@ public sealed class ScriptedProber : IProber
             {
                 await gate.Task;
             }
-            return Answer(target);
+            return Answer(probe);
         }
         finally
         {

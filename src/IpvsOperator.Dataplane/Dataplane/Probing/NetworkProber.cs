@@ -1,10 +1,9 @@
-using IpvsOperator.Readers;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Authentication;
 
-namespace IpvsOperator.Node.Health;
+namespace IpvsOperator.Dataplane.Probing;
 
 /// <summary>
 /// Probes from the node, as a load balancer's own checks do: tcp connects (and closes), http and
@@ -29,21 +28,21 @@ public sealed class NetworkProber : IProber, IDisposable
     })
     { Timeout = Timeout.InfiniteTimeSpan };
 
-    public async Task<ProbeResult> ProbeAsync(ProbeTarget target, CancellationToken cancellationToken)
+    public async Task<ProbeResult> ProbeAsync(Probe probe, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(target.Check.Timeout);
+        deadline.CancelAfter(probe.Timeout);
         try
         {
-            var failure = target.Check.Protocol == HealthCheckProtocol.Tcp
-                ? await ConnectAsync(target, deadline.Token)
-                : await RequestAsync(target, deadline.Token);
+            var failure = probe.Protocol == ProbeProtocol.Tcp
+                ? await ConnectAsync(probe, deadline.Token)
+                : await RequestAsync(probe, deadline.Token);
             return failure ?? ProbeResult.Ok(Stopwatch.GetElapsedTime(started));
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return new ProbeResult(ProbeFailure.Timeout, Stopwatch.GetElapsedTime(started), $"no answer within {target.Check.Timeout.TotalMilliseconds:F0} ms");
+            return new ProbeResult(ProbeFailure.Timeout, Stopwatch.GetElapsedTime(started), $"no answer within {probe.Timeout.TotalMilliseconds:F0} ms");
         }
         catch (Exception e) when (e is SocketException or HttpRequestException or IOException)
         {
@@ -51,28 +50,28 @@ public sealed class NetworkProber : IProber, IDisposable
         }
     }
 
-    private static async Task<ProbeResult?> ConnectAsync(ProbeTarget target, CancellationToken cancellationToken)
+    private static async Task<ProbeResult?> ConnectAsync(Probe probe, CancellationToken cancellationToken)
     {
-        using var socket = new Socket(target.Address.ToIPAddress().AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        await socket.ConnectAsync(new IPEndPoint(target.Address.ToIPAddress(), target.Port), cancellationToken);
+        using var socket = new Socket(probe.Address.ToIPAddress().AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(new IPEndPoint(probe.Address.ToIPAddress(), probe.Port), cancellationToken);
         return null;
     }
 
-    private async Task<ProbeResult?> RequestAsync(ProbeTarget target, CancellationToken cancellationToken)
+    private async Task<ProbeResult?> RequestAsync(Probe probe, CancellationToken cancellationToken)
     {
-        var scheme = target.Check.Protocol == HealthCheckProtocol.Https ? "https" : "http";
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"{scheme}://{target}{target.Check.Path}"));
+        var scheme = probe.Protocol == ProbeProtocol.Https ? "https" : "http";
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"{scheme}://{probe}{probe.Path}"));
         request.Headers.ConnectionClose = true;
         request.Headers.UserAgent.ParseAdd("ipvs-operator-health-check");
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         var status = (int)response.StatusCode;
-        return status >= target.Check.ExpectedStatusFrom && status <= target.Check.ExpectedStatusTo
+        return status >= probe.ExpectedStatusFrom && status <= probe.ExpectedStatusTo
             ? null
-            : new ProbeResult(ProbeFailure.Status, TimeSpan.Zero, $"HTTP {status}, expected {Expected(target.Check)}");
+            : new ProbeResult(ProbeFailure.Status, TimeSpan.Zero, $"HTTP {status}, expected {Expected(probe)}");
     }
 
-    private static string Expected(HealthCheck check) =>
-        check.ExpectedStatusFrom == check.ExpectedStatusTo ? $"{check.ExpectedStatusFrom}" : $"{check.ExpectedStatusFrom}-{check.ExpectedStatusTo}";
+    private static string Expected(Probe probe) =>
+        probe.ExpectedStatusFrom == probe.ExpectedStatusTo ? $"{probe.ExpectedStatusFrom}" : $"{probe.ExpectedStatusFrom}-{probe.ExpectedStatusTo}";
 
     private static ProbeFailure Classify(Exception e) => e switch
     {

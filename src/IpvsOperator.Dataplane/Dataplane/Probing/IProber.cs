@@ -1,7 +1,7 @@
-namespace IpvsOperator.Node.Health;
+namespace IpvsOperator.Dataplane.Probing;
 
 /// <summary>Probes one endpoint once; never throws for what the endpoint does, only returns the failure.</summary>
 public interface IProber
 {
-    Task<ProbeResult> ProbeAsync(ProbeTarget target, CancellationToken cancellationToken);
+    Task<ProbeResult> ProbeAsync(Probe probe, CancellationToken cancellationToken);
 }

@@ -1,4 +1,3 @@
-using IpvsOperator.Readers;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -6,17 +5,17 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using IpvsOperator.Addressing;
-using IpvsOperator.Node.Health;
+using IpvsOperator.Dataplane.Probing;
 
-namespace IpvsOperator.Tests.Node.Health;
+namespace IpvsOperator.Tests.Dataplane.Probing;
 
 /// <summary>The real probes, against servers on loopback that answer, refuse, hang or fail as the test says.</summary>
 public class NetworkProberTests
 {
-    private static readonly HealthCheck Tcp = new(HealthCheckProtocol.Tcp, null, "/", 200, 399, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(2), 2, 3);
-    private static readonly HealthCheck Http = Tcp with { Protocol = HealthCheckProtocol.Http, Path = "/healthz?deep=1" };
+    private static readonly Probe Tcp = new(ProbeProtocol.Tcp, IPAddressValue.Parse("127.0.0.1"), 0, "/", 200, 399, TimeSpan.FromSeconds(2));
+    private static readonly Probe Http = Tcp with { Protocol = ProbeProtocol.Http, Path = "/healthz?deep=1" };
 
-    private static ProbeTarget Loopback(int port, HealthCheck check) => new(IPAddressValue.Parse("127.0.0.1"), (ushort)port, check);
+    private static Probe Loopback(int port, Probe probe) => probe with { Port = (ushort)port };
 
     /// <summary>A one-shot-per-connection server: reads the request head, then answers with the given status, or never.</summary>
     private sealed class TestServer : IAsyncDisposable
@@ -146,7 +145,7 @@ public class NetworkProberTests
         using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddHours(1));
         using var exportable = X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
         using var prober = new NetworkProber();
-        var https = Http with { Protocol = HealthCheckProtocol.Https };
+        var https = Http with { Protocol = ProbeProtocol.Https };
         await using var tls = new TestServer(200, exportable);
         (await prober.ProbeAsync(Loopback(tls.Port, https), CancellationToken.None)).Healthy.Should().BeTrue();
 

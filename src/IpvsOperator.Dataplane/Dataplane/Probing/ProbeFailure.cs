@@ -1,4 +1,4 @@
-namespace IpvsOperator.Node.Health;
+namespace IpvsOperator.Dataplane.Probing;
 
 /// <summary>Why a probe failed, as the metrics and Events name it.</summary>
 public enum ProbeFailure
@@ -19,12 +19,4 @@ public enum ProbeFailure
 
     /// <summary>Anything else the network said (unreachable, a malformed answer).</summary>
     Error,
-}
-
-/// <summary>What one probe found; Detail names the status or the error for a message.</summary>
-public sealed record ProbeResult(ProbeFailure Failure, TimeSpan Latency, string Detail = "")
-{
-    public bool Healthy => Failure == ProbeFailure.None;
-
-    public static ProbeResult Ok(TimeSpan latency) => new(ProbeFailure.None, latency);
 }
