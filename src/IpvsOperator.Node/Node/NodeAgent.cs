@@ -153,9 +153,6 @@ public sealed class NodeAgent
     /// <summary>The addresses this node announces over BGP now (empty without BGP, or while withdrawn).</summary>
     public IReadOnlySet<IPAddressValue> AnnouncingOverBgp => bgp?.Announcing ?? new HashSet<IPAddressValue>();
 
-    /// <summary>This node's BGP sessions and announcements (null without BGP).</summary>
-    public IPVSNodeBgp? BgpStatus => bgp?.Status;
-
     /// <summary>Writes of this node's IPVSNode so far: on change, never once per sync or per VIP.</summary>
     public int StatusWrites => status.Writes;
 

@@ -13,27 +13,8 @@ public sealed class InMemoryIpvs : IIpvs
     private readonly Lock gate = new();
     private readonly Dictionary<VirtualServiceKey, (VirtualService Service, List<Destination> Destinations)> services = [];
 
-    private readonly List<string> unrepresented = [];
-
-    public IReadOnlyList<string> Unrepresented
-    {
-        get
-        {
-            lock (gate)
-            {
-                return [.. unrepresented];
-            }
-        }
-    }
-
-    /// <summary>A service of a kind the agent never makes (tests: a firewall-mark service someone added by hand).</summary>
-    public void AddUnrepresented(string shape)
-    {
-        lock (gate)
-        {
-            unrepresented.Add(shape);
-        }
-    }
+    /// <summary>Always empty: the twin holds only the kinds of service the agent makes.</summary>
+    public IReadOnlyList<string> Unrepresented => [];
 
     public IReadOnlyList<VirtualService> ListServices()
     {
