@@ -1,6 +1,5 @@
 using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane;
-using IpvsOperator.Dataplane.Netlink;
 using Microsoft.Extensions.Logging;
 
 namespace IpvsOperator.Node;
@@ -56,7 +55,7 @@ public sealed class SyncApplier(IIpvs ipvs, BindLink link, ILogger logger)
             {
                 Apply(operation);
             }
-            catch (NetlinkException error)
+            catch (DataplaneException error)
             {
                 errors.Add((operation, error.Message));
                 logger.LogWarning("{Operation} failed: {Error}", operation, error.Message);
