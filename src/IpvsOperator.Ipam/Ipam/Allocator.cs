@@ -154,6 +154,9 @@ public sealed class Allocator
 
     public IEnumerable<ClaimInfo> Claims => claims.Values.Select(c => c.ToInfo());
 
+    /// <summary>The pool that holds <paramref name="address"/>, or null.</summary>
+    public string? PoolOf(IPAddressValue address) => FindRange(address)?.Owner.Pool.Name;
+
     /// <summary>Capacity, allocated and available addresses of a pool, per family it serves.</summary>
     public IReadOnlyList<FamilyUsage> Usage(string pool)
     {
