@@ -201,6 +201,10 @@ public class ServiceAllocationTests : ControllerFixture
         await Eventually.TrueAsync(async () => (await EventsAsync(ns, "plain", WellKnown.Events.AllocationFailed)).Count > 0, "the Service is told why it waits");
         (await EventsAsync(ns, "plain", WellKnown.Events.AllocationFailed))[0].Message.Should()
             .Be($"address {address} is shared by Service {ns}/http under key 'front'; set the annotation ipvsoperator.io/allow-shared-ip: front to share it");
+
+        // Nothing left waiting for the tests after this one (the cluster and the pending gauge are shared).
+        await Client.CoreV1.DeleteNamespacedServiceAsync("plain", ns);
+        await Eventually.TrueAsync(async () => await Services.GetAsync(ns, "plain") is null, "the waiting Service goes");
     }
 
     [Test]
