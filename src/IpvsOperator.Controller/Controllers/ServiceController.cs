@@ -119,11 +119,12 @@ internal sealed class ServiceController(
         {
             ControllerMetrics.AllocationFailures.WithLabels(failure.Reason.ToString()).Inc();
         }
-        await events.RecordAsync(service, EventType.Warning, WellKnown.Events.AllocationFailed, failure.Message, cancellationToken);
+        var message = AllocationFailureMessage.Of(failure, request.Service);
+        await events.RecordAsync(service, EventType.Warning, WellKnown.Events.AllocationFailed, message, cancellationToken);
         if (unfit.Count > 0)
         {
             await events.RecordAsync(service, EventType.Normal, WellKnown.Events.IPReleased,
-                $"Released {string.Join(", ", unfit.Select(u => u.Address))}: it no longer fits the Service ({failure.Message})", cancellationToken);
+                $"Released {string.Join(", ", unfit.Select(u => u.Address))}: it no longer fits the Service ({message})", cancellationToken);
         }
         if (failure.Reason == AllocationFailureReason.PoolExhausted)
         {
@@ -132,7 +133,7 @@ internal sealed class ServiceController(
                 term.Pools.EnqueueAfter(ObjectKey.Of(pool), AllocationTerm.PoolStatusDelay);
             }
         }
-        return ReconcileResult.RetryWithBackoff(failure.ToString());
+        return ReconcileResult.RetryWithBackoff($"{failure.Reason}: {message}");
     }
 
     /// <summary>

@@ -25,10 +25,10 @@ public interface IAddressManager
 
     IReadOnlyList<IPAddressValue> ListAddresses(string link);
 
-    /// <summary>Adds a host address; NetlinkException (EEXIST) when it is there already.</summary>
+    /// <summary>Adds a host address; a <see cref="DataplaneException"/> (already exists) when it is there already.</summary>
     void AddAddress(string link, IPAddressValue address);
 
-    /// <summary>Removes a host address; NetlinkException (EADDRNOTAVAIL) when it is not there.</summary>
+    /// <summary>Removes a host address; a <see cref="DataplaneException"/> (address not available) when it is not there.</summary>
     void RemoveAddress(string link, IPAddressValue address);
 
     /// <summary>

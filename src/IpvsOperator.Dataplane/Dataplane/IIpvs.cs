@@ -7,8 +7,8 @@ public sealed record ServiceStats(ulong Connections, ulong PacketsIn, ulong Pack
 
 /// <summary>
 /// Linux IPVS: virtual services and their destinations. The netlink implementation and the
-/// in-memory one behave alike, errors included (EEXIST for a duplicate, ESRCH/ENOENT for a missing
-/// object), so one contract suite holds both to it.
+/// in-memory one behave alike, errors included (a <see cref="DataplaneException"/> that already
+/// exists for a duplicate, not found for a missing object), so one contract suite holds both to it.
 /// </summary>
 public interface IIpvs
 {
@@ -36,7 +36,7 @@ public interface IIpvs
     void DeleteDestination(VirtualServiceKey key, IPAddressValue address, ushort port);
 
     /// <summary>
-    /// The counters of one service; ESRCH when it does not exist. The kernel sums its per-CPU
+    /// The counters of one service; not found when it does not exist. The kernel sums its per-CPU
     /// counters every 2 s, so they lag the traffic by up to that.
     /// </summary>
     ServiceStats GetStats(VirtualServiceKey key);

@@ -16,7 +16,7 @@ internal static class IpvsExtensions
                 ipvs.DeleteService(key);
                 removed++;
             }
-            catch (Netlink.NetlinkException gone) when (gone.NotFound)
+            catch (DataplaneException gone) when (gone.NotFound)
             {
                 // Already gone: nothing to flush.
             }

@@ -299,9 +299,6 @@ public sealed class Allocator
             $"no IPPool {scope} Service {request.Service}" + (refusals.Count > 0 ? $": {string.Join("; ", refusals)}" : string.Empty));
     }
 
-    /// <summary>The Service annotation that lets a sharing key reach across namespaces (named in messages).</summary>
-    public const string SharingNamespacesAnnotation = "ipvsoperator.io/allow-shared-ip-namespaces";
-
     private static bool Allows(IReadOnlySet<string>? namespaces, string ns) => namespaces is not null && (namespaces.Contains(ns) || namespaces.Contains("*"));
 
     private static AllocationFailure? SharingConflict(Claim claim, ServiceKey service, string? sharingKey, IReadOnlyList<ServicePort> ports, IReadOnlySet<string>? shareWith)
@@ -320,7 +317,10 @@ public sealed class Allocator
         if (sharingKey is null)
         {
             return new AllocationFailure(AllocationFailureReason.RequestedAddressTaken,
-                $"address {claim.Address} is shared by Service {holders} under key '{claim.SharingKey}'; set the annotation ipvsoperator.io/allow-shared-ip: {claim.SharingKey} to share it");
+                $"address {claim.Address} is shared by Service {holders} under key '{claim.SharingKey}'")
+            {
+                SharingKey = claim.SharingKey,
+            };
         }
         if (sharingKey != claim.SharingKey)
         {
@@ -332,8 +332,11 @@ public sealed class Allocator
                 && !(Allows(shareWith, h.Key.Namespace) && Allows(claim.ShareWith?.GetValueOrDefault(h.Key), service.Namespace))) is { Key.Name: not null } stranger)
         {
             return new AllocationFailure(AllocationFailureReason.CrossNamespaceSharing,
-                $"address {claim.Address} is shared under key '{claim.SharingKey}' by Service {stranger.Key} of another namespace; sharing across namespaces needs both Services "
-                + $"to allow it: annotate Service {service} with {SharingNamespacesAnnotation}: {stranger.Key.Namespace} and Service {stranger.Key} with {SharingNamespacesAnnotation}: {service.Namespace}");
+                $"address {claim.Address} is shared under key '{claim.SharingKey}' by Service {stranger.Key} of another namespace; sharing across namespaces needs both Services to allow it")
+            {
+                SharingKey = claim.SharingKey,
+                Holder = stranger.Key,
+            };
         }
         var clashes = others.SelectMany(h => h.Value.Intersect(ports).Select(p => $"{p} (used by {h.Key})")).ToList();
         if (clashes.Count > 0)

@@ -25,15 +25,8 @@ namespace IpvsOperator.Node;
 /// </summary>
 [EntityRbac(typeof(V1Alpha1IPAllocation), Verbs = RbacVerb.List | RbacVerb.Watch, Component = "node")]
 [EntityRbac(typeof(V1Service), typeof(V1EndpointSlice), typeof(V1Node), Verbs = RbacVerb.List | RbacVerb.Watch, Component = "node")]
+// The Events it records, its announcers' included (they record through its recorder).
 [EntityRbac(typeof(Corev1Event), Verbs = RbacVerb.Create | RbacVerb.Get | RbacVerb.Update, Component = "node")]
-// The election's Leases live in the agents' own namespace: no Lease elsewhere (kube-node-lease
-// heartbeats, other components' leaders) can be read or written.
-[EntityRbac(typeof(V1Lease), Verbs = RbacVerb.Get | RbacVerb.List | RbacVerb.Watch | RbacVerb.Create | RbacVerb.Update | RbacVerb.Delete, Component = "node", Namespaced = true)]
-[GenericRbac(Resources = ["services/status"], Verbs = RbacVerb.Patch, Component = "node")]
-// Its own IPVSNode (made on first use, owned by its Node, whose uid it reads).
-[EntityRbac(typeof(V1Alpha1IPVSNode), Verbs = RbacVerb.Get | RbacVerb.Create | RbacVerb.Update, Component = "node")]
-[GenericRbac(Groups = [WellKnown.Group], Resources = ["ipvsnodes/status"], Verbs = RbacVerb.Update, Component = "node")]
-[EntityRbac(typeof(V1Node), Verbs = RbacVerb.Get, Component = "node")]
 // How each pool is announced; with BGP, the peers and their password Secrets (only in the agents' own namespace).
 [EntityRbac(typeof(V1Alpha1IPPool), typeof(V1Alpha1BGPPeer), Verbs = RbacVerb.List | RbacVerb.Watch, Component = "node")]
 [EntityRbac(typeof(V1Secret), Verbs = RbacVerb.List | RbacVerb.Watch, Component = "node", Namespaced = true)]
@@ -154,9 +147,6 @@ public sealed class NodeAgent
 
     /// <summary>The addresses this node announces over BGP now (empty without BGP, or while withdrawn).</summary>
     public IReadOnlySet<IPAddressValue> AnnouncingOverBgp => bgp?.Announcing ?? new HashSet<IPAddressValue>();
-
-    /// <summary>This node's BGP sessions and announcements (null without BGP).</summary>
-    public IPVSNodeBgp? BgpStatus => bgp?.Status;
 
     /// <summary>Writes of this node's IPVSNode so far: on change, never once per sync or per VIP.</summary>
     public int StatusWrites => status.Writes;

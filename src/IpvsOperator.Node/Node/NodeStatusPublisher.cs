@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using IpvsOperator.Entities;
 using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime.Rbac;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
@@ -17,6 +18,10 @@ namespace IpvsOperator.Node;
 /// first use, owned by the node's Node object so that it goes when the Node goes. A failed write is
 /// logged once and retried with the next offer.
 /// </summary>
+// Its own IPVSNode (made on first use, owned by its Node, whose uid it reads).
+[EntityRbac(typeof(V1Alpha1IPVSNode), Verbs = RbacVerb.Get | RbacVerb.Create | RbacVerb.Update, Component = "node")]
+[GenericRbac(Groups = [WellKnown.Group], Resources = ["ipvsnodes/status"], Verbs = RbacVerb.Update, Component = "node")]
+[EntityRbac(typeof(V1Node), Verbs = RbacVerb.Get, Component = "node")]
 public sealed class NodeStatusPublisher(ApiConnection api, string nodeName, IPVSNodeSpec spec, ILogger logger, TimeProvider? time = null)
 {
     public static readonly TimeSpan MinInterval = TimeSpan.FromSeconds(5);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime.Rbac;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
@@ -13,6 +14,7 @@ namespace IpvsOperator.Node;
 /// the agent may not change any Service's spec or metadata (see docs/operations.md, Security). A
 /// write that fails is logged and made on a later sync: callers are level-based.
 /// </summary>
+[GenericRbac(Resources = ["services/status"], Verbs = RbacVerb.Patch, Component = "node")]
 public sealed class ServiceConditions(ApiConnection api, ILogger logger, TimeProvider clock)
 {
     private readonly EntityClient<V1Service> serviceClient = new(api);

@@ -1,6 +1,5 @@
 using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane;
-using IpvsOperator.Dataplane.Netlink;
 using Microsoft.Extensions.Logging;
 
 namespace IpvsOperator.Node;
@@ -50,7 +49,7 @@ internal sealed class SyncApplier(IIpvs ipvs, BindLink link, ILogger logger)
             {
                 Apply(operation);
             }
-            catch (NetlinkException error)
+            catch (DataplaneException error)
             {
                 errors.Add((operation, error.Message));
                 logger.LogWarning("{Operation} failed: {Error}", operation, error.Message);

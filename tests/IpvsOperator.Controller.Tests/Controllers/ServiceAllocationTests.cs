@@ -188,6 +188,26 @@ public class ServiceAllocationTests : ControllerFixture
     }
 
     [Test]
+    public async Task A_Service_asking_for_a_shared_address_without_the_key_is_told_the_annotation_to_set()
+    {
+        var ns = await NewNamespaceAsync();
+        await CreatePoolAsync("shared-remedy", "198.51.100.76/30");
+        StartController();
+        await CreateServiceAsync(ns, "http", new Dictionary<string, string> { [WellKnown.Annotations.AllowSharedIP] = "front", [WellKnown.Annotations.AddressPool] = "shared-remedy" });
+        var address = await WaitForAddressAsync(ns, "http");
+
+        await CreateServiceAsync(ns, "plain", new Dictionary<string, string> { [WellKnown.Annotations.LoadBalancerIPs] = address }, port: 443);
+
+        await Eventually.TrueAsync(async () => (await EventsAsync(ns, "plain", WellKnown.Events.AllocationFailed)).Count > 0, "the Service is told why it waits");
+        (await EventsAsync(ns, "plain", WellKnown.Events.AllocationFailed))[0].Message.Should()
+            .Be($"address {address} is shared by Service {ns}/http under key 'front'; set the annotation ipvsoperator.io/allow-shared-ip: front to share it");
+
+        // Nothing left waiting for the tests after this one (the cluster and the pending gauge are shared).
+        await Client.CoreV1.DeleteNamespacedServiceAsync("plain", ns);
+        await Eventually.TrueAsync(async () => await Services.GetAsync(ns, "plain") is null, "the waiting Service goes");
+    }
+
+    [Test]
     public async Task Services_with_the_same_sharing_key_share_one_address_and_one_claim()
     {
         var ns = await NewNamespaceAsync();

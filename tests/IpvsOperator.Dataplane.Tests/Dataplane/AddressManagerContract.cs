@@ -36,12 +36,12 @@ public abstract class AddressManagerContract
         Manager.AddAddress(Link, address);
         Manager.ListAddresses(Link).Should().Contain(address);
         var again = () => Manager.AddAddress(Link, address);
-        again.Should().Throw<NetlinkException>().Which.AlreadyExists.Should().BeTrue();
+        again.Should().Throw<DataplaneException>().Which.AlreadyExists.Should().BeTrue();
 
         Manager.RemoveAddress(Link, address);
         Manager.ListAddresses(Link).Should().NotContain(address);
         var missing = () => Manager.RemoveAddress(Link, address);
-        missing.Should().Throw<NetlinkException>().Which.ErrorNumber.Should().Be(NetlinkException.EADDRNOTAVAIL);
+        missing.Should().Throw<DataplaneException>().Which.Error.Should().Be(DataplaneError.AddressNotAvailable);
     }
 
     [TestCase("192.0.2.20")]
@@ -58,10 +58,10 @@ public abstract class AddressManagerContract
     }
 
     [Test]
-    public void A_missing_link_is_ENODEV_naming_it()
+    public void A_missing_link_is_not_found_naming_it()
     {
         var act = () => Manager.AddAddress("no-such-link", IPAddressValue.Parse("192.0.2.1"));
-        act.Should().Throw<NetlinkException>().Where(e => e.NotFound && e.Message.Contains("no-such-link"));
+        act.Should().Throw<DataplaneException>().Where(e => e.NotFound && e.Message.Contains("no-such-link"));
     }
 }
 

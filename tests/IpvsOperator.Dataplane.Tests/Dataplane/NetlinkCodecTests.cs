@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using IpvsOperator.Addressing;
+using IpvsOperator.Dataplane;
 using IpvsOperator.Dataplane.Netlink;
 
 namespace IpvsOperator.Tests.Dataplane;
@@ -106,6 +107,15 @@ public class NetlinkCodecTests
         error.ErrorNumber.Should().Be(17);
         new NetlinkException(17, "add address 192.0.2.1/32 on ipvs-lb0").Message.Should().Be("add address 192.0.2.1/32 on ipvs-lb0 failed: already exists (EEXIST)");
     }
+
+    [TestCase(NetlinkException.EEXIST, DataplaneError.AlreadyExists)]
+    [TestCase(NetlinkException.ENOENT, DataplaneError.NotFound)]
+    [TestCase(NetlinkException.ESRCH, DataplaneError.NotFound)]
+    [TestCase(NetlinkException.ENODEV, DataplaneError.NotFound)]
+    [TestCase(NetlinkException.EADDRNOTAVAIL, DataplaneError.AddressNotAvailable)]
+    [TestCase(NetlinkException.EPERM, DataplaneError.Failed)]
+    public void An_errno_is_the_kind_of_refusal_callers_handle(int errno, DataplaneError error) =>
+        new NetlinkException(errno, "add IPVS service").Error.Should().Be(error);
 
     [Test]
     public void Truncated_input_is_an_error_naming_the_offset()

@@ -346,8 +346,8 @@ public class AllocatorTests
 
         allocator.Allocate(Request("x", address: "192.0.2.1", key: "k2", ports: [Https])).Failure!.Reason
             .Should().Be(AllocationFailureReason.SharingKeyMismatch);
-        allocator.Allocate(Request("y", address: "192.0.2.1", ports: [Https])).Failure!.Message
-            .Should().Contain("ipvsoperator.io/allow-shared-ip: k1");
+        allocator.Allocate(Request("y", address: "192.0.2.1", ports: [Https])).Failure
+            .Should().Match<AllocationFailure>(f => f.Reason == AllocationFailureReason.RequestedAddressTaken && f.SharingKey == "k1", "a Service with key k1 may share it");
         allocator.Allocate(Request("z", address: "192.0.2.2", key: "k1", ports: [Https])).Failure!.Reason
             .Should().Be(AllocationFailureReason.RequestedAddressTaken);
     }
@@ -360,8 +360,8 @@ public class AllocatorTests
 
         var uninvited = allocator.Allocate(Request("intruder", ns: "team-b", address: "192.0.2.0", key: "k", ports: [Https]));
         uninvited.Failure!.Reason.Should().Be(AllocationFailureReason.CrossNamespaceSharing);
-        uninvited.Failure.Message.Should().Contain("annotate Service team-b/intruder with ipvsoperator.io/allow-shared-ip-namespaces: team-a")
-            .And.Contain("Service team-a/web with ipvsoperator.io/allow-shared-ip-namespaces: team-b");
+        uninvited.Failure.SharingKey.Should().Be("k");
+        uninvited.Failure.Holder.Should().Be(new ServiceKey("team-a", "web"), "each Service must allow the other's namespace");
         Single(allocator.Allocate(Request("guest", ns: "team-b", key: "k", ports: [Https], shareWith: ["team-a"])))
             .Should().NotBe("192.0.2.0", "one side allowing it is not enough: the guest gets an address of its own");
 
@@ -371,7 +371,6 @@ public class AllocatorTests
             .Should().Be(partnerAddress, "both allow it");
         Single(allocator.Allocate(Request("same-ns", ns: "team-a", address: partnerAddress, key: "k", ports: [new ServicePort(PortProtocol.TCP, 8080)], shareWith: ["team-b"])))
             .Should().Be(partnerAddress, "within a namespace the key is enough, and team-b is allowed by this one too");
-        Allocator.SharingNamespacesAnnotation.Should().Be(IpvsOperator.Entities.WellKnown.Annotations.AllowSharedIPNamespaces);
     }
 
     [Test]

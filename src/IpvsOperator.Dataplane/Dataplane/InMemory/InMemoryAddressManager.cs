@@ -1,11 +1,10 @@
 using IpvsOperator.Addressing;
-using IpvsOperator.Dataplane.Netlink;
 
 namespace IpvsOperator.Dataplane.InMemory;
 
 /// <summary>
 /// Links and addresses in memory, for local mode and host tests: the same contract as the kernel,
-/// the same errors for duplicates and missing objects (EEXIST, EADDRNOTAVAIL, ENODEV).
+/// the same refusals for duplicates and missing objects (already exists, address not available, not found).
 /// </summary>
 public sealed class InMemoryAddressManager(TimeProvider? time = null) : IAddressManager
 {
@@ -130,7 +129,7 @@ public sealed class InMemoryAddressManager(TimeProvider? time = null) : IAddress
             var entry = Get(link, $"add address {address} on {link}");
             if (entry.Addresses.Contains(address))
             {
-                throw new NetlinkException(NetlinkException.EEXIST, $"add address {address}/{IPAddressValue.BitLength(address.Family)} on {link}");
+                throw new DataplaneException(DataplaneError.AlreadyExists, $"add address {address}/{IPAddressValue.BitLength(address.Family)} on {link}");
             }
             entry.Addresses.Add(address);
         }
@@ -145,11 +144,11 @@ public sealed class InMemoryAddressManager(TimeProvider? time = null) : IAddress
             expiries.Remove((link, address));
             if (!entry.Addresses.Remove(address))
             {
-                throw new NetlinkException(NetlinkException.EADDRNOTAVAIL, $"remove address {address}/{IPAddressValue.BitLength(address.Family)} on {link}");
+                throw new DataplaneException(DataplaneError.AddressNotAvailable, $"remove address {address}/{IPAddressValue.BitLength(address.Family)} on {link}");
             }
         }
     }
 
     private (LinkInfo Link, List<IPAddressValue> Addresses) Get(string link, string request) =>
-        links.TryGetValue(link, out var entry) ? entry : throw new NetlinkException(NetlinkException.ENODEV, request, $"there is no link {link}");
+        links.TryGetValue(link, out var entry) ? entry : throw new DataplaneException(DataplaneError.NotFound, request, $"there is no link {link}");
 }

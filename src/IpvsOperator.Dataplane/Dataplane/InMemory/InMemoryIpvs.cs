@@ -1,39 +1,19 @@
 using IpvsOperator.Addressing;
-using IpvsOperator.Dataplane.Netlink;
 
 namespace IpvsOperator.Dataplane.InMemory;
 
 /// <summary>
-/// IPVS in memory, for local mode and host tests, with the kernel's errors: EEXIST for a
-/// duplicate service or destination, ESRCH for a missing service, ENOENT for a missing destination
-/// or an unknown scheduler; listing a missing service's destinations is empty, as the kernel's dump.
+/// IPVS in memory, for local mode and host tests, refusing what the kernel refuses: a duplicate
+/// service or destination (already exists), a missing service, destination or scheduler (not
+/// found); listing a missing service's destinations is empty, as the kernel's dump.
 /// </summary>
 public sealed class InMemoryIpvs : IIpvs
 {
     private readonly Lock gate = new();
     private readonly Dictionary<VirtualServiceKey, (VirtualService Service, List<Destination> Destinations)> services = [];
 
-    private readonly List<string> unrepresented = [];
-
-    public IReadOnlyList<string> Unrepresented
-    {
-        get
-        {
-            lock (gate)
-            {
-                return [.. unrepresented];
-            }
-        }
-    }
-
-    /// <summary>A service of a kind the agent never makes (tests: a firewall-mark service someone added by hand).</summary>
-    public void AddUnrepresented(string shape)
-    {
-        lock (gate)
-        {
-            unrepresented.Add(shape);
-        }
-    }
+    /// <summary>Always empty: the twin holds only the kinds of service the agent makes.</summary>
+    public IReadOnlyList<string> Unrepresented => [];
 
     public IReadOnlyList<VirtualService> ListServices()
     {
@@ -50,7 +30,7 @@ public sealed class InMemoryIpvs : IIpvs
             CheckScheduler(service, "add");
             if (services.ContainsKey(service.Key))
             {
-                throw new NetlinkException(NetlinkException.EEXIST, $"add IPVS service {service.Key} ({service.Scheduler})");
+                throw new DataplaneException(DataplaneError.AlreadyExists, $"add IPVS service {service.Key} ({service.Scheduler})");
             }
             services[service.Key] = (service, []);
         }
@@ -91,7 +71,7 @@ public sealed class InMemoryIpvs : IIpvs
             var entry = Get(key, $"add destination {destination} to {key}");
             if (entry.Destinations.Any(d => d.Address == destination.Address && d.Port == destination.Port))
             {
-                throw new NetlinkException(NetlinkException.EEXIST, $"add destination {destination} to {key}");
+                throw new DataplaneException(DataplaneError.AlreadyExists, $"add destination {destination} to {key}");
             }
             entry.Destinations.Add(destination);
         }
@@ -105,7 +85,7 @@ public sealed class InMemoryIpvs : IIpvs
             var index = entry.Destinations.FindIndex(d => d.Address == destination.Address && d.Port == destination.Port);
             if (index < 0)
             {
-                throw new NetlinkException(NetlinkException.ENOENT, $"update destination {destination} of {key}");
+                throw new DataplaneException(DataplaneError.NotFound, $"update destination {destination} of {key}");
             }
             entry.Destinations[index] = destination;
         }
@@ -118,7 +98,7 @@ public sealed class InMemoryIpvs : IIpvs
             var entry = Get(key, $"delete destination {new Destination(address, port)} of {key}");
             if (entry.Destinations.RemoveAll(d => d.Address == address && d.Port == port) == 0)
             {
-                throw new NetlinkException(NetlinkException.ENOENT, $"delete destination {new Destination(address, port)} of {key}");
+                throw new DataplaneException(DataplaneError.NotFound, $"delete destination {new Destination(address, port)} of {key}");
             }
         }
     }
@@ -137,11 +117,11 @@ public sealed class InMemoryIpvs : IIpvs
     {
         if (!IpvsSchedulers.Known.Contains(service.Scheduler))
         {
-            throw new NetlinkException(NetlinkException.ENOENT, $"{verb} IPVS service {service.Key} ({service.Scheduler})",
+            throw new DataplaneException(DataplaneError.NotFound, $"{verb} IPVS service {service.Key} ({service.Scheduler})",
                 $"no scheduler '{service.Scheduler}'; known: {string.Join(", ", IpvsSchedulers.Known.Order(StringComparer.Ordinal))}");
         }
     }
 
     private (VirtualService Service, List<Destination> Destinations) Get(VirtualServiceKey key, string request) =>
-        services.TryGetValue(key, out var entry) ? entry : throw new NetlinkException(NetlinkException.ESRCH, request, $"there is no service {key}");
+        services.TryGetValue(key, out var entry) ? entry : throw new DataplaneException(DataplaneError.NotFound, request, $"there is no service {key}");
 }

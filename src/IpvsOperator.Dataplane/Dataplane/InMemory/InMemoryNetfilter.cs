@@ -8,10 +8,6 @@ public sealed class InMemoryNetfilter : INetfilter
     /// <summary>The virtual services whose forwarded connections are masqueraded.</summary>
     public IReadOnlySet<VirtualServiceKey> Masqueraded => Rules.Masquerade;
 
-    /// <summary>Whether a packet to <paramref name="address"/>:<paramref name="port"/> over <paramref name="protocol"/> would get through to IPVS.</summary>
-    public bool LetsThrough(Addressing.IPAddressValue address, IpvsProtocol protocol, ushort port) =>
-        !Rules.Served.Any(s => s.Address == address) || Rules.Served.Contains(new VirtualServiceKey(address, protocol, port));
-
     /// <summary>Set: every write fails with this message, as nft does when it cannot run (tests).</summary>
     public string? Failure { get; set; }
 

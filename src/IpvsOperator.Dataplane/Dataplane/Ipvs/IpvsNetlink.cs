@@ -3,10 +3,6 @@ using IpvsOperator.Dataplane.Netlink;
 
 namespace IpvsOperator.Dataplane.Ipvs;
 
-/// <summary>The kernel has no IPVS: one clear error saying what is missing and how to get it.</summary>
-public sealed class IpvsUnavailableException(string family, Exception inner)
-    : Exception($"the kernel has no IPVS: the generic netlink family '{family}' is not there. Load the module (modprobe ip_vs, and ip_vs_<scheduler> for each scheduler used) or run on a kernel built with CONFIG_IP_VS", inner);
-
 /// <summary>IPVS over generic netlink, as ipvsadm's libipvs and moby/ipvs talk to it.</summary>
 public sealed class IpvsNetlink : IIpvs, IDisposable
 {
@@ -56,31 +52,31 @@ public sealed class IpvsNetlink : IIpvs, IDisposable
     }
 
     public void AddService(VirtualService service) =>
-        Send(IpvsConstants.CmdNewService, IpvsCodec.Command(IpvsConstants.CmdNewService, service), $"add IPVS service {service.Key} ({service.Scheduler})");
+        Send(IpvsCodec.Command(IpvsConstants.CmdNewService, service), $"add IPVS service {service.Key} ({service.Scheduler})");
 
     public void UpdateService(VirtualService service) =>
-        Send(IpvsConstants.CmdSetService, IpvsCodec.Command(IpvsConstants.CmdSetService, service), $"update IPVS service {service.Key}");
+        Send(IpvsCodec.Command(IpvsConstants.CmdSetService, service), $"update IPVS service {service.Key}");
 
     public void DeleteService(VirtualServiceKey key) =>
-        Send(IpvsConstants.CmdDelService, IpvsCodec.Command(IpvsConstants.CmdDelService, null, key), $"delete IPVS service {key}");
+        Send(IpvsCodec.Command(IpvsConstants.CmdDelService, null, key), $"delete IPVS service {key}");
 
     public IReadOnlyList<Destination> ListDestinations(VirtualServiceKey key) =>
         [.. socket.Request(family, NetlinkConstants.NlmFDump, IpvsCodec.Command(IpvsConstants.CmdGetDest, null, key), $"list destinations of {key}")
             .Select(m => IpvsCodec.DecodeDestination(m, key.Address.Family))];
 
     public void AddDestination(VirtualServiceKey key, Destination destination) =>
-        Send(IpvsConstants.CmdNewDest, IpvsCodec.Command(IpvsConstants.CmdNewDest, null, key, destination), $"add destination {destination} to {key}");
+        Send(IpvsCodec.Command(IpvsConstants.CmdNewDest, null, key, destination), $"add destination {destination} to {key}");
 
     public void UpdateDestination(VirtualServiceKey key, Destination destination) =>
-        Send(IpvsConstants.CmdSetDest, IpvsCodec.Command(IpvsConstants.CmdSetDest, null, key, destination), $"update destination {destination} of {key}");
+        Send(IpvsCodec.Command(IpvsConstants.CmdSetDest, null, key, destination), $"update destination {destination} of {key}");
 
     public void DeleteDestination(VirtualServiceKey key, IPAddressValue address, ushort port) =>
-        Send(IpvsConstants.CmdDelDest, IpvsCodec.Command(IpvsConstants.CmdDelDest, null, key, new Destination(address, port)), $"delete destination {new Destination(address, port)} of {key}");
+        Send(IpvsCodec.Command(IpvsConstants.CmdDelDest, null, key, new Destination(address, port)), $"delete destination {new Destination(address, port)} of {key}");
 
     public ServiceStats GetStats(VirtualServiceKey key) =>
         IpvsCodec.DecodeStats(socket.Request(family, 0, IpvsCodec.Command(IpvsConstants.CmdGetService, null, key), $"read the counters of {key}").Single());
 
-    private void Send(byte command, byte[] payload, string description) =>
+    private void Send(byte[] payload, string description) =>
         socket.Request(family, NetlinkConstants.NlmFAck, payload, description);
 
     public void Dispose() => socket.Dispose();

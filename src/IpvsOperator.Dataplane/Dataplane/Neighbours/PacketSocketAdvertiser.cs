@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using IpvsOperator.Addressing;
-using IpvsOperator.Dataplane.Netlink;
 
 namespace IpvsOperator.Dataplane.Neighbours;
 
@@ -28,7 +27,7 @@ public sealed partial class PacketSocketAdvertiser : INeighbourAdvertiser, IDisp
                 fd = socket(AfPacket, SockRaw | SockCloexec, 0);
                 if (fd < 0)
                 {
-                    throw new NetlinkException(Marshal.GetLastPInvokeError(), "socket(AF_PACKET, SOCK_RAW)", "sending gratuitous ARP needs CAP_NET_RAW");
+                    throw new PacketSocketException(Marshal.GetLastPInvokeError(), "socket(AF_PACKET, SOCK_RAW)", "sending gratuitous ARP needs CAP_NET_RAW");
                 }
             }
             return this;
@@ -54,7 +53,7 @@ public sealed partial class PacketSocketAdvertiser : INeighbourAdvertiser, IDisp
             {
                 if (sendto(fd, frame, frame.Length, 0, ref destination, Marshal.SizeOf<SockaddrLl>()) < 0)
                 {
-                    throw new NetlinkException(Marshal.GetLastPInvokeError(), $"send the announcement of {address} on {link.Name}");
+                    throw new PacketSocketException(Marshal.GetLastPInvokeError(), $"send the announcement of {address} on {link.Name}");
                 }
             }
             sent++;

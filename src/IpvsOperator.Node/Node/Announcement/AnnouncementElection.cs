@@ -1,6 +1,7 @@
 using IpvsOperator.Addressing;
 using IpvsOperator.Readers;
 using IpvsOperator.Runtime.Client;
+using IpvsOperator.Runtime.Rbac;
 using IpvsOperator.Runtime.Watching;
 using k8s;
 using k8s.Models;
@@ -34,6 +35,9 @@ namespace IpvsOperator.Node.Announcement;
 /// lease duration, longer than it takes a holder to notice that it hears a peer no more.
 /// </para>
 /// </summary>
+// The election's Leases live in the agents' own namespace: no Lease elsewhere (kube-node-lease
+// heartbeats, other components' leaders) can be read or written.
+[EntityRbac(typeof(V1Lease), Verbs = RbacVerb.Get | RbacVerb.List | RbacVerb.Watch | RbacVerb.Create | RbacVerb.Update | RbacVerb.Delete, Component = "node", Namespaced = true)]
 public sealed class AnnouncementElection(ApiConnection api, string nodeName, Layer2Options options, ILogger logger, TimeProvider? time = null)
 {
     public const string ComponentLabel = "ipvsoperator.io/lease";

@@ -1,6 +1,5 @@
 using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane;
-using IpvsOperator.Dataplane.Netlink;
 using Microsoft.Extensions.Logging;
 
 namespace IpvsOperator.Node.Announcement;
@@ -79,7 +78,7 @@ public sealed class AnnouncingInterface(NodeDataplane dataplane, Layer2Options o
             NodeMetrics.AnnouncedAddresses.Set(held.Count);
             Report(null);
         }
-        catch (Exception error) when (error is NetlinkException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        catch (Exception error) when (error is DataplaneException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
             NodeMetrics.KernelErrors.Inc();
             Report($"cannot announce VIPs on {link!.Name}: {error.Message}");
@@ -112,7 +111,7 @@ public sealed class AnnouncingInterface(NodeDataplane dataplane, Layer2Options o
             Report(null);
             return true;
         }
-        catch (Exception error) when (error is NetlinkException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        catch (Exception error) when (error is DataplaneException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
             Report($"cannot announce VIPs on {link?.Name ?? options.Interface ?? "the default route's interface"}: {error.Message}");
             return false;
@@ -163,7 +162,7 @@ public sealed class AnnouncingInterface(NodeDataplane dataplane, Layer2Options o
             dataplane.Links.RemoveAddress(link!.Name, address);
             logger.LogInformation("no longer announcing {Address} on {Interface}", address, link.Name);
         }
-        catch (NetlinkException error) when (error.AddressNotAvailable)
+        catch (DataplaneException error) when (error.AddressNotAvailable)
         {
             // Gone already: its lifetime ran out.
         }

@@ -1,9 +1,7 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
-using k8s.Models;
 
 namespace IpvsOperator.Runtime.Client;
 
@@ -66,57 +64,5 @@ public static class ApiJson
     private static class TypeInfoOf<T>
     {
         public static JsonTypeInfo<T>? Value;
-    }
-}
-
-/// <summary>The kinds the runtime itself reads and writes: lists and watch events, statuses, deletes, Events, Leases.</summary>
-[JsonSourceGenerationOptions(
-    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
-    Converters = [typeof(KubernetesTimeConverter), typeof(NullableKubernetesTimeConverter)])]
-[JsonSerializable(typeof(JsonElement))]
-[JsonSerializable(typeof(V1Status))]
-[JsonSerializable(typeof(V1DeleteOptions))]
-[JsonSerializable(typeof(Corev1Event))]
-[JsonSerializable(typeof(V1Lease))]
-[JsonSerializable(typeof(V1ConfigMap))] // the kind the runtime's own tests drive it with
-internal sealed partial class RuntimeJsonContext : JsonSerializerContext;
-
-/// <summary>
-/// Times as the API server writes them and <c>KubernetesJson</c> does: RFC 3339 in UTC with
-/// microseconds, which a MicroTime field (a Lease's renewTime, an Event's eventTime) requires and a
-/// Time field accepts.
-/// </summary>
-public sealed class KubernetesTimeConverter : JsonConverter<DateTime>
-{
-    private const string Format = "yyyy'-'MM'-'dd'T'HH':'mm':'ss.ffffff'Z'";
-
-    public override DateTime Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        DateTime.Parse(reader.GetString() ?? throw new JsonException("a time must be a string"), CultureInfo.InvariantCulture,
-            DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
-
-    public override void Write(Utf8JsonWriter writer, DateTime value, JsonSerializerOptions options) =>
-        writer.WriteStringValue(value.ToUniversalTime().ToString(Format, CultureInfo.InvariantCulture));
-}
-
-public sealed class NullableKubernetesTimeConverter : JsonConverter<DateTime?>
-{
-    private static readonly KubernetesTimeConverter Time = new();
-
-    public override bool HandleNull => true;
-
-    public override DateTime? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        reader.TokenType == JsonTokenType.Null ? null : Time.Read(ref reader, typeof(DateTime), options);
-
-    public override void Write(Utf8JsonWriter writer, DateTime? value, JsonSerializerOptions options)
-    {
-        if (value is { } time)
-        {
-            Time.Write(writer, time, options);
-        }
-        else
-        {
-            writer.WriteNullValue();
-        }
     }
 }

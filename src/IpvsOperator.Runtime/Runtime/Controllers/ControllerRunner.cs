@@ -108,10 +108,6 @@ public sealed class ControllerRunner<TEntity> : IRunnableController
                     queue.Forget(key);
                     waiting.TryRemove(key, out _);
                 }
-                if (result.RequeueAfter is { } after)
-                {
-                    queue.AddAfter(key, after);
-                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

@@ -10,8 +10,6 @@ namespace IpvsOperator.Runtime.Controllers;
 /// </summary>
 public sealed class ControllerTerm(IKubernetes kubernetes, ILoggerFactory loggers)
 {
-    public ILoggerFactory Loggers => loggers;
-
     /// <summary>A resource type to watch (optionally one namespace, one label selection) and to queue keys of.</summary>
     public WatchedResource<TEntity> Watch<TEntity>(ControllerOptions? options = null, string? ns = null, string? labelSelector = null)
         where TEntity : class, IKubernetesObject<V1ObjectMeta> =>

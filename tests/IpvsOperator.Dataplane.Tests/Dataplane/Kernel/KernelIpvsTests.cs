@@ -35,6 +35,9 @@ public class KernelIpvsContractTests : IpvsContract
     }
 
     protected override IIpvs Ipvs => ipvs;
+
+    protected override void ShouldRefuse(Action request, DataplaneError refusal, int errno) =>
+        request.Should().Throw<NetlinkException>().Where(e => e.Error == refusal && e.ErrorNumber == errno);
 }
 
 /// <summary>
