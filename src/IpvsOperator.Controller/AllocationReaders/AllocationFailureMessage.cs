@@ -8,7 +8,7 @@ namespace IpvsOperator.AllocationReaders;
 /// stands in the way, the remedy worded with the annotations <see cref="ServiceRequestReader"/>
 /// reads (the allocator knows no annotation names).
 /// </summary>
-public static class AllocationFailureMessage
+internal static class AllocationFailureMessage
 {
     /// <summary>The text of <paramref name="failure"/> of the Service <paramref name="service"/>, for its Events.</summary>
     public static string Of(AllocationFailure failure, ServiceKey service) => failure switch

@@ -1,7 +1,7 @@
 namespace IpvsOperator.Dataplane;
 
 /// <summary>The IPVS schedulers, by the names the kernel knows them (ip_vs_NAME modules).</summary>
-public static class IpvsSchedulers
+internal static class IpvsSchedulers
 {
     /// <summary>The schedulers Debian's kernel ships as ip_vs_* modules.</summary>
     public static readonly IReadOnlySet<string> Known = new HashSet<string>(StringComparer.Ordinal)

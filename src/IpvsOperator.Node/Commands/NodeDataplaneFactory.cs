@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 namespace IpvsOperator.Commands;
 
 /// <summary>The kernel interfaces a node agent is given: this node's kernel, or the in-memory twins.</summary>
-public static class NodeDataplaneFactory
+internal static class NodeDataplaneFactory
 {
     /// <param name="frr">Where FRR is, when the agent announces over BGP on this node (null: the in-memory stand-in, as in local mode).</param>
     public static NodeDataplane Create(DataplaneKind kind, ILoggerFactory loggers, string procSys = "/proc/sys", FrrPaths? frr = null)

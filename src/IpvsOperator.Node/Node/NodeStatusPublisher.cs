@@ -22,7 +22,7 @@ namespace IpvsOperator.Node;
 [EntityRbac(typeof(V1Alpha1IPVSNode), Verbs = RbacVerb.Get | RbacVerb.Create | RbacVerb.Update, Component = "node")]
 [GenericRbac(Groups = [WellKnown.Group], Resources = ["ipvsnodes/status"], Verbs = RbacVerb.Update, Component = "node")]
 [EntityRbac(typeof(V1Node), Verbs = RbacVerb.Get, Component = "node")]
-public sealed class NodeStatusPublisher(ApiConnection api, string nodeName, IPVSNodeSpec spec, ILogger logger, TimeProvider? time = null)
+internal sealed class NodeStatusPublisher(ApiConnection api, string nodeName, IPVSNodeSpec spec, ILogger logger, TimeProvider? time = null)
 {
     public static readonly TimeSpan MinInterval = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan Refresh = TimeSpan.FromSeconds(60);

@@ -15,7 +15,7 @@ namespace IpvsOperator.Node;
 /// write that fails is logged and made on a later sync: callers are level-based.
 /// </summary>
 [GenericRbac(Resources = ["services/status"], Verbs = RbacVerb.Patch, Component = "node")]
-public sealed class ServiceConditions(ApiConnection api, ILogger logger, TimeProvider clock)
+internal sealed class ServiceConditions(ApiConnection api, ILogger logger, TimeProvider clock)
 {
     private readonly EntityClient<V1Service> serviceClient = new(api);
 

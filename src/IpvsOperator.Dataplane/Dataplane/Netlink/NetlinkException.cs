@@ -4,7 +4,7 @@ namespace IpvsOperator.Dataplane.Netlink;
 /// The kernel refused a netlink request (or a netlink socket could not be opened): errno (positive,
 /// e.g. 17 EEXIST, 2 ENOENT, 3 ESRCH), its kind for callers that handle it, and what was asked.
 /// </summary>
-public sealed class NetlinkException(int errorNumber, string request, string? hint = null)
+internal sealed class NetlinkException(int errorNumber, string request, string? hint = null)
     : DataplaneException(KindOf(errorNumber), request, Describe(errorNumber), hint)
 {
     public const int ENOENT = 2;

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace IpvsOperator.Dataplane.Netlink;
 
 /// <summary>Opening sockets inside another network namespace.</summary>
-public static partial class NetworkNamespaces
+internal static partial class NetworkNamespaces
 {
     private const int CloneNewNet = 0x40000000;
     private const int ReadOnly = 0;

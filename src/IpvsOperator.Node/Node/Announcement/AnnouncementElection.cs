@@ -38,7 +38,7 @@ namespace IpvsOperator.Node.Announcement;
 // The election's Leases live in the agents' own namespace: no Lease elsewhere (kube-node-lease
 // heartbeats, other components' leaders) can be read or written.
 [EntityRbac(typeof(V1Lease), Verbs = RbacVerb.Get | RbacVerb.List | RbacVerb.Watch | RbacVerb.Create | RbacVerb.Update | RbacVerb.Delete, Component = "node", Namespaced = true)]
-public sealed class AnnouncementElection(ApiConnection api, string nodeName, Layer2Options options, ILogger logger, TimeProvider? time = null)
+internal sealed class AnnouncementElection(ApiConnection api, string nodeName, Layer2Options options, ILogger logger, TimeProvider? time = null)
 {
     public const string ComponentLabel = "ipvsoperator.io/lease";
     public const string AddressAnnotation = "ipvsoperator.io/address";

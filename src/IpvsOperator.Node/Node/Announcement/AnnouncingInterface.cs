@@ -13,7 +13,7 @@ namespace IpvsOperator.Node.Announcement;
 /// VIP in an ARP request), so those nodes never answer for it; IPv6 answers only for addresses on
 /// the interface asked already.
 /// </summary>
-public sealed class AnnouncingInterface(NodeDataplane dataplane, Layer2Options options, Func<IPAddressValue, bool> isVip, ILogger logger, TimeProvider? time = null)
+internal sealed class AnnouncingInterface(NodeDataplane dataplane, Layer2Options options, Func<IPAddressValue, bool> isVip, ILogger logger, TimeProvider? time = null)
 {
     private readonly TimeProvider clock = time ?? TimeProvider.System;
     private readonly Dictionary<IPAddressValue, DateTimeOffset> refreshed = [];

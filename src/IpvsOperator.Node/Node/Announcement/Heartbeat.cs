@@ -5,7 +5,7 @@ using System.Text;
 namespace IpvsOperator.Node.Announcement;
 
 /// <summary>What a node agent tells its peers about itself, twice a second, over the node network.</summary>
-public enum PeerState : byte
+internal enum PeerState : byte
 {
     /// <summary>It renews its presence: the API server answers it.</summary>
     Renewing = 1,

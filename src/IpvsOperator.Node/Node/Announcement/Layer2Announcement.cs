@@ -14,7 +14,7 @@ namespace IpvsOperator.Node.Announcement;
 /// Services who announces them. The kernel follows the election on the election's loop; the API
 /// writes happen on the agent's sync loop (<see cref="PublishAsync"/>).
 /// </summary>
-public sealed class Layer2Announcement
+internal sealed class Layer2Announcement
 {
     private readonly AnnouncementElection election;
     private readonly AnnouncingInterface announcingInterface;

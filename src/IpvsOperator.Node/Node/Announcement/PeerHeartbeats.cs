@@ -6,7 +6,7 @@ namespace IpvsOperator.Node.Announcement;
 
 /// <summary>What was last heard from one peer, on this node's clock.</summary>
 /// <param name="RenewingSince">Since when it has said <see cref="PeerState.Renewing"/> without a break (null: it does not).</param>
-public readonly record struct HeardPeer(PeerState State, DateTimeOffset At, DateTimeOffset? RenewingSince);
+internal readonly record struct HeardPeer(PeerState State, DateTimeOffset At, DateTimeOffset? RenewingSince);
 
 /// <summary>
 /// Heartbeats between node agents, directly over the node network: a second source of liveness
@@ -14,7 +14,7 @@ public readonly record struct HeardPeer(PeerState State, DateTimeOffset At, Date
 /// every peer whose presence Lease gives a heartbeat endpoint; a heartbeat counts only when signed
 /// with the key the agents share and newer than the last one from its sender (a replay is refused).
 /// </summary>
-public sealed class PeerHeartbeats(string nodeName, byte[] key, IHeartbeatTransport transport, ILogger logger, TimeProvider? time = null) : IDisposable
+internal sealed class PeerHeartbeats(string nodeName, byte[] key, IHeartbeatTransport transport, ILogger logger, TimeProvider? time = null) : IDisposable
 {
     /// <summary>A heartbeat whose sender's clock is further than this from ours is refused: old packets replayed to an agent that restarted.</summary>
     public static readonly TimeSpan MaxClockSkew = TimeSpan.FromSeconds(30);
