@@ -219,7 +219,8 @@ internal sealed class ServiceController(
                 var ownerKey = new ServiceKey(owner.Spec.ServiceRef.Namespace, owner.Spec.ServiceRef.Name);
                 term.WithAllocator(a =>
                 {
-                    a.Release(request.Service);
+                    // This Service holds its claims and not the address it lost; the owner's claim is recorded as it is.
+                    a.Assign(request.Service, [.. keepers.Select(k => k.Held)], request.Ports, request.SharingNamespaces);
                     foreach (var holder in owner.Holders())
                     {
                         var (ports, namespaces) = term.SharingOf(holder);
