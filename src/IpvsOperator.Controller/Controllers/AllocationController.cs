@@ -22,7 +22,7 @@ internal sealed class AllocationController(AllocationTerm term, EntityClient<V1A
         await term.ReadyAsync(cancellationToken);
         // The pool's counts and conditions follow its claims, a burst of claims costing one status write.
         term.Pools.EnqueueAfter(new ObjectKey(string.Empty, allocation.Spec.Pool), AllocationTerm.PoolStatusDelay);
-        if (!IPAddressValue.TryParse(allocation.Spec.Address, out var address) || AllocationNames.For(address) != allocation.Metadata.Name)
+        if (!allocation.TryAddress(out var address) || AllocationNames.For(address) != allocation.Metadata.Name)
         {
             logger.LogWarning("IPAllocation {Name} names address {Address}, which is not the address of its name; leaving it alone", allocation.Metadata.Name, allocation.Spec.Address);
             return ReconcileResult.Done;

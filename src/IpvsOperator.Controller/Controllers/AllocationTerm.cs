@@ -113,7 +113,7 @@ internal sealed class AllocationTerm(
         var restoredCount = 0;
         foreach (var allocation in Allocations.Items.OrderBy(a => a.Metadata.CreationTimestamp ?? DateTime.MinValue).ThenBy(a => a.Metadata.Name, StringComparer.Ordinal))
         {
-            if (!IPAddressValue.TryParse(allocation.Spec.Address, out var address))
+            if (!allocation.TryAddress(out var address))
             {
                 continue;
             }

@@ -107,12 +107,7 @@ internal sealed class ServiceController(
         var kept = keepers.Except(unfit).ToList();
         if (unfit.Count > 0)
         {
-            term.WithAllocator(a =>
-            {
-                a.Release(request.Service);
-                kept.ForEach(k => a.Restore(request.Service, k.Address, k.Object.Spec.SharingKey, request.Ports, request.SharingNamespaces));
-                return 0;
-            });
+            term.WithAllocator(a => a.Assign(request.Service, [.. kept.Select(k => k.Held)], request.Ports, request.SharingNamespaces));
         }
         await WithdrawUnclaimedAsync(service, kept, cancellationToken);
         if (term.MarkPending(ObjectKey.Of(service), failure.Reason))
@@ -176,7 +171,6 @@ internal sealed class ServiceController(
         var published = (service.Status?.LoadBalancer?.Ingress ?? []).Select(i => IPAddressValue.TryParse(i.Ip, out var address) ? address : (IPAddressValue?)null)
             .OfType<IPAddressValue>().ToHashSet();
         var claims = (await ClaimsBehindAsync(service, published, cancellationToken))
-            .Select(c => IPAddressValue.TryParse(c.Spec.Address, out var address) ? new HeldClaim(c, address) : null).OfType<HeldClaim>()
             .OrderBy(c => published.Contains(c.Address) ? 0 : 1)
             .ThenBy(c => c.Object.Metadata.CreationTimestamp ?? DateTime.MinValue).ThenBy(c => c.Object.Metadata.Name, StringComparer.Ordinal)
             .ToList();
@@ -185,19 +179,11 @@ internal sealed class ServiceController(
         var key = request.Service;
         term.WithAllocator(a =>
         {
-            a.Release(key);
-            foreach (var keeper in keepers)
-            {
-                a.Restore(key, keeper.Address, keeper.Object.Spec.SharingKey, request.Ports, request.SharingNamespaces);
-            }
-            foreach (var address in published)
-            {
-                if (keepers.All(k => k.Address.Family != address.Family) && a.ClaimOf(address) is null)
-                {
-                    a.Restore(key, address, request.SharingKey, request.Ports, request.SharingNamespaces);
-                }
-            }
-            return 0;
+            // A published address nobody else holds stands in for a family without a claim.
+            var offered = published.Where(address => keepers.All(k => k.Address.Family != address.Family)
+                && (a.ClaimOf(address)?.Holders.Keys.All(holder => holder == key) ?? true));
+            return a.Assign(key, [.. keepers.Select(k => k.Held), .. offered.Select(address => new HeldAddress(address, request.SharingKey))],
+                request.Ports, request.SharingNamespaces);
         });
         return (keepers, extras);
     }
@@ -209,21 +195,15 @@ internal sealed class ServiceController(
     /// claim then, we would overwrite the status with it while that controller releases it as a
     /// leftover, and the freed address would go to a second Service (seen in the two-controller race).
     /// </summary>
-    private async Task<IReadOnlyList<V1Alpha1IPAllocation>> ClaimsBehindAsync(V1Service service, IReadOnlySet<IPAddressValue> published, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<HeldClaim>> ClaimsBehindAsync(V1Service service, IReadOnlySet<IPAddressValue> published, CancellationToken cancellationToken)
     {
-        var cached = term.ClaimsOf(service);
-        var unseen = published.Where(p => !cached.Any(c => IPAddressValue.TryParse(c.Spec.Address, out var address) && address == p)).ToList();
-        if (unseen.Count == 0)
-        {
-            return cached;
-        }
-        var claims = cached.ToList();
-        foreach (var address in unseen)
+        var claims = HeldClaim.Of(term.ClaimsOf(service)).ToList();
+        foreach (var address in published.Where(p => claims.All(c => c.Address != p)).ToList())
         {
             var claim = await allocations.GetAsync(null, AllocationNames.For(address), cancellationToken);
             if (claim is not null && claim.Holders().Any(h => h.Uid == service.Metadata.Uid))
             {
-                claims.Add(claim);
+                claims.AddRange(HeldClaim.Of([claim]));
             }
         }
         return claims;
@@ -240,7 +220,8 @@ internal sealed class ServiceController(
                 var ownerKey = new ServiceKey(owner.Spec.ServiceRef.Namespace, owner.Spec.ServiceRef.Name);
                 term.WithAllocator(a =>
                 {
-                    a.Release(request.Service);
+                    // This Service holds its claims and not the address it lost; the owner's claim is recorded as it is.
+                    a.Assign(request.Service, [.. keepers.Select(k => k.Held)], request.Ports, request.SharingNamespaces);
                     foreach (var holder in owner.Holders())
                     {
                         var (ports, namespaces) = term.SharingOf(holder);
@@ -358,8 +339,7 @@ internal sealed class ServiceController(
             await ReleaseClaimAsync(claim, service, cancellationToken);
         }
         var released = term.WithAllocator(a => a.Release(ServiceRequestReader.KeyOf(service)));
-        var ours = claims.Select(c => IPAddressValue.TryParse(c.Spec.Address, out var address) ? address : (IPAddressValue?)null).OfType<IPAddressValue>()
-            .Concat(released).ToHashSet();
+        var ours = claims.Addresses().Concat(released).ToHashSet();
         // Said now that they are released: the patches below change the resourceVersion, and a
         // retry after a conflict finds nothing left to release (the Event was lost that way).
         if (ours.Count > 0)
@@ -401,9 +381,6 @@ internal sealed class ServiceController(
         var ns = await namespaces.GetAsync(null, service.Metadata.NamespaceProperty, cancellationToken);
         return (IReadOnlyDictionary<string, string>?)ns?.Metadata.Labels?.AsReadOnly() ?? new Dictionary<string, string>();
     }
-
-    /// <summary>An IPAllocation this Service holds, with its address read once.</summary>
-    private sealed record HeldClaim(V1Alpha1IPAllocation Object, IPAddressValue Address);
 
     private static JsonArray Ingress(IEnumerable<(string Ip, string Mode)> entries) =>
         [.. entries.Select(entry => new JsonObject { ["ip"] = entry.Ip, ["ipMode"] = entry.Mode })];

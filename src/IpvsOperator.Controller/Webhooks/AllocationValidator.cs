@@ -20,7 +20,7 @@ internal sealed class AllocationValidator(EntityClient<V1Alpha1IPPool> pools) : 
 
     private async Task<AdmissionVerdict> CheckAsync(V1Alpha1IPAllocation allocation, CancellationToken cancellationToken)
     {
-        if (!IPAddressValue.TryParse(allocation.Spec.Address, out var address))
+        if (!allocation.TryAddress(out var address))
         {
             return AdmissionVerdict.Deny($"spec.address '{allocation.Spec.Address}' is not an IP address; expected e.g. 192.0.2.10 or 2001:db8::a");
         }

@@ -71,7 +71,7 @@ internal sealed class PoolValidator(
             return AdmissionVerdict.Deny($"IPPool {name}: {overlaps}; pools may not share addresses");
         }
         var claims = await ClaimsAsync(name, cancellationToken);
-        var dropped = claims.Where(c => !IPAddressValue.TryParse(c.Spec.Address, out var address) || !parsed.Pool!.Ranges.Any(r => r.Contains(address))).ToList();
+        var dropped = claims.Where(c => !c.TryAddress(out var address) || !parsed.Pool!.Ranges.Any(r => r.Contains(address))).ToList();
         if (dropped.Count > 0)
         {
             return AdmissionVerdict.Deny($"IPPool {name}: the update drops allocated address(es) {Describe(dropped)}; keep them in spec.addresses or release them first");

@@ -132,18 +132,52 @@ public sealed class Allocator
     /// </summary>
     public string? Restore(ServiceKey service, IPAddressValue address, string? sharingKey, IReadOnlyList<ServicePort> ports, IReadOnlySet<string>? shareWith = null)
     {
-        if (claims.TryGetValue(address, out var claim)
-            && SharingConflict(claim, service, sharingKey, ports, shareWith) is { } conflict)
+        var wanted = new HeldAddress(address, sharingKey);
+        if (Refusal(service, wanted, ports, shareWith, holdings.GetValueOrDefault(service) ?? []) is { } refusal)
         {
-            return conflict.Message;
-        }
-        var held = holdings.GetValueOrDefault(service);
-        if (held is not null && held.Any(a => a.Family == address.Family && a != address))
-        {
-            return $"Service {service} already holds {held.First(a => a.Family == address.Family)}; it cannot hold {address} too";
+            return refusal.Message;
         }
         Hold(address, service, sharingKey, ports, shareWith);
         return null;
+    }
+
+    /// <summary>
+    /// Re-asserts what a Service holds, as MetalLB's idempotent Assign: afterwards it holds exactly
+    /// those of <paramref name="addresses"/> that are its to hold, each under its sharing key and all
+    /// with these ports, and nothing else it held before. As with <see cref="Restore"/> an address
+    /// need not lie in a pool: the claims are the truth. An address is refused, with why, when another
+    /// holder's sharing rules refuse it or an earlier one of the list is of its family; the others
+    /// are held all the same, since each address is a claim of its own. Asserting the same holding
+    /// again changes nothing.
+    /// </summary>
+    public AssignResult Assign(ServiceKey service, IReadOnlyList<HeldAddress> addresses, IReadOnlyList<ServicePort> ports, IReadOnlySet<string>? shareWith = null)
+    {
+        var kept = new List<HeldAddress>();
+        var refused = new List<RefusedAddress>();
+        foreach (var wanted in addresses.DistinctBy(a => a.Address))
+        {
+            if (Refusal(service, wanted, ports, shareWith, kept.Select(k => k.Address)) is { } failure)
+            {
+                refused.Add(new RefusedAddress(wanted.Address, failure));
+            }
+            else
+            {
+                kept.Add(wanted);
+            }
+        }
+        // The holding is rebuilt in the order asserted; what is no longer asserted is given back.
+        if (holdings.Remove(service, out var before))
+        {
+            foreach (var address in before.Where(a => kept.All(k => k.Address != a)))
+            {
+                Unhold(claims[address], service);
+            }
+        }
+        foreach (var held in kept)
+        {
+            Hold(held.Address, service, held.SharingKey, ports, shareWith);
+        }
+        return new AssignResult([.. kept.Select(k => k.Address)], refused);
     }
 
     public IReadOnlyList<IPAddressValue> AddressesOf(ServiceKey service) =>
@@ -297,6 +331,23 @@ public sealed class Allocator
         var scope = request.Pool is null ? $"serves {family} to" : $"named '{request.Pool}' serves {family} to";
         return Choice.Fail(AllocationFailureReason.NoPoolMatches,
             $"no IPPool {scope} Service {request.Service}" + (refusals.Count > 0 ? $": {string.Join("; ", refusals)}" : string.Empty));
+    }
+
+    /// <summary>
+    /// Why the Service may not hold a claim on <paramref name="wanted"/> besides <paramref name="held"/>:
+    /// another holder's sharing rules refuse it, or it already holds an address of that family.
+    /// </summary>
+    private AllocationFailure? Refusal(ServiceKey service, HeldAddress wanted, IReadOnlyList<ServicePort> ports, IReadOnlySet<string>? shareWith, IEnumerable<IPAddressValue> held)
+    {
+        if (claims.TryGetValue(wanted.Address, out var claim)
+            && SharingConflict(claim, service, wanted.SharingKey, ports, shareWith) is { } conflict)
+        {
+            return conflict;
+        }
+        var sameFamily = held.Where(a => a.Family == wanted.Address.Family).ToList();
+        return sameFamily.Count > 0 && !sameFamily.Contains(wanted.Address)
+            ? new AllocationFailure(AllocationFailureReason.InvalidRequest, $"Service {service} already holds {sameFamily[0]}; it cannot hold {wanted.Address} too")
+            : null;
     }
 
     private static bool Allows(IReadOnlySet<string>? namespaces, string ns) => namespaces is not null && (namespaces.Contains(ns) || namespaces.Contains("*"));

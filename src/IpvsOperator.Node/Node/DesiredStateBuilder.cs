@@ -44,7 +44,7 @@ public static class DesiredStateBuilder
             .ToLookup(s => (s.Metadata.NamespaceProperty, s.Metadata.Labels[ServiceNameLabel]));
         foreach (var allocation in view.Allocations)
         {
-            if (allocation?.Spec is null || !IPAddressValue.TryParse(allocation.Spec.Address, out var vip))
+            if (allocation?.Spec is null || !allocation.TryAddress(out var vip))
             {
                 continue;
             }

@@ -491,6 +491,95 @@ public class AllocatorTests
     }
 
     [Test]
+    public void Asserting_the_same_holding_twice_changes_nothing()
+    {
+        var allocator = WithPools(MakePool("a", "192.0.2.0/30"), MakePool("b", "2001:db8::/126"));
+        var web = new ServiceKey("default", "web");
+        HeldAddress[] holding = [new(IPAddressValue.Parse("192.0.2.1"), "k"), new(IPAddressValue.Parse("2001:db8::2"), "k")];
+
+        var first = allocator.Assign(web, holding, [Http]);
+        var claimsAfterFirst = allocator.Claims.ToList();
+        var second = allocator.Assign(web, holding, [Http]);
+
+        first.Succeeded.Should().BeTrue();
+        second.Should().BeEquivalentTo(first);
+        allocator.AddressesOf(web).Select(a => a.ToString()).Should().Equal("192.0.2.1", "2001:db8::2");
+        allocator.Claims.Should().BeEquivalentTo(claimsAfterFirst);
+        allocator.Usage("a").Single().Allocated.Should().Be(1);
+        allocator.Allocate(Request("web", key: "k", families: [IPFamily.IPv4, IPFamily.IPv6])).Changed.Should().BeFalse("the allocator already agrees with the claims");
+    }
+
+    [Test]
+    public void Asserting_a_new_holding_gives_back_what_it_no_longer_names()
+    {
+        var allocator = WithPools(MakePool("a", "192.0.2.0/30"));
+        var web = new ServiceKey("default", "web");
+        Single(allocator.Allocate(Request("web"))).Should().Be("192.0.2.0");
+
+        var result = allocator.Assign(web, [new(IPAddressValue.Parse("192.0.2.2"), null)], [Http]);
+
+        result.Held.Should().Equal(IPAddressValue.Parse("192.0.2.2"));
+        allocator.AddressesOf(web).Should().Equal(IPAddressValue.Parse("192.0.2.2"));
+        allocator.ClaimOf(IPAddressValue.Parse("192.0.2.0")).Should().BeNull("an address no longer asserted is free again");
+        Single(allocator.Allocate(Request("api"))).Should().Be("192.0.2.0");
+        allocator.Assign(web, [], [Http]).Held.Should().BeEmpty();
+        allocator.ClaimOf(IPAddressValue.Parse("192.0.2.2")).Should().BeNull("an empty holding holds nothing");
+        allocator.Assign(new ServiceKey("default", "outside"), [new(IPAddressValue.Parse("10.9.9.9"), null)], [Http]).Succeeded
+            .Should().BeTrue("a claim outside every pool is still the truth");
+    }
+
+    [Test]
+    public void Asserting_an_address_held_by_a_Service_that_does_not_share_is_refused_and_changes_nothing_of_it()
+    {
+        var allocator = WithPools(MakePool("a", "192.0.2.0/30"), MakePool("b", "2001:db8::/126"));
+        var web = new ServiceKey("default", "web");
+        var api = new ServiceKey("default", "api");
+        allocator.Assign(web, [new(IPAddressValue.Parse("192.0.2.1"), null)], [Http]).Succeeded.Should().BeTrue();
+
+        var result = allocator.Assign(api, [new(IPAddressValue.Parse("192.0.2.1"), null), new(IPAddressValue.Parse("2001:db8::1"), null)], [Https]);
+
+        var refused = result.Refused.Should().ContainSingle().Subject;
+        refused.Address.Should().Be(IPAddressValue.Parse("192.0.2.1"));
+        refused.Failure.Reason.Should().Be(AllocationFailureReason.RequestedAddressTaken);
+        refused.Failure.Message.Should().Contain("held by Service default/web");
+        result.Held.Should().Equal([IPAddressValue.Parse("2001:db8::1")], "each address is a claim of its own");
+        allocator.ClaimOf(IPAddressValue.Parse("192.0.2.1"))!.Holders.Keys.Should().Equal(web);
+        allocator.AddressesOf(api).Should().Equal(IPAddressValue.Parse("2001:db8::1"));
+    }
+
+    [Test]
+    public void Asserting_two_addresses_of_one_family_holds_the_first()
+    {
+        var allocator = WithPools(MakePool("a", "192.0.2.0/30"));
+        var web = new ServiceKey("default", "web");
+
+        var result = allocator.Assign(web, [new(IPAddressValue.Parse("192.0.2.1"), null), new(IPAddressValue.Parse("192.0.2.2"), null)], [Http]);
+
+        result.Held.Should().Equal(IPAddressValue.Parse("192.0.2.1"));
+        result.Refused.Should().ContainSingle().Which.Failure.Message.Should().Contain("already holds 192.0.2.1");
+    }
+
+    [Test]
+    public void Asserting_a_shared_address_under_the_same_key_joins_its_holders()
+    {
+        var allocator = WithPools(MakePool("a", "192.0.2.0/30"));
+        var web = new ServiceKey("default", "web");
+        var tls = new ServiceKey("default", "tls");
+        var address = IPAddressValue.Parse("192.0.2.1");
+        allocator.Assign(web, [new(address, "front")], [Http]).Succeeded.Should().BeTrue();
+
+        allocator.Assign(tls, [new(address, "front")], [Https]).Succeeded.Should().BeTrue();
+        allocator.Assign(new ServiceKey("default", "other-key"), [new(address, "back")], [Dns]).Refused.Single().Failure.Reason
+            .Should().Be(AllocationFailureReason.SharingKeyMismatch);
+        allocator.Assign(new ServiceKey("default", "same-port"), [new(address, "front")], [Http]).Refused.Single().Failure.Reason
+            .Should().Be(AllocationFailureReason.PortClash);
+
+        allocator.ClaimOf(address)!.Holders.Keys.Should().BeEquivalentTo([web, tls]);
+        allocator.Assign(web, [], [Http]);
+        allocator.ClaimOf(address)!.Holders.Keys.Should().Equal([tls], "the address stays while one sharer holds it");
+    }
+
+    [Test]
     public void Counts_follow_allocations_per_family()
     {
         var allocator = WithPools(MakePool("dual", "192.0.2.0/28,2001:db8::/124"));
