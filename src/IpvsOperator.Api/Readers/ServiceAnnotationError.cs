@@ -11,6 +11,7 @@ public sealed record ServiceAnnotationError(string Reason, string Problem, strin
     public const string UnknownScheduler = "UnknownScheduler";
     public const string UnknownForwardMethod = "UnknownForwardMethod";
     public const string InvalidHealthCheck = "InvalidHealthCheck";
+    public const string InvalidSessionAffinityTimeout = "InvalidSessionAffinityTimeout";
 
     /// <summary>The value that is wrong and what would be valid.</summary>
     public string Message => Valid is null ? Problem : $"{Problem}; {Valid}";

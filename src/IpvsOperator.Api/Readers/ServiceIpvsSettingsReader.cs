@@ -19,6 +19,9 @@ public static class ServiceIpvsSettingsReader
     /// <summary>Kubernetes' default for <c>sessionAffinityConfig.clientIP.timeoutSeconds</c> (3 hours).</summary>
     public const uint DefaultPersistenceTimeout = 10800;
 
+    /// <summary>The longest <c>timeoutSeconds</c> Kubernetes admits (a day).</summary>
+    public const int MaxPersistenceTimeout = 86400;
+
     /// <summary>
     /// The IPVS schedulers, by their kernel names (the ip_vs_NAME modules Debian's kernel ships). The
     /// dataplane keeps its own list, which this project may not use; a test holds the two equal.
@@ -65,7 +68,19 @@ public static class ServiceIpvsSettingsReader
         }
 
         var persistent = service.Spec?.SessionAffinity == "ClientIP";
-        var timeout = persistent ? (uint?)service.Spec!.SessionAffinityConfig?.ClientIP?.TimeoutSeconds ?? DefaultPersistenceTimeout : 0u;
+        var timeout = 0u;
+        if (persistent)
+        {
+            // Kubernetes admits 1 to 86400 s; a value that bypassed admission must not wrap into the kernel's u32.
+            var asked = service.Spec!.SessionAffinityConfig?.ClientIP?.TimeoutSeconds;
+            if (asked is < 1 or > MaxPersistenceTimeout)
+            {
+                errors.Add(new ServiceAnnotationError(ServiceAnnotationError.InvalidSessionAffinityTimeout,
+                    $"spec.sessionAffinityConfig.clientIP.timeoutSeconds {asked} is out of range", $"valid: 1 to {MaxPersistenceTimeout}", $"using {DefaultPersistenceTimeout}"));
+                asked = null;
+            }
+            timeout = (uint?)asked ?? DefaultPersistenceTimeout;
+        }
 
         return (new ServiceIpvsSettings(scheduler, method, persistent, timeout, check), errors, UnknownKeys(annotations));
     }

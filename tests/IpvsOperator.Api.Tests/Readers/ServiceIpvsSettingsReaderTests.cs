@@ -46,6 +46,19 @@ public class ServiceIpvsSettingsReaderTests
         ServiceIpvsSettingsReader.Read(Service(affinity: "ClientIP", timeout: 300)).Settings.PersistenceTimeout.Should().Be(300);
     }
 
+    [TestCase(-1)]
+    [TestCase(0)]
+    [TestCase(86401)]
+    [TestCase(int.MinValue)]
+    [TestCase(int.MaxValue)]
+    public void A_ClientIP_timeout_Kubernetes_would_refuse_never_reaches_the_kernel_and_is_an_error(int seconds)
+    {
+        var (settings, errors, _) = ServiceIpvsSettingsReader.Read(Service(affinity: "ClientIP", timeout: seconds));
+
+        settings.PersistenceTimeout.Should().Be(ServiceIpvsSettingsReader.DefaultPersistenceTimeout, "a negative timeout would wrap to 136 years in the kernel's u32");
+        errors.Should().ContainSingle().Which.Message.Should().Contain($"timeoutSeconds {seconds}").And.Contain("valid: 1 to 86400");
+    }
+
     [Test]
     public void Each_bad_value_is_an_error_naming_the_annotation_the_value_and_what_is_valid_and_a_fallback_takes_its_place()
     {
