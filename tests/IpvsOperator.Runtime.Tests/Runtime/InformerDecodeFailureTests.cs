@@ -57,6 +57,9 @@ public class InformerDecodeFailureTests
             () => $"every readable Service is cached and the undecodable one is gone once deleted; cached [{Cached()}] at {informer.LastResourceVersion}; watched from [{string.Join(",", server.WatchedFrom)}]");
 
         deleted.Should().Equal(["turns-bad"], "its deletion is seen, with its last readable state");
+        // The first watch ends after its last event; the informer watches again, and may not have yet when the cache is complete.
+        await Eventually.TrueAsync(() => server.WatchedFrom.Count >= 2,
+            () => $"the informer watches again after the first watch ends; watched from [{string.Join(",", server.WatchedFrom)}]");
         server.WatchedFrom.Should().Equal(["3", "8"], "no watch started again before an event already seen: nothing is replayed");
         var errors = logs.Entries.Where(e => e.Level == LogLevel.Error).Select(e => e.Message).ToList();
         errors.Should().Contain(m => m.Contains("Service shop/broken", StringComparison.Ordinal), "the log names what could not be read")
