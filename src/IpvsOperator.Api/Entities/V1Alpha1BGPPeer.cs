@@ -16,7 +16,8 @@ namespace IpvsOperator.Entities;
 [PrinterColumn("Address", ".spec.peerAddress", "string")]
 [PrinterColumn("Peer ASN", ".spec.peerASN", "integer")]
 [PrinterColumn("Local ASN", ".spec.localASN", "integer")]
-[PrinterColumn("BFD", ".spec.bfd.detectMultiplier", "integer", Description = "BFD's detect multiplier when BFD is on (empty: off)")]
+[PrinterColumn("BFD Interval", ".spec.bfd.receiveIntervalMilliseconds", "integer", Description = "The BFD receive interval in milliseconds when BFD is on (empty: off); the router sees a node gone after about this times BFD Multiplier")]
+[PrinterColumn("BFD Multiplier", ".spec.bfd.detectMultiplier", "integer", Priority = 1, Description = "BFD packets missed in a row before the session is down (empty: BFD off)")]
 [PrinterColumn("Age", ".metadata.creationTimestamp", "date")]
 public sealed class V1Alpha1BGPPeer : CustomKubernetesEntity<BGPPeerSpec>
 {

@@ -24,7 +24,7 @@ namespace IpvsOperator.Entities;
 [PrinterColumn("Version", ".spec.version", "string", Priority = 1)]
 [PrinterColumn("Announce", ".spec.announce", "string", Priority = 1)]
 [PrinterColumn("BGP", ".status.bgp.established", "string", Priority = 1, Description = "BGP sessions established of those configured")]
-[PrinterColumn("BGP Sessions", ".status.bgp.sessions[*].summary", "string", Priority = 1)]
+[PrinterColumn("BGP Sessions", ".status.bgp.summary", "string", Priority = 1)]
 public sealed class V1Alpha1IPVSNode : CustomKubernetesEntity<IPVSNodeSpec, IPVSNodeStatus>
 {
     public const string KindName = "IPVSNode";
@@ -177,6 +177,10 @@ public sealed class IPVSNodeBgp
     [Description("Why the BGP configuration cannot be applied (peers that contradict each other, FRR unreachable); empty: it is applied.")]
     public string? Problem { get; set; }
 
+    [JsonPropertyName("summary")]
+    [Description("Every session in a few words, separated by semicolons, for kubectl get -o wide.")]
+    public string? Summary { get; set; }
+
     [JsonPropertyName("sessions")]
     [ListMap("peer")]
     [Items(MaxItems = 64)]
@@ -212,6 +216,6 @@ public sealed class IPVSNodeBgpSession
     public string? Message { get; set; }
 
     [JsonPropertyName("summary")]
-    [Description("The above in a few words, for kubectl get -o wide.")]
+    [Description("The above in a few words.")]
     public string? Summary { get; set; }
 }

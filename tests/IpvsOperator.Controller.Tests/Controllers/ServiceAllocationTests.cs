@@ -257,6 +257,19 @@ public class ServiceAllocationTests : ControllerFixture
     }
 
     [Test]
+    public async Task Kubectl_explain_describes_every_top_level_field_of_our_kinds()
+    {
+        using var kubectl = new KubectlSession(Server);
+        foreach (var kind in new[] { "ippools", "ipallocations", "ipvsnodes", "bgppeers" })
+        {
+            var explained = await kubectl.RunAsync("explain", kind);
+            explained.ExitCode.Should().Be(0, explained.Error);
+            explained.Output.Should().NotContain("<no description>", $"kubectl explain {kind} describes apiVersion, kind, metadata, spec and status")
+                .And.Contain("APIVersion defines the versioned schema").And.Contain("Standard object's metadata");
+        }
+    }
+
+    [Test]
     public async Task A_pool_status_written_by_someone_else_is_put_back()
     {
         // The controller's own status write does not bring the pool back (BurstWriteTests); anyone else's does.

@@ -36,6 +36,7 @@ internal static class CrdGenerator
         // apiVersion, kind and metadata are the API server's; the schema only types them.
         var schema = ObjectSchema(entityType, depth: 0);
         schema.Properties["metadata"] = new V1JSONSchemaProps { Type = "object" };
+        DescribeTopLevel(schema, entity.Kind);
 
         return new V1CustomResourceDefinition
         {
@@ -68,6 +69,30 @@ internal static class CrdGenerator
                 ],
             },
         };
+    }
+
+    /// <summary>
+    /// Upstream's words for the fields every object has (as controller-gen writes them), so that
+    /// <c>kubectl explain</c> describes them rather than printing &lt;no description&gt;; spec and
+    /// status keep their own class's description when it has one.
+    /// </summary>
+    private static void DescribeTopLevel(V1JSONSchemaProps schema, string kind)
+    {
+        var described = new Dictionary<string, string>
+        {
+            ["apiVersion"] = "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+            ["kind"] = "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+            ["metadata"] = "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
+            ["spec"] = $"The desired state of this {kind}.",
+            ["status"] = $"The observed state of this {kind}, written by IpvsOperator.",
+        };
+        foreach (var (name, text) in described)
+        {
+            if (schema.Properties.TryGetValue(name, out var property))
+            {
+                property.Description ??= text;
+            }
+        }
     }
 
     private static List<V1CustomResourceColumnDefinition>? PrinterColumns(Type entityType)

@@ -273,6 +273,7 @@ internal sealed class BgpAnnouncer(IBgpSpeaker speaker, BgpOptions options, Even
             PrefixesAnnounced = plan.Prefixes,
             Withdrawn = plan.Withdrawn,
             Problem = problem,
+            Summary = entries.Count > 0 ? string.Join("; ", entries.Select(e => e.Summary)) : null,
             Sessions = entries,
         };
         foreach (var gone in published.Where(name => entries.All(e => e.Peer != name)).ToList())

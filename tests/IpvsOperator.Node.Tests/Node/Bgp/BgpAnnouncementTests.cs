@@ -118,6 +118,10 @@ public class BgpAnnouncementTests : ControllerFixture
         table.ExitCode.Should().Be(0, table.Error);
         table.Output.Should().MatchRegex(@"NAME\s+READY\s+VIPS\s+ANNOUNCED\s+SERVICES\s+DESTINATIONS\s+LAST SYNC\s+SYNCED\s+VERSION\s+ANNOUNCE\s+BGP\s+BGP SESSIONS")
             .And.MatchRegex(@"node-a\s+true\s+\d+\s+\d+\s+\d+\s+\d+\s+ok\s+\S+\s+\S+\s+bgp\s+1/1\s+tor-a: Established, \d+ prefix(es)?");
+        var peerTable = await kubectl.RunAsync("get", "bgppeers", "-o", "wide");
+        peerTable.ExitCode.Should().Be(0, peerTable.Error);
+        peerTable.Output.Should().MatchRegex(@"NAME\s+ADDRESS\s+PEER ASN\s+LOCAL ASN\s+BFD INTERVAL\s+BFD MULTIPLIER\s+AGE")
+            .And.MatchRegex(@"tor-a\s+10\.0\.0\.254\s+64500\s+64512\s+300\s+3\s+\S+", "BFD's interval in milliseconds, not a bare multiplier under the name BFD");
     }
 
     [Test]
@@ -150,6 +154,12 @@ public class BgpAnnouncementTests : ControllerFixture
             e is { Reason: "BgpSessionDown", Type: "Warning" } && e.Message == "BGP session with BGPPeer tor-b (10.0.0.253) is Active: Bad Peer AS"),
             "a Warning Event on the Node says it went down and why");
         IpvsOperator.Node.NodeMetrics.BgpSessionUp.WithLabels("tor-b").Value.Should().Be(0);
+
+        using var kubectl = new KubectlSession(Server);
+        var table = await kubectl.RunAsync("get", "ipvsnodes", "-o", "wide");
+        table.ExitCode.Should().Be(0, table.Error);
+        table.Output.Should().MatchRegex(@"1/2\s+tor-b: Active; tor-secret: Established, \d+ prefix(es)?\s*$",
+            "the sessions read one from the next: kubectl joins a list's values with a bare comma, so the agent writes one line");
     }
 
     [Test]
