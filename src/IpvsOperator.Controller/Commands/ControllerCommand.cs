@@ -20,13 +20,15 @@ public static class ControllerCommand
         var webhookPort = new Option<int>("--webhook-port") { Description = "HTTPS port of the validating webhooks; -1 to serve none.", DefaultValueFactory = _ => 9443 };
         var metricsPort = new Option<int>("--metrics-port") { Description = "Port of /metrics, /healthz and /readyz.", DefaultValueFactory = _ => 8080 };
         var jsonLogs = new Option<bool>("--json-logs") { Description = "Write logs as JSON lines." };
+        var logLevel = new Option<string>("--log-level") { Description = Logging.LevelDescription, DefaultValueFactory = _ => Logging.DefaultLevel };
+        logLevel.AcceptOnlyFromAmong([.. Logging.LevelNames]);
         var command = new Command("controller", "Give LoadBalancer Services addresses from IPPools, keep them, give them back; serve the validating webhooks.")
         {
-            kubeconfig, ns, defaultClass, ipMode, leaderElect, webhookPort, metricsPort, jsonLogs,
+            kubeconfig, ns, defaultClass, ipMode, leaderElect, webhookPort, metricsPort, jsonLogs, logLevel,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            using var loggers = Logging.Create(parseResult.GetValue(jsonLogs));
+            using var loggers = Logging.Create(parseResult.GetValue(jsonLogs), parseResult.GetValue(logLevel)!);
             var operatorNamespace = parseResult.GetValue(ns)!;
             var options = new ControllerHostOptions
             {

@@ -20,13 +20,15 @@ public static class LocalCommand
         };
         var bgp = new Option<bool>("--bgp") { Description = "Announce over BGP too, to an in-memory stand-in of FRR that reports every BGPPeer's session as established (nothing leaves this machine)." };
         var jsonLogs = new Option<bool>("--json-logs") { Description = "Write logs as JSON lines." };
+        var logLevel = new Option<string>("--log-level") { Description = Logging.LevelDescription, DefaultValueFactory = _ => Logging.DefaultLevel };
+        logLevel.AcceptOnlyFromAmong([.. Logging.LevelNames]);
         var command = new Command("local", "Run LocalCluster, the controller and its webhooks and a node agent in this process, install the samples, and show allocations and IPVS until Ctrl-C.")
         {
-            port, state, samples, dataplane, standIns, bgp, jsonLogs,
+            port, state, samples, dataplane, standIns, bgp, jsonLogs, logLevel,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            using var loggers = Logging.Create(parseResult.GetValue(jsonLogs));
+            using var loggers = Logging.Create(parseResult.GetValue(jsonLogs), parseResult.GetValue(logLevel)!);
             var mode = new LocalMode(new LocalModeOptions
             {
                 ApiPort = parseResult.GetValue(port),

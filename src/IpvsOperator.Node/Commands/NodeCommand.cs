@@ -83,15 +83,17 @@ public static class NodeCommand
         };
         var heartbeatPort = new Option<int>("--heartbeat-port") { Description = "UDP port of the heartbeats between agents.", DefaultValueFactory = _ => layer2.HeartbeatPort };
         var jsonLogs = new Option<bool>("--json-logs") { Description = "Write logs as JSON lines." };
+        var logLevel = new Option<string>("--log-level") { Description = Logging.LevelDescription, DefaultValueFactory = _ => Logging.DefaultLevel };
+        logLevel.AcceptOnlyFromAmong([.. Logging.LevelNames]);
         var command = new Command("node", "Bind the allocated VIPs on this node and keep IPVS equal to the Services and their endpoints.")
         {
             kubeconfig, nodeName, bindIface, forwardTo, drainTimeout.Option, syncPeriod.Option, healthCheckMaxTimeout.Option, unreadyAfter, dataplane, stateFile, procSys, metricsPort,
             announce, announceIface, agentNamespace, leaseDuration.Option, renewDeadline.Option, retryPeriod.Option, heartbeatAddress, heartbeatPort,
-            frrSockets, frrConfig, frrBin, frrReload, sessionPoll.Option, jsonLogs,
+            frrSockets, frrConfig, frrBin, frrReload, sessionPoll.Option, jsonLogs, logLevel,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            using var loggers = Logging.Create(parseResult.GetValue(jsonLogs));
+            using var loggers = Logging.Create(parseResult.GetValue(jsonLogs), parseResult.GetValue(logLevel)!);
             var modes = AnnounceModes(parseResult.GetValue(announce))!;
             var options = new NodeHostOptions
             {

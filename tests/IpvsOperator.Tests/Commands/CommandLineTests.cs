@@ -7,7 +7,7 @@ namespace IpvsOperator.Tests.Commands;
 /// <summary>What a user types: durations with units, a help verb, defaults that say how to change them.</summary>
 public class CommandLineTests
 {
-    private static readonly string Binary = Path.Combine(AppContext.BaseDirectory, "ipvs-operator.dll");
+    internal static readonly string Binary = Path.Combine(AppContext.BaseDirectory, "ipvs-operator.dll");
 
     [TestCase("500ms", 500)]
     [TestCase("30s", 30_000)]

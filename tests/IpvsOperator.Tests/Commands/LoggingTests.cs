@@ -2,11 +2,12 @@ using IpvsOperator.Runtime.Hosting;
 using System.Globalization;
 using System.Text.Json;
 using IpvsOperator.Commands;
+using IpvsOperator.Tests.Support;
 using Microsoft.Extensions.Logging;
 
 namespace IpvsOperator.Tests.Commands;
 
-/// <summary>What a log collector reads from <c>--json-logs</c>.</summary>
+/// <summary>What a log collector reads from <c>--json-logs</c>, and what <c>--log-level</c> lets through.</summary>
 public class LoggingTests
 {
     [Test]
@@ -35,5 +36,42 @@ public class LoggingTests
         var when = DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
         when.Should().BeOnOrAfter(before.AddMilliseconds(-1)).And.BeOnOrBefore(after.AddMilliseconds(1));
         entry.RootElement.GetProperty("Message").GetString().Should().Be("synced");
+    }
+
+    [Test]
+    public void Debug_entries_are_written_only_when_asked_for()
+    {
+        var console = new StringWriter();
+        var original = Console.Out;
+        Console.SetOut(console);
+        try
+        {
+            using (var quiet = Logging.Create(json: false))
+            {
+                quiet.CreateLogger("test").LogDebug("the whole table");
+            }
+            using var loud = Logging.Create(json: false, "debug");
+            loud.CreateLogger("test").LogDebug("the table once asked");
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+
+        console.ToString().Should().NotContain("the whole table", "info is the default").And.Contain("the table once asked");
+    }
+
+    [Test]
+    public async Task Every_verb_that_runs_takes_a_log_level_and_refuses_one_it_does_not_know()
+    {
+        foreach (var verb in new[] { "node", "controller", "local" })
+        {
+            var help = await Processes.RunAsync("dotnet", [CommandLineTests.Binary, "help", verb], TimeSpan.FromSeconds(60));
+            help.Output.Should().Contain("--log-level").And.Contain("debug");
+        }
+        var refused = await Processes.RunAsync("dotnet", [CommandLineTests.Binary, "node", "--dataplane", "memory", "--log-level", "verbose"], TimeSpan.FromSeconds(60));
+
+        refused.ExitCode.Should().NotBe(0);
+        refused.Error.Should().Contain("verbose").And.Contain("debug");
     }
 }

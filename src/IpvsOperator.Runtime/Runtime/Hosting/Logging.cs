@@ -2,12 +2,23 @@ using Microsoft.Extensions.Logging;
 
 namespace IpvsOperator.Runtime.Hosting;
 
-/// <summary>The loggers of a process: one line per entry, or JSON lines with <c>--json-logs</c>.</summary>
+/// <summary>
+/// The loggers of a process: one line per entry, or JSON lines with <c>--json-logs</c>; entries below
+/// <c>--log-level</c> (info unless told) are dropped.
+/// </summary>
 public static class Logging
 {
-    public static ILoggerFactory Create(bool json) => LoggerFactory.Create(builder =>
+    /// <summary>The names <c>--log-level</c> accepts, from the most to the least said.</summary>
+    public static readonly IReadOnlyList<string> LevelNames = ["trace", "debug", "info", "warning", "error"];
+
+    public const string DefaultLevel = "info";
+
+    public const string LevelDescription =
+        "The least severe entries written: trace, debug (more detail; local mode also prints the whole IPVS table after each change), info, warning or error.";
+
+    public static ILoggerFactory Create(bool json, string level = DefaultLevel) => LoggerFactory.Create(builder =>
     {
-        builder.SetMinimumLevel(LogLevel.Information);
+        builder.SetMinimumLevel(LevelOf(level));
         if (json)
         {
             // When, in ISO 8601 UTC: a collector that reads lines late (or replays a file) cannot tell otherwise.
@@ -18,4 +29,15 @@ public static class Logging
             builder.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         }
     });
+
+    /// <summary>The level a name of <see cref="LevelNames"/> stands for; the command line refuses any other name first.</summary>
+    public static LogLevel LevelOf(string name) => name switch
+    {
+        "trace" => LogLevel.Trace,
+        "debug" => LogLevel.Debug,
+        "info" => LogLevel.Information,
+        "warning" => LogLevel.Warning,
+        "error" => LogLevel.Error,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, $"not a log level; valid: {string.Join(", ", LevelNames)}"),
+    };
 }
