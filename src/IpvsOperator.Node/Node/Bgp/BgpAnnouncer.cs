@@ -4,7 +4,6 @@ using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane.Bgp;
 using IpvsOperator.Entities;
 using IpvsOperator.Runtime.Events;
-using IpvsOperator.Runtime.Resilience;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 
@@ -63,10 +62,9 @@ internal sealed class BgpAnnouncer(IBgpSpeaker speaker, BgpOptions options, Even
             while (!cancellationToken.IsCancellationRequested)
             {
                 await ApplyOfferedAsync();
+                var reading = Stopwatch.StartNew();
                 await ReadSessionsAsync(cancellationToken);
-                var wait = failures > 0 ? Backoff.NodeSync.Delay(failures)
-                    : AnySessionDown() ? TimeSpan.FromTicks(Math.Min(options.SessionPoll.Ticks, options.DownSessionPoll.Ticks))
-                    : options.SessionPoll;
+                var wait = SessionReadPacing.Next(options, failures, AnySessionDown(), reading.Elapsed);
                 using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timer.CancelAfter(wait);
                 try
