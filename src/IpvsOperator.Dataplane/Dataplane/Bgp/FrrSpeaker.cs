@@ -37,8 +37,17 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
         // The old and the new: FRR may quote either in what it prints about this apply.
         passwords = [.. FrrOutput.PasswordsIn(applied), .. FrrOutput.PasswordsIn(configuration)];
         WriteConfigurationFile(configuration);
-        if (applied is not null && Increment(applied, configuration) is { } increment && RunningConfiguration() == runningAfterApply && TryIncrement(increment))
+        var running = RunningConfiguration();
+        if (applied is not null && Increment(applied, configuration) is { } increment && running == runningAfterApply && TryIncrement(increment))
         {
+            Finish(configuration);
+            return true;
+        }
+        // `frr defaults` takes effect only when FRR starts: it is not sent.
+        if (HoldsOnlyPartsOf(running, configuration)
+            && TryIncrement(Increment(string.Join('\n', configuration.Split('\n').Where(l => l.StartsWith("frr ", StringComparison.Ordinal))), configuration)!))
+        {
+            FirstApplies++;
             Finish(configuration);
             return true;
         }
@@ -72,6 +81,33 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
 
     /// <summary>Applies made through frr-reload (of one or two passes each); those that went to vtysh directly are not counted.</summary>
     public int Reloads { get; private set; }
+
+    /// <summary>Applies to an FRR that held no BGP configuration, made by vtysh alone (see <see cref="HoldsOnlyPartsOf"/>).</summary>
+    public int FirstApplies { get; private set; }
+
+    /// <summary>
+    /// Whether FRR holds no BGP instance and no block or line in a block (a route-map, a BFD profile
+    /// and their settings, an empty <c>bfd</c>) that <paramref name="configuration"/> lacks: a sidecar started or restarted empty,
+    /// or one whose bgpd restarted while bfdd kept the same profiles. Then every line is an addition,
+    /// and one vtysh call makes it, where frr-reload (two passes on a first apply, each a Python start
+    /// and a diff) ran past its two-minute bound on an emulated CPU under load. Any other state is
+    /// left to frr-reload, which also removes.
+    /// </summary>
+    internal static bool HoldsOnlyPartsOf(string running, string configuration)
+    {
+        var wanted = configuration.Split('\n').Select(l => l.TrimEnd()).ToHashSet(StringComparer.Ordinal);
+        var lines = running.Split('\n').Select(l => l.TrimEnd()).ToArray();
+        for (var j = 0; j < lines.Length; j++)
+        {
+            var line = lines[j];
+            var inOrOpensBlock = Indent(line) > 0 || (j + 1 < lines.Length && Opens(line, lines[j + 1]));
+            if (line.StartsWith("router bgp", StringComparison.Ordinal) || (inOrOpensBlock && !IsStructure(line) && !wanted.Contains(line)))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
 
     private void Finish(string configuration)
     {

@@ -110,4 +110,42 @@ public class FrrIncrementTests
             .Should().BeNull("the withdrawal ends");
         FrrSpeaker.Increment(two, two).Should().BeEmpty("nothing to change");
     }
+
+    private const string EmptyFrr = """
+        Building configuration...
+
+        Current configuration:
+        !
+        frr version 8.4.4
+        frr defaults traditional
+        hostname bg1
+        log stdout informational
+        service integrated-vtysh-config
+        !
+        end
+        """;
+
+    [Test]
+    public void An_FRR_with_no_BGP_instance_takes_the_whole_text_from_vtysh()
+    {
+        var configuration = FrrConfiguration.Render(RouterId, [Router], Vips("198.51.100.1"));
+
+        FrrSpeaker.HoldsOnlyPartsOf(EmptyFrr, configuration).Should().BeTrue("a sidecar started empty");
+        var keptByBfdd = EmptyFrr.Replace("!\nend", "bfd\n profile ipvs-bfd-1\n exit\n !\nexit\n!\nend", StringComparison.Ordinal);
+        FrrSpeaker.HoldsOnlyPartsOf(keptByBfdd, configuration).Should().BeTrue("bgpd restarted while bfdd kept the same profile");
+    }
+
+    [Test]
+    public void Anything_the_text_would_remove_is_left_to_frr_reload()
+    {
+        var configuration = FrrConfiguration.Render(RouterId, [Router], Vips("198.51.100.1"));
+        string With(string block) => EmptyFrr.Replace("!\nend", block + "\n!\nend", StringComparison.Ordinal);
+
+        FrrSpeaker.HoldsOnlyPartsOf(With("router bgp 64512\n bgp router-id 10.0.0.11\nexit"), configuration).Should().BeFalse("a BGP instance is there");
+        FrrSpeaker.HoldsOnlyPartsOf(With("route-map ipvs-attributes-9 permit 10\n set local-preference 50\nexit"), configuration).Should().BeFalse("a route-map the text no longer has");
+        FrrSpeaker.HoldsOnlyPartsOf(With("bfd\n profile ipvs-bfd-1\n  transmit-interval 100\n exit\nexit"), configuration).Should().BeFalse("a profile setting the text does not give would stay");
+        FrrSpeaker.HoldsOnlyPartsOf(With("interface eth0\n ip address 192.0.2.1/24\nexit"), configuration).Should().BeFalse("a block of someone else's: reload decides");
+        var withoutBfd = FrrConfiguration.Render(RouterId, [Router with { Bfd = null }], Vips("198.51.100.1"));
+        FrrSpeaker.HoldsOnlyPartsOf(With("bfd\nexit"), withoutBfd).Should().BeFalse("an empty bfd block the text does not have: frr-reload removes it");
+    }
 }

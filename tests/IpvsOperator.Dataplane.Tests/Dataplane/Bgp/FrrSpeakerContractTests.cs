@@ -317,15 +317,51 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
         await lab.Frr.KillDaemonAsync("bgpd");
         await lab.Frr.StartDaemonAsync("bgpd");
 
+        var (reloads, firstApplies) = (lab.Speaker.Reloads, lab.Speaker.FirstApplies);
         Speaker.Apply(configuration).Should().BeTrue("the running configuration is no longer the one applied");
+        (lab.Speaker.Reloads, lab.Speaker.FirstApplies).Should().Be((reloads, firstApplies + 1), "bgpd restarted empty takes the text from vtysh, without frr-reload");
         await EstablishedAsync(Router, 1);
         Speaker.Apply(configuration).Should().BeFalse();
+        await LeftAsFrrReloadWouldAsync(configuration, "after a restart");
     }
 
-    /// <summary>FRR's running configuration now is what frr-reload, run by a speaker of its own, makes of <paramref name="text"/>.</summary>
+    [Test]
+    public async Task A_first_configuration_on_an_FRR_without_BGP_goes_to_vtysh_in_one_call_and_leaves_FRR_as_frr_reload_would()
+    {
+        // As an agent starting beside an empty sidecar: a speaker of its own, every kind of line at once.
+        var tagged = new BgpAnnouncement(IPAddressValue.Parse("198.51.100.61"), ["64500:61"], ["64500:6:1"], 150);
+        var configuration = FrrConfiguration.Render(RouterId,
+            [Peering(Router), Peering(Router6), Peering(RouterBfd) with { Source = NodeBfd, Bfd = new BfdSettings(100, 100, 3) }, Peering(RouterPassword) with { Source = NodePassword, Password = "s3cret" }],
+            [tagged, .. Vips("198.51.100.62", "2001:db8::62")]);
+        var starting = new FrrSpeaker(lab.Frr.Paths, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+        starting.Apply(configuration).Should().BeTrue();
+
+        (starting.FirstApplies, starting.Reloads).Should().Be((1, 0), "FRR held no BGP instance (the set-up emptied it), so no frr-reload ran");
+        foreach (var peer in new[] { Router, Router6, RouterBfd, RouterPassword })
+        {
+            await Eventually.TrueAsync(() => starting.ReadSessions().Any(s => s.Peer == peer && s.IsEstablished), () => $"{peer} is established: {string.Join("; ", starting.ReadSessions())}", TimeSpan.FromSeconds(60));
+        }
+        var routes = string.Empty;
+        await Eventually.TrueAsync(async () => (routes = await lab.RouterRoutesAsync()).Contains("198.51.100.61", StringComparison.Ordinal) && routes.Contains("2001:db8::62", StringComparison.Ordinal),
+            () => $"the router has the routes; it has {routes}");
+        (await lab.BirdAsync("show", "route", "198.51.100.61/32", "all")).Should().Contain("BGP.community: (64500,61)").And.Contain("BGP.large_community: (64500, 6, 1)");
+        starting.Apply(configuration).Should().BeFalse("FRR holds what was applied");
+        await LeftAsFrrReloadWouldAsync(configuration, "by the first apply");
+    }
+
+    /// <summary>
+    /// FRR's running configuration now is what frr-reload, run by a speaker of its own, makes of
+    /// <paramref name="text"/>. zebra's forwarding lines aside: frr-reload removes a `no ip forwarding`
+    /// it finds by turning forwarding on (the namespace's sysctl), which no text of ours asks for.
+    /// </summary>
     private async Task LeftAsFrrReloadWouldAsync(string text, string when)
     {
-        async Task<string> RunningAsync() => (await Processes.RunAsync("vtysh", ["--vty_socket", lab.Frr.Sockets, "-c", "show running-config"])).Output;
+        async Task<string> RunningAsync()
+        {
+            var output = (await Processes.RunAsync("vtysh", ["--vty_socket", lab.Frr.Sockets, "-c", "show running-config"])).Output;
+            return string.Join('\n', output.Split('\n').Where(l => l is not ("no ip forwarding" or "no ipv6 forwarding" or "ip forwarding" or "ipv6 forwarding")));
+        }
         var running = await RunningAsync();
         new FrrSpeaker(lab.Frr.Paths, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).Apply(text);
         (await RunningAsync()).Should().Be(running, "FRR was left {0} as frr-reload would leave it", when);
