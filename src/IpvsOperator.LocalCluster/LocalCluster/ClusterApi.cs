@@ -387,57 +387,47 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         }
         await admission.ValidateAsync(new AdmissionAttributes(resource, "DELETE", ns, name, null, null, existing,
             dryRun, AdmissionOptions.Delete(deleteOptions, dryRun)), cancellationToken);
+        var isNamespace = resource.Key == ResourceRegistry.Namespaces.Key;
+        // As upstream's store: Orphan and Foreground hand the object to the garbage collector, marked
+        // with its finalizer; the answer is the object so marked, whatever the collector does next.
+        var collectorFinalizer = isNamespace ? null : policy switch { "Orphan" => OrphanDependents, "Foreground" => ForegroundDeletion, _ => null };
+        var finalizersBefore = metadata["finalizers"]?.DeepClone();
+        if (collectorFinalizer is not null)
+        {
+            metadata["finalizers"] = new JsonArray([.. (metadata["finalizers"] as JsonArray ?? [])
+                .Select(f => f?.GetValue<string>()).Where(f => f is not (OrphanDependents or ForegroundDeletion)).Select(f => (JsonNode?)f), collectorFinalizer]);
+        }
         if (dryRun)
         {
             // As it would be answered: marked for deletion when something holds it, else as it was. Nothing changes.
-            if ((metadata["finalizers"] is JsonArray { Count: > 0 } || resource.Key == ResourceRegistry.Namespaces.Key) && metadata["deletionTimestamp"] is null)
+            if ((metadata["finalizers"] is JsonArray { Count: > 0 } || isNamespace) && metadata["deletionTimestamp"] is null)
             {
                 metadata["deletionTimestamp"] = Now();
                 metadata["deletionGracePeriodSeconds"] = 0;
             }
             return existing;
         }
-
-        var ownerUid = metadata["uid"]!.GetValue<string>();
-        if (policy == "Orphan")
+        if (collectorFinalizer is not null)
         {
-            Orphan(ownerUid);
-        }
-        if (policy == "Foreground" && metadata["deletionTimestamp"] is null && storage.Snapshot(o => OwnerUids(o).Contains(ownerUid)).Count > 0)
-        {
-            // Foreground: the owner stays, marked and held by the foregroundDeletion finalizer,
-            // until the dependents that block its deletion are gone.
-            metadata["finalizers"] = new JsonArray([.. (metadata["finalizers"] as JsonArray ?? []).Select(f => f?.DeepClone()), ForegroundDeletion]);
-            metadata["deletionTimestamp"] = Now();
-            metadata["deletionGracePeriodSeconds"] = 0;
-            if (resource.TracksGeneration)
+            if (metadata["deletionTimestamp"] is not null && JsonNode.DeepEquals(finalizersBefore, metadata["finalizers"]))
             {
-                metadata["generation"] = Number(metadata["generation"]) + 1;
+                return Get(resource, ns, name); // marked so already: nothing to write
             }
-            var held = storage.Update(resource, existing, ObjectStorage.ResourceVersionOf(existing));
-            await DeleteDependentsAsync(ownerUid, cancellationToken);
-            return await FinishForegroundAsync(resource, held, cancellationToken);
+            var marked = MarkDeleted(resource, existing);
+            await CollectMarkedAsync(resource, marked, cancellationToken);
+            return marked;
         }
-        var finalizers = metadata["finalizers"] as JsonArray;
-        var isNamespace = resource.Key == ResourceRegistry.Namespaces.Key;
-        if (finalizers is { Count: > 0 } || isNamespace)
+        if (metadata["finalizers"] is JsonArray { Count: > 0 } || isNamespace)
         {
             if (metadata["deletionTimestamp"] is not null)
             {
                 return existing;
             }
-            metadata["deletionTimestamp"] = Now();
-            metadata["deletionGracePeriodSeconds"] = 0;
-            if (resource.TracksGeneration)
-            {
-                // As the API server does: a deletion is a change of the desired state.
-                metadata["generation"] = Number(metadata["generation"]) + 1;
-            }
             if (isNamespace)
             {
                 existing["status"] = new JsonObject { ["phase"] = "Terminating" };
             }
-            var marked = storage.Update(resource, existing, ObjectStorage.ResourceVersionOf(existing));
+            var marked = MarkDeleted(resource, existing);
             if (isNamespace)
             {
                 await EmptyNamespaceAsync(name, cancellationToken);
@@ -446,6 +436,25 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             return marked;
         }
         return await RemoveAsync(resource, existing, cancellationToken);
+    }
+
+    /// <summary>
+    /// Stores the object marked for deletion (its finalizers as the caller set them): the deletion
+    /// timestamp, and a new generation the first time, since a deletion changes the desired state.
+    /// </summary>
+    private JsonObject MarkDeleted(ApiResource resource, JsonObject existing)
+    {
+        var metadata = existing["metadata"]!.AsObject();
+        if (metadata["deletionTimestamp"] is null)
+        {
+            metadata["deletionTimestamp"] = Now();
+            metadata["deletionGracePeriodSeconds"] = 0;
+            if (resource.TracksGeneration)
+            {
+                metadata["generation"] = Number(metadata["generation"]) + 1;
+            }
+        }
+        return storage.Update(resource, existing, ObjectStorage.ResourceVersionOf(existing));
     }
 
     /// <summary>
@@ -538,6 +547,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             if (!OwnerUids(stored).SetEquals(OwnerUids(existing)))
             {
                 await CollectIfOwnerlessAsync(resource, finished, cancellationToken);
+                await FinishWaitingOwnersAsync(OwnerUids(existing), cancellationToken);
             }
             return finished;
         }
@@ -762,81 +772,147 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         return await RemoveAsync(resource, stored, cancellationToken);
     }
 
+    /// <summary>The garbage collector's finalizers: the owner waits for its blocking dependents to go (Foreground), or for them to be orphaned.</summary>
     private const string ForegroundDeletion = "foregroundDeletion";
+    private const string OrphanDependents = "orphan";
+
+    /// <summary>
+    /// What the garbage collector does with an object a Foreground or Orphan delete marked with its
+    /// finalizer: orphans its dependents, or deletes them (foreground when they have dependents of
+    /// their own), then lets the object go once nothing holds it. Done right after the mark here;
+    /// upstream a moment after.
+    /// </summary>
+    private async Task CollectMarkedAsync(ApiResource resource, JsonObject marked, CancellationToken cancellationToken)
+    {
+        var (ns, name, uid) = (ObjectStorage.NamespaceOf(marked), ObjectStorage.NameOf(marked), marked["metadata"]!["uid"]!.GetValue<string>());
+        if (HasFinalizer(marked, OrphanDependents))
+        {
+            Orphan(uid);
+            await ReleaseFinalizerAsync(resource, ns, name, uid, OrphanDependents, cancellationToken);
+            return;
+        }
+        foreach (var (key, dependent) in storage.Snapshot(o => OwnerUids(o).Contains(uid)))
+        {
+            if (registry.FindByKey(key) is { } type)
+            {
+                await AttemptToDeleteAsync(type, dependent, cancellationToken);
+            }
+        }
+        await FinishForegroundAsync(resource, ns, name, uid, cancellationToken);
+    }
 
     /// <summary>A foreground deletion ends when no dependent that blocks it remains: the finalizer goes, and the owner with it.</summary>
-    private async Task<JsonObject> FinishForegroundAsync(ApiResource resource, JsonObject owner, CancellationToken cancellationToken)
+    private async Task FinishForegroundAsync(ApiResource resource, string ns, string name, string uid, CancellationToken cancellationToken)
     {
-        var uid = owner["metadata"]!["uid"]!.GetValue<string>();
         bool Blocks(JsonObject dependent) => (dependent["metadata"]?["ownerReferences"] as JsonArray)?.OfType<JsonObject>()
             .Any(r => r["uid"]?.GetValue<string>() == uid && r["blockOwnerDeletion"]?.GetValue<bool>() == true) == true;
-        if (storage.Snapshot(Blocks).Count > 0)
+        if (storage.Get(resource, ns, name) is not { } owner || UidOf(owner) != uid || !HasFinalizer(owner, ForegroundDeletion) || storage.Snapshot(Blocks).Count > 0)
         {
-            return owner;
+            return;
         }
-        var metadata = owner["metadata"]!.AsObject();
-        metadata["finalizers"] = new JsonArray([.. (metadata["finalizers"] as JsonArray ?? []).Where(f => f?.GetValue<string>() != ForegroundDeletion).Select(f => f?.DeepClone())]);
-        var released = storage.Update(resource, owner, ObjectStorage.ResourceVersionOf(owner));
-        return await FinishIfReleasedAsync(resource, released, cancellationToken);
+        await ReleaseFinalizerAsync(resource, ns, name, uid, ForegroundDeletion, cancellationToken);
     }
 
-    /// <summary>Owners in a foreground deletion that <paramref name="removed"/> held back: finished if it was the last.</summary>
-    private async Task FinishWaitingOwnersAsync(JsonObject removed, CancellationToken cancellationToken)
+    /// <summary>Removes one of the collector's finalizers from the object (still the one with <paramref name="uid"/>), and the object if it was the last.</summary>
+    private async Task ReleaseFinalizerAsync(ApiResource resource, string ns, string name, string uid, string finalizer, CancellationToken cancellationToken)
     {
-        foreach (var uid in OwnerUids(removed))
+        for (var attempt = 0; attempt < UnconditionalRetries; attempt++)
         {
-            foreach (var (key, owner) in storage.Snapshot(o => o["metadata"]?["uid"]?.GetValue<string>() == uid
-                && (o["metadata"]?["finalizers"] as JsonArray)?.Any(f => f?.GetValue<string>() == ForegroundDeletion) == true))
+            if (storage.Get(resource, ns, name) is not { } current || UidOf(current) != uid || !HasFinalizer(current, finalizer))
             {
-                if (registry.FindByKey(key) is { } type)
-                {
-                    await FinishForegroundAsync(type, owner, cancellationToken);
-                }
+                return;
             }
-        }
-    }
-
-    private async Task DeleteDependentsAsync(string ownerUid, CancellationToken cancellationToken)
-    {
-        foreach (var (key, dependent) in storage.Snapshot(o => OwnerUids(o).Contains(ownerUid)))
-        {
-            if (registry.FindByKey(key) is not { } type)
-            {
-                continue;
-            }
+            var metadata = current["metadata"]!.AsObject();
+            metadata["finalizers"] = new JsonArray([.. metadata["finalizers"]!.AsArray().Where(f => f?.GetValue<string>() != finalizer).Select(f => f?.DeepClone())]);
+            JsonObject released;
             try
             {
-                await DeleteAsync(type, ObjectStorage.NamespaceOf(dependent), ObjectStorage.NameOf(dependent), null, cancellationToken);
+                released = storage.Update(resource, current, ObjectStorage.ResourceVersionOf(current));
             }
-            catch (ApiException error) when (error.Code == HttpStatusCode.NotFound)
+            catch (ApiException error) when (error.Code == HttpStatusCode.Conflict)
             {
-                // Already gone.
+                continue; // changed meanwhile: again on the fresh object
+            }
+            await FinishIfReleasedAsync(resource, released, cancellationToken);
+            return;
+        }
+    }
+
+    /// <summary>Owners in a foreground deletion that may have waited for <paramref name="ownerUids"/>' dependent: finished if it was the last.</summary>
+    private async Task FinishWaitingOwnersAsync(IReadOnlyCollection<string> ownerUids, CancellationToken cancellationToken)
+    {
+        if (ownerUids.Count == 0)
+        {
+            return;
+        }
+        foreach (var (key, owner) in storage.Snapshot(o => ownerUids.Contains(UidOf(o)) && HasFinalizer(o, ForegroundDeletion)))
+        {
+            if (registry.FindByKey(key) is { } type)
+            {
+                await FinishForegroundAsync(type, ObjectStorage.NamespaceOf(owner), ObjectStorage.NameOf(owner), UidOf(owner), cancellationToken);
             }
         }
     }
 
     /// <summary>
-    /// As the garbage collector does with a dependent whose owners are all gone (deleted, or never
-    /// there: a reference to a uid nothing has): deletes it. Done right after the write here;
-    /// upstream a moment after.
+    /// The garbage collector's look at a dependent (its attemptToDeleteItem): while one of its
+    /// owners is solid (there, and not deleting its dependents) it stays and only loses its
+    /// references to owners that are gone or waiting for it; with none it is deleted, in the
+    /// foreground when an owner waits for it and it has dependents of its own.
     /// </summary>
-    private async Task CollectIfOwnerlessAsync(ApiResource resource, JsonObject stored, CancellationToken cancellationToken)
+    private async Task AttemptToDeleteAsync(ApiResource resource, JsonObject dependent, CancellationToken cancellationToken)
     {
-        var owners = OwnerUids(stored);
-        if (owners.Count == 0 || storage.Snapshot(o => o["metadata"]?["uid"]?.GetValue<string>() is { } uid && owners.Contains(uid)).Count > 0)
+        var references = (dependent["metadata"]?["ownerReferences"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
+        if (references.Count == 0 || dependent["metadata"]?["deletionTimestamp"] is not null)
         {
+            return; // nothing to judge, or already on its way out
+        }
+        var referenced = references.Select(r => r["uid"]?.GetValue<string>()).OfType<string>().ToHashSet();
+        var owners = storage.Snapshot(o => referenced.Contains(UidOf(o))).ToDictionary(o => UidOf(o.Object), o => o.Object);
+        static bool Waiting(JsonObject owner) => owner["metadata"]?["deletionTimestamp"] is not null && HasFinalizer(owner, ForegroundDeletion);
+        var solid = owners.Where(o => !Waiting(o.Value)).Select(o => o.Key).ToHashSet();
+        var waiting = owners.Where(o => Waiting(o.Value)).Select(o => o.Key).ToList();
+        if (solid.Count > 0)
+        {
+            if (references.All(r => solid.Contains(r["uid"]?.GetValue<string>() ?? string.Empty)))
+            {
+                return;
+            }
+            dependent["metadata"]!["ownerReferences"] = new JsonArray([.. references.Where(r => solid.Contains(r["uid"]?.GetValue<string>() ?? string.Empty)).Select(r => r.DeepClone())]);
+            try
+            {
+                storage.Update(resource, dependent, ObjectStorage.ResourceVersionOf(dependent));
+            }
+            catch (ApiException error) when (error.Code is HttpStatusCode.Conflict or HttpStatusCode.NotFound)
+            {
+                return; // changed or gone meanwhile: that write's own look judges it
+            }
+            await FinishWaitingOwnersAsync(waiting, cancellationToken);
             return;
         }
+        var uid = UidOf(dependent);
+        var policy = waiting.Count > 0 && storage.Snapshot(o => OwnerUids(o).Contains(uid)).Count > 0 ? "Foreground"
+            : HasFinalizer(dependent, OrphanDependents) ? "Orphan"
+            : HasFinalizer(dependent, ForegroundDeletion) ? "Foreground"
+            : "Background";
         try
         {
-            var uid = stored["metadata"]!["uid"]!.GetValue<string>();
-            await DeleteAsync(resource, ObjectStorage.NamespaceOf(stored), ObjectStorage.NameOf(stored), new JsonObject { ["preconditions"] = new JsonObject { ["uid"] = uid } }, cancellationToken);
+            await DeleteAsync(resource, ObjectStorage.NamespaceOf(dependent), ObjectStorage.NameOf(dependent),
+                new JsonObject { ["propagationPolicy"] = policy, ["preconditions"] = new JsonObject { ["uid"] = uid } }, cancellationToken);
         }
         catch (ApiException error) when (error.Code is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
         {
             // Gone or replaced meanwhile.
         }
     }
+
+    /// <summary>
+    /// As the garbage collector does with an object whose owner references changed: deleted when
+    /// its owners are all gone (deleted, or never there: a uid nothing has), else stripped of the
+    /// references to the missing ones. Done right after the write here; upstream a moment after.
+    /// </summary>
+    private Task CollectIfOwnerlessAsync(ApiResource resource, JsonObject stored, CancellationToken cancellationToken) =>
+        AttemptToDeleteAsync(resource, stored, cancellationToken);
 
     /// <summary>Removes the object for good, then what only it kept alive.</summary>
     private async Task<JsonObject> RemoveAsync(ApiResource resource, JsonObject existing, CancellationToken cancellationToken)
@@ -850,8 +926,8 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             registry.Remove(served);
             storage.RemoveAll(served);
         }
-        await CollectGarbageAsync(final["metadata"]!["uid"]!.GetValue<string>(), cancellationToken);
-        await FinishWaitingOwnersAsync(final, cancellationToken);
+        await CollectGarbageAsync(UidOf(final), cancellationToken);
+        await FinishWaitingOwnersAsync(OwnerUids(final), cancellationToken);
         if (ns.Length > 0)
         {
             TryFinishNamespace(ns);
@@ -867,32 +943,19 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         }
     }
 
-    /// <summary>Deletes the dependents whose every owner is gone (background propagation).</summary>
+    /// <summary>The dependents of an owner that went (background propagation), each judged as the collector does.</summary>
     private async Task CollectGarbageAsync(string ownerUid, CancellationToken cancellationToken)
     {
-        var dependents = storage.Snapshot(o => OwnerUids(o).Contains(ownerUid));
-        if (dependents.Count == 0)
+        foreach (var (key, dependent) in storage.Snapshot(o => OwnerUids(o).Contains(ownerUid)))
         {
-            return;
-        }
-        var live = storage.Snapshot(_ => true).Select(o => o.Object["metadata"]?["uid"]?.GetValue<string>()).OfType<string>().ToHashSet();
-        foreach (var (key, dependent) in dependents)
-        {
-            if (OwnerUids(dependent).Any(live.Contains) || registry.FindByKey(key) is not { } type)
+            if (registry.FindByKey(key) is { } type)
             {
-                continue;
-            }
-            try
-            {
-                await DeleteAsync(type, ObjectStorage.NamespaceOf(dependent), ObjectStorage.NameOf(dependent), null, cancellationToken);
-            }
-            catch (ApiException error) when (error.Code == HttpStatusCode.NotFound)
-            {
-                // Already gone.
+                await AttemptToDeleteAsync(type, dependent, cancellationToken);
             }
         }
     }
 
+    /// <summary>Drops every reference to the owner from its dependents (orphan propagation).</summary>
     private void Orphan(string ownerUid)
     {
         foreach (var (key, dependent) in storage.Snapshot(o => OwnerUids(o).Contains(ownerUid)))
@@ -903,9 +966,21 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             }
             var references = dependent["metadata"]!["ownerReferences"]!.AsArray();
             dependent["metadata"]!["ownerReferences"] = new JsonArray([.. references.Where(r => r?["uid"]?.GetValue<string>() != ownerUid).Select(r => r!.DeepClone())]);
-            storage.Update(type, dependent, ObjectStorage.ResourceVersionOf(dependent));
+            try
+            {
+                storage.Update(type, dependent, ObjectStorage.ResourceVersionOf(dependent));
+            }
+            catch (ApiException error) when (error.Code is HttpStatusCode.Conflict or HttpStatusCode.NotFound)
+            {
+                // Changed or gone meanwhile; upstream's collector would retry on the fresh object, and does here on its next look.
+            }
         }
     }
+
+    private static string UidOf(JsonObject obj) => obj["metadata"]?["uid"]?.GetValue<string>() ?? string.Empty;
+
+    private static bool HasFinalizer(JsonObject obj, string finalizer) =>
+        (obj["metadata"]?["finalizers"] as JsonArray)?.Any(f => f?.GetValue<string>() == finalizer) == true;
 
     private static HashSet<string> OwnerUids(JsonObject obj) =>
         (obj["metadata"]?["ownerReferences"] as JsonArray)?.Select(r => r?["uid"]?.GetValue<string>()).OfType<string>().ToHashSet() ?? [];
