@@ -90,6 +90,11 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         if (more && lastId is not null)
         {
             metadata["continue"] = ContinueToken.Make(revision, lastId);
+            if (filter.IsEverything)
+            {
+                // As etcd's count serves it: only without selectors, which it cannot count through.
+                metadata["remainingItemCount"] = storage.CountAfter(resource, ns, lastId, revision);
+            }
         }
         return new JsonObject
         {
@@ -138,24 +143,36 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
     /// annotated k8s.io/initial-events-end; it needs resourceVersionMatch=NotOlderThan and
     /// bookmarks, as upstream.
     /// </summary>
-    public ObjectWatch Watch(ApiResource resource, string? ns, ObjectFilter filter, string? resourceVersion, bool sendInitialEvents = false,
+    public ObjectWatch Watch(ApiResource resource, string? ns, ObjectFilter filter, string? resourceVersion, bool? sendInitialEvents = null,
         string? resourceVersionMatch = null, bool bookmarks = false)
     {
-        if (sendInitialEvents)
+        // Upstream's validateWatchOptions: a match needs sendInitialEvents (true or false), and only NotOlderThan is one.
+        var problems = new List<(string, string)>();
+        if (sendInitialEvents is not null && resourceVersionMatch != "NotOlderThan")
         {
-            var problems = new List<(string, string)>();
+            problems.Add(("resourceVersionMatch", "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"));
+        }
+        if (!string.IsNullOrEmpty(resourceVersionMatch))
+        {
+            if (sendInitialEvents is null)
+            {
+                problems.Add(("resourceVersionMatch", "Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"));
+            }
             if (resourceVersionMatch != "NotOlderThan")
             {
-                problems.Add(("resourceVersionMatch", "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"));
+                problems.Add(("resourceVersionMatch", $"Unsupported value: \"{resourceVersionMatch}\": supported values: \"NotOlderThan\""));
             }
-            if (!bookmarks)
-            {
-                problems.Add(("allowWatchBookmarks", "Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true"));
-            }
-            if (problems.Count > 0)
-            {
-                throw ApiException.InvalidOptions("ListOptions.meta.k8s.io", problems[0].Item1, problems[0].Item2);
-            }
+        }
+        if (sendInitialEvents == true && !bookmarks)
+        {
+            problems.Add(("allowWatchBookmarks", "Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true"));
+        }
+        if (problems.Count > 0)
+        {
+            throw ApiException.InvalidOptions("ListOptions.meta.k8s.io", problems[0].Item1, problems[0].Item2);
+        }
+        if (sendInitialEvents == true)
+        {
             if (!string.IsNullOrEmpty(resourceVersion) && resourceVersion != "0" && ParseVersion(resourceVersion) > storage.Revision)
             {
                 throw new ApiException(HttpStatusCode.GatewayTimeout, "Timeout", $"Too large resource version: {resourceVersion}, current: {storage.Revision}");

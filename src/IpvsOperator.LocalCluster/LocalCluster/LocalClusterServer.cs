@@ -451,7 +451,7 @@ public sealed class LocalClusterServer : IAsyncDisposable
             {
                 throw ApiException.Gone($"too old resource version: {query["resourceVersion"]} (injected fault)");
             }
-            watch = Api.Watch(resource, ns, filter, query["resourceVersion"], query["sendInitialEvents"] == "true", query["resourceVersionMatch"], bookmarks);
+            watch = Api.Watch(resource, ns, filter, query["resourceVersion"], SendInitialEventsOf(query["sendInitialEvents"]), query["resourceVersionMatch"], bookmarks);
         }
         catch (ApiException expired) when (expired.Code == HttpStatusCode.Gone)
         {
@@ -564,6 +564,15 @@ public sealed class LocalClusterServer : IAsyncDisposable
         var prefix = agent.Split('/')[0].Trim();
         return prefix.Length is > 0 and <= 128 && !prefix.Any(char.IsControl) ? prefix : WriteOptions.UnknownManager;
     }
+
+    /// <summary>A watch's sendInitialEvents: absent, true or false (provided either way, which a resourceVersionMatch needs).</summary>
+    private static bool? SendInitialEventsOf(string? value) => value switch
+    {
+        null => null,
+        "true" or "1" => true,
+        "false" or "0" => false,
+        _ => throw ApiException.BadRequest($"invalid value for sendInitialEvents: \"{value}\": must be true or false"),
+    };
 
     private static bool ForceOf(string? force, bool isApply) => force switch
     {
