@@ -32,6 +32,9 @@ public sealed record WriteOptions(string FieldValidation = "Warn", bool DryRun =
     }
 
     public List<string> Warnings { get; } = [];
+
+    /// <summary>Who makes the write (impersonation applied), as admission is told; none: the server itself, as the administrator.</summary>
+    public UserInfo? User { get; init; }
 }
 
 /// <summary>
@@ -243,7 +246,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         {
             Validate(resource, obj, null);
             options.Warnings.AddRange(await admission.ValidateAsync(new AdmissionAttributes(resource, "CREATE", ns, name, null, obj, null,
-                options.DryRun, AdmissionOptions.Create(options)), cancellationToken));
+                options.DryRun, AdmissionOptions.Create(options)) { User = options.User }, cancellationToken));
         }
         catch
         {
@@ -377,7 +380,9 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
     /// <summary>Namespaces the NamespaceLifecycle admission plugin never lets go.</summary>
     private static readonly HashSet<string> ImmortalNamespaces = ["default", "kube-system", "kube-public"];
 
-    public async Task<JsonObject> DeleteAsync(ApiResource resource, string ns, string name, JsonObject? deleteOptions, CancellationToken cancellationToken, bool dryRun = false)
+    /// <param name="user">Who deletes, as admission is told; none: the server itself (its garbage collector, a namespace's cleanup).</param>
+    public async Task<JsonObject> DeleteAsync(ApiResource resource, string ns, string name, JsonObject? deleteOptions, CancellationToken cancellationToken, bool dryRun = false,
+        UserInfo? user = null)
     {
         var existing = Get(resource, ns, name);
         if (resource.Key == ResourceRegistry.Namespaces.Key && ImmortalNamespaces.Contains(name))
@@ -403,7 +408,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
                 $"Unsupported value: \"{policy}\": supported values: \"Foreground\", \"Background\", \"Orphan\"");
         }
         await admission.ValidateAsync(new AdmissionAttributes(resource, "DELETE", ns, name, null, null, existing,
-            dryRun, AdmissionOptions.Delete(deleteOptions, dryRun)), cancellationToken);
+            dryRun, AdmissionOptions.Delete(deleteOptions, dryRun)) { User = user }, cancellationToken);
         var isNamespace = resource.Key == ResourceRegistry.Namespaces.Key;
         // As upstream's store: Orphan and Foreground hand the object to the garbage collector, marked
         // with its finalizer; the answer is the object so marked, whatever the collector does next.
@@ -478,7 +483,8 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
     /// Deletes every object the filter selects, each as its own delete would (options, dry run and
     /// all), and answers the list of what it deleted, as upstream's DeleteCollection does.
     /// </summary>
-    public async Task<JsonObject> DeleteCollectionAsync(ApiResource resource, string? ns, ObjectFilter filter, JsonObject? deleteOptions, bool dryRun, CancellationToken cancellationToken)
+    public async Task<JsonObject> DeleteCollectionAsync(ApiResource resource, string? ns, ObjectFilter filter, JsonObject? deleteOptions, bool dryRun, CancellationToken cancellationToken,
+        UserInfo? user = null)
     {
         var list = List(resource, ns, filter, 0, null);
         var deleted = new JsonArray();
@@ -486,7 +492,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         {
             try
             {
-                deleted.Add(await DeleteAsync(resource, ObjectStorage.NamespaceOf(obj), ObjectStorage.NameOf(obj), deleteOptions, cancellationToken, dryRun));
+                deleted.Add(await DeleteAsync(resource, ObjectStorage.NamespaceOf(obj), ObjectStorage.NameOf(obj), deleteOptions, cancellationToken, dryRun, user));
             }
             catch (ApiException error) when (error.Code == HttpStatusCode.NotFound)
             {
@@ -538,7 +544,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             {
                 options.Warnings.AddRange(await admission.ValidateAsync(
                     new AdmissionAttributes(resource, "UPDATE", ns, name, subresource, updated, existing,
-                        options.DryRun, AdmissionOptions.Update(options)), cancellationToken));
+                        options.DryRun, AdmissionOptions.Update(options)) { User = options.User }, cancellationToken));
                 if (options.DryRun)
                 {
                     services.Free(taken);

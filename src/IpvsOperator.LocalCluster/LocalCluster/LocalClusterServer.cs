@@ -204,8 +204,9 @@ public sealed class LocalClusterServer : IAsyncDisposable
             // Health is public, as upstream; everything else needs a known bearer token.
             if (segments is not ["healthz" or "livez" or "readyz", ..])
             {
-                context.Items[UserKey] = Authentication.Authenticate(context.Request.Headers.Authorization.ToString())
+                var authenticated = Authentication.Authenticate(context.Request.Headers.Authorization.ToString())
                     ?? throw new ApiException(HttpStatusCode.Unauthorized, "Unauthorized", "Unauthorized");
+                context.Items[UserKey] = Impersonation.Apply(authenticated, context.Request.Headers, Authorizer);
             }
             await RouteAsync(context, segments);
         }
@@ -351,7 +352,7 @@ public sealed class LocalClusterServer : IAsyncDisposable
             var other => throw ApiException.BadRequest($"unsupported dry run value \"{other}\": supported values: \"All\""),
         };
         var isApply = verb == "patch" && (context.Request.ContentType ?? string.Empty).Split(';')[0].Trim() == Patches.Apply;
-        var write = new WriteOptions(query["fieldValidation"].FirstOrDefault() ?? "Warn", dryRun, FieldManagerOf(context, isApply), ForceOf(query["force"], isApply));
+        var write = new WriteOptions(query["fieldValidation"].FirstOrDefault() ?? "Warn", dryRun, FieldManagerOf(context, isApply), ForceOf(query["force"], isApply)) { User = user };
         var filter = ObjectFilter.Parse(query["labelSelector"], query["fieldSelector"], resource);
         var cancellationToken = context.RequestAborted;
         if (resource.IsReview)
@@ -361,8 +362,8 @@ public sealed class LocalClusterServer : IAsyncDisposable
                 throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource: {resource.QualifiedName} can only be created");
             }
             var review = await ReadBodyAsync(context);
-            await WriteAsync(context, HttpStatusCode.Created, resource == ResourceRegistry.SelfSubjectRulesReviews
-                ? Authorizer.RulesReview(user, review)
+            await WriteAsync(context, HttpStatusCode.Created, resource == ResourceRegistry.SelfSubjectRulesReviews ? Authorizer.RulesReview(user, review)
+                : resource == ResourceRegistry.SelfSubjectReviews ? WhoAmI(user, review)
                 : Authorizer.Review(user, review, Api.Registry));
             return;
         }
@@ -408,14 +409,25 @@ public sealed class LocalClusterServer : IAsyncDisposable
                 break;
             case "delete":
                 var (deleteOptions, dryRunDelete) = await DeleteOptionsAsync(context, dryRun);
-                var deleted = await Api.DeleteAsync(resource, ns ?? string.Empty, name!, deleteOptions, cancellationToken, dryRunDelete);
+                var deleted = await Api.DeleteAsync(resource, ns ?? string.Empty, name!, deleteOptions, cancellationToken, dryRunDelete, user);
                 await WriteObjectAsync(context, resource, HttpStatusCode.OK, deleted, write);
                 break;
             case "deletecollection":
                 var (collectionOptions, dryRunCollection) = await DeleteOptionsAsync(context, dryRun);
-                await WriteAsync(context, HttpStatusCode.OK, await Api.DeleteCollectionAsync(resource, ns, filter, collectionOptions, dryRunCollection, cancellationToken));
+                await WriteAsync(context, HttpStatusCode.OK, await Api.DeleteCollectionAsync(resource, ns, filter, collectionOptions, dryRunCollection, cancellationToken, user));
                 break;
         }
+    }
+
+    /// <summary>A SelfSubjectReview answered: the user the request was made as, impersonation included.</summary>
+    private static JsonObject WhoAmI(UserInfo user, JsonObject review)
+    {
+        var answer = (JsonObject)review.DeepClone();
+        answer["apiVersion"] = ResourceRegistry.SelfSubjectReviews.ApiVersion;
+        answer["kind"] = ResourceRegistry.SelfSubjectReviews.Kind;
+        answer["metadata"] ??= new JsonObject();
+        answer["status"] = new JsonObject { ["userInfo"] = user.ToJson() };
+        return answer;
     }
 
     /// <summary>A delete's DeleteOptions: its body, if any, with the propagation policy of the query; a dry run if either asks for one.</summary>

@@ -110,7 +110,15 @@ public sealed class ResourceRegistry
         RoleBindings,
         SelfSubjectAccessReviews,
         SelfSubjectRulesReviews,
+        SelfSubjectReviews,
     ];
+
+    /// <summary>What <c>kubectl auth whoami</c> asks: who am I (impersonation included)? Answered at once, never stored.</summary>
+    public static readonly ApiResource SelfSubjectReviews = new("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", false, [], false)
+    {
+        Model = typeof(V1SelfSubjectReview),
+        IsReview = true,
+    };
 
     /// <summary>What <c>kubectl auth can-i --list</c> asks: what may I do here? Answered from RBAC, never stored.</summary>
     public static readonly ApiResource SelfSubjectRulesReviews = new("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", false, [], false)
