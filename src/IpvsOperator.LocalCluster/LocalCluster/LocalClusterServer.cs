@@ -375,15 +375,22 @@ public sealed class LocalClusterServer : IAsyncDisposable
             case "list":
                 var limit = int.TryParse(query["limit"], NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : 0;
                 var list = Api.List(resource, ns, filter, limit, query["continue"], query["resourceVersion"], query["resourceVersionMatch"]);
-                if (Tables.Wanted(context.Request.Headers.Accept))
+                switch (ResponseForm.Of(context.Request.Headers.Accept))
                 {
-                    var table = Tables.Convert(resource, list["items"]!.AsArray().OfType<JsonObject>(), list["metadata"]!["resourceVersion"]!.GetValue<string>(), query["includeObject"], options.Time.GetUtcNow());
-                    table["metadata"] = list["metadata"]!.DeepClone();
-                    await WriteAsync(context, HttpStatusCode.OK, table);
-                }
-                else
-                {
-                    await WriteAsync(context, HttpStatusCode.OK, list);
+                    case ResponseKind.Table:
+                        var table = Tables.Convert(resource, list["items"]!.AsArray().OfType<JsonObject>(), list["metadata"]!["resourceVersion"]!.GetValue<string>(), query["includeObject"], options.Time.GetUtcNow());
+                        table["metadata"] = list["metadata"]!.DeepClone();
+                        await WriteAsync(context, HttpStatusCode.OK, table);
+                        break;
+                    case ResponseKind.PartialObjectMetadataList:
+                        await WriteAsync(context, HttpStatusCode.OK, ResponseForm.MetadataList(list));
+                        break;
+                    case ResponseKind.PartialObjectMetadata:
+                        await WriteAsync(context, HttpStatusCode.OK, ResponseForm.Metadata(list, isList: true));
+                        break;
+                    default:
+                        await WriteAsync(context, HttpStatusCode.OK, list);
+                        break;
                 }
                 break;
             case "watch":
@@ -451,7 +458,10 @@ public sealed class LocalClusterServer : IAsyncDisposable
     private async Task StreamWatchAsync(HttpContext context, ApiResource resource, string? ns, ObjectFilter filter, bool forceGone)
     {
         var query = context.Request.Query;
-        var table = Tables.Wanted(context.Request.Headers.Accept);
+        var form = ResponseForm.Of(context.Request.Headers.Accept);
+        var table = form == ResponseKind.Table;
+        // A metadata informer watches for PartialObjectMetadata; each event carries the object's metadata alone.
+        var metadataOnly = form is ResponseKind.PartialObjectMetadata or ResponseKind.PartialObjectMetadataList;
         var bookmarks = query["allowWatchBookmarks"] == "true";
         var timeout = int.TryParse(query["timeoutSeconds"], NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) ? TimeSpan.FromSeconds(seconds) : Timeout.InfiniteTimeSpan;
         context.Response.StatusCode = 200;
@@ -504,6 +514,10 @@ public sealed class LocalClusterServer : IAsyncDisposable
                 {
                     var item = (JsonObject)message.Item.DeepClone(); // the stored object itself: read only
                     await WriteEventAsync(context, message.Type, Tables.Convert(resource, [item], ObjectStorage.ResourceVersionOf(item), query["includeObject"], options.Time.GetUtcNow()));
+                }
+                else if (metadataOnly)
+                {
+                    await WriteEventAsync(context, message.Type, ResponseForm.Metadata(message.Item));
                 }
                 else if (message.Json is { } json)
                 {
@@ -610,9 +624,15 @@ public sealed class LocalClusterServer : IAsyncDisposable
         {
             context.Response.Headers.Append("Warning", $"299 - \"{warning.Replace("\"", "'", StringComparison.Ordinal)}\"");
         }
-        if (Tables.Wanted(context.Request.Headers.Accept) && context.Request.Method == "GET")
+        if (context.Request.Method == "GET")
         {
-            obj = Tables.Convert(resource, [obj], ObjectStorage.ResourceVersionOf(obj), context.Request.Query["includeObject"], options.Time.GetUtcNow());
+            obj = ResponseForm.Of(context.Request.Headers.Accept) switch
+            {
+                ResponseKind.Table => Tables.Convert(resource, [obj], ObjectStorage.ResourceVersionOf(obj), context.Request.Query["includeObject"], options.Time.GetUtcNow()),
+                ResponseKind.PartialObjectMetadata => ResponseForm.Metadata(obj),
+                ResponseKind.PartialObjectMetadataList => throw ResponseForm.NotAcceptable("you requested PartialObjectMetadataList, but the requested object is not a list"),
+                _ => obj,
+            };
         }
         await WriteAsync(context, code, obj);
     }

@@ -63,4 +63,56 @@ public class ListOptionsConformanceTests : LocalClusterFixture
         selected.Metadata.ContinueProperty.Should().NotBeNullOrEmpty();
         selected.Metadata.RemainingItemCount.Should().BeNull("with a selector upstream cannot count what remains, and says nothing");
     }
+
+    private const string MetadataList = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+    private const string MetadataObject = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
+
+    private async Task<(HttpStatusCode Code, JsonObject Body)> GetAsync(string path, string accept)
+    {
+        using var http = Server.CreateHttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.TryAddWithoutValidation("Accept", accept);
+        using var response = await http.SendAsync(request);
+        return (response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject());
+    }
+
+    [Test]
+    public async Task A_metadata_client_gets_PartialObjectMetadata_and_PartialObjectMetadataList_as_client_go_asks()
+    {
+        var ns = await NamespaceWithConfigMapsAsync("partial", 3);
+
+        var (listCode, list) = await GetAsync($"/api/v1/namespaces/{ns}/configmaps?limit=2", MetadataList);
+        var (getCode, one) = await GetAsync($"/api/v1/namespaces/{ns}/configmaps/cm-0", MetadataObject);
+        var (wrongCode, wrong) = await GetAsync($"/api/v1/namespaces/{ns}/configmaps/cm-0", MetadataList);
+
+        listCode.Should().Be(HttpStatusCode.OK);
+        list["kind"]!.GetValue<string>().Should().Be("PartialObjectMetadataList");
+        list["apiVersion"]!.GetValue<string>().Should().Be("meta.k8s.io/v1");
+        list["metadata"]!["continue"].Should().NotBeNull("the list's own metadata is kept");
+        list["items"]!.AsArray().Should().HaveCount(2).And.OnlyContain(i => i!["kind"]!.GetValue<string>() == "PartialObjectMetadata"
+            && i["data"] == null && i["metadata"]!["labels"]!["even"] != null, "each item is its metadata alone");
+        getCode.Should().Be(HttpStatusCode.OK);
+        one["kind"]!.GetValue<string>().Should().Be("PartialObjectMetadata");
+        one["metadata"]!["name"]!.GetValue<string>().Should().Be("cm-0");
+        one.ContainsKey("data").Should().BeFalse();
+        wrongCode.Should().Be(HttpStatusCode.NotAcceptable, wrong.ToJsonString());
+    }
+
+    [Test]
+    public async Task A_metadata_informers_watch_carries_PartialObjectMetadata()
+    {
+        var ns = await NamespaceWithConfigMapsAsync("partialwatch", 1);
+        using var http = Server.CreateHttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/namespaces/{ns}/configmaps?watch=true&timeoutSeconds=2");
+        request.Headers.TryAddWithoutValidation("Accept", MetadataObject);
+
+        using var response = await http.SendAsync(request);
+        var events = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonNode.Parse(line)!).ToList();
+
+        events.Should().ContainSingle();
+        events[0]["type"]!.GetValue<string>().Should().Be("ADDED");
+        events[0]["object"]!["kind"]!.GetValue<string>().Should().Be("PartialObjectMetadata");
+        events[0]["object"]!["data"].Should().BeNull();
+        events[0]["object"]!["metadata"]!["name"]!.GetValue<string>().Should().Be("cm-0");
+    }
 }
