@@ -259,6 +259,12 @@ public sealed class LocalClusterServer : IAsyncDisposable
                 }
                 await WriteAsync(context, HttpStatusCode.OK, Discovery.OpenApiDocument(documented));
                 return;
+            case ["api"] when Discovery.WantsAggregated(context.Request.Headers.Accept):
+                await WriteAsync(context, HttpStatusCode.OK, Discovery.Aggregated(Api.Registry.All.Where(r => r.Group.Length == 0)), Discovery.AggregatedMediaType);
+                return;
+            case ["apis"] when Discovery.WantsAggregated(context.Request.Headers.Accept):
+                await WriteAsync(context, HttpStatusCode.OK, Discovery.Aggregated(Api.Registry.All.Where(r => r.Group.Length > 0)), Discovery.AggregatedMediaType);
+                return;
             case ["api"]:
                 await WriteAsync(context, HttpStatusCode.OK, Discovery.CoreVersions(Address.Authority));
                 return;
@@ -637,10 +643,10 @@ public sealed class LocalClusterServer : IAsyncDisposable
         await WriteAsync(context, code, obj);
     }
 
-    private static async Task WriteAsync(HttpContext context, HttpStatusCode code, JsonObject body)
+    private static async Task WriteAsync(HttpContext context, HttpStatusCode code, JsonObject body, string contentType = "application/json")
     {
         context.Response.StatusCode = (int)code;
-        context.Response.ContentType = "application/json";
+        context.Response.ContentType = contentType;
         await context.Response.WriteAsync(body.ToJsonString(CompactJson), Encoding.UTF8, context.RequestAborted);
     }
 
