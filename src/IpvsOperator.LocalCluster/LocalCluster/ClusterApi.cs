@@ -57,7 +57,29 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
     private static partial Regex Dns1123Subdomain();
 
     public JsonObject Get(ApiResource resource, string ns, string name) =>
-        storage.Get(resource, ns, name) ?? throw ApiException.NotFound(resource, name);
+        Shown(resource, storage.Get(StoredAs(resource), ns, name) ?? throw ApiException.NotFound(resource, name));
+
+    /// <summary>The resource whose storage holds <paramref name="resource"/>'s objects: itself, unless it is served converted.</summary>
+    private static ApiResource StoredAs(ApiResource resource) => resource.Conversion?.Stored ?? resource;
+
+    /// <summary>A stored object as <paramref name="resource"/> shows it.</summary>
+    private static JsonObject Shown(ApiResource resource, JsonObject stored) => resource.Conversion?.FromStored(stored) ?? stored;
+
+    /// <summary>
+    /// A body written through a converted resource, as its stored type: checked against its own
+    /// type (apiVersion, kind, fields) and validation first, as upstream validates in the version asked.
+    /// </summary>
+    private static JsonObject ToStored(ApiResource resource, ResourceConversion conversion, JsonObject body, JsonObject? old, WriteOptions options)
+    {
+        var obj = (JsonObject)body.DeepClone();
+        CheckTypeOf(resource, obj);
+        CheckKnownFields(resource, obj, options);
+        if (conversion.Validate(obj, old) is { Count: > 0 } causes)
+        {
+            throw ApiException.Invalid(resource, ObjectStorage.NameOf(obj), causes);
+        }
+        return conversion.ToStored(obj);
+    }
 
     /// <summary>
     /// A list, or a page of one: every page of a list is the snapshot its first page was read at
@@ -88,7 +110,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         {
             throw new ApiException(HttpStatusCode.GatewayTimeout, "Timeout", $"Too large resource version: {notOlderThan}, current: {storage.Revision}");
         }
-        var (items, revision, lastId, more) = storage.List(resource, ns, filter, after, limit, at);
+        var (items, revision, lastId, more) = storage.List(StoredAs(resource), ns, filter, after, limit, at);
         var metadata = new JsonObject { ["resourceVersion"] = revision.ToString(CultureInfo.InvariantCulture) };
         if (more && lastId is not null)
         {
@@ -96,7 +118,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             if (filter.IsEverything)
             {
                 // As etcd's count serves it: only without selectors, which it cannot count through.
-                metadata["remainingItemCount"] = storage.CountAfter(resource, ns, lastId, revision);
+                metadata["remainingItemCount"] = storage.CountAfter(StoredAs(resource), ns, lastId, revision);
             }
         }
         return new JsonObject
@@ -104,7 +126,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             ["kind"] = resource.Kind + "List",
             ["apiVersion"] = resource.ApiVersion,
             ["metadata"] = metadata,
-            ["items"] = new JsonArray([.. items]),
+            ["items"] = new JsonArray([.. items.Select(item => Shown(resource, item))]),
         };
     }
 
@@ -180,14 +202,16 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             {
                 throw new ApiException(HttpStatusCode.GatewayTimeout, "Timeout", $"Too large resource version: {resourceVersion}, current: {storage.Revision}");
             }
-            return storage.Watch(resource, ns, filter, null, initialEventsEnd: true);
+            return storage.Watch(StoredAs(resource), ns, filter, null, initialEventsEnd: true);
         }
         long? from = string.IsNullOrEmpty(resourceVersion) || resourceVersion == "0" ? null : ParseVersion(resourceVersion);
-        return storage.Watch(resource, ns, filter, from);
+        return storage.Watch(StoredAs(resource), ns, filter, from);
     }
 
-    public Task<JsonObject> CreateAsync(ApiResource resource, string ns, JsonObject body, WriteOptions options, CancellationToken cancellationToken) =>
-        CreateAsync(resource, ns, body, options, applied: false, cancellationToken);
+    public async Task<JsonObject> CreateAsync(ApiResource resource, string ns, JsonObject body, WriteOptions options, CancellationToken cancellationToken) =>
+        resource.Conversion is { } conversion
+            ? conversion.FromStored(await CreateAsync(conversion.Stored, ns, ToStored(resource, conversion, body, null, options), options, applied: false, cancellationToken))
+            : await CreateAsync(resource, ns, body, options, applied: false, cancellationToken);
 
     /// <param name="applied">Made by server-side apply, which wrote its managedFields already.</param>
     private async Task<JsonObject> CreateAsync(ApiResource resource, string ns, JsonObject body, WriteOptions options, bool applied, CancellationToken cancellationToken)
@@ -278,8 +302,14 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         return created;
     }
 
-    public Task<JsonObject> UpdateAsync(ApiResource resource, string ns, string name, JsonObject body, string? subresource, WriteOptions options, CancellationToken cancellationToken) =>
-        WriteAsync(resource, ns, name, subresource, options, existing =>
+    public async Task<JsonObject> UpdateAsync(ApiResource resource, string ns, string name, JsonObject body, string? subresource, WriteOptions options, CancellationToken cancellationToken)
+    {
+        if (resource.Conversion is { } conversion)
+        {
+            var stored = ToStored(resource, conversion, body, Get(resource, ns, name), options);
+            return conversion.FromStored(await UpdateAsync(conversion.Stored, ns, name, stored, subresource, options, cancellationToken));
+        }
+        return await WriteAsync(resource, ns, name, subresource, options, existing =>
         {
             var requested = (JsonObject)body.DeepClone();
             var version = ObjectStorage.ResourceVersionOf(requested);
@@ -295,25 +325,41 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             }
             return (requested, true, false);
         }, cancellationToken);
+    }
 
-    public Task<JsonObject> PatchAsync(ApiResource resource, string ns, string name, string contentType, JsonNode? patch, string? subresource, WriteOptions options, CancellationToken cancellationToken) =>
-        WriteAsync(resource, ns, name, subresource, options, existing =>
+    public async Task<JsonObject> PatchAsync(ApiResource resource, string ns, string name, string contentType, JsonNode? patch, string? subresource, WriteOptions options, CancellationToken cancellationToken)
+    {
+        if (resource.Conversion is { } conversion)
         {
-            var mediaType = contentType.Split(';')[0].Trim();
-            var patched = mediaType switch
+            // Patched as the client sees the object, then stored as its stored type.
+            return conversion.FromStored(await WriteAsync(conversion.Stored, ns, name, subresource, options, existing =>
             {
-                Patches.Merge => Patches.MergePatch(existing, patch),
-                Patches.Json => Patches.JsonPatch(existing, patch),
-                Patches.Strategic when resource.IsCustom => throw ApiException.UnsupportedMediaType(
-                    $"the body of the request was in an unknown format - accepted media types include: {Patches.Json}, {Patches.Merge}"),
-                Patches.Strategic => Patches.StrategicMergePatch(existing, patch, resource.MergeKeys),
-                _ => throw ApiException.UnsupportedMediaType(
-                    $"the body of the request was in an unknown format - accepted media types include: {Patches.Json}, {Patches.Merge}, {Patches.Apply}, {Patches.Strategic}"),
-            } as JsonObject ?? throw ApiException.BadRequest("the patch did not produce an object");
+                var shown = conversion.FromStored(existing);
+                var patched = ToStored(resource, conversion, Patched(resource, shown, contentType, patch), shown, options);
+                return (patched, ObjectStorage.ResourceVersionOf(patched) != ObjectStorage.ResourceVersionOf(existing), false);
+            }, cancellationToken));
+        }
+        return await WriteAsync(resource, ns, name, subresource, options, existing =>
+        {
+            var patched = Patched(resource, existing, contentType, patch);
             // A patch is conditional only when it names a resourceVersion of its own.
             var conditional = ObjectStorage.ResourceVersionOf(patched) != ObjectStorage.ResourceVersionOf(existing);
             return (patched, conditional, false);
         }, cancellationToken);
+    }
+
+    /// <summary><paramref name="existing"/> with the patch applied, by its media type.</summary>
+    private static JsonObject Patched(ApiResource resource, JsonObject existing, string contentType, JsonNode? patch) =>
+        contentType.Split(';')[0].Trim() switch
+        {
+            Patches.Merge => Patches.MergePatch(existing, patch),
+            Patches.Json => Patches.JsonPatch(existing, patch),
+            Patches.Strategic when resource.IsCustom => throw ApiException.UnsupportedMediaType(
+                $"the body of the request was in an unknown format - accepted media types include: {Patches.Json}, {Patches.Merge}"),
+            Patches.Strategic => Patches.StrategicMergePatch(existing, patch, resource.MergeKeys),
+            _ => throw ApiException.UnsupportedMediaType(
+                $"the body of the request was in an unknown format - accepted media types include: {Patches.Json}, {Patches.Merge}, {Patches.Apply}, {Patches.Strategic}"),
+        } as JsonObject ?? throw ApiException.BadRequest("the patch did not produce an object");
 
     /// <summary>
     /// Server-side apply (<c>application/apply-patch+yaml</c>): creates the object from the applied
@@ -324,6 +370,11 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
     public async Task<(JsonObject Object, bool Created)> ApplyAsync(ApiResource resource, string ns, string name, JsonObject configuration, string? subresource, WriteOptions options,
         CancellationToken cancellationToken)
     {
+        if (resource.Conversion is not null)
+        {
+            throw ApiException.UnsupportedMediaType(
+                $"server-side apply of {resource.QualifiedName} is not served here; apply {resource.Conversion.Stored.Kind}s of {resource.Conversion.Stored.ApiVersion}, or send {Patches.Merge}");
+        }
         CheckApplied(resource, configuration, name);
         for (var attempt = 0; ; attempt++)
         {
@@ -384,6 +435,10 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
     public async Task<JsonObject> DeleteAsync(ApiResource resource, string ns, string name, JsonObject? deleteOptions, CancellationToken cancellationToken, bool dryRun = false,
         UserInfo? user = null)
     {
+        if (resource.Conversion is { } conversion)
+        {
+            return conversion.FromStored(await DeleteAsync(conversion.Stored, ns, name, deleteOptions, cancellationToken, dryRun, user));
+        }
         var existing = Get(resource, ns, name);
         if (resource.Key == ResourceRegistry.Namespaces.Key && ImmortalNamespaces.Contains(name))
         {

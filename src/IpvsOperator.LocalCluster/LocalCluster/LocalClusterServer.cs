@@ -359,7 +359,8 @@ public sealed class LocalClusterServer : IAsyncDisposable
         };
         var isApply = verb == "patch" && (context.Request.ContentType ?? string.Empty).Split(';')[0].Trim() == Patches.Apply;
         var write = new WriteOptions(query["fieldValidation"].FirstOrDefault() ?? "Warn", dryRun, FieldManagerOf(context, isApply), ForceOf(query["force"], isApply)) { User = user };
-        var filter = ObjectFilter.Parse(query["labelSelector"], query["fieldSelector"], resource);
+        // Selectors are read on the stored objects (a converted resource's are its stored type's).
+        var filter = ObjectFilter.Parse(query["labelSelector"], query["fieldSelector"], resource.Conversion?.Stored ?? resource);
         var cancellationToken = context.RequestAborted;
         if (resource.IsReview)
         {
@@ -488,6 +489,7 @@ public sealed class LocalClusterServer : IAsyncDisposable
             return;
         }
         using var _ = watch;
+        JsonObject Shown(JsonObject stored) => resource.Conversion?.FromStored(stored) ?? (JsonObject)stored.DeepClone();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping.Token);
         if (timeout != Timeout.InfiniteTimeSpan)
         {
@@ -518,12 +520,16 @@ public sealed class LocalClusterServer : IAsyncDisposable
                 }
                 if (table && message.Type != "BOOKMARK")
                 {
-                    var item = (JsonObject)message.Item.DeepClone(); // the stored object itself: read only
+                    var item = Shown(message.Item); // a copy: the stored object itself is read only
                     await WriteEventAsync(context, message.Type, Tables.Convert(resource, [item], ObjectStorage.ResourceVersionOf(item), query["includeObject"], options.Time.GetUtcNow()));
                 }
                 else if (metadataOnly)
                 {
                     await WriteEventAsync(context, message.Type, ResponseForm.Metadata(message.Item));
+                }
+                else if (resource.Conversion is { } conversion && message.Type != "BOOKMARK")
+                {
+                    await WriteEventAsync(context, message.Type, conversion.FromStored(message.Item));
                 }
                 else if (message.Json is { } json)
                 {
