@@ -58,4 +58,22 @@ public class DiscoveryConformanceTests : LocalClusterFixture
         resources.Error.Should().NotContain("/apis/coordination.k8s.io/v1", "with aggregated discovery kubectl asks no group version on its own");
         resources.Error.Should().NotContain("/api/v1?timeout");
     }
+
+    [Test]
+    public async Task Kubectl_explain_prints_upstreams_descriptions_of_built_in_types_and_fields()
+    {
+        using var kubectl = new KubectlSession(Server);
+
+        var service = await kubectl.RunAsync("explain", "service");
+        var ports = await kubectl.RunAsync("explain", "svc.spec.ports");
+        var lease = await kubectl.RunAsync("explain", "lease.spec.holderIdentity");
+
+        // kubectl wraps descriptions at its own width: read them as one line.
+        static string Flat(ProcessResult result) => System.Text.RegularExpressions.Regex.Replace(result.Output, @"\s+", " ");
+        service.ExitCode.Should().Be(0, service.Error);
+        Flat(service).Should().Contain("Service is a named abstraction of software service (for example, mysql) consisting of local port");
+        Flat(ports).Should().Contain("The list of ports that are exposed by this service.", "a field's own description");
+        Flat(ports).Should().Contain("The port that will be exposed by this service.", "the description of each field below it");
+        Flat(lease).Should().Contain("holderIdentity contains the identity of the holder of a current lease.");
+    }
 }
