@@ -38,6 +38,9 @@ switch (args)
     case ["runtime", ..]:
         await RuntimeColdStart.RunAsync();
         break;
+    case ["openapi", ..]:
+        await OpenApiCost.RunAsync();
+        break;
     default:
         BenchmarkSwitcher.FromAssembly(typeof(AllocatorBenchmarks).Assembly).Run(args);
         break;

@@ -98,6 +98,9 @@ public sealed class AdmissionDispatcher(ObjectStorage storage)
         }
     }
 
+    /// <summary>Who a write the server makes itself (garbage collection, a namespace's cleanup) comes from: the administrator.</summary>
+    private static readonly UserInfo ServerItself = new("system:admin", ["system:masters", "system:authenticated"]);
+
     private static JsonObject Review(AdmissionAttributes request, string uid)
     {
         var resource = request.Resource;
@@ -112,7 +115,7 @@ public sealed class AdmissionDispatcher(ObjectStorage storage)
             ["requestResource"] = gvr.DeepClone(),
             ["name"] = request.Name,
             ["operation"] = request.Operation,
-            ["userInfo"] = new JsonObject { ["username"] = "system:admin", ["groups"] = new JsonArray("system:masters", "system:authenticated") },
+            ["userInfo"] = (request.User ?? ServerItself).ToJson(),
             ["object"] = request.NewObject?.DeepClone(),
             ["oldObject"] = request.OldObject?.DeepClone(),
             ["dryRun"] = request.DryRun,
@@ -284,4 +287,8 @@ public sealed record AdmissionAttributes(
     JsonObject? NewObject,
     JsonObject? OldObject,
     bool DryRun = false,
-    JsonObject? Options = null);
+    JsonObject? Options = null)
+{
+    /// <summary>Who makes the request (impersonation applied): the AdmissionReview's <c>userInfo</c>, extra values included.</summary>
+    public UserInfo? User { get; init; }
+}

@@ -56,6 +56,9 @@ public sealed record ApiResource(
 
     public IReadOnlyList<TableColumn> Columns { get; init; } = [];
 
+    /// <summary>Served over another resource's storage (events.k8s.io/v1 Events over the core ones), converted both ways; null: stored as itself.</summary>
+    public ResourceConversion? Conversion { get; init; }
+
     /// <summary>
     /// The lists server-side apply merges (path, their keys; no keys: a set of primitives), as
     /// upstream's x-kubernetes-list-type says; every other list is atomic (owned and replaced whole).

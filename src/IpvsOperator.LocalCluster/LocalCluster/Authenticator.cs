@@ -1,13 +1,35 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using System.Text.Json.Nodes;
 
 namespace IpvsOperator.LocalCluster;
 
-/// <summary>Who a request comes from: a user name and its groups, as kube-apiserver's authenticators say.</summary>
+/// <summary>Who a request comes from: a user name and its groups (and uid and extra values, when impersonated), as kube-apiserver's authenticators say.</summary>
 public sealed record UserInfo(string Name, IReadOnlyList<string> Groups)
 {
     /// <summary>The administrator: the group kube-apiserver lets do anything.</summary>
     public bool IsAdministrator => Groups.Contains("system:masters");
+
+    public string Uid { get; init; } = string.Empty;
+
+    /// <summary>What an authenticator (or an impersonating client) says besides: what admission may read as <c>userInfo.extra</c>.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Extra { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
+    /// <summary>As authentication.k8s.io/v1 UserInfo writes it: in a SelfSubjectReview and an AdmissionReview.</summary>
+    public JsonObject ToJson()
+    {
+        var json = new JsonObject { ["username"] = Name };
+        if (Uid.Length > 0)
+        {
+            json["uid"] = Uid;
+        }
+        json["groups"] = new JsonArray([.. Groups.Select(g => (JsonNode?)g)]);
+        if (Extra.Count > 0)
+        {
+            json["extra"] = new JsonObject(Extra.Select(e => KeyValuePair.Create(e.Key, (JsonNode?)new JsonArray([.. e.Value.Select(v => (JsonNode?)v)]))));
+        }
+        return json;
+    }
 }
 
 /// <summary>

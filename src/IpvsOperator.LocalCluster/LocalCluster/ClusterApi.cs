@@ -32,6 +32,9 @@ public sealed record WriteOptions(string FieldValidation = "Warn", bool DryRun =
     }
 
     public List<string> Warnings { get; } = [];
+
+    /// <summary>Who makes the write (impersonation applied), as admission is told; none: the server itself, as the administrator.</summary>
+    public UserInfo? User { get; init; }
 }
 
 /// <summary>
@@ -54,7 +57,29 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
     private static partial Regex Dns1123Subdomain();
 
     public JsonObject Get(ApiResource resource, string ns, string name) =>
-        storage.Get(resource, ns, name) ?? throw ApiException.NotFound(resource, name);
+        Shown(resource, storage.Get(StoredAs(resource), ns, name) ?? throw ApiException.NotFound(resource, name));
+
+    /// <summary>The resource whose storage holds <paramref name="resource"/>'s objects: itself, unless it is served converted.</summary>
+    private static ApiResource StoredAs(ApiResource resource) => resource.Conversion?.Stored ?? resource;
+
+    /// <summary>A stored object as <paramref name="resource"/> shows it.</summary>
+    private static JsonObject Shown(ApiResource resource, JsonObject stored) => resource.Conversion?.FromStored(stored) ?? stored;
+
+    /// <summary>
+    /// A body written through a converted resource, as its stored type: checked against its own
+    /// type (apiVersion, kind, fields) and validation first, as upstream validates in the version asked.
+    /// </summary>
+    private static JsonObject ToStored(ApiResource resource, ResourceConversion conversion, JsonObject body, JsonObject? old, WriteOptions options)
+    {
+        var obj = (JsonObject)body.DeepClone();
+        CheckTypeOf(resource, obj);
+        CheckKnownFields(resource, obj, options);
+        if (conversion.Validate(obj, old) is { Count: > 0 } causes)
+        {
+            throw ApiException.Invalid(resource, ObjectStorage.NameOf(obj), causes);
+        }
+        return conversion.ToStored(obj);
+    }
 
     /// <summary>
     /// A list, or a page of one: every page of a list is the snapshot its first page was read at
@@ -85,18 +110,23 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         {
             throw new ApiException(HttpStatusCode.GatewayTimeout, "Timeout", $"Too large resource version: {notOlderThan}, current: {storage.Revision}");
         }
-        var (items, revision, lastId, more) = storage.List(resource, ns, filter, after, limit, at);
+        var (items, revision, lastId, more) = storage.List(StoredAs(resource), ns, filter, after, limit, at);
         var metadata = new JsonObject { ["resourceVersion"] = revision.ToString(CultureInfo.InvariantCulture) };
         if (more && lastId is not null)
         {
             metadata["continue"] = ContinueToken.Make(revision, lastId);
+            if (filter.IsEverything)
+            {
+                // As etcd's count serves it: only without selectors, which it cannot count through.
+                metadata["remainingItemCount"] = storage.CountAfter(StoredAs(resource), ns, lastId, revision);
+            }
         }
         return new JsonObject
         {
             ["kind"] = resource.Kind + "List",
             ["apiVersion"] = resource.ApiVersion,
             ["metadata"] = metadata,
-            ["items"] = new JsonArray([.. items]),
+            ["items"] = new JsonArray([.. items.Select(item => Shown(resource, item))]),
         };
     }
 
@@ -138,36 +168,50 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
     /// annotated k8s.io/initial-events-end; it needs resourceVersionMatch=NotOlderThan and
     /// bookmarks, as upstream.
     /// </summary>
-    public ObjectWatch Watch(ApiResource resource, string? ns, ObjectFilter filter, string? resourceVersion, bool sendInitialEvents = false,
+    public ObjectWatch Watch(ApiResource resource, string? ns, ObjectFilter filter, string? resourceVersion, bool? sendInitialEvents = null,
         string? resourceVersionMatch = null, bool bookmarks = false)
     {
-        if (sendInitialEvents)
+        // Upstream's validateWatchOptions: a match needs sendInitialEvents (true or false), and only NotOlderThan is one.
+        var problems = new List<(string, string)>();
+        if (sendInitialEvents is not null && resourceVersionMatch != "NotOlderThan")
         {
-            var problems = new List<(string, string)>();
+            problems.Add(("resourceVersionMatch", "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"));
+        }
+        if (!string.IsNullOrEmpty(resourceVersionMatch))
+        {
+            if (sendInitialEvents is null)
+            {
+                problems.Add(("resourceVersionMatch", "Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"));
+            }
             if (resourceVersionMatch != "NotOlderThan")
             {
-                problems.Add(("resourceVersionMatch", "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"));
+                problems.Add(("resourceVersionMatch", $"Unsupported value: \"{resourceVersionMatch}\": supported values: \"NotOlderThan\""));
             }
-            if (!bookmarks)
-            {
-                problems.Add(("allowWatchBookmarks", "Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true"));
-            }
-            if (problems.Count > 0)
-            {
-                throw ApiException.InvalidOptions("ListOptions.meta.k8s.io", problems[0].Item1, problems[0].Item2);
-            }
+        }
+        if (sendInitialEvents == true && !bookmarks)
+        {
+            problems.Add(("allowWatchBookmarks", "Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true"));
+        }
+        if (problems.Count > 0)
+        {
+            throw ApiException.InvalidOptions("ListOptions.meta.k8s.io", problems[0].Item1, problems[0].Item2);
+        }
+        if (sendInitialEvents == true)
+        {
             if (!string.IsNullOrEmpty(resourceVersion) && resourceVersion != "0" && ParseVersion(resourceVersion) > storage.Revision)
             {
                 throw new ApiException(HttpStatusCode.GatewayTimeout, "Timeout", $"Too large resource version: {resourceVersion}, current: {storage.Revision}");
             }
-            return storage.Watch(resource, ns, filter, null, initialEventsEnd: true);
+            return storage.Watch(StoredAs(resource), ns, filter, null, initialEventsEnd: true);
         }
         long? from = string.IsNullOrEmpty(resourceVersion) || resourceVersion == "0" ? null : ParseVersion(resourceVersion);
-        return storage.Watch(resource, ns, filter, from);
+        return storage.Watch(StoredAs(resource), ns, filter, from);
     }
 
-    public Task<JsonObject> CreateAsync(ApiResource resource, string ns, JsonObject body, WriteOptions options, CancellationToken cancellationToken) =>
-        CreateAsync(resource, ns, body, options, applied: false, cancellationToken);
+    public async Task<JsonObject> CreateAsync(ApiResource resource, string ns, JsonObject body, WriteOptions options, CancellationToken cancellationToken) =>
+        resource.Conversion is { } conversion
+            ? conversion.FromStored(await CreateAsync(conversion.Stored, ns, ToStored(resource, conversion, body, null, options), options, applied: false, cancellationToken))
+            : await CreateAsync(resource, ns, body, options, applied: false, cancellationToken);
 
     /// <param name="applied">Made by server-side apply, which wrote its managedFields already.</param>
     private async Task<JsonObject> CreateAsync(ApiResource resource, string ns, JsonObject body, WriteOptions options, bool applied, CancellationToken cancellationToken)
@@ -226,7 +270,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         {
             Validate(resource, obj, null);
             options.Warnings.AddRange(await admission.ValidateAsync(new AdmissionAttributes(resource, "CREATE", ns, name, null, obj, null,
-                options.DryRun, AdmissionOptions.Create(options)), cancellationToken));
+                options.DryRun, AdmissionOptions.Create(options)) { User = options.User }, cancellationToken));
         }
         catch
         {
@@ -258,8 +302,14 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         return created;
     }
 
-    public Task<JsonObject> UpdateAsync(ApiResource resource, string ns, string name, JsonObject body, string? subresource, WriteOptions options, CancellationToken cancellationToken) =>
-        WriteAsync(resource, ns, name, subresource, options, existing =>
+    public async Task<JsonObject> UpdateAsync(ApiResource resource, string ns, string name, JsonObject body, string? subresource, WriteOptions options, CancellationToken cancellationToken)
+    {
+        if (resource.Conversion is { } conversion)
+        {
+            var stored = ToStored(resource, conversion, body, Get(resource, ns, name), options);
+            return conversion.FromStored(await UpdateAsync(conversion.Stored, ns, name, stored, subresource, options, cancellationToken));
+        }
+        return await WriteAsync(resource, ns, name, subresource, options, existing =>
         {
             var requested = (JsonObject)body.DeepClone();
             var version = ObjectStorage.ResourceVersionOf(requested);
@@ -275,25 +325,41 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             }
             return (requested, true, false);
         }, cancellationToken);
+    }
 
-    public Task<JsonObject> PatchAsync(ApiResource resource, string ns, string name, string contentType, JsonNode? patch, string? subresource, WriteOptions options, CancellationToken cancellationToken) =>
-        WriteAsync(resource, ns, name, subresource, options, existing =>
+    public async Task<JsonObject> PatchAsync(ApiResource resource, string ns, string name, string contentType, JsonNode? patch, string? subresource, WriteOptions options, CancellationToken cancellationToken)
+    {
+        if (resource.Conversion is { } conversion)
         {
-            var mediaType = contentType.Split(';')[0].Trim();
-            var patched = mediaType switch
+            // Patched as the client sees the object, then stored as its stored type.
+            return conversion.FromStored(await WriteAsync(conversion.Stored, ns, name, subresource, options, existing =>
             {
-                Patches.Merge => Patches.MergePatch(existing, patch),
-                Patches.Json => Patches.JsonPatch(existing, patch),
-                Patches.Strategic when resource.IsCustom => throw ApiException.UnsupportedMediaType(
-                    $"the body of the request was in an unknown format - accepted media types include: {Patches.Json}, {Patches.Merge}"),
-                Patches.Strategic => Patches.StrategicMergePatch(existing, patch, resource.MergeKeys),
-                _ => throw ApiException.UnsupportedMediaType(
-                    $"the body of the request was in an unknown format - accepted media types include: {Patches.Json}, {Patches.Merge}, {Patches.Apply}, {Patches.Strategic}"),
-            } as JsonObject ?? throw ApiException.BadRequest("the patch did not produce an object");
+                var shown = conversion.FromStored(existing);
+                var patched = ToStored(resource, conversion, Patched(resource, shown, contentType, patch), shown, options);
+                return (patched, ObjectStorage.ResourceVersionOf(patched) != ObjectStorage.ResourceVersionOf(existing), false);
+            }, cancellationToken));
+        }
+        return await WriteAsync(resource, ns, name, subresource, options, existing =>
+        {
+            var patched = Patched(resource, existing, contentType, patch);
             // A patch is conditional only when it names a resourceVersion of its own.
             var conditional = ObjectStorage.ResourceVersionOf(patched) != ObjectStorage.ResourceVersionOf(existing);
             return (patched, conditional, false);
         }, cancellationToken);
+    }
+
+    /// <summary><paramref name="existing"/> with the patch applied, by its media type.</summary>
+    private static JsonObject Patched(ApiResource resource, JsonObject existing, string contentType, JsonNode? patch) =>
+        contentType.Split(';')[0].Trim() switch
+        {
+            Patches.Merge => Patches.MergePatch(existing, patch),
+            Patches.Json => Patches.JsonPatch(existing, patch),
+            Patches.Strategic when resource.IsCustom => throw ApiException.UnsupportedMediaType(
+                $"the body of the request was in an unknown format - accepted media types include: {Patches.Json}, {Patches.Merge}"),
+            Patches.Strategic => Patches.StrategicMergePatch(existing, patch, resource.MergeKeys),
+            _ => throw ApiException.UnsupportedMediaType(
+                $"the body of the request was in an unknown format - accepted media types include: {Patches.Json}, {Patches.Merge}, {Patches.Apply}, {Patches.Strategic}"),
+        } as JsonObject ?? throw ApiException.BadRequest("the patch did not produce an object");
 
     /// <summary>
     /// Server-side apply (<c>application/apply-patch+yaml</c>): creates the object from the applied
@@ -304,6 +370,11 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
     public async Task<(JsonObject Object, bool Created)> ApplyAsync(ApiResource resource, string ns, string name, JsonObject configuration, string? subresource, WriteOptions options,
         CancellationToken cancellationToken)
     {
+        if (resource.Conversion is not null)
+        {
+            throw ApiException.UnsupportedMediaType(
+                $"server-side apply of {resource.QualifiedName} is not served here; apply {resource.Conversion.Stored.Kind}s of {resource.Conversion.Stored.ApiVersion}, or send {Patches.Merge}");
+        }
         CheckApplied(resource, configuration, name);
         for (var attempt = 0; ; attempt++)
         {
@@ -360,8 +431,14 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
     /// <summary>Namespaces the NamespaceLifecycle admission plugin never lets go.</summary>
     private static readonly HashSet<string> ImmortalNamespaces = ["default", "kube-system", "kube-public"];
 
-    public async Task<JsonObject> DeleteAsync(ApiResource resource, string ns, string name, JsonObject? deleteOptions, CancellationToken cancellationToken, bool dryRun = false)
+    /// <param name="user">Who deletes, as admission is told; none: the server itself (its garbage collector, a namespace's cleanup).</param>
+    public async Task<JsonObject> DeleteAsync(ApiResource resource, string ns, string name, JsonObject? deleteOptions, CancellationToken cancellationToken, bool dryRun = false,
+        UserInfo? user = null)
     {
+        if (resource.Conversion is { } conversion)
+        {
+            return conversion.FromStored(await DeleteAsync(conversion.Stored, ns, name, deleteOptions, cancellationToken, dryRun, user));
+        }
         var existing = Get(resource, ns, name);
         if (resource.Key == ResourceRegistry.Namespaces.Key && ImmortalNamespaces.Contains(name))
         {
@@ -386,58 +463,48 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
                 $"Unsupported value: \"{policy}\": supported values: \"Foreground\", \"Background\", \"Orphan\"");
         }
         await admission.ValidateAsync(new AdmissionAttributes(resource, "DELETE", ns, name, null, null, existing,
-            dryRun, AdmissionOptions.Delete(deleteOptions, dryRun)), cancellationToken);
+            dryRun, AdmissionOptions.Delete(deleteOptions, dryRun)) { User = user }, cancellationToken);
+        var isNamespace = resource.Key == ResourceRegistry.Namespaces.Key;
+        // As upstream's store: Orphan and Foreground hand the object to the garbage collector, marked
+        // with its finalizer; the answer is the object so marked, whatever the collector does next.
+        var collectorFinalizer = isNamespace ? null : policy switch { "Orphan" => OrphanDependents, "Foreground" => ForegroundDeletion, _ => null };
+        var finalizersBefore = metadata["finalizers"]?.DeepClone();
+        if (collectorFinalizer is not null)
+        {
+            metadata["finalizers"] = new JsonArray([.. (metadata["finalizers"] as JsonArray ?? [])
+                .Select(f => f?.GetValue<string>()).Where(f => f is not (OrphanDependents or ForegroundDeletion)).Select(f => (JsonNode?)f), collectorFinalizer]);
+        }
         if (dryRun)
         {
             // As it would be answered: marked for deletion when something holds it, else as it was. Nothing changes.
-            if ((metadata["finalizers"] is JsonArray { Count: > 0 } || resource.Key == ResourceRegistry.Namespaces.Key) && metadata["deletionTimestamp"] is null)
+            if ((metadata["finalizers"] is JsonArray { Count: > 0 } || isNamespace) && metadata["deletionTimestamp"] is null)
             {
                 metadata["deletionTimestamp"] = Now();
                 metadata["deletionGracePeriodSeconds"] = 0;
             }
             return existing;
         }
-
-        var ownerUid = metadata["uid"]!.GetValue<string>();
-        if (policy == "Orphan")
+        if (collectorFinalizer is not null)
         {
-            Orphan(ownerUid);
-        }
-        if (policy == "Foreground" && metadata["deletionTimestamp"] is null && storage.Snapshot(o => OwnerUids(o).Contains(ownerUid)).Count > 0)
-        {
-            // Foreground: the owner stays, marked and held by the foregroundDeletion finalizer,
-            // until the dependents that block its deletion are gone.
-            metadata["finalizers"] = new JsonArray([.. (metadata["finalizers"] as JsonArray ?? []).Select(f => f?.DeepClone()), ForegroundDeletion]);
-            metadata["deletionTimestamp"] = Now();
-            metadata["deletionGracePeriodSeconds"] = 0;
-            if (resource.TracksGeneration)
+            if (metadata["deletionTimestamp"] is not null && JsonNode.DeepEquals(finalizersBefore, metadata["finalizers"]))
             {
-                metadata["generation"] = Number(metadata["generation"]) + 1;
+                return Get(resource, ns, name); // marked so already: nothing to write
             }
-            var held = storage.Update(resource, existing, ObjectStorage.ResourceVersionOf(existing));
-            await DeleteDependentsAsync(ownerUid, cancellationToken);
-            return await FinishForegroundAsync(resource, held, cancellationToken);
+            var marked = MarkDeleted(resource, existing);
+            await CollectMarkedAsync(resource, marked, cancellationToken);
+            return marked;
         }
-        var finalizers = metadata["finalizers"] as JsonArray;
-        var isNamespace = resource.Key == ResourceRegistry.Namespaces.Key;
-        if (finalizers is { Count: > 0 } || isNamespace)
+        if (metadata["finalizers"] is JsonArray { Count: > 0 } || isNamespace)
         {
             if (metadata["deletionTimestamp"] is not null)
             {
                 return existing;
             }
-            metadata["deletionTimestamp"] = Now();
-            metadata["deletionGracePeriodSeconds"] = 0;
-            if (resource.TracksGeneration)
-            {
-                // As the API server does: a deletion is a change of the desired state.
-                metadata["generation"] = Number(metadata["generation"]) + 1;
-            }
             if (isNamespace)
             {
                 existing["status"] = new JsonObject { ["phase"] = "Terminating" };
             }
-            var marked = storage.Update(resource, existing, ObjectStorage.ResourceVersionOf(existing));
+            var marked = MarkDeleted(resource, existing);
             if (isNamespace)
             {
                 await EmptyNamespaceAsync(name, cancellationToken);
@@ -449,10 +516,30 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
     }
 
     /// <summary>
+    /// Stores the object marked for deletion (its finalizers as the caller set them): the deletion
+    /// timestamp, and a new generation the first time, since a deletion changes the desired state.
+    /// </summary>
+    private JsonObject MarkDeleted(ApiResource resource, JsonObject existing)
+    {
+        var metadata = existing["metadata"]!.AsObject();
+        if (metadata["deletionTimestamp"] is null)
+        {
+            metadata["deletionTimestamp"] = Now();
+            metadata["deletionGracePeriodSeconds"] = 0;
+            if (resource.TracksGeneration)
+            {
+                metadata["generation"] = Number(metadata["generation"]) + 1;
+            }
+        }
+        return storage.Update(resource, existing, ObjectStorage.ResourceVersionOf(existing));
+    }
+
+    /// <summary>
     /// Deletes every object the filter selects, each as its own delete would (options, dry run and
     /// all), and answers the list of what it deleted, as upstream's DeleteCollection does.
     /// </summary>
-    public async Task<JsonObject> DeleteCollectionAsync(ApiResource resource, string? ns, ObjectFilter filter, JsonObject? deleteOptions, bool dryRun, CancellationToken cancellationToken)
+    public async Task<JsonObject> DeleteCollectionAsync(ApiResource resource, string? ns, ObjectFilter filter, JsonObject? deleteOptions, bool dryRun, CancellationToken cancellationToken,
+        UserInfo? user = null)
     {
         var list = List(resource, ns, filter, 0, null);
         var deleted = new JsonArray();
@@ -460,7 +547,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         {
             try
             {
-                deleted.Add(await DeleteAsync(resource, ObjectStorage.NamespaceOf(obj), ObjectStorage.NameOf(obj), deleteOptions, cancellationToken, dryRun));
+                deleted.Add(await DeleteAsync(resource, ObjectStorage.NamespaceOf(obj), ObjectStorage.NameOf(obj), deleteOptions, cancellationToken, dryRun, user));
             }
             catch (ApiException error) when (error.Code == HttpStatusCode.NotFound)
             {
@@ -512,7 +599,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             {
                 options.Warnings.AddRange(await admission.ValidateAsync(
                     new AdmissionAttributes(resource, "UPDATE", ns, name, subresource, updated, existing,
-                        options.DryRun, AdmissionOptions.Update(options)), cancellationToken));
+                        options.DryRun, AdmissionOptions.Update(options)) { User = options.User }, cancellationToken));
                 if (options.DryRun)
                 {
                     services.Free(taken);
@@ -538,6 +625,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             if (!OwnerUids(stored).SetEquals(OwnerUids(existing)))
             {
                 await CollectIfOwnerlessAsync(resource, finished, cancellationToken);
+                await FinishWaitingOwnersAsync(OwnerUids(existing), cancellationToken);
             }
             return finished;
         }
@@ -762,81 +850,147 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         return await RemoveAsync(resource, stored, cancellationToken);
     }
 
+    /// <summary>The garbage collector's finalizers: the owner waits for its blocking dependents to go (Foreground), or for them to be orphaned.</summary>
     private const string ForegroundDeletion = "foregroundDeletion";
+    private const string OrphanDependents = "orphan";
+
+    /// <summary>
+    /// What the garbage collector does with an object a Foreground or Orphan delete marked with its
+    /// finalizer: orphans its dependents, or deletes them (foreground when they have dependents of
+    /// their own), then lets the object go once nothing holds it. Done right after the mark here;
+    /// upstream a moment after.
+    /// </summary>
+    private async Task CollectMarkedAsync(ApiResource resource, JsonObject marked, CancellationToken cancellationToken)
+    {
+        var (ns, name, uid) = (ObjectStorage.NamespaceOf(marked), ObjectStorage.NameOf(marked), marked["metadata"]!["uid"]!.GetValue<string>());
+        if (HasFinalizer(marked, OrphanDependents))
+        {
+            Orphan(uid);
+            await ReleaseFinalizerAsync(resource, ns, name, uid, OrphanDependents, cancellationToken);
+            return;
+        }
+        foreach (var (key, dependent) in storage.Snapshot(o => OwnerUids(o).Contains(uid)))
+        {
+            if (registry.FindByKey(key) is { } type)
+            {
+                await AttemptToDeleteAsync(type, dependent, cancellationToken);
+            }
+        }
+        await FinishForegroundAsync(resource, ns, name, uid, cancellationToken);
+    }
 
     /// <summary>A foreground deletion ends when no dependent that blocks it remains: the finalizer goes, and the owner with it.</summary>
-    private async Task<JsonObject> FinishForegroundAsync(ApiResource resource, JsonObject owner, CancellationToken cancellationToken)
+    private async Task FinishForegroundAsync(ApiResource resource, string ns, string name, string uid, CancellationToken cancellationToken)
     {
-        var uid = owner["metadata"]!["uid"]!.GetValue<string>();
         bool Blocks(JsonObject dependent) => (dependent["metadata"]?["ownerReferences"] as JsonArray)?.OfType<JsonObject>()
             .Any(r => r["uid"]?.GetValue<string>() == uid && r["blockOwnerDeletion"]?.GetValue<bool>() == true) == true;
-        if (storage.Snapshot(Blocks).Count > 0)
+        if (storage.Get(resource, ns, name) is not { } owner || UidOf(owner) != uid || !HasFinalizer(owner, ForegroundDeletion) || storage.Snapshot(Blocks).Count > 0)
         {
-            return owner;
+            return;
         }
-        var metadata = owner["metadata"]!.AsObject();
-        metadata["finalizers"] = new JsonArray([.. (metadata["finalizers"] as JsonArray ?? []).Where(f => f?.GetValue<string>() != ForegroundDeletion).Select(f => f?.DeepClone())]);
-        var released = storage.Update(resource, owner, ObjectStorage.ResourceVersionOf(owner));
-        return await FinishIfReleasedAsync(resource, released, cancellationToken);
+        await ReleaseFinalizerAsync(resource, ns, name, uid, ForegroundDeletion, cancellationToken);
     }
 
-    /// <summary>Owners in a foreground deletion that <paramref name="removed"/> held back: finished if it was the last.</summary>
-    private async Task FinishWaitingOwnersAsync(JsonObject removed, CancellationToken cancellationToken)
+    /// <summary>Removes one of the collector's finalizers from the object (still the one with <paramref name="uid"/>), and the object if it was the last.</summary>
+    private async Task ReleaseFinalizerAsync(ApiResource resource, string ns, string name, string uid, string finalizer, CancellationToken cancellationToken)
     {
-        foreach (var uid in OwnerUids(removed))
+        for (var attempt = 0; attempt < UnconditionalRetries; attempt++)
         {
-            foreach (var (key, owner) in storage.Snapshot(o => o["metadata"]?["uid"]?.GetValue<string>() == uid
-                && (o["metadata"]?["finalizers"] as JsonArray)?.Any(f => f?.GetValue<string>() == ForegroundDeletion) == true))
+            if (storage.Get(resource, ns, name) is not { } current || UidOf(current) != uid || !HasFinalizer(current, finalizer))
             {
-                if (registry.FindByKey(key) is { } type)
-                {
-                    await FinishForegroundAsync(type, owner, cancellationToken);
-                }
+                return;
             }
-        }
-    }
-
-    private async Task DeleteDependentsAsync(string ownerUid, CancellationToken cancellationToken)
-    {
-        foreach (var (key, dependent) in storage.Snapshot(o => OwnerUids(o).Contains(ownerUid)))
-        {
-            if (registry.FindByKey(key) is not { } type)
-            {
-                continue;
-            }
+            var metadata = current["metadata"]!.AsObject();
+            metadata["finalizers"] = new JsonArray([.. metadata["finalizers"]!.AsArray().Where(f => f?.GetValue<string>() != finalizer).Select(f => f?.DeepClone())]);
+            JsonObject released;
             try
             {
-                await DeleteAsync(type, ObjectStorage.NamespaceOf(dependent), ObjectStorage.NameOf(dependent), null, cancellationToken);
+                released = storage.Update(resource, current, ObjectStorage.ResourceVersionOf(current));
             }
-            catch (ApiException error) when (error.Code == HttpStatusCode.NotFound)
+            catch (ApiException error) when (error.Code == HttpStatusCode.Conflict)
             {
-                // Already gone.
+                continue; // changed meanwhile: again on the fresh object
+            }
+            await FinishIfReleasedAsync(resource, released, cancellationToken);
+            return;
+        }
+    }
+
+    /// <summary>Owners in a foreground deletion that may have waited for <paramref name="ownerUids"/>' dependent: finished if it was the last.</summary>
+    private async Task FinishWaitingOwnersAsync(IReadOnlyCollection<string> ownerUids, CancellationToken cancellationToken)
+    {
+        if (ownerUids.Count == 0)
+        {
+            return;
+        }
+        foreach (var (key, owner) in storage.Snapshot(o => ownerUids.Contains(UidOf(o)) && HasFinalizer(o, ForegroundDeletion)))
+        {
+            if (registry.FindByKey(key) is { } type)
+            {
+                await FinishForegroundAsync(type, ObjectStorage.NamespaceOf(owner), ObjectStorage.NameOf(owner), UidOf(owner), cancellationToken);
             }
         }
     }
 
     /// <summary>
-    /// As the garbage collector does with a dependent whose owners are all gone (deleted, or never
-    /// there: a reference to a uid nothing has): deletes it. Done right after the write here;
-    /// upstream a moment after.
+    /// The garbage collector's look at a dependent (its attemptToDeleteItem): while one of its
+    /// owners is solid (there, and not deleting its dependents) it stays and only loses its
+    /// references to owners that are gone or waiting for it; with none it is deleted, in the
+    /// foreground when an owner waits for it and it has dependents of its own.
     /// </summary>
-    private async Task CollectIfOwnerlessAsync(ApiResource resource, JsonObject stored, CancellationToken cancellationToken)
+    private async Task AttemptToDeleteAsync(ApiResource resource, JsonObject dependent, CancellationToken cancellationToken)
     {
-        var owners = OwnerUids(stored);
-        if (owners.Count == 0 || storage.Snapshot(o => o["metadata"]?["uid"]?.GetValue<string>() is { } uid && owners.Contains(uid)).Count > 0)
+        var references = (dependent["metadata"]?["ownerReferences"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
+        if (references.Count == 0 || dependent["metadata"]?["deletionTimestamp"] is not null)
         {
+            return; // nothing to judge, or already on its way out
+        }
+        var referenced = references.Select(r => r["uid"]?.GetValue<string>()).OfType<string>().ToHashSet();
+        var owners = storage.Snapshot(o => referenced.Contains(UidOf(o))).ToDictionary(o => UidOf(o.Object), o => o.Object);
+        static bool Waiting(JsonObject owner) => owner["metadata"]?["deletionTimestamp"] is not null && HasFinalizer(owner, ForegroundDeletion);
+        var solid = owners.Where(o => !Waiting(o.Value)).Select(o => o.Key).ToHashSet();
+        var waiting = owners.Where(o => Waiting(o.Value)).Select(o => o.Key).ToList();
+        if (solid.Count > 0)
+        {
+            if (references.All(r => solid.Contains(r["uid"]?.GetValue<string>() ?? string.Empty)))
+            {
+                return;
+            }
+            dependent["metadata"]!["ownerReferences"] = new JsonArray([.. references.Where(r => solid.Contains(r["uid"]?.GetValue<string>() ?? string.Empty)).Select(r => r.DeepClone())]);
+            try
+            {
+                storage.Update(resource, dependent, ObjectStorage.ResourceVersionOf(dependent));
+            }
+            catch (ApiException error) when (error.Code is HttpStatusCode.Conflict or HttpStatusCode.NotFound)
+            {
+                return; // changed or gone meanwhile: that write's own look judges it
+            }
+            await FinishWaitingOwnersAsync(waiting, cancellationToken);
             return;
         }
+        var uid = UidOf(dependent);
+        var policy = waiting.Count > 0 && storage.Snapshot(o => OwnerUids(o).Contains(uid)).Count > 0 ? "Foreground"
+            : HasFinalizer(dependent, OrphanDependents) ? "Orphan"
+            : HasFinalizer(dependent, ForegroundDeletion) ? "Foreground"
+            : "Background";
         try
         {
-            var uid = stored["metadata"]!["uid"]!.GetValue<string>();
-            await DeleteAsync(resource, ObjectStorage.NamespaceOf(stored), ObjectStorage.NameOf(stored), new JsonObject { ["preconditions"] = new JsonObject { ["uid"] = uid } }, cancellationToken);
+            await DeleteAsync(resource, ObjectStorage.NamespaceOf(dependent), ObjectStorage.NameOf(dependent),
+                new JsonObject { ["propagationPolicy"] = policy, ["preconditions"] = new JsonObject { ["uid"] = uid } }, cancellationToken);
         }
         catch (ApiException error) when (error.Code is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
         {
             // Gone or replaced meanwhile.
         }
     }
+
+    /// <summary>
+    /// As the garbage collector does with an object whose owner references changed: deleted when
+    /// its owners are all gone (deleted, or never there: a uid nothing has), else stripped of the
+    /// references to the missing ones. Done right after the write here; upstream a moment after.
+    /// </summary>
+    private Task CollectIfOwnerlessAsync(ApiResource resource, JsonObject stored, CancellationToken cancellationToken) =>
+        AttemptToDeleteAsync(resource, stored, cancellationToken);
 
     /// <summary>Removes the object for good, then what only it kept alive.</summary>
     private async Task<JsonObject> RemoveAsync(ApiResource resource, JsonObject existing, CancellationToken cancellationToken)
@@ -850,8 +1004,8 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             registry.Remove(served);
             storage.RemoveAll(served);
         }
-        await CollectGarbageAsync(final["metadata"]!["uid"]!.GetValue<string>(), cancellationToken);
-        await FinishWaitingOwnersAsync(final, cancellationToken);
+        await CollectGarbageAsync(UidOf(final), cancellationToken);
+        await FinishWaitingOwnersAsync(OwnerUids(final), cancellationToken);
         if (ns.Length > 0)
         {
             TryFinishNamespace(ns);
@@ -867,32 +1021,19 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         }
     }
 
-    /// <summary>Deletes the dependents whose every owner is gone (background propagation).</summary>
+    /// <summary>The dependents of an owner that went (background propagation), each judged as the collector does.</summary>
     private async Task CollectGarbageAsync(string ownerUid, CancellationToken cancellationToken)
     {
-        var dependents = storage.Snapshot(o => OwnerUids(o).Contains(ownerUid));
-        if (dependents.Count == 0)
+        foreach (var (key, dependent) in storage.Snapshot(o => OwnerUids(o).Contains(ownerUid)))
         {
-            return;
-        }
-        var live = storage.Snapshot(_ => true).Select(o => o.Object["metadata"]?["uid"]?.GetValue<string>()).OfType<string>().ToHashSet();
-        foreach (var (key, dependent) in dependents)
-        {
-            if (OwnerUids(dependent).Any(live.Contains) || registry.FindByKey(key) is not { } type)
+            if (registry.FindByKey(key) is { } type)
             {
-                continue;
-            }
-            try
-            {
-                await DeleteAsync(type, ObjectStorage.NamespaceOf(dependent), ObjectStorage.NameOf(dependent), null, cancellationToken);
-            }
-            catch (ApiException error) when (error.Code == HttpStatusCode.NotFound)
-            {
-                // Already gone.
+                await AttemptToDeleteAsync(type, dependent, cancellationToken);
             }
         }
     }
 
+    /// <summary>Drops every reference to the owner from its dependents (orphan propagation).</summary>
     private void Orphan(string ownerUid)
     {
         foreach (var (key, dependent) in storage.Snapshot(o => OwnerUids(o).Contains(ownerUid)))
@@ -903,9 +1044,21 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             }
             var references = dependent["metadata"]!["ownerReferences"]!.AsArray();
             dependent["metadata"]!["ownerReferences"] = new JsonArray([.. references.Where(r => r?["uid"]?.GetValue<string>() != ownerUid).Select(r => r!.DeepClone())]);
-            storage.Update(type, dependent, ObjectStorage.ResourceVersionOf(dependent));
+            try
+            {
+                storage.Update(type, dependent, ObjectStorage.ResourceVersionOf(dependent));
+            }
+            catch (ApiException error) when (error.Code is HttpStatusCode.Conflict or HttpStatusCode.NotFound)
+            {
+                // Changed or gone meanwhile; upstream's collector would retry on the fresh object, and does here on its next look.
+            }
         }
     }
+
+    private static string UidOf(JsonObject obj) => obj["metadata"]?["uid"]?.GetValue<string>() ?? string.Empty;
+
+    private static bool HasFinalizer(JsonObject obj, string finalizer) =>
+        (obj["metadata"]?["finalizers"] as JsonArray)?.Any(f => f?.GetValue<string>() == finalizer) == true;
 
     private static HashSet<string> OwnerUids(JsonObject obj) =>
         (obj["metadata"]?["ownerReferences"] as JsonArray)?.Select(r => r?["uid"]?.GetValue<string>()).OfType<string>().ToHashSet() ?? [];

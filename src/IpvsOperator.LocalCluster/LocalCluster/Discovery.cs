@@ -48,6 +48,79 @@ internal static class Discovery
         };
     }
 
+    /// <summary>The media type of aggregated discovery (apidiscovery.k8s.io/v2), which kubectl 1.30+ asks /api and /apis for first.</summary>
+    public const string AggregatedMediaType = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+    /// <summary>Whether the Accept header's first media type this server answers is aggregated discovery (else the per-group documents).</summary>
+    public static bool WantsAggregated(string? accept)
+    {
+        foreach (var mediaType in (accept ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = mediaType.Split(';', StringSplitOptions.TrimEntries);
+            var parameters = parts.Skip(1).Select(p => p.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
+            if (parts[0] != "application/json" && parts[0] != "*/*")
+            {
+                continue;
+            }
+            if (parameters.Count == 0)
+            {
+                return false;
+            }
+            if (parameters.GetValueOrDefault("g") == "apidiscovery.k8s.io" && parameters.GetValueOrDefault("v") == "v2" && parameters.GetValueOrDefault("as") == "APIGroupDiscoveryList")
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Aggregated discovery: every group (the core group alone for /api, the named ones for /apis)
+    /// with its versions and their resources, verbs, short names and subresources, in one document,
+    /// as kube-apiserver serves it to kubectl instead of one request per group version.
+    /// </summary>
+    public static JsonObject Aggregated(IEnumerable<ApiResource> resources) => new()
+    {
+        ["kind"] = "APIGroupDiscoveryList",
+        ["apiVersion"] = "apidiscovery.k8s.io/v2",
+        ["metadata"] = new JsonObject(),
+        ["items"] = new JsonArray([.. resources.GroupBy(r => r.Group).Select(group => (JsonNode)new JsonObject
+        {
+            ["metadata"] = group.Key.Length == 0 ? new JsonObject() : new JsonObject { ["name"] = group.Key },
+            ["versions"] = new JsonArray([.. group.GroupBy(r => r.Version).Select(version => (JsonNode)new JsonObject
+            {
+                ["version"] = version.Key,
+                ["resources"] = new JsonArray([.. version.Select(r => (JsonNode)AggregatedResource(r))]),
+                ["freshness"] = "Current",
+            })]),
+        })]),
+    };
+
+    private static JsonObject AggregatedResource(ApiResource resource)
+    {
+        JsonObject Kind() => new() { ["group"] = resource.Group, ["version"] = resource.Version, ["kind"] = resource.Kind };
+        var discovered = new JsonObject
+        {
+            ["resource"] = resource.Plural,
+            ["responseKind"] = Kind(),
+            ["scope"] = resource.Namespaced ? "Namespaced" : "Cluster",
+            ["singularResource"] = resource.Singular,
+            ["verbs"] = Verbs(resource),
+        };
+        if (resource.ShortNames.Count > 0)
+        {
+            discovered["shortNames"] = new JsonArray([.. resource.ShortNames.Select(s => (JsonNode)s)]);
+        }
+        if (resource.HasStatus)
+        {
+            discovered["subresources"] = new JsonArray(new JsonObject { ["subresource"] = "status", ["responseKind"] = Kind(), ["verbs"] = new JsonArray("get", "patch", "update") });
+        }
+        return discovered;
+    }
+
+    private static JsonArray Verbs(ApiResource resource) =>
+        resource.IsReview ? new JsonArray("create") : new JsonArray("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch");
+
     public static JsonObject Resources(string groupVersion, IEnumerable<ApiResource> resources)
     {
         var list = new JsonArray();
@@ -59,7 +132,7 @@ internal static class Discovery
                 ["singularName"] = resource.Singular,
                 ["namespaced"] = resource.Namespaced,
                 ["kind"] = resource.Kind,
-                ["verbs"] = resource.IsReview ? new JsonArray("create") : new JsonArray("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"),
+                ["verbs"] = Verbs(resource),
                 ["shortNames"] = new JsonArray([.. resource.ShortNames.Select(s => (JsonNode)s)]),
             });
             if (resource.HasStatus)

@@ -204,8 +204,9 @@ public sealed class LocalClusterServer : IAsyncDisposable
             // Health is public, as upstream; everything else needs a known bearer token.
             if (segments is not ["healthz" or "livez" or "readyz", ..])
             {
-                context.Items[UserKey] = Authentication.Authenticate(context.Request.Headers.Authorization.ToString())
+                var authenticated = Authentication.Authenticate(context.Request.Headers.Authorization.ToString())
                     ?? throw new ApiException(HttpStatusCode.Unauthorized, "Unauthorized", "Unauthorized");
+                context.Items[UserKey] = Impersonation.Apply(authenticated, context.Request.Headers, Authorizer);
             }
             await RouteAsync(context, segments);
         }
@@ -257,6 +258,12 @@ public sealed class LocalClusterServer : IAsyncDisposable
                     throw new ApiException(HttpStatusCode.NotFound, "NotFound", $"no OpenAPI document for {gvPath}");
                 }
                 await WriteAsync(context, HttpStatusCode.OK, Discovery.OpenApiDocument(documented));
+                return;
+            case ["api"] when Discovery.WantsAggregated(context.Request.Headers.Accept):
+                await WriteAsync(context, HttpStatusCode.OK, Discovery.Aggregated(Api.Registry.All.Where(r => r.Group.Length == 0)), Discovery.AggregatedMediaType);
+                return;
+            case ["apis"] when Discovery.WantsAggregated(context.Request.Headers.Accept):
+                await WriteAsync(context, HttpStatusCode.OK, Discovery.Aggregated(Api.Registry.All.Where(r => r.Group.Length > 0)), Discovery.AggregatedMediaType);
                 return;
             case ["api"]:
                 await WriteAsync(context, HttpStatusCode.OK, Discovery.CoreVersions(Address.Authority));
@@ -351,8 +358,9 @@ public sealed class LocalClusterServer : IAsyncDisposable
             var other => throw ApiException.BadRequest($"unsupported dry run value \"{other}\": supported values: \"All\""),
         };
         var isApply = verb == "patch" && (context.Request.ContentType ?? string.Empty).Split(';')[0].Trim() == Patches.Apply;
-        var write = new WriteOptions(query["fieldValidation"].FirstOrDefault() ?? "Warn", dryRun, FieldManagerOf(context, isApply), ForceOf(query["force"], isApply));
-        var filter = ObjectFilter.Parse(query["labelSelector"], query["fieldSelector"], resource);
+        var write = new WriteOptions(query["fieldValidation"].FirstOrDefault() ?? "Warn", dryRun, FieldManagerOf(context, isApply), ForceOf(query["force"], isApply)) { User = user };
+        // Selectors are read on the stored objects (a converted resource's are its stored type's).
+        var filter = ObjectFilter.Parse(query["labelSelector"], query["fieldSelector"], resource.Conversion?.Stored ?? resource);
         var cancellationToken = context.RequestAborted;
         if (resource.IsReview)
         {
@@ -361,8 +369,8 @@ public sealed class LocalClusterServer : IAsyncDisposable
                 throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource: {resource.QualifiedName} can only be created");
             }
             var review = await ReadBodyAsync(context);
-            await WriteAsync(context, HttpStatusCode.Created, resource == ResourceRegistry.SelfSubjectRulesReviews
-                ? Authorizer.RulesReview(user, review)
+            await WriteAsync(context, HttpStatusCode.Created, resource == ResourceRegistry.SelfSubjectRulesReviews ? Authorizer.RulesReview(user, review)
+                : resource == ResourceRegistry.SelfSubjectReviews ? WhoAmI(user, review)
                 : Authorizer.Review(user, review, Api.Registry));
             return;
         }
@@ -374,15 +382,22 @@ public sealed class LocalClusterServer : IAsyncDisposable
             case "list":
                 var limit = int.TryParse(query["limit"], NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : 0;
                 var list = Api.List(resource, ns, filter, limit, query["continue"], query["resourceVersion"], query["resourceVersionMatch"]);
-                if (Tables.Wanted(context.Request.Headers.Accept))
+                switch (ResponseForm.Of(context.Request.Headers.Accept))
                 {
-                    var table = Tables.Convert(resource, list["items"]!.AsArray().OfType<JsonObject>(), list["metadata"]!["resourceVersion"]!.GetValue<string>(), query["includeObject"], options.Time.GetUtcNow());
-                    table["metadata"] = list["metadata"]!.DeepClone();
-                    await WriteAsync(context, HttpStatusCode.OK, table);
-                }
-                else
-                {
-                    await WriteAsync(context, HttpStatusCode.OK, list);
+                    case ResponseKind.Table:
+                        var table = Tables.Convert(resource, list["items"]!.AsArray().OfType<JsonObject>(), list["metadata"]!["resourceVersion"]!.GetValue<string>(), query["includeObject"], options.Time.GetUtcNow());
+                        table["metadata"] = list["metadata"]!.DeepClone();
+                        await WriteAsync(context, HttpStatusCode.OK, table);
+                        break;
+                    case ResponseKind.PartialObjectMetadataList:
+                        await WriteAsync(context, HttpStatusCode.OK, ResponseForm.MetadataList(list));
+                        break;
+                    case ResponseKind.PartialObjectMetadata:
+                        await WriteAsync(context, HttpStatusCode.OK, ResponseForm.Metadata(list, isList: true));
+                        break;
+                    default:
+                        await WriteAsync(context, HttpStatusCode.OK, list);
+                        break;
                 }
                 break;
             case "watch":
@@ -408,14 +423,25 @@ public sealed class LocalClusterServer : IAsyncDisposable
                 break;
             case "delete":
                 var (deleteOptions, dryRunDelete) = await DeleteOptionsAsync(context, dryRun);
-                var deleted = await Api.DeleteAsync(resource, ns ?? string.Empty, name!, deleteOptions, cancellationToken, dryRunDelete);
+                var deleted = await Api.DeleteAsync(resource, ns ?? string.Empty, name!, deleteOptions, cancellationToken, dryRunDelete, user);
                 await WriteObjectAsync(context, resource, HttpStatusCode.OK, deleted, write);
                 break;
             case "deletecollection":
                 var (collectionOptions, dryRunCollection) = await DeleteOptionsAsync(context, dryRun);
-                await WriteAsync(context, HttpStatusCode.OK, await Api.DeleteCollectionAsync(resource, ns, filter, collectionOptions, dryRunCollection, cancellationToken));
+                await WriteAsync(context, HttpStatusCode.OK, await Api.DeleteCollectionAsync(resource, ns, filter, collectionOptions, dryRunCollection, cancellationToken, user));
                 break;
         }
+    }
+
+    /// <summary>A SelfSubjectReview answered: the user the request was made as, impersonation included.</summary>
+    private static JsonObject WhoAmI(UserInfo user, JsonObject review)
+    {
+        var answer = (JsonObject)review.DeepClone();
+        answer["apiVersion"] = ResourceRegistry.SelfSubjectReviews.ApiVersion;
+        answer["kind"] = ResourceRegistry.SelfSubjectReviews.Kind;
+        answer["metadata"] ??= new JsonObject();
+        answer["status"] = new JsonObject { ["userInfo"] = user.ToJson() };
+        return answer;
     }
 
     /// <summary>A delete's DeleteOptions: its body, if any, with the propagation policy of the query; a dry run if either asks for one.</summary>
@@ -439,7 +465,10 @@ public sealed class LocalClusterServer : IAsyncDisposable
     private async Task StreamWatchAsync(HttpContext context, ApiResource resource, string? ns, ObjectFilter filter, bool forceGone)
     {
         var query = context.Request.Query;
-        var table = Tables.Wanted(context.Request.Headers.Accept);
+        var form = ResponseForm.Of(context.Request.Headers.Accept);
+        var table = form == ResponseKind.Table;
+        // A metadata informer watches for PartialObjectMetadata; each event carries the object's metadata alone.
+        var metadataOnly = form is ResponseKind.PartialObjectMetadata or ResponseKind.PartialObjectMetadataList;
         var bookmarks = query["allowWatchBookmarks"] == "true";
         var timeout = int.TryParse(query["timeoutSeconds"], NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) ? TimeSpan.FromSeconds(seconds) : Timeout.InfiniteTimeSpan;
         context.Response.StatusCode = 200;
@@ -451,7 +480,7 @@ public sealed class LocalClusterServer : IAsyncDisposable
             {
                 throw ApiException.Gone($"too old resource version: {query["resourceVersion"]} (injected fault)");
             }
-            watch = Api.Watch(resource, ns, filter, query["resourceVersion"], query["sendInitialEvents"] == "true", query["resourceVersionMatch"], bookmarks);
+            watch = Api.Watch(resource, ns, filter, query["resourceVersion"], SendInitialEventsOf(query["sendInitialEvents"]), query["resourceVersionMatch"], bookmarks);
         }
         catch (ApiException expired) when (expired.Code == HttpStatusCode.Gone)
         {
@@ -460,6 +489,7 @@ public sealed class LocalClusterServer : IAsyncDisposable
             return;
         }
         using var _ = watch;
+        JsonObject Shown(JsonObject stored) => resource.Conversion?.FromStored(stored) ?? (JsonObject)stored.DeepClone();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping.Token);
         if (timeout != Timeout.InfiniteTimeSpan)
         {
@@ -490,8 +520,16 @@ public sealed class LocalClusterServer : IAsyncDisposable
                 }
                 if (table && message.Type != "BOOKMARK")
                 {
-                    var item = (JsonObject)message.Item.DeepClone(); // the stored object itself: read only
+                    var item = Shown(message.Item); // a copy: the stored object itself is read only
                     await WriteEventAsync(context, message.Type, Tables.Convert(resource, [item], ObjectStorage.ResourceVersionOf(item), query["includeObject"], options.Time.GetUtcNow()));
+                }
+                else if (metadataOnly)
+                {
+                    await WriteEventAsync(context, message.Type, ResponseForm.Metadata(message.Item));
+                }
+                else if (resource.Conversion is { } conversion && message.Type != "BOOKMARK")
+                {
+                    await WriteEventAsync(context, message.Type, conversion.FromStored(message.Item));
                 }
                 else if (message.Json is { } json)
                 {
@@ -565,6 +603,15 @@ public sealed class LocalClusterServer : IAsyncDisposable
         return prefix.Length is > 0 and <= 128 && !prefix.Any(char.IsControl) ? prefix : WriteOptions.UnknownManager;
     }
 
+    /// <summary>A watch's sendInitialEvents: absent, true or false (provided either way, which a resourceVersionMatch needs).</summary>
+    private static bool? SendInitialEventsOf(string? value) => value switch
+    {
+        null => null,
+        "true" or "1" => true,
+        "false" or "0" => false,
+        _ => throw ApiException.BadRequest($"invalid value for sendInitialEvents: \"{value}\": must be true or false"),
+    };
+
     private static bool ForceOf(string? force, bool isApply) => force switch
     {
         null or "" or "false" => false,
@@ -589,17 +636,23 @@ public sealed class LocalClusterServer : IAsyncDisposable
         {
             context.Response.Headers.Append("Warning", $"299 - \"{warning.Replace("\"", "'", StringComparison.Ordinal)}\"");
         }
-        if (Tables.Wanted(context.Request.Headers.Accept) && context.Request.Method == "GET")
+        if (context.Request.Method == "GET")
         {
-            obj = Tables.Convert(resource, [obj], ObjectStorage.ResourceVersionOf(obj), context.Request.Query["includeObject"], options.Time.GetUtcNow());
+            obj = ResponseForm.Of(context.Request.Headers.Accept) switch
+            {
+                ResponseKind.Table => Tables.Convert(resource, [obj], ObjectStorage.ResourceVersionOf(obj), context.Request.Query["includeObject"], options.Time.GetUtcNow()),
+                ResponseKind.PartialObjectMetadata => ResponseForm.Metadata(obj),
+                ResponseKind.PartialObjectMetadataList => throw ResponseForm.NotAcceptable("you requested PartialObjectMetadataList, but the requested object is not a list"),
+                _ => obj,
+            };
         }
         await WriteAsync(context, code, obj);
     }
 
-    private static async Task WriteAsync(HttpContext context, HttpStatusCode code, JsonObject body)
+    private static async Task WriteAsync(HttpContext context, HttpStatusCode code, JsonObject body, string contentType = "application/json")
     {
         context.Response.StatusCode = (int)code;
-        context.Response.ContentType = "application/json";
+        context.Response.ContentType = contentType;
         await context.Response.WriteAsync(body.ToJsonString(CompactJson), Encoding.UTF8, context.RequestAborted);
     }
 

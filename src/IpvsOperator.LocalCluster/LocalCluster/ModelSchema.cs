@@ -10,7 +10,8 @@ namespace IpvsOperator.LocalCluster;
 /// The structural schema of a built-in type, read from KubernetesClient's model of it (generated
 /// from upstream's OpenAPI, so its fields are upstream's): what <c>kubectl explain</c> reads from
 /// the OpenAPI documents, and what unknown fields are judged by under <c>fieldValidation=Strict</c>.
-/// Types only: no descriptions, and no formats beyond dates and bytes.
+/// With upstream's descriptions where KubernetesClient's documentation is on the machine
+/// (<see cref="ModelDescriptions"/>); no formats beyond dates and bytes.
 /// </summary>
 internal static class ModelSchema
 {
@@ -84,10 +85,21 @@ internal static class ModelSchema
             {
                 if (property.GetCustomAttribute<JsonPropertyNameAttribute>() is { } name)
                 {
-                    properties[name.Name] = Of(property.PropertyType, visiting);
+                    var schema = Of(property.PropertyType, visiting);
+                    // A field's own description says more than its type's (as upstream's OpenAPI does).
+                    if (ModelDescriptions.Of(property) is { } described)
+                    {
+                        schema["description"] = described;
+                    }
+                    properties[name.Name] = schema;
                 }
             }
-            return new JsonObject { ["type"] = "object", ["properties"] = properties };
+            var structure = new JsonObject { ["type"] = "object", ["properties"] = properties };
+            if (ModelDescriptions.Of(type) is { } description)
+            {
+                structure["description"] = description;
+            }
+            return structure;
         }
         finally
         {

@@ -20,6 +20,9 @@ public sealed class ObjectFilter
 
     public static readonly ObjectFilter Everything = new(null, []);
 
+    /// <summary>Selects every object: no label and no field selector.</summary>
+    public bool IsEverything => labels is null && fields.Count == 0;
+
     public static ObjectFilter Parse(string? labelSelector, string? fieldSelector, ApiResource? resource = null) =>
         new(string.IsNullOrWhiteSpace(labelSelector) ? null : LabelQuery.Parse(labelSelector), ParseFields(fieldSelector, resource));
 

@@ -91,6 +91,19 @@ public sealed class ObjectStorage(int historyLimit)
         }
     }
 
+    /// <summary>
+    /// How many objects (of <paramref name="ns"/>, or all) follow <paramref name="after"/> in name
+    /// order, now or at <paramref name="atRevision"/>: a list page's remainingItemCount.
+    /// </summary>
+    public long CountAfter(ApiResource resource, string? ns, string after, long? atRevision = null)
+    {
+        lock (gate)
+        {
+            var objects = atRevision is { } at && at != revision ? ObjectsAt(resource.Key, at) : Objects(resource.Key);
+            return objects.Count(o => string.CompareOrdinal(o.Key, after) > 0 && (ns is null || NamespaceOf(o.Value) == ns));
+        }
+    }
+
     /// <summary>The objects of a type as they were at <paramref name="at"/>: today's, with every later change undone. Called with the gate held.</summary>
     private SortedDictionary<string, JsonObject> ObjectsAt(string resourceKey, long at)
     {

@@ -139,9 +139,12 @@ internal static class ProtobufBody
         [1] = M("metadata", ObjectMeta), [2] = M("spec", new("SelfSubjectRulesReviewSpec", new() { [1] = S("namespace") })), [3] = M("status", Ignored),
     });
 
+    /// <summary>What <c>kubectl auth whoami</c> sends: nothing but metadata; the server fills in the status.</summary>
+    private static readonly Message SelfSubjectReview = new("SelfSubjectReview", new() { [1] = M("metadata", ObjectMeta), [2] = M("status", Ignored) });
+
     private static readonly Dictionary<string, Message> ByKind = new(StringComparer.Ordinal)
     {
-        ["SelfSubjectAccessReview"] = SelfSubjectAccessReview, ["SelfSubjectRulesReview"] = SelfSubjectRulesReview,
+        ["SelfSubjectAccessReview"] = SelfSubjectAccessReview, ["SelfSubjectRulesReview"] = SelfSubjectRulesReview, ["SelfSubjectReview"] = SelfSubjectReview,
         ["Namespace"] = Namespace, ["ConfigMap"] = ConfigMap, ["Secret"] = Secret, ["ServiceAccount"] = ServiceAccount, ["Service"] = Service,
         ["Role"] = Role, ["ClusterRole"] = ClusterRole, ["RoleBinding"] = RoleBinding, ["ClusterRoleBinding"] = RoleBinding,
     };

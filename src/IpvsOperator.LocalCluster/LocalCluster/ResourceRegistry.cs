@@ -36,6 +36,17 @@ public sealed class ResourceRegistry
         ListTypes = ApiResource.WithMetadataListTypes(new Dictionary<string, string[]> { ["spec.ports"] = ["port", "protocol"], ["status.conditions"] = ["type"] }),
     };
 
+    /// <summary>Core Events; events.k8s.io/v1 serves the same objects (see <see cref="EventsV1"/>).</summary>
+    public static readonly ApiResource Events = new("", "v1", "Event", "events", true, ["ev"], false)
+    {
+        Model = typeof(Corev1Event),
+        Columns = [new("Last Seen", "string", ".lastTimestamp") { Compute = Tables.EventLastSeen }, new("Type", "string", ".type"), new("Reason", "string", ".reason"),
+            new("Object", "string", ".involvedObject.name"), new("Message", "string", ".message")],
+        FieldSelectors = ["involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid", "involvedObject.apiVersion",
+            "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"],
+        MergeKeys = CommonMergeKeys,
+    };
+
     public static readonly ApiResource CustomResourceDefinitions = new("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false, ["crd", "crds"], true)
     {
         Model = typeof(V1CustomResourceDefinition),
@@ -76,15 +87,8 @@ public sealed class ResourceRegistry
             MergeKeys = CommonMergeKeys.Concat(new Dictionary<string, string?> { ["spec.containers"] = "name", ["status.conditions"] = "type" }).ToDictionary(),
             ListTypes = ApiResource.WithMetadataListTypes(new Dictionary<string, string[]> { ["spec.containers"] = ["name"], ["status.conditions"] = ["type"] }),
         },
-        new("", "v1", "Event", "events", true, ["ev"], false)
-        {
-            Model = typeof(Corev1Event),
-            Columns = [new("Last Seen", "string", ".lastTimestamp") { Compute = Tables.EventLastSeen }, new("Type", "string", ".type"), new("Reason", "string", ".reason"),
-                new("Object", "string", ".involvedObject.name"), new("Message", "string", ".message")],
-            FieldSelectors = ["involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid", "involvedObject.apiVersion",
-                "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"],
-            MergeKeys = CommonMergeKeys,
-        },
+        Events,
+        EventsV1.For(Events),
         new("", "v1", "Secret", "secrets", true, [], false) { Model = typeof(V1Secret), Columns = [new("Type", "string", ".type"), Age], MergeKeys = CommonMergeKeys },
         new("", "v1", "ConfigMap", "configmaps", true, ["cm"], false) { Model = typeof(V1ConfigMap), Columns = [Age], MergeKeys = CommonMergeKeys },
         new("", "v1", "ServiceAccount", "serviceaccounts", true, ["sa"], false) { Model = typeof(V1ServiceAccount), Columns = [Age], MergeKeys = CommonMergeKeys },
@@ -110,7 +114,15 @@ public sealed class ResourceRegistry
         RoleBindings,
         SelfSubjectAccessReviews,
         SelfSubjectRulesReviews,
+        SelfSubjectReviews,
     ];
+
+    /// <summary>What <c>kubectl auth whoami</c> asks: who am I (impersonation included)? Answered at once, never stored.</summary>
+    public static readonly ApiResource SelfSubjectReviews = new("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", false, [], false)
+    {
+        Model = typeof(V1SelfSubjectReview),
+        IsReview = true,
+    };
 
     /// <summary>What <c>kubectl auth can-i --list</c> asks: what may I do here? Answered from RBAC, never stored.</summary>
     public static readonly ApiResource SelfSubjectRulesReviews = new("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", false, [], false)

@@ -9,8 +9,6 @@ namespace IpvsOperator.LocalCluster;
 /// </summary>
 internal static class Tables
 {
-    public static bool Wanted(string? accept) => accept?.Contains("as=Table", StringComparison.Ordinal) == true;
-
     public static JsonObject Convert(ApiResource resource, IEnumerable<JsonObject> objects, string resourceVersion, string? includeObject, DateTimeOffset now)
     {
         var columns = new JsonArray(new JsonObject

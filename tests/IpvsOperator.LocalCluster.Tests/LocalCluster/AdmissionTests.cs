@@ -220,6 +220,39 @@ public class AdmissionTests : LocalClusterFixture
         requests[3]["options"]!["dryRun"]!.AsArray().Select(d => d!.GetValue<string>()).Should().Equal("All");
     }
 
+    [Test]
+    public async Task A_webhook_is_told_who_made_the_request_with_the_impersonated_uid_groups_and_extra_values()
+    {
+        await RegisterAsync("who");
+        using var http = Server.CreateHttpClient();
+        async Task SendAsync(HttpMethod method, string path, string? body)
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+            request.Headers.Add("Impersonate-User", "erin");
+            request.Headers.Add("Impersonate-Group", "system:masters");
+            request.Headers.Add("Impersonate-Uid", "e-42");
+            request.Headers.Add("Impersonate-Extra-Scopes", "deploy");
+            using var response = await http.SendAsync(request);
+            response.IsSuccessStatusCode.Should().BeTrue(await response.Content.ReadAsStringAsync());
+        }
+
+        await SendAsync(HttpMethod.Post, "/api/v1/namespaces/default/configmaps", """{"metadata":{"name":"by-erin","labels":{"guarded-by":"who"}},"data":{"value":"ok"}}""");
+        await SendAsync(HttpMethod.Delete, "/api/v1/namespaces/default/configmaps/by-erin", null);
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(Guarded("by-admin", "who"), "default");
+
+        var users = Received().Select(r => r["userInfo"]!).ToList();
+        users.Should().HaveCount(3);
+        foreach (var erin in users.Take(2))
+        {
+            erin["username"]!.GetValue<string>().Should().Be("erin");
+            erin["uid"]!.GetValue<string>().Should().Be("e-42");
+            erin["groups"]!.AsArray().Select(g => g!.GetValue<string>()).Should().Equal("system:masters", "system:authenticated");
+            erin["extra"]!["scopes"]!.AsArray().Select(v => v!.GetValue<string>()).Should().Equal("deploy");
+        }
+        users[2]["username"]!.GetValue<string>().Should().Be("system:admin");
+        users[2]["extra"].Should().BeNull();
+    }
+
     [TestCase("Some")]
     [TestCase("Unknown")]
     public async Task A_dry_run_is_refused_with_400_and_never_sent_to_a_webhook_that_has_side_effects(string sideEffects)
