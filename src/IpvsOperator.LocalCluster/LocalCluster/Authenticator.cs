@@ -3,9 +3,15 @@ using System.Security.Cryptography;
 
 namespace IpvsOperator.LocalCluster;
 
-/// <summary>Who a request comes from: a user name and its groups, as kube-apiserver's authenticators say.</summary>
+/// <summary>Who a request comes from: a user name, its groups and extra, as kube-apiserver's authenticators say.</summary>
 public sealed record UserInfo(string Name, IReadOnlyList<string> Groups)
 {
+    /// <summary>What the authenticator adds (a pod's ServiceAccount token: the pod and the node it runs on).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Extra { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
+    /// <summary>The key under which a ServiceAccount token bound to a pod names the pod's node (Kubernetes 1.32 and later).</summary>
+    public const string NodeNameKey = "authentication.kubernetes.io/node-name";
+
     /// <summary>The administrator: the group kube-apiserver lets do anything.</summary>
     public bool IsAdministrator => Groups.Contains("system:masters");
 }
@@ -36,9 +42,20 @@ public sealed class Authenticator
         return token;
     }
 
-    /// <summary>A token for a ServiceAccount, as a pod of it would carry: user and groups as upstream names them.</summary>
-    public string AddServiceAccount(string ns, string name) =>
-        AddUser($"system:serviceaccount:{ns}:{name}", "system:serviceaccounts", $"system:serviceaccounts:{ns}");
+    /// <summary>
+    /// A token for a ServiceAccount, as a pod of it would carry: user and groups as upstream names
+    /// them; with <paramref name="nodeName"/>, the token of a pod on that node, whose user info
+    /// names the node (<see cref="UserInfo.NodeNameKey"/>), as kube-apiserver projects it.
+    /// </summary>
+    public string AddServiceAccount(string ns, string name, string? nodeName = null)
+    {
+        var token = NewToken();
+        users[token] = new UserInfo($"system:serviceaccount:{ns}:{name}", ["system:serviceaccounts", $"system:serviceaccounts:{ns}", "system:authenticated"])
+        {
+            Extra = nodeName is null ? new Dictionary<string, IReadOnlyList<string>>() : new Dictionary<string, IReadOnlyList<string>> { [UserInfo.NodeNameKey] = [nodeName] },
+        };
+        return token;
+    }
 
     public UserInfo? Authenticate(string? authorization) =>
         authorization is { Length: > 7 } header && header.StartsWith("Bearer ", StringComparison.Ordinal) && users.TryGetValue(header[7..].Trim(), out var user)

@@ -330,6 +330,7 @@ public sealed class LocalClusterServer : IAsyncDisposable
             throw;
         }
         RequestsByUser.AddOrUpdate((user.Name, request), 1, (_, n) => n + 1);
+        RequestUser.Value = user;
         await Faults.HeldAsync(verb, resource.Plural).WaitAsync(context.RequestAborted);
         var (failure, delay, gone) = Faults.Check(verb, resource.Plural);
         if (delay > TimeSpan.Zero)
