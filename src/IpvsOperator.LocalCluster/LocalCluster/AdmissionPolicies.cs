@@ -120,7 +120,10 @@ internal sealed class AdmissionPolicies(ObjectStorage storage, AdmissionDispatch
         private readonly List<(string Name, CelProgram Program)> conditions = [];
         private readonly List<(string Name, CelProgram Program)> variables = [];
         private readonly List<Validation> validations = [];
+        // What cannot be evaluated: in paramKind or the match conditions (every request is an error),
+        // or in a variable or validation (an error for the requests the conditions select, as upstream).
         private readonly string? unsupported;
+        private readonly string? unsupportedCheck;
         private readonly bool failOpen;
 
         public CompiledPolicy(JsonObject policy)
@@ -138,6 +141,13 @@ internal sealed class AdmissionPolicies(ObjectStorage storage, AdmissionDispatch
                 {
                     conditions.Add((condition["name"]?.GetValue<string>() ?? string.Empty, CompileChecked(condition["expression"])));
                 }
+            }
+            catch (CelCompileException error)
+            {
+                unsupported = error.Message;
+            }
+            try
+            {
                 foreach (var variable in (Spec["variables"] as JsonArray ?? []).OfType<JsonObject>())
                 {
                     variables.Add((variable["name"]?.GetValue<string>() ?? string.Empty, CompileChecked(variable["expression"])));
@@ -153,7 +163,7 @@ internal sealed class AdmissionPolicies(ObjectStorage storage, AdmissionDispatch
             }
             catch (CelCompileException error)
             {
-                unsupported = error.Message;
+                unsupportedCheck = error.Message;
             }
         }
 
@@ -192,6 +202,10 @@ internal sealed class AdmissionPolicies(ObjectStorage storage, AdmissionDispatch
                     {
                         return [];
                     }
+                }
+                if (unsupportedCheck is not null)
+                {
+                    return Error(unsupportedCheck);
                 }
                 var values = new Dictionary<string, object?>(StringComparer.Ordinal);
                 var scope = new Dictionary<string, object?>(activation, StringComparer.Ordinal) { ["variables"] = values };
