@@ -25,10 +25,22 @@ public sealed class V1Alpha1BGPPeer : CustomKubernetesEntity<BGPPeerSpec>
     public const string Plural = "bgppeers";
 }
 
+// The API server checks the times even when the webhook is down; a time written as hh:mm:ss (which
+// the reader takes and CEL's duration() does not) is left to the webhook.
+[ValidationRule("!has(self.holdTime) || !has(self.keepaliveTime) || !self.holdTime.matches(" + BGPPeerSpec.DurationPattern + ") || !self.keepaliveTime.matches(" + BGPPeerSpec.DurationPattern + ")"
+    + " || duration(self.holdTime) == duration('0s') || duration(self.keepaliveTime).getSeconds() * 3 <= duration(self.holdTime).getSeconds()",
+    Message = "spec.keepaliveTime is more than a third of spec.holdTime: one lost keepalive would end the session",
+    // Worded as the webhook's BgpPeerReader words it, whichever refuses first.
+    MessageExpression = "'spec.keepaliveTime ' + self.keepaliveTime + (self.keepaliveTime == '30s' ? ', the default when it is not set,' : '') + ' is more than a third of spec.holdTime ' + self.holdTime"
+        + " + ': one lost keepalive would end the session; set keepaliveTime to at most ' + string(duration(self.holdTime).getSeconds() / 3) + 's'",
+    FieldPath = ".keepaliveTime")]
 public sealed class BGPPeerSpec
 {
     /// <summary>The largest 4-octet AS number (RFC 6793).</summary>
     public const long MaxAsn = 4294967295;
+
+    /// <summary>A duration CEL's duration() reads (and DurationText too): 90s, 1m30s, 500ms, as a CEL string literal.</summary>
+    internal const string DurationPattern = "'^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$'";
 
     [JsonPropertyName("peerAddress")]
     [Required]
@@ -65,6 +77,9 @@ public sealed class BGPPeerSpec
     [JsonPropertyName("holdTime")]
     [Default("\"90s\"")]
     [Length(MaxLength = 16)]
+    [ValidationRule("!self.matches(" + DurationPattern + ") || duration(self) == duration('0s') || (duration(self) >= duration('3s') && duration(self) <= duration('65535s'))",
+        Message = "spec.holdTime is neither 0s nor 3s to 65535s (RFC 4271)",
+        MessageExpression = "'spec.holdTime ' + self + ' is neither 0s nor 3s to 65535s (RFC 4271)'")]
     [Description("How long without a message before the session is taken down: 0s (never) or 3s to 65535s.")]
     public string HoldTime { get; set; } = "90s";
 

@@ -29,6 +29,7 @@ public sealed class IPAllocationSpec
 {
     [JsonPropertyName("address")]
     [Required]
+    [ValidationRule("self == oldSelf", Message = "spec.address is immutable: the claim is named after its address; claim another address with another IPAllocation")]
     [Description("The claimed address, in canonical form (192.0.2.10, 2001:db8::a).")]
     public string Address { get; set; } = string.Empty;
 

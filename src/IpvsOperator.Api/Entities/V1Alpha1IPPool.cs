@@ -61,6 +61,10 @@ public sealed class IPPoolSpec
     public ServiceAllocation? ServiceAllocation { get; set; }
 }
 
+// Worded as the webhook's PoolAnnouncementReader words them, whichever refuses first.
+[ValidationRule("!has(self.bgp) || 'bgp' in self.modes", Message = "spec.announce.bgp is set but spec.announce.modes does not include bgp",
+    MessageExpression = "'spec.announce.bgp is set but spec.announce.modes [' + (size(self.modes) == 1 ? self.modes[0] : self.modes[0] + ', ' + self.modes[1]) + '] does not include bgp'",
+    FieldPath = ".bgp")]
 public sealed class PoolAnnouncement
 {
     public const string Layer2Mode = "layer2";
@@ -70,6 +74,8 @@ public sealed class PoolAnnouncement
     [ListSet]
     [Items(MinItems = 1, MaxItems = 2)]
     [Length(MaxLength = 16)]
+    [ValidationRule("self.all(m, m == 'layer2' || m == 'bgp')", Message = "spec.announce.modes: a mode is not a way to announce; valid: layer2, bgp",
+        MessageExpression = "'spec.announce.modes: \\'' + self.filter(m, m != 'layer2' && m != 'bgp')[0] + '\\' is not a way to announce; valid: layer2, bgp'")]
     [Description("layer2 (ARP/NDP from one node per address), bgp (routes from every node that may announce, to the BGPPeers), or both.")]
     public List<string> Modes { get; set; } = [Layer2Mode, BgpMode];
 

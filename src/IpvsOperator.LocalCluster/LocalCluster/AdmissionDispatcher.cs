@@ -31,9 +31,15 @@ public sealed class AdmissionDispatcher(ObjectStorage storage)
     public void MapService(string ns, string name, IEnumerable<(string Host, int Port)> endpoints) =>
         serviceEndpoints[$"{name}.{ns}.svc"] = [.. endpoints.Select(e => new DnsEndPoint(e.Host, e.Port))];
 
+    /// <summary>Who writes when no request does (garbage collection, a namespace's cleanup): the administrator, as a controller of kube-controller-manager would be trusted.</summary>
+    private static readonly UserInfo Server = new("system:admin", ["system:masters", "system:authenticated"]);
+    private AdmissionPolicies? policies;
+
+    /// <summary>ValidatingAdmissionPolicies first, then the webhooks, as kube-apiserver orders them.</summary>
     public async Task<List<string>> ValidateAsync(AdmissionAttributes request, CancellationToken cancellationToken)
     {
-        var warnings = new List<string>();
+        var user = request.User ?? Server;
+        var warnings = (policies ??= new AdmissionPolicies(storage, this)).Validate(request, user);
         var (configurations, _, _, _) = storage.List(ResourceRegistry.ValidatingWebhookConfigurations, null, ObjectFilter.Everything, null, 0);
         foreach (var webhook in configurations.SelectMany(c => (c["webhooks"] as JsonArray)?.OfType<JsonObject>() ?? []))
         {
@@ -46,7 +52,7 @@ public sealed class AdmissionDispatcher(ObjectStorage storage)
                 // As kube-apiserver: a webhook that may have side effects is never called on a dry run, which it refuses.
                 throw ApiException.BadRequest($"admission webhook \"{webhook["name"]}\" does not support dry run");
             }
-            var response = await CallAsync(webhook, request, cancellationToken);
+            var response = await CallAsync(webhook, request, user, cancellationToken);
             if (response is null)
             {
                 continue;
@@ -61,7 +67,7 @@ public sealed class AdmissionDispatcher(ObjectStorage storage)
     }
 
     /// <summary>The webhook's verdict, or null when a failed call is to be ignored (<c>failurePolicy: Ignore</c>).</summary>
-    private async Task<JsonObject?> CallAsync(JsonObject webhook, AdmissionAttributes request, CancellationToken cancellationToken)
+    private async Task<JsonObject?> CallAsync(JsonObject webhook, AdmissionAttributes request, UserInfo user, CancellationToken cancellationToken)
     {
         var name = webhook["name"]!.GetValue<string>();
         var uid = Guid.NewGuid().ToString();
@@ -75,7 +81,7 @@ public sealed class AdmissionDispatcher(ObjectStorage storage)
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(timeout);
             var client = Client(clientConfig["caBundle"]?.GetValue<string>());
-            using var reply = await client.PostAsJsonAsync(url, Review(request, uid), deadline.Token);
+            using var reply = await client.PostAsJsonAsync(url, Review(request, user, uid), deadline.Token);
             reply.EnsureSuccessStatusCode();
             var body = await reply.Content.ReadFromJsonAsync<JsonObject>(deadline.Token);
             var response = body?["response"] as JsonObject
@@ -98,10 +104,7 @@ public sealed class AdmissionDispatcher(ObjectStorage storage)
         }
     }
 
-    /// <summary>Who a write the server makes itself (garbage collection, a namespace's cleanup) comes from: the administrator.</summary>
-    private static readonly UserInfo ServerItself = new("system:admin", ["system:masters", "system:authenticated"]);
-
-    private static JsonObject Review(AdmissionAttributes request, string uid)
+    private static JsonObject Review(AdmissionAttributes request, UserInfo user, string uid)
     {
         var resource = request.Resource;
         var kind = new JsonObject { ["group"] = resource.Group, ["version"] = resource.Version, ["kind"] = resource.Kind };
@@ -115,7 +118,7 @@ public sealed class AdmissionDispatcher(ObjectStorage storage)
             ["requestResource"] = gvr.DeepClone(),
             ["name"] = request.Name,
             ["operation"] = request.Operation,
-            ["userInfo"] = (request.User ?? ServerItself).ToJson(),
+            ["userInfo"] = user.ToJson(),
             ["object"] = request.NewObject?.DeepClone(),
             ["oldObject"] = request.OldObject?.DeepClone(),
             ["dryRun"] = request.DryRun,
@@ -210,10 +213,14 @@ public sealed class AdmissionDispatcher(ObjectStorage storage)
         return chain.Build(certificate);
     }
 
-    private bool Matches(JsonObject webhook, AdmissionAttributes request)
+    /// <summary>
+    /// Whether a webhook's rules and selectors (or a policy's matchConstraints, whose rules are
+    /// <paramref name="rulesField"/> "resourceRules", with excludeResourceRules) take the request.
+    /// </summary>
+    internal bool Matches(JsonObject webhook, AdmissionAttributes request, string rulesField = "rules")
     {
-        var rules = (webhook["rules"] as JsonArray)?.OfType<JsonObject>() ?? [];
-        if (!rules.Any(rule => RuleMatches(rule, request)))
+        var rules = (webhook[rulesField] as JsonArray)?.OfType<JsonObject>() ?? [];
+        if (!rules.Any(rule => RuleMatches(rule, request)) || (webhook["excludeResourceRules"] as JsonArray)?.OfType<JsonObject>().Any(rule => RuleMatches(rule, request)) == true)
         {
             return false;
         }
@@ -269,8 +276,10 @@ public sealed class AdmissionDispatcher(ObjectStorage storage)
             || (r == "*" && request.Subresource is null)
             || (r == $"{resource.Plural}/*" && request.Subresource is not null)
             || (r == $"*/{request.Subresource}" && request.Subresource is not null)) == true;
+        var names = (rule["resourceNames"] as JsonArray)?.Select(v => v?.GetValue<string>()).ToList();
         return scopeMatches && resourceMatches && Has(rule, "operations", request.Operation)
-            && Has(rule, "apiGroups", resource.Group) && Has(rule, "apiVersions", resource.Version);
+            && Has(rule, "apiGroups", resource.Group) && Has(rule, "apiVersions", resource.Version)
+            && (names is not { Count: > 0 } || names.Contains(request.Name));
     }
 
     private static Dictionary<string, string> Labels(JsonObject obj) =>

@@ -669,7 +669,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             updated["metadata"]!["resourceVersion"] = metadata["resourceVersion"]?.DeepClone();
             if (resource.Schema is not null)
             {
-                resource.Schema.Apply(resource, updated, options);
+                resource.Schema.Apply(resource, updated, options, existing);
             }
             Validate(resource, updated, existing);
             return updated;
@@ -720,7 +720,11 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         }
         if (resource.Schema is not null)
         {
-            resource.Schema.Apply(resource, updated, options);
+            resource.Schema.Apply(resource, updated, options, existing);
+        }
+        else if (resource.Key == ResourceRegistry.CustomResourceDefinitions.Key)
+        {
+            CheckDefinition(resource, updated);
         }
         if (resource.TracksGeneration && (!JsonNode.DeepEquals(SpecPart(updated), SpecPart(existing))
             || (resource.GenerationCountsLabels && !JsonNode.DeepEquals(metadata["labels"], old["labels"]))))
@@ -829,6 +833,10 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         try
         {
             ResourceRegistry.FromDefinition(crd);
+        }
+        catch (CelRuleException error)
+        {
+            throw ApiException.Invalid(resource, name, [(error.Field, error.Message)]);
         }
         catch (Exception error) when (error is not ApiException)
         {

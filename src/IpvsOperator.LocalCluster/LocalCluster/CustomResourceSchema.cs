@@ -15,10 +15,13 @@ public sealed class CustomResourceSchema
     private static readonly HashSet<string> ServerFields = ["apiVersion", "kind", "metadata"];
     private readonly JsonObject structural;
     private readonly JsonSchema validator;
+    private readonly CustomResourceRules? rules;
 
+    /// <summary>Throws <see cref="CelRuleException"/> for a validation rule that cannot be compiled.</summary>
     public CustomResourceSchema(JsonObject openApiV3Schema)
     {
         structural = (JsonObject)openApiV3Schema.DeepClone();
+        rules = CustomResourceRules.Compile(structural);
         var converted = ToJsonSchema(structural);
         converted["$schema"] = "https://json-schema.org/draft/2020-12/schema";
         validator = JsonSchema.FromText(converted.ToJsonString());
@@ -63,22 +66,33 @@ public sealed class CustomResourceSchema
         return found;
     }
 
-    /// <summary>Prunes, defaults and validates <paramref name="obj"/> in place. Throws the API server's errors.</summary>
-    public void Apply(ApiResource resource, JsonObject obj, WriteOptions options)
+    /// <summary>
+    /// Prunes, defaults and validates <paramref name="obj"/> in place, then evaluates the schema's
+    /// validation rules (transition rules against <paramref name="old"/>, on an update). Throws the API server's errors.
+    /// </summary>
+    public void Apply(ApiResource resource, JsonObject obj, WriteOptions options, JsonObject? old = null)
     {
         var unknown = new List<string>();
         Prune(obj, structural, string.Empty, unknown, topLevel: true);
         options.ReportUnknownFields(unknown);
         ApplyDefaults(obj, structural);
-        var errors = Validate(obj);
+        var errors = Validate(obj, out var mistyped);
+        if (rules is not null)
+        {
+            // As upstream: a value of the wrong type would fail the rules for the wrong reason, so they wait for it.
+            errors.AddRange(mistyped
+                ? [("<nil>", "Invalid value: \"null\": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation")]
+                : rules.Validate(obj, old));
+        }
         if (errors.Count > 0)
         {
             throw ApiException.Invalid(resource, ObjectStorage.NameOf(obj), errors);
         }
     }
 
-    private List<(string Field, string Message)> Validate(JsonObject obj)
+    private List<(string Field, string Message)> Validate(JsonObject obj, out bool mistyped)
     {
+        mistyped = false;
         var instance = (JsonObject)obj.DeepClone();
         instance.Remove("metadata");
         using var document = JsonDocument.Parse(instance.ToJsonString());
@@ -100,6 +114,7 @@ public sealed class CustomResourceSchema
             var value = Resolve(instance, detail.InstanceLocation.ToString());
             foreach (var (keyword, message) in messages)
             {
+                mistyped |= keyword == "type";
                 if (keyword == "required")
                 {
                     var schemaAt = Resolve(structural, SchemaPointer(detail.InstanceLocation.ToString())) as JsonObject;

@@ -62,6 +62,20 @@ public sealed class ResourceRegistry
         ListTypes = ApiResource.WithMetadataListTypes(new Dictionary<string, string[]> { ["webhooks"] = ["name"] }),
     };
 
+    public static readonly ApiResource ValidatingAdmissionPolicies = new("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicy", "validatingadmissionpolicies", false, [], true)
+    {
+        Model = typeof(V1ValidatingAdmissionPolicy),
+        TracksGeneration = true,
+        Columns = [Age],
+    };
+
+    public static readonly ApiResource ValidatingAdmissionPolicyBindings = new("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicyBinding", "validatingadmissionpolicybindings", false, [], false)
+    {
+        Model = typeof(V1ValidatingAdmissionPolicyBinding),
+        TracksGeneration = true,
+        Columns = [Age],
+    };
+
     /// <summary>ObjectMeta's merge rules, shared by every built-in type.</summary>
     private static IReadOnlyDictionary<string, string?> CommonMergeKeys => new Dictionary<string, string?>
     {
@@ -108,6 +122,8 @@ public sealed class ResourceRegistry
         },
         CustomResourceDefinitions with { MergeKeys = CommonMergeKeys },
         ValidatingWebhookConfigurations,
+        ValidatingAdmissionPolicies,
+        ValidatingAdmissionPolicyBindings,
         ClusterRoles,
         ClusterRoleBindings,
         Roles,

@@ -22,6 +22,10 @@ namespace IpvsOperator.Node;
 [EntityRbac(typeof(V1Alpha1IPVSNode), Verbs = RbacVerb.Get | RbacVerb.Create | RbacVerb.Update, Component = "node")]
 [GenericRbac(Groups = [WellKnown.Group], Resources = ["ipvsnodes/status"], Verbs = RbacVerb.Update, Component = "node")]
 [EntityRbac(typeof(V1Node), Verbs = RbacVerb.Get, Component = "node")]
+// Each agent writes its own IPVSNode only, as a kubelet its own Node.
+[WriteRule(typeof(V1Alpha1IPVSNode), "variables.written.metadata.name == variables.nodeName", Verbs = RbacVerb.Create | RbacVerb.Update, Component = "node",
+    Message = "a node agent writes only the IPVSNode of its own node",
+    MessageExpression = "'node ' + variables.nodeName + ' may write only IPVSNode ' + variables.nodeName + ', not ' + variables.written.metadata.name")]
 internal sealed class NodeStatusPublisher(ApiConnection api, string nodeName, IPVSNodeSpec spec, ILogger logger, TimeProvider? time = null)
 {
     public static readonly TimeSpan MinInterval = TimeSpan.FromSeconds(5);

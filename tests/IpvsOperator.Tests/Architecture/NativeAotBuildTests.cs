@@ -27,7 +27,7 @@ public class NativeAotBuildTests
             var assemblies = output.GetFiles("*.dll").Select(f => f.Name).ToList();
             assemblies.Should().Contain(["IpvsOperator.Node.dll", "KubernetesClient.Aot.dll"]);
             assemblies.Should().NotContain(["IpvsOperator.Ipam.dll", "IpvsOperator.Controller.dll", "IpvsOperator.Runtime.Operator.dll",
-                "IpvsOperator.Generation.dll", "IpvsOperator.LocalCluster.dll", "IpvsOperator.Migration.dll", "JsonSchema.Net.dll", "KubernetesClient.dll"],
+                "IpvsOperator.Generation.dll", "IpvsOperator.LocalCluster.dll", "IpvsOperator.Migration.dll", "JsonSchema.Net.dll", "Cel.dll", "KubernetesClient.dll"],
                 "the agent holds neither the allocator, the controller and its webhooks, the generators, LocalCluster, nor the reflection-based client");
         }
         finally

@@ -51,6 +51,7 @@ public class DeploymentConfigTests
             "ClusterRole//ipvs-operator-controller", "ClusterRole//ipvs-operator-node",
             "ClusterRoleBinding//ipvs-operator-controller", "ClusterRoleBinding//ipvs-operator-node",
             "ValidatingWebhookConfiguration//ipvs-operator-validating-webhook",
+            "ValidatingAdmissionPolicy//ipvs-operator-node-writes", "ValidatingAdmissionPolicyBinding//ipvs-operator-node-writes",
             "ServiceAccount/ipvs-operator-system/ipvs-operator-controller", "Role/ipvs-operator-system/ipvs-operator-controller",
             "RoleBinding/ipvs-operator-system/ipvs-operator-controller", "Service/ipvs-operator-system/ipvs-operator-webhook-service",
             "Deployment/ipvs-operator-system/ipvs-operator-controller", "NetworkPolicy/ipvs-operator-system/ipvs-operator-controller",
@@ -197,8 +198,12 @@ public class DeploymentConfigTests
     private const string ControllerUser = $"system:serviceaccount:{ControllerNamespace}:ipvs-operator-controller";
     private const string NodeUser = $"system:serviceaccount:{NodeNamespace}:ipvs-operator-node";
 
-    /// <summary>A component's rendered ServiceAccount, roles and bindings, created as kubectl apply would; its token.</summary>
-    private static async Task<string> InstallRbacAsync(LocalClusterServer server, IKubernetes client, string component, string ns)
+    /// <summary>
+    /// A component's rendered ServiceAccount, roles and bindings (and its admission policy, if it has
+    /// one), created as kubectl apply would; its token, bound to <paramref name="nodeName"/> as a
+    /// pod's token on that node is.
+    /// </summary>
+    private static async Task<string> InstallRbacAsync(LocalClusterServer server, IKubernetes client, string component, string ns, string? nodeName = null)
     {
         var name = $"ipvs-operator-{component}";
         if ((await client.CoreV1.ListNamespaceAsync()).Items.All(n => n.Metadata.Name != ns))
@@ -210,7 +215,12 @@ public class DeploymentConfigTests
         await client.RbacAuthorizationV1.CreateClusterRoleBindingAsync(Single<V1ClusterRoleBinding>(name));
         await client.RbacAuthorizationV1.CreateNamespacedRoleAsync(Single<V1Role>(name, ns), ns);
         await client.RbacAuthorizationV1.CreateNamespacedRoleBindingAsync(Single<V1RoleBinding>(name, ns), ns);
-        return server.Authentication.AddServiceAccount(ns, name);
+        if (rendered.OfType<V1ValidatingAdmissionPolicy>().SingleOrDefault(p => p.Metadata.Name == $"{name}-writes") is { } policy)
+        {
+            await client.AdmissionregistrationV1.CreateValidatingAdmissionPolicyAsync(policy);
+            await client.AdmissionregistrationV1.CreateValidatingAdmissionPolicyBindingAsync(Single<V1ValidatingAdmissionPolicyBinding>(policy.Metadata.Name));
+        }
+        return server.Authentication.AddServiceAccount(ns, name, nodeName);
     }
 
     /// <summary>Runs a scenario; when it fails after RBAC refused the component something, the failure names the refusals.</summary>
@@ -335,7 +345,7 @@ public class DeploymentConfigTests
         {
             await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd);
         }
-        var token = await InstallRbacAsync(server, client, "node", NodeNamespace);
+        var token = await InstallRbacAsync(server, client, "node", NodeNamespace, nodeName: "node-a");
         var state = Directory.CreateTempSubdirectory("rbac-node-");
         var kubeconfig = server.WriteKubeconfig(Path.Combine(state.FullName, "kubeconfig"), token: token);
         NodeHost Host(TimeSpan syncPeriod) => new(new NodeHostOptions
@@ -417,5 +427,72 @@ public class DeploymentConfigTests
         var granted = Granted("node");
         used.Except(granted).Should().BeEmpty("every request the node agent made must be granted");
         granted.Except(used).Should().BeEmpty("every grant is used");
+    }
+
+    [Test]
+    public async Task A_node_agent_may_write_its_own_IPVSNode_and_Leases_but_not_another_nodes()
+    {
+        await using var server = await LocalClusterServer.StartAsync();
+        using var admin = server.CreateClient();
+        foreach (var crd in new ManifestGenerator(OperatorAssemblies.All).CustomResourceDefinitions())
+        {
+            await admin.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd);
+        }
+        var tokenA = await InstallRbacAsync(server, admin, "node", NodeNamespace, nodeName: "node-a");
+        var tokenB = server.Authentication.AddServiceAccount(NodeNamespace, "ipvs-operator-node", "node-b");
+        var unbound = server.Authentication.AddServiceAccount(NodeNamespace, "ipvs-operator-node");
+        using var agentA = server.CreateClient(tokenA);
+        using var agentB = server.CreateClient(tokenB);
+        using var noNode = server.CreateClient(unbound);
+        var nodesOfA = new EntityClient<V1Alpha1IPVSNode>(agentA);
+        static V1Alpha1IPVSNode NodeStatus(string name) => new() { Metadata = new V1ObjectMeta { Name = name }, Spec = new IPVSNodeSpec() };
+        static V1Lease Lease(string name, string holder) => new()
+        {
+            Metadata = new V1ObjectMeta { Name = name, Labels = new Dictionary<string, string> { [AnnouncementElection.ComponentLabel] = "true" } },
+            Spec = new V1LeaseSpec { HolderIdentity = holder, LeaseDurationSeconds = 15 },
+        };
+        async Task<string> RefusedAsync(Func<Task> write)
+        {
+            var refused = await ApiErrors.Of(write);
+            refused.Code.Should().Be(HttpStatusCode.Forbidden);
+            return refused.Message;
+        }
+
+        // Its own: its IPVSNode, its presence, an address it takes, releases and takes again.
+        await nodesOfA.CreateAsync(NodeStatus("node-a"));
+        await agentA.CoordinationV1.CreateNamespacedLeaseAsync(Lease("ipvs-node-node-a", "node-a"), NodeNamespace);
+        var address = await agentA.CoordinationV1.CreateNamespacedLeaseAsync(Lease("ipvs-vip-ipv4-192-0-2-10", "node-a"), NodeNamespace);
+        address.Spec.HolderIdentity = string.Empty;
+        address = await agentA.CoordinationV1.ReplaceNamespacedLeaseAsync(address, address.Metadata.Name, NodeNamespace);
+        address.Spec.HolderIdentity = "node-a";
+        address = await agentA.CoordinationV1.ReplaceNamespacedLeaseAsync(address, address.Metadata.Name, NodeNamespace);
+        await agentA.CoordinationV1.DeleteNamespacedLeaseAsync("ipvs-node-node-a", NodeNamespace);
+
+        // Not another node's: B's IPVSNode, B's presence, an address held in B's name or released from B.
+        await new EntityClient<V1Alpha1IPVSNode>(agentB).CreateAsync(NodeStatus("node-b"));
+        var ofB = (await nodesOfA.GetAsync(null, "node-b"))!;
+        ofB.Spec.SyncPeriodSeconds = 1;
+        (await RefusedAsync(() => nodesOfA.ReplaceAsync(ofB))).Should()
+            .Be("ValidatingAdmissionPolicy 'ipvs-operator-node-writes' with binding 'ipvs-operator-node-writes' denied request: node node-a may write only IPVSNode node-a, not node-b");
+        (await RefusedAsync(() => nodesOfA.CreateAsync(NodeStatus("node-c")))).Should().EndWith("node node-a may write only IPVSNode node-a, not node-c");
+        await agentB.CoordinationV1.CreateNamespacedLeaseAsync(Lease("ipvs-node-node-b", "node-b"), NodeNamespace);
+        var presenceOfB = await agentA.CoordinationV1.ReadNamespacedLeaseAsync("ipvs-node-node-b", NodeNamespace);
+        presenceOfB.Spec.RenewTime = DateTime.UtcNow;
+        (await RefusedAsync(() => agentA.CoordinationV1.ReplaceNamespacedLeaseAsync(presenceOfB, "ipvs-node-node-b", NodeNamespace))).Should()
+            .EndWith("node node-a may write only its own presence Lease ipvs-node-node-a, held by itself, not Lease ipvs-node-node-b");
+        await RefusedAsync(() => agentA.CoordinationV1.DeleteNamespacedLeaseAsync("ipvs-node-node-b", NodeNamespace));
+        await RefusedAsync(() => agentA.CoordinationV1.CreateNamespacedLeaseAsync(Lease("ipvs-node-node-a", "node-b"), NodeNamespace));
+        var heldByB = await agentB.CoordinationV1.CreateNamespacedLeaseAsync(Lease("ipvs-vip-ipv4-192-0-2-11", "node-b"), NodeNamespace);
+        heldByB.Spec.HolderIdentity = string.Empty;
+        (await RefusedAsync(() => agentA.CoordinationV1.ReplaceNamespacedLeaseAsync(heldByB, heldByB.Metadata.Name, NodeNamespace))).Should()
+            .EndWith("node node-a may name only itself as the holder of Lease ipvs-vip-ipv4-192-0-2-11, and release it only while it holds it");
+        address.Spec.HolderIdentity = "node-b";
+        await RefusedAsync(() => agentA.CoordinationV1.ReplaceNamespacedLeaseAsync(address, address.Metadata.Name, NodeNamespace));
+        await RefusedAsync(() => agentA.CoordinationV1.CreateNamespacedLeaseAsync(Lease("kube-scheduler", "node-a"), NodeNamespace));
+        (await RefusedAsync(() => agentA.CoreV1.CreateNamespacedSecretAsync(new V1Secret { Metadata = new V1ObjectMeta { Name = "planted" } }, NodeNamespace)))
+            .Should().EndWith("a node agent creates no Secret but the heartbeat key ipvs-operator-peer-key");
+        (await RefusedAsync(() => new EntityClient<V1Alpha1IPVSNode>(noNode).CreateAsync(NodeStatus("node-d")))).Should()
+            .Contain("the request's credentials name no node (authentication.kubernetes.io/node-name)");
+        (await admin.CoordinationV1.ReadNamespacedLeaseAsync("ipvs-node-node-b", NodeNamespace)).Spec.HolderIdentity.Should().Be("node-b", "nothing A tried landed");
     }
 }

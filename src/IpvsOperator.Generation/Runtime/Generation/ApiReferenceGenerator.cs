@@ -123,6 +123,11 @@ public static class ApiReferenceGenerator
         {
             rules.Add(listType == "map" ? $"list keyed by {string.Join(", ", schema.XKubernetesListMapKeys ?? [])}" : $"list type {listType}");
         }
+        foreach (var rule in schema.XKubernetesValidations ?? [])
+        {
+            // What the API server refuses, as it says it (the rule itself is in the CRD).
+            rules.Add($"checked by the API server: {rule.Message ?? rule.Rule}");
+        }
         var description = schema.Description ?? "";
         return rules.Count == 0 ? description : $"{description}{(description.Length > 0 ? " " : "")}*({string.Join("; ", rules)})*";
     }

@@ -145,7 +145,21 @@ internal static class CrdGenerator
             Description = type.GetCustomAttribute<DescriptionAttribute>()?.Text,
             Properties = properties,
             Required = required.Count > 0 ? required.Distinct().Order(StringComparer.Ordinal).ToList() : null,
+            XKubernetesValidations = ValidationRules(type.GetCustomAttributes<ValidationRuleAttribute>()),
         };
+    }
+
+    private static List<V1ValidationRule>? ValidationRules(IEnumerable<ValidationRuleAttribute> rules)
+    {
+        var found = rules.Select(r => new V1ValidationRule
+        {
+            Rule = r.Rule,
+            Message = r.Message,
+            MessageExpression = r.MessageExpression,
+            Reason = r.Reason,
+            FieldPath = r.FieldPath,
+        }).ToList();
+        return found.Count > 0 ? found : null;
     }
 
     private static V1JSONSchemaProps PropertySchema(PropertyInfo property, int depth)
@@ -186,6 +200,10 @@ internal static class CrdGenerator
         {
             schema.MinItems = count.MinItems >= 0 ? count.MinItems : null;
             schema.MaxItems = count.MaxItems >= 0 ? count.MaxItems : null;
+        }
+        if (ValidationRules(property.GetCustomAttributes<ValidationRuleAttribute>()) is { } validations)
+        {
+            schema.XKubernetesValidations = validations;
         }
         if (property.GetCustomAttribute<ListSetAttribute>() is not null)
         {

@@ -85,6 +85,14 @@ public sealed class ManifestGenerator(IReadOnlyList<Assembly> assemblies, string
             }
             files[$"{folder}/kustomization.yaml"] = Kustomization(componentFiles);
         }
+        foreach (var (component, (policy, binding)) in WritePolicyGenerator.Generate(types, rolePrefix))
+        {
+            // A folder of its own: it needs Kubernetes 1.32, so an older cluster leaves it out of its kustomization.
+            var folder = $"rbac/{component}-admission";
+            files[$"{folder}/validating_admission_policy.yaml"] = Yaml(policy);
+            files[$"{folder}/validating_admission_policy_binding.yaml"] = Yaml(binding);
+            files[$"{folder}/kustomization.yaml"] = Kustomization(["validating_admission_policy.yaml", "validating_admission_policy_binding.yaml"]);
+        }
         var webhooks = types.Select(t => (Type: t, Registration: t.GetCustomAttribute<Webhooks.ValidatingWebhookAttribute>()))
             .Where(w => w.Registration is not null).Select(w => w.Registration!).OrderBy(w => w.Name, StringComparer.Ordinal).ToList();
         if (webhooks.Count > 0)

@@ -38,6 +38,21 @@ namespace IpvsOperator.Node.Announcement;
 // The election's Leases live in the agents' own namespace: no Lease elsewhere (kube-node-lease
 // heartbeats, other components' leaders) can be read or written.
 [EntityRbac(typeof(V1Lease), Verbs = RbacVerb.Get | RbacVerb.List | RbacVerb.Watch | RbacVerb.Create | RbacVerb.Update | RbacVerb.Delete, Component = "node", Namespaced = true)]
+// RBAC cannot tell one Lease from another; these rules (a ValidatingAdmissionPolicy, on the node the
+// agent's token is bound to) keep each agent to its own: it writes only the election's Leases, only
+// its own presence, names only itself as the holder of an address, and releases only what it holds.
+// Taking an address from another holder stays possible: that is failover, and whether the holder is
+// live is the election's judgement, which no policy can see.
+[WriteRule(typeof(V1Lease), "variables.written.metadata.name.startsWith('" + PresencePrefix + "') || variables.written.metadata.name.startsWith('" + AddressPrefix + "')",
+    Component = "node", Message = "a node agent writes only the layer 2 election's Leases (" + PresencePrefix + "NODE, " + AddressPrefix + "ADDRESS)")]
+[WriteRule(typeof(V1Lease), "!variables.written.metadata.name.startsWith('" + PresencePrefix + "') || (variables.written.metadata.name == '" + PresencePrefix + "' + variables.nodeName"
+    + " && (request.operation == 'DELETE' || " + NewHolder + " == variables.nodeName))",
+    Component = "node", Message = "a node agent writes only its own presence Lease, held by itself",
+    MessageExpression = "'node ' + variables.nodeName + ' may write only its own presence Lease " + PresencePrefix + "' + variables.nodeName + ', held by itself, not Lease ' + variables.written.metadata.name")]
+[WriteRule(typeof(V1Lease), "!variables.written.metadata.name.startsWith('" + AddressPrefix + "') || request.operation == 'DELETE'"
+    + " || (" + NewHolder + " in [variables.nodeName, ''] && (request.operation == 'CREATE' || " + NewHolder + " == variables.nodeName || " + OldHolder + " in [variables.nodeName, '']))",
+    Component = "node", Message = "a node agent names only itself as the holder of an address Lease, and releases only the addresses it holds",
+    MessageExpression = "'node ' + variables.nodeName + ' may name only itself as the holder of Lease ' + variables.written.metadata.name + ', and release it only while it holds it'")]
 internal sealed class AnnouncementElection(ApiConnection api, string nodeName, Layer2Options options, ILogger logger, TimeProvider? time = null)
 {
     public const string ComponentLabel = "ipvsoperator.io/lease";
@@ -53,6 +68,9 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
     public const string ReleasedByAnnotation = "ipvsoperator.io/released-by";
     private const string PresencePrefix = "ipvs-node-";
     private const string AddressPrefix = "ipvs-vip-";
+    // A Lease's holder in the policy's CEL: "" when it has none.
+    private const string NewHolder = "(has(object.spec) && has(object.spec.holderIdentity) ? object.spec.holderIdentity : '')";
+    private const string OldHolder = "(has(oldObject.spec) && has(oldObject.spec.holderIdentity) ? oldObject.spec.holderIdentity : '')";
     // No retries inside a round: the next round is the retry, and a partition must show at once.
     private readonly EntityClient<V1Lease> leases = new(api, Polly.ResiliencePipeline.Empty);
     private readonly TimeProvider clock = time ?? TimeProvider.System;

@@ -15,8 +15,10 @@ namespace IpvsOperator.Node.Announcement;
 /// others read its key). Only the agents (and cluster admins) can read it; rotating it is deleting
 /// the Secret and restarting the DaemonSet.
 /// </summary>
-// Create cannot be limited by name; the namespace is the agents' own and holds nothing else secret.
+// RBAC cannot limit create by name; the policy can: the key is the one Secret an agent makes.
 [EntityRbac(typeof(V1Secret), Verbs = RbacVerb.Create, Component = "node", Namespaced = true)]
+[WriteRule(typeof(V1Secret), "variables.written.metadata.name == '" + SecretName + "'", Verbs = RbacVerb.Create, Component = "node",
+    Message = "a node agent creates no Secret but the heartbeat key " + SecretName)]
 [EntityRbac(typeof(V1Secret), Verbs = RbacVerb.Get, Component = "node", Namespaced = true, ResourceNames = [SecretName])]
 internal static class PeerKey
 {
