@@ -27,9 +27,12 @@ RUN dotnet publish src/IpvsOperator.NodeAgent/IpvsOperator.NodeAgent.csproj -c R
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 # nft: the node agent writes its source NAT table with it, as kube-proxy's nftables mode does.
 # frr (zebra, bgpd, bfdd, vtysh) and frr-pythontools (frr-reload.py): BGP, from Debian's packages.
+# root in frrvty: the agent and the sidecar (root without DAC_OVERRIDE) reach the daemons' vty
+# sockets (frr:frrvty 0770) through the group the runtime gives them from this /etc/group.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends nftables frr frr-pythontools \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* \
+ && usermod -a -G frrvty root
 WORKDIR /app
 COPY --from=build /out ./
 COPY --from=node-build /out/ipvs-operator-node /app/ipvs-operator-node

@@ -5,6 +5,12 @@
 # volumes shared with it. At start the file the agent wrote last is loaded (vtysh -b), so a restarted
 # FRR announces again at once. When one daemon ends, the container ends, and the kubelet starts it
 # again. FRR_PATHSPACE (empty in the DaemonSet) lets the tests run it beside another FRR.
+#
+# The container is root with no DAC_OVERRIDE and no KILL (config/bgp), so:
+# - frr.conf stays the agent's (root, 0600: it holds the sessions' passwords); root reads it as its
+#   owner, and the daemons, which drop to frr, never read it;
+# - vtysh reaches the daemons' sockets (frr:frrvty, 0770) because the image puts root in frrvty;
+# - the daemons run as frr, so they are signalled as frr.
 set -uo pipefail
 conf=${FRR_CONF_DIR:-/etc/frr}/frr.conf
 run=${FRR_RUN:-/var/run/frr}
@@ -15,14 +21,19 @@ namespace_args=()
 mkdir -p "$run" "$(dirname "$conf")" "/var/run/frr/$pathspace"
 [ -s "$conf" ] || echo "frr defaults traditional" > "$conf"
 touch "$(dirname "$conf")/vtysh.conf"
-chown frr:frr "$run" "$(dirname "$conf")" "$conf" "/var/run/frr/$pathspace"
+# The sockets of the daemons that ran before a restart: the wait below must see the new ones.
+rm -f "$run"/*.vty "$run"/*.pid
+chown frr:frr "$run" "/var/run/frr/$pathspace"
 
 pids=()
+stop_daemons() {
+  setpriv --reuid=frr --regid=frr --clear-groups /bin/sh -c 'kill "$@" 2>/dev/null' kill "${pids[@]}"
+}
 for daemon in zebra bgpd bfdd; do
   /usr/lib/frr/$daemon -u frr -g frr --vty_socket "$run" -i "$run/$daemon.pid" "${namespace_args[@]}" --log stdout &
   pids+=($!)
 done
-trap 'kill "${pids[@]}" 2>/dev/null' TERM INT
+trap stop_daemons TERM INT
 
 for daemon in zebra bgpd bfdd; do
   for _ in $(seq 100); do [ -S "$run/$daemon.vty" ] && break; sleep 0.1; done
@@ -32,6 +43,6 @@ vtysh --vty_socket "$run" -b --config_dir "$(dirname "$conf")" || echo "frr-side
 wait -n "${pids[@]}"
 status=$?
 echo "frr-sidecar: a daemon ended ($status); stopping the others so that the container restarts" >&2
-kill "${pids[@]}" 2>/dev/null
+stop_daemons
 wait
 exit "$status"

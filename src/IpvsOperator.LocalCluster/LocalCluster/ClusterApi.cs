@@ -216,15 +216,7 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
     /// <param name="applied">Made by server-side apply, which wrote its managedFields already.</param>
     private async Task<JsonObject> CreateAsync(ApiResource resource, string ns, JsonObject body, WriteOptions options, bool applied, CancellationToken cancellationToken)
     {
-        var obj = (JsonObject)body.DeepClone();
-        CheckTypeOf(resource, obj);
-        CheckKnownFields(resource, obj, options);
-        var metadata = obj["metadata"] as JsonObject ?? (JsonObject)(obj["metadata"] = new JsonObject());
-        if (metadata["name"]?.GetValue<string>() is not { Length: > 0 } && metadata["generateName"]?.GetValue<string>() is { Length: > 0 } prefix)
-        {
-            metadata["name"] = prefix + Guid.NewGuid().ToString("N")[..5];
-        }
-        var name = metadata["name"]?.GetValue<string>() ?? string.Empty;
+        var (obj, metadata, name) = ClientInput.Read(() => NameForCreate(resource, body, options));
         CheckName(resource, name);
         if (resource.Namespaced)
         {
@@ -568,9 +560,9 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
         for (var attempt = 0; ; attempt++)
         {
             var existing = Get(resource, ns, name);
-            var (requested, conditional, applied) = change(existing);
+            var (requested, conditional, applied) = ClientInput.Read(() => change(existing));
             var owners = applied ? requested["metadata"]?["managedFields"]?.DeepClone() : null;
-            var updated = PrepareUpdate(resource, existing, requested, ns, name, subresource, options);
+            var updated = ClientInput.Read(() => PrepareUpdate(resource, existing, requested, ns, name, subresource, options));
             if (applied)
             {
                 // Server-side apply worked out who owns what on the whole object (through /status too).
@@ -643,6 +635,20 @@ public sealed partial class ClusterApi(ObjectStorage storage, ResourceRegistry r
             ModelDecoding.Check(resource, obj);
             options.ReportUnknownFields(ModelSchema.PruneUnknownFields(obj, model));
         }
+    }
+
+    /// <summary>A copy of the body to create, checked and named (a generateName completed).</summary>
+    private static (JsonObject Object, JsonObject Metadata, string Name) NameForCreate(ApiResource resource, JsonObject body, WriteOptions options)
+    {
+        var obj = (JsonObject)body.DeepClone();
+        CheckTypeOf(resource, obj);
+        CheckKnownFields(resource, obj, options);
+        var metadata = obj["metadata"] as JsonObject ?? (JsonObject)(obj["metadata"] = new JsonObject());
+        if (metadata["name"]?.GetValue<string>() is not { Length: > 0 } && metadata["generateName"]?.GetValue<string>() is { Length: > 0 } prefix)
+        {
+            metadata["name"] = prefix + Guid.NewGuid().ToString("N")[..5];
+        }
+        return (obj, metadata, metadata["name"]?.GetValue<string>() ?? string.Empty);
     }
 
     private static JsonObject PrepareUpdate(ApiResource resource, JsonObject existing, JsonObject requested, string ns, string name, string? subresource, WriteOptions options)

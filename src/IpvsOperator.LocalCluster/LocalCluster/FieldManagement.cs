@@ -40,7 +40,8 @@ internal sealed class FieldManagement(TimeProvider time)
         var skip = Skipped(resource, subresource, updated, old);
         var before = old is null ? FieldSet.Empty : FieldSet.Of(old, resource.ListTypes, skip);
         var after = FieldSet.Of(updated, resource.ListTypes, skip);
-        var changed = after.Paths.Where(p => !before.Contains(p) || !SameValue(old, updated, p, resource.ListTypes)).ToList();
+        var (oldItems, updatedItems) = (new KeyedItems(), new KeyedItems());
+        var changed = after.Paths.Where(p => !before.Contains(p) || !SameValue(old, oldItems, updated, updatedItems, p, resource.ListTypes)).ToList();
         var removed = before.Paths.Where(p => !after.Contains(p)).ToList();
         if (changed.Count > 0 || removed.Count > 0)
         {
@@ -79,9 +80,10 @@ internal sealed class FieldManagement(TimeProvider time)
         var entries = Parse(live["metadata"]?["managedFields"], resource, ObjectStorage.NameOf(live));
         var previous = entries.FirstOrDefault(e => e.Is(manager, Apply, subresource))?.Fields ?? FieldSet.Empty;
         var conflicts = new List<(Entry Owner, string Path)>();
+        var (liveItems, appliedItems) = (new KeyedItems(), new KeyedItems());
         foreach (var owner in entries.Where(e => !e.Is(manager, Apply, subresource)))
         {
-            conflicts.AddRange(wanted.Paths.Where(owner.Fields.Contains).Where(p => !SameValue(live, applied, p, resource.ListTypes)).Select(p => (owner, p)));
+            conflicts.AddRange(wanted.Paths.Where(owner.Fields.Contains).Where(p => !SameValue(live, liveItems, applied, appliedItems, p, resource.ListTypes)).Select(p => (owner, p)));
         }
         if (conflicts.Count > 0 && !force)
         {
@@ -94,12 +96,13 @@ internal sealed class FieldManagement(TimeProvider time)
         var others = entries.Where(e => !e.Is(manager, Apply, subresource)).ToList();
         // Applied before and no longer: removed unless another manager owns it or something under it.
         // Shallowest first: a list item goes whole while its keys still find it.
+        var mergedItems = new KeyedItems();
         foreach (var dropped in previous.Paths.Where(p => !wanted.Contains(p)).OrderBy(p => p.Length))
         {
             var field = dropped.EndsWith("\n.", StringComparison.Ordinal) ? dropped[..^2] : dropped;
             if (!others.Any(e => e.Fields.ContainsOrUnder(field)))
             {
-                FieldSet.Remove(merged, dropped, resource.ListTypes);
+                FieldSet.Remove(merged, dropped, resource.ListTypes, mergedItems);
             }
         }
         var mine = new Entry(manager, Apply, resource.ApiVersion, subresource, wanted, Now());
@@ -162,10 +165,10 @@ internal sealed class FieldManagement(TimeProvider time)
         return copy;
     }
 
-    private static bool SameValue(JsonNode? a, JsonNode? b, string path, IReadOnlyDictionary<string, string[]> listTypes)
+    private static bool SameValue(JsonNode? a, KeyedItems aItems, JsonNode? b, KeyedItems bItems, string path, IReadOnlyDictionary<string, string[]> listTypes)
     {
-        var (inA, valueA) = FieldSet.ValueAt(a, path, listTypes);
-        var (inB, valueB) = FieldSet.ValueAt(b, path, listTypes);
+        var (inA, valueA) = FieldSet.ValueAt(a, path, listTypes, aItems);
+        var (inB, valueB) = FieldSet.ValueAt(b, path, listTypes, bItems);
         return inA == inB && (path.EndsWith('.') || JsonNode.DeepEquals(valueA, valueB));
     }
 

@@ -26,7 +26,27 @@ internal sealed class FieldSet
     public bool Contains(string path) => paths.Contains(path);
 
     /// <summary>Whether this set has <paramref name="path"/> or anything beneath it.</summary>
-    public bool ContainsOrUnder(string path) => paths.Contains(path) || paths.Any(p => p.StartsWith(path + Separator, StringComparison.Ordinal));
+    public bool ContainsOrUnder(string path) => paths.Contains(path) || Ancestors().Contains(path);
+
+    private HashSet<string>? ancestors;
+
+    // Every proper prefix of a path, made once: asking each path's StartsWith was quadratic in an apply that drops a long list.
+    private HashSet<string> Ancestors()
+    {
+        if (ancestors is null)
+        {
+            var made = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var path in paths)
+            {
+                for (var at = path.IndexOf(Separator, StringComparison.Ordinal); at >= 0; at = path.IndexOf(Separator, at + 1))
+                {
+                    made.Add(path[..at]);
+                }
+            }
+            ancestors = made;
+        }
+        return ancestors;
+    }
 
     public FieldSet Union(IEnumerable<string> more) => new([.. paths, .. more]);
 
@@ -118,7 +138,7 @@ internal sealed class FieldSet
     private static JsonValue? DefaultKey(string name) => name == "protocol" ? JsonValue.Create("TCP") : null;
 
     /// <summary>The value at <paramref name="path"/> (found: false when absent; a list item's "." is the item).</summary>
-    public static (bool Found, JsonNode? Value) ValueAt(JsonNode? root, string path, IReadOnlyDictionary<string, string[]> listTypes)
+    public static (bool Found, JsonNode? Value) ValueAt(JsonNode? root, string path, IReadOnlyDictionary<string, string[]> listTypes, KeyedItems items)
     {
         var node = root;
         var schemaPath = string.Empty;
@@ -140,7 +160,7 @@ internal sealed class FieldSet
                 continue;
             }
             if (node is not JsonArray array || !listTypes.TryGetValue(schemaPath, out var keys)
-                || array.FirstOrDefault(i => KeyOf(i, keys) == element) is not { } item)
+                || items.Find(array, element, i => KeyOf(i, keys)) is not { } item)
             {
                 return (false, null);
             }
@@ -150,7 +170,7 @@ internal sealed class FieldSet
     }
 
     /// <summary>Removes the field or list item at <paramref name="path"/>, if there.</summary>
-    public static void Remove(JsonNode root, string path, IReadOnlyDictionary<string, string[]> listTypes)
+    public static void Remove(JsonNode root, string path, IReadOnlyDictionary<string, string[]> listTypes, KeyedItems items)
     {
         var elements = path.Split(Separator);
         if (elements[^1] == ".")
@@ -158,7 +178,7 @@ internal sealed class FieldSet
             elements = elements[..^1];
         }
         var parentPath = string.Join(Separator, elements[..^1]);
-        var (found, parent) = elements.Length == 1 ? (true, root) : ValueAt(root, parentPath, listTypes);
+        var (found, parent) = elements.Length == 1 ? (true, root) : ValueAt(root, parentPath, listTypes, items);
         if (!found)
         {
             return;
@@ -168,14 +188,14 @@ internal sealed class FieldSet
         {
             if (parent is JsonObject map && map.Remove(last[2..]) && map.Count == 0 && elements.Length > 2 && elements[^2].StartsWith("f:", StringComparison.Ordinal))
             {
-                Remove(root, parentPath, listTypes); // a map left empty (labels without their last label) goes too, as upstream
+                Remove(root, parentPath, listTypes, items); // a map left empty (labels without their last label) goes too, as upstream
             }
             return;
         }
         if (parent is JsonArray array && listTypes.TryGetValue(SchemaPath(parentPath), out var keys)
-            && array.FirstOrDefault(i => KeyOf(i, keys) == last) is { } item)
+            && items.Find(array, last, i => KeyOf(i, keys)) is { } item)
         {
-            array.Remove(item);
+            items.Remove(array, item, last);
         }
     }
 
@@ -203,12 +223,24 @@ internal sealed class FieldSet
                 return merged;
             case (JsonArray liveList, JsonArray appliedList) when listTypes.TryGetValue(schemaPath, out var keys):
                 var result = new JsonArray([.. liveList.Select(i => i?.DeepClone())]);
+                // Where each key is in the result, read once (a scan per applied item was quadratic).
+                var positions = new Dictionary<string, int>(StringComparer.Ordinal);
+                for (var i = 0; i < result.Count; i++)
+                {
+                    if (KeyOf(result[i], keys) is { } present)
+                    {
+                        positions.TryAdd(present, i);
+                    }
+                }
                 foreach (var item in appliedList)
                 {
                     var key = KeyOf(item, keys);
-                    var at = key is null ? -1 : result.ToList().FindIndex(i => KeyOf(i, keys) == key);
-                    if (at < 0)
+                    if (key is null || !positions.TryGetValue(key, out var at))
                     {
+                        if (key is not null)
+                        {
+                            positions.TryAdd(key, result.Count);
+                        }
                         result.Add(item?.DeepClone());
                     }
                     else if (keys.Length > 0)

@@ -623,11 +623,9 @@ public sealed class LocalClusterServer : IAsyncDisposable
     private static async Task<JsonObject> ReadBodyAsync(HttpContext context)
     {
         var bytes = await RequestLimits.ReadBodyAsync(context);
-        if (ProtobufBody.IsProtobuf(context.Request.ContentType))
-        {
-            return ProtobufBody.Decode(bytes);
-        }
-        return JsonNode.Parse(bytes) as JsonObject ?? throw ApiException.BadRequest("the request body must be a JSON object");
+        return ProtobufBody.IsProtobuf(context.Request.ContentType)
+            ? ClientInput.Read(() => ProtobufBody.Decode(bytes))
+            : JsonNode.Parse(bytes) as JsonObject ?? throw ApiException.BadRequest("the request body must be a JSON object");
     }
 
     private async Task WriteObjectAsync(HttpContext context, ApiResource resource, HttpStatusCode code, JsonObject obj, WriteOptions write)

@@ -276,7 +276,16 @@ internal static class ProtobufBody
             if (number == 1) { seconds = reader.Varint(); }
             else { reader.Skip(wire); }
         }
-        return seconds == 0 ? null : DateTimeOffset.FromUnixTimeSeconds(seconds).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        if (seconds == 0)
+        {
+            return null;
+        }
+        // RFC 3339, which the object's JSON holds, ends with year 9999 (and starts with year 1).
+        if (seconds is < -62135596800 or > 253402300799)
+        {
+            throw ApiException.BadRequest($"a time of {seconds} seconds since the epoch is out of range: valid times are from 0001-01-01T00:00:00Z (-62135596800) to 9999-12-31T23:59:59Z (253402300799)");
+        }
+        return DateTimeOffset.FromUnixTimeSeconds(seconds).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static JsonNode? IntOrString(Reader reader)

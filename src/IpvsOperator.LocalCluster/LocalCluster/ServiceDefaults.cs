@@ -318,12 +318,17 @@ internal sealed class ServiceDefaults
                 spec[field] = kept.DeepClone();
             }
         }
-        var oldPorts = (old["ports"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
+        // The first old port of each number, found by a lookup: a scan per port was quadratic in the list.
+        var oldPorts = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
+        foreach (var previousPort in (old["ports"] as JsonArray)?.OfType<JsonObject>() ?? [])
+        {
+            oldPorts.TryAdd(previousPort["port"]?.ToJsonString() ?? "null", previousPort);
+        }
         foreach (var port in (spec["ports"] as JsonArray)?.OfType<JsonObject>() ?? [])
         {
             port["protocol"] ??= "TCP";
             port["targetPort"] ??= port["port"]?.GetValue<int>();
-            if (port["nodePort"] is null && oldPorts.FirstOrDefault(p => p["port"]?.ToJsonString() == port["port"]?.ToJsonString()) is { } previous
+            if (port["nodePort"] is null && oldPorts.GetValueOrDefault(port["port"]?.ToJsonString() ?? "null") is { } previous
                 && previous["nodePort"] is { } nodePort)
             {
                 port["nodePort"] = nodePort.DeepClone();

@@ -162,6 +162,46 @@ public class AdmissionTests : LocalClusterFixture
         failed.Message.Should().Contain("failed calling webhook \"wrong-ca.example.com\"");
     }
 
+    /// <summary>
+    /// Right after the operator renews its CA, the caBundle holds the new CA and the old one, both
+    /// made with the same name, and the server a certificate of the new one: the call succeeds at
+    /// once, whichever CA comes first (issue 33: it failed TLS for about a minute, the two CAs
+    /// sharing one subject and the serving certificate naming no authority key).
+    /// </summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task A_certificate_of_a_renewed_CA_is_trusted_at_once_beside_the_previous_CA(bool renewedFirst)
+    {
+        using var previous = IpvsOperator.Runtime.Webhooks.CertificateAuthority.Create("ipvs-operator-webhook-ca", TimeSpan.FromHours(1));
+        var renewed = IpvsOperator.Runtime.Webhooks.CertificateAuthority.Create("ipvs-operator-webhook-ca", TimeSpan.FromHours(1));
+        await using var server = await WebhookTestServer.StartAsync(["localhost"], renewed);
+        var bundle = renewedFirst ? $"{renewed.CertificatePem}\n{previous.CertificatePem}\n" : $"{previous.CertificatePem}\n{renewed.CertificatePem}\n";
+        var name = renewedFirst ? "renewed-first" : "renewed-last";
+        await Client.AdmissionregistrationV1.CreateValidatingWebhookConfigurationAsync(new V1ValidatingWebhookConfiguration
+        {
+            Metadata = new V1ObjectMeta { Name = name },
+            Webhooks = [new V1ValidatingWebhook
+            {
+                Name = $"{name}.example.com", AdmissionReviewVersions = ["v1"], SideEffects = "None", FailurePolicy = "Fail", TimeoutSeconds = 5,
+                ClientConfig = new Admissionregistrationv1WebhookClientConfig { Url = server.Url.ToString(), CaBundle = System.Text.Encoding.UTF8.GetBytes(bundle) },
+                ObjectSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["guarded-by"] = name } },
+                Rules = [new V1RuleWithOperations { Operations = ["CREATE"], ApiGroups = [""], ApiVersions = ["v1"], Resources = ["configmaps"] }],
+            }],
+        });
+
+        try
+        {
+            await Client.CoreV1.CreateNamespacedConfigMapAsync(Guarded($"{name}-1", name), "default");
+        }
+        catch (k8s.Autorest.HttpOperationException error)
+        {
+            Assert.Fail($"the create failed: {error.Response.Content}");
+        }
+
+        server.Requests.Should().ContainSingle("the webhook was called over TLS and allowed the create");
+        renewed.Certificate.SubjectName.Name.Should().NotBe(previous.Certificate.SubjectName.Name, "each CA has a subject of its own");
+    }
+
     [Test]
     public async Task Failure_policy_decides_what_an_unreachable_or_slow_webhook_means()
     {

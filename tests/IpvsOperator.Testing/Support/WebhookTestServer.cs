@@ -36,9 +36,10 @@ public sealed class WebhookTestServer : IAsyncDisposable
 
     public TimeSpan Delay { get; set; }
 
-    public static async Task<WebhookTestServer> StartAsync(string[]? dnsNames = null)
+    /// <param name="authority">The CA that signs its serving certificate (the server owns it from then on); a new one if none.</param>
+    public static async Task<WebhookTestServer> StartAsync(string[]? dnsNames = null, CertificateAuthority? authority = null)
     {
-        var authority = CertificateAuthority.Create("webhook-test-ca", TimeSpan.FromHours(1));
+        authority ??= CertificateAuthority.Create("webhook-test-ca", TimeSpan.FromHours(1));
         var certificate = authority.IssueServingCertificate(dnsNames ?? ["localhost"], TimeSpan.FromHours(1), [IPAddress.Loopback]);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();

@@ -88,7 +88,19 @@ public class DeploymentConfigTests
         frr.Command.Should().Equal("/app/frr-sidecar.sh");
         frr.SecurityContext.Privileged.Should().BeFalse();
         frr.SecurityContext.Capabilities.Drop.Should().Equal("ALL");
-        frr.SecurityContext.Capabilities.Add.Should().BeEquivalentTo("NET_ADMIN", "NET_RAW", "NET_BIND_SERVICE", "SETUID", "SETGID", "CHOWN");
+        // The identities FrrSidecarRestartTests run FRR and the agent's tools with: what they prove is what is deployed.
+        frr.SecurityContext.Capabilities.Add.Should().BeEquivalentTo(ContainerIdentity.FrrSidecar.Capabilities);
+        agent.SecurityContext.Capabilities.Add.Should().BeEquivalentTo(ContainerIdentity.NodeAgent.Capabilities);
+        foreach (var container in new[] { frr, agent })
+        {
+            container.SecurityContext.RunAsUser.Should().Be(ContainerIdentity.FrrSidecar.User).And.Be(ContainerIdentity.NodeAgent.User);
+            container.SecurityContext.AllowPrivilegeEscalation.Should().BeFalse("the tests run them with no_new_privs");
+        }
+        var dockerfile = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot.Path, "Dockerfile"));
+        foreach (var group in ContainerIdentity.FrrSidecar.ImageGroups.Union(ContainerIdentity.NodeAgent.ImageGroups))
+        {
+            dockerfile.Should().Contain($"usermod -a -G {group} root", "the image gives root the groups the tests run it with");
+        }
         foreach (var path in new[] { "/etc/frr", "/var/run/frr" })
         {
             var volume = agent.VolumeMounts.Single(m => m.MountPath == path).Name;

@@ -238,8 +238,10 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
         var work = Directory.CreateTempSubdirectory("frr-reload-");
         try
         {
+            // --stdout: its log goes to what we capture, not to /var/log/frr, which the agent's
+            // container can neither write (read-only root, no DAC_OVERRIDE) nor needs.
             Run(paths.Reload,
-                ["--reload", "--vty_socket", paths.SocketDirectory, "--bindir", paths.BinDirectory,
+                ["--reload", "--stdout", "--vty_socket", paths.SocketDirectory, "--bindir", paths.BinDirectory,
                  "--confdir", Path.GetDirectoryName(paths.ConfigurationFile)!, "--rundir", work.FullName, "--log-level", "error", paths.ConfigurationFile]);
         }
         finally

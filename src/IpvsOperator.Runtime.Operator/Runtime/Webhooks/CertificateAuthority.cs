@@ -15,10 +15,18 @@ public sealed class CertificateAuthority : IDisposable
     /// <summary>The CA certificate, with its private key.</summary>
     public X509Certificate2 Certificate { get; }
 
+    /// <summary>
+    /// A new CA. Its subject carries a serial number of its own beside <paramref name="commonName"/>:
+    /// after a renewal the old and the new CA are both trusted, and a client that looks an issuer up
+    /// by name must not take one for the other.
+    /// </summary>
     public static CertificateAuthority Create(string commonName, TimeSpan validity)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={commonName}", key, HashAlgorithmName.SHA256);
+        var subject = new X500DistinguishedNameBuilder();
+        subject.AddCommonName(commonName);
+        subject.Add("2.5.4.5", Convert.ToHexString(RandomNumberGenerator.GetBytes(8)), System.Formats.Asn1.UniversalTagNumber.PrintableString);
+        var request = new CertificateRequest(subject.Build(), key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
@@ -46,6 +54,9 @@ public sealed class CertificateAuthority : IDisposable
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        // Which CA key signed it, and its own key's identifier: chain building picks the issuer by key, not by name alone.
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Certificate, includeKeyIdentifier: true, includeIssuerAndSerial: false));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         var now = DateTimeOffset.UtcNow;
         var notAfter = now.Add(validity) < Certificate.NotAfter ? now.Add(validity) : new DateTimeOffset(Certificate.NotAfter);
         var serial = RandomNumberGenerator.GetBytes(16);

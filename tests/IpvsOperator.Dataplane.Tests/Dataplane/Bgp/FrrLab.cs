@@ -26,6 +26,7 @@ internal sealed class FrrLab : IAsyncDisposable
     public string Node => $"{name}-n";
     public string Router => $"{name}-r";
     public FrrInstance Frr { get; private set; } = null!;
+    public string WorkDirectory => directory.FullName;
     public FrrSpeaker Speaker { get; private set; } = null!;
 
     /// <summary>Why the lab cannot run here (null: it can).</summary>
@@ -38,7 +39,8 @@ internal sealed class FrrLab : IAsyncDisposable
 
     /// <param name="moreNodeAddresses">IPv4 addresses the node has besides 10.78.0.1 (/24, on the same link).</param>
     /// <param name="moreRouterAddresses">The same for the router: in place before BIRD starts, so that its BFD can use them.</param>
-    public static async Task<FrrLab> StartAsync(string name, string birdConfiguration, IReadOnlyList<string>? moreNodeAddresses = null, IReadOnlyList<string>? moreRouterAddresses = null)
+    /// <param name="startFrr">False: the test runs FRR on the node itself (the sidecar's script, <see cref="FrrSidecar"/>); no <see cref="Frr"/> nor <see cref="Speaker"/>.</param>
+    public static async Task<FrrLab> StartAsync(string name, string birdConfiguration, IReadOnlyList<string>? moreNodeAddresses = null, IReadOnlyList<string>? moreRouterAddresses = null, bool startFrr = true)
     {
         var lab = new FrrLab(name, Directory.CreateTempSubdirectory("frr-lab-"));
         try
@@ -54,9 +56,12 @@ internal sealed class FrrLab : IAsyncDisposable
             }
             // The daemons drop to the frr user, which must reach their directory inside this 0700 one.
             await Processes.Sh($"chmod 755 {lab.directory.FullName}");
-            lab.Frr = await FrrInstance.StartAsync(lab.Node, name, Path.Combine(lab.directory.FullName, "frr"));
+            if (startFrr)
+            {
+                lab.Frr = await FrrInstance.StartAsync(lab.Node, name, Path.Combine(lab.directory.FullName, "frr"));
+                lab.Speaker = new FrrSpeaker(lab.Frr.Paths, NullLogger.Instance);
+            }
             await lab.StartBirdAsync(birdConfiguration);
-            lab.Speaker = new FrrSpeaker(lab.Frr.Paths, NullLogger.Instance);
             return lab;
         }
         catch
