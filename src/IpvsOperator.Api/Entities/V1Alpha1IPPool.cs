@@ -121,6 +121,10 @@ public sealed class PoolBgpAnnouncement
     [JsonPropertyName("nodeSelector")]
     [Description("The nodes that announce the pool's addresses over BGP; empty: every node with BGP on.")]
     public V1LabelSelector? NodeSelector { get; set; }
+
+    [JsonPropertyName("consistentHashing")]
+    [Description("Every node that announces an address picks the same backend for a flow, so a flow the router's ECMP moves to another node (a node left or joined) keeps its backend: the Services on the pool's addresses without an ipvsoperator.io/scheduler annotation use mh (Maglev hashing) with mh-fallback and mh-port, every node holds their destinations in one order, and the nodes set net.ipv4.vs.sloppy_tcp and sloppy_sctp. Connections survive the move with forward method droute or tunnel (the backend sees the client's own address); with masq the other node's source NAT changes what the backend sees, and they break. Default false.")]
+    public bool? ConsistentHashing { get; set; }
 }
 
 public sealed class ServiceAllocation

@@ -157,6 +157,10 @@ public sealed class IPVSNodeVip
     [JsonPropertyName("announced")]
     [Description("How this node announces it: l2 (it answers ARP/NDP), bgp (it advertises a route), l2,bgp; empty when it does not (another node does, or nobody).")]
     public string? Announced { get; set; }
+
+    [JsonPropertyName("choiceDigest")]
+    [Description("For a VIP whose virtual services every node must schedule alike (mh, from a pool with consistentHashing or by annotation; not externalTrafficPolicy Local): a digest of what the choice of backend depends on (scheduler, flags, destinations in the kernel's order with their weights, sloppy TCP/SCTP). Every node serving the VIP should show the same; one that differs sends some flows the router moves to it to another backend.")]
+    public string? ChoiceDigest { get; set; }
 }
 
 public sealed class IPVSNodeBgp

@@ -33,6 +33,9 @@ public static class WellKnown
         /// <summary>Namespaces (comma list, or *) whose Services may share this Service's address under its sharing key.</summary>
         public const string AllowSharedIPNamespaces = "ipvsoperator.io/allow-shared-ip-namespaces";
         public const string Scheduler = "ipvsoperator.io/scheduler";
+
+        /// <summary>The scheduler's flags, a comma list: sh-fallback, sh-port for sh; mh-fallback, mh-port for mh.</summary>
+        public const string SchedulerFlags = "ipvsoperator.io/scheduler-flags";
         public const string ForwardMethod = "ipvsoperator.io/forward-method";
         public const string AllocatedFromPool = "ipvsoperator.io/allocated-from-pool";
 
@@ -52,7 +55,7 @@ public static class WellKnown
         /// <summary>Every annotation above: a Service's key under ipvsoperator.io/ that is none of them is misspelt or stale.</summary>
         public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
         {
-            LoadBalancerIPs, AddressPool, AllowSharedIP, AllowSharedIPNamespaces, Scheduler, ForwardMethod, AllocatedFromPool,
+            LoadBalancerIPs, AddressPool, AllowSharedIP, AllowSharedIPNamespaces, Scheduler, SchedulerFlags, ForwardMethod, AllocatedFromPool,
             HealthCheck, HealthCheckPort, HealthCheckPath, HealthCheckExpectedStatus, HealthCheckInterval, HealthCheckTimeout,
             HealthCheckHealthyThreshold, HealthCheckUnhealthyThreshold, HealthCheckResetConnections,
         };

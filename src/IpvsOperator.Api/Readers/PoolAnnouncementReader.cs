@@ -50,7 +50,8 @@ public static class PoolAnnouncementReader
         var v4 = aggregationErrors.Any(e => e.Field == "aggregationLength") ? null : settings.AggregationLength;
         var v6 = aggregationErrors.Any(e => e.Field == "aggregationLengthV6") ? null : settings.AggregationLengthV6;
         return (new PoolAnnouncementSettings(modes.Contains(PoolAnnouncement.Layer2Mode), bgp, settings.Communities ?? [], settings.LargeCommunities ?? [],
-            (uint?)settings.LocalPreference, v4, v6, settings.NodeSelector), [.. aggregationErrors.Select(e => e.Message)]);
+            (uint?)settings.LocalPreference, v4, v6, settings.NodeSelector) { ConsistentHashing = settings.ConsistentHashing == true },
+            [.. aggregationErrors.Select(e => e.Message)]);
     }
 
     /// <summary>

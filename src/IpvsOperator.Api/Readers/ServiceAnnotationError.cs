@@ -9,6 +9,7 @@ namespace IpvsOperator.Readers;
 public sealed record ServiceAnnotationError(string Reason, string Problem, string? Valid, string Fallback)
 {
     public const string UnknownScheduler = "UnknownScheduler";
+    public const string UnknownSchedulerFlag = "UnknownSchedulerFlag";
     public const string UnknownForwardMethod = "UnknownForwardMethod";
     public const string InvalidHealthCheck = "InvalidHealthCheck";
     public const string InvalidSessionAffinityTimeout = "InvalidSessionAffinityTimeout";

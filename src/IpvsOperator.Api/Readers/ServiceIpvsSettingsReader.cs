@@ -29,6 +29,13 @@ public static class ServiceIpvsSettingsReader
     public static readonly IReadOnlySet<string> Schedulers = new HashSet<string>(StringComparer.Ordinal)
         { "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos" };
 
+    /// <summary>
+    /// The flags of the hashing schedulers, by ipvsadm's names. The dataplane keeps its own list, which
+    /// this project may not use; a test holds the two equal.
+    /// </summary>
+    public static readonly IReadOnlySet<string> SchedulerFlags = new HashSet<string>(StringComparer.Ordinal)
+        { "sh-fallback", "sh-port", "mh-fallback", "mh-port" };
+
     /// <summary>The forward methods, by the names the annotation takes: masquerading (NAT), direct routing, IP-in-IP tunnelling.</summary>
     public static readonly IReadOnlyList<string> ForwardMethods = ["masq", "droute", "tunnel"];
 
@@ -51,6 +58,8 @@ public static class ServiceIpvsSettingsReader
                 $"valid: {string.Join(", ", Schedulers.Order(StringComparer.Ordinal))}", $"using {DefaultScheduler}"));
             scheduler = DefaultScheduler;
         }
+
+        var (fallback, port) = ReadSchedulerFlags(Value(annotations, A.SchedulerFlags), Value(annotations, A.Scheduler) is null ? null : scheduler, errors);
 
         var method = Value(annotations, A.ForwardMethod) ?? DefaultForwardMethod;
         if (!ForwardMethods.Contains(method, StringComparer.Ordinal))
@@ -82,7 +91,41 @@ public static class ServiceIpvsSettingsReader
             timeout = (uint?)asked ?? DefaultPersistenceTimeout;
         }
 
-        return (new ServiceIpvsSettings(scheduler, method, persistent, timeout, check), errors, UnknownKeys(annotations));
+        return (new ServiceIpvsSettings(scheduler, method, persistent, timeout, check)
+        {
+            SchedulerAnnotated = Value(annotations, A.Scheduler) is not null,
+            HashFallback = fallback,
+            HashPort = port,
+        }, errors, UnknownKeys(annotations));
+    }
+
+    /// <summary>
+    /// The flags of the hashing schedulers, by ipvsadm's names: each must be one of the annotated
+    /// scheduler's own (<c>mh-port</c> with <c>mh</c>); a flag that is not is dropped and said, the others kept.
+    /// </summary>
+    /// <param name="scheduler">The scheduler the Service names (null: none, so no flag can apply).</param>
+    private static (bool Fallback, bool Port) ReadSchedulerFlags(string? text, string? scheduler, List<ServiceAnnotationError> errors)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return (false, false);
+        }
+        var own = scheduler is "sh" or "mh" ? new[] { $"{scheduler}-fallback", $"{scheduler}-port" } : [];
+        var (fallback, port) = (false, false);
+        foreach (var flag in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!own.Contains(flag, StringComparer.Ordinal))
+            {
+                errors.Add(new ServiceAnnotationError(ServiceAnnotationError.UnknownSchedulerFlag,
+                    $"annotation {A.SchedulerFlags}: '{QuotedValue.Of(flag)}' is not a flag of {(scheduler is null ? $"the scheduler (the Service names none in {A.Scheduler})" : $"the {QuotedValue.Of(scheduler)} scheduler")}",
+                    own.Length == 0 ? $"valid: sh-fallback, sh-port with {A.Scheduler}: sh; mh-fallback, mh-port with mh" : $"valid: {string.Join(", ", own)}",
+                    "the flag is ignored"));
+                continue;
+            }
+            fallback |= flag.EndsWith("-fallback", StringComparison.Ordinal);
+            port |= flag.EndsWith("-port", StringComparison.Ordinal);
+        }
+        return (fallback, port);
     }
 
     private static string? Value(IDictionary<string, string> annotations, string name) =>

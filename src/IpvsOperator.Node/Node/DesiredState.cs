@@ -22,5 +22,12 @@ public sealed record DesiredState(
     public IReadOnlySet<(VirtualServiceKey Service, IPAddressValue Address, ushort Port)> Cut { get; init; } =
         new HashSet<(VirtualServiceKey, IPAddressValue, ushort)>();
 
+    /// <summary>
+    /// Virtual services every node must schedule alike, so that a flow the router moves between
+    /// nodes keeps its backend: mh ones whose destinations do not depend on the node (not
+    /// externalTrafficPolicy Local). Their nodes set sloppy TCP/SCTP and publish a digest of them.
+    /// </summary>
+    public IReadOnlySet<VirtualServiceKey> ConsistentServices { get; init; } = new HashSet<VirtualServiceKey>();
+
     public static DesiredState Empty { get; } = new(new HashSet<IPAddressValue>(), new Dictionary<VirtualServiceKey, (VirtualService, IReadOnlyList<Destination>)>(), new HashSet<VirtualServiceKey>());
 }

@@ -63,7 +63,8 @@ public static class DesiredStateBuilder
                 Contribution mine;
                 try
                 {
-                    mine = ReadService(service, vip, slicesOf[(holder.Namespace, holder.Name)], view.Nodes, nodeName, target, isDown);
+                    var consistent = pools.TryGetValue(poolOf[vip], out var ofPool) && ofPool.Settings.ConsistentHashing;
+                    mine = ReadService(service, vip, slicesOf[(holder.Namespace, holder.Name)], view.Nodes, nodeName, target, isDown, consistent);
                 }
                 catch (Exception error) when (error is not OutOfMemoryException)
                 {
@@ -92,7 +93,7 @@ public static class DesiredStateBuilder
                 }
             }
         }
-        var kernel = new DesiredState(addresses, total.Services, total.SourceNat) { Cut = total.Cut };
+        var kernel = new DesiredState(addresses, total.Services, total.SourceNat) { Cut = total.Cut, ConsistentServices = total.Consistent };
         var served = new ServedServices(
             announced.ToDictionary(a => a.Key, a => new AnnouncedAddress(a.Value.Eligible, a.Value.Services, total.SourceNat.Any(k => k.Address == a.Key))
             {
@@ -128,7 +129,7 @@ public static class DesiredStateBuilder
 
     /// <summary>What one Service on one VIP adds to the desired state, read apart from the others.</summary>
     private static Contribution ReadService(V1Service service, IPAddressValue vip, IEnumerable<V1EndpointSlice> slicesOfService, IReadOnlyList<V1Node> nodes,
-        string nodeName, ForwardTarget target, Func<ProbeTarget, bool> isDown)
+        string nodeName, ForwardTarget target, Func<ProbeTarget, bool> isDown, bool consistentHashing)
     {
         var mine = new Contribution();
         var (settings, errors, _) = ServiceIpvsSettingsReader.Read(service);
@@ -165,7 +166,12 @@ public static class DesiredStateBuilder
             {
                 destinations = Checked(key, destinations, check, isDown, mine.Probed, mine.Cut, service, port, mine.Warnings);
             }
-            mine.Services[key] = (new VirtualService(key, settings.Scheduler, settings.Persistent, settings.PersistenceTimeout), destinations);
+            var (scheduler, flags) = Scheduling(settings, consistentHashing);
+            mine.Services[key] = (new VirtualService(key, scheduler, settings.Persistent, settings.PersistenceTimeout, flags), destinations);
+            if (scheduler == MaglevOrder.Scheduler && !local)
+            {
+                mine.Consistent.Add(key);
+            }
             if (method == ForwardMethod.Masquerade && !local)
             {
                 mine.SourceNat.Add(key);
@@ -173,6 +179,16 @@ public static class DesiredStateBuilder
         }
         return mine;
     }
+
+    /// <summary>
+    /// The scheduler and its flags: the Service's own when it names one; else, on a pool with
+    /// consistent hashing, mh with fallback (a flow whose backend is at weight 0 is hashed onto another,
+    /// alike on every node) and port (one client's connections still spread over the backends).
+    /// </summary>
+    private static (string Scheduler, uint Flags) Scheduling(ServiceIpvsSettings settings, bool consistentHashing) =>
+        !settings.SchedulerAnnotated && consistentHashing
+            ? (MaglevOrder.Scheduler, IpvsSchedulerFlags.Fallback | IpvsSchedulerFlags.Port)
+            : (settings.Scheduler, (settings.HashFallback ? IpvsSchedulerFlags.Fallback : 0) | (settings.HashPort ? IpvsSchedulerFlags.Port : 0));
 
     /// <summary>The entries one Service adds; merged into the whole only once it was read without failing.</summary>
     private sealed class Contribution
@@ -182,6 +198,7 @@ public static class DesiredStateBuilder
         public HashSet<VirtualServiceKey> SourceNat { get; } = [];
         public Dictionary<ProbeTarget, HashSet<(string, string)>> Probed { get; } = [];
         public HashSet<(VirtualServiceKey, IPAddressValue, ushort)> Cut { get; } = [];
+        public HashSet<VirtualServiceKey> Consistent { get; } = [];
 
         /// <summary>externalTrafficPolicy Local: the nodes with a ready endpoint (null: any node).</summary>
         public List<string>? EligibleNodes { get; set; }
@@ -199,6 +216,7 @@ public static class DesiredStateBuilder
                 (Probed.TryGetValue(probe, out var known) ? known : Probed[probe] = []).UnionWith(users);
             }
             Cut.UnionWith(other.Cut);
+            Consistent.UnionWith(other.Consistent);
         }
     }
 

@@ -22,6 +22,7 @@ internal sealed class KernelSync
     private readonly DrainTracker drains;
     private readonly OwnedAddresses owned;
     private readonly IpvsSysctls sysctls;
+    private readonly SloppySysctls sloppy;
     private readonly ProgrammedState programmed = new();
     private volatile DesiredState lastDesired = DesiredState.Empty;
 
@@ -35,7 +36,11 @@ internal sealed class KernelSync
         drains = new DrainTracker(options.DrainTimeout, clock);
         owned = new OwnedAddresses(options.StateFile, logger);
         sysctls = new IpvsSysctls(dataplane.Sysctl, logger);
+        sloppy = new SloppySysctls(dataplane.Sysctl, logger);
     }
+
+    /// <summary>Per VIP with consistent virtual services, the digest of what their nodes' common choice depends on, as the last completed sync left it.</summary>
+    public IReadOnlyDictionary<IPAddressValue, string> ChoiceDigests { get; private set; } = new Dictionary<IPAddressValue, string>();
 
     /// <summary>What the last completed sync made the kernel hold (draining destinations included).</summary>
     public DesiredState LastDesired => lastDesired;
@@ -62,10 +67,11 @@ internal sealed class KernelSync
             bindLink.Ensure();
             var (wanted, served) = PhaseTimes.Time(ref phases.Desired, () => DesiredStateBuilder.Build(view, options.NodeName, options.ForwardTo, isDown));
             var actual = PhaseTimes.Time(ref phases.ReadBack, () => ReadKernel(wanted, trigger));
-            var settingWrites = sysctls.Ensure(verify: trigger == SyncTrigger.Periodic);
+            var settingWrites = sysctls.Ensure(verify: trigger == SyncTrigger.Periodic)
+                + sloppy.Ensure(wanted: wanted.ConsistentServices.Count > 0, verify: trigger == SyncTrigger.Periodic);
             // Without expire_nodest_conn a cut destination's clients would hang on silence: drain it instead.
             var cutOrDrain = sysctls.ExpiresConnections ? wanted : wanted with { Cut = new HashSet<(VirtualServiceKey, IPAddressValue, ushort)>() };
-            var desired = PhaseTimes.Time(ref phases.Desired, () => drains.Apply(cutOrDrain, actual));
+            var desired = PhaseTimes.Time(ref phases.Desired, () => MaglevOrder.Canonical(drains.Apply(cutOrDrain, actual)));
             var applied = PhaseTimes.Time(ref phases.Apply, () => ApplyToKernel(wanted, desired, actual, served.Allocated));
             var (natWrites, netfilterFailure) = PhaseTimes.Time(ref phases.SourceNat, () => ApplyNetfilter(desired, trigger));
             return Completed(trigger, started, phases, applied, natWrites + settingWrites, desired) with
@@ -147,6 +153,7 @@ internal sealed class KernelSync
         NodeMetrics.Destinations.Set(destinations);
         NodeMetrics.DrainingDestinations.Set(drains.Draining);
         NodeMetrics.Addresses.Set(desired.Addresses.Count);
+        PublishChoiceDigests(desired);
         NodeMetrics.Syncs.WithLabels(applied.Failed.Count == 0 ? "ok" : "partial").Inc();
         NodeMetrics.LastSuccessfulSync.SetToCurrentTimeUtc();
         var report = new SyncReport(trigger, Stopwatch.GetElapsedTime(started), writes, applied.Failed.Count, desired.Services.Count, destinations)
@@ -159,6 +166,22 @@ internal sealed class KernelSync
                 trigger, report.Duration.TotalMilliseconds, report.Phases, writes, applied.Failed.Count, desired.Services.Count, destinations);
         }
         return report;
+    }
+
+    /// <summary>The digests of the consistent VIPs, and their metric (a VIP no longer consistent loses its series).</summary>
+    private void PublishChoiceDigests(DesiredState desired)
+    {
+        var digests = ConsistentChoiceDigest.Of(desired, sloppy.On);
+        foreach (var gone in ChoiceDigests.Keys.Except(digests.Keys))
+        {
+            NodeMetrics.ChoiceDigest.RemoveLabelled(gone.ToString());
+        }
+        foreach (var (address, digest) in digests)
+        {
+            NodeMetrics.ChoiceDigest.WithLabels(address.ToString()).Set(ConsistentChoiceDigest.AsNumber(digest));
+        }
+        NodeMetrics.SloppyConnections.Set(sloppy.On ? 1 : 0);
+        ChoiceDigests = digests;
     }
 
     private SyncReport Failed(SyncTrigger trigger, long started, Exception error)

@@ -294,7 +294,12 @@ public sealed class NodeAgent
             DriftRepaired = driftRepaired,
             VipsBound = bound.Count,
             VipsAnnounced = bound.Count(a => announcing.Contains(a) || routed.Contains(a)),
-            Vips = [.. bound.Take(IPVSNodeStatus.MaxListedVips).Select(a => new IPVSNodeVip { Address = a.ToString(), Announced = AnnouncedBy(a, announcing, routed) })],
+            Vips = [.. bound.Take(IPVSNodeStatus.MaxListedVips).Select(a => new IPVSNodeVip
+            {
+                Address = a.ToString(),
+                Announced = AnnouncedBy(a, announcing, routed),
+                ChoiceDigest = kernel.ChoiceDigests.GetValueOrDefault(a),
+            })],
             VirtualServices = served.VirtualServices,
             Destinations = served.Destinations,
             DrainingDestinations = kernel.Draining,

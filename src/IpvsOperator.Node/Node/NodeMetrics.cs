@@ -80,6 +80,13 @@ internal static class NodeMetrics
         "ipvsoperator_node_service_endpoints", "Endpoints of a health-checked Service as this node's probes find them: healthy, or unhealthy (weight 0, or removed with reset-connections, unless all are).",
         new GaugeConfiguration { LabelNames = ["namespace", "service", "health"] });
 
+    public static readonly Gauge ChoiceDigest = Factory.CreateGauge(
+        "ipvsoperator_node_consistent_choice_digest", "Per VIP whose virtual services every node must schedule alike (mh, externalTrafficPolicy Cluster): the first 48 bits of the digest of what the choice depends on (scheduler, flags, ordered destinations and weights, sloppy TCP/SCTP), as in the IPVSNode's status. Nodes serving one VIP with different values pick other backends for some moved flows.",
+        new GaugeConfiguration { LabelNames = ["address"] });
+
+    public static readonly Gauge SloppyConnections = Factory.CreateGauge(
+        "ipvsoperator_node_sloppy_connections", "1 while net.ipv4.vs.sloppy_tcp and sloppy_sctp are set by this agent (it serves consistent virtual services), else 0.");
+
     public static readonly Gauge BgpSessionUp = Factory.CreateGauge(
         "ipvsoperator_bgp_session_up", "1 while this node's BGP session with the BGPPeer is Established, else 0.",
         new GaugeConfiguration { LabelNames = ["peer"] });

@@ -7,7 +7,8 @@ namespace IpvsOperator.Node;
 /// drops traffic needlessly: addresses are bound and services and destinations added or updated
 /// before anything is removed; stale destinations go before stale services, addresses last.
 /// Only what we own is ever touched: an address (and the IPVS services on it) is ours when
-/// <paramref name="owned"/> says so; kube-proxy's or a human's rules survive every sync.
+/// <paramref name="owned"/> says so; kube-proxy's or a human's rules survive every sync. An mh
+/// service's destinations are also kept in one order on every node (<see cref="MaglevOrder"/>).
 /// </summary>
 internal static class SyncPlanner
 {
@@ -26,6 +27,13 @@ internal static class SyncPlanner
             else if (existing.Service != service)
             {
                 adds.Add(new SyncOperation.UpdateService(service));
+            }
+            if (service.Scheduler == MaglevOrder.Scheduler)
+            {
+                var (ordered, stale) = MaglevOrder.Plan(key, destinations, current);
+                adds.AddRange(ordered);
+                removes.AddRange(stale);
+                continue;
             }
             var programmed = current.ToDictionary(d => (d.Address, d.Port));
             foreach (var destination in destinations)

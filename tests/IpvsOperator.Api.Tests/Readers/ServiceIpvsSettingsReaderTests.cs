@@ -46,6 +46,41 @@ public class ServiceIpvsSettingsReaderTests
         ServiceIpvsSettingsReader.Read(Service(affinity: "ClientIP", timeout: 300)).Settings.PersistenceTimeout.Should().Be(300);
     }
 
+    [Test]
+    public void The_hashing_schedulers_flags_are_read_by_their_ipvsadm_names()
+    {
+        var (settings, errors, warnings) = ServiceIpvsSettingsReader.Read(Service(new()
+        {
+            [WellKnown.Annotations.Scheduler] = "mh",
+            [WellKnown.Annotations.SchedulerFlags] = " mh-port , mh-fallback",
+        }));
+
+        errors.Should().BeEmpty();
+        warnings.Should().BeEmpty();
+        settings.Should().Be(new ServiceIpvsSettings("mh", "masq", false, 0, null) { SchedulerAnnotated = true, HashFallback = true, HashPort = true });
+        ServiceIpvsSettingsReader.Read(Service(new() { [WellKnown.Annotations.Scheduler] = "sh", [WellKnown.Annotations.SchedulerFlags] = "sh-port" }))
+            .Settings.Should().Match<ServiceIpvsSettings>(s => s.HashPort && !s.HashFallback);
+    }
+
+    [TestCase("mh", "sh-port", "annotation ipvsoperator.io/scheduler-flags: 'sh-port' is not a flag of the mh scheduler; valid: mh-fallback, mh-port")]
+    [TestCase("rr", "mh-port", "annotation ipvsoperator.io/scheduler-flags: 'mh-port' is not a flag of the rr scheduler; valid: sh-fallback, sh-port with ipvsoperator.io/scheduler: sh; mh-fallback, mh-port with mh")]
+    [TestCase(null, "mh-port", "annotation ipvsoperator.io/scheduler-flags: 'mh-port' is not a flag of the scheduler (the Service names none in ipvsoperator.io/scheduler); valid: sh-fallback, sh-port with ipvsoperator.io/scheduler: sh; mh-fallback, mh-port with mh")]
+    public void A_flag_that_is_not_the_schedulers_own_is_an_error_naming_it_and_is_ignored(string? scheduler, string flags, string message)
+    {
+        var annotations = new Dictionary<string, string> { [WellKnown.Annotations.SchedulerFlags] = $"{flags},mh-fallback" };
+        if (scheduler is not null)
+        {
+            annotations[WellKnown.Annotations.Scheduler] = scheduler;
+        }
+
+        var (settings, errors, _) = ServiceIpvsSettingsReader.Read(Service(annotations));
+
+        errors.Select(e => e.Message).Should().Contain(message);
+        errors.Should().OnlyContain(e => e.Reason == ServiceAnnotationError.UnknownSchedulerFlag);
+        settings.HashPort.Should().BeFalse();
+        settings.HashFallback.Should().Be(scheduler == "mh", "the valid flag is kept");
+    }
+
     [TestCase(-1)]
     [TestCase(0)]
     [TestCase(86401)]
@@ -69,7 +104,7 @@ public class ServiceIpvsSettingsReaderTests
             [WellKnown.Annotations.HealthCheck] = "ping",
         }));
 
-        settings.Should().Be(new ServiceIpvsSettings("rr", "masq", false, 0, null));
+        settings.Should().Be(new ServiceIpvsSettings("rr", "masq", false, 0, null) { SchedulerAnnotated = true }, "a scheduler asked for, even wrongly, is never replaced by a pool's consistent hashing");
         errors.Select(e => e.Reason).Should().Equal("UnknownScheduler", "UnknownForwardMethod", "InvalidHealthCheck");
         errors.Select(e => e.Message).Should().Equal(
             "annotation ipvsoperator.io/scheduler: 'fastest' is not an IPVS scheduler; valid: dh, fo, lblc, lblcr, lc, mh, nq, ovf, rr, sed, sh, twos, wlc, wrr",

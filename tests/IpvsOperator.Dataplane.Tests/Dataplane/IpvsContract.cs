@@ -82,6 +82,29 @@ public abstract class IpvsContract
         ShouldRefuse(() => Ipvs.AddDestination(Key("192.0.2.98"), backend), DataplaneError.NotFound, NetlinkException.ESRCH);
         Ipvs.ListDestinations(Key("192.0.2.98")).Should().BeEmpty("the kernel's dump of a missing service is empty, not an error");
     }
+
+    /// <summary>
+    /// The mh scheduler fills its table from the service's list of destinations in order, so every
+    /// node must hold them in the same order: the agent relies on where an add puts one.
+    /// </summary>
+    [Test]
+    public void A_new_destination_is_listed_first_and_an_update_keeps_its_place()
+    {
+        var key = Key("192.0.2.21");
+        Ipvs.AddService(new VirtualService(key, "mh", SchedulerFlags: IpvsSchedulerFlags.Fallback | IpvsSchedulerFlags.Port));
+        foreach (var last in new[] { 2, 4, 3 })
+        {
+            Ipvs.AddDestination(key, new Destination(IPAddressValue.Parse($"10.0.0.{last}"), 8080));
+        }
+        Ipvs.UpdateDestination(key, new Destination(IPAddressValue.Parse("10.0.0.4"), 8080, 0));
+
+        Ipvs.ListDestinations(key).Select(d => d.Address.ToString()).Should().Equal("10.0.0.3", "10.0.0.4", "10.0.0.2");
+        Ipvs.ListServices().Single(s => s.Key == key).SchedulerFlags.Should().Be(IpvsSchedulerFlags.Fallback | IpvsSchedulerFlags.Port);
+
+        Ipvs.DeleteDestination(key, IPAddressValue.Parse("10.0.0.2"), 8080);
+        Ipvs.AddDestination(key, new Destination(IPAddressValue.Parse("10.0.0.2"), 8080));
+        Ipvs.ListDestinations(key).Select(d => d.Address.ToString()).Should().Equal("10.0.0.2", "10.0.0.3", "10.0.0.4");
+    }
 }
 
 public class InMemoryIpvsTests : IpvsContract

@@ -86,7 +86,7 @@ public class ConnectionExpiryTests
 
         kernel.Run(view, SyncTrigger.Change, t => t.Address.ToString() == "10.0.0.3");
 
-        dataplane.Ipvs.ListDestinations(Http).Select(d => $"{d.Address}/{d.Weight}").Should().Equal("10.0.0.2/1", "10.0.0.3/0");
+        dataplane.Ipvs.ListDestinations(Http).OrderBy(d => d.Address).Select(d => $"{d.Address}/{d.Weight}").Should().Equal("10.0.0.2/1", "10.0.0.3/0");
         kernel.Draining.Should().Be(1);
     }
 

@@ -70,7 +70,7 @@ public class NodeAgentTests : ControllerFixture
     }
 
     private static string Table(IIpvs ipvs, VirtualServiceKey key) =>
-        ipvs.ListServices().Any(s => s.Key == key) ? string.Join(" ", ipvs.ListDestinations(key).Select(d => $"{d.Address}:{d.Port}/{d.Weight}")) : "(none)";
+        ipvs.ListServices().Any(s => s.Key == key) ? string.Join(" ", ipvs.ListDestinations(key).OrderBy(d => d.Address).ThenBy(d => d.Port).Select(d => $"{d.Address}:{d.Port}/{d.Weight}")) : "(none)";
 
     [Test]
     public async Task A_Service_with_endpoints_gets_its_VIP_bound_a_virtual_service_per_port_and_source_NAT()

@@ -101,7 +101,10 @@ public sealed class SyncLifecycle
         {
             var (wanted, destinations) = desired.Services[service.Key];
             Expect(service == wanted, step, $"{service.Key} is {service}, wanted {wanted}");
-            var actual = dataplane.Ipvs.ListDestinations(service.Key).ToHashSet();
+            var listed = dataplane.Ipvs.ListDestinations(service.Key);
+            Expect(service.Scheduler != MaglevOrder.Scheduler || listed.SequenceEqual(MaglevOrder.Canonical(destinations)), step,
+                $"{service.Key} (mh) lists its destinations in the canonical order, as every node does; it lists [{string.Join(", ", listed)}]");
+            var actual = listed.ToHashSet();
             Expect(actual.SetEquals(destinations), step,
                 $"{service.Key} has the desired destinations; missing [{string.Join(", ", destinations.Except(actual))}], extra [{string.Join(", ", actual.Except(destinations))}]");
         }

@@ -5,12 +5,16 @@ namespace IpvsOperator.Dataplane.InMemory;
 /// <summary>
 /// IPVS in memory, for local mode and host tests, refusing what the kernel refuses: a duplicate
 /// service or destination (already exists), a missing service, destination or scheduler (not
-/// found); listing a missing service's destinations is empty, as the kernel's dump.
+/// found); listing a missing service's destinations is empty, as the kernel's dump. Destinations
+/// are held as the kernel holds them: a new one goes first (list_add at the head of the service's
+/// list), an update keeps its place, and a listing gives that order; the mh scheduler builds its
+/// table from it, so the agent relies on it.
 /// </summary>
 public sealed class InMemoryIpvs : IIpvs
 {
     private readonly Lock gate = new();
     private readonly Dictionary<VirtualServiceKey, (VirtualService Service, List<Destination> Destinations)> services = [];
+    private readonly Dictionary<(VirtualServiceKey, IPAddressValue, ushort), uint> lastWeights = [];
 
     /// <summary>Always empty: the twin holds only the kinds of service the agent makes.</summary>
     public IReadOnlyList<string> Unrepresented => [];
@@ -73,7 +77,8 @@ public sealed class InMemoryIpvs : IIpvs
             {
                 throw new DataplaneException(DataplaneError.AlreadyExists, $"add destination {destination} to {key}");
             }
-            entry.Destinations.Add(destination);
+            entry.Destinations.Insert(0, destination);
+            lastWeights[(key, destination.Address, destination.Port)] = destination.Weight;
         }
     }
 
@@ -88,6 +93,10 @@ public sealed class InMemoryIpvs : IIpvs
                 throw new DataplaneException(DataplaneError.NotFound, $"update destination {destination} of {key}");
             }
             entry.Destinations[index] = destination;
+            if (destination.Weight != 0)
+            {
+                lastWeights[(key, destination.Address, destination.Port)] = destination.Weight;
+            }
         }
     }
 
@@ -100,6 +109,21 @@ public sealed class InMemoryIpvs : IIpvs
             {
                 throw new DataplaneException(DataplaneError.NotFound, $"delete destination {new Destination(address, port)} of {key}");
             }
+        }
+    }
+
+    /// <summary>
+    /// The weight the kernel keeps as a destination's last_weight, which no dump shows and the mh
+    /// scheduler builds its table with: the weight it was added with, then the last non-zero one it
+    /// was set to (so a destination drained to 0 keeps its slots, one added at 0 has none).
+    /// </summary>
+    public uint TableWeight(VirtualServiceKey key, IPAddressValue address, ushort port)
+    {
+        lock (gate)
+        {
+            return lastWeights.TryGetValue((key, address, port), out var weight)
+                ? weight
+                : throw new DataplaneException(DataplaneError.NotFound, $"read the table weight of {new Destination(address, port)} of {key}");
         }
     }
 

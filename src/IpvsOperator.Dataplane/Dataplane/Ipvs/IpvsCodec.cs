@@ -112,6 +112,31 @@ internal static class IpvsCodec
             attributes.TryGetValue(IpvsConstants.DestAttrLThresh, out var lower) ? lower.U32() : 0);
     }
 
+    /// <summary>NEW_DAEMON with the role, interface and sync id; DEL_DAEMON with the role alone; GET_DAEMON with nothing (a dump).</summary>
+    public static byte[] Daemon(byte command, SyncDaemonRole? role = null, SyncDaemon? daemon = null)
+    {
+        var writer = new AttributeWriter();
+        if (daemon is not null || role is not null)
+        {
+            writer.BeginNested(IpvsConstants.CmdAttrDaemon).U32(IpvsConstants.DaemonAttrState, (uint)(daemon?.Role ?? role!.Value));
+            if (daemon is not null)
+            {
+                writer.Text(IpvsConstants.DaemonAttrMcastIfn, daemon.Interface).U32(IpvsConstants.DaemonAttrSyncId, daemon.SyncId);
+            }
+            writer.EndNested();
+        }
+        return [.. GenericNetlink.Header(command, IpvsConstants.Version), .. writer.ToArray()];
+    }
+
+    public static SyncDaemon DecodeDaemon(NetlinkMessage message)
+    {
+        var attributes = AttributeReader.Read(message.Payload[NetlinkConstants.GenericHeaderLength..])[IpvsConstants.CmdAttrDaemon].Children();
+        return new SyncDaemon(
+            (SyncDaemonRole)attributes[IpvsConstants.DaemonAttrState].U32(),
+            attributes.TryGetValue(IpvsConstants.DaemonAttrMcastIfn, out var name) ? name.Text() : string.Empty,
+            attributes.TryGetValue(IpvsConstants.DaemonAttrSyncId, out var id) ? id.U32() : 0);
+    }
+
     private static void WriteKey(AttributeWriter writer, VirtualServiceKey key) => writer
         .U16(IpvsConstants.SvcAttrAf, Family(key.Address.Family))
         .U16(IpvsConstants.SvcAttrProtocol, (ushort)key.Protocol)

@@ -14,9 +14,17 @@ internal static class IpvsConstants
     public const byte CmdSetDest = 6;
     public const byte CmdDelDest = 7;
     public const byte CmdGetDest = 8;
+    public const byte CmdNewDaemon = 9;
+    public const byte CmdDelDaemon = 10;
+    public const byte CmdGetDaemon = 11;
 
     public const ushort CmdAttrService = 1;
     public const ushort CmdAttrDest = 2;
+    public const ushort CmdAttrDaemon = 3;
+
+    public const ushort DaemonAttrState = 1;
+    public const ushort DaemonAttrMcastIfn = 2;
+    public const ushort DaemonAttrSyncId = 3;
 
     public const ushort SvcAttrAf = 1;
     public const ushort SvcAttrProtocol = 2;

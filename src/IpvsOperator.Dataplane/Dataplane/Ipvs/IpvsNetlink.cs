@@ -3,8 +3,8 @@ using IpvsOperator.Dataplane.Netlink;
 
 namespace IpvsOperator.Dataplane.Ipvs;
 
-/// <summary>IPVS over generic netlink, as ipvsadm's libipvs and moby/ipvs talk to it.</summary>
-public sealed class IpvsNetlink : IIpvs, IDisposable
+/// <summary>IPVS over generic netlink, as ipvsadm's libipvs and moby/ipvs talk to it: virtual services and the connection sync daemons.</summary>
+public sealed class IpvsNetlink : IIpvs, IConnectionSync, IDisposable
 {
     private readonly NetlinkSocket socket;
     private readonly ushort family;
@@ -75,6 +75,19 @@ public sealed class IpvsNetlink : IIpvs, IDisposable
 
     public ServiceStats GetStats(VirtualServiceKey key) =>
         IpvsCodec.DecodeStats(socket.Request(family, 0, IpvsCodec.Command(IpvsConstants.CmdGetService, null, key), $"read the counters of {key}").Single());
+
+    public IReadOnlyList<SyncDaemon> ListDaemons() =>
+        [.. socket.Request(family, NetlinkConstants.NlmFDump, IpvsCodec.Daemon(IpvsConstants.CmdGetDaemon), "list the IPVS sync daemons")
+            .Select(IpvsCodec.DecodeDaemon).OrderBy(d => d.Role)];
+
+    public void StartDaemon(SyncDaemon daemon)
+    {
+        daemon.ThrowIfInvalid();
+        Send(IpvsCodec.Daemon(IpvsConstants.CmdNewDaemon, daemon: daemon), $"start the IPVS sync daemon, {daemon}");
+    }
+
+    public void StopDaemon(SyncDaemonRole role) =>
+        Send(IpvsCodec.Daemon(IpvsConstants.CmdDelDaemon, role), $"stop the IPVS sync daemon ({role.ToString().ToLowerInvariant()})");
 
     private void Send(byte[] payload, string description) =>
         socket.Request(family, NetlinkConstants.NlmFAck, payload, description);
