@@ -95,13 +95,28 @@ internal sealed class BgpAnnouncer(IBgpSpeaker speaker, BgpOptions options, Even
     /// </summary>
     public async Task WithdrawAsync(string why)
     {
-        if (Volatile.Read(ref applied) is not { Withdrawn: null } plan || plan.Announcements.Count == 0)
+        // Said in every case: whoever reads the log of a stopped node wants to know its routes went.
+        switch (Volatile.Read(ref applied))
         {
-            return;
+            case null or { Announcements.Count: 0 }:
+                logger.LogInformation("BGP: nothing to withdraw ({Why}): this node announced no route", why);
+                return;
+            case { Withdrawn: { } already }:
+                logger.LogInformation("BGP: nothing to withdraw ({Why}): the routes were withdrawn already ({Already})", why, already);
+                return;
+            case { } plan:
+                Offer(plan with { Withdrawn = why });
+                await ApplyOfferedAsync();
+                if (Volatile.Read(ref applied)?.Withdrawn == why)
+                {
+                    logger.LogInformation("BGP: withdrew {Prefixes} ({Why})", Prefixes(plan.Prefixes), why);
+                }
+                else
+                {
+                    logger.LogError("BGP: could not withdraw {Prefixes} ({Why}): {Problem}; routers keep them until the sessions end", Prefixes(plan.Prefixes), why, problem);
+                }
+                return;
         }
-        Offer(plan with { Withdrawn = why });
-        await ApplyOfferedAsync();
-        logger.LogInformation("BGP: withdrew {Prefixes} ({Why})", Prefixes(plan.Prefixes), why);
     }
 
     private async Task ApplyOfferedAsync()

@@ -10,6 +10,7 @@ using IpvsOperator.Tests.Controllers;
 using IpvsOperator.Tests.Support;
 using k8s;
 using k8s.Models;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace IpvsOperator.Tests.Node.Bgp;
@@ -49,7 +50,7 @@ public class BgpAnnouncementTests : ControllerFixture
     }
 
     private (NodeAgent Agent, InMemoryBgpSpeaker Speaker, CancellationTokenSource Stop, Task Run) StartAgent(string node = "node-a", NodeDataplane? dataplane = null, bool layer2 = false,
-        string secretNamespace = WellKnown.NodeNamespace, BgpOptions? bgp = null, TimeSpan? syncPeriod = null)
+        string secretNamespace = WellKnown.NodeNamespace, BgpOptions? bgp = null, TimeSpan? syncPeriod = null, ILoggerFactory? loggers = null)
     {
         dataplane ??= NodeDataplaneFactory.InMemory();
         var speaker = (InMemoryBgpSpeaker)dataplane.Bgp!;
@@ -59,7 +60,7 @@ public class BgpAnnouncementTests : ControllerFixture
             SyncPeriod = syncPeriod ?? TimeSpan.FromMilliseconds(300),
             Bgp = bgp ?? new BgpOptions { SessionPoll = TimeSpan.FromMilliseconds(200), VerifyPeriod = TimeSpan.FromMilliseconds(500), SecretNamespace = secretNamespace },
             Layer2 = layer2 ? new IpvsOperator.Node.Announcement.Layer2Options { Namespace = WellKnown.NodeNamespace } : null,
-        }, NullLoggerFactory.Instance);
+        }, loggers ?? NullLoggerFactory.Instance);
         var stop = new CancellationTokenSource();
         var run = Task.Run(() => agent.RunAsync(stop.Token));
         agents.Add((run, stop));
@@ -355,7 +356,8 @@ public class BgpAnnouncementTests : ControllerFixture
         var (_, vip) = await ServiceFromAsync("bgp-stop");
         await CreatePeerAsync("tor-e", "10.0.0.249");
         var dataplane = NodeDataplaneFactory.InMemory();
-        var (_, speaker, stop, run) = StartAgent(dataplane: dataplane);
+        using var logs = new CollectingLoggerProvider();
+        var (_, speaker, stop, run) = StartAgent(dataplane: dataplane, loggers: logs.Factory);
         await Eventually.TrueAsync(() => speaker.Networks.Contains($"{vip}/32"), "announced");
 
         await stop.CancelAsync();
@@ -364,6 +366,28 @@ public class BgpAnnouncementTests : ControllerFixture
         speaker.Networks.Should().BeEmpty("a stopping agent withdraws its routes first");
         speaker.Configuration.Should().Contain("neighbor 10.0.0.249 remote-as");
         dataplane.Ipvs.ListServices().Should().Contain(s => s.Key.Address == vip, "the kernel keeps serving what still reaches the node");
+        logs.Entries.Should().Contain(e => e.Message.StartsWith("BGP: withdrew 1 prefix (the agent is stopping)", StringComparison.Ordinal));
+    }
+
+    [Test]
+    public async Task A_stopping_agent_that_cannot_withdraw_says_so_rather_than_that_it_withdrew()
+    {
+        await CreateAnnouncedPoolAsync("bgp-stuck", "198.51.100.228/30", new PoolAnnouncement { Modes = [PoolAnnouncement.BgpMode] });
+        var (_, vip) = await ServiceFromAsync("bgp-stuck");
+        await CreatePeerAsync("tor-stuck", "10.0.0.248");
+        using var logs = new CollectingLoggerProvider();
+        var (_, speaker, stop, run) = StartAgent(loggers: logs.Factory);
+        await Eventually.TrueAsync(() => speaker.Networks.Contains($"{vip}/32"), "announced");
+
+        speaker.Failure = new InvalidOperationException("vtysh did not finish within 00:02:00");
+        await stop.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(30));
+
+        speaker.Failure = null;
+        speaker.Networks.Should().Contain($"{vip}/32", "FRR could not be told");
+        logs.Entries.Should().Contain(e => e.Level == LogLevel.Error && e.Message.StartsWith("BGP: could not withdraw 1 prefix (the agent is stopping)", StringComparison.Ordinal)
+            && e.Message.Contains("vtysh did not finish", StringComparison.Ordinal));
+        logs.Entries.Should().NotContain(e => e.Message.StartsWith("BGP: withdrew", StringComparison.Ordinal), "the log must not say the routes went");
     }
     [Test]
     public async Task While_a_session_is_down_the_agent_reads_the_sessions_more_often_to_catch_why()

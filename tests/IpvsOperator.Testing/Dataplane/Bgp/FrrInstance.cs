@@ -67,9 +67,22 @@ public sealed class FrrInstance
         }
     }
 
-    /// <summary>FRR's running configuration, BGP tables and BFD peers, for a failure message.</summary>
+    /// <summary>
+    /// FRR's running configuration, BGP tables and BFD peers, for a failure message. Each command has
+    /// 20 s: a starved FRR (a loaded machine, emulation) is itself a finding to show, not a reason
+    /// for the teardown to fail and hide the test's own failure.
+    /// </summary>
     public string Diagnose() => string.Join("\n", DiagnosticCommands.Select(command =>
-        $"# {command}\n" + Processes.RunAsync("vtysh", ["--vty_socket", Sockets, "-c", command]).GetAwaiter().GetResult().Output));
+    {
+        try
+        {
+            return $"# {command}\n" + Processes.RunAsync("vtysh", ["--vty_socket", Sockets, "-c", command], TimeSpan.FromSeconds(20)).GetAwaiter().GetResult().Output;
+        }
+        catch (TimeoutException)
+        {
+            return $"# {command}\n(vtysh did not answer within 20 s: FRR is starved or stuck)";
+        }
+    }));
 
     private async Task<int?> PidAsync(string daemon)
     {
