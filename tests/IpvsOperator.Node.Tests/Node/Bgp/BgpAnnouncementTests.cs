@@ -307,11 +307,11 @@ public class BgpAnnouncementTests : ControllerFixture
         await CreatePeerAsync("tor-redact", "10.0.0.11", s => s.PasswordSecret = new SecretKeyReference { Name = "tor-redact" });
         var tools = Directory.CreateTempSubdirectory("fake-frr-").FullName;
         // bgpd refuses the peer whichever way the text comes: vtysh -f (an FRR without BGP takes it so) or frr-reload.
-        Script(Path.Combine(tools, "vtysh"), $"""
+        Script(Path.Combine(tools, "vtysh"), $$"""
             case "$*" in
               *"show running-config"*) echo "frr version 8.4" ;;
               *"json"*) echo "{}" ;;
-              *" -f "*) echo "line 9: % Can not configure the local system as neighbor: neighbor 10.0.0.11 password {Password}" >&2; exit 1 ;;
+              *" -f "*) echo "line 9: % Can not configure the local system as neighbor: neighbor 10.0.0.11 password {{Password}}" >&2; exit 1 ;;
             esac
             """);
         Script(Path.Combine(tools, "frr-reload.py"), $"""
