@@ -60,7 +60,7 @@ internal sealed class KernelSync
         try
         {
             bindLink.Ensure();
-            var (wanted, served) = PhaseTimes.Time(ref phases.Desired, () => DesiredStateBuilder.Build(view, options.NodeName, options.ForwardTo, isDown));
+            var (wanted, served) = PhaseTimes.Time(ref phases.Desired, () => DesiredStateBuilder.Build(view, options.NodeName, options.ForwardTo, isDown, options.HealthCheckHostAddresses));
             var actual = PhaseTimes.Time(ref phases.ReadBack, () => ReadKernel(wanted, trigger));
             var settingWrites = sysctls.Ensure(verify: trigger == SyncTrigger.Periodic);
             // Without expire_nodest_conn a cut destination's clients would hang on silence: drain it instead.
