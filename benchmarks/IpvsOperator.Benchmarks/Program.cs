@@ -35,6 +35,9 @@ switch (args)
     case ["bgp", ..]:
         await BgpConvergence.RunAsync();
         break;
+    case ["hostile", ..]:
+        await HostileInputCost.RunAsync();
+        break;
     case ["runtime", ..]:
         await RuntimeColdStart.RunAsync();
         break;

@@ -86,6 +86,8 @@ public sealed class LocalMode(LocalModeOptions options, ILoggerFactory loggers, 
             {
                 NodeName = LocalNodeName,
                 SyncPeriod = TimeSpan.FromSeconds(10),
+                // Local mode's stand-in endpoints are on loopback, and its prober probes nothing else.
+                HealthCheckHostAddresses = true,
                 // Announced on the in-memory eth0 only: on the kernel dataplane this would answer ARP
                 // and send gratuitous ARP on this machine's real LAN.
                 Layer2 = options.Dataplane == DataplaneKind.Memory ? new Layer2Options { Namespace = WellKnown.NodeNamespace, SingleNode = true } : null,

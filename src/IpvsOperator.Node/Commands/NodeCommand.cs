@@ -24,6 +24,10 @@ public static class NodeCommand
         var syncPeriod = Durations.Option("--sync-period", "Full re-sync of the kernel with the cluster, repairing drift", defaults.SyncPeriod);
         var healthCheckMaxTimeout = Durations.Option("--health-check-max-timeout",
             "The longest a health probe runs, whatever health-check-timeout a Service asks for (each probe holds one of the node's 64 probe slots, at most 8 per Service)", defaults.HealthCheckMaxTimeout);
+        var healthCheckHostAddresses = new Option<bool>("--health-check-host-addresses")
+        {
+            Description = "Also health-check endpoints at loopback, link-local and this node's own addresses (hostNetwork backends); without it they get traffic unchecked and a HealthCheckRefused Warning on their Service, since probes leave from the host and their answers reach the Service's owner.",
+        };
         var unreadyAfter = new Option<int>("--failed-syncs-until-unready")
         {
             Description = "/readyz fails after this many syncs in a row fail as a whole, until one completes.",
@@ -87,7 +91,7 @@ public static class NodeCommand
         logLevel.AcceptOnlyFromAmong([.. Logging.LevelNames]);
         var command = new Command("node", "Bind the allocated VIPs on this node and keep IPVS equal to the Services and their endpoints.")
         {
-            kubeconfig, nodeName, bindIface, forwardTo, drainTimeout.Option, syncPeriod.Option, healthCheckMaxTimeout.Option, unreadyAfter, dataplane, stateFile, procSys, metricsPort,
+            kubeconfig, nodeName, bindIface, forwardTo, drainTimeout.Option, syncPeriod.Option, healthCheckMaxTimeout.Option, healthCheckHostAddresses, unreadyAfter, dataplane, stateFile, procSys, metricsPort,
             announce, announceIface, agentNamespace, leaseDuration.Option, renewDeadline.Option, retryPeriod.Option, heartbeatAddress, heartbeatPort,
             frrSockets, frrConfig, frrBin, frrReload, sessionPoll.Option, jsonLogs, logLevel,
         };
@@ -110,6 +114,7 @@ public static class NodeCommand
                     DrainTimeout = drainTimeout.ValueIn(parseResult),
                     SyncPeriod = syncPeriod.ValueIn(parseResult),
                     HealthCheckMaxTimeout = healthCheckMaxTimeout.ValueIn(parseResult),
+                    HealthCheckHostAddresses = parseResult.GetValue(healthCheckHostAddresses),
                     FailedSyncsUntilUnready = parseResult.GetValue(unreadyAfter),
                     // The in-memory dataplane forgets with the process; so must its record.
                     StateFile = parseResult.GetValue(dataplane) == "memory" ? null : parseResult.GetValue(stateFile),

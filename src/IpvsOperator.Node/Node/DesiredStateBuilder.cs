@@ -20,10 +20,13 @@ public static class DesiredStateBuilder
     public const string ServiceNameLabel = "kubernetes.io/service-name";
 
     /// <param name="isDown">The health checker's verdict; null: no endpoint is down (nothing probed yet).</param>
+    /// <param name="probeHostAddresses">Whether health checks may probe loopback, link-local and this node's own addresses (see <see cref="ProbeScope"/>).</param>
     /// <returns>What the kernel should hold, and what the rest of the agent acts on (announcements, probes, warnings).</returns>
-    public static (DesiredState Kernel, ServedServices Served) Build(ClusterView view, string nodeName, ForwardTarget target = ForwardTarget.Endpoints, Func<ProbeTarget, bool>? isDown = null)
+    public static (DesiredState Kernel, ServedServices Served) Build(ClusterView view, string nodeName, ForwardTarget target = ForwardTarget.Endpoints, Func<ProbeTarget, bool>? isDown = null,
+        bool probeHostAddresses = false)
     {
         isDown ??= _ => false;
+        var scope = new ProbeScope(probeHostAddresses, NodeAddresses(view.Nodes, nodeName));
         var total = new Contribution();
         var addresses = new HashSet<IPAddressValue>();
         var allocated = new HashSet<IPAddressValue>();
@@ -64,7 +67,7 @@ public static class DesiredStateBuilder
                 try
                 {
                     var consistent = pools.TryGetValue(poolOf[vip], out var ofPool) && ofPool.Settings.ConsistentHashing;
-                    mine = ReadService(service, vip, slicesOf[(holder.Namespace, holder.Name)], view.Nodes, nodeName, target, isDown, consistent);
+                    mine = ReadService(service, vip, slicesOf[(holder.Namespace, holder.Name)], view.Nodes, nodeName, target, isDown, scope, consistent);
                 }
                 catch (Exception error) when (error is not OutOfMemoryException)
                 {
@@ -129,7 +132,7 @@ public static class DesiredStateBuilder
 
     /// <summary>What one Service on one VIP adds to the desired state, read apart from the others.</summary>
     private static Contribution ReadService(V1Service service, IPAddressValue vip, IEnumerable<V1EndpointSlice> slicesOfService, IReadOnlyList<V1Node> nodes,
-        string nodeName, ForwardTarget target, Func<ProbeTarget, bool> isDown, bool consistentHashing)
+        string nodeName, ForwardTarget target, Func<ProbeTarget, bool> isDown, ProbeScope scope, bool consistentHashing)
     {
         var mine = new Contribution();
         var (settings, errors, _) = ServiceIpvsSettingsReader.Read(service);
@@ -164,7 +167,7 @@ public static class DesiredStateBuilder
                 : EndpointDestinations(slices, port, local ? nodeName : null, method);
             if (check is not null)
             {
-                destinations = Checked(key, destinations, check, isDown, mine.Probed, mine.Cut, service, port, mine.Warnings);
+                destinations = Checked(key, destinations, check, isDown, scope, mine, service, port);
             }
             var (scheduler, flags) = Scheduling(settings, consistentHashing);
             mine.Services[key] = (new VirtualService(key, scheduler, settings.Persistent, settings.PersistenceTimeout, flags), destinations);
@@ -199,6 +202,9 @@ public static class DesiredStateBuilder
         public Dictionary<ProbeTarget, HashSet<(string, string)>> Probed { get; } = [];
         public HashSet<(VirtualServiceKey, IPAddressValue, ushort)> Cut { get; } = [];
         public HashSet<VirtualServiceKey> Consistent { get; } = [];
+
+        /// <summary>Endpoint addresses its health check may not probe (said once each).</summary>
+        public HashSet<IPAddressValue> Unprobed { get; } = [];
 
         /// <summary>externalTrafficPolicy Local: the nodes with a ready endpoint (null: any node).</summary>
         public List<string>? EligibleNodes { get; set; }
@@ -262,11 +268,25 @@ public static class DesiredStateBuilder
     /// down the check is more likely wrong than every pod, so all are kept (fail open) and the
     /// Service is told. With reset-connections, a down one is cut instead: removed without a drain.
     /// </summary>
-    private static List<Destination> Checked(VirtualServiceKey key, List<Destination> destinations, HealthCheck check, Func<ProbeTarget, bool> isDown,
-        Dictionary<ProbeTarget, HashSet<(string, string)>> probed, HashSet<(VirtualServiceKey, IPAddressValue, ushort)> cut,
-        V1Service service, V1ServicePort port, List<ServiceWarning> warnings)
+    private static List<Destination> Checked(VirtualServiceKey key, List<Destination> destinations, HealthCheck check, Func<ProbeTarget, bool> isDown, ProbeScope scope,
+        Contribution mine, V1Service service, V1ServicePort port)
     {
-        var serving = destinations.Where(d => d.Weight > 0).ToList();
+        var (probed, cut, warnings) = (mine.Probed, mine.Cut, mine.Warnings);
+        var serving = new List<Destination>();
+        foreach (var destination in destinations.Where(d => d.Weight > 0))
+        {
+            if (scope.Refusal(destination.Address) is { } why)
+            {
+                // Forwarded to as before, never probed: one Warning per address and Service.
+                if (mine.Unprobed.Add(destination.Address))
+                {
+                    warnings.Add(new ServiceWarning(service.Metadata.NamespaceProperty, service.Metadata.Name, "HealthCheckRefused",
+                        $"endpoint {destination.Address} is {why}: the node agent does not health-check it (the operator allows it with --health-check-host-addresses); it gets traffic unchecked"));
+                }
+                continue;
+            }
+            serving.Add(destination);
+        }
         var down = new HashSet<Destination>();
         foreach (var destination in serving)
         {
@@ -294,6 +314,11 @@ public static class DesiredStateBuilder
         }
         return [.. destinations.Select(d => down.Contains(d) ? d with { Weight = 0 } : d)];
     }
+
+    /// <summary>The addresses this node's Node object lists (InternalIP, ExternalIP): health checks do not probe them unless allowed.</summary>
+    private static HashSet<IPAddressValue> NodeAddresses(IReadOnlyList<V1Node> nodes, string nodeName) =>
+        [.. nodes.Where(n => n?.Metadata?.Name == nodeName).SelectMany(n => n.Status?.Addresses ?? [])
+            .Select(a => IPAddressValue.TryParse(a?.Address, out var address) ? address : (IPAddressValue?)null).OfType<IPAddressValue>()];
 
     private static List<Destination> NodePortDestinations(IReadOnlyList<V1Node> nodes, V1ServicePort port, IPFamily family, string? onlyNode, ForwardMethod method)
     {

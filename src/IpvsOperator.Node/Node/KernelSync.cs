@@ -65,7 +65,7 @@ internal sealed class KernelSync
         try
         {
             bindLink.Ensure();
-            var (wanted, served) = PhaseTimes.Time(ref phases.Desired, () => DesiredStateBuilder.Build(view, options.NodeName, options.ForwardTo, isDown));
+            var (wanted, served) = PhaseTimes.Time(ref phases.Desired, () => DesiredStateBuilder.Build(view, options.NodeName, options.ForwardTo, isDown, options.HealthCheckHostAddresses));
             var actual = PhaseTimes.Time(ref phases.ReadBack, () => ReadKernel(wanted, trigger));
             var settingWrites = sysctls.Ensure(verify: trigger == SyncTrigger.Periodic)
                 + sloppy.Ensure(wanted: wanted.ConsistentServices.Count > 0, verify: trigger == SyncTrigger.Periodic);

@@ -28,6 +28,12 @@ public sealed record NodeAgentOptions
     /// </summary>
     public TimeSpan HealthCheckMaxTimeout { get; init; } = Health.HealthChecker.DefaultMaxProbeTimeout;
 
+    /// <summary>
+    /// Whether health checks probe loopback, link-local and this node's own addresses too (backends on
+    /// the host network); by default such endpoints are forwarded to unchecked (<see cref="Health.ProbeScope"/>).
+    /// </summary>
+    public bool HealthCheckHostAddresses { get; init; }
+
     /// <summary>After this many syncs in a row fail as a whole, the agent reports not ready (until one completes).</summary>
     public int FailedSyncsUntilUnready { get; init; } = 3;
 

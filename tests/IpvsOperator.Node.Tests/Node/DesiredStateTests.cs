@@ -116,6 +116,31 @@ public class DesiredStateTests
     }
 
     [Test]
+    public void Health_checks_do_not_probe_loopback_link_local_or_the_nodes_own_addresses_unless_the_operator_allows_it()
+    {
+        var service = Service("web", "u1", new Dictionary<string, string> { ["ipvsoperator.io/health-check"] = "tcp" });
+        var slice = Slice("web", "IPv4", HttpPort, Endpoint("10.0.0.2", "node-a"), Endpoint("10.0.0.3", "node-b"), Endpoint("127.0.0.1", "node-a"), Endpoint("169.254.169.254", "node-a"),
+            Endpoint("172.16.0.1", "node-a"), Endpoint("0.0.0.0", "node-a"));
+        var node = new V1Node { Metadata = new V1ObjectMeta { Name = "node-a" }, Status = new V1NodeStatus { Addresses = [new V1NodeAddress { Type = "InternalIP", Address = "172.16.0.1" }] } };
+        var view = new ClusterView([Claim("192.0.2.10", "web", "u1")], [service], [slice], [node]);
+
+        var (state, served) = DesiredStateBuilder.Build(view, "node-a", isDown: t => t.Address.ToString() == "10.0.0.2");
+
+        served.Probed.Keys.Select(t => t.Address.ToString()).Should().BeEquivalentTo(["10.0.0.2", "10.0.0.3"], "only the pods' addresses are probed from the host");
+        served.Warnings.Where(w => w.Reason == "HealthCheckRefused").Select(w => w.Message).Should().BeEquivalentTo(
+            "endpoint 127.0.0.1 is a loopback address (this node itself): the node agent does not health-check it (the operator allows it with --health-check-host-addresses); it gets traffic unchecked",
+            "endpoint 169.254.169.254 is a link-local address (such as a cloud's metadata service): the node agent does not health-check it (the operator allows it with --health-check-host-addresses); it gets traffic unchecked",
+            "endpoint 172.16.0.1 is one of this node's own addresses: the node agent does not health-check it (the operator allows it with --health-check-host-addresses); it gets traffic unchecked",
+            "endpoint 0.0.0.0 is the unspecified address (this node itself): the node agent does not health-check it (the operator allows it with --health-check-host-addresses); it gets traffic unchecked");
+        state.Services[Key(80)].Destinations.Where(d => d.Weight == 0).Select(d => d.Address.ToString()).Should().Equal(["10.0.0.2"],
+            "the checked endpoint that is down gets weight 0; the unchecked ones keep theirs");
+
+        var (_, allowed) = DesiredStateBuilder.Build(view, "node-a", probeHostAddresses: true);
+        allowed.Probed.Keys.Select(t => t.Address.ToString()).Should().BeEquivalentTo(["10.0.0.2", "10.0.0.3", "127.0.0.1", "169.254.169.254", "172.16.0.1", "0.0.0.0"]);
+        allowed.Warnings.Should().NotContain(w => w.Reason == "HealthCheckRefused");
+    }
+
+    [Test]
     public void A_garbled_health_check_is_a_warning_and_checks_nothing()
     {
         var service = Service("web", "u1", new Dictionary<string, string> { ["ipvsoperator.io/health-check"] = "ping" });
