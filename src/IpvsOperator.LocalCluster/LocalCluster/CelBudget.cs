@@ -2,7 +2,8 @@ namespace IpvsOperator.LocalCluster;
 
 /// <summary>
 /// What one CEL evaluation may spend, as kube-apiserver's per-call cost limit: every list element a
-/// comprehension, <c>in</c> or an index visits, every character a string function reads, costs one.
+/// comprehension, <c>in</c> or an index visits (<see cref="CelList.ElementCost"/>), every character a
+/// string function reads, costs.
 /// Cel 0.3.3 has no cost tracking of its own, so the values handed to it (<see cref="CelList"/>) and the
 /// functions registered here charge this budget; past it the evaluation throws
 /// <see cref="CelBudgetExceededException"/>. Evaluation is synchronous, so the budget in force is

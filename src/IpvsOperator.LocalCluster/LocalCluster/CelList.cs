@@ -3,17 +3,24 @@ using System.Collections;
 namespace IpvsOperator.LocalCluster;
 
 /// <summary>
-/// A list as CEL sees it, read-only, charging the <see cref="CelBudget"/> one per element visited:
+/// A list as CEL sees it, read-only, charging the <see cref="CelBudget"/> for every element visited:
 /// Cel 0.3.3's macros, <c>in</c> and indexes go through <see cref="IList"/>, so nested
 /// comprehensions over a long list run out of budget instead of out of time.
 /// </summary>
 internal sealed class CelList(IReadOnlyList<object?> items) : IList<object?>, IList
 {
+    /// <summary>
+    /// What one element read costs: upstream charges each node a comprehension's body evaluates
+    /// (a variable, an operator, a call), about five for a body such as <c>p + q &gt; 0</c>; and the
+    /// package re-walks the expression per element: about 1.3 KB and 1.5 to 3 µs a read (docs/benchmarks.md).
+    /// </summary>
+    public const long ElementCost = 5;
+
     public object? this[int index]
     {
         get
         {
-            CelBudget.Charge(1);
+            CelBudget.Charge(ElementCost);
             return items[index];
         }
         set => throw ReadOnly();
@@ -33,7 +40,7 @@ internal sealed class CelList(IReadOnlyList<object?> items) : IList<object?>, IL
     {
         foreach (var item in items)
         {
-            CelBudget.Charge(1);
+            CelBudget.Charge(ElementCost);
             yield return item;
         }
     }
@@ -56,7 +63,7 @@ internal sealed class CelList(IReadOnlyList<object?> items) : IList<object?>, IL
 
     public void CopyTo(object?[] array, int arrayIndex)
     {
-        CelBudget.Charge(items.Count);
+        CelBudget.Charge(ElementCost * items.Count);
         for (var i = 0; i < items.Count; i++)
         {
             array[arrayIndex + i] = items[i];

@@ -173,6 +173,19 @@ public class CelValidationRuleTests : LocalClusterFixture
     }
 
     [Test]
+    public async Task An_update_that_adds_a_rule_LocalCluster_cannot_evaluate_is_refused_and_the_served_rules_stay()
+    {
+        var patch = new V1Patch("""[{"op":"add","path":"/spec/versions/0/schema/openAPIV3Schema/properties/spec/x-kubernetes-validations/-","value":{"rule":"self.tier.split('-').size() == 2"}}]""",
+            V1Patch.PatchType.JsonPatch);
+
+        var error = await ApiErrors.Of(() => Client.ApiextensionsV1.PatchCustomResourceDefinitionAsync(patch, $"widgets.{Group}"));
+
+        error.Code.Should().Be((HttpStatusCode)422);
+        error.Message.Should().Contain("x-kubernetes-validations[4].rule").And.Contain("undeclared reference to 'split'");
+        Causes(await StatusOf(() => CreateAsync("still-checked", """{"minReplicas":2,"maxReplicas":1}"""))).Should().ContainSingle();
+    }
+
+    [Test]
     public async Task A_value_of_the_wrong_type_is_reported_without_running_the_rules()
     {
         var status = await StatusOf(() => CreateAsync("typed", """{"minReplicas":"many"}"""));

@@ -235,6 +235,14 @@ public class DeploymentConfigTests
         return server.Authentication.AddServiceAccount(ns, name, nodeName);
     }
 
+    private static async Task InstallCrdsAsync(IKubernetes client)
+    {
+        foreach (var crd in new ManifestGenerator(OperatorAssemblies.All).CustomResourceDefinitions())
+        {
+            await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd);
+        }
+    }
+
     /// <summary>Runs a scenario; when it fails after RBAC refused the component something, the failure names the refusals.</summary>
     private static async Task RefusalsReportedAsync(LocalClusterServer server, string user, Func<Task> scenario)
     {
@@ -353,10 +361,7 @@ public class DeploymentConfigTests
     {
         await using var server = await LocalClusterServer.StartAsync();
         using var client = server.CreateClient();
-        foreach (var crd in new ManifestGenerator(OperatorAssemblies.All).CustomResourceDefinitions())
-        {
-            await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd);
-        }
+        await InstallCrdsAsync(client);
         var token = await InstallRbacAsync(server, client, "node", NodeNamespace, nodeName: "node-a");
         var state = Directory.CreateTempSubdirectory("rbac-node-");
         var kubeconfig = server.WriteKubeconfig(Path.Combine(state.FullName, "kubeconfig"), token: token);
@@ -446,10 +451,7 @@ public class DeploymentConfigTests
     {
         await using var server = await LocalClusterServer.StartAsync();
         using var admin = server.CreateClient();
-        foreach (var crd in new ManifestGenerator(OperatorAssemblies.All).CustomResourceDefinitions())
-        {
-            await admin.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd);
-        }
+        await InstallCrdsAsync(admin);
         var tokenA = await InstallRbacAsync(server, admin, "node", NodeNamespace, nodeName: "node-a");
         var tokenB = server.Authentication.AddServiceAccount(NodeNamespace, "ipvs-operator-node", "node-b");
         var unbound = server.Authentication.AddServiceAccount(NodeNamespace, "ipvs-operator-node");
