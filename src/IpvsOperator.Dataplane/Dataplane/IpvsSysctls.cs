@@ -56,14 +56,5 @@ public sealed class IpvsSysctls(ISysctl sysctl, ILogger logger)
         return writes;
     }
 
-    private int Set(string key)
-    {
-        if (sysctl.Read(key) == "1")
-        {
-            return 0;
-        }
-        sysctl.Write(key, "1");
-        logger.LogInformation("set {Setting}=1", key.Replace('/', '.'));
-        return 1;
-    }
+    private int Set(string key) => SysctlSwitch.TurnOn(sysctl, key, logger);
 }
