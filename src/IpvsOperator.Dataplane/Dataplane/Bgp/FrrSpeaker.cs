@@ -30,14 +30,15 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
 
     public bool Apply(string configuration)
     {
-        if (configuration == applied && RunningConfiguration() == runningAfterApply)
+        // Read once: it decides between nothing to do, an increment, a first apply and a reload.
+        var running = RunningConfiguration();
+        if (configuration == applied && running == runningAfterApply)
         {
             return false;
         }
         // The old and the new: FRR may quote either in what it prints about this apply.
         passwords = [.. FrrOutput.PasswordsIn(applied), .. FrrOutput.PasswordsIn(configuration)];
         WriteConfigurationFile(configuration);
-        var running = RunningConfiguration();
         if (applied is not null && Increment(applied, configuration) is { } increment && running == runningAfterApply && TryIncrement(increment))
         {
             Finish(configuration);
