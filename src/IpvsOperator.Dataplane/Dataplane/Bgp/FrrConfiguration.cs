@@ -108,10 +108,7 @@ public static class FrrConfiguration
                 {
                     Line($"  neighbor {peer.Address} activate");
                     Line($"  neighbor {peer.Address} route-map {ImportMap} in");
-                    if (withdrawn)
-                    {
-                        Line($"  neighbor {peer.Address} route-map {WithdrawMap} out");
-                    }
+                    Line($"  neighbor {peer.Address} route-map {(withdrawn ? WithdrawMap : HonouredCommunities.ExportMap)} out");
                 }
                 Line(" exit-address-family");
             }
@@ -161,13 +158,16 @@ public static class FrrConfiguration
         {
             var first = prefixes.First(a => a.Attributes == attributeSets[i]);
             line($"route-map {AttributeMap(i)} permit 10");
-            if (first.Communities.Count > 0)
+            var communities = first.Communities.Where(c => HonouredCommunities.Of(c) is null).ToList();
+            if (communities.Count > 0)
             {
-                line($" set community {string.Join(' ', first.Communities)} additive");
+                line($" set community {string.Join(' ', communities)} additive");
             }
-            if (first.LargeCommunities.Count > 0)
+            var marks = first.Communities.Select(HonouredCommunities.Of).OfType<HonouredCommunities.Honoured>().Distinct().Select(h => h.Mark);
+            var large = first.LargeCommunities.Concat(marks).ToList();
+            if (large.Count > 0)
             {
-                line($" set large-community {string.Join(' ', first.LargeCommunities)} additive");
+                line($" set large-community {string.Join(' ', large)} additive");
             }
             if (first.LocalPreference is { } preference)
             {
@@ -176,6 +176,7 @@ public static class FrrConfiguration
             line("exit");
             line("!");
         }
+        HonouredCommunities.RenderPolicy(line);
         line($"route-map {ImportMap} deny 10");
         line("exit");
         line("!");

@@ -165,7 +165,9 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
         var now = Place(after.Split('\n'));
         var had = old.Select(l => l.Key).ToHashSet(StringComparer.Ordinal);
         var has = now.Select(l => l.Key).ToHashSet(StringComparer.Ordinal);
-        var removed = old.Where(l => !has.Contains(l.Key)).ToList();
+        // A session's outbound map named anew replaces the old one in FRR: no removal to make.
+        var outMapsNamed = now.Where(l => !had.Contains(l.Key)).Select(l => OutboundMapOf(l.Line, l.Blocks)).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        var removed = old.Where(l => !has.Contains(l.Key) && !(OutboundMapOf(l.Line, l.Blocks) is { } map && outMapsNamed.Contains(map))).ToList();
         if (removed.Any(l => !IsNetwork(l.Line)))
         {
             return null;
@@ -220,6 +222,13 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
             }
         }
         return placed;
+    }
+
+    /// <summary>For <c>neighbor A route-map M out</c>, the session and block it sets the outbound map of; null for any other line.</summary>
+    private static string? OutboundMapOf(string line, IReadOnlyList<string> blocks)
+    {
+        var words = line.Trim().Split(' ');
+        return words is ["neighbor", var peer, "route-map", _, "out"] ? string.Join('\n', blocks.Append($"neighbor {peer} route-map out")) : null;
     }
 
     private static bool IsNetwork(string line) => line.TrimStart().StartsWith("network ", StringComparison.Ordinal);

@@ -17,7 +17,7 @@ public class FrrConfigurationTests
     private static readonly BgpPeering Router = new(Ip("10.0.0.254"), PeerAsn: 64500, LocalAsn: 64512, Password: "s3cr3t!", Bfd: new BfdSettings());
 
     [Test]
-    public void A_peer_and_two_VIPs_become_one_session_and_two_networks_the_attributes_hung_on_a_route_map_of_the_network()
+    public void A_peer_and_two_VIPs_become_one_session_and_two_networks_the_attributes_hung_on_a_route_map_of_the_network_the_honoured_communities_marked()
     {
         var text = FrrConfiguration.Render(RouterId, [Router],
             [new BgpAnnouncement(Ip("198.51.100.2"), ["64500:100", "no-export"], [], 200), new BgpAnnouncement(Ip("198.51.100.1"))]);
@@ -44,12 +44,42 @@ public class FrrConfigurationTests
               network 198.51.100.2/32 route-map ipvs-attributes-1
               neighbor 10.0.0.254 activate
               neighbor 10.0.0.254 route-map ipvs-import in
+              neighbor 10.0.0.254 route-map ipvs-export out
              exit-address-family
             exit
             !
             route-map ipvs-attributes-1 permit 10
-             set community 64500:100 no-export additive
+             set community 64500:100 additive
+             set large-community 4294967295:65535:65281 additive
              set local-preference 200
+            exit
+            !
+            bgp large-community-list standard ipvs-no-export seq 5 permit 4294967295:65535:65281
+            bgp large-community-list standard ipvs-no-advertise seq 5 permit 4294967295:65535:65282
+            bgp large-community-list standard ipvs-local-as seq 5 permit 4294967295:65535:65283
+            !
+            route-map ipvs-export permit 10
+             match large-community ipvs-no-export
+             on-match next
+             set community no-export additive
+             set large-comm-list ipvs-no-export delete
+            exit
+            !
+            route-map ipvs-export permit 20
+             match large-community ipvs-no-advertise
+             on-match next
+             set community no-advertise additive
+             set large-comm-list ipvs-no-advertise delete
+            exit
+            !
+            route-map ipvs-export permit 30
+             match large-community ipvs-local-as
+             on-match next
+             set community local-AS additive
+             set large-comm-list ipvs-local-as delete
+            exit
+            !
+            route-map ipvs-export permit 100
             exit
             !
             route-map ipvs-import deny 10

@@ -90,6 +90,44 @@ public class FrrSpeakerContractTests : BgpSpeakerContract
         Speaker.ReadSessions().Should().OnlyContain(s => s.IsEstablished, "withdrawing routes keeps the sessions");
     }
 
+    /// <summary>
+    /// MetalLB users put <c>no-export</c> (or <c>no-advertise</c>, <c>local-AS</c>) on a pool so that
+    /// their router keeps the VIP to itself: the router must receive the route with the community.
+    /// Attached where the route originates, FRR honours the community itself and sends the eBGP
+    /// router nothing (the router here is AS 64500, the node 64512).
+    /// </summary>
+    [Test]
+    public async Task Well_known_communities_reach_an_eBGP_router_instead_of_stopping_the_route_at_the_node()
+    {
+        BgpAnnouncement Tagged(string address, params string[] communities) => new(IPAddressValue.Parse(address), communities, [], null);
+        var vips = new[]
+        {
+            Tagged("198.51.100.31", "no-export", "64500:9"),
+            Tagged("198.51.100.32", "65535:65282"),
+            Tagged("198.51.100.33", "local-AS"),
+            Tagged("198.51.100.34", "no-export", "no-advertise", "local-AS"),
+        };
+        var text = FrrConfiguration.Render(RouterId, [Peering(Router)], vips);
+
+        Speaker.Apply(text);
+
+        await EstablishedAsync(Router, 4);
+        var routes = string.Empty;
+        await Eventually.TrueAsync(async () => (routes = await lab.RouterRoutesAsync()).Contains("198.51.100.31 via", StringComparison.Ordinal) && routes.Contains("198.51.100.32 via", StringComparison.Ordinal)
+                && routes.Contains("198.51.100.33 via", StringComparison.Ordinal) && routes.Contains("198.51.100.34 via", StringComparison.Ordinal),
+            () => $"the eBGP router receives every VIP; it has {routes}");
+        (await lab.BirdAsync("show", "route", "198.51.100.31/32", "all")).Should().Contain("BGP.community: (64500,9) (65535,65281)")
+            .And.NotContain("BGP.large_community", "the node's own marks are taken off before the route leaves");
+        (await lab.BirdAsync("show", "route", "198.51.100.32/32", "all")).Should().Contain("BGP.community: (65535,65282)");
+        (await lab.BirdAsync("show", "route", "198.51.100.33/32", "all")).Should().Contain("BGP.community: (65535,65283)");
+        (await lab.BirdAsync("show", "route", "198.51.100.34/32", "all")).Should().Contain("BGP.community: (65535,65281) (65535,65282) (65535,65283)");
+
+        await LeftAsFrrReloadWouldAsync(text, "with well-known communities");
+        Speaker.Apply(FrrConfiguration.Render(RouterId, [Peering(Router)], vips, withdrawn: true));
+        await Eventually.TrueAsync(async () => !(routes = await lab.RouterRoutesAsync()).Contains("198.51.100.3", StringComparison.Ordinal),
+            () => $"withdrawn; the router still has {routes}");
+    }
+
     [Test]
     public async Task VIPs_coming_and_going_and_the_withdrawal_before_a_stop_go_to_FRR_without_frr_reload()
     {
