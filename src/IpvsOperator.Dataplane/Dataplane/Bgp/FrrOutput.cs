@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using IpvsOperator.Addressing;
 
 namespace IpvsOperator.Dataplane.Bgp;
 
@@ -15,7 +16,7 @@ internal static partial class FrrOutput
     [GeneratedRegex(@"(?<keyword>password\s+)\S+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex PasswordWord();
 
-    [GeneratedRegex(@"^\s*neighbor\s+\S+\s+password\s+(?<password>\S+)\s*$", RegexOptions.Multiline | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^\s*neighbor\s+(?<peer>\S+)\s+password\s+(?<password>\S+)\s*$", RegexOptions.Multiline | RegexOptions.CultureInvariant)]
     private static partial Regex PasswordLine();
 
     public static string Redact(string text, IEnumerable<string> passwords)
@@ -32,4 +33,11 @@ internal static partial class FrrOutput
     /// <summary>The passwords of a configuration's <c>neighbor X password Y</c> lines.</summary>
     public static IEnumerable<string> PasswordsIn(string? configuration) =>
         configuration is null ? [] : PasswordLine().Matches(configuration).Select(m => m.Groups["password"].Value);
+
+    /// <summary>The peers a configuration gives a password.</summary>
+    public static IReadOnlySet<IPAddressValue> PeersWithPassword(string? configuration) =>
+        configuration is null
+            ? new HashSet<IPAddressValue>()
+            : PasswordLine().Matches(configuration).Select(m => IPAddressValue.TryParse(m.Groups["peer"].Value, out var peer) ? peer : (IPAddressValue?)null)
+                .OfType<IPAddressValue>().ToHashSet();
 }

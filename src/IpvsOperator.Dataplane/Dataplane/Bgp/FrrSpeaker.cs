@@ -20,6 +20,7 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
 
     private readonly TimeSpan runTimeout = timeout ?? DefaultTimeout;
     private readonly SessionDownReasons reasons = new();
+    private readonly TcpMd5Evidence md5 = new();
     private readonly Dictionary<IPAddressValue, (long NotificationsSent, uint? PeerAs)> refusedOpens = [];
     private readonly Lock readGate = new();
     private string? applied;
@@ -115,6 +116,7 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
         foreach (var peer in PeersChanged(applied, configuration))
         {
             reasons.Forget(peer);
+            md5.Forget(peer);
         }
         applied = configuration;
         runningAfterApply = RunningConfiguration();
@@ -289,7 +291,8 @@ public sealed class FrrSpeaker(FrrPaths paths, ILogger logger, TimeSpan? timeout
             {
                 refusedOpens.Remove(gone);
             }
-            return reasons.Explain([.. neighbors.Select(n => (n.Session, WithRefusedOpen(n)))]);
+            var explained = reasons.Explain([.. neighbors.Select(n => (n.Session, WithRefusedOpen(n)))]);
+            return md5.Explain(explained, FrrOutput.PeersWithPassword(applied), TcpMd5Counters.Read(paths.Netstat));
         }
     }
 

@@ -21,7 +21,16 @@ public sealed class FrrInstance
     public string PathSpace { get; }
     public string Directory { get; }
     public string Sockets => Path.Combine(Directory, "run");
-    public FrrPaths Paths => new(Sockets, Path.Combine(Directory, "etc", "frr.conf"), "/usr/bin", "/usr/lib/frr/frr-reload.py");
+    public FrrPaths Paths => new(Sockets, Path.Combine(Directory, "etc", "frr.conf"), "/usr/bin", "/usr/lib/frr/frr-reload.py", NamespaceNetstat());
+
+    /// <summary>The TCP counters of the namespace FRR runs in, read through zebra's process (the test runs in another namespace).</summary>
+    private string NamespaceNetstat()
+    {
+        var pidFile = Path.Combine(Sockets, "zebra.pid");
+        return File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture, out var pid)
+            ? $"/proc/{pid}/net/netstat"
+            : "/proc/net/netstat";
+    }
 
     public static async Task<FrrInstance> StartAsync(string netns, string pathspace, string directory)
     {
