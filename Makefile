@@ -14,7 +14,7 @@ export DOTNET_NOLOGO=1
 
 VM_DIR      ?= $(CURDIR)/.vm
 
-.PHONY: run build test test-kernel generate bench bench-kernel bench-node docker-build publish aot-floor node-aot docs clean
+.PHONY: run build test test-kernel generate bench bench-kernel bench-node docker-build publish aot-floor node-aot docs clean kubectl-plugin
 
 ## The operator with no cluster: LocalCluster, the controller, its webhooks, a node agent and the samples. Ctrl-C stops.
 ## Flags go in ARGS: make run ARGS='--dataplane kernel'   (ipvs-operator help local lists them)
@@ -30,6 +30,16 @@ run:
 
 build:
 	$(DOTNET) build $(SOLUTION)
+
+## `kubectl ipvs status|why svc/NAME` and `kubectl ipvs pools`: builds the operator and puts a `kubectl-ipvs`
+## that runs its `inspect` verb into PLUGIN_DIR (on your PATH; kubectl finds plugins there).
+PLUGIN_DIR ?= $(HOME)/.local/bin
+kubectl-plugin:
+	$(DOTNET) build $(OPERATOR) --nologo -v minimal
+	mkdir -p $(PLUGIN_DIR)
+	printf '#!/bin/sh\nexec %s %s inspect "$$@"\n' '$(shell command -v $(DOTNET))' '$(CURDIR)/$(dir $(OPERATOR))bin/Debug/net10.0/ipvs-operator.dll' > $(PLUGIN_DIR)/kubectl-ipvs
+	chmod 755 $(PLUGIN_DIR)/kubectl-ipvs
+	@echo "installed $(PLUGIN_DIR)/kubectl-ipvs; try: kubectl ipvs pools"
 
 ## Host tests: everything but the category Kernel, which needs the IPVS kernel VM (make test-kernel).
 ## First installs what the tests run (nftables, busybox, FRR, BIRD, promtool, Graphviz: tools/provision.sh)

@@ -14,6 +14,7 @@ public static class CommandLine
             NodeCommand.Create(),
             LocalCommand.Create(),
             MigrateCommand.Create(),
+            InspectCommand.Create(),
         };
         root.Subcommands.Add(HelpCommand.Create(root));
         return root;

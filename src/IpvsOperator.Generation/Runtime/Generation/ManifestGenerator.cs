@@ -85,6 +85,24 @@ public sealed class ManifestGenerator(IReadOnlyList<Assembly> assemblies, string
             }
             files[$"{folder}/kustomization.yaml"] = Kustomization(componentFiles);
         }
+        // Reading our kinds is part of the `view` role (and so of `edit` and `admin`): what `kubectl ipvs` needs.
+        var plurals = CustomResourceDefinitions().Select(c => (c.Spec.Group, c.Spec.Names.Plural)).ToList();
+        if (plurals.Count > 0)
+        {
+            files["rbac/viewer/cluster_role.yaml"] = Yaml(new V1ClusterRole
+            {
+                ApiVersion = "rbac.authorization.k8s.io/v1",
+                Kind = "ClusterRole",
+                Metadata = new V1ObjectMeta { Name = $"{rolePrefix}-viewer", Labels = new Dictionary<string, string> { ["rbac.authorization.k8s.io/aggregate-to-view"] = "true" } },
+                Rules = [.. plurals.GroupBy(p => p.Group).Select(g => new V1PolicyRule
+                {
+                    ApiGroups = [g.Key],
+                    Resources = [.. g.Select(p => p.Plural).Order(StringComparer.Ordinal)],
+                    Verbs = ["get", "list", "watch"],
+                })],
+            });
+            files["rbac/viewer/kustomization.yaml"] = Kustomization(["cluster_role.yaml"]);
+        }
         foreach (var (component, (policy, binding)) in WritePolicyGenerator.Generate(types, rolePrefix))
         {
             // A folder of its own: it needs Kubernetes 1.32, so an older cluster leaves it out of its kustomization.

@@ -1,0 +1,34 @@
+using IpvsOperator.Entities;
+using k8s.Models;
+
+namespace IpvsOperator.Inspection;
+
+/// <summary>A Service's addresses as the views need them: from its status, with the claim and the nodes serving each.</summary>
+internal static class ServiceAddresses
+{
+    public static IReadOnlyList<string> Of(V1Service service) =>
+        [.. (service.Status?.LoadBalancer?.Ingress ?? []).Select(i => i.Ip).OfType<string>().Distinct(StringComparer.Ordinal)];
+
+    /// <summary>The claim of <paramref name="address"/>: named after the address (a colon of IPv6 as a dash), or holding it.</summary>
+    public static V1Alpha1IPAllocation? ClaimOf(ClusterView view, string address) =>
+        view.Allocations.FirstOrDefault(a => string.Equals(a.Spec?.Address, address, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Whether the claim names this Service as its holder or among those sharing it.</summary>
+    public static bool Holds(V1Alpha1IPAllocation claim, V1Service service) =>
+        new[] { claim.Spec.ServiceRef }.Concat(claim.Spec.SharedWith ?? []).Any(r => r.Uid == service.Metadata?.Uid
+            || (r.Namespace == service.Metadata?.NamespaceProperty && r.Name == service.Metadata?.Name));
+
+    /// <summary>The IPVSNodes that bind <paramref name="address"/>, with how each announces it (null: bound, not announced).</summary>
+    public static IReadOnlyList<(V1Alpha1IPVSNode Node, string? Announced)> ServedBy(ClusterView view, string address) =>
+        [.. view.Nodes
+            .Select(n => (Node: n, Vip: n.Status?.Vips?.FirstOrDefault(v => string.Equals(v.Address, address, StringComparison.OrdinalIgnoreCase))))
+            .Where(n => n.Vip is not null)
+            .Select(n => (n.Node, n.Vip!.Announced))
+            .OrderBy(n => n.Node.Metadata?.Name, StringComparer.Ordinal)];
+
+    /// <summary>Whether the Service is of a class this operator serves (unset: only if the controller runs as the default class).</summary>
+    public static string ClassOf(V1Service service) => service.Spec?.LoadBalancerClass ?? "(none: served only where the controller runs with --default-class)";
+
+    public static V1Condition? Condition(V1Service service, string type) =>
+        service.Status?.Conditions?.FirstOrDefault(c => c.Type == type);
+}

@@ -1,0 +1,78 @@
+using IpvsOperator.Entities;
+using k8s.Models;
+
+namespace IpvsOperator.Inspection;
+
+/// <summary>
+/// <c>kubectl ipvs why svc/NAME</c>: one paragraph on why a Service is <c>&lt;pending&gt;</c>, or why
+/// no node serves its VIP, from what the controller and the agents published: the Service's type and
+/// class, the controller's last <c>AllocationFailed</c> Event, the claims, the IPVSNodes and the
+/// <c>Announced</c> condition.
+/// </summary>
+internal static class ServiceExplanation
+{
+    public static string Explain(V1Service service, ClusterView view)
+    {
+        var name = $"{service.Metadata?.NamespaceProperty}/{service.Metadata?.Name}";
+        if (service.Spec?.Type != "LoadBalancer")
+        {
+            return $"Service {name} is of type {service.Spec?.Type ?? "ClusterIP"}: only a Service of type LoadBalancer gets an address from a pool.";
+        }
+        if (service.Spec.LoadBalancerClass is { } other && other != WellKnown.LoadBalancerClass)
+        {
+            return $"Service {name} asks for loadBalancerClass {other}: another load balancer serves it, not this operator (ours is {WellKnown.LoadBalancerClass}).";
+        }
+        var addresses = ServiceAddresses.Of(service);
+        if (addresses.Count == 0)
+        {
+            return Pending(name, service, view);
+        }
+        var unserved = addresses.Where(a => !ServiceAddresses.ServedBy(view, a).Any(s => s.Announced is not null)).ToList();
+        if (unserved.Count == 0)
+        {
+            var by = addresses.Select(a => $"{a} by {string.Join(", ", ServiceAddresses.ServedBy(view, a).Where(s => s.Announced is not null).Select(s => $"{s.Node.Metadata?.Name} ({s.Announced})"))}");
+            return $"Service {name} is served: {string.Join("; ", by)}. If clients still get no answer, check its endpoints (`kubectl ipvs status`), the EndpointsHealthy condition and the router or LAN between the clients and those nodes.";
+        }
+        return Unserved(name, service, view, unserved);
+    }
+
+    private static string Pending(string name, V1Service service, ClusterView view)
+    {
+        var failure = view.Events.LastOrDefault(e => e.Reason == WellKnown.Events.AllocationFailed);
+        var readyPools = view.Pools.Count(p => p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true);
+        var classNote = service.Spec?.LoadBalancerClass is null
+            ? " It names no loadBalancerClass, so this operator serves it only if its controller runs with --default-class (the default) and no other load balancer took it."
+            : string.Empty;
+        return failure is not null
+            ? $"Service {name} has no address: the controller said \"{failure.Message}\" ({failure.Type} {failure.Reason}, {failure.Count ?? 1} time(s)). {view.Pools.Count} pool(s) exist, {readyPools} ready.{classNote}"
+            : $"Service {name} has no address and the controller has said nothing of it: is the controller running (`kubectl -n {WellKnown.OperatorNamespace} get pods`)? {view.Pools.Count} pool(s) exist, {readyPools} ready.{classNote}";
+    }
+
+    private static string Unserved(string name, V1Service service, ClusterView view, IReadOnlyList<string> unserved)
+    {
+        var reasons = new List<string>();
+        foreach (var address in unserved)
+        {
+            var bound = ServiceAddresses.ServedBy(view, address);
+            var claim = ServiceAddresses.ClaimOf(view, address);
+            if (claim is null)
+            {
+                reasons.Add($"{address} has no claim (IPAllocation), so no node agent serves it: the address was not given by this operator, or was released");
+            }
+            else if (bound.Count == 0)
+            {
+                var ready = view.Nodes.Count(n => n.Status?.Ready == true);
+                reasons.Add($"{address} (pool {claim.Spec.Pool}) is bound by no node: {view.Nodes.Count} node agent(s) publish an IPVSNode, {ready} ready");
+            }
+            else
+            {
+                var problems = bound.Select(b => b.Node.Status?.AnnouncementProblem ?? b.Node.Status?.Bgp?.Problem).OfType<string>().Distinct().ToList();
+                reasons.Add($"{address} is bound by {string.Join(", ", bound.Select(b => b.Node.Metadata?.Name))} but announced by none"
+                    + (problems.Count > 0 ? $" ({string.Join("; ", problems)})" : string.Empty));
+            }
+        }
+        var announced = ServiceAddresses.Condition(service, WellKnown.Conditions.Announced);
+        var condition = announced is null ? string.Empty : $" Its {WellKnown.Conditions.Announced} condition: {announced.Status} ({announced.Reason}) {announced.Message}";
+        return $"Service {name} has its address but no node serves it: {string.Join("; ", reasons)}.{condition}";
+    }
+}
