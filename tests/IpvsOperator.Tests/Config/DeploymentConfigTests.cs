@@ -41,6 +41,17 @@ public class DeploymentConfigTests
     private static T Single<T>(string name, string ns)
         where T : IKubernetesObject<V1ObjectMeta> => rendered.OfType<T>().Single(o => o.Metadata.Name == name && o.Metadata.NamespaceProperty == ns);
 
+    /// <summary>kubectl ipvs works with the view role: our kinds join it, for reading only.</summary>
+    [Test]
+    public void The_view_role_gains_reading_our_kinds_and_nothing_else()
+    {
+        var viewer = rendered.OfType<V1ClusterRole>().Single(r => r.Metadata.Name == "ipvs-operator-viewer");
+        viewer.Metadata.Labels.Should().Contain("rbac.authorization.k8s.io/aggregate-to-view", "true");
+        viewer.Rules.SelectMany(r => r.Verbs).Distinct().Should().BeEquivalentTo("get", "list", "watch");
+        viewer.Rules.SelectMany(r => r.Resources).Should().BeEquivalentTo("ippools", "ipallocations", "ipvsnodes", "bgppeers");
+        viewer.Rules.SelectMany(r => r.ApiGroups).Distinct().Should().Equal("ipvsoperator.io");
+    }
+
     [Test]
     public void Config_default_renders_the_controller_and_the_node_agents_each_in_a_namespace_of_its_own()
     {
@@ -48,7 +59,7 @@ public class DeploymentConfigTests
             "Namespace//ipvs-operator-system", "Namespace//ipvs-operator-node",
             "CustomResourceDefinition//ippools.ipvsoperator.io", "CustomResourceDefinition//ipallocations.ipvsoperator.io", "CustomResourceDefinition//ipvsnodes.ipvsoperator.io",
             "CustomResourceDefinition//bgppeers.ipvsoperator.io",
-            "ClusterRole//ipvs-operator-controller", "ClusterRole//ipvs-operator-node",
+            "ClusterRole//ipvs-operator-controller", "ClusterRole//ipvs-operator-node", "ClusterRole//ipvs-operator-viewer",
             "ClusterRoleBinding//ipvs-operator-controller", "ClusterRoleBinding//ipvs-operator-node",
             "ValidatingWebhookConfiguration//ipvs-operator-validating-webhook",
             "ValidatingAdmissionPolicy//ipvs-operator-node-writes", "ValidatingAdmissionPolicyBinding//ipvs-operator-node-writes",
