@@ -84,6 +84,11 @@ internal sealed class ServiceController(
                 ControllerMetrics.Allocations.Inc();
                 var described = string.Join(", ", result.Addresses.Select(a => $"{a.Address} from IPPool {a.Pool}"));
                 await events.RecordAsync(service, EventType.Normal, WellKnown.Events.IPAllocated, $"Assigned {described}", cancellationToken);
+                // Said with each assignment, not each reconcile: a MetalLB annotation is no fault, and every reconcile would bump the Event.
+                foreach (var advice in MetalLBAnnotations.Advice(service.Metadata.Annotations))
+                {
+                    await events.RecordAsync(service, EventType.Normal, WellKnown.Events.MetalLBAnnotation, advice, cancellationToken);
+                }
             }
             return ReconcileResult.Done;
         }
