@@ -174,6 +174,8 @@ public static class MigrateCommand
                 Data = new Dictionary<string, byte[]> { ["password"] = password! },
             });
             result.Sources[$"Secret/{name}"] = peer.Where;
+            // Done here, so the translation's action to copy it would mislead.
+            result.Findings.RemoveAll(f => f.Kind == FindingKind.Action && f.Where == peer.Where && f.Field == "spec.passwordSecret");
             result.Findings.Add(new Finding(FindingKind.Note, peer.Where, "spec.passwordSecret", $"Secret {ns}/{name} is copied to {WellKnown.NodeNamespace}/{name} (key 'password'), where the node agents read it"));
         }
     }

@@ -55,7 +55,8 @@ public class MetalLBClusterMigrationTests : ControllerFixture
 
         first.ExitCode.Should().Be(0, first.Report);
         first.Output.Should().Contain("created IPPool read-prod").And.Contain("created BGPPeer read-tor").And.Contain($"created Secret {WellKnown.NodeNamespace}/tor-password");
-        first.Report.Should().Contain($"cluster (BGPPeer {metallb}/read-tor)").And.NotContain("s3cret-pass");
+        first.Report.Should().Contain($"note: cluster (BGPPeer {metallb}/read-tor): spec.passwordSecret: Secret {metallb}/tor-password is copied to {WellKnown.NodeNamespace}/tor-password")
+            .And.NotContain("action:", "the Secret is copied, so there is nothing left to do").And.NotContain("s3cret-pass");
         var pool = (await Pools.GetAsync(null, "read-prod"))!;
         pool.Spec.Addresses.Should().Equal("198.51.100.0/28");
         pool.Spec.Announce!.Bgp!.LocalPreference.Should().Be(120);
