@@ -62,6 +62,21 @@ public static class WellKnown
 
         /// <summary>The prefix of the annotations above.</summary>
         public const string Prefix = Group + "/";
+
+        /// <summary>
+        /// MetalLB's Service annotations, which the controller reads where ours is absent (a
+        /// compatibility layer, so that Services need no edit to move over): the metallb.io/
+        /// spelling MetalLB reads first, then its older metallb.universe.tf/ one.
+        /// </summary>
+        public static class MetalLB
+        {
+            public const string LoadBalancerIPs = "metallb.io/loadBalancerIPs";
+            public const string AddressPool = "metallb.io/address-pool";
+            public const string AllowSharedIP = "metallb.io/allow-shared-ip";
+            public const string DeprecatedLoadBalancerIPs = "metallb.universe.tf/loadBalancerIPs";
+            public const string DeprecatedAddressPool = "metallb.universe.tf/address-pool";
+            public const string DeprecatedAllowSharedIP = "metallb.universe.tf/allow-shared-ip";
+        }
     }
 
     public static class Finalizers
@@ -76,6 +91,9 @@ public static class WellKnown
         public const string AllocationFailed = "AllocationFailed";
         public const string IPReleased = "IPReleased";
         public const string PoolExhausted = "PoolExhausted";
+
+        /// <summary>A Service uses a MetalLB annotation: the Event names ours.</summary>
+        public const string MetalLBAnnotation = "MetalLBAnnotation";
 
         /// <summary>A node took over the announcement of a Service's address.</summary>
         public const string Announced = "Announced";

@@ -9,9 +9,10 @@ namespace IpvsOperator.AllocationReaders;
 
 /// <summary>
 /// Reads what a Service asks of the allocator from its spec and annotations. Pure: no I/O.
-/// A garbled annotation is an error that names the value and what would be valid.
+/// A garbled annotation is an error that names the value and what would be valid. MetalLB's
+/// annotations stand in for ours where ours are absent (<see cref="MetalLBAnnotations"/>).
 /// </summary>
-internal static class ServiceRequestReader
+public static class ServiceRequestReader
 {
     /// <summary>Whether this operator serves the Service: type LoadBalancer with our class (or none, when we are the default).</summary>
     public static bool IsOurs(V1Service service, bool defaultClass) =>
@@ -38,23 +39,24 @@ internal static class ServiceRequestReader
         }
 
         var requested = new List<IPAddressValue>();
-        if (annotations.TryGetValue(WellKnown.Annotations.LoadBalancerIPs, out var list))
+        if (MetalLBAnnotations.Read(annotations, WellKnown.Annotations.LoadBalancerIPs) is { } ipsAnnotation)
         {
+            var (ipsKey, list) = ipsAnnotation;
             foreach (var text in list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
                 if (!IPAddressValue.TryParse(text, out var address))
                 {
-                    return (null, $"annotation {WellKnown.Annotations.LoadBalancerIPs}: '{QuotedValue.Of(text)}' is not an IP address; expected a comma-separated list with at most one IPv4 and one IPv6 address, e.g. 192.0.2.10,2001:db8::10");
+                    return (null, $"annotation {ipsKey}: '{QuotedValue.Of(text)}' is not an IP address; expected a comma-separated list with at most one IPv4 and one IPv6 address, e.g. 192.0.2.10,2001:db8::10");
                 }
                 requested.Add(address);
             }
             if (requested.Count == 0)
             {
-                return (null, $"annotation {WellKnown.Annotations.LoadBalancerIPs} is empty; remove it or list addresses, e.g. 192.0.2.10");
+                return (null, $"annotation {ipsKey} is empty; remove it or list addresses, e.g. 192.0.2.10");
             }
             if (requested.GroupBy(a => a.Family).FirstOrDefault(g => g.Count() > 1) is { } twice)
             {
-                return (null, $"annotation {WellKnown.Annotations.LoadBalancerIPs}: '{QuotedValue.Of(list)}' names more than one {twice.Key} address ({QuotedValue.Of(string.Join(", ", twice))}); give at most one IPv4 and one IPv6 address");
+                return (null, $"annotation {ipsKey}: '{QuotedValue.Of(list)}' names more than one {twice.Key} address ({QuotedValue.Of(string.Join(", ", twice))}); give at most one IPv4 and one IPv6 address");
             }
         }
         else if (!string.IsNullOrWhiteSpace(spec.LoadBalancerIP))
@@ -67,15 +69,17 @@ internal static class ServiceRequestReader
             requested.Add(address);
         }
 
-        var pool = annotations.TryGetValue(WellKnown.Annotations.AddressPool, out var poolName) ? poolName.Trim() : null;
+        var poolAnnotation = MetalLBAnnotations.Read(annotations, WellKnown.Annotations.AddressPool);
+        var pool = poolAnnotation?.Value.Trim();
         if (pool is { Length: 0 })
         {
-            return (null, $"annotation {WellKnown.Annotations.AddressPool} is empty; name an IPPool or remove the annotation");
+            return (null, $"annotation {poolAnnotation!.Value.Key} is empty; name an IPPool or remove the annotation");
         }
-        var sharingKey = annotations.TryGetValue(WellKnown.Annotations.AllowSharedIP, out var key) ? key.Trim() : null;
+        var sharingAnnotation = MetalLBAnnotations.Read(annotations, WellKnown.Annotations.AllowSharedIP);
+        var sharingKey = sharingAnnotation?.Value.Trim();
         if (sharingKey is { Length: 0 })
         {
-            return (null, $"annotation {WellKnown.Annotations.AllowSharedIP} is empty; give a sharing key (any string) or remove the annotation");
+            return (null, $"annotation {sharingAnnotation!.Value.Key} is empty; give a sharing key (any string) or remove the annotation");
         }
 
         var sharingNamespaces = new HashSet<string>(StringComparer.Ordinal);

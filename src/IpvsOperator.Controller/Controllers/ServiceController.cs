@@ -84,6 +84,11 @@ internal sealed class ServiceController(
                 ControllerMetrics.Allocations.Inc();
                 var described = string.Join(", ", result.Addresses.Select(a => $"{a.Address} from IPPool {a.Pool}"));
                 await events.RecordAsync(service, EventType.Normal, WellKnown.Events.IPAllocated, $"Assigned {described}", cancellationToken);
+                // Said with each assignment, not each reconcile: a MetalLB annotation is no fault, and every reconcile would bump the Event.
+                foreach (var advice in MetalLBAnnotations.Advice(service.Metadata.Annotations))
+                {
+                    await events.RecordAsync(service, EventType.Normal, WellKnown.Events.MetalLBAnnotation, advice, cancellationToken);
+                }
             }
             return ReconcileResult.Done;
         }
@@ -330,9 +335,18 @@ internal sealed class ServiceController(
     /// <summary>
     /// A Service that stopped being ours (type, class): give its addresses back and take off what we
     /// put on it. Status is cleared only of addresses we wrote, as another implementation may own it now.
+    /// A Service we never served (no finalizer of ours, which comes before any claim we make) is left
+    /// alone, claims and all: they were made ahead of us (migrate metallb --apply) so that we adopt its
+    /// address once it is ours, while another implementation still serves it.
     /// </summary>
     private async Task StopServingAsync(V1Service service, CancellationToken cancellationToken)
     {
+        var hasFinalizer = service.Metadata.Finalizers?.Contains(WellKnown.Finalizers.ReleaseAddress) == true;
+        var hasAnnotation = service.Metadata.Annotations?.ContainsKey(WellKnown.Annotations.AllocatedFromPool) == true;
+        if (!hasFinalizer && !hasAnnotation)
+        {
+            return;
+        }
         var claims = term.ClaimsOf(service);
         foreach (var claim in claims)
         {
@@ -354,8 +368,6 @@ internal sealed class ServiceController(
             resourceVersion = (await services.PatchAsync(service.Metadata.NamespaceProperty, service.Metadata.Name, """{"status":{"loadBalancer":{"ingress":null}}}""", PatchKind.Merge, status: true, cancellationToken))
                 .Metadata.ResourceVersion;
         }
-        var hasFinalizer = service.Metadata.Finalizers?.Contains(WellKnown.Finalizers.ReleaseAddress) == true;
-        var hasAnnotation = service.Metadata.Annotations?.ContainsKey(WellKnown.Annotations.AllocatedFromPool) == true;
         if (hasFinalizer || hasAnnotation)
         {
             var patch = new JsonObject

@@ -16,6 +16,7 @@ internal static class MigrationOutput
         var documents = result.Secrets.Select(s => (Name: $"secret-{s.Metadata.Name}.yaml", Yaml: Yaml(s)))
             .Concat(result.Pools.Select(p => (Name: $"ippool-{p.Metadata.Name}.yaml", Yaml: Yaml(p))))
             .Concat(result.Peers.Select(p => (Name: $"bgppeer-{p.Metadata.Name}.yaml", Yaml: Yaml(p))))
+            .Concat(result.Claims.Select(c => (Name: $"ipallocation-{c.Metadata.Name}.yaml", Yaml: Yaml(c))))
             .ToList();
         if (folder is null)
         {

@@ -63,7 +63,8 @@ internal static class MetalLBDocuments
         yield return Object(file, document, item);
     }
 
-    private static MetalLBObject Object(string file, int document, JsonObject item)
+    /// <summary>One object read from a cluster (document 0: named by its kind and name alone) or from a file's document.</summary>
+    internal static MetalLBObject Object(string file, int document, JsonObject item)
     {
         var apiVersion = Text(item["apiVersion"]);
         var kind = Text(item["kind"]);

@@ -14,6 +14,6 @@ internal sealed record MetalLBObject(string File, int Document, string ApiVersio
 
     public bool IsMetalLB => ApiVersion.StartsWith(Group + "/", StringComparison.Ordinal);
 
-    /// <summary>How messages name it: <c>pools.yaml document 2 (IPAddressPool metallb-system/prod)</c>.</summary>
-    public string Where => $"{File} document {Document} ({Kind} {(Namespace is null ? string.Empty : Namespace + "/")}{Name})";
+    /// <summary>How messages name it: <c>pools.yaml document 2 (IPAddressPool metallb-system/prod)</c>; read from a cluster (document 0), <c>cluster (IPAddressPool metallb-system/prod)</c>.</summary>
+    public string Where => $"{File}{(Document > 0 ? $" document {Document}" : string.Empty)} ({Kind} {(Namespace is null ? string.Empty : Namespace + "/")}{Name})";
 }

@@ -3,7 +3,7 @@ using k8s.Models;
 
 namespace IpvsOperator.Migration;
 
-/// <summary>What a MetalLB configuration becomes: IPPools, BGPPeers, the Secrets of passwords MetalLB held in a BGPPeer, and the findings to report.</summary>
+/// <summary>What a MetalLB configuration becomes: IPPools, BGPPeers, the Secrets of passwords MetalLB held in a BGPPeer, the claims of its Services' addresses, and the findings to report.</summary>
 internal sealed class MigrationResult
 {
     public List<V1Alpha1IPPool> Pools { get; } = [];
@@ -11,6 +11,9 @@ internal sealed class MigrationResult
     public List<V1Alpha1BGPPeer> Peers { get; } = [];
 
     public List<V1Secret> Secrets { get; } = [];
+
+    /// <summary>The claims of the addresses MetalLB gave (read from a cluster's Services), so that no Service is renumbered.</summary>
+    public List<V1Alpha1IPAllocation> Claims { get; } = [];
 
     public List<Finding> Findings { get; } = [];
 

@@ -33,6 +33,9 @@ public class UntrustedInputPropertyTests : ControllerFixture
         WellKnown.Annotations.HealthCheckPath, WellKnown.Annotations.HealthCheckExpectedStatus, WellKnown.Annotations.HealthCheckInterval,
         WellKnown.Annotations.HealthCheckTimeout, WellKnown.Annotations.HealthCheckHealthyThreshold, WellKnown.Annotations.HealthCheckUnhealthyThreshold,
         WellKnown.Annotations.HealthCheckResetConnections,
+        // MetalLB's, read where ours are absent: as untrusted as ours.
+        WellKnown.Annotations.MetalLB.LoadBalancerIPs, WellKnown.Annotations.MetalLB.AddressPool, WellKnown.Annotations.MetalLB.AllowSharedIP,
+        WellKnown.Annotations.MetalLB.DeprecatedLoadBalancerIPs, WellKnown.Annotations.MetalLB.DeprecatedAddressPool, WellKnown.Annotations.MetalLB.DeprecatedAllowSharedIP,
     ];
 
     private static readonly string[] HostileTexts =
