@@ -117,6 +117,10 @@ public sealed class IPVSNodeStatus
     [Description("This node's BGP sessions and what it advertises (absent when BGP is off).")]
     public IPVSNodeBgp? Bgp { get; set; }
 
+    [JsonPropertyName("connectionSync")]
+    [Description("This node's IPVS connection sync daemons, which let connections survive a layer 2 failover (absent when --connection-sync-interface is unset).")]
+    public IPVSNodeConnectionSync? ConnectionSync { get; set; }
+
     /// <summary>How many VIPs the status lists by name: its size stays bounded whatever the cluster.</summary>
     public const int MaxListedVips = 256;
 }
@@ -161,6 +165,30 @@ public sealed class IPVSNodeVip
     [JsonPropertyName("choiceDigest")]
     [Description("For a VIP whose virtual services every node must schedule alike (mh, from a pool with consistentHashing or by annotation; not externalTrafficPolicy Local): a digest of what the choice of backend depends on (scheduler, flags, destinations in the kernel's order with their weights, sloppy TCP/SCTP). Every node serving the VIP should show the same; one that differs sends some flows the router moves to it to another backend.")]
     public string? ChoiceDigest { get; set; }
+}
+
+public sealed class IPVSNodeConnectionSync
+{
+    [JsonPropertyName("interface")]
+    [Required]
+    [Description("The interface the daemons send and receive on (multicast group 224.0.0.81, UDP 8848).")]
+    public string Interface { get; set; } = string.Empty;
+
+    [JsonPropertyName("syncId")]
+    [Description("The sync id: a backup takes only what masters of the same id send.")]
+    public int SyncId { get; set; }
+
+    [JsonPropertyName("running")]
+    [Description("The daemons that run as asked: master,backup when all is well.")]
+    public string? Running { get; set; }
+
+    [JsonPropertyName("syncedConnections")]
+    [Description("Connection entries received from other nodes, as counted at the last periodic sync: what a takeover here keeps.")]
+    public int? SyncedConnections { get; set; }
+
+    [JsonPropertyName("problem")]
+    [Description("Why a daemon does not run (empty: both run).")]
+    public string? Problem { get; set; }
 }
 
 public sealed class IPVSNodeBgp

@@ -13,4 +13,11 @@ public interface IConnectionSync
     void StartDaemon(SyncDaemon daemon);
 
     void StopDaemon(SyncDaemonRole role);
+
+    /// <summary>
+    /// The connection entries a backup daemon made from another node's messages (the kernel marks
+    /// them <c>SYNC</c> in /proc/net/ip_vs_conn_sync), as opposed to those of connections this node
+    /// scheduled itself. Reads the whole connection table: not for every packet, for a periodic figure.
+    /// </summary>
+    int CountSyncedConnections();
 }

@@ -23,7 +23,7 @@ public sealed record SyncDaemon(SyncDaemonRole Role, string Interface, uint Sync
     public const uint MaxSyncId = 255;
 
     /// <summary>Refuses a name the kernel would cut to 15 characters (and so sync on another interface, or none) or an empty one, and a sync id the messages cannot carry.</summary>
-    internal void ThrowIfInvalid()
+    public void ThrowIfInvalid()
     {
         if (Interface.Length is 0 or > MaxInterfaceLength)
         {

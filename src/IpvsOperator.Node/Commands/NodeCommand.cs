@@ -86,6 +86,24 @@ public static class NodeCommand
             return null;
         };
         var heartbeatPort = new Option<int>("--heartbeat-port") { Description = "UDP port of the heartbeats between agents.", DefaultValueFactory = _ => layer2.HeartbeatPort };
+        var connectionSyncInterface = new Option<string?>("--connection-sync-interface")
+        {
+            Description = "Interface on which every node runs both IPVS connection sync daemons (master: sends its connection entries; backup: receives the other nodes'), so that connections survive a layer 2 failover with droute or tunnel; multicast 224.0.0.81, UDP 8848, must pass between the nodes. Default: none (off; daemons found running are left alone).",
+            HelpName = "name",
+        };
+        var connectionSyncId = new Option<int>("--connection-sync-id")
+        {
+            Description = "The cluster's sync id, 0 to 255: a node takes entries only from nodes with the same id, so two clusters on one LAN ignore each other.",
+            DefaultValueFactory = _ => 0,
+        };
+        connectionSyncId.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<int>();
+            if (value is < 0 or > (int)Dataplane.SyncDaemon.MaxSyncId)
+            {
+                result.AddError($"--connection-sync-id must be 0 to {Dataplane.SyncDaemon.MaxSyncId} (the sync messages carry one byte of it); it was {value}");
+            }
+        });
         var jsonLogs = new Option<bool>("--json-logs") { Description = "Write logs as JSON lines." };
         var logLevel = new Option<string>("--log-level") { Description = Logging.LevelDescription, DefaultValueFactory = _ => Logging.DefaultLevel };
         logLevel.AcceptOnlyFromAmong([.. Logging.LevelNames]);
@@ -93,7 +111,7 @@ public static class NodeCommand
         {
             kubeconfig, nodeName, bindIface, forwardTo, drainTimeout.Option, syncPeriod.Option, healthCheckMaxTimeout.Option, healthCheckHostAddresses, unreadyAfter, dataplane, stateFile, procSys, metricsPort,
             announce, announceIface, agentNamespace, leaseDuration.Option, renewDeadline.Option, retryPeriod.Option, heartbeatAddress, heartbeatPort,
-            frrSockets, frrConfig, frrBin, frrReload, sessionPoll.Option, jsonLogs, logLevel,
+            connectionSyncInterface, connectionSyncId, frrSockets, frrConfig, frrBin, frrReload, sessionPoll.Option, jsonLogs, logLevel,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -132,11 +150,14 @@ public static class NodeCommand
                         HeartbeatAddress = parseResult.GetValue(heartbeatAddress),
                         HeartbeatPort = parseResult.GetValue(heartbeatPort),
                     },
+                    ConnectionSync = parseResult.GetValue(connectionSyncInterface) is { } syncInterface
+                        ? new ConnectionSyncOptions(syncInterface, (uint)parseResult.GetValue(connectionSyncId)) : null,
                 },
             };
             try
             {
                 options.Agent.Layer2?.Validate();
+                options.Agent.ConnectionSync?.Validate();
             }
             catch (ArgumentException error)
             {

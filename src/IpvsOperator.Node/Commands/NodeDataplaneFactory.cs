@@ -27,6 +27,7 @@ internal static class NodeDataplaneFactory
             return new NodeDataplane(ipvs, RouteNetlink.Open(), new NftablesNetfilter(sysctl, loggers.CreateLogger<NftablesNetfilter>()), new PacketSocketAdvertiser(), sysctl)
             {
                 Bgp = frr is null ? new InMemoryBgpSpeaker() : new FrrSpeaker(frr, loggers.CreateLogger<FrrSpeaker>()),
+                ConnectionSync = ipvs,
             };
         }
         catch
@@ -42,6 +43,10 @@ internal static class NodeDataplaneFactory
         var links = new InMemoryAddressManager(time);
         links.AddLink("eth0", "veth");
         links.DefaultRoute = "eth0";
-        return new NodeDataplane(new InMemoryIpvs(), links, new InMemoryNetfilter(), new InMemoryNeighbourAdvertiser(), new InMemorySysctl()) { Bgp = new InMemoryBgpSpeaker() };
+        return new NodeDataplane(new InMemoryIpvs(), links, new InMemoryNetfilter(), new InMemoryNeighbourAdvertiser(), new InMemorySysctl())
+        {
+            Bgp = new InMemoryBgpSpeaker(),
+            ConnectionSync = new InMemoryConnectionSync(name => links.ListLinks().Any(l => l.Name == name)),
+        };
     }
 }

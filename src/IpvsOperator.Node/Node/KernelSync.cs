@@ -23,6 +23,7 @@ internal sealed class KernelSync
     private readonly OwnedAddresses owned;
     private readonly IpvsSysctls sysctls;
     private readonly SloppySysctls sloppy;
+    private readonly ConnectionSyncDaemons? connectionSync;
     private readonly ProgrammedState programmed = new();
     private volatile DesiredState lastDesired = DesiredState.Empty;
 
@@ -37,7 +38,15 @@ internal sealed class KernelSync
         owned = new OwnedAddresses(options.StateFile, logger);
         sysctls = new IpvsSysctls(dataplane.Sysctl, logger);
         sloppy = new SloppySysctls(dataplane.Sysctl, logger);
+        if (options.ConnectionSync is { } syncOptions)
+        {
+            connectionSync = new ConnectionSyncDaemons(
+                dataplane.ConnectionSync ?? throw new ArgumentException("connection sync is on but the dataplane has no IPVS sync daemons", nameof(dataplane)), syncOptions, logger);
+        }
     }
+
+    /// <summary>The connection sync daemons as the last sync found them (null when connection sync is off).</summary>
+    public ConnectionSyncDaemons? ConnectionSync => connectionSync;
 
     /// <summary>Per VIP with consistent virtual services, the digest of what their nodes' common choice depends on, as the last completed sync left it.</summary>
     public IReadOnlyDictionary<IPAddressValue, string> ChoiceDigests { get; private set; } = new Dictionary<IPAddressValue, string>();
@@ -68,7 +77,8 @@ internal sealed class KernelSync
             var (wanted, served) = PhaseTimes.Time(ref phases.Desired, () => DesiredStateBuilder.Build(view, options.NodeName, options.ForwardTo, isDown, options.HealthCheckHostAddresses));
             var actual = PhaseTimes.Time(ref phases.ReadBack, () => ReadKernel(wanted, trigger));
             var settingWrites = sysctls.Ensure(verify: trigger == SyncTrigger.Periodic)
-                + sloppy.Ensure(wanted: wanted.ConsistentServices.Count > 0, verify: trigger == SyncTrigger.Periodic);
+                + sloppy.Ensure(wanted: wanted.ConsistentServices.Count > 0, verify: trigger == SyncTrigger.Periodic)
+                + (connectionSync?.Ensure(count: trigger == SyncTrigger.Periodic) ?? 0);
             // Without expire_nodest_conn a cut destination's clients would hang on silence: drain it instead.
             var cutOrDrain = sysctls.ExpiresConnections ? wanted : wanted with { Cut = new HashSet<(VirtualServiceKey, IPAddressValue, ushort)>() };
             var desired = PhaseTimes.Time(ref phases.Desired, () => MaglevOrder.Canonical(drains.Apply(cutOrDrain, actual)));

@@ -63,6 +63,7 @@ public sealed class NodeAgent
     private HashSet<ServiceWarning> warned = [];
     private string? reportedAnnouncementProblem;
     private string? reportedBgpProblem;
+    private string? reportedConnectionSyncProblem;
     private int failedInARow;
 
     /// <param name="prober">How endpoints are health-checked; default: from this node over the network.</param>
@@ -305,8 +306,18 @@ public sealed class NodeAgent
             DrainingDestinations = kernel.Draining,
             AnnouncementProblem = layer2?.Problem,
             Bgp = bgp?.Status,
+            ConnectionSync = ConnectionSyncStatus(),
         };
     }
+
+    private IPVSNodeConnectionSync? ConnectionSyncStatus() => kernel.ConnectionSync is not { } daemons ? null : new IPVSNodeConnectionSync
+    {
+        Interface = daemons.Options.Interface,
+        SyncId = (int)daemons.Options.SyncId,
+        Running = daemons.Running.Count == 0 ? null : string.Join(',', daemons.Running.Order().Select(r => r.ToString().ToLowerInvariant())),
+        SyncedConnections = daemons.SyncedConnections,
+        Problem = daemons.Problem,
+    };
 
     private static string? AnnouncedBy(IPAddressValue address, IReadOnlySet<IPAddressValue> layer2, IReadOnlySet<IPAddressValue> routed) =>
         (layer2.Contains(address), routed.Contains(address)) switch
@@ -395,6 +406,10 @@ public sealed class NodeAgent
         {
             await RecordBgpProblemAsync(bgp.Status.Problem, cancellationToken);
         }
+        if (kernel.ConnectionSync is { } daemons && report.Failure is null)
+        {
+            await RecordConnectionSyncProblemAsync(daemons.Problem, cancellationToken);
+        }
         if (report.Failure is { } failure && !failedBefore)
         {
             // Once per outage, on the Node (kubectl describe node), not on every retry.
@@ -464,6 +479,17 @@ public sealed class NodeAgent
             await events.RecordAsync(ThisNode, EventType.Warning, "BgpConfigurationFailed", $"{problem}; the routes stay as FRR last held them", cancellationToken);
         }
         reportedBgpProblem = problem;
+    }
+
+    /// <summary>A Warning Event on the Node when a connection sync daemon cannot run, once per problem.</summary>
+    private async Task RecordConnectionSyncProblemAsync(string? problem, CancellationToken cancellationToken)
+    {
+        if (problem is not null && problem != reportedConnectionSyncProblem)
+        {
+            await events.RecordAsync(ThisNode, EventType.Warning, "ConnectionSyncFailed",
+                $"{problem}; connections do not survive a layer 2 failover to or from this node until that is mended (the node serves as before)", cancellationToken);
+        }
+        reportedConnectionSyncProblem = problem;
     }
 
     /// <summary>Healthy and unhealthy endpoints per health-checked Service, as this node's probes find them; a Service no longer checked loses its series.</summary>

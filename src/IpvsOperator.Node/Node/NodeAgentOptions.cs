@@ -52,6 +52,12 @@ public sealed record NodeAgentOptions
     /// </summary>
     public Bgp.BgpOptions? Bgp { get; init; }
 
+    /// <summary>
+    /// The IPVS connection sync daemons this node runs, master and backup, so that connections
+    /// survive a layer 2 failover (null: off, and daemons found running are left alone).
+    /// </summary>
+    public ConnectionSyncOptions? ConnectionSync { get; init; }
+
     /// <summary>How the VIPs reach this node, as the IPVSNode says it: l2, bgp, l2,bgp or none.</summary>
     public string Announce => Layer2 is null && Bgp is null ? "none" : string.Join(',', new[] { Layer2 is null ? null : "l2", Bgp is null ? null : "bgp" }.OfType<string>());
 }

@@ -87,6 +87,13 @@ internal static class NodeMetrics
     public static readonly Gauge SloppyConnections = Factory.CreateGauge(
         "ipvsoperator_node_sloppy_connections", "1 while net.ipv4.vs.sloppy_tcp and sloppy_sctp are set by this agent (it serves consistent virtual services), else 0.");
 
+    public static readonly Gauge ConnectionSyncDaemons = Factory.CreateGauge(
+        "ipvsoperator_node_connection_sync_daemons", "With --connection-sync-interface: 1 while this node's IPVS connection sync daemon of the role (master: sends this node's connections; backup: receives the others') runs as asked, else 0.",
+        new GaugeConfiguration { LabelNames = ["role"] });
+
+    public static readonly Gauge SyncedConnections = Factory.CreateGauge(
+        "ipvsoperator_node_synced_connections", "IPVS connection entries this node's backup daemon made from other nodes' sync messages (Origin SYNC in /proc/net/ip_vs_conn_sync), counted at each periodic sync: what a takeover here would keep. The kernel counts no sync messages.");
+
     public static readonly Gauge BgpSessionUp = Factory.CreateGauge(
         "ipvsoperator_bgp_session_up", "1 while this node's BGP session with the BGPPeer is Established, else 0.",
         new GaugeConfiguration { LabelNames = ["peer"] });

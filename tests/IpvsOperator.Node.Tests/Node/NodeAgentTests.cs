@@ -532,4 +532,30 @@ public class NodeAgentTests : ControllerFixture
         ipvs.Dumps.Should().NotContainKey(other, "its wanted destinations did not change: the kernel holds what the last sync wrote");
         ipvs.Dumps.Should().NotContainKey(foreign, "a foreign service's destinations are never read");
     }
+    [Test]
+    public async Task A_connection_sync_daemon_that_cannot_start_is_a_Warning_on_the_Node_and_in_its_IPVSNode_and_the_agent_stays_ready()
+    {
+        await Client.CoreV1.CreateNodeAsync(new V1Node { Metadata = new V1ObjectMeta { Name = "node-sync" } });
+        var (_, vip) = await AddressedServiceAsync("agent-connsync", "198.51.100.132/30");
+        var dataplane = InMemory();
+        var objects = new IpvsOperator.Runtime.Client.EntityClient<V1Alpha1IPVSNode>(Client);
+        var agent = StartAgent(dataplane, new NodeAgentOptions { NodeName = "node-sync", SyncPeriod = TimeSpan.FromMilliseconds(200), ConnectionSync = new ConnectionSyncOptions("eth-sync", 34) });
+
+        await Eventually.TrueAsync(() => agent.IsReady && dataplane.Ipvs.ListServices().Any(s => s.Key.Address == vip), "the node serves without connection sync");
+        await Eventually.TrueAsync(async () => (await Client.CoreV1.ListNamespacedEventAsync("default")).Items
+            .Any(e => e.Reason == "ConnectionSyncFailed" && e.Type == "Warning" && e.InvolvedObject.Kind == "Node" && e.InvolvedObject.Name == "node-sync"
+                && e.Message.Contains("start the IPVS sync daemon, master on eth-sync (sync id 34) failed", StringComparison.Ordinal)
+                && e.Message.Contains("there is no interface eth-sync", StringComparison.Ordinal)),
+            "a Warning Event on the Node names the daemon and why");
+        V1Alpha1IPVSNode? shown = null;
+        await Eventually.TrueAsync(async () => (shown = await objects.GetAsync(null, "node-sync"))?.Status?.ConnectionSync is { Problem: not null, Running: null, Interface: "eth-sync", SyncId: 34 },
+            () => $"the IPVSNode shows it; now {Shown(shown)}");
+
+        ((InMemoryAddressManager)dataplane.Links).AddLink("eth-sync", "veth");
+        await Eventually.TrueAsync(async () => (shown = await objects.GetAsync(null, "node-sync"))?.Status?.ConnectionSync is { Problem: null, Running: "master,backup" },
+            () => $"once the interface is there, both daemons run (at the next sync); now {Shown(shown)}");
+        dataplane.ConnectionSync!.ListDaemons().Should().Equal(new ConnectionSyncOptions("eth-sync", 34).Daemons);
+
+        static string Shown(V1Alpha1IPVSNode? node) => node?.Status?.ConnectionSync is { } sync ? $"running {sync.Running}, problem {sync.Problem}" : "no connectionSync";
+    }
 }

@@ -6,6 +6,11 @@ public sealed class InMemoryConnectionSync(Func<string, bool> hasInterface) : IC
     private readonly Lock gate = new();
     private readonly Dictionary<SyncDaemonRole, SyncDaemon> running = [];
 
+    /// <summary>Stands for the entries a backup received: what <see cref="CountSyncedConnections"/> answers.</summary>
+    public int SyncedConnections { get; set; }
+
+    public int CountSyncedConnections() => SyncedConnections;
+
     public IReadOnlyList<SyncDaemon> ListDaemons()
     {
         lock (gate)

@@ -8,20 +8,26 @@ public sealed class IpvsNetlink : IIpvs, IConnectionSync, IDisposable
 {
     private readonly NetlinkSocket socket;
     private readonly ushort family;
+    private readonly string connectionTable;
 
-    private IpvsNetlink(NetlinkSocket socket, ushort family)
+    private IpvsNetlink(NetlinkSocket socket, ushort family, string connectionTable)
     {
         this.socket = socket;
         this.family = family;
+        this.connectionTable = connectionTable;
     }
 
     /// <summary>Opens the client; <see cref="IpvsUnavailableException"/> when the kernel has no IPVS.</summary>
-    public static IpvsNetlink Open(NetlinkSocket? socket = null, string familyName = IpvsConstants.FamilyName)
+    /// <param name="connectionTable">
+    /// The /proc/net/ip_vs_conn_sync of the socket's network namespace (a socket opened in another
+    /// namespace needs that namespace's, e.g. /proc/PID/net/ip_vs_conn_sync of a process in it).
+    /// </param>
+    public static IpvsNetlink Open(NetlinkSocket? socket = null, string familyName = IpvsConstants.FamilyName, string connectionTable = ConnectionOrigins.OwnNamespaceTable)
     {
         socket ??= new NetlinkSocket(NetlinkConstants.NetlinkGeneric);
         try
         {
-            return new IpvsNetlink(socket, GenericNetlink.ResolveFamily(socket, familyName));
+            return new IpvsNetlink(socket, GenericNetlink.ResolveFamily(socket, familyName), connectionTable);
         }
         catch (NetlinkException missing) when (missing.ErrorNumber == NetlinkException.ENOENT)
         {
@@ -88,6 +94,12 @@ public sealed class IpvsNetlink : IIpvs, IConnectionSync, IDisposable
 
     public void StopDaemon(SyncDaemonRole role) =>
         Send(IpvsCodec.Daemon(IpvsConstants.CmdDelDaemon, role), $"stop the IPVS sync daemon ({role.ToString().ToLowerInvariant()})");
+
+    public int CountSyncedConnections()
+    {
+        using var table = new StreamReader(connectionTable);
+        return ConnectionOrigins.CountSynced(table);
+    }
 
     private void Send(byte[] payload, string description) =>
         socket.Request(family, NetlinkConstants.NlmFAck, payload, description);

@@ -142,6 +142,9 @@ public class KernelConnectionSyncTrafficTests
         await Eventually.TrueAsync(async () => (table = await Sh($"ip netns exec {Backup} ipvsadm -Lnc")).Contains(entry, StringComparison.Ordinal),
             () => $"the backup holds the master's connection; its table:\n{table}", TimeSpan.FromSeconds(30));
         TestContext.Out.WriteLine($"backup's connections:\n{table}");
+        // What the agent's synced-connections figure reads: the kernel marks the backup's entry SYNC, the master's own LOCAL.
+        ConnectionOrigins.CountSynced(new StringReader(await Sh($"ip netns exec {Backup} cat /proc/net/ip_vs_conn_sync"))).Should().Be(1);
+        ConnectionOrigins.CountSynced(new StringReader(await Sh($"ip netns exec {Master} cat /proc/net/ip_vs_conn_sync"))).Should().Be(0, "the master scheduled its connection itself");
         table.Should().MatchRegex($@"TCP\s+\S+\s+ESTABLISHED\s+{Lan.Replace(".", @"\.")}\.4:44001\s+{Vip.Replace(".", @"\.")}:80\s+{Lan.Replace(".", @"\.")}\.3:80");
 
         await Sh($"ip -n {Client} route replace {Vip}/32 via {AddressOf(Backup)}");

@@ -37,6 +37,7 @@ public class Layer2FailoverKernelTests : ControllerFixture
     private static readonly string[] Nodes = ["l2n1", "l2n2", "l2n3"];
     private const string ClientNs = "l2cl";
     private const string BackendNs = "l2bk";
+    private const int SyncId = 34;
     private readonly Dictionary<string, Agent> agents = [];
     private readonly List<Process> helpers = [];
     private readonly CancellationTokenSource stopProbing = new();
@@ -55,7 +56,8 @@ public class Layer2FailoverKernelTests : ControllerFixture
     {
         KernelRequirement.Ipvs();
         Directory.CreateDirectory(Work);
-        await Sh("ip link add l2lan type bridge");
+        // Multicast to every port whoever asked for it: the agents' IPVS connection sync daemons (224.0.0.81).
+        await Sh("ip link add l2lan type bridge mcast_snooping 0");
         await Sh($"ip addr add {Lan}.1/24 dev l2lan");
         await Sh("ip link set l2lan up");
         foreach (var node in Nodes)
@@ -317,6 +319,72 @@ public class Layer2FailoverKernelTests : ControllerFixture
         await EveryAgentHearsEveryOtherAsync();
     }
 
+    [Test, Order(7)]
+    public async Task Connections_through_a_droute_VIP_go_on_through_the_new_holder_when_the_holder_dies()
+    {
+        await EveryNodeUpAsync();
+        var vip = await AddressOfAsync("default", "echo") ?? await ServiceAsync("echo", directRouted: true);
+        var holder = await SoleHolderAsync(vip, Nodes, TimeSpan.FromMinutes(4));
+        await NamespaceLan.HoldForDirectRoutingAsync(BackendNs, vip);
+        using var serving = CancellationTokenSource.CreateLinkedTokenSource(stopProbing.Token);
+        using var echo = NamespaceLan.ServeLines(BackendNs, line => line, serving.Token);
+        foreach (var node in Nodes)
+        {
+            await Eventually.TrueAsync(async () => await MetricAsync(node, "ipvsoperator_node_connection_sync_daemons{role=\"backup\"}") == 1
+                && await MetricAsync(node, "ipvsoperator_node_connection_sync_daemons{role=\"master\"}") == 1, $"{node} runs both sync daemons", TimeSpan.FromMinutes(2));
+        }
+
+        var connections = new List<CountingConnection>();
+        for (var i = 0; i < 20; i++)
+        {
+            connections.Add(await CountingConnection.OpenAsync(ClientNs, $"{Lan}.2", 45001 + i, vip, serving.Token));
+        }
+        var others = Nodes.Where(n => n != holder).ToArray();
+        foreach (var node in others)
+        {
+            var held = 0;
+            await Eventually.TrueAsync(async () => (held = await SyncedEntriesAsync(node, vip)) == connections.Count,
+                () => $"{node}'s backup holds the 20 connections from {holder}'s master; it holds {held}", TimeSpan.FromMinutes(1));
+        }
+        await Eventually.TrueAsync(() => connections.All(c => c.Echoed >= 10), "every connection has echoed ten counters");
+
+        using (var route = new RouteNetlink(NetworkNamespaces.Open($"/var/run/netns/{holder}", NetlinkConstants.NetlinkRoute)))
+        {
+            agents[holder].Process.Kill();
+            route.SetLinkDown("eth0");
+        }
+        var died = VipClient.Now();
+        var opened = Task.Run(() => CountingConnection.OpenAsync(ClientNs, $"{Lan}.2", 45100, vip, serving.Token, TimeSpan.FromSeconds(60)));
+
+        var next = await SoleHolderAsync(vip, others);
+        var echoedAtDeath = connections.Select(c => c.Echoed).ToList();
+        await Eventually.TrueAsync(() => connections.Select((c, i) => c.Failure is not null || c.Echoed >= echoedAtDeath[i] + 10).All(done => done),
+            () => $"every connection echoes ten more counters, or fails; now {string.Join(", ", connections.Select(c => c.Failure ?? c.Echoed.ToString(CultureInfo.InvariantCulture)))}", TimeSpan.FromMinutes(1));
+        var late = await opened;
+        await Eventually.TrueAsync(() => late.Echoed >= 3, "a connection opened during the stall is served once it ends");
+        await serving.CancelAsync();
+
+        var stalls = connections.Select(c => c.LongestStallSince(died)).ToList();
+        var survived = connections.Count(c => c.Failure is null);
+        var figures = FormattableString.Invariant(
+            $"connection sync ({holder} -> {next}, droute): {survived} of {connections.Count} connections survived; longest gap between echoes across the death {stalls.Min():F2}-{stalls.Max():F2} s per connection (median {stalls.Order().ElementAt(stalls.Count / 2):F2} s); a connection opened {late.OpenedAt - died:F2} s after the death got its first echo {late.FirstEchoAt - died:F2} s after it");
+        RecordFigures(figures);
+        connections.Select(c => c.Failure).Should().AllSatisfy(f => f.Should().BeNull("no connection is reset and no counter is lost or repeated"));
+        late.Failure.Should().BeNull();
+        foreach (var connection in connections.Append(late))
+        {
+            connection.Dispose();
+        }
+    }
+
+    /// <summary>The connection entries for <paramref name="vip"/> that a node's backup daemon made from another node's messages.</summary>
+    private static async Task<int> SyncedEntriesAsync(string node, string vip)
+    {
+        var hex = string.Concat(IPAddress.Parse(vip).GetAddressBytes().Select(b => b.ToString("X2", CultureInfo.InvariantCulture)));
+        var table = (await RunAsync("ip", ["netns", "exec", node, "cat", "/proc/net/ip_vs_conn_sync"])).Output;
+        return table.Split('\n').Count(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries) is [_, _, _, var to, _, _, _, _, "SYNC", _] && to == hex);
+    }
+
     /// <summary>Prints a test's figures and adds them to failover.txt (in the VM's share, for docs/benchmarks.md).</summary>
     private static void RecordFigures(string figures)
     {
@@ -437,20 +505,28 @@ public class Layer2FailoverKernelTests : ControllerFixture
     private void StartAgent(string node)
     {
         var (process, log) = VipClient.StartAgent(node, ["--kubeconfig", kubeconfig, "--node-name", node, "--dataplane", "kernel",
-            "--state-file", Path.Combine(Work, $"{node}.state"), "--heartbeat-address", AddressOf(node), .. Timings()]);
+            "--state-file", Path.Combine(Work, $"{node}.state"), "--heartbeat-address", AddressOf(node),
+            "--connection-sync-interface", "eth0", "--connection-sync-id", SyncId.ToString(CultureInfo.InvariantCulture), .. Timings()]);
         agents[node] = new Agent(node, process, log);
     }
 
-    private async Task<string> ServiceAsync(string name)
+    /// <param name="directRouted">Forward method droute (the backend sees the client's own address), on port 80 both sides; else masq to port 8080.</param>
+    private async Task<string> ServiceAsync(string name, bool directRouted = false)
     {
         var service = LoadBalancer(name);
+        var backendPort = directRouted ? 80 : 8080;
+        service.Spec.Ports[0].TargetPort = backendPort;
         service.Metadata.Annotations = new Dictionary<string, string> { [WellKnown.Annotations.AddressPool] = "l2-lan" };
+        if (directRouted)
+        {
+            service.Metadata.Annotations[WellKnown.Annotations.ForwardMethod] = "droute";
+        }
         await Client.CoreV1.CreateNamespacedServiceAsync(service, "default");
         await Client.DiscoveryV1.CreateNamespacedEndpointSliceAsync(new V1EndpointSlice
         {
             Metadata = new V1ObjectMeta { Name = $"{name}-x1", Labels = new Dictionary<string, string> { [DesiredStateBuilder.ServiceNameLabel] = name } },
             AddressType = "IPv4",
-            Ports = [new Discoveryv1EndpointPort { Name = "http", Port = 8080, Protocol = "TCP" }],
+            Ports = [new Discoveryv1EndpointPort { Name = "http", Port = backendPort, Protocol = "TCP" }],
             Endpoints = [new V1Endpoint { Addresses = [$"{Lan}.50"], NodeName = Nodes[0], Conditions = new V1EndpointConditions { Ready = true } }],
         }, "default");
         return await WaitForAddressAsync("default", name);
