@@ -90,7 +90,7 @@ internal sealed class KernelSync
             var cutOrDrain = sysctls.ExpiresConnections ? wanted : wanted with { Cut = new HashSet<(VirtualServiceKey, IPAddressValue, ushort)>() };
             var desired = PhaseTimes.Time(ref phases.Desired, () => MaglevOrder.Canonical(drains.Apply(cutOrDrain, actual)));
             var applied = PhaseTimes.Time(ref phases.Apply, () => ApplyToKernel(wanted, desired, actual, served.Allocated));
-            record.Reset(parts.Select(p => (p.Key, new VipPart(Slice(desired, p.Key, p.Value.Kernel), p.Value.Served))), valid: applied.Failed.Count == 0);
+            PhaseTimes.Time(ref phases.Desired, () => record.Reset(parts.Select(p => (p.Key, new VipPart(Slice(desired, p.Key, p.Value.Kernel), p.Value.Served))), valid: applied.Failed.Count == 0));
             var (natWrites, netfilterFailure) = PhaseTimes.Time(ref phases.SourceNat, () => ApplyNetfilter(desired, trigger));
             PublishChoiceDigests(record.Desired);
             return Completed(trigger, started, phases, applied, natWrites + settingWrites) with
@@ -383,6 +383,13 @@ internal sealed class KernelSync
         public TimeSpan Desired;
         public TimeSpan Apply;
         public TimeSpan SourceNat;
+
+        public static void Time(ref TimeSpan phase, Action step)
+        {
+            var started = Stopwatch.GetTimestamp();
+            step();
+            phase += Stopwatch.GetElapsedTime(started);
+        }
 
         public static T Time<T>(ref TimeSpan phase, Func<T> step)
         {
