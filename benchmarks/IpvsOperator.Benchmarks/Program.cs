@@ -20,6 +20,9 @@ switch (args)
     case ["node", .. var rest]:
         await NodeConvergence.RunAsync(rest is ["memory", ..] ? IpvsOperator.Commands.DataplaneKind.Memory : IpvsOperator.Commands.DataplaneKind.Kernel);
         break;
+    case ["node-change", .. var options]:
+        await NodeChangeCost.RunAsync(options);
+        break;
     case ["election", ..]:
         await ElectionFailover.RunAsync();
         break;

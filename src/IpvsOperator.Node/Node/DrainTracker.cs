@@ -24,12 +24,23 @@ internal sealed class DrainTracker(TimeSpan timeout, TimeProvider clock)
     /// <summary>Destinations draining now, over every service.</summary>
     public int Draining => drainingSince.Count;
 
-    /// <summary>The desired state with draining destinations kept at weight 0 until their time is up.</summary>
-    public DesiredState Apply(DesiredState desired, ActualState actual)
+    /// <summary>The VIPs with a drain that has run out: a sync of them removes its destination.</summary>
+    public IEnumerable<IPAddressValue> Due()
     {
         var now = clock.GetUtcNow();
-        var next = new Dictionary<(VirtualServiceKey, IPAddressValue, ushort), DateTimeOffset>();
-        var nextDrained = new HashSet<(VirtualServiceKey, IPAddressValue, ushort)>();
+        return drainingSince.Where(d => now - d.Value >= timeout).Select(d => d.Key.Service.Address).Distinct();
+    }
+
+    /// <summary>
+    /// The desired state with draining destinations kept at weight 0 until their time is up.
+    /// <paramref name="vips"/>: the VIPs these states cover, when not all (a sync after a change);
+    /// the drains of the others are kept as they are.
+    /// </summary>
+    public DesiredState Apply(DesiredState desired, ActualState actual, IReadOnlySet<IPAddressValue>? vips = null)
+    {
+        var now = clock.GetUtcNow();
+        var next = vips is null ? [] : drainingSince.Where(d => !vips.Contains(d.Key.Service.Address)).ToDictionary();
+        var nextDrained = vips is null ? [] : drained.Where(d => !vips.Contains(d.Service.Address)).ToHashSet();
         var services = new Dictionary<VirtualServiceKey, (VirtualService Service, IReadOnlyList<Destination> Destinations)>(desired.Services.Count);
         foreach (var (key, (service, destinations)) in desired.Services)
         {

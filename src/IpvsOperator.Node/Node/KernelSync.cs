@@ -25,6 +25,8 @@ internal sealed class KernelSync
     private readonly SloppySysctls sloppy;
     private readonly ConnectionSyncDaemons? connectionSync;
     private readonly ProgrammedState programmed = new();
+    private readonly AppliedVips record = new();
+    private bool? publishedSloppy;
     private volatile DesiredState lastDesired = DesiredState.Empty;
 
     public KernelSync(NodeDataplane dataplane, NodeAgentOptions options, TimeProvider clock, ILogger logger)
@@ -64,17 +66,32 @@ internal sealed class KernelSync
     public int Draining => drains.Draining;
 
     /// <summary>
-    /// One sync: desired from the view, actual from the kernel, the difference applied. The report
-    /// carries what the node serves (<see cref="SyncReport.Served"/>) to the rest of the agent.
+    /// The objects the desired state is built from, fed with every change the watches see; it says
+    /// which VIPs a change touched, for <see cref="RunChanged"/>.
     /// </summary>
-    public SyncReport Run(ClusterView view, SyncTrigger trigger, Func<Health.ProbeTarget, bool>? isDown = null)
+    public ClusterIndex Index { get; } = new();
+
+    /// <summary>
+    /// One full sync: desired from the view, actual from the kernel, the difference applied. The
+    /// report carries what the node serves (<see cref="SyncReport.Served"/>) to the rest of the agent.
+    /// </summary>
+    public SyncReport Run(ClusterView view, SyncTrigger trigger, Func<Health.ProbeTarget, bool>? isDown = null) => Run(() => view, trigger, isDown);
+
+    /// <summary>
+    /// One full sync, the index replaced by the view <paramref name="read"/> returns (read under the
+    /// index's lock, so that no change the watches deliver meanwhile is lost): the safety net that
+    /// repairs drift in the kernel and any change the index missed or got out of order.
+    /// </summary>
+    public SyncReport Run(Func<ClusterView> read, SyncTrigger trigger, Func<Health.ProbeTarget, bool>? isDown = null)
     {
         var started = Stopwatch.GetTimestamp();
         var phases = new PhaseTimes();
         try
         {
             bindLink.Ensure();
-            var (wanted, served) = PhaseTimes.Time(ref phases.Desired, () => DesiredStateBuilder.Build(view, options.NodeName, options.ForwardTo, isDown, options.HealthCheckHostAddresses));
+            Index.Reset(read);
+            var parts = PhaseTimes.Time(ref phases.Desired, () => BuildParts(Index.Vips(), isDown));
+            var (wanted, served) = Merge(parts.Values);
             var actual = PhaseTimes.Time(ref phases.ReadBack, () => ReadKernel(wanted, trigger));
             var settingWrites = sysctls.Ensure(verify: trigger == SyncTrigger.Periodic)
                 + sloppy.Ensure(wanted: wanted.ConsistentServices.Count > 0, verify: trigger == SyncTrigger.Periodic)
@@ -83,12 +100,14 @@ internal sealed class KernelSync
             var cutOrDrain = sysctls.ExpiresConnections ? wanted : wanted with { Cut = new HashSet<(VirtualServiceKey, IPAddressValue, ushort)>() };
             var desired = PhaseTimes.Time(ref phases.Desired, () => MaglevOrder.Canonical(drains.Apply(cutOrDrain, actual)));
             var applied = PhaseTimes.Time(ref phases.Apply, () => ApplyToKernel(wanted, desired, actual, served.Allocated));
+            PhaseTimes.Time(ref phases.Desired, () => record.Reset(parts.Select(p => (p.Key, new VipPart(Slice(desired, p.Key, p.Value.Kernel), p.Value.Served))), valid: applied.Failed.Count == 0));
             var (natWrites, netfilterFailure) = PhaseTimes.Time(ref phases.SourceNat, () => ApplyNetfilter(desired, trigger));
-            return Completed(trigger, started, phases, applied, natWrites + settingWrites, desired) with
+            PublishChoiceDigests(record.Desired);
+            return Completed(trigger, started, phases, applied, natWrites + settingWrites) with
             {
                 NetfilterFailure = netfilterFailure,
                 NeedsSourceNat = desired.SourceNat.Count > 0,
-                Served = served,
+                Served = record.Served,
             };
         }
         catch (Exception error) when (error is not OperationCanceledException)
@@ -100,6 +119,138 @@ internal sealed class KernelSync
             NodeMetrics.SyncDuration.WithLabels(trigger.ToString().ToLowerInvariant()).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
+
+    /// <summary>
+    /// A sync of what changed since the last one: the VIPs <see cref="Index"/> says a change touched
+    /// and those whose drain ran out, each rebuilt from its own objects and diffed against what the
+    /// agent last applied to it (no kernel dump), so that its cost is the change's, not the node's.
+    /// Any doubt makes it the full sync (<paramref name="read"/> gives the whole view): a change
+    /// the index cannot place (a node, a pool), a record not vouched for (no full sync yet, a failed
+    /// one), an operation the kernel refuses, or an error.
+    /// </summary>
+    public SyncReport RunChanged(Func<ClusterView> read, SyncTrigger trigger, Func<Health.ProbeTarget, bool>? isDown = null)
+    {
+        var changes = Index.TakeChanges();
+        if (changes.Whole || !record.Valid)
+        {
+            return Run(read, trigger, isDown);
+        }
+        var started = Stopwatch.GetTimestamp();
+        var phases = new PhaseTimes();
+        SyncReport report;
+        try
+        {
+            var vips = changes.Vips.Concat(drains.Due()).ToHashSet();
+            var parts = PhaseTimes.Time(ref phases.Desired, () => BuildParts(vips, isDown));
+            var (wanted, served) = Merge(parts.Values);
+            var actual = record.Programmed(vips);
+            var consistentAfter = record.ConsistentCount - vips.Sum(v => record.PartOf(v)?.Programmed.ConsistentServices.Count ?? 0) + wanted.ConsistentServices.Count;
+            var settingWrites = sysctls.Ensure(verify: false) + sloppy.Ensure(wanted: consistentAfter > 0, verify: false);
+            var cutOrDrain = sysctls.ExpiresConnections ? wanted : wanted with { Cut = new HashSet<(VirtualServiceKey, IPAddressValue, ushort)>() };
+            var desired = PhaseTimes.Time(ref phases.Desired, () => MaglevOrder.Canonical(drains.Apply(cutOrDrain, actual, vips)));
+            var applied = PhaseTimes.Time(ref phases.Apply, () => ApplyChanged(vips, wanted, desired, actual, served.Allocated));
+            var netfilterChanged = !NetfilterWorks;
+            foreach (var vip in vips)
+            {
+                var part = parts.TryGetValue(vip, out var built) ? new VipPart(Slice(desired, vip, built.Kernel), built.Served) : null;
+                netfilterChanged |= !SameNetfilter(record.PartOf(vip)?.Programmed, part?.Programmed);
+                record.Replace(vip, part);
+            }
+            var (natWrites, netfilterFailure) = (0, (Exception?)null);
+            if (netfilterChanged)
+            {
+                (natWrites, netfilterFailure) = PhaseTimes.Time(ref phases.SourceNat, () => ApplyNetfilter(record.Desired, trigger));
+            }
+            PublishChoiceDigests(record.Desired, vips);
+            report = Completed(trigger, started, phases, applied, natWrites + settingWrites) with
+            {
+                NetfilterFailure = netfilterFailure,
+                NeedsSourceNat = record.Desired.SourceNat.Count > 0,
+                Served = record.Served,
+                Whole = false,
+                VipsSynced = vips.Count,
+            };
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            logger.LogWarning("sync ({Trigger}) of the changed VIPs failed ({Error}): syncing everything", trigger, error.Message);
+            record.Invalidate();
+            return Run(read, trigger, isDown);
+        }
+        finally
+        {
+            NodeMetrics.SyncDuration.WithLabels(trigger.ToString().ToLowerInvariant()).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+        if (report.Errors == 0)
+        {
+            return report;
+        }
+        // The kernel refused something: what it holds is no longer what the record says.
+        var whole = Run(read, trigger, isDown);
+        return whole with { Writes = whole.Writes + report.Writes, Errors = whole.Errors + report.Errors };
+    }
+
+    /// <summary>Whether two parts of one VIP ask the same of the netfilter table (the same ports served, the same ones masqueraded).</summary>
+    private static bool SameNetfilter(DesiredState? before, DesiredState? after) =>
+        (before?.SourceNat ?? new HashSet<VirtualServiceKey>()).SetEquals(after?.SourceNat ?? new HashSet<VirtualServiceKey>())
+        && (before?.Services.Keys ?? []).ToHashSet().SetEquals(after?.Services.Keys ?? []);
+
+    /// <summary>Each VIP's part, built from its own objects (a VIP nothing is served on has none).</summary>
+    private Dictionary<IPAddressValue, (DesiredState Kernel, ServedServices Served)> BuildParts(IEnumerable<IPAddressValue> vips, Func<Health.ProbeTarget, bool>? isDown)
+    {
+        var parts = new Dictionary<IPAddressValue, (DesiredState, ServedServices)>();
+        foreach (var vip in vips)
+        {
+            var view = Index.ViewOf(vip);
+            if (view.Allocations.Count > 0)
+            {
+                parts[vip] = DesiredStateBuilder.Build(view, options.NodeName, options.ForwardTo, isDown, options.HealthCheckHostAddresses);
+            }
+        }
+        return parts;
+    }
+
+    /// <summary>The parts as one desired state and one served whole.</summary>
+    private static (DesiredState Kernel, ServedServices Served) Merge(IEnumerable<(DesiredState Kernel, ServedServices Served)> parts)
+    {
+        var (addresses, services, sourceNat, cut, consistent) = (new HashSet<IPAddressValue>(), new Dictionary<VirtualServiceKey, (VirtualService, IReadOnlyList<Destination>)>(),
+            new HashSet<VirtualServiceKey>(), new HashSet<(VirtualServiceKey, IPAddressValue, ushort)>(), new HashSet<VirtualServiceKey>());
+        var (announced, allocated, probed, warnings) = (new Dictionary<IPAddressValue, AnnouncedAddress>(), new HashSet<IPAddressValue>(),
+            new Dictionary<Health.ProbeTarget, HashSet<(string, string)>>(), new List<ServiceWarning>());
+        foreach (var (kernel, served) in parts)
+        {
+            addresses.UnionWith(kernel.Addresses);
+            foreach (var (key, service) in kernel.Services)
+            {
+                services[key] = service;
+            }
+            sourceNat.UnionWith(kernel.SourceNat);
+            cut.UnionWith(kernel.Cut);
+            consistent.UnionWith(kernel.ConsistentServices);
+            foreach (var (address, announcement) in served.Announced)
+            {
+                announced[address] = announcement;
+            }
+            allocated.UnionWith(served.Allocated);
+            foreach (var (target, users) in served.Probed)
+            {
+                (probed.TryGetValue(target, out var known) ? known : probed[target] = []).UnionWith(users);
+            }
+            warnings.AddRange(served.Warnings);
+        }
+        return (new DesiredState(addresses, services, sourceNat) { Cut = cut, ConsistentServices = consistent },
+            new ServedServices(announced, allocated, probed.ToDictionary(p => p.Key, p => (IReadOnlyCollection<(string, string)>)p.Value), warnings));
+    }
+
+    /// <summary>One VIP's share of a programmed state: its address if bound, its virtual services as programmed, its sets.</summary>
+    private static DesiredState Slice(DesiredState programmed, IPAddressValue vip, DesiredState wantedPart) => new(
+        programmed.Addresses.Contains(vip) ? new HashSet<IPAddressValue> { vip } : new HashSet<IPAddressValue>(),
+        wantedPart.Services.Keys.Where(programmed.Services.ContainsKey).ToDictionary(k => k, k => programmed.Services[k]),
+        wantedPart.SourceNat)
+    {
+        Cut = wantedPart.Cut,
+        ConsistentServices = wantedPart.ConsistentServices,
+    };
 
     /// <summary>
     /// The kernel's state. Destinations matter only for the services we want (others are deleted
@@ -151,19 +302,44 @@ internal sealed class KernelSync
         return applied;
     }
 
-    private SyncReport Completed(SyncTrigger trigger, long started, PhaseTimes phases, AppliedPlan applied, int natWrites, DesiredState desired)
+    /// <summary>
+    /// Applies the difference for the changed VIPs alone: only their addresses are ours to remove
+    /// here, and only they are recorded or forgotten as bound.
+    /// </summary>
+    private AppliedPlan ApplyChanged(HashSet<IPAddressValue> vips, DesiredState wanted, DesiredState desired, ActualState actual, IReadOnlySet<IPAddressValue> allocated)
     {
-        lastDesired = desired;
+        if (desired.Addresses.Any(a => !owned.Contains(a)))
+        {
+            owned.Record(owned.All.Concat(desired.Addresses));
+        }
+        var applied = applier.Sync(desired, actual, address => vips.Contains(address) && (allocated.Contains(address) || owned.Contains(address) || actual.BoundAddresses.Contains(address)));
+        if (applied.Failed.Count > 0)
+        {
+            record.Invalidate();
+            programmed.Forget();
+            return applied;
+        }
+        programmed.Replace(actual.Services.Keys, wanted, desired);
+        var unbound = vips.Where(v => owned.Contains(v) && !desired.Addresses.Contains(v)).ToList();
+        if (unbound.Count > 0)
+        {
+            owned.Record(owned.All.Except(unbound));
+        }
+        return applied;
+    }
+
+    private SyncReport Completed(SyncTrigger trigger, long started, PhaseTimes phases, AppliedPlan applied, int natWrites)
+    {
+        var desired = lastDesired = record.Desired;
         HasSynced = true;
         var writes = applied.Writes + natWrites;
-        var destinations = desired.Services.Values.Sum(s => s.Destinations.Count);
+        var destinations = record.Destinations;
         NodeMetrics.KernelWrites.Inc(writes - applied.Failed.Count);
         NodeMetrics.KernelErrors.Inc(applied.Failed.Count);
         NodeMetrics.VirtualServices.Set(desired.Services.Count);
         NodeMetrics.Destinations.Set(destinations);
         NodeMetrics.DrainingDestinations.Set(drains.Draining);
         NodeMetrics.Addresses.Set(desired.Addresses.Count);
-        PublishChoiceDigests(desired);
         NodeMetrics.Syncs.WithLabels(applied.Failed.Count == 0 ? "ok" : "partial").Inc();
         NodeMetrics.LastSuccessfulSync.SetToCurrentTimeUtc();
         var report = new SyncReport(trigger, Stopwatch.GetElapsedTime(started), writes, applied.Failed.Count, desired.Services.Count, destinations)
@@ -179,8 +355,15 @@ internal sealed class KernelSync
     }
 
     /// <summary>The digests of the consistent VIPs, and their metric (a VIP no longer consistent loses its series).</summary>
-    private void PublishChoiceDigests(DesiredState desired)
+    /// <param name="only">The VIPs a sync changed: when none of them has consistent services, before or after, nor sloppy changed, the digests stand.</param>
+    private void PublishChoiceDigests(DesiredState desired, IReadOnlySet<IPAddressValue>? only = null)
     {
+        if (only is not null && sloppy.On == publishedSloppy
+            && !only.Any(v => ChoiceDigests.ContainsKey(v) || record.PartOf(v)?.Programmed.ConsistentServices.Count > 0))
+        {
+            return;
+        }
+        publishedSloppy = sloppy.On;
         var digests = ConsistentChoiceDigest.Of(desired, sloppy.On);
         foreach (var gone in ChoiceDigests.Keys.Except(digests.Keys))
         {
@@ -197,6 +380,7 @@ internal sealed class KernelSync
     private SyncReport Failed(SyncTrigger trigger, long started, Exception error)
     {
         programmed.Forget();
+        record.Invalidate();
         NodeMetrics.KernelErrors.Inc();
         NodeMetrics.Syncs.WithLabels("failed").Inc();
         return new SyncReport(trigger, Stopwatch.GetElapsedTime(started), 0, 1, 0, 0, error);
@@ -209,6 +393,13 @@ internal sealed class KernelSync
         public TimeSpan Desired;
         public TimeSpan Apply;
         public TimeSpan SourceNat;
+
+        public static void Time(ref TimeSpan phase, Action step)
+        {
+            var started = Stopwatch.GetTimestamp();
+            step();
+            phase += Stopwatch.GetElapsedTime(started);
+        }
 
         public static T Time<T>(ref TimeSpan phase, Func<T> step)
         {

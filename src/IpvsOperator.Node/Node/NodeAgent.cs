@@ -19,8 +19,10 @@ namespace IpvsOperator.Node;
 /// <summary>
 /// The node agent: keeps the node's kernel equal to the cluster. Every allocated VIP bound on the
 /// bind interface, one IPVS virtual service per Service port with the endpoints behind it, and the
-/// source NAT that brings replies back through this node. Syncs on every change (debounced) and
-/// fully every sync period, which repairs drift; each sync reads the kernel back and applies only
+/// source NAT that brings replies back through this node. Syncs on every change (debounced): only
+/// the VIPs the change touched, diffed against what it last applied to them, so that one Service's
+/// change costs that Service's size whatever the node serves; and fully every sync period, reading
+/// the kernel back, which repairs drift and anything the change path missed. Either applies only
 /// the difference, so a sync with nothing to change writes nothing.
 /// </summary>
 [EntityRbac(typeof(V1Alpha1IPAllocation), Verbs = RbacVerb.List | RbacVerb.Watch, Component = "node")]
@@ -73,21 +75,25 @@ public sealed class NodeAgent
         logger = loggers.CreateLogger<NodeAgent>();
         clock = time ?? TimeProvider.System;
         events = new EventRecorder(api, "ipvs-operator-node", loggers.CreateLogger<EventRecorder>(), clock);
-        allocations = Watch(new EntityClient<V1Alpha1IPAllocation>(api));
-        services = Watch(new EntityClient<V1Service>(api));
-        slices = Watch(new EntityClient<V1EndpointSlice>(api));
-        pools = Watch(new EntityClient<V1Alpha1IPPool>(api));
+        kernel = new KernelSync(dataplane, options, clock, logger);
+        // Each change tells the index which VIPs it touched, so that the sync after it rebuilds only those.
+        var index = kernel.Index;
+        allocations = Watch(new EntityClient<V1Alpha1IPAllocation>(api), e => Index(e, index.Put, index.Remove));
+        services = Watch(new EntityClient<V1Service>(api), e => Index(e, index.Put, index.Remove));
+        slices = Watch(new EntityClient<V1EndpointSlice>(api), e => Index(e, index.Put, index.Remove));
+        // A pool's announcement and consistent hashing reach every VIP of it: the next sync is whole.
+        pools = Watch(new EntityClient<V1Alpha1IPPool>(api), _ => index.ChangedWhole());
         // Nodes matter to the node-port mode (their InternalIPs are the destinations) and to BGP (this node's labels and router ID).
-        nodes = options.ForwardTo == ForwardTarget.NodePort || options.Bgp is not null ? Watch(new EntityClient<V1Node>(api)) : null;
+        nodes = options.ForwardTo == ForwardTarget.NodePort || options.Bgp is not null ? Watch(new EntityClient<V1Node>(api), _ => index.ChangedWhole()) : null;
         if (options.Bgp is { } bgpOptions)
         {
             var speaker = dataplane.Bgp ?? throw new ArgumentException("BGP announcement is on but the dataplane has no BGP speaker", nameof(dataplane));
-            bgpPeers = Watch(new EntityClient<V1Alpha1BGPPeer>(api));
+            // Peers and their Secrets shape the BGP plan only, made anew after every sync: nothing of the kernel's to rebuild.
+            bgpPeers = Watch(new EntityClient<V1Alpha1BGPPeer>(api), _ => { });
             secrets = new Informer<V1Secret>(new EntityClient<V1Secret>(api), loggers.CreateLogger<Informer<V1Secret>>(), bgpOptions.SecretNamespace, time: clock);
             secrets.Subscribe(_ => changed.Writer.TryWrite(true));
             bgp = new BgpAnnouncer(speaker, bgpOptions, events, () => ThisNode, () => changed.Writer.TryWrite(true), loggers.CreateLogger<BgpAnnouncer>(), clock);
         }
-        kernel = new KernelSync(dataplane, options, clock, logger);
         if (prober is null)
         {
             var network = new NetworkProber();
@@ -97,6 +103,10 @@ public sealed class NodeAgent
         health.Changed += change =>
         {
             healthChanges.Enqueue(change);
+            foreach (var (ns, name) in lastServed.Probed.GetValueOrDefault(change.Target) ?? [])
+            {
+                index.Changed(ns, name);
+            }
             changed.Writer.TryWrite(true);
         };
         healthCondition = new HealthCondition(new ServiceConditions(api, logger, clock), options.NodeName);
@@ -117,12 +127,30 @@ public sealed class NodeAgent
                 () => changed.Writer.TryWrite(true), () => kernel.NetfilterWorks, loggers, clock);
         }
 
-        Informer<T> Watch<T>(EntityClient<T> client)
+        Informer<T> Watch<T>(EntityClient<T> client, Action<InformerEvent<T>> record)
             where T : class, IKubernetesObject<V1ObjectMeta>
         {
             var informer = new Informer<T>(client, loggers.CreateLogger<Informer<T>>(), time: clock);
-            informer.Subscribe(_ => changed.Writer.TryWrite(true));
+            informer.Subscribe(change =>
+            {
+                record(change);
+                changed.Writer.TryWrite(true);
+            });
             return informer;
+        }
+
+        void Index<T>(InformerEvent<T> change, Action<T> put, Action<T> remove)
+        {
+            try
+            {
+                (change.Type == InformerEventType.Deleted ? remove : put)(change.Entity);
+            }
+            catch (Exception error) when (error is not OutOfMemoryException)
+            {
+                // An object nobody foresaw: the next sync is whole, which reads the caches instead.
+                logger.LogWarning("cannot index a {Kind} change ({Error}): the next sync is whole", typeof(T).Name, error.Message);
+                index.ChangedWhole();
+            }
         }
     }
 
@@ -214,7 +242,10 @@ public sealed class NodeAgent
             {
                 nextPeriodic = clock.GetUtcNow() + options.SyncPeriod;
             }
-            var report = kernel.Run(CurrentView(), trigger, health.IsDown);
+            // A change (and a drain's end) syncs the VIPs it touched; the periodic sync and a retry, everything.
+            var report = trigger is SyncTrigger.Change or SyncTrigger.Drain
+                ? kernel.RunChanged(CurrentView, trigger, health.IsDown)
+                : kernel.Run(CurrentView, trigger, health.IsDown);
             // A failed sync found nothing: what the last completed one found still stands.
             lastServed = report.Served ?? lastServed;
             var served = lastServed;

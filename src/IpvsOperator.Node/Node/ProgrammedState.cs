@@ -53,6 +53,26 @@ internal sealed class ProgrammedState
         }
     }
 
+    /// <summary>After a sync of some VIPs without a refusal: their services' entries replaced (<paramref name="gone"/>: the ones they had).</summary>
+    public void Replace(IEnumerable<VirtualServiceKey> gone, DesiredState wanted, DesiredState programmed)
+    {
+        if (last is null)
+        {
+            return;
+        }
+        foreach (var key in gone)
+        {
+            last.Remove(key);
+        }
+        foreach (var (key, (_, destinations)) in programmed.Services)
+        {
+            if (wanted.Services.TryGetValue(key, out var desired))
+            {
+                last[key] = (desired.Destinations, destinations);
+            }
+        }
+    }
+
     /// <summary>After a failed sync nothing is vouched for.</summary>
     public void Forget() => last = null;
 }

@@ -24,5 +24,14 @@ public sealed record SyncReport(SyncTrigger Trigger, TimeSpan Duration, int Writ
     /// </summary>
     public ServedServices? Served { get; init; }
 
+    /// <summary>
+    /// Whether the sync covered everything (read the kernel back), or only the VIPs a change
+    /// touched (<see cref="VipsSynced"/> of them), diffed against what the agent last applied.
+    /// </summary>
+    public bool Whole { get; init; } = true;
+
+    /// <summary>The VIPs a sync of a change rebuilt (0 for a whole sync).</summary>
+    public int VipsSynced { get; init; }
+
     public SyncPhases Phases { get; init; } = new(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
 }

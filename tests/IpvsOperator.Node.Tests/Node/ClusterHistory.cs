@@ -39,6 +39,9 @@ public sealed class ClusterHistory(int seed)
     /// <summary>How far the clock should move before the next sync (drains end with it).</summary>
     public TimeSpan Elapse { get; private set; }
 
+    /// <summary>The endpoint address whose health verdict the last step flipped (a change no object shows), if any.</summary>
+    public IPAddressValue? Flipped { get; private set; }
+
     public ClusterView View => new([.. claims.Values], [.. services.Values], [.. slices.Values], []);
 
     /// <summary>The health checker's verdict: the endpoint addresses that fail their checks now.</summary>
@@ -68,6 +71,7 @@ public sealed class ClusterHistory(int seed)
     public string Step()
     {
         Elapse = TimeSpan.Zero;
+        Flipped = null;
         var names = services.Keys.Order(StringComparer.Ordinal).ToList();
         var pick = random.Next(100);
         if (names.Count == 0 || pick < 18)
@@ -219,6 +223,7 @@ public sealed class ClusterHistory(int seed)
             return $"{name}: no endpoint to fail or pass";
         }
         var address = addresses[random.Next(addresses.Count)];
+        Flipped = IPAddressValue.Parse(address);
         return failing.Add(address) ? $"{address} fails its health check" : failing.Remove(address) ? $"{address} passes its health check again" : string.Empty;
     }
 

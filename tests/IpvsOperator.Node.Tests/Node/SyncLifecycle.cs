@@ -1,10 +1,12 @@
 using System.Text;
+using System.Text.Json;
 using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane;
 using IpvsOperator.Dataplane.InMemory;
 using IpvsOperator.Entities;
 using IpvsOperator.Node;
 using IpvsOperator.Tests.Support;
+using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace IpvsOperator.Tests.Node;
@@ -13,8 +15,12 @@ namespace IpvsOperator.Tests.Node;
 /// Drives a node's sync through a <see cref="ClusterHistory"/> against a dataplane (in memory, or
 /// the kernel in the VM) and checks after every change: the kernel holds exactly the desired state
 /// (and the virtual services the history itself says must exist), a second sync writes nothing,
-/// and what is not ours (an IPVS service and an address of someone else's) is untouched. Every so
-/// often a rule is deleted by hand, and the periodic re-sync must put it back.
+/// and what is not ours (an IPVS service and an address of someone else's) is untouched. Each
+/// change reaches the agent as its watches would deliver it (every object whose content changed,
+/// and the Services of an endpoint whose health verdict flipped), and is synced by the change path
+/// (only the VIPs it touched, against the agent's record); every few steps a full sync must then
+/// find nothing to write, so the change path left what the full one would have. Every so often a
+/// rule is deleted by hand, and the periodic re-sync must put it back.
 /// </summary>
 public sealed class SyncLifecycle
 {
@@ -27,6 +33,8 @@ public sealed class SyncLifecycle
     private readonly KernelSync kernel;
     private readonly Random drift;
     private readonly List<string> changes = [];
+    private readonly Dictionary<string, string> delivered = new(StringComparer.Ordinal);
+    private ServedServices served = ServedServices.Empty;
 
     public SyncLifecycle(NodeDataplane dataplane, int seed)
     {
@@ -53,10 +61,15 @@ public sealed class SyncLifecycle
             var change = History.Step();
             changes.Add($"{step}: {change}");
             clock.Now += History.Elapse;
+            Deliver();
 
-            Sync(SyncTrigger.Change, step, "the sync after the change");
+            SyncChanged(step, "the sync after the change");
             Check(step);
-            Sync(SyncTrigger.Change, step, "a second sync", expectNoWrites: true);
+            SyncChanged(step, "a second sync", expectNoWrites: true);
+            if (step % 4 == 0)
+            {
+                Sync(SyncTrigger.Change, step, "a full sync after the change path's", expectNoWrites: true);
+            }
 
             if (step % 10 == 0)
             {
@@ -72,14 +85,83 @@ public sealed class SyncLifecycle
         {
             changes.Add($"end: {History.Delete(name)}");
         }
-        Sync(SyncTrigger.Change, steps + 1, "the sync after deleting everything");
+        Deliver();
+        SyncChanged(steps + 1, "the sync after deleting everything");
         Check(steps + 1);
         Expect(Owned(dataplane.Ipvs.ListServices().Select(s => s.Key)).Count == 0, steps + 1, "no virtual service of ours is left once every Service is gone");
     }
 
-    private void Sync(SyncTrigger trigger, int step, string what, bool expectNoWrites = false)
+    /// <summary>
+    /// What the watches would deliver after a step: every claim, Service and EndpointSlice whose
+    /// content changed (the history edits objects in place), put or removed; and the Services
+    /// checking an endpoint whose verdict flipped, as the health checker tells the agent.
+    /// </summary>
+    private void Deliver()
     {
-        var report = kernel.Run(History.View, trigger, History.IsDown);
+        var view = History.View;
+        var now = new Dictionary<string, (object Entity, Action Put, Action Remove)>(StringComparer.Ordinal);
+        foreach (var claim in view.Allocations)
+        {
+            now[$"claim/{claim.Metadata.Name}"] = (claim, () => kernel.Index.Put(claim), () => kernel.Index.Remove(claim));
+        }
+        foreach (var service in view.Services)
+        {
+            now[$"service/{service.Metadata.Name}"] = (service, () => kernel.Index.Put(service), () => kernel.Index.Remove(service));
+        }
+        foreach (var slice in view.EndpointSlices)
+        {
+            now[$"slice/{slice.Metadata.Name}"] = (slice, () => kernel.Index.Put(slice), () => kernel.Index.Remove(slice));
+        }
+        foreach (var (key, (entity, put, _)) in now)
+        {
+            var json = JsonSerializer.Serialize(entity, entity.GetType());
+            if (delivered.GetValueOrDefault(key) != json)
+            {
+                put();
+                delivered[key] = json;
+            }
+        }
+        foreach (var gone in delivered.Keys.Where(k => !now.ContainsKey(k)).ToList())
+        {
+            // Removed by key: the index forgets what it recorded under that name.
+            var (kind, name) = (gone[..gone.IndexOf('/', StringComparison.Ordinal)], gone[(gone.IndexOf('/', StringComparison.Ordinal) + 1)..]);
+            switch (kind)
+            {
+                case "claim":
+                    kernel.Index.Remove(new V1Alpha1IPAllocation { Metadata = new V1ObjectMeta { Name = name } });
+                    break;
+                case "service":
+                    kernel.Index.Remove(new V1Service { Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "default" } });
+                    break;
+                default:
+                    kernel.Index.Remove(new V1EndpointSlice { Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "default" } });
+                    break;
+            }
+            delivered.Remove(gone);
+        }
+        if (History.Flipped is { } flipped)
+        {
+            foreach (var (ns, name) in served.Probed.Where(p => p.Key.Address == flipped).SelectMany(p => p.Value))
+            {
+                kernel.Index.Changed(ns, name);
+            }
+        }
+    }
+
+    private void SyncChanged(int step, string what, bool expectNoWrites = false)
+    {
+        var report = kernel.RunChanged(() => History.View, SyncTrigger.Change, History.IsDown);
+        Expect(report, step, what, expectNoWrites);
+        // Only the first sync, with no record yet to diff against, may be whole.
+        Expect(!report.Whole || step == 1, step, $"{what} syncs only the VIPs the change touched, not everything");
+    }
+
+    private void Sync(SyncTrigger trigger, int step, string what, bool expectNoWrites = false) =>
+        Expect(kernel.Run(History.View, trigger, History.IsDown), step, what, expectNoWrites);
+
+    private void Expect(SyncReport report, int step, string what, bool expectNoWrites)
+    {
+        served = report.Served ?? served;
         Expect(report.Failure is null, step, $"{what} completes; it failed: {report.Failure}");
         Expect(report.Errors == 0, step, $"{what} has no refused operation; {report.Errors} were refused");
         if (expectNoWrites)
