@@ -147,21 +147,8 @@ internal sealed class ControllerThroughput : IAsyncDisposable
         return new RunningController(runtime);
     }
 
-    private async Task<Figures> BurstAsync(RunningController controller, int services)
-    {
-        await controller.QuietAsync();
-        var before = Counts();
-        var looks = controller.Looks();
-        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-        var clock = Stopwatch.StartNew();
-        var creations = await CreateAsync(services, writers: 8, pace: null);
-        await UntilAsync(() => creations.Keys.All(published.ContainsKey), TimeSpan.FromMinutes(20));
-        var elapsed = clock.Elapsed;
-        await controller.QuietAsync();
-        var figures = new Figures($"burst: {services} Services created at once by 8 writers", elapsed, Process.GetCurrentProcess().TotalProcessorTime - cpu, Counts().Since(before), controller.Looks().Since(looks), services);
-        figures.Latencies(creations, published);
-        return figures;
-    }
+    private Task<Figures> BurstAsync(RunningController controller, int services) =>
+        MeasureCreatesAsync(controller, $"burst: {services} Services created at once by 8 writers", services, writers: 8, pace: null);
 
     private async Task<(RunningController, Figures)> RestartAsync(int services)
     {
@@ -182,20 +169,26 @@ internal sealed class ControllerThroughput : IAsyncDisposable
         return (controller, figures);
     }
 
-    private async Task<Figures> SteadyAsync(RunningController controller, int existing)
+    private Task<Figures> SteadyAsync(RunningController controller, int existing) =>
+        MeasureCreatesAsync(controller, $"steady: {SteadyCount} Services at {SteadyRate}/s beside {existing} published", SteadyCount, writers: SteadyRate,
+            pace: TimeSpan.FromSeconds(1.0 / SteadyRate));
+
+    /// <summary>Creates Services once the controller is quiet, and measures until each is published.</summary>
+    private async Task<Figures> MeasureCreatesAsync(RunningController controller, string title, int count, int writers, TimeSpan? pace)
     {
         await controller.QuietAsync();
         var before = Counts();
         var looks = controller.Looks();
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        var creations = await CreateAsync(SteadyCount, writers: SteadyRate, pace: TimeSpan.FromSeconds(1.0 / SteadyRate));
-        var paced = clock.Elapsed;
+        var creations = await CreateAsync(count, writers, pace);
+        var sent = clock.Elapsed;
         await UntilAsync(() => creations.Keys.All(published.ContainsKey), TimeSpan.FromMinutes(20));
         var elapsed = clock.Elapsed;
-        var figures = new Figures($"steady: {SteadyCount} Services at {SteadyRate}/s beside {existing} published", elapsed, Process.GetCurrentProcess().TotalProcessorTime - cpu, Counts().Since(before), controller.Looks().Since(looks), SteadyCount)
+        await controller.QuietAsync();
+        var figures = new Figures(title, elapsed, Process.GetCurrentProcess().TotalProcessorTime - cpu, Counts().Since(before), controller.Looks().Since(looks), count)
         {
-            Paced = paced,
+            Paced = pace is null ? null : sent,
         };
         figures.Latencies(creations, published);
         return figures;
