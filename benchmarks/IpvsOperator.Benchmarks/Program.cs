@@ -11,8 +11,8 @@ switch (args)
     case ["localcluster", ..]:
         await LocalClusterThroughput.RunAsync();
         break;
-    case ["controller", ..]:
-        await ControllerThroughput.RunAsync();
+    case ["controller", .. var measure]:
+        await ControllerThroughput.RunAsync(measure);
         break;
     case ["ipvs", ..]:
         await IpvsProgramming.RunAsync();

@@ -5,6 +5,7 @@ using IpvsOperator.Ipam;
 using IpvsOperator.Readers;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Controllers;
+using IpvsOperator.Runtime.Watching;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 
@@ -26,6 +27,11 @@ internal sealed class AllocationTerm(
 
     private readonly Lock gate = new();
     private readonly Allocator allocator = new();
+    // Claims by the uid of each Service holding them: a Service's claims are looked up, not scanned
+    // for, or a term's first look at N Services would read N × N claims. A claim that bypassed
+    // admission without a holder is indexed under none.
+    private readonly InformerIndex<V1Alpha1IPAllocation, string> claimsByHolder = new(allocations.Informer,
+        claim => claim.Spec is null ? [] : claim.Holders().Where(h => h is not null && !string.IsNullOrEmpty(h.Uid)).Select(h => h.Uid));
     private Task? restored;
 
     public WatchedResource<V1Service> Services => services;
@@ -97,7 +103,7 @@ internal sealed class AllocationTerm(
 
     /// <summary>The IPAllocations that name <paramref name="service"/> (by uid) as a holder.</summary>
     public List<V1Alpha1IPAllocation> ClaimsOf(V1Service service) =>
-        [.. Allocations.Items.Where(a => a.Holders().Any(h => h.Uid == service.Metadata.Uid))];
+        string.IsNullOrEmpty(service.Metadata.Uid) ? [] : [.. claimsByHolder.Get(service.Metadata.Uid)];
 
     /// <summary>What a holder of a claim brings to its sharing, read from its Service in the cache: its ports and the namespaces it shares with.</summary>
     public (IReadOnlyList<ServicePort> Ports, IReadOnlySet<string> Namespaces) SharingOf(ServiceReference reference)
@@ -111,7 +117,8 @@ internal sealed class AllocationTerm(
         await Task.WhenAll(Services.WaitForSyncAsync(cancellationToken), Pools.WaitForSyncAsync(cancellationToken), Allocations.WaitForSyncAsync(cancellationToken));
         SyncPools();
         var restoredCount = 0;
-        foreach (var allocation in Allocations.Items.OrderBy(a => a.Metadata.CreationTimestamp ?? DateTime.MinValue).ThenBy(a => a.Metadata.Name, StringComparer.Ordinal))
+        var claims = Allocations.Items;
+        foreach (var allocation in claims.OrderBy(a => a.Metadata.CreationTimestamp ?? DateTime.MinValue).ThenBy(a => a.Metadata.Name, StringComparer.Ordinal))
         {
             if (!allocation.TryAddress(out var address))
             {
@@ -131,6 +138,6 @@ internal sealed class AllocationTerm(
                 }
             }
         }
-        logger.LogInformation("allocator restored {Claims} claims from {Allocations} IPAllocations", restoredCount, Allocations.Items.Count);
+        logger.LogInformation("allocator restored {Claims} claims from {Allocations} IPAllocations", restoredCount, claims.Count);
     }
 }

@@ -37,10 +37,17 @@ internal sealed class ServiceController(
 {
     private const int ClaimAttempts = 16;
 
+    private readonly ReplacedVersions replaced = new();
+
     public async Task<ReconcileResult> ReconcileAsync(V1Service service, CancellationToken cancellationToken)
     {
         await term.ReadyAsync(cancellationToken);
         var key = ObjectKey.Of(service);
+        if (replaced.IsReplaced(key, service.Metadata.ResourceVersion))
+        {
+            // The cache is behind our own write; that write's event brings the Service back.
+            return ReconcileResult.Done;
+        }
         if (!ServiceRequestReader.IsOurs(service, settings.DefaultClass))
         {
             term.ClearPending(key);
@@ -160,6 +167,7 @@ internal sealed class ServiceController(
 
     public Task DeletedAsync(V1Service service, CancellationToken cancellationToken)
     {
+        replaced.Forget(ObjectKey.Of(service));
         term.ClearPending(ObjectKey.Of(service));
         return Task.CompletedTask;
     }
@@ -307,7 +315,9 @@ internal sealed class ServiceController(
                 ["annotations"] = new JsonObject { [WellKnown.Annotations.AllocatedFromPool] = pools },
             },
         }.ToJsonString();
-        return await services.PatchAsync(service.Metadata.NamespaceProperty, service.Metadata.Name, patch, PatchKind.Merge, cancellationToken: cancellationToken);
+        var written = await services.PatchAsync(service.Metadata.NamespaceProperty, service.Metadata.Name, patch, PatchKind.Merge, cancellationToken: cancellationToken);
+        replaced.Replaced(ObjectKey.Of(service), service.Metadata.ResourceVersion);
+        return written;
     }
 
     /// <summary>
@@ -329,6 +339,7 @@ internal sealed class ServiceController(
             ["status"] = new JsonObject { ["loadBalancer"] = new JsonObject { ["ingress"] = Ingress(wanted) } },
         }.ToJsonString();
         await services.PatchAsync(service.Metadata.NamespaceProperty, service.Metadata.Name, patch, PatchKind.Merge, status: true, cancellationToken);
+        replaced.Replaced(ObjectKey.Of(service), service.Metadata.ResourceVersion);
         return true;
     }
 

@@ -54,6 +54,8 @@ public sealed class ControllerRunner<TEntity> : IRunnableController
 
     public long Failures => Interlocked.Read(ref failures);
 
+    public long CacheItemsCopied => Informer.ItemsCopied;
+
     public Task WaitForSyncAsync(CancellationToken cancellationToken) => Informer.WaitForSyncAsync(cancellationToken);
 
     public async Task RunAsync(CancellationToken cancellationToken)

@@ -7,4 +7,7 @@ public interface IControllerStatistics
     int QueueDepth { get; }
     long Reconciles { get; }
     long Failures { get; }
+
+    /// <summary>Objects copied out of the informer's cache by whole-cache reads, by the controllers and whoever shares the cache.</summary>
+    long CacheItemsCopied { get; }
 }

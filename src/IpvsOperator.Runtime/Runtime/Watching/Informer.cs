@@ -23,6 +23,7 @@ public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? 
     private readonly TaskCompletionSource synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<Action<InformerEvent<T>>> subscribers = [];
     private readonly TimeProvider clock = time ?? TimeProvider.System;
+    private long itemsCopied;
 
     public string LastResourceVersion { get; private set; } = string.Empty;
 
@@ -37,7 +38,19 @@ public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? 
 
     public bool HasSynced => synced.Task.IsCompleted;
 
-    public IReadOnlyCollection<T> Items => [.. cache.Values];
+    /// <summary>Every object, copied: costs the whole cache. A lookup by a value is an <see cref="InformerIndex{T, TValue}"/>.</summary>
+    public IReadOnlyCollection<T> Items
+    {
+        get
+        {
+            IReadOnlyCollection<T> items = [.. cache.Values];
+            Interlocked.Add(ref itemsCopied, items.Count);
+            return items;
+        }
+    }
+
+    /// <summary>Objects handed out by <see cref="Items"/> so far: what reading the whole cache has cost, for tests that bound it.</summary>
+    public long ItemsCopied => Interlocked.Read(ref itemsCopied);
 
     public T? Get(ObjectKey key) => cache.GetValueOrDefault(key);
 
