@@ -6,9 +6,13 @@ namespace IpvsOperator.Dataplane.Bgp;
 /// What the kernel's MD5 counters say of the sessions that are down. FRR names no password problem
 /// (a wrong one showed as <c>Waiting for peer OPEN</c> or <c>Cease/Other Configuration Change</c>),
 /// but the node's kernel counts the router's segments it drops. The counters are the node's, not a
-/// session's: a rise between two reads is told to every session down at the time whose password
-/// setting it fits, and kept until that session is established or its settings change, so that the
-/// reason does not come and go between the router's connection attempts. No password is ever named.
+/// session's, so only the two that the kernel counts for an address it holds a key for are used:
+/// a segment signed with another key, or unsigned. Those can only come from a peer with a password,
+/// and a rise is told to the sessions with a password that are down (saying so when there are
+/// several), kept until that session is established or its settings change, so that the reason does
+/// not come and go between the router's connection attempts. A signed segment where no key is set
+/// (<c>TCPMD5Unexpected</c>) may come from any address (a router with a password for an address the
+/// node has no session with), so it is not told to any session. No password is ever named.
 /// </summary>
 internal sealed class TcpMd5Evidence
 {
@@ -17,7 +21,6 @@ internal sealed class TcpMd5Evidence
 
     public const string Failure = "TCP MD5: the node's kernel drops the peer's segments, signed with another password than this BGPPeer's: check its password Secret against the router's password for this node";
     public const string NotFound = "TCP MD5: the peer's segments carry no signature and this BGPPeer sets a password: the router has no password for this node";
-    public const string Unexpected = "TCP MD5: the peer's segments are signed and this BGPPeer sets no password: give it the router's password for this node";
 
     /// <param name="sessions">The sessions as read now.</param>
     /// <param name="withPassword">The peers whose sessions FRR runs with a password.</param>
@@ -30,6 +33,7 @@ internal sealed class TcpMd5Evidence
         {
             kept.Remove(gone);
         }
+        var suspects = sessions.Count(s => !s.IsEstablished && withPassword.Contains(s.Peer));
         var explained = new List<BgpSessionState>(sessions.Count);
         foreach (var session in sessions)
         {
@@ -38,14 +42,13 @@ internal sealed class TcpMd5Evidence
                 explained.Add(session);
                 continue;
             }
-            var signed = withPassword.Contains(session.Peer);
-            var seen = signed && rise.Failure > 0 ? Failure
-                : signed && rise.NotFound > 0 ? NotFound
-                : !signed && rise.Unexpected > 0 ? Unexpected
+            var seen = !withPassword.Contains(session.Peer) ? null
+                : rise.Failure > 0 ? Failure
+                : rise.NotFound > 0 ? NotFound
                 : null;
             if (seen is not null)
             {
-                kept[session.Peer] = seen;
+                kept[session.Peer] = suspects > 1 ? $"{seen} (or of another of the {suspects} sessions with a password that are down: the counters are the node's)" : seen;
             }
             explained.Add(kept.TryGetValue(session.Peer, out var evidence)
                 ? session with { LastError = session.LastError is { } reported ? $"{evidence}; FRR reports {reported}" : evidence }
