@@ -249,7 +249,10 @@ public class BgpKernelTests : ControllerFixture
         var (stillThrough, moved) = await NextHopsAsync(vip, Nodes.Where(n => n != leaving), TimeSpan.FromSeconds(60));
         var withdrawn = VipClient.Now() - start;
         await agents[leaving].Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        await Eventually.TrueAsync(() => probes.Any(p => p.At > VipClient.Now() - 0.1 && p.At > start + withdrawn + 2), "two seconds of probes after the withdrawal", TimeSpan.FromSeconds(30));
+        // A probe is queued once it has ended: one begun two seconds after the withdrawal means two
+        // seconds of probes. (It also had to have begun in the last 0.1 s: under a starved VM, with
+        // probes taking seconds, that window was missed for 180 s in .ci/run beside a build loop.)
+        await Eventually.TrueAsync(() => probes.Any(p => p.At > start + withdrawn + 2), "two seconds of probes after the withdrawal", TimeSpan.FromSeconds(30));
 
         var during = probes.Where(p => p.At >= start).ToList();
         // The router's ECMP hashes by flow over the next hops it has (hash-threshold): when one goes,
