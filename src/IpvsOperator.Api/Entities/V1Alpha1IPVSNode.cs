@@ -121,8 +121,18 @@ public sealed class IPVSNodeStatus
     [Description("This node's IPVS connection sync daemons, which let connections survive a layer 2 failover (absent when --connection-sync-interface is unset).")]
     public IPVSNodeConnectionSync? ConnectionSync { get; set; }
 
+    [JsonPropertyName("connectionsSampledAt")]
+    [Description("When the connection counts of vips[].services[].destinations[] were read from the kernel (every 30 s at most; they alone never cause a write, so they may be up to a minute and a half old).")]
+    public DateTime? ConnectionsSampledAt { get; set; }
+
     /// <summary>How many VIPs the status lists by name: its size stays bounded whatever the cluster.</summary>
     public const int MaxListedVips = 256;
+
+    /// <summary>How many virtual services the listed VIPs show in all, in VIP and port order.</summary>
+    public const int MaxListedVirtualServices = 512;
+
+    /// <summary>How many destinations those virtual services show in all: about 150 KiB of status at most.</summary>
+    public const int MaxListedDestinations = 1024;
 }
 
 public sealed class IPVSNodeSync
@@ -165,6 +175,69 @@ public sealed class IPVSNodeVip
     [JsonPropertyName("choiceDigest")]
     [Description("For a VIP whose virtual services every node must schedule alike (mh, from a pool with consistentHashing or by annotation; not externalTrafficPolicy Local): a digest of what the choice of backend depends on (scheduler, flags, destinations in the kernel's order with their weights, sloppy TCP/SCTP). Every node serving the VIP should show the same; one that differs sends some flows the router moves to it to another backend.")]
     public string? ChoiceDigest { get; set; }
+
+    [JsonPropertyName("virtualServiceCount")]
+    [Description("The IPVS virtual services this node programs on the VIP (services lists them while the node's listing budget lasts).")]
+    public int VirtualServiceCount { get; set; }
+
+    [JsonPropertyName("services")]
+    [Items(MaxItems = IPVSNodeStatus.MaxListedVirtualServices)]
+    [Description("The VIP's IPVS virtual services as this node programs them, with their destinations: what `kubectl ipvs status` shows. A node lists at most 512 virtual services and 1,024 destinations in all, in VIP and port order.")]
+    public List<IPVSNodeVirtualService>? Services { get; set; }
+}
+
+public sealed class IPVSNodeVirtualService
+{
+    [JsonPropertyName("protocol")]
+    [Required]
+    [Description("TCP, UDP or SCTP.")]
+    public string Protocol { get; set; } = string.Empty;
+
+    [JsonPropertyName("port")]
+    [Description("The VIP's port.")]
+    public int Port { get; set; }
+
+    [JsonPropertyName("scheduler")]
+    [Description("The IPVS scheduler (rr, wrr, lc, mh, ...), with persistence if the Service is sticky.")]
+    public string? Scheduler { get; set; }
+
+    [JsonPropertyName("destinationCount")]
+    [Description("The destinations programmed (destinations lists them while the node's listing budget lasts).")]
+    public int DestinationCount { get; set; }
+
+    [JsonPropertyName("destinations")]
+    [Items(MaxItems = IPVSNodeStatus.MaxListedDestinations)]
+    public List<IPVSNodeDestination>? Destinations { get; set; }
+}
+
+public sealed class IPVSNodeDestination
+{
+    [JsonPropertyName("address")]
+    [Required]
+    public string Address { get; set; } = string.Empty;
+
+    [JsonPropertyName("port")]
+    public int Port { get; set; }
+
+    [JsonPropertyName("weight")]
+    [Description("The weight in the kernel: 0 takes no new connections (health check failing, draining).")]
+    public long Weight { get; set; }
+
+    [JsonPropertyName("health")]
+    [Description("passing or failing, as this node's health check of the endpoint finds it; empty when the Service has no health check.")]
+    public string? Health { get; set; }
+
+    [JsonPropertyName("draining")]
+    [Description("True while the endpoint left its Service or is terminating: its established connections go on, it takes no new ones, and it goes when the drain timeout ends.")]
+    public bool? Draining { get; set; }
+
+    [JsonPropertyName("activeConnections")]
+    [Description("Established TCP connections the kernel holds to it, at connectionsSampledAt; empty before the first sample.")]
+    public long? ActiveConnections { get; set; }
+
+    [JsonPropertyName("inactiveConnections")]
+    [Description("Its other connections (opening, closing, TIME_WAIT, UDP), at connectionsSampledAt.")]
+    public long? InactiveConnections { get; set; }
 }
 
 public sealed class IPVSNodeConnectionSync

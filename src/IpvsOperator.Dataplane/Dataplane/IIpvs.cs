@@ -35,6 +35,9 @@ public interface IIpvs
 
     void DeleteDestination(VirtualServiceKey key, IPAddressValue address, ushort port);
 
+    /// <summary>The connections each destination of a service holds now; empty for a missing service, as <see cref="ListDestinations"/>.</summary>
+    IReadOnlyList<DestinationConnections> ListConnections(VirtualServiceKey key);
+
     /// <summary>
     /// The counters of one service; not found when it does not exist. The kernel sums its per-CPU
     /// counters every 2 s, so they lag the traffic by up to that.

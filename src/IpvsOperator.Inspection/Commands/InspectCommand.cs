@@ -67,7 +67,7 @@ public static class InspectCommand
             var view = await ReadAsync(kubernetes, events.Items
                 .Where(e => e.InvolvedObject?.Kind == "Service" && (e.InvolvedObject.Uid == service.Metadata.Uid || (e.InvolvedObject.Uid is null && e.InvolvedObject.Name == name)))
                 .OrderBy(e => e.LastTimestamp ?? e.EventTime ?? e.FirstTimestamp ?? e.Metadata?.CreationTimestamp).ToList(), cancellationToken);
-            await stdout.WriteAsync(render(service, view));
+            await stdout.WriteAsync(TerminalText.Printable(render(service, view)));
             return 0;
         }
         catch (Exception error) when (error is HttpOperationException or HttpRequestException or k8s.Exceptions.KubeConfigException or ApiStatusException)
@@ -82,7 +82,7 @@ public static class InspectCommand
         try
         {
             var (kubernetes, _) = Connect(kubeconfig);
-            await stdout.WriteAsync(PoolUsageReport.Render(await ReadAsync(kubernetes, [], cancellationToken)));
+            await stdout.WriteAsync(TerminalText.Printable(PoolUsageReport.Render(await ReadAsync(kubernetes, [], cancellationToken))));
             return 0;
         }
         catch (Exception error) when (error is HttpOperationException or HttpRequestException or k8s.Exceptions.KubeConfigException or ApiStatusException)

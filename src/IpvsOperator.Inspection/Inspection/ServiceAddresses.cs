@@ -19,12 +19,20 @@ internal static class ServiceAddresses
             || (r.Namespace == service.Metadata?.NamespaceProperty && r.Name == service.Metadata?.Name));
 
     /// <summary>The IPVSNodes that bind <paramref name="address"/>, with how each announces it (null: bound, not announced).</summary>
-    public static IReadOnlyList<(V1Alpha1IPVSNode Node, string? Announced)> ServedBy(ClusterView view, string address) =>
+    public static IReadOnlyList<(V1Alpha1IPVSNode Node, IPVSNodeVip Vip)> ServedBy(ClusterView view, string address) =>
         [.. view.Nodes
-            .Select(n => (Node: n, Vip: n.Status?.Vips?.FirstOrDefault(v => string.Equals(v.Address, address, StringComparison.OrdinalIgnoreCase))))
+            .Select(n => (Node: n, Vip: n.Status?.Vips?.FirstOrDefault(v => SameAddress(v?.Address, address))))
             .Where(n => n.Vip is not null)
-            .Select(n => (n.Node, n.Vip!.Announced))
+            .Select(n => (n.Node, n.Vip!))
             .OrderBy(n => n.Node.Metadata?.Name, StringComparer.Ordinal)];
+
+    /// <summary>Nodes that bind more VIPs than their status lists: one of them may bind an address no node lists.</summary>
+    public static IReadOnlyList<V1Alpha1IPVSNode> ListingPartly(ClusterView view) =>
+        [.. view.Nodes.Where(n => n.Status is { } status && status.VipsBound > (status.Vips?.Count ?? 0))];
+
+    private static bool SameAddress(string? a, string b) =>
+        a is not null && (string.Equals(a, b, StringComparison.OrdinalIgnoreCase)
+            || (System.Net.IPAddress.TryParse(a, out var x) && System.Net.IPAddress.TryParse(b, out var y) && x.Equals(y)));
 
     /// <summary>Whether the Service is of a class this operator serves (unset: only if the controller runs as the default class).</summary>
     public static string ClassOf(V1Service service) => service.Spec?.LoadBalancerClass ?? "(none: served only where the controller runs with --default-class)";

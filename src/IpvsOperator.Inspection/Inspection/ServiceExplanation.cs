@@ -27,13 +27,28 @@ internal static class ServiceExplanation
         {
             return Pending(name, service, view);
         }
-        var unserved = addresses.Where(a => !ServiceAddresses.ServedBy(view, a).Any(s => s.Announced is not null)).ToList();
+        var unserved = addresses.Where(a => !ServiceAddresses.ServedBy(view, a).Any(s => s.Vip.Announced is not null)).ToList();
         if (unserved.Count == 0)
         {
-            var by = addresses.Select(a => $"{a} by {string.Join(", ", ServiceAddresses.ServedBy(view, a).Where(s => s.Announced is not null).Select(s => $"{s.Node.Metadata?.Name} ({s.Announced})"))}");
-            return $"Service {name} is served: {string.Join("; ", by)}. If clients still get no answer, check its endpoints (`kubectl ipvs status`), the EndpointsHealthy condition and the router or LAN between the clients and those nodes.";
+            var by = addresses.Select(a => $"{a} by {string.Join(", ", ServiceAddresses.ServedBy(view, a).Where(s => s.Vip.Announced is not null).Select(s => $"{s.Node.Metadata?.Name} ({s.Vip.Announced})"))}");
+            return $"Service {name} is served: {string.Join("; ", by)}.{NoBackend(addresses, view)} If clients still get no answer, check its endpoints (`kubectl ipvs status`), the EndpointsHealthy condition and the router or LAN between the clients and those nodes.";
         }
         return Unserved(name, service, view, unserved);
+    }
+
+    /// <summary>Said when the announcing nodes that list the VIP's virtual services list no destination that takes connections.</summary>
+    private static string NoBackend(IEnumerable<string> addresses, ClusterView view)
+    {
+        var listed = addresses.SelectMany(a => ServiceAddresses.ServedBy(view, a).Where(s => s.Vip.Announced is not null))
+            .Select(s => s.Vip.Services?.Where(v => v is not null).ToList() ?? []).ToList();
+        if (listed.Count == 0 || listed.Any(services => services.Count == 0
+                || services.Any(v => v.DestinationCount != (v.Destinations?.Count ?? 0) || v.Destinations?.Any(d => d is null || d.Weight > 0) == true)))
+        {
+            return string.Empty; // not all listed, or something takes connections
+        }
+        return listed.All(services => services.All(v => v.DestinationCount == 0))
+            ? " But its virtual services have no destination on any announcing node: the Service has no ready endpoint (check its selector and `kubectl get endpointslices`), so connections are refused."
+            : " But every destination on the announcing nodes has weight 0 (failing its health check or draining): no new connection is served.";
     }
 
     private static string Pending(string name, V1Service service, ClusterView view)
@@ -62,7 +77,9 @@ internal static class ServiceExplanation
             else if (bound.Count == 0)
             {
                 var ready = view.Nodes.Count(n => n.Status?.Ready == true);
-                reasons.Add($"{address} (pool {claim.Spec.Pool}) is bound by no node: {view.Nodes.Count} node agent(s) publish an IPVSNode, {ready} ready");
+                var partly = ServiceAddresses.ListingPartly(view);
+                reasons.Add($"{address} (pool {claim.Spec.Pool}) is bound by no node: {view.Nodes.Count} node agent(s) publish an IPVSNode, {ready} ready"
+                    + (partly.Count > 0 ? $" (but {string.Join(", ", partly.Select(n => n.Metadata?.Name))} bind more VIPs than their status lists, the first {IPVSNodeStatus.MaxListedVips} in address order: one of them may bind it)" : string.Empty));
             }
             else
             {

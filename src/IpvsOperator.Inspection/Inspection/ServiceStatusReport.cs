@@ -8,7 +8,8 @@ namespace IpvsOperator.Inspection;
 /// <summary>
 /// <c>kubectl ipvs status svc/NAME</c>: each address of the Service with its pool and claim, the
 /// nodes that bind it and how each announces it (layer 2, BGP and its sessions), what those nodes
-/// program (virtual services, destinations, draining) and when they last synced, the Service's
+/// program on it (virtual services, and destinations with weight, health, drain and connections)
+/// and when they last synced, the Service's
 /// conditions and its latest Events.
 /// </summary>
 internal static class ServiceStatusReport
@@ -38,10 +39,14 @@ internal static class ServiceStatusReport
             var served = ServiceAddresses.ServedBy(view, address);
             if (served.Count == 0)
             {
-                text.AppendLine("    no node binds it");
+                var partly = ServiceAddresses.ListingPartly(view);
+                text.AppendLine(partly.Count == 0
+                    ? "    no node binds it"
+                    : $"    no node lists it; {string.Join(", ", partly.Select(n => n.Metadata?.Name))} bind more VIPs than their status lists (the first {IPVSNodeStatus.MaxListedVips} in address order)");
             }
-            foreach (var (node, announced) in served)
+            foreach (var (node, vip) in served)
             {
+                var announced = vip.Announced;
                 var status = node.Status;
                 var sync = status?.LastSync;
                 var age = sync?.Time is { } time ? $"{Age(now - time)} ago" : "never";
@@ -51,6 +56,7 @@ internal static class ServiceStatusReport
                 {
                     text.AppendLine(CultureInfo.InvariantCulture, $"      BGP sessions {bgp.Established}: {bgp.Summary ?? "none"}");
                 }
+                VirtualServices(text, vip, Ports(service), status?.ConnectionsSampledAt, now);
             }
         }
         foreach (var type in new[] { WellKnown.Conditions.Announced, WellKnown.Conditions.EndpointsHealthy })
@@ -71,6 +77,56 @@ internal static class ServiceStatusReport
         }
         return text.ToString();
     }
+
+    /// <summary>The node's virtual services on the VIP with their destinations, as <c>ipvsadm -Ln</c> would show them there.</summary>
+    /// <param name="ports">The Service's own ports: a shared VIP's other ports belong to the Services sharing it.</param>
+    private static void VirtualServices(StringBuilder text, IPVSNodeVip vip, HashSet<(string, int)> ports, DateTime? sampledAt, DateTime now)
+    {
+        var services = (vip.Services ?? []).Where(s => s is not null && ports.Contains((s.Protocol?.ToUpperInvariant() ?? string.Empty, s.Port))).ToList();
+        if (vip.VirtualServiceCount == 0 && services.Count == 0)
+        {
+            text.AppendLine("      no virtual service on this VIP");
+            return;
+        }
+        var connections = sampledAt is { } at ? $"connections as of {Age(now - at)} ago" : "connections not read yet";
+        foreach (var service in services)
+        {
+            var destinations = (service.Destinations ?? []).Where(d => d is not null).ToList();
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"      {service.Protocol} {service.Port} ({service.Scheduler}): {Count(service.DestinationCount, "destination")}{(service.DestinationCount > 0 ? $", {connections}" : string.Empty)}");
+            foreach (var destination in destinations)
+            {
+                var state = new List<string> { $"weight {destination.Weight}" };
+                if (destination.Health is { } health)
+                {
+                    state.Add($"health check {health}");
+                }
+                if (destination.Draining == true)
+                {
+                    state.Add("draining");
+                }
+                if (destination.ActiveConnections is { } active)
+                {
+                    state.Add($"{active} active, {destination.InactiveConnections ?? 0} inactive connections");
+                }
+                var where = destination.Address?.Contains(':', StringComparison.Ordinal) == true ? $"[{destination.Address}]:{destination.Port}" : $"{destination.Address}:{destination.Port}";
+                text.AppendLine(CultureInfo.InvariantCulture, $"        {where}  {string.Join(", ", state)}");
+            }
+            if (service.DestinationCount > destinations.Count)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"        ... {service.DestinationCount - destinations.Count} more not listed (a node lists {IPVSNodeStatus.MaxListedDestinations} destinations in all)");
+            }
+        }
+        if (vip.VirtualServiceCount > (vip.Services?.Count ?? 0))
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"      ... {vip.VirtualServiceCount - services.Count} more virtual services not listed (a node lists {IPVSNodeStatus.MaxListedVirtualServices} in all)");
+        }
+    }
+
+    private static HashSet<(string, int)> Ports(V1Service service) =>
+        [.. (service.Spec?.Ports ?? []).Select(p => ((p.Protocol ?? "TCP").ToUpperInvariant(), p.Port))];
+
+    private static string Count(int count, string noun) => count == 1 ? $"1 {noun}" : $"{count} {noun}s";
 
     private static string Mode(string announced) => announced.Replace("l2", "layer 2", StringComparison.Ordinal).Replace("bgp", "BGP", StringComparison.Ordinal).Replace(",", " and ", StringComparison.Ordinal);
 

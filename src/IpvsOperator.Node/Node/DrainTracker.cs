@@ -24,6 +24,9 @@ internal sealed class DrainTracker(TimeSpan timeout, TimeProvider clock)
     /// <summary>Destinations draining now, over every service.</summary>
     public int Draining => drainingSince.Count;
 
+    /// <summary>Whether a destination of a service drains now (kept at weight 0 until its time is up).</summary>
+    public bool IsDraining(VirtualServiceKey service, IPAddressValue address, ushort port) => drainingSince.ContainsKey((service, address, port));
+
     /// <summary>The VIPs with a drain that has run out: a sync of them removes its destination.</summary>
     public IEnumerable<IPAddressValue> Due()
     {

@@ -65,6 +65,12 @@ internal sealed class KernelSync
     /// <summary>Destinations at weight 0, waiting for the drain timeout.</summary>
     public int Draining => drains.Draining;
 
+    /// <summary>Whether a destination drains now.</summary>
+    public bool IsDraining(VirtualServiceKey service, IPAddressValue address, ushort port) => drains.IsDraining(service, address, port);
+
+    /// <summary>One VIP's virtual services as last applied, with what it serves (null: nothing of it).</summary>
+    public VipPart? ProgrammedOn(IPAddressValue vip) => record.PartOf(vip);
+
     /// <summary>
     /// The objects the desired state is built from, fed with every change the watches see; it says
     /// which VIPs a change touched, for <see cref="RunChanged"/>.

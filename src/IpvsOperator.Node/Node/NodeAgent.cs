@@ -49,6 +49,7 @@ public sealed class NodeAgent
     private readonly Informer<V1Secret>? secrets;
     private readonly BgpAnnouncer? bgp;
     private readonly KernelSync kernel;
+    private readonly VipDetails vipDetails;
     private readonly Layer2Announcement? layer2;
     private readonly NodeStatusPublisher status;
     private readonly HealthChecker health;
@@ -76,6 +77,7 @@ public sealed class NodeAgent
         clock = time ?? TimeProvider.System;
         events = new EventRecorder(api, "ipvs-operator-node", loggers.CreateLogger<EventRecorder>(), clock);
         kernel = new KernelSync(dataplane, options, clock, logger);
+        vipDetails = new VipDetails(dataplane.Ipvs, clock, logger);
         // Each change tells the index which VIPs it touched, so that the sync after it rebuilds only those.
         var index = kernel.Index;
         allocations = Watch(new EntityClient<V1Alpha1IPAllocation>(api), e => Index(e, index.Put, index.Remove));
@@ -307,6 +309,8 @@ public sealed class NodeAgent
         // A failed sync changed nothing it can count: the kernel holds what the last completed one made.
         var served = lastCompleted ?? report;
         var bound = kernel.LastDesired.Addresses.Order().ToList();
+        var listed = bound.Take(IPVSNodeStatus.MaxListedVips).ToList();
+        var details = vipDetails.Describe(listed, kernel.ProgrammedOn, health.IsDown, kernel.IsDraining);
         var announcing = Announcing;
         var routed = AnnouncingOverBgp;
         var problem = report.Outage?.Message ?? (report.Errors > 0 ? $"{report.Errors} kernel operations refused" : null);
@@ -326,12 +330,15 @@ public sealed class NodeAgent
             DriftRepaired = driftRepaired,
             VipsBound = bound.Count,
             VipsAnnounced = bound.Count(a => announcing.Contains(a) || routed.Contains(a)),
-            Vips = [.. bound.Take(IPVSNodeStatus.MaxListedVips).Select(a => new IPVSNodeVip
+            Vips = [.. listed.Select(a => new IPVSNodeVip
             {
                 Address = a.ToString(),
                 Announced = AnnouncedBy(a, announcing, routed),
                 ChoiceDigest = kernel.ChoiceDigests.GetValueOrDefault(a),
+                VirtualServiceCount = details[a].Count,
+                Services = details[a].Listed is { Count: > 0 } services ? services : null,
             })],
+            ConnectionsSampledAt = vipDetails.SampledAt,
             VirtualServices = served.VirtualServices,
             Destinations = served.Destinations,
             DrainingDestinations = kernel.Draining,

@@ -11,7 +11,7 @@ namespace IpvsOperator.Node;
 /// <summary>
 /// Keeps this node's <see cref="V1Alpha1IPVSNode"/> up to date: the sync loop offers the status
 /// after every sync and never waits; one writer publishes the latest offer when it differs from
-/// what was written (sync times aside), on average at most once per <see cref="MinInterval"/>, and
+/// what was written (sync times and connection counts aside), on average at most once per <see cref="MinInterval"/>, and
 /// at least once per <see cref="Refresh"/> so that the last sync time stays current. Two writes may
 /// follow each other at once (<see cref="Burst"/>): an agent's first sync finds no VIPs, and the one
 /// after it, with the Services the watches brought, is shown at once instead of five seconds later. The object is made on
@@ -47,6 +47,9 @@ internal sealed class NodeStatusPublisher(ApiConnection api, string nodeName, IP
     /// <summary>Writes so far (tests and the benchmark count them: never one per VIP).</summary>
     public int Writes { get; private set; }
 
+    /// <summary>The last offer the writer weighed, written or not (tests wait for it).</summary>
+    public IPVSNodeStatus? Considered { get; private set; }
+
     /// <summary>The status after a sync; returns at once.</summary>
     public void Offer(IPVSNodeStatus status)
     {
@@ -65,12 +68,15 @@ internal sealed class NodeStatusPublisher(ApiConnection api, string nodeName, IP
                 {
                     await Task.Delay(wait, clock, cancellationToken);
                 }
-                if (Volatile.Read(ref latest) is not { } status
-                    || (written is not null && SameContent(written, status) && clock.GetUtcNow() - writtenAt < Refresh))
+                if (Volatile.Read(ref latest) is not { } status)
                 {
                     continue;
                 }
-                await WriteAsync(status, cancellationToken);
+                if (written is null || !SameContent(written, status) || clock.GetUtcNow() - writtenAt >= Refresh)
+                {
+                    await WriteAsync(status, cancellationToken);
+                }
+                Considered = status;
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -164,6 +170,12 @@ internal sealed class NodeStatusPublisher(ApiConnection api, string nodeName, IP
     {
         var copy = ApiJson.Copy(status);
         copy.LastSuccessfulSyncTime = null;
+        // Connection counts change with every client: they ride along with the writes, never cause one.
+        copy.ConnectionsSampledAt = null;
+        foreach (var destination in (copy.Vips ?? []).SelectMany(v => v.Services ?? []).SelectMany(s => s.Destinations ?? []))
+        {
+            (destination.ActiveConnections, destination.InactiveConnections) = (null, null);
+        }
         if (copy.LastSync is { } sync)
         {
             sync.Time = null;

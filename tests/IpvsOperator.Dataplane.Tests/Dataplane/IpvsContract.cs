@@ -65,6 +65,20 @@ public abstract class IpvsContract
     }
 
     [Test]
+    public void Connections_are_listed_per_destination_and_a_missing_service_has_none()
+    {
+        var key = Key("192.0.2.21");
+        Ipvs.AddService(new VirtualService(key));
+        Ipvs.AddDestination(key, new Destination(IPAddressValue.Parse("10.0.0.2"), 8080));
+        Ipvs.AddDestination(key, new Destination(IPAddressValue.Parse("10.0.0.3"), 8081, 0));
+
+        Ipvs.ListConnections(key).Should().BeEquivalentTo(
+            [new DestinationConnections(IPAddressValue.Parse("10.0.0.3"), 8081, 0, 0), new DestinationConnections(IPAddressValue.Parse("10.0.0.2"), 8080, 0, 0)],
+            "no traffic went through yet, and a destination at weight 0 is listed too");
+        Ipvs.ListConnections(Key("192.0.2.98")).Should().BeEmpty("as the destinations' dump, a missing service's is empty");
+    }
+
+    [Test]
     public void Destinations_are_added_weighted_and_removed_with_the_kernel_errors()
     {
         var key = Key("192.0.2.20");

@@ -123,6 +123,13 @@ public class NodeAgentTests : ControllerFixture
             "the Service is told which endpoint and why");
         await Eventually.TrueAsync(() => IpvsOperator.Node.NodeMetrics.ServiceEndpoints.WithLabels(ns, "web", "unhealthy").Value == 1 && IpvsOperator.Node.NodeMetrics.ServiceEndpoints.WithLabels(ns, "web", "healthy").Value == 2,
             "the metrics count the Service's endpoints by health");
+        var objects = new IpvsOperator.Runtime.Client.EntityClient<V1Alpha1IPVSNode>(Client);
+        IPVSNodeVip? listed = null;
+        await Eventually.TrueAsync(async () => (listed = (await objects.GetAsync(null, "node-a"))?.Status?.Vips?.FirstOrDefault(v => v.Address == vip.ToString())) is { Services: [var web] }
+                && web.Destinations!.Select(d => $"{d.Address}:{d.Port} weight {d.Weight} {d.Health} {d.ActiveConnections}/{d.InactiveConnections}").SequenceEqual(
+                    ["10.244.1.2:8080 weight 1 passing 0/0", "10.244.1.3:8080 weight 0 failing 0/0", "10.244.1.4:8080 weight 1 passing 0/0"]),
+            () => $"the IPVSNode lists each destination with its weight, health and connections (none pass through memory); it lists {KubernetesJson.Serialize(listed)}");
+        listed!.Services![0].Should().BeEquivalentTo(new { Protocol = "TCP", Port = 80, Scheduler = "rr", DestinationCount = 3 });
 
         down.TryRemove("10.244.1.3", out _);
         await Eventually.TrueAsync(() => Table(dataplane.Ipvs, http) == "10.244.1.2:8080/1 10.244.1.3:8080/1 10.244.1.4:8080/1", "it serves again once it passes");
@@ -407,6 +414,8 @@ public class NodeAgentTests : ControllerFixture
         public void UpdateDestination(VirtualServiceKey key, Destination destination) => Inner.UpdateDestination(key, destination);
         public void DeleteDestination(VirtualServiceKey key, IPAddressValue address, ushort port) => Inner.DeleteDestination(key, address, port);
         public ServiceStats GetStats(VirtualServiceKey key) => Inner.GetStats(key);
+
+        public IReadOnlyList<DestinationConnections> ListConnections(VirtualServiceKey key) => Inner.ListConnections(key);
     }
 
     [Test]
@@ -499,6 +508,8 @@ public class NodeAgentTests : ControllerFixture
         public void UpdateDestination(VirtualServiceKey key, Destination destination) => inner.UpdateDestination(key, destination);
         public void DeleteDestination(VirtualServiceKey key, IPAddressValue address, ushort port) => inner.DeleteDestination(key, address, port);
         public ServiceStats GetStats(VirtualServiceKey key) => inner.GetStats(key);
+
+        public IReadOnlyList<DestinationConnections> ListConnections(VirtualServiceKey key) => inner.ListConnections(key);
 
         public IReadOnlyList<Destination> ListDestinations(VirtualServiceKey key)
         {

@@ -41,6 +41,50 @@ public class NodeStatusPublisherTests : LocalClusterFixture
         await running;
     }
 
+    [Test]
+    public async Task Connection_counts_alone_ride_with_the_refresh_and_a_weight_change_is_written()
+    {
+        await InstallCrdsAsync();
+        await Client.CoreV1.CreateNodeAsync(new V1Node { Metadata = new V1ObjectMeta { Name = "node-counts" } });
+        var clock = new HeldClock();
+        var publisher = new NodeStatusPublisher(ApiConnection.Of(Client), "node-counts", new IPVSNodeSpec(), NullLogger.Instance, clock);
+        var objects = new EntityClient<V1Alpha1IPVSNode>(Client);
+        using var stop = new CancellationTokenSource();
+        var running = Task.Run(() => publisher.RunAsync(stop.Token));
+        async Task<IPVSNodeDestination?> ShownAsync() => (await objects.GetAsync(null, "node-counts"))?.Status?.Vips?.Single().Services?.Single().Destinations?.Single();
+        IPVSNodeStatus Status(long weight, long active) => new()
+        {
+            Ready = true,
+            VipsBound = 1,
+            ConnectionsSampledAt = clock.GetUtcNow().UtcDateTime,
+            Vips = [new IPVSNodeVip { Address = "192.0.2.1", VirtualServiceCount = 1, Services = [new IPVSNodeVirtualService
+            {
+                Protocol = "TCP", Port = 80, Scheduler = "rr", DestinationCount = 1,
+                Destinations = [new IPVSNodeDestination { Address = "10.244.1.2", Port = 8080, Weight = weight, ActiveConnections = active, InactiveConnections = 0 }],
+            }] }],
+        };
+
+        publisher.Offer(Status(weight: 1, active: 3));
+        await Eventually.TrueAsync(async () => (await ShownAsync())?.ActiveConnections == 3, "the first status is written with its counts");
+        clock.Advance(NodeStatusPublisher.MinInterval * NodeStatusPublisher.Burst);
+
+        publisher.Offer(Status(weight: 1, active: 9));
+        var latest = Status(weight: 1, active: 10);
+        publisher.Offer(latest);
+        await Eventually.TrueAsync(() => ReferenceEquals(publisher.Considered, latest), "the publisher weighed the latest offer");
+        publisher.Writes.Should().Be(1, "new connection counts alone are no reason to write");
+        clock.Advance(NodeStatusPublisher.Refresh);
+        publisher.Offer(Status(weight: 1, active: 11));
+        await Eventually.TrueAsync(async () => (await ShownAsync())?.ActiveConnections == 11, "the refresh writes the latest counts");
+
+        publisher.Offer(Status(weight: 0, active: 11));
+        await Eventually.TrueAsync(async () => (await ShownAsync())?.Weight == 0, "a weight change is written without waiting for the refresh");
+        publisher.Writes.Should().Be(3);
+
+        await stop.CancelAsync();
+        await running;
+    }
+
     /// <summary>A clock whose timers fire only when the test advances it, so a wait is seen, never timed.</summary>
     private sealed class HeldClock : TimeProvider
     {

@@ -15,6 +15,7 @@ public sealed class InMemoryIpvs : IIpvs
     private readonly Lock gate = new();
     private readonly Dictionary<VirtualServiceKey, (VirtualService Service, List<Destination> Destinations)> services = [];
     private readonly Dictionary<(VirtualServiceKey, IPAddressValue, ushort), uint> lastWeights = [];
+    private readonly Dictionary<(VirtualServiceKey, IPAddressValue, ushort), (uint Active, uint Inactive)> connections = [];
 
     /// <summary>Always empty: the twin holds only the kinds of service the agent makes.</summary>
     public IReadOnlyList<string> Unrepresented => [];
@@ -54,8 +55,12 @@ public sealed class InMemoryIpvs : IIpvs
     {
         lock (gate)
         {
-            Get(key, $"delete IPVS service {key}");
+            var entry = Get(key, $"delete IPVS service {key}");
             services.Remove(key);
+            foreach (var destination in entry.Destinations)
+            {
+                connections.Remove((key, destination.Address, destination.Port));
+            }
         }
     }
 
@@ -109,6 +114,38 @@ public sealed class InMemoryIpvs : IIpvs
             {
                 throw new DataplaneException(DataplaneError.NotFound, $"delete destination {new Destination(address, port)} of {key}");
             }
+            connections.Remove((key, address, port));
+        }
+    }
+
+    /// <summary>No traffic passes through memory: a destination holds the connections a test or local mode gave it with <see cref="SetConnections"/>, else none.</summary>
+    public IReadOnlyList<DestinationConnections> ListConnections(VirtualServiceKey key)
+    {
+        lock (gate)
+        {
+            return services.TryGetValue(key, out var entry)
+                ? [.. entry.Destinations.Select(d => Connections(key, d))]
+                : [];
+        }
+    }
+
+    private DestinationConnections Connections(VirtualServiceKey key, Destination destination)
+    {
+        var (active, inactive) = connections.GetValueOrDefault((key, destination.Address, destination.Port));
+        return new DestinationConnections(destination.Address, destination.Port, active, inactive);
+    }
+
+    /// <summary>Stands for traffic: the connections an existing destination holds from now on.</summary>
+    public void SetConnections(VirtualServiceKey key, IPAddressValue address, ushort port, uint active, uint inactive)
+    {
+        lock (gate)
+        {
+            var entry = Get(key, $"set the connections of {new Destination(address, port)} of {key}");
+            if (!entry.Destinations.Any(d => d.Address == address && d.Port == port))
+            {
+                throw new DataplaneException(DataplaneError.NotFound, $"set the connections of {new Destination(address, port)} of {key}");
+            }
+            connections[(key, address, port)] = (active, inactive);
         }
     }
 

@@ -112,6 +112,16 @@ internal static class IpvsCodec
             attributes.TryGetValue(IpvsConstants.DestAttrLThresh, out var lower) ? lower.U32() : 0);
     }
 
+    /// <summary>The connection counts of a GET_DEST reply (zero where the kernel leaves them out).</summary>
+    public static DestinationConnections DecodeConnections(NetlinkMessage message, IPFamily serviceFamily)
+    {
+        var destination = DecodeDestination(message, serviceFamily);
+        var attributes = AttributeReader.Read(message.Payload[NetlinkConstants.GenericHeaderLength..])[IpvsConstants.CmdAttrDest].Children();
+        return new DestinationConnections(destination.Address, destination.Port,
+            attributes.TryGetValue(IpvsConstants.DestAttrActiveConns, out var active) ? active.U32() : 0,
+            attributes.TryGetValue(IpvsConstants.DestAttrInactConns, out var inactive) ? inactive.U32() : 0);
+    }
+
     /// <summary>NEW_DAEMON with the role, interface and sync id; DEL_DAEMON with the role alone; GET_DAEMON with nothing (a dump).</summary>
     public static byte[] Daemon(byte command, SyncDaemonRole? role = null, SyncDaemon? daemon = null)
     {

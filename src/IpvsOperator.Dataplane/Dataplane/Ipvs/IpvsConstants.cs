@@ -50,6 +50,8 @@ internal static class IpvsConstants
     public const ushort DestAttrWeight = 4;
     public const ushort DestAttrUThresh = 5;
     public const ushort DestAttrLThresh = 6;
+    public const ushort DestAttrActiveConns = 7;
+    public const ushort DestAttrInactConns = 8;
     public const ushort DestAttrAddrFamily = 11;
 
     public const uint FlagPersistent = 0x1;

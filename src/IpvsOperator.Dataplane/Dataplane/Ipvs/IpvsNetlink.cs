@@ -70,6 +70,10 @@ public sealed class IpvsNetlink : IIpvs, IConnectionSync, IDisposable
         [.. socket.Request(family, NetlinkConstants.NlmFDump, IpvsCodec.Command(IpvsConstants.CmdGetDest, null, key), $"list destinations of {key}")
             .Select(m => IpvsCodec.DecodeDestination(m, key.Address.Family))];
 
+    public IReadOnlyList<DestinationConnections> ListConnections(VirtualServiceKey key) =>
+        [.. socket.Request(family, NetlinkConstants.NlmFDump, IpvsCodec.Command(IpvsConstants.CmdGetDest, null, key), $"list the connections of {key}")
+            .Select(m => IpvsCodec.DecodeConnections(m, key.Address.Family))];
+
     public void AddDestination(VirtualServiceKey key, Destination destination) =>
         Send(IpvsCodec.Command(IpvsConstants.CmdNewDest, null, key, destination), $"add destination {destination} to {key}");
 

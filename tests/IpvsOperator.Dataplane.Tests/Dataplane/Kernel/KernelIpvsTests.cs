@@ -173,6 +173,10 @@ public class KernelTrafficTests
         var stats = ipvs.GetStats(Http);
         stats.PacketsIn.Should().BeGreaterThan(0);
         stats.BytesOut.Should().BeGreaterThan(0);
+        // Each request's connection stays in the table (TIME_WAIT: inactive) for two minutes, on the backend that served it.
+        var held = ipvs.ListConnections(Http);
+        held.Select(c => (c.Address.ToString(), c.Active + c.Inactive)).Should().BeEquivalentTo([(Backend(2).Address.ToString(), 2u), (Backend(3).Address.ToString(), 2u)],
+            "round robin gave each backend two of the four connections, and the kernel still holds them");
     }
 
     [Test]

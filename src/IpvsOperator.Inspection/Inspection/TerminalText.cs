@@ -1,0 +1,26 @@
+using System.Globalization;
+using System.Text;
+
+namespace IpvsOperator.Inspection;
+
+/// <summary>
+/// What the plugin prints is written by others (node agents, the controller, anyone with write
+/// rights to an IPVSNode or an Event): control characters are shown escaped, never sent to the
+/// user's terminal, where an escape sequence could rewrite the screen or the window title.
+/// </summary>
+internal static class TerminalText
+{
+    public static string Printable(string text)
+    {
+        if (!text.Any(c => char.IsControl(c) && c != '\n'))
+        {
+            return text;
+        }
+        var printable = new StringBuilder(text.Length + 16);
+        foreach (var c in text)
+        {
+            printable.Append(char.IsControl(c) && c != '\n' ? string.Create(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}") : c);
+        }
+        return printable.ToString();
+    }
+}
