@@ -36,7 +36,7 @@ internal sealed class VipDetails(IIpvs ipvs, TimeProvider clock, ILogger logger)
     public IReadOnlyDictionary<IPAddressValue, (int Count, List<IPVSNodeVirtualService> Listed)> Describe(
         IEnumerable<IPAddressValue> vips, Func<IPAddressValue, VipPart?> partOf, Func<ProbeTarget, bool> isDown, Func<VirtualServiceKey, IPAddressValue, ushort, bool> isDraining)
     {
-        var listed = new List<(VirtualServiceKey Key, IPVSNodeVirtualService Service)>();
+        var listed = new List<Listed>();
         var destinations = IPVSNodeStatus.MaxListedDestinations;
         var described = new Dictionary<IPAddressValue, (int, List<IPVSNodeVirtualService>)>();
         foreach (var vip in vips)
@@ -65,18 +65,18 @@ internal sealed class VipDetails(IIpvs ipvs, TimeProvider clock, ILogger logger)
                     Destinations = [.. shown.Select(d => Destination(key, d, part.Served.Probed.Keys, isDown, isDraining))],
                 };
                 ofVip.Add(entry);
-                listed.Add((key, entry));
+                listed.Add(new Listed(key, entry, shown));
             }
         }
-        SampleIfDue([.. listed.Select(l => l.Key)]);
-        foreach (var (key, service) in listed)
+        SampleIfDue(listed);
+        foreach (var (key, service, shown) in listed)
         {
             var counts = sampled.GetValueOrDefault(key);
-            foreach (var destination in service.Destinations ?? [])
+            foreach (var (destination, entry) in shown.Zip(service.Destinations!))
             {
-                if (counts?.GetValueOrDefault((IPAddressValue.Parse(destination.Address), (ushort)destination.Port)) is { } held)
+                if (counts?.GetValueOrDefault((destination.Address, destination.Port)) is { } held)
                 {
-                    (destination.ActiveConnections, destination.InactiveConnections) = (held.Active, held.Inactive);
+                    (entry.ActiveConnections, entry.InactiveConnections) = (held.Active, held.Inactive);
                 }
             }
         }
@@ -86,16 +86,16 @@ internal sealed class VipDetails(IIpvs ipvs, TimeProvider clock, ILogger logger)
     /// <summary>
     /// Reads the connection counts of the listed virtual services when the last read is older than
     /// <see cref="SampleEvery"/>; in between, only those listed since (a new Service shows its
-    /// counts at once, not half a minute later).
+    /// counts at once, not half a minute later) or with a destination listed since.
     /// </summary>
-    private void SampleIfDue(IReadOnlyList<VirtualServiceKey> listed)
+    private void SampleIfDue(List<Listed> listed)
     {
         var now = clock.GetUtcNow();
         var due = sampledAt is not { } last || now - last >= SampleEvery;
         var next = due ? [] : new Dictionary<VirtualServiceKey, Dictionary<(IPAddressValue, ushort), DestinationConnections>>(sampled);
         try
         {
-            foreach (var key in listed.Where(k => !next.ContainsKey(k)))
+            foreach (var (key, _, _) in listed.Where(l => !next.TryGetValue(l.Key, out var counts) || l.Shown.Any(d => !counts.ContainsKey((d.Address, d.Port)))))
             {
                 next[key] = ipvs.ListConnections(key).ToDictionary(c => (c.Address, c.Port));
             }
@@ -112,6 +112,9 @@ internal sealed class VipDetails(IIpvs ipvs, TimeProvider clock, ILogger logger)
             }
         }
     }
+
+    /// <summary>A virtual service the status lists, with the destinations it shows (in the order of its entries).</summary>
+    private sealed record Listed(VirtualServiceKey Key, IPVSNodeVirtualService Service, List<Dataplane.Destination> Shown);
 
     private static IPVSNodeDestination Destination(VirtualServiceKey key, Dataplane.Destination destination, IEnumerable<ProbeTarget> probed, Func<ProbeTarget, bool> isDown, Func<VirtualServiceKey, IPAddressValue, ushort, bool> isDraining)
     {

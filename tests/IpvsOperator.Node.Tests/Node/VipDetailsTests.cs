@@ -105,6 +105,28 @@ public class VipDetailsTests
         details.SampledAt.Should().Be(first.Value + VipDetails.SampleEvery);
     }
 
+    [Test]
+    public void A_destination_added_between_reads_shows_its_connections_at_once()
+    {
+        var vip = IPAddressValue.Parse("192.0.2.30");
+        var key = new VirtualServiceKey(vip, IpvsProtocol.TCP, 80);
+        var first = new Destination(IPAddressValue.Parse("10.244.1.2"), 8080);
+        var second = new Destination(IPAddressValue.Parse("10.244.1.3"), 8080);
+        var ipvs = new InMemoryIpvs();
+        ipvs.AddService(new VirtualService(key));
+        var details = new VipDetails(ipvs, new SteppedClock(), NullLogger.Instance);
+        IPVSNodeVirtualService Describe(params Destination[] programmed) =>
+            details.Describe([vip], _ => Part(vip, (new VirtualService(key), programmed)), _ => false, (_, _, _) => false)[vip].Listed.Single();
+
+        Describe().DestinationCount.Should().Be(0, "the Service's endpoints are not there yet");
+        ipvs.AddDestination(key, first);
+        ipvs.AddDestination(key, second);
+        ipvs.SetConnections(key, second.Address, second.Port, 2, 1);
+
+        Describe(first, second).Destinations!.Select(d => (d.ActiveConnections, d.InactiveConnections)).Should().Equal([(0L, 0L), (2L, 1L)],
+            "endpoints that arrive after the last read are read at once, not at the next read half a minute later");
+    }
+
     private static VipPart Part(IPAddressValue vip, params (VirtualService Service, IReadOnlyList<Destination> Destinations)[] services) => new(
         new DesiredState(new HashSet<IPAddressValue> { vip }, services.ToDictionary(s => s.Service.Key, s => s), new HashSet<VirtualServiceKey>()),
         ServedServices.Empty);
