@@ -179,7 +179,8 @@ internal static class ProcessFootprint
         await new EntityClient<V1Alpha1IPPool>(client).CreateAsync(new V1Alpha1IPPool
         {
             Metadata = new V1ObjectMeta { Name = "bench" },
-            Spec = new IPPoolSpec { Addresses = ["198.18.0.0/20"] },
+            // 32,768 addresses: room for the 10,000 Services of the largest run.
+            Spec = new IPPoolSpec { Addresses = ["198.18.0.0/17"] },
         });
         await ParallelWriters.RunAsync(services, async i =>
         {
