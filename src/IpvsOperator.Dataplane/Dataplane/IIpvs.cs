@@ -39,6 +39,28 @@ public interface IIpvs
     IReadOnlyList<DestinationConnections> ListConnections(VirtualServiceKey key);
 
     /// <summary>
+    /// Makes the changes in order, each as its own method would, and returns those refused, by
+    /// index, with why: a refused change does not stop the ones after it. The netlink client sends
+    /// them several to a datagram instead of one round trip each.
+    /// </summary>
+    IReadOnlyList<(int Index, DataplaneException Error)> ApplyAll(IReadOnlyList<IpvsChange> changes)
+    {
+        var refused = new List<(int, DataplaneException)>();
+        for (var i = 0; i < changes.Count; i++)
+        {
+            try
+            {
+                changes[i].ApplyTo(this);
+            }
+            catch (DataplaneException error)
+            {
+                refused.Add((i, error));
+            }
+        }
+        return refused;
+    }
+
+    /// <summary>
     /// The counters of one service; not found when it does not exist. The kernel sums its per-CPU
     /// counters every 2 s, so they lag the traffic by up to that.
     /// </summary>

@@ -5,8 +5,9 @@ using Microsoft.Extensions.Logging;
 namespace IpvsOperator.Node;
 
 /// <summary>
-/// Reads the kernel back, plans the difference and applies it. A refused operation is logged and
-/// counted, and the rest still applied: one bad Service never stops the others being served.
+/// Reads the kernel back, plans the difference and applies it, the IPVS changes several to a
+/// netlink datagram. A refused operation is logged and counted, and the rest still applied: one bad
+/// Service never stops the others being served.
 /// </summary>
 internal sealed class SyncApplier(IIpvs ipvs, BindLink link, ILogger logger)
 {
@@ -43,20 +44,59 @@ internal sealed class SyncApplier(IIpvs ipvs, BindLink link, ILogger logger)
     {
         var plan = SyncPlanner.Plan(desired, actual, owned);
         var errors = new List<(SyncOperation, string)>();
+        // IPVS changes go to the kernel together, in the plan's order; an address change between
+        // them sends those before it first, so that the order of the plan holds.
+        var pending = new List<(SyncOperation Operation, IpvsChange Change)>();
         foreach (var operation in plan)
         {
+            if (ChangeOf(operation) is { } change)
+            {
+                pending.Add((operation, change));
+                continue;
+            }
+            Flush(pending, errors);
             try
             {
                 Apply(operation);
             }
             catch (DataplaneException error)
             {
-                errors.Add((operation, error.Message));
-                logger.LogWarning("{Operation} failed: {Error}", operation, error.Message);
+                Refused(operation, error, errors);
             }
         }
+        Flush(pending, errors);
         return new AppliedPlan(plan.Count, errors);
     }
+
+    private void Flush(List<(SyncOperation Operation, IpvsChange Change)> pending, List<(SyncOperation, string)> errors)
+    {
+        if (pending.Count == 0)
+        {
+            return;
+        }
+        foreach (var (index, error) in ipvs.ApplyAll([.. pending.Select(p => p.Change)]))
+        {
+            Refused(pending[index].Operation, error, errors);
+        }
+        pending.Clear();
+    }
+
+    private void Refused(SyncOperation operation, DataplaneException error, List<(SyncOperation, string)> errors)
+    {
+        errors.Add((operation, error.Message));
+        logger.LogWarning("{Operation} failed: {Error}", operation, error.Message);
+    }
+
+    private static IpvsChange? ChangeOf(SyncOperation operation) => operation switch
+    {
+        SyncOperation.AddService add => new IpvsChange.AddService(add.Service),
+        SyncOperation.UpdateService update => new IpvsChange.UpdateService(update.Service),
+        SyncOperation.DeleteService delete => new IpvsChange.DeleteService(delete.Key),
+        SyncOperation.AddDestination add => new IpvsChange.AddDestination(add.Key, add.Destination),
+        SyncOperation.UpdateDestination update => new IpvsChange.UpdateDestination(update.Key, update.Destination),
+        SyncOperation.DeleteDestination delete => new IpvsChange.DeleteDestination(delete.Key, delete.Destination.Address, delete.Destination.Port),
+        _ => null,
+    };
 
     private void Apply(SyncOperation operation)
     {
@@ -68,24 +108,8 @@ internal sealed class SyncApplier(IIpvs ipvs, BindLink link, ILogger logger)
             case SyncOperation.UnbindAddress unbind:
                 link.Unbind(unbind.Address);
                 break;
-            case SyncOperation.AddService add:
-                ipvs.AddService(add.Service);
-                break;
-            case SyncOperation.UpdateService update:
-                ipvs.UpdateService(update.Service);
-                break;
-            case SyncOperation.DeleteService delete:
-                ipvs.DeleteService(delete.Key);
-                break;
-            case SyncOperation.AddDestination add:
-                ipvs.AddDestination(add.Key, add.Destination);
-                break;
-            case SyncOperation.UpdateDestination update:
-                ipvs.UpdateDestination(update.Key, update.Destination);
-                break;
-            case SyncOperation.DeleteDestination delete:
-                ipvs.DeleteDestination(delete.Key, delete.Destination.Address, delete.Destination.Port);
-                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(operation), operation, "not an address change");
         }
     }
 }

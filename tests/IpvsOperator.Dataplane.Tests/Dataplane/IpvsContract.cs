@@ -65,6 +65,36 @@ public abstract class IpvsContract
     }
 
     [Test]
+    public void Changes_applied_together_go_in_order_and_a_refused_one_stops_none_after_it()
+    {
+        var key = Key("192.0.2.22");
+        var other = Key("192.0.2.23");
+        var backend = new Destination(IPAddressValue.Parse("10.0.0.2"), 8080);
+        // More changes than one datagram holds (32 KiB), so that acknowledgements of several are matched.
+        var many = Enumerable.Range(0, 600).Select(i => (IpvsChange)new IpvsChange.AddDestination(other, new Destination(new IPAddressValue(IPFamily.IPv4, 0x0A010000u + (uint)i), 80))).ToList();
+        IReadOnlyList<IpvsChange> changes =
+        [
+            new IpvsChange.AddService(new VirtualService(key, "wrr")),
+            new IpvsChange.AddDestination(key, backend),
+            new IpvsChange.AddDestination(key, backend),
+            new IpvsChange.UpdateDestination(key, backend with { Weight = 5 }),
+            new IpvsChange.DeleteDestination(key, IPAddressValue.Parse("10.0.0.9"), 8080),
+            new IpvsChange.AddService(new VirtualService(other)),
+            .. many,
+            new IpvsChange.DeleteService(Key("192.0.2.97")),
+        ];
+
+        var refused = Ipvs.ApplyAll(changes);
+
+        refused.Select(r => (r.Index, r.Error.Error)).Should().Equal([(2, DataplaneError.AlreadyExists), (4, DataplaneError.NotFound), (changes.Count - 1, DataplaneError.NotFound)],
+            "each refusal is told with its index and kind, as the method alone would refuse it");
+        refused[0].Error.Message.Should().Contain("add destination").And.Contain("192.0.2.22");
+        Ipvs.ListDestinations(key).Should().Equal([backend with { Weight = 5 }], "the update after the refused add was applied");
+        Ipvs.ListDestinations(other).Should().HaveCount(600, "a service added in the same batch takes destinations after it");
+        Ipvs.ApplyAll([]).Should().BeEmpty();
+    }
+
+    [Test]
     public void Connections_are_listed_per_destination_and_a_missing_service_has_none()
     {
         var key = Key("192.0.2.21");

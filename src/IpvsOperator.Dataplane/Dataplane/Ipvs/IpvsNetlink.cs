@@ -57,14 +57,11 @@ public sealed class IpvsNetlink : IIpvs, IConnectionSync, IDisposable
         return services;
     }
 
-    public void AddService(VirtualService service) =>
-        Send(IpvsCodec.Command(IpvsConstants.CmdNewService, service), $"add IPVS service {service.Key} ({service.Scheduler})");
+    public void AddService(VirtualService service) => Send(new IpvsChange.AddService(service));
 
-    public void UpdateService(VirtualService service) =>
-        Send(IpvsCodec.Command(IpvsConstants.CmdSetService, service), $"update IPVS service {service.Key}");
+    public void UpdateService(VirtualService service) => Send(new IpvsChange.UpdateService(service));
 
-    public void DeleteService(VirtualServiceKey key) =>
-        Send(IpvsCodec.Command(IpvsConstants.CmdDelService, null, key), $"delete IPVS service {key}");
+    public void DeleteService(VirtualServiceKey key) => Send(new IpvsChange.DeleteService(key));
 
     public IReadOnlyList<Destination> ListDestinations(VirtualServiceKey key) =>
         [.. socket.Request(family, NetlinkConstants.NlmFDump, IpvsCodec.Command(IpvsConstants.CmdGetDest, null, key), $"list destinations of {key}")
@@ -74,14 +71,11 @@ public sealed class IpvsNetlink : IIpvs, IConnectionSync, IDisposable
         [.. socket.Request(family, NetlinkConstants.NlmFDump, IpvsCodec.Command(IpvsConstants.CmdGetDest, null, key), $"list the connections of {key}")
             .Select(m => IpvsCodec.DecodeConnections(m, key.Address.Family))];
 
-    public void AddDestination(VirtualServiceKey key, Destination destination) =>
-        Send(IpvsCodec.Command(IpvsConstants.CmdNewDest, null, key, destination), $"add destination {destination} to {key}");
+    public void AddDestination(VirtualServiceKey key, Destination destination) => Send(new IpvsChange.AddDestination(key, destination));
 
-    public void UpdateDestination(VirtualServiceKey key, Destination destination) =>
-        Send(IpvsCodec.Command(IpvsConstants.CmdSetDest, null, key, destination), $"update destination {destination} of {key}");
+    public void UpdateDestination(VirtualServiceKey key, Destination destination) => Send(new IpvsChange.UpdateDestination(key, destination));
 
-    public void DeleteDestination(VirtualServiceKey key, IPAddressValue address, ushort port) =>
-        Send(IpvsCodec.Command(IpvsConstants.CmdDelDest, null, key, new Destination(address, port)), $"delete destination {new Destination(address, port)} of {key}");
+    public void DeleteDestination(VirtualServiceKey key, IPAddressValue address, ushort port) => Send(new IpvsChange.DeleteDestination(key, address, port));
 
     public ServiceStats GetStats(VirtualServiceKey key) =>
         IpvsCodec.DecodeStats(socket.Request(family, 0, IpvsCodec.Command(IpvsConstants.CmdGetService, null, key), $"read the counters of {key}").Single());
@@ -105,7 +99,30 @@ public sealed class IpvsNetlink : IIpvs, IConnectionSync, IDisposable
         return ConnectionOrigins.CountSynced(table);
     }
 
-    private void Send(byte[] payload, string description) =>
+    /// <summary>The changes several to a datagram, acknowledged by sequence number (<see cref="NetlinkSocket.RequestAll"/>).</summary>
+    public IReadOnlyList<(int Index, DataplaneException Error)> ApplyAll(IReadOnlyList<IpvsChange> changes) =>
+        socket.RequestAll(family, [.. changes.Select(Request)]);
+
+    /// <summary>A change's request and its description, as the method that makes it alone sends them.</summary>
+    private static (ReadOnlyMemory<byte> Payload, string Description) Request(IpvsChange change) => change switch
+    {
+        IpvsChange.AddService add => (IpvsCodec.Command(IpvsConstants.CmdNewService, add.Service), $"add IPVS service {add.Service.Key} ({add.Service.Scheduler})"),
+        IpvsChange.UpdateService update => (IpvsCodec.Command(IpvsConstants.CmdSetService, update.Service), $"update IPVS service {update.Service.Key}"),
+        IpvsChange.DeleteService delete => (IpvsCodec.Command(IpvsConstants.CmdDelService, null, delete.Key), $"delete IPVS service {delete.Key}"),
+        IpvsChange.AddDestination add => (IpvsCodec.Command(IpvsConstants.CmdNewDest, null, add.Key, add.Destination), $"add destination {add.Destination} to {add.Key}"),
+        IpvsChange.UpdateDestination update => (IpvsCodec.Command(IpvsConstants.CmdSetDest, null, update.Key, update.Destination), $"update destination {update.Destination} of {update.Key}"),
+        IpvsChange.DeleteDestination delete => (IpvsCodec.Command(IpvsConstants.CmdDelDest, null, delete.Key, new Destination(delete.Address, delete.Port)),
+            $"delete destination {new Destination(delete.Address, delete.Port)} of {delete.Key}"),
+        _ => throw new ArgumentOutOfRangeException(nameof(change), change, "an IPVS change of an unknown kind"),
+    };
+
+    private void Send(IpvsChange change)
+    {
+        var (payload, description) = Request(change);
+        Send(payload, description);
+    }
+
+    private void Send(ReadOnlyMemory<byte> payload, string description) =>
         socket.Request(family, NetlinkConstants.NlmFAck, payload, description);
 
     public void Dispose() => socket.Dispose();

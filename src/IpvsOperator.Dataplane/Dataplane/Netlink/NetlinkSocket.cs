@@ -96,6 +96,67 @@ public sealed partial class NetlinkSocket : IDisposable
         }
     }
 
+    /// <summary>Bytes of requests sent in one datagram: well inside the socket's default send buffer (about 208 KiB).</summary>
+    private const int BatchBytes = 32 * 1024;
+
+    /// <summary>
+    /// Sends requests that need only an acknowledgement several to a datagram and matches the
+    /// acknowledgements by sequence number, instead of one round trip each: the kernel handles the
+    /// messages of a datagram in order and acknowledges each, a refused one too, and goes on with
+    /// the next. Returns the refusals by index; an empty list when the kernel took them all.
+    /// </summary>
+    public List<(int Index, DataplaneException Error)> RequestAll(ushort type, IReadOnlyList<(ReadOnlyMemory<byte> Payload, string Description)> requests)
+    {
+        var refused = new List<(int, DataplaneException)>();
+        lock (gate)
+        {
+            var next = 0;
+            while (next < requests.Count)
+            {
+                var first = sequence; // request next + i goes with sequence number first + 1 + i
+                var datagram = new List<byte>(BatchBytes + 1024);
+                var count = 0;
+                while (next + count < requests.Count && (count == 0 || datagram.Count + requests[next + count].Payload.Length + 16 <= BatchBytes))
+                {
+                    var seq = unchecked(first + 1 + (uint)count);
+                    datagram.AddRange(new NetlinkMessage(type, NetlinkConstants.NlmFRequest | NetlinkConstants.NlmFAck, seq, 0, requests[next + count].Payload).Encode());
+                    count++;
+                }
+                sequence = unchecked(first + (uint)count);
+                var bytes = datagram.ToArray();
+                if (send(fd, bytes, bytes.Length, 0) < 0)
+                {
+                    throw new NetlinkException(Marshal.GetLastPInvokeError(), requests[next].Description);
+                }
+                var acknowledged = 0;
+                while (acknowledged < count)
+                {
+                    var received = recv(fd, buffer, buffer.Length, 0);
+                    if (received < 0)
+                    {
+                        var errno = Marshal.GetLastPInvokeError();
+                        throw new NetlinkException(errno, requests[next + acknowledged].Description, errno == 11 ? "no reply from the kernel within the timeout" : null);
+                    }
+                    foreach (var message in NetlinkMessage.DecodeAll(buffer.AsSpan(0, received).ToArray()))
+                    {
+                        var index = unchecked(message.Sequence - first - 1);
+                        if (message.Type != NetlinkConstants.NlmsgError || index >= (uint)count)
+                        {
+                            continue; // a late reply to an earlier, timed-out request
+                        }
+                        acknowledged++;
+                        if (message.ErrorNumber != 0)
+                        {
+                            refused.Add(((int)(next + index), new NetlinkException(message.ErrorNumber, requests[next + (int)index].Description)));
+                        }
+                    }
+                }
+                next += count;
+            }
+        }
+        return refused;
+    }
+
     public void Dispose() => close(fd);
 
     [StructLayout(LayoutKind.Sequential)]
