@@ -34,7 +34,7 @@ public static class InspectCommand
             (svc, view) => ServiceStatusReport.Render(svc, view, DateTime.UtcNow), token));
         var why = new Command("why", "In one paragraph: why a Service is <pending>, or why no node serves its address.") { service, ns, kubeconfig };
         why.SetAction((result, token) => RunAsync(result.GetValue(kubeconfig), result.GetValue(ns), result.GetValue(service), Console.Out, Console.Error,
-            (svc, view) => ServiceExplanation.Explain(svc, view) + Environment.NewLine, token));
+            (svc, view) => ServiceExplanation.Explain(svc, view, DateTime.UtcNow) + Environment.NewLine, token));
         var pools = new Command("pools", "Each IPPool's addresses in use, its claims and how it is announced.") { kubeconfig };
         pools.SetAction((result, token) => PoolsAsync(result.GetValue(kubeconfig), Console.Out, Console.Error, token));
         return new Command("inspect", "What the API says of a Service's VIP or of the pools (kubectl ipvs).") { status, why, pools };
@@ -67,7 +67,7 @@ public static class InspectCommand
             var view = await ReadAsync(kubernetes, events.Items
                 .Where(e => e.InvolvedObject?.Kind == "Service" && (e.InvolvedObject.Uid == service.Metadata.Uid || (e.InvolvedObject.Uid is null && e.InvolvedObject.Name == name)))
                 .OrderBy(e => e.LastTimestamp ?? e.EventTime ?? e.FirstTimestamp ?? e.Metadata?.CreationTimestamp).ToList(), cancellationToken);
-            await stdout.WriteAsync(TerminalText.Printable(render(service, view)));
+            await stdout.WriteAsync(TerminalText.Printable(render(TerminalText.Values(service), view.Printable())));
             return 0;
         }
         catch (Exception error) when (error is HttpOperationException or HttpRequestException or k8s.Exceptions.KubeConfigException or ApiStatusException)
@@ -82,7 +82,7 @@ public static class InspectCommand
         try
         {
             var (kubernetes, _) = Connect(kubeconfig);
-            await stdout.WriteAsync(TerminalText.Printable(PoolUsageReport.Render(await ReadAsync(kubernetes, [], cancellationToken))));
+            await stdout.WriteAsync(TerminalText.Printable(PoolUsageReport.Render((await ReadAsync(kubernetes, [], cancellationToken)).Printable())));
             return 0;
         }
         catch (Exception error) when (error is HttpOperationException or HttpRequestException or k8s.Exceptions.KubeConfigException or ApiStatusException)

@@ -12,4 +12,9 @@ internal sealed record ClusterView(
     IReadOnlyList<V1Alpha1IPPool> Pools,
     IReadOnlyList<V1Alpha1IPAllocation> Allocations,
     IReadOnlyList<V1Alpha1IPVSNode> Nodes,
-    IReadOnlyList<Corev1Event> Events);
+    IReadOnlyList<Corev1Event> Events)
+{
+    /// <summary>The same objects with their string values escaped for a terminal (<see cref="TerminalText.Values"/>).</summary>
+    public ClusterView Printable() => new(
+        [.. Pools.Select(TerminalText.Values)], [.. Allocations.Select(TerminalText.Values)], [.. Nodes.Select(TerminalText.Values)], [.. Events.Select(TerminalText.Values)]);
+}

@@ -11,7 +11,10 @@ namespace IpvsOperator.Inspection;
 /// </summary>
 internal static class ServiceExplanation
 {
-    public static string Explain(V1Service service, ClusterView view)
+    /// <summary>The controller's name on its Events: an Event any namespace editor can write is quoted only from it.</summary>
+    public const string ControllerComponent = "ipvs-operator-controller";
+
+    public static string Explain(V1Service service, ClusterView view, DateTime now)
     {
         var name = $"{service.Metadata?.NamespaceProperty}/{service.Metadata?.Name}";
         if (service.Spec?.Type != "LoadBalancer")
@@ -25,21 +28,21 @@ internal static class ServiceExplanation
         var addresses = ServiceAddresses.Of(service);
         if (addresses.Count == 0)
         {
-            return Pending(name, service, view);
+            return Pending(name, service, view, now);
         }
-        var unserved = addresses.Where(a => !ServiceAddresses.ServedBy(view, a).Any(s => s.Vip.Announced is not null)).ToList();
+        var unserved = addresses.Where(a => !Announcing(view, a, now).Any()).ToList();
         if (unserved.Count == 0)
         {
-            var by = addresses.Select(a => $"{a} by {string.Join(", ", ServiceAddresses.ServedBy(view, a).Where(s => s.Vip.Announced is not null).Select(s => $"{s.Node.Metadata?.Name} ({s.Vip.Announced})"))}");
-            return $"Service {name} is served: {string.Join("; ", by)}.{NoBackend(addresses, view)} If clients still get no answer, check its endpoints (`kubectl ipvs status`), the EndpointsHealthy condition and the router or LAN between the clients and those nodes.";
+            var by = addresses.Select(a => $"{a} by {string.Join(", ", Announcing(view, a, now).Select(s => $"{s.Node.Metadata?.Name} ({s.Vip.Announced})"))}");
+            return $"Service {name} is served: {string.Join("; ", by)}.{NoBackend(addresses, view, now)} If clients still get no answer, check its endpoints (`kubectl ipvs status`), the EndpointsHealthy condition and the router or LAN between the clients and those nodes.";
         }
-        return Unserved(name, service, view, unserved);
+        return Unserved(name, service, view, unserved, now);
     }
 
     /// <summary>Said when the announcing nodes that list the VIP's virtual services list no destination that takes connections.</summary>
-    private static string NoBackend(IEnumerable<string> addresses, ClusterView view)
+    private static string NoBackend(IEnumerable<string> addresses, ClusterView view, DateTime now)
     {
-        var listed = addresses.SelectMany(a => ServiceAddresses.ServedBy(view, a).Where(s => s.Vip.Announced is not null))
+        var listed = addresses.SelectMany(a => Announcing(view, a, now))
             .Select(s => s.Vip.Services?.Where(v => v is not null).ToList() ?? []).ToList();
         if (listed.Count == 0 || listed.Any(services => services.Count == 0
                 || services.Any(v => v.DestinationCount != (v.Destinations?.Count ?? 0) || v.Destinations?.Any(d => d is null || d.Weight > 0) == true)))
@@ -51,19 +54,26 @@ internal static class ServiceExplanation
             : " But every destination on the announcing nodes has weight 0 (failing its health check or draining): no new connection is served.";
     }
 
-    private static string Pending(string name, V1Service service, ClusterView view)
+    /// <summary>The nodes that say they announce the address and whose word is current: a ready agent that synced lately.</summary>
+    private static IEnumerable<(V1Alpha1IPVSNode Node, IPVSNodeVip Vip)> Announcing(ClusterView view, string address, DateTime now) =>
+        ServiceAddresses.ServedBy(view, address).Where(s => s.Vip.Announced is not null && ServiceAddresses.IsCurrent(s.Node, now));
+
+    private static string Pending(string name, V1Service service, ClusterView view, DateTime now)
     {
-        var failure = view.Events.LastOrDefault(e => e.Reason == WellKnown.Events.AllocationFailed);
+        // Only the controller's own, and none dated in the future (which would stay the latest for ever).
+        var failure = view.Events.LastOrDefault(e => e.Reason == WellKnown.Events.AllocationFailed
+            && (e.ReportingComponent ?? e.Source?.Component) == ControllerComponent
+            && !((e.LastTimestamp ?? e.EventTime ?? e.FirstTimestamp) > now + ServiceAddresses.ClockSkew));
         var readyPools = view.Pools.Count(p => p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true);
         var classNote = service.Spec?.LoadBalancerClass is null
             ? " It names no loadBalancerClass, so this operator serves it only if its controller runs with --default-class (the default) and no other load balancer took it."
             : string.Empty;
         return failure is not null
-            ? $"Service {name} has no address: the controller said \"{failure.Message}\" ({failure.Type} {failure.Reason}, {failure.Count ?? 1} time(s)). {view.Pools.Count} pool(s) exist, {readyPools} ready.{classNote}"
+            ? $"Service {name} has no address: the controller said \"{failure.Message}\" ({failure.Type} {failure.Reason}, {Math.Max(failure.Count ?? 1, 1)} time(s)). {view.Pools.Count} pool(s) exist, {readyPools} ready.{classNote}"
             : $"Service {name} has no address and the controller has said nothing of it: is the controller running (`kubectl -n {WellKnown.OperatorNamespace} get pods`)? {view.Pools.Count} pool(s) exist, {readyPools} ready.{classNote}";
     }
 
-    private static string Unserved(string name, V1Service service, ClusterView view, IReadOnlyList<string> unserved)
+    private static string Unserved(string name, V1Service service, ClusterView view, IReadOnlyList<string> unserved, DateTime now)
     {
         var reasons = new List<string>();
         foreach (var address in unserved)
@@ -80,6 +90,10 @@ internal static class ServiceExplanation
                 var partly = ServiceAddresses.ListingPartly(view);
                 reasons.Add($"{address} (pool {claim.Spec.Pool}) is bound by no node: {view.Nodes.Count} node agent(s) publish an IPVSNode, {ready} ready"
                     + (partly.Count > 0 ? $" (but {string.Join(", ", partly.Select(n => n.Metadata?.Name))} bind more VIPs than their status lists, the first {IPVSNodeStatus.MaxListedVips} in address order: one of them may bind it)" : string.Empty));
+            }
+            else if (bound.Where(b => b.Vip.Announced is not null && !ServiceAddresses.IsCurrent(b.Node, now)).ToList() is { Count: > 0 } stale)
+            {
+                reasons.Add($"{address} is listed as announced only by {string.Join(", ", stale.Select(b => $"{b.Node.Metadata?.Name} ({ServiceAddresses.Staleness(b.Node, now)})"))}, whose word is not current: check that node's agent (`kubectl get ipvsnodes`, its pod and log)");
             }
             else
             {

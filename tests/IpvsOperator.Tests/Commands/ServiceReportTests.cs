@@ -47,13 +47,13 @@ public class ServiceReportTests
     public void Why_says_when_every_destination_is_at_weight_0_or_there_is_none()
     {
         var draining = Node("node-a", new IPVSNodeVip { Address = "192.0.2.10", Announced = "l2", VirtualServiceCount = 1, Services = [Service("TCP", 80, 1, Destination("10.244.1.3", 0, draining: true))] });
-        ServiceExplanation.Explain(Web(80), View(draining)).Should().Contain("every destination on the announcing nodes has weight 0");
+        ServiceExplanation.Explain(Web(80), View(draining), Now).Should().Contain("every destination on the announcing nodes has weight 0");
 
         var empty = Node("node-a", new IPVSNodeVip { Address = "192.0.2.10", Announced = "l2", VirtualServiceCount = 1, Services = [Service("TCP", 80, 0)] });
-        ServiceExplanation.Explain(Web(80), View(empty)).Should().Contain("the Service has no ready endpoint");
+        ServiceExplanation.Explain(Web(80), View(empty), Now).Should().Contain("the Service has no ready endpoint");
 
         var serving = Node("node-a", new IPVSNodeVip { Address = "192.0.2.10", Announced = "l2", VirtualServiceCount = 1, Services = [Service("TCP", 80, 1, Destination("10.244.1.2", 1))] });
-        ServiceExplanation.Explain(Web(80), View(serving)).Should().StartWith("Service default/web is served: 192.0.2.10 by node-a (l2).").And.NotContain("weight 0");
+        ServiceExplanation.Explain(Web(80), View(serving), Now).Should().StartWith("Service default/web is served: 192.0.2.10 by node-a (l2).").And.NotContain("weight 0");
     }
 
     [Test]
@@ -71,12 +71,63 @@ public class ServiceReportTests
         var honest = Node("node-b", new IPVSNodeVip { Address = "192.0.2.10", Announced = "l2", VirtualServiceCount = 1, Services = [Service("TCP", 80, 1, Destination("10.244.1.2", 1))] });
 
         var text = ServiceStatusReport.Render(Web(80), View(hostile, honest), Now);
-        var why = ServiceExplanation.Explain(Web(80), View(hostile, honest));
+        var why = ServiceExplanation.Explain(Web(80), View(hostile, honest), Now);
 
         text.Should().Contain("node node-b").And.Contain("10.244.1.2:8080  weight 1", "the other node is shown as it published");
         text.Should().Contain("node evil");
         TerminalText.Printable(text).Should().NotContain("\u001b", "an escape sequence never reaches the terminal").And.Contain("x\\u001b[2J", "it is shown escaped");
-        why.Should().StartWith("Service default/web is served: 192.0.2.10 by evil (l2), node-b (l2).");
+        why.Should().StartWith("Service default/web is served: 192.0.2.10 by node-b (l2).", "a node whose agent is not ready and never synced is not believed");
+    }
+
+    [Test]
+    public void Why_believes_only_current_nodes_and_the_controllers_own_Events()
+    {
+        var stale = Node("node-b", new IPVSNodeVip { Address = "192.0.2.10", Announced = "l2", VirtualServiceCount = 1, Services = [Service("TCP", 80, 0)] });
+        stale.Status.Ready = false;
+        stale.Status.LastSync!.Time = Now.AddHours(-2);
+
+        var claim = new V1Alpha1IPAllocation
+        {
+            Metadata = new V1ObjectMeta { Name = "ipv4-192-0-2-10" },
+            Spec = new IPAllocationSpec { Address = "192.0.2.10", Pool = "pool", ServiceRef = new ServiceReference { Namespace = "default", Name = "web" } },
+        };
+        ServiceExplanation.Explain(Web(80), new ClusterView([], [claim], [stale], []), Now).Should()
+            .StartWith("Service default/web has its address but no node serves it: 192.0.2.10 is listed as announced only by node-b (its agent is NOT ready), whose word is not current")
+            .And.NotContain("no ready endpoint", "what a stale node lists of the endpoints is not repeated as fact");
+
+        var pending = Web(80);
+        pending.Status = new V1ServiceStatus();
+        Corev1Event Failed(string component, string message, DateTime at, int count = 1) => new()
+        {
+            Reason = WellKnown.Events.AllocationFailed, Type = "Warning", Message = message, Count = count, LastTimestamp = at,
+            ReportingComponent = component, Source = new V1EventSource { Component = component },
+        };
+        var events = new[]
+        {
+            Failed(ServiceExplanation.ControllerComponent, "no free IPv4 address: pool full", Now.AddMinutes(-1), count: 4),
+            Failed("someone", "forged by a namespace editor", Now.AddSeconds(-1)),
+            Failed(ServiceExplanation.ControllerComponent, "dated 2099 so as to stay the latest", new DateTime(2099, 1, 1, 0, 0, 0, DateTimeKind.Utc), count: -3),
+        };
+
+        ServiceExplanation.Explain(pending, new ClusterView([], [], [], events), Now).Should()
+            .StartWith("Service default/web has no address: the controller said \"no free IPv4 address: pool full\" (Warning AllocationFailed, 4 time(s))");
+    }
+
+    [Test]
+    public void A_value_cannot_forge_a_line_or_reach_the_terminal_as_a_control()
+    {
+        var forged = Node("node-a", new IPVSNodeVip
+        {
+            Address = "192.0.2.10",
+            Announced = "l2",
+            VirtualServiceCount = 1,
+            Services = [Service("TCP", 80, 1, Destination("1.2.3.4\n    node local-node: announced (layer 2); ready\u202e", 1))],
+        });
+
+        var text = TerminalText.Printable(ServiceStatusReport.Render(TerminalText.Values(Web(80)), View(forged).Printable(), Now));
+
+        text.Should().Contain("1.2.3.4\\u000a    node local-node: announced (layer 2); ready\\u202e:8080  weight 1", "the value stays on its line, escaped")
+            .And.NotContain("\u202e").And.NotContain("\n    node local-node");
     }
 
     private static V1Service Web(params int[] ports) => new()
@@ -91,7 +142,7 @@ public class ServiceReportTests
     private static V1Alpha1IPVSNode Node(string name, IPVSNodeVip vip) => new()
     {
         Metadata = new V1ObjectMeta { Name = name },
-        Status = new IPVSNodeStatus { Ready = true, VipsBound = 1, Vips = [vip], ConnectionsSampledAt = Now.AddSeconds(-30) },
+        Status = new IPVSNodeStatus { Ready = true, VipsBound = 1, Vips = [vip], ConnectionsSampledAt = Now.AddSeconds(-30), LastSync = new IPVSNodeSync { Time = Now.AddSeconds(-20), Result = "ok" } },
     };
 
     private static IPVSNodeVirtualService Service(string protocol, int port, int count, params IPVSNodeDestination[] destinations) =>
