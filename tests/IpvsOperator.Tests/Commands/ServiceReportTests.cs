@@ -1,5 +1,6 @@
 using IpvsOperator.Entities;
 using IpvsOperator.Inspection;
+using IpvsOperator.Runtime.Text;
 using k8s;
 using k8s.Models;
 

@@ -1,14 +1,14 @@
 using System.Globalization;
 using System.Text;
 
-namespace IpvsOperator.Inspection;
+namespace IpvsOperator.Runtime.Text;
 
 /// <summary>
-/// What the plugin prints is written by others (node agents, the controller, anyone with write
-/// rights to an IPVSNode or an Event): control characters are shown escaped, never sent to the
-/// user's terminal, where an escape sequence could rewrite the screen or the window title.
+/// What a command-line verb prints is often written by others (an IPVSNode or an Event for the
+/// plugin, a MetalLB object for the migration): control characters are shown escaped, never sent to
+/// the user's terminal, where an escape sequence could rewrite the screen or the window title.
 /// </summary>
-internal static class TerminalText
+public static class TerminalText
 {
     public static string Printable(string text)
     {
