@@ -102,6 +102,7 @@ public class MetalLBTranslationTests
 
         run.ExitCode.Should().Be(0, run.Report);
         run.Objects.OfType<V1Secret>().Should().BeEmpty("the YAML goes to terminals, files and Git");
+        run.Report.Should().StartWith("translated 0 IPPool(s), 2 BGPPeer(s), 1 Secret(s) (for --apply only: the YAML holds none)");
         run.Output.Should().NotContain("kind: Secret").And.NotContain("s3cr3t-md5").And.NotContain(Convert.ToBase64String("s3cr3t-md5"u8.ToArray()));
         run.Report.Should().NotContain("s3cr3t-md5").And.NotContain(Convert.ToBase64String("s3cr3t-md5"u8.ToArray()));
     }
