@@ -3,6 +3,7 @@ using IpvsOperator.Entities;
 using IpvsOperator.Inspection;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Runtime.Hosting;
+using IpvsOperator.Runtime.Text;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -25,23 +26,25 @@ public static class InspectCommand
 
     public static Command Create()
     {
-        var kubeconfig = new Option<string?>("--kubeconfig") { Description = "Kubeconfig to use; default: $KUBECONFIG, then ~/.kube/config." };
+        var kubeconfig = new Option<string?>("--kubeconfig") { Description = "Kubeconfig to use; default: $KUBECONFIG (files separated by ':'), then ~/.kube/config, then in-cluster." };
+        // kubectl does not hand its own --context to a plugin, so the plugin takes one of its own.
+        var context = new Option<string?>("--context") { Description = "The context of the kubeconfig to use; default: its current context." };
         var ns = new Option<string?>("--namespace", "-n") { Description = "The Service's namespace; default: the kubeconfig context's, else default." };
         var service = new Argument<string>("service") { Description = "The Service: svc/NAME, service/NAME or NAME." };
 
-        var status = new Command("status", "A Service's addresses, their pool and claim, the nodes that serve each and how they announce it, its conditions and Events.") { service, ns, kubeconfig };
-        status.SetAction((result, token) => RunAsync(result.GetValue(kubeconfig), result.GetValue(ns), result.GetValue(service), Console.Out, Console.Error,
+        var status = new Command("status", "A Service's addresses, their pool and claim, the nodes that serve each and how they announce it, its conditions and Events.") { service, ns, kubeconfig, context };
+        status.SetAction((result, token) => RunAsync(new Connection(result.GetValue(kubeconfig), result.GetValue(context)), result.GetValue(ns), result.GetValue(service), Console.Out, Console.Error,
             (svc, view) => ServiceStatusReport.Render(svc, view, DateTime.UtcNow), token));
-        var why = new Command("why", "In one paragraph: why a Service is <pending>, or why no node serves its address.") { service, ns, kubeconfig };
-        why.SetAction((result, token) => RunAsync(result.GetValue(kubeconfig), result.GetValue(ns), result.GetValue(service), Console.Out, Console.Error,
+        var why = new Command("why", "In one paragraph: why a Service is <pending>, or why no node serves its address.") { service, ns, kubeconfig, context };
+        why.SetAction((result, token) => RunAsync(new Connection(result.GetValue(kubeconfig), result.GetValue(context)), result.GetValue(ns), result.GetValue(service), Console.Out, Console.Error,
             (svc, view) => ServiceExplanation.Explain(svc, view, DateTime.UtcNow) + Environment.NewLine, token));
-        var pools = new Command("pools", "Each IPPool's addresses in use, its claims and how it is announced.") { kubeconfig };
-        pools.SetAction((result, token) => PoolsAsync(result.GetValue(kubeconfig), Console.Out, Console.Error, token));
+        var pools = new Command("pools", "Each IPPool's addresses in use, its claims and how it is announced.") { kubeconfig, context };
+        pools.SetAction((result, token) => PoolsAsync(new Connection(result.GetValue(kubeconfig), result.GetValue(context)), Console.Out, Console.Error, token));
         return new Command("inspect", "What the API says of a Service's VIP or of the pools (kubectl ipvs).") { status, why, pools };
     }
 
     /// <summary>The verb's work with its streams given, so that tests run it as the command line does.</summary>
-    internal static async Task<int> RunAsync(string? kubeconfig, string? ns, string? serviceArgument, TextWriter stdout, TextWriter stderr,
+    internal static async Task<int> RunAsync(Connection connection, string? ns, string? serviceArgument, TextWriter stdout, TextWriter stderr,
         Func<V1Service, ClusterView, string> render, CancellationToken cancellationToken)
     {
         if (ServiceName(serviceArgument) is not { } name)
@@ -51,7 +54,7 @@ public static class InspectCommand
         }
         try
         {
-            var (kubernetes, contextNamespace) = Connect(kubeconfig);
+            var (kubernetes, contextNamespace) = Connect(connection);
             ns ??= contextNamespace ?? "default";
             V1Service service;
             try
@@ -67,7 +70,7 @@ public static class InspectCommand
             var view = await ReadAsync(kubernetes, events.Items
                 .Where(e => e.InvolvedObject?.Kind == "Service" && (e.InvolvedObject.Uid == service.Metadata.Uid || (e.InvolvedObject.Uid is null && e.InvolvedObject.Name == name)))
                 .OrderBy(e => e.LastTimestamp ?? e.EventTime ?? e.FirstTimestamp ?? e.Metadata?.CreationTimestamp).ToList(), cancellationToken);
-            await stdout.WriteAsync(TerminalText.Printable(render(TerminalText.Values(service), view.Printable())));
+            await stdout.WriteAsync(TerminalText.Printable(render(PrintableValues.Of(service), view.Printable())));
             return 0;
         }
         catch (Exception error) when (error is HttpOperationException or HttpRequestException or k8s.Exceptions.KubeConfigException or ApiStatusException)
@@ -77,11 +80,11 @@ public static class InspectCommand
         }
     }
 
-    internal static async Task<int> PoolsAsync(string? kubeconfig, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    internal static async Task<int> PoolsAsync(Connection connection, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         try
         {
-            var (kubernetes, _) = Connect(kubeconfig);
+            var (kubernetes, _) = Connect(connection);
             await stdout.WriteAsync(TerminalText.Printable(PoolUsageReport.Render((await ReadAsync(kubernetes, [], cancellationToken)).Printable())));
             return 0;
         }
@@ -99,13 +102,14 @@ public static class InspectCommand
             (await new EntityClient<V1Alpha1IPVSNode>(kubernetes).ListAllAsync(cancellationToken: cancellationToken)).Items,
             events);
 
-    private static (IKubernetes Kubernetes, string? Namespace) Connect(string? kubeconfig)
+    private static (IKubernetes Kubernetes, string? Namespace) Connect(Connection connection)
     {
-        var configuration = kubeconfig is not null
-            ? KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig)
-            : KubernetesClientConfiguration.BuildDefaultConfig();
+        var configuration = KubeconfigSelection.Resolve(connection.Kubeconfig, connection.Context);
         return (KubernetesConnection.Connect(configuration, null, "kubectl-ipvs"), configuration.Namespace);
     }
+
+    /// <summary>The plugin's <c>--kubeconfig</c> and <c>--context</c>, resolved as kubectl resolves them (<see cref="KubeconfigSelection"/>).</summary>
+    internal sealed record Connection(string? Kubeconfig, string? Context);
 
     /// <summary>NAME from <c>svc/NAME</c>, <c>service/NAME</c>, <c>services/NAME</c> or <c>NAME</c>; null for anything else.</summary>
     internal static string? ServiceName(string? argument)

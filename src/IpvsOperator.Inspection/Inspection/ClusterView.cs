@@ -14,7 +14,7 @@ internal sealed record ClusterView(
     IReadOnlyList<V1Alpha1IPVSNode> Nodes,
     IReadOnlyList<Corev1Event> Events)
 {
-    /// <summary>The same objects with their string values escaped for a terminal (<see cref="TerminalText.Values"/>).</summary>
+    /// <summary>The same objects with their string values escaped for a terminal (<see cref="PrintableValues.Of"/>).</summary>
     public ClusterView Printable() => new(
-        [.. Pools.Select(TerminalText.Values)], [.. Allocations.Select(TerminalText.Values)], [.. Nodes.Select(TerminalText.Values)], [.. Events.Select(TerminalText.Values)]);
+        [.. Pools.Select(PrintableValues.Of)], [.. Allocations.Select(PrintableValues.Of)], [.. Nodes.Select(PrintableValues.Of)], [.. Events.Select(PrintableValues.Of)]);
 }

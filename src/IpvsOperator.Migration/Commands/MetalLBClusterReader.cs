@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using IpvsOperator.Entities;
 using IpvsOperator.Migration;
+using IpvsOperator.Runtime.Client;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -9,8 +11,8 @@ namespace IpvsOperator.Commands;
 
 /// <summary>
 /// MetalLB's configuration as a cluster holds it: the objects of its namespace (each kind at the
-/// newest version the cluster serves), the password Secrets its BGPPeers name, and the LoadBalancer
-/// Services whose addresses it gave. Read-only.
+/// newest version the cluster serves), the password Secrets its BGPPeers name, the LoadBalancer
+/// Services whose addresses it gave, and the claims IpvsOperator already holds. Read-only.
 /// </summary>
 internal sealed class MetalLBClusterReader(IKubernetes kubernetes, string metallbNamespace)
 {
@@ -73,6 +75,22 @@ internal sealed class MetalLBClusterReader(IKubernetes kubernetes, string metall
         }
         while (!string.IsNullOrEmpty(next));
         return services;
+    }
+
+    /// <summary>
+    /// The claims IpvsOperator already holds (its controller's, or an earlier <c>--apply</c>'s): the
+    /// Services they name are served already, not MetalLB's to migrate. None when IpvsOperator's CRDs are not installed yet.
+    /// </summary>
+    public async Task<IReadOnlyList<V1Alpha1IPAllocation>> ClaimsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await new EntityClient<V1Alpha1IPAllocation>(kubernetes).ListAllAsync(cancellationToken: cancellationToken)).Items;
+        }
+        catch (ApiStatusException error) when (error.IsNotFound)
+        {
+            return [];
+        }
     }
 
     private async Task<List<JsonObject>?> ListAsync(string version, string plural, CancellationToken cancellationToken)

@@ -45,8 +45,8 @@ public static class MigrateCommand
         var overwrite = new Option<bool>("--overwrite") { Description = "With --apply, replace an IPPool, BGPPeer or Secret that exists with other content (a claim held by another Service is never replaced)." };
         var metallbNamespace = new Option<string>("--metallb-namespace") { Description = "The namespace of MetalLB's objects in the cluster.", DefaultValueFactory = _ => "metallb-system" };
         var metallbClass = new Option<string?>("--metallb-class") { Description = "MetalLB's loadBalancerClass, if its controller runs with --lb-class: Services of that class are reported (a class cannot be changed)." };
-        var kubeconfig = new Option<string?>("--kubeconfig") { Description = "Kubeconfig to use; default: in-cluster, then ~/.kube/config." };
-        var context = new Option<string?>("--context") { Description = "The kubeconfig context to use; default: its current context." };
+        var kubeconfig = new Option<string?>("--kubeconfig") { Description = "Kubeconfig to use; default: $KUBECONFIG (files separated by ':'), then ~/.kube/config, then in-cluster." };
+        var context = new Option<string?>("--context") { Description = "The context of the kubeconfig to use; default: its current context. An unknown context is an error, never another cluster." };
         var metallb = new Command("metallb", "Translate MetalLB's IPAddressPools, advertisements, BGPPeers, BFDProfiles and Communities into IPPools and BGPPeers, and claim its Services' addresses.")
         {
             files, output, accept, apply, overwrite, metallbNamespace, metallbClass, kubeconfig, context,
@@ -73,12 +73,24 @@ public static class MigrateCommand
     /// <summary>The verb's work with its streams given, so that tests run it as the command line does.</summary>
     public static async Task<int> RunAsync(MigrationOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
+        stdout = new PrintableWriter(stdout);
+        stderr = new PrintableWriter(stderr);
         if (options.Overwrite && !options.Apply)
         {
             stderr.WriteLine("error: --overwrite replaces objects in the cluster, so it goes with --apply");
             return UnreadableInput;
         }
-        using var kubernetes = options.UsesCluster ? Connect(options) : null;
+        Kubernetes? kubernetes;
+        try
+        {
+            kubernetes = options.UsesCluster ? Connect(options) : null;
+        }
+        catch (k8s.Exceptions.KubeConfigException error)
+        {
+            stderr.WriteLine($"error: no cluster to read: {error.Message}");
+            return ClusterFailed;
+        }
+        using var connection = kubernetes;
         try
         {
             return await MigrateAsync(options, kubernetes, stdout, stderr, cancellationToken);
@@ -108,8 +120,8 @@ public static class MigrateCommand
         var result = MetalLBTranslator.Translate(objects);
         if (cluster is not null)
         {
-            await CopyPasswordSecretsAsync(cluster, objects, result, options.MetalLBNamespace, cancellationToken);
-            ServiceClaims.Add(result, await cluster.LoadBalancersAsync(cancellationToken), options.MetalLBClass);
+            await CopyPasswordSecretsAsync(cluster, objects, result, options.MetalLBNamespace, options.Apply, cancellationToken);
+            ServiceClaims.Add(result, await cluster.LoadBalancersAsync(cancellationToken), options.MetalLBClass, await cluster.ClaimsAsync(cancellationToken));
         }
 
         MigrationReport.Write(result, stderr);
@@ -141,10 +153,11 @@ public static class MigrateCommand
 
     /// <summary>
     /// The Secrets MetalLB's BGPPeers name, copied where the node agents read them
-    /// (<see cref="WellKnown.NodeNamespace"/>, key <c>password</c>), as the translation's action asks.
+    /// (<see cref="WellKnown.NodeNamespace"/>, key <c>password</c>), as the translation's action asks:
+    /// by --apply only, since the YAML output never holds a Secret.
     /// </summary>
     private static async Task CopyPasswordSecretsAsync(MetalLBClusterReader cluster, IReadOnlyList<MetalLBObject> objects, MigrationResult result, string metallbNamespace,
-        CancellationToken cancellationToken)
+        bool apply, CancellationToken cancellationToken)
     {
         foreach (var peer in objects.Where(o => o.IsMetalLB && o.Kind == "BGPPeer"))
         {
@@ -174,6 +187,11 @@ public static class MigrateCommand
                 Data = new Dictionary<string, byte[]> { ["password"] = password! },
             });
             result.Sources[$"Secret/{name}"] = peer.Where;
+            if (!apply)
+            {
+                // Read for the webhooks' check only: the YAML output holds no Secret, so the translation's action to copy it stands.
+                continue;
+            }
             // Done here, so the translation's action to copy it would mislead.
             result.Findings.RemoveAll(f => f.Kind == FindingKind.Action && f.Where == peer.Where && f.Field == "spec.passwordSecret");
             result.Findings.Add(new Finding(FindingKind.Note, peer.Where, "spec.passwordSecret", $"Secret {ns}/{name} is copied to {WellKnown.NodeNamespace}/{name} (key 'password'), where the node agents read it"));
@@ -182,8 +200,7 @@ public static class MigrateCommand
 
     private static Kubernetes Connect(MigrationOptions options)
     {
-        var configuration = options.Connection
-            ?? (options.Context is not null ? KubernetesClientConfiguration.BuildConfigFromConfigFile(options.Kubeconfig, options.Context) : null);
-        return (Kubernetes)KubernetesConnection.Connect(configuration, options.Kubeconfig, "ipvs-operator-migrate");
+        var configuration = options.Connection ?? KubeconfigSelection.Resolve(options.Kubeconfig, options.Context);
+        return (Kubernetes)KubernetesConnection.Connect(configuration, null, "ipvs-operator-migrate");
     }
 }

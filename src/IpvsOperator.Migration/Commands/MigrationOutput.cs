@@ -5,16 +5,16 @@ using k8s;
 
 namespace IpvsOperator.Commands;
 
-/// <summary>The translated objects as YAML: one stream of documents on stdout, or one file per object in a folder (the paths printed).</summary>
+/// <summary>The translated objects as YAML, never a Secret: one stream of documents on stdout, or one file per object in a folder (the paths printed).</summary>
 internal static class MigrationOutput
 {
     /// <summary>The order a person reads an object in; a new object has no status (the controller writes it).</summary>
-    private static readonly string[] Fields = ["apiVersion", "kind", "metadata", "type", "spec", "data"];
+    private static readonly string[] Fields = ["apiVersion", "kind", "metadata", "spec"];
 
     public static void Write(MigrationResult result, DirectoryInfo? folder, TextWriter stdout)
     {
-        var documents = result.Secrets.Select(s => (Name: $"secret-{s.Metadata.Name}.yaml", Yaml: Yaml(s)))
-            .Concat(result.Pools.Select(p => (Name: $"ippool-{p.Metadata.Name}.yaml", Yaml: Yaml(p))))
+        // No Secret: this output goes to terminals, files and Git. The report says how to copy or create each (--apply does it).
+        var documents = result.Pools.Select(p => (Name: $"ippool-{p.Metadata.Name}.yaml", Yaml: Yaml(p)))
             .Concat(result.Peers.Select(p => (Name: $"bgppeer-{p.Metadata.Name}.yaml", Yaml: Yaml(p))))
             .Concat(result.Claims.Select(c => (Name: $"ipallocation-{c.Metadata.Name}.yaml", Yaml: Yaml(c))))
             .ToList();

@@ -7,7 +7,7 @@ internal static class MigrationReport
 {
     public static void Write(MigrationResult result, TextWriter writer)
     {
-        writer.WriteLine($"translated {result.Pools.Count} IPPool(s), {result.Peers.Count} BGPPeer(s), {result.Secrets.Count} Secret(s){(result.Claims.Count > 0 ? $", {result.Claims.Count} IPAllocation(s) for the addresses of the Services" : string.Empty)}");
+        writer.WriteLine($"translated {result.Pools.Count} IPPool(s), {result.Peers.Count} BGPPeer(s), {result.Secrets.Count} Secret(s) (for --apply only: the YAML holds none){(result.Claims.Count > 0 ? $", {result.Claims.Count} IPAllocation(s) for the addresses of the Services" : string.Empty)}");
         foreach (var finding in result.Findings.OrderByDescending(f => f.Kind))
         {
             writer.WriteLine(finding);

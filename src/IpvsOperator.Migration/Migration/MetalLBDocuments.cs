@@ -19,7 +19,7 @@ internal static class MetalLBDocuments
         var parser = new DocumentCountingParser(new Parser(new StringReader(text)));
         try
         {
-            stream.Load(parser);
+            stream.Load(new ExpansionLimitingParser(parser, file));
         }
         catch (Exception error) when (error is YamlException or InvalidOperationException)
         {

@@ -116,7 +116,7 @@ internal sealed class PeerTranslator(MigrationResult result, IReadOnlyDictionary
             result.ReportUnread(reference);
             spec.PasswordSecret = new SecretKeyReference { Name = name, Key = "password" };
             result.Add(FindingKind.Action, peer, "spec.passwordSecret",
-                $"the BGPPeer reads key 'password' of Secret {WellKnown.NodeNamespace}/{name}: copy Secret {ns}/{name} there before the switch, or the session does not come up (its agents say so in kubectl get ipvsnodes)");
+                $"the BGPPeer reads key 'password' of Secret {WellKnown.NodeNamespace}/{name}: copy Secret {ns}/{name} there before the switch (--apply copies it from the cluster; or {PasswordSecretCommands.Copy(ns, name)}), or the session does not come up (its agents say so in kubectl get ipvsnodes)");
             fields.String("password");
             return;
         }
@@ -134,7 +134,7 @@ internal sealed class PeerTranslator(MigrationResult result, IReadOnlyDictionary
             result.Sources[$"Secret/{secret}"] = peer.Where;
             spec.PasswordSecret = new SecretKeyReference { Name = secret, Key = "password" };
             result.Add(FindingKind.Action, peer, "spec.password",
-                $"a BGPPeer takes its password from a Secret only: the output holds Secret {WellKnown.NodeNamespace}/{secret} with it; keep that Secret out of Git (a sealed or external secret)");
+                $"a BGPPeer takes its password from a Secret only, Secret {WellKnown.NodeNamespace}/{secret}: --apply creates it; the YAML output holds no password, so without --apply create it from this field's value ({PasswordSecretCommands.Create(secret)}) and keep it out of Git (a sealed or external secret)");
         }
     }
 

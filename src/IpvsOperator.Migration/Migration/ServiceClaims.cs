@@ -12,22 +12,34 @@ namespace IpvsOperator.Migration;
 /// controller makes itself (named after the address, the IPPool holding it, the Service by uid, the
 /// sharing key it reads), with the Services sharing an address as its sharers. An address no claim
 /// can keep (in no IPPool, or held by Services that cannot share) is a change: that Service would be
-/// renumbered. Pure: the Services in, the claims and findings out.
+/// renumbered. A Service whose addresses claims in the cluster already hold for it is served by
+/// IpvsOperator, not MetalLB: it is left out (one note counts them). Pure: the Services and claims in, the claims and findings out.
 /// </summary>
 internal static class ServiceClaims
 {
     /// <summary>Marks what the migration claimed, so that a rollback deletes exactly those claims.</summary>
     public const string MigratedLabel = "ipvsoperator.io/migrated-from";
 
-    public static void Add(MigrationResult result, IReadOnlyList<V1Service> services, string? metallbClass)
+    /// <summary>How many Services a note names, of those IpvsOperator already serves; the rest are counted.</summary>
+    private const int NamedServed = 5;
+
+    /// <param name="existing">The claims the cluster holds already: an address claimed for its Service is IpvsOperator's, not MetalLB's to migrate.</param>
+    public static void Add(MigrationResult result, IReadOnlyList<V1Service> services, string? metallbClass, IReadOnlyList<V1Alpha1IPAllocation>? existing = null)
     {
         var pools = result.Pools.Select(PoolReader.Read).Where(p => p.Succeeded).Select(p => p.Pool!).ToList();
+        var claimed = ClaimedFor(existing ?? []);
+        var served = new List<string>();
         var holders = new SortedDictionary<IPAddressValue, List<(V1Service Service, string? SharingKey)>>();
         foreach (var service in services.Where(s => s.Spec?.Type == "LoadBalancer")
                      .OrderBy(s => s.Metadata.CreationTimestamp ?? DateTime.MinValue).ThenBy(s => s.Metadata.NamespaceProperty, StringComparer.Ordinal).ThenBy(s => s.Metadata.Name, StringComparer.Ordinal))
         {
             var where = $"Service {service.Metadata.NamespaceProperty}/{service.Metadata.Name}";
             var addresses = (service.Status?.LoadBalancer?.Ingress ?? []).Select(i => i.Ip).Where(ip => !string.IsNullOrEmpty(ip)).ToList();
+            if (addresses.Count > 0 && addresses.All(text => IPAddressValue.TryParse(text, out var address) && claimed.Contains((address, service.Metadata.Uid ?? string.Empty))))
+            {
+                served.Add($"{service.Metadata.NamespaceProperty}/{service.Metadata.Name}");
+                continue; // served by IpvsOperator already (its controller's claims, or an earlier --apply's)
+            }
             var serviceClass = service.Spec.LoadBalancerClass;
             if (addresses.Count == 0 || serviceClass == WellKnown.LoadBalancerClass || (serviceClass is not null && serviceClass != metallbClass))
             {
@@ -59,6 +71,12 @@ internal static class ServiceClaims
                 }
                 list.Add((service, request.SharingKey));
             }
+        }
+
+        if (served.Count > 0)
+        {
+            result.Findings.Add(new Finding(FindingKind.Note, "cluster", "IPAllocation",
+                $"{served.Count} Service(s) hold addresses that IPAllocations already claim for them, so IpvsOperator serves them and they are left as they are: {string.Join(", ", served.Take(NamedServed))}{(served.Count > NamedServed ? $" and {served.Count - NamedServed} more" : string.Empty)}"));
         }
 
         foreach (var (address, found) in holders)
@@ -97,5 +115,23 @@ internal static class ServiceClaims
             });
             result.Sources[$"{V1Alpha1IPAllocation.KindName}/{name}"] = $"Service {names}";
         }
+    }
+
+    /// <summary>Each address with the uid of every Service its claim names (owner and sharers).</summary>
+    private static HashSet<(IPAddressValue Address, string Uid)> ClaimedFor(IReadOnlyList<V1Alpha1IPAllocation> existing)
+    {
+        var claimed = new HashSet<(IPAddressValue, string)>();
+        foreach (var claim in existing)
+        {
+            if (claim.Spec is null || !claim.TryAddress(out var address))
+            {
+                continue; // names no address: claims nothing
+            }
+            foreach (var holder in claim.Holders().Where(h => h is { Uid.Length: > 0 }))
+            {
+                claimed.Add((address, holder.Uid));
+            }
+        }
+        return claimed;
     }
 }

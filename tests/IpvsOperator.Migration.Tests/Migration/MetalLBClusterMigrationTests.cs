@@ -74,6 +74,85 @@ public class MetalLBClusterMigrationTests : ControllerFixture
     }
 
     [Test]
+    public async Task Without_apply_a_password_Secret_read_from_the_cluster_is_never_printed_and_the_report_says_how_to_copy_it()
+    {
+        var metallb = await NewNamespaceAsync("metallb");
+        await Client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = "edge-password" },
+            Data = new Dictionary<string, byte[]> { ["password"] = "edge-s3cret"u8.ToArray() },
+        }, metallb);
+        await CreateBgpPoolAndPeerAsync(metallb, "print-prod", "198.51.100.80/28", "print-edge", "peerAddress: 10.0.0.2, passwordSecret: {name: edge-password}");
+        var folder = Directory.CreateTempSubdirectory("metallb-out-");
+        try
+        {
+            var printed = await MetalLBCluster.MigrateAsync(Server, new MigrationOptions { MetalLBNamespace = metallb });
+            var written = await MetalLBCluster.MigrateAsync(Server, new MigrationOptions { MetalLBNamespace = metallb, Output = folder });
+
+            printed.ExitCode.Should().Be(0, printed.Report);
+            written.ExitCode.Should().Be(0, written.Report);
+            var base64 = Convert.ToBase64String("edge-s3cret"u8.ToArray());
+            foreach (var text in new[] { printed.Output, printed.Report, written.Output, written.Report }.Concat(folder.GetFiles().Select(f => File.ReadAllText(f.FullName))))
+            {
+                text.Should().NotContain("edge-s3cret").And.NotContain(base64).And.NotContain("kind: Secret");
+            }
+            folder.GetFiles().Select(f => f.Name).Should().NotContain(name => name.StartsWith("secret-", StringComparison.Ordinal));
+            printed.Report.Should().Contain($"action: cluster (BGPPeer {metallb}/print-edge): spec.passwordSecret:")
+                .And.Contain($"kubectl create secret generic -n {WellKnown.NodeNamespace} edge-password --from-literal=password=\"$(kubectl get secret -n {metallb} edge-password -o jsonpath='{{.data.password}}' | base64 -d)\"");
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Test]
+    public async Task Apply_creates_a_Secret_for_a_password_held_in_the_BGPPeer_and_prints_it_nowhere()
+    {
+        var metallb = await NewNamespaceAsync("metallb");
+        await CreateBgpPoolAndPeerAsync(metallb, "inline-prod", "198.51.100.96/28", "inline-peer", "peerAddress: 10.0.0.3, password: inline-s3cret");
+
+        var run = await MetalLBCluster.MigrateAsync(Server, new MigrationOptions { Apply = true, MetalLBNamespace = metallb });
+
+        run.ExitCode.Should().Be(0, run.Report);
+        run.Output.Should().Contain($"created Secret {WellKnown.NodeNamespace}/inline-peer-bgp-password");
+        (run.Output + run.Report).Should().NotContain("inline-s3cret").And.NotContain(Convert.ToBase64String("inline-s3cret"u8.ToArray()));
+        var created = await Client.CoreV1.ReadNamespacedSecretAsync("inline-peer-bgp-password", WellKnown.NodeNamespace);
+        created.Data["password"].Should().Equal("inline-s3cret"u8.ToArray());
+    }
+
+    [Test]
+    public async Task A_Service_IpvsOperator_already_serves_is_left_out_of_the_renumbering_check()
+    {
+        var metallb = await NewNamespaceAsync("metallb");
+        await MetalLBCluster.CreateAsync(Client, metallb, """
+            apiVersion: metallb.io/v1beta1
+            kind: IPAddressPool
+            metadata: {name: beside-ours}
+            spec: {addresses: [198.51.100.112/28]}
+            ---
+            apiVersion: metallb.io/v1beta1
+            kind: L2Advertisement
+            metadata: {name: beside-ours-l2}
+            """);
+        // A pool of ours, and a Service our controller gave an address from it (its claim names the Service).
+        await CreatePoolAsync("served-ours", "198.51.100.192/28");
+        var apps = await NewNamespaceAsync("served");
+        await CreateServiceAsync(apps, "served-web");
+        var controller = StartController();
+        var address = await WaitForAddressAsync(apps, "served-web");
+        await StopAsync(controller);
+
+        var run = await MetalLBCluster.MigrateAsync(Server, new MigrationOptions { MetalLBNamespace = metallb });
+
+        run.ExitCode.Should().Be(0, run.Report);
+        run.Report.Should().NotContain("change:", "the Service's address is IpvsOperator's claim, not MetalLB's to keep");
+        run.Report.Should().Contain($"note: cluster: IPAllocation: 1 Service(s) hold addresses that IPAllocations already claim for them, so IpvsOperator serves them and they are left as they are: {apps}/served-web")
+            .And.NotContain(address + " lies in no IPPool");
+        run.Output.Should().NotContain("kind: IPAllocation");
+    }
+
+    [Test]
     public async Task An_object_of_ours_with_other_content_is_reported_and_kept_unless_overwrite_is_given()
     {
         var metallb = await NewNamespaceAsync("metallb");
@@ -113,4 +192,23 @@ public class MetalLBClusterMigrationTests : ControllerFixture
         run.ExitCode.Should().Be(MigrateCommand.UnreadableInput);
         run.Report.Should().Contain($"no MetalLB object (apiVersion metallb.io/...) in namespace {empty} of the cluster");
     }
+
+    /// <summary>A MetalLB pool announced over BGP to one peer (AS 64500 to 64501) whose <paramref name="peerFields"/> say its address and password.</summary>
+    private async Task CreateBgpPoolAndPeerAsync(string metallb, string pool, string cidr, string peer, string peerFields) =>
+        await MetalLBCluster.CreateAsync(Client, metallb, $$"""
+            apiVersion: metallb.io/v1beta1
+            kind: IPAddressPool
+            metadata: {name: {{pool}}}
+            spec: {addresses: [{{cidr}}]}
+            ---
+            apiVersion: metallb.io/v1beta1
+            kind: BGPAdvertisement
+            metadata: {name: {{pool}}-bgp}
+            spec: {ipAddressPools: [{{pool}}]}
+            ---
+            apiVersion: metallb.io/v1beta2
+            kind: BGPPeer
+            metadata: {name: {{peer}}}
+            spec: {myASN: 64500, peerASN: 64501, {{peerFields}}}
+            """);
 }

@@ -89,14 +89,40 @@ public class MetalLBTranslationTests
         run.Lines("action: ").Should().Contain(l => l.Contains("copy Secret metallb-system/secretname") && l.Contains("ipvs-operator-node/secretname"));
 
         var withPassword = run.Peer("peer-with-password").Spec;
-        var secret = run.Objects.OfType<V1Secret>().Single();
-        withPassword.PasswordSecret!.Name.Should().Be(secret.Metadata.Name);
-        withPassword.PasswordSecret.Key.Should().Be("password");
-        secret.Metadata.NamespaceProperty.Should().Be(WellKnown.NodeNamespace);
-        secret.Data.Keys.Should().Equal("password");
-        System.Text.Encoding.UTF8.GetString(secret.Data["password"]).Should().Be("s3cr3t-md5");
-        run.Lines("action: ").Should().Contain(l => l.Contains("peer-with-password") && l.Contains("keep that Secret out of Git"));
+        (withPassword.PasswordSecret!.Name, withPassword.PasswordSecret.Key).Should().Be(("peer-with-password-bgp-password", "password"));
+        run.Lines("action: ").Should().Contain(l => l.Contains("peer-with-password") && l.Contains("keep it out of Git")
+            && l.Contains($"kubectl create secret generic -n {WellKnown.NodeNamespace} peer-with-password-bgp-password --from-file=password="));
         run.WebhookReaderErrors().Should().BeEmpty();
+    }
+
+    [Test]
+    public void No_password_and_no_Secret_reaches_stdout_or_the_report()
+    {
+        var run = MetalLBMigrationRun.OfSample("password-secret.yaml");
+
+        run.ExitCode.Should().Be(0, run.Report);
+        run.Objects.OfType<V1Secret>().Should().BeEmpty("the YAML goes to terminals, files and Git");
+        run.Report.Should().StartWith("translated 0 IPPool(s), 2 BGPPeer(s), 1 Secret(s) (for --apply only: the YAML holds none)");
+        run.Output.Should().NotContain("kind: Secret").And.NotContain("s3cr3t-md5").And.NotContain(Convert.ToBase64String("s3cr3t-md5"u8.ToArray()));
+        run.Report.Should().NotContain("s3cr3t-md5").And.NotContain(Convert.ToBase64String("s3cr3t-md5"u8.ToArray()));
+    }
+
+    [Test]
+    public void Out_writes_no_Secret_file_and_no_password()
+    {
+        var folder = Directory.CreateTempSubdirectory("metallb-out-");
+        try
+        {
+            var run = MetalLBMigrationRun.Of([MetalLBMigrationRun.Sample("password-secret.yaml")], output: folder);
+
+            run.ExitCode.Should().Be(0, run.Report);
+            Directory.GetFiles(folder.FullName).Select(Path.GetFileName).Should().BeEquivalentTo("bgppeer-peer-with-secret.yaml", "bgppeer-peer-with-password.yaml");
+            Directory.GetFiles(folder.FullName).Select(File.ReadAllText).Should().AllSatisfy(text => text.Should().NotContain("s3cr3t-md5").And.NotContain("kind: Secret"));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
     }
 
     [Test]
@@ -322,6 +348,67 @@ public class MetalLBTranslationTests
         var missing = MetalLBMigrationRun.Of(["/nonexistent/metallb.yaml"]);
         missing.ExitCode.Should().Be(MigrateCommand.UnreadableInput);
         missing.Report.Should().Contain("/nonexistent/metallb.yaml: no such file or folder");
+    }
+
+    [Test]
+    public void A_document_whose_aliases_expand_to_a_billion_nodes_is_refused_naming_the_file_and_document()
+    {
+        // 700 bytes: nine levels of ten aliases of the level below, 10^9 nodes once expanded.
+        var levels = Enumerable.Range(1, 9).Select(level => $"l{level}: &l{level} [{string.Join(", ", Enumerable.Repeat(level == 1 ? "x" : $"*l{level - 1}", 10))}]");
+        var bomb = MetalLBMigrationRun.OfText($$"""
+            apiVersion: metallb.io/v1beta1
+            kind: IPAddressPool
+            metadata: {name: fine}
+            spec: {addresses: [198.51.100.0/28]}
+            ---
+            apiVersion: metallb.io/v1beta1
+            kind: IPAddressPool
+            metadata: {name: bomb}
+            spec:
+              addresses: [198.51.100.16/28]
+              {{string.Join("\n  ", levels)}}
+            """);
+
+        bomb.ExitCode.Should().Be(MigrateCommand.UnreadableInput);
+        bomb.Report.Should().MatchRegex(@"metallb\.yaml document 2: its aliases expand to more than 100,000 nodes; refused");
+        bomb.Output.Should().BeEmpty();
+    }
+
+    [Test]
+    public void An_escape_sequence_in_a_name_reaches_the_report_escaped_never_raw()
+    {
+        var run = MetalLBMigrationRun.OfText("""
+            apiVersion: metallb.io/v1beta1
+            kind: IPAddressPool
+            metadata: {name: "evil\e[2J\e]0;title\apool"}
+            spec: {addresses: [198.51.100.0/28]}
+            """);
+
+        run.Report.Should().Contain("evil\\u001b[2J\\u001b]0;title\\u0007pool", "the name is shown, escaped")
+            .And.NotContain("\u001b", "no escape sequence reaches the terminal").And.NotContain("\u0007");
+        run.Output.Should().NotContain("\u001b").And.NotContain("\u0007");
+    }
+
+    [Test]
+    public void A_few_YAML_aliases_are_read_as_the_values_they_stand_for()
+    {
+        var run = MetalLBMigrationRun.OfText("""
+            apiVersion: metallb.io/v1beta1
+            kind: IPAddressPool
+            metadata: {name: aliased, labels: &labels {team: web}}
+            spec:
+              addresses: &addresses [198.51.100.0/28]
+              serviceAllocation: {namespaceSelectors: [{matchLabels: *labels}]}
+            ---
+            apiVersion: metallb.io/v1beta1
+            kind: L2Advertisement
+            metadata: {name: aliased-l2}
+            spec: {ipAddressPools: [aliased]}
+            """);
+
+        run.ExitCode.Should().Be(0, run.Report);
+        run.Pool("aliased").Spec.Addresses.Should().Equal("198.51.100.0/28");
+        run.Pool("aliased").Spec.ServiceAllocation!.NamespaceSelector!.MatchLabels.Should().Equal(new Dictionary<string, string> { ["team"] = "web" });
     }
 
     [Test]

@@ -1,5 +1,6 @@
 using IpvsOperator.Entities;
 using IpvsOperator.Inspection;
+using IpvsOperator.Runtime.Text;
 using k8s;
 using k8s.Models;
 
@@ -124,7 +125,7 @@ public class ServiceReportTests
             Services = [Service("TCP", 80, 1, Destination("1.2.3.4\n    node local-node: announced (layer 2); ready\u202e", 1))],
         });
 
-        var text = TerminalText.Printable(ServiceStatusReport.Render(TerminalText.Values(Web(80)), View(forged).Printable(), Now));
+        var text = TerminalText.Printable(ServiceStatusReport.Render(PrintableValues.Of(Web(80)), View(forged).Printable(), Now));
 
         text.Should().Contain("1.2.3.4\\u000a    node local-node: announced (layer 2); ready\\u202e:8080  weight 1", "the value stays on its line, escaped")
             .And.NotContain("\u202e").And.NotContain("\n    node local-node");
