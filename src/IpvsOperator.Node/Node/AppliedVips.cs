@@ -24,6 +24,7 @@ internal sealed class AppliedVips
     private ImmutableHashSet<VirtualServiceKey> consistent = [];
     private ImmutableHashSet<VirtualServiceKey> served = [];
     private ImmutableHashSet<(VirtualServiceKey, IPAddressValue, ushort)> cut = [];
+    private ImmutableHashSet<(VirtualServiceKey, IPAddressValue, ushort)> held = [];
     private ImmutableDictionary<IPAddressValue, AnnouncedAddress> announced = ImmutableDictionary<IPAddressValue, AnnouncedAddress>.Empty;
     private ImmutableHashSet<IPAddressValue> allocated = [];
     private IReadOnlyDictionary<ProbeTarget, IReadOnlyCollection<(string Namespace, string Name)>> probed = new Dictionary<ProbeTarget, IReadOnlyCollection<(string, string)>>();
@@ -41,7 +42,7 @@ internal sealed class AppliedVips
     public int ConsistentCount => consistent.Count;
 
     /// <summary>What the kernel holds of ours, as a snapshot.</summary>
-    public DesiredState Desired => new(addresses, services, sourceNat) { Cut = cut, ConsistentServices = consistent };
+    public DesiredState Desired => new(addresses, services, sourceNat) { Cut = cut, HeldByHealthCheck = held, ConsistentServices = consistent };
 
     /// <summary>The virtual services that need source NAT and all virtual services: the netfilter table's input.</summary>
     public NetfilterRules Netfilter => new(sourceNat, served);
@@ -100,9 +101,9 @@ internal sealed class AppliedVips
         parts.Clear();
         probing.Clear();
         warning.Clear();
-        var (servicesBuilder, addressesBuilder, natBuilder, consistentBuilder, servedBuilder, cutBuilder, announcedBuilder, allocatedBuilder) =
+        var (servicesBuilder, addressesBuilder, natBuilder, consistentBuilder, servedBuilder, cutBuilder, heldBuilder, announcedBuilder, allocatedBuilder) =
             (services.Clear().ToBuilder(), addresses.Clear().ToBuilder(), sourceNat.Clear().ToBuilder(), consistent.Clear().ToBuilder(),
-             served.Clear().ToBuilder(), cut.Clear().ToBuilder(), announced.Clear().ToBuilder(), allocated.Clear().ToBuilder());
+             served.Clear().ToBuilder(), cut.Clear().ToBuilder(), held.Clear().ToBuilder(), announced.Clear().ToBuilder(), allocated.Clear().ToBuilder());
         Destinations = 0;
         foreach (var (vip, part) in all)
         {
@@ -118,6 +119,7 @@ internal sealed class AppliedVips
             natBuilder.UnionWith(programmed.SourceNat);
             consistentBuilder.UnionWith(programmed.ConsistentServices);
             cutBuilder.UnionWith(programmed.Cut);
+            heldBuilder.UnionWith(programmed.HeldByHealthCheck);
             foreach (var (address, announcement) in part.Served.Announced)
             {
                 announcedBuilder[address] = announcement;
@@ -125,8 +127,8 @@ internal sealed class AppliedVips
             allocatedBuilder.UnionWith(part.Served.Allocated);
             Track(vip, part);
         }
-        (services, addresses, sourceNat, consistent, served, cut, announced, allocated) = (servicesBuilder.ToImmutable(), addressesBuilder.ToImmutable(), natBuilder.ToImmutable(),
-            consistentBuilder.ToImmutable(), servedBuilder.ToImmutable(), cutBuilder.ToImmutable(), announcedBuilder.ToImmutable(), allocatedBuilder.ToImmutable());
+        (services, addresses, sourceNat, consistent, served, cut, held, announced, allocated) = (servicesBuilder.ToImmutable(), addressesBuilder.ToImmutable(), natBuilder.ToImmutable(),
+            consistentBuilder.ToImmutable(), servedBuilder.ToImmutable(), cutBuilder.ToImmutable(), heldBuilder.ToImmutable(), announcedBuilder.ToImmutable(), allocatedBuilder.ToImmutable());
         (probedStale, warningsStale, Valid) = (true, true, valid);
     }
 
@@ -146,6 +148,7 @@ internal sealed class AppliedVips
             sourceNat = sourceNat.Except(programmed.SourceNat);
             consistent = consistent.Except(programmed.ConsistentServices);
             cut = cut.Except(programmed.Cut);
+            held = held.Except(programmed.HeldByHealthCheck);
             announced = announced.RemoveRange(old.Served.Announced.Keys);
             allocated = allocated.Except(old.Served.Allocated);
             probedStale |= probing.Remove(vip);
@@ -166,6 +169,7 @@ internal sealed class AppliedVips
         sourceNat = sourceNat.Union(part.Programmed.SourceNat);
         consistent = consistent.Union(part.Programmed.ConsistentServices);
         cut = cut.Union(part.Programmed.Cut);
+        held = held.Union(part.Programmed.HeldByHealthCheck);
         announced = announced.SetItems(part.Served.Announced);
         allocated = allocated.Union(part.Served.Allocated);
         Track(vip, part);

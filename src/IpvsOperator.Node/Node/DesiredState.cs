@@ -23,6 +23,15 @@ public sealed record DesiredState(
         new HashSet<(VirtualServiceKey, IPAddressValue, ushort)>();
 
     /// <summary>
+    /// Destinations (virtual service, address, port) at weight 0 because their Service's health
+    /// check finds them down. Unlike a terminating endpoint's weight 0, which drains and then goes,
+    /// this one holds while the endpoint stays in its Service (established connections finish, no
+    /// new ones come) and ends when it passes again; it is drained only once it leaves or terminates.
+    /// </summary>
+    public IReadOnlySet<(VirtualServiceKey Service, IPAddressValue Address, ushort Port)> HeldByHealthCheck { get; init; } =
+        new HashSet<(VirtualServiceKey, IPAddressValue, ushort)>();
+
+    /// <summary>
     /// Virtual services every node must schedule alike, so that a flow the router moves between
     /// nodes keeps its backend: mh ones whose destinations do not depend on the node (not
     /// externalTrafficPolicy Local). Their nodes set sloppy TCP/SCTP and publish a digest of them.

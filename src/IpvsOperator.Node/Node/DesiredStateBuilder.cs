@@ -96,7 +96,7 @@ public static class DesiredStateBuilder
                 }
             }
         }
-        var kernel = new DesiredState(addresses, total.Services, total.SourceNat) { Cut = total.Cut, ConsistentServices = total.Consistent };
+        var kernel = new DesiredState(addresses, total.Services, total.SourceNat) { Cut = total.Cut, HeldByHealthCheck = total.Held, ConsistentServices = total.Consistent };
         var served = new ServedServices(
             announced.ToDictionary(a => a.Key, a => new AnnouncedAddress(a.Value.Eligible, a.Value.Services, total.SourceNat.Any(k => k.Address == a.Key))
             {
@@ -201,6 +201,7 @@ public static class DesiredStateBuilder
         public HashSet<VirtualServiceKey> SourceNat { get; } = [];
         public Dictionary<ProbeTarget, HashSet<(string, string)>> Probed { get; } = [];
         public HashSet<(VirtualServiceKey, IPAddressValue, ushort)> Cut { get; } = [];
+        public HashSet<(VirtualServiceKey, IPAddressValue, ushort)> Held { get; } = [];
         public HashSet<VirtualServiceKey> Consistent { get; } = [];
 
         /// <summary>Endpoint addresses its health check may not probe (said once each).</summary>
@@ -222,6 +223,7 @@ public static class DesiredStateBuilder
                 (Probed.TryGetValue(probe, out var known) ? known : Probed[probe] = []).UnionWith(users);
             }
             Cut.UnionWith(other.Cut);
+            Held.UnionWith(other.Held);
             Consistent.UnionWith(other.Consistent);
         }
     }
@@ -266,7 +268,8 @@ public static class DesiredStateBuilder
     /// The destinations as the health check judges them: each ready one is a probe target, and a
     /// down one gets weight 0 (no new connections; established ones finish). When every ready one is
     /// down the check is more likely wrong than every pod, so all are kept (fail open) and the
-    /// Service is told. With reset-connections, a down one is cut instead: removed without a drain.
+    /// Service is told. A down one is held at 0 (not drained away) while it stays listed. With
+    /// reset-connections, a down one is cut instead: removed without a drain.
     /// </summary>
     private static List<Destination> Checked(VirtualServiceKey key, List<Destination> destinations, HealthCheck check, Func<ProbeTarget, bool> isDown, ProbeScope scope,
         Contribution mine, V1Service service, V1ServicePort port)
@@ -312,6 +315,7 @@ public static class DesiredStateBuilder
             cut.UnionWith(down.Select(d => (key, d.Address, d.Port)));
             return [.. destinations.Where(d => !down.Contains(d))];
         }
+        mine.Held.UnionWith(down.Select(d => (key, d.Address, d.Port)));
         return [.. destinations.Select(d => down.Contains(d) ? d with { Weight = 0 } : d)];
     }
 

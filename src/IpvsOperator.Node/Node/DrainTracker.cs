@@ -8,7 +8,8 @@ namespace IpvsOperator.Node;
 /// Service's EndpointSlices, keeps weight 0 in the kernel (established connections keep flowing,
 /// no new ones are scheduled to it) and is removed once it has drained for the timeout.
 /// Not for whole virtual services: a deleted Service's VIP goes at once; nor for destinations the
-/// desired state cuts (a health check that resets connections).
+/// desired state cuts (a health check that resets connections); nor for those its health check
+/// holds at weight 0, which stay while their endpoint stays (and drain once it leaves).
 /// </summary>
 internal sealed class DrainTracker(TimeSpan timeout, TimeProvider clock)
 {
@@ -52,7 +53,9 @@ internal sealed class DrainTracker(TimeSpan timeout, TimeProvider clock)
             foreach (var destination in destinations)
             {
                 wanted.Add((destination.Address, destination.Port));
-                if (destination.Weight != 0 || Keep((key, destination.Address, destination.Port)))
+                // A weight 0 the health check holds is no drain: it lasts while the endpoint fails and stays listed.
+                if (destination.Weight != 0 || desired.HeldByHealthCheck.Contains((key, destination.Address, destination.Port))
+                    || Keep((key, destination.Address, destination.Port)))
                 {
                     kept.Add(destination);
                 }

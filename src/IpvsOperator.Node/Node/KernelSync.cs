@@ -219,8 +219,8 @@ internal sealed class KernelSync
     /// <summary>The parts as one desired state and one served whole.</summary>
     private static (DesiredState Kernel, ServedServices Served) Merge(IEnumerable<(DesiredState Kernel, ServedServices Served)> parts)
     {
-        var (addresses, services, sourceNat, cut, consistent) = (new HashSet<IPAddressValue>(), new Dictionary<VirtualServiceKey, (VirtualService, IReadOnlyList<Destination>)>(),
-            new HashSet<VirtualServiceKey>(), new HashSet<(VirtualServiceKey, IPAddressValue, ushort)>(), new HashSet<VirtualServiceKey>());
+        var (addresses, services, sourceNat, cut, held, consistent) = (new HashSet<IPAddressValue>(), new Dictionary<VirtualServiceKey, (VirtualService, IReadOnlyList<Destination>)>(),
+            new HashSet<VirtualServiceKey>(), new HashSet<(VirtualServiceKey, IPAddressValue, ushort)>(), new HashSet<(VirtualServiceKey, IPAddressValue, ushort)>(), new HashSet<VirtualServiceKey>());
         var (announced, allocated, probed, warnings) = (new Dictionary<IPAddressValue, AnnouncedAddress>(), new HashSet<IPAddressValue>(),
             new Dictionary<Health.ProbeTarget, HashSet<(string, string)>>(), new List<ServiceWarning>());
         foreach (var (kernel, served) in parts)
@@ -232,6 +232,7 @@ internal sealed class KernelSync
             }
             sourceNat.UnionWith(kernel.SourceNat);
             cut.UnionWith(kernel.Cut);
+            held.UnionWith(kernel.HeldByHealthCheck);
             consistent.UnionWith(kernel.ConsistentServices);
             foreach (var (address, announcement) in served.Announced)
             {
@@ -244,7 +245,7 @@ internal sealed class KernelSync
             }
             warnings.AddRange(served.Warnings);
         }
-        return (new DesiredState(addresses, services, sourceNat) { Cut = cut, ConsistentServices = consistent },
+        return (new DesiredState(addresses, services, sourceNat) { Cut = cut, HeldByHealthCheck = held, ConsistentServices = consistent },
             new ServedServices(announced, allocated, probed.ToDictionary(p => p.Key, p => (IReadOnlyCollection<(string, string)>)p.Value), warnings));
     }
 
@@ -255,6 +256,7 @@ internal sealed class KernelSync
         wantedPart.SourceNat)
     {
         Cut = wantedPart.Cut,
+        HeldByHealthCheck = wantedPart.HeldByHealthCheck,
         ConsistentServices = wantedPart.ConsistentServices,
     };
 

@@ -19,6 +19,7 @@ public class ChangeSyncTests
 {
     private NodeDataplane dataplane = null!;
     private KernelSync kernel = null!;
+    private ManualClock clock = null!;
     private readonly Dictionary<string, V1Service> services = [];
     private readonly Dictionary<string, V1EndpointSlice> slices = [];
     private readonly List<V1Alpha1IPAllocation> claims = [];
@@ -30,7 +31,8 @@ public class ChangeSyncTests
     {
         dataplane = NodeDataplaneFactory.InMemory();
         dataplane.Links.EnsureDummyLink(WellKnown.BindInterface);
-        kernel = new KernelSync(dataplane, new NodeAgentOptions { NodeName = "node-a" }, new ManualClock(), NullLogger.Instance);
+        clock = new ManualClock();
+        kernel = new KernelSync(dataplane, new NodeAgentOptions { NodeName = "node-a", DrainTimeout = TimeSpan.FromSeconds(30) }, clock, NullLogger.Instance);
         foreach (var (name, i) in new[] { ("svc-a", 1), ("svc-b", 2), ("svc-c", 3) })
         {
             var service = new V1Service
@@ -76,6 +78,40 @@ public class ChangeSyncTests
         report.Writes.Should().Be(2, "the new endpoint added, the old one drained at weight 0");
         Serving(2).Should().Equal("10.0.2.9");
         report.VirtualServices.Should().Be(3, "the report counts what the node serves, not only what changed");
+    }
+
+    [Test]
+    public void An_endpoint_held_at_weight_0_by_its_health_check_stays_through_change_and_periodic_syncs_and_drains_once_it_leaves()
+    {
+        services["svc-b"].Metadata.Annotations = new Dictionary<string, string> { [WellKnown.Annotations.HealthCheck] = "tcp" };
+        var slice = Slice("svc-b", "10.0.2.1");
+        slice.Endpoints.Add(new V1Endpoint { Addresses = ["10.0.2.2"], NodeName = "node-b", Conditions = new V1EndpointConditions { Ready = true } });
+        slices["svc-b"] = slice;
+        kernel.Index.Put(services["svc-b"]);
+        kernel.Index.Put(slice);
+        var failing = IPAddressValue.Parse("10.0.2.2");
+        bool IsDown(IpvsOperator.Node.Health.ProbeTarget target) => target.Address == failing;
+        string Table() => string.Join(" ", dataplane.Ipvs.ListDestinations(Key(2)).OrderBy(d => d.Address).Select(d => $"{d.Address}/{d.Weight}"));
+
+        kernel.RunChanged(() => View, SyncTrigger.Change, IsDown).Whole.Should().BeFalse();
+        Table().Should().Be("10.0.2.1/1 10.0.2.2/0");
+        kernel.IsDraining(Key(2), failing, 8080).Should().BeFalse("held by its health check, not draining");
+        kernel.NextDrainExpiry.Should().BeNull("nothing drains, so no sync is due to remove it");
+
+        clock.Now += TimeSpan.FromMinutes(5);
+        kernel.Index.Changed("default", "svc-b");
+        kernel.RunChanged(() => View, SyncTrigger.Change, IsDown).Writes.Should().Be(0, "a change sync long past the drain timeout keeps it");
+        kernel.Run(View, SyncTrigger.Periodic, IsDown).Writes.Should().Be(0, "and so does the periodic re-sync");
+        Table().Should().Be("10.0.2.1/1 10.0.2.2/0");
+
+        slices["svc-b"] = Slice("svc-b", "10.0.2.1");
+        kernel.Index.Put(slices["svc-b"]);
+        kernel.RunChanged(() => View, SyncTrigger.Change, IsDown);
+        kernel.IsDraining(Key(2), failing, 8080).Should().BeTrue("once it leaves its Service it drains");
+        Table().Should().Be("10.0.2.1/1 10.0.2.2/0");
+        clock.Now += TimeSpan.FromSeconds(30);
+        kernel.RunChanged(() => View, SyncTrigger.Change, IsDown).Whole.Should().BeFalse();
+        Table().Should().Be("10.0.2.1/1", "and goes when its drain runs out");
     }
 
     [Test]

@@ -94,7 +94,7 @@ public sealed class ClusterHistory(int seed)
             < 85 => DropClaim(service),
             < 88 => Reclaim(service),
             < 89 => Recreate(service),
-            < 91 => Annotate(service, WellKnown.Annotations.HealthCheck, HealthChecks),
+            < 91 => CheckHealth(service),
             < 92 => Annotate(service, WellKnown.Annotations.HealthCheckResetConnections, Resets),
             < 95 => FlipHealth(name),
             _ => Wait(),
@@ -170,6 +170,17 @@ public sealed class ClusterHistory(int seed)
         service.Metadata.Annotations ??= new Dictionary<string, string>();
         service.Metadata.Annotations[annotation] = value;
         return $"{service.Metadata.Name}: {annotation}={value}";
+    }
+
+    /// <summary>
+    /// A health check turned on or changed, on a TCP port of its own (which any Service may use,
+    /// UDP and SCTP ones too), so that its down endpoints are held at weight 0.
+    /// </summary>
+    private string CheckHealth(V1Service service)
+    {
+        var change = Annotate(service, WellKnown.Annotations.HealthCheck, HealthChecks);
+        service.Metadata.Annotations[WellKnown.Annotations.HealthCheckPort] = "10080";
+        return $"{change}, port 10080";
     }
 
     private static string TogglePolicy(V1Service service)

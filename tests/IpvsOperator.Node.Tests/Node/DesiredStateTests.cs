@@ -86,6 +86,8 @@ public class DesiredStateTests
         served.Probed.Keys.Select(t => t.ToString()).Should().BeEquivalentTo(["10.0.0.2:9000", "10.0.0.3:9000"], "probed on the check's port; the draining endpoint is not probed");
         served.Probed.Values.SelectMany(users => users).Distinct().Should().Equal([("default", "web")]);
         state.Services[Key(80)].Destinations.Select(d => $"{d.Address}/{d.Weight}").Should().Equal("10.0.0.2/1", "10.0.0.3/0", "10.0.0.4/0");
+        state.HeldByHealthCheck.Should().Equal([(Key(80), IPAddressValue.Parse("10.0.0.3"), (ushort)8080)],
+            "the down endpoint's weight 0 is the health check's, to hold; the terminating one's is a drain");
         served.Warnings.Should().BeEmpty();
 
         // The node-port mode forwards to nodes, not endpoints: nothing is probed.
@@ -106,6 +108,7 @@ public class DesiredStateTests
         state.Services[Key(80)].Destinations.Select(d => $"{d.Address}/{d.Weight}").Should().Equal("10.0.0.2/1");
         state.Cut.Should().Equal([(Key(80), IPAddressValue.Parse("10.0.0.3"), (ushort)8080)]);
         state.Services[Key(80, vip: IPAddressValue.Parse("192.0.2.11"))].Destinations.Select(d => $"{d.Address}/{d.Weight}").Should().Equal("10.0.0.2/1", "10.0.0.3/0");
+        state.HeldByHealthCheck.Should().Equal([(Key(80, vip: IPAddressValue.Parse("192.0.2.11")), IPAddressValue.Parse("10.0.0.3"), (ushort)8080)], "a cut endpoint is not held");
         served.Probed.Keys.Select(t => t.ToString()).Should().BeEquivalentTo(["10.0.0.2:8080", "10.0.0.3:8080"],
             "the cut endpoint is still probed, so that it comes back; both Services share one probe per endpoint");
         served.Probed.Values.Should().AllSatisfy(users => users.Should().BeEquivalentTo([("default", "web"), ("default", "api")]));
@@ -113,6 +116,7 @@ public class DesiredStateTests
         var (allDown, _) = DesiredStateBuilder.Build(view, "node-a", isDown: _ => true);
         allDown.Services[Key(80)].Destinations.Should().HaveCount(2, "fail open: every endpoint down keeps them all");
         allDown.Cut.Should().BeEmpty();
+        allDown.HeldByHealthCheck.Should().BeEmpty();
     }
 
     [Test]

@@ -106,6 +106,52 @@ public class DrainAndSourceNatTests
     }
 
     [Test]
+    public void An_endpoint_its_health_check_holds_at_weight_0_stays_past_the_drain_timeout_and_drains_once_it_leaves()
+    {
+        var clock = new ManualClock();
+        var drains = new DrainTracker(TimeSpan.FromSeconds(10), clock);
+        var held = Desired(Backend("10.0.0.2"), Backend("10.0.0.3", 0)) with
+        {
+            HeldByHealthCheck = new HashSet<(VirtualServiceKey, IPAddressValue, ushort)> { (Http, IPAddressValue.Parse("10.0.0.3"), 8080) },
+        };
+
+        foreach (var seconds in new[] { 0, 10, 20, 600 })
+        {
+            clock.Now = clock.Now.AddSeconds(seconds);
+            drains.Apply(held, Actual(Backend("10.0.0.2"), Backend("10.0.0.3", 0))).Services[Http].Destinations
+                .Should().Equal([Backend("10.0.0.2"), Backend("10.0.0.3", 0)], "failing its health check, it stays at weight 0 while it stays listed");
+            drains.IsDraining(Http, IPAddressValue.Parse("10.0.0.3"), 8080).Should().BeFalse("it is held, not draining");
+            drains.NextExpiry.Should().BeNull();
+        }
+
+        drains.Apply(Desired(Backend("10.0.0.2")), Actual(Backend("10.0.0.2"), Backend("10.0.0.3", 0))).Services[Http].Destinations
+            .Should().Equal([Backend("10.0.0.2"), Backend("10.0.0.3", 0)], "once it leaves its Service, it drains");
+        drains.IsDraining(Http, IPAddressValue.Parse("10.0.0.3"), 8080).Should().BeTrue();
+        clock.Now = clock.Now.AddSeconds(10);
+        drains.Apply(Desired(Backend("10.0.0.2")), Actual(Backend("10.0.0.2"), Backend("10.0.0.3", 0))).Services[Http].Destinations
+            .Should().Equal([Backend("10.0.0.2")], "and goes when its drain runs out");
+    }
+
+    [Test]
+    public void A_terminating_endpoint_that_was_held_by_its_health_check_drains_from_then()
+    {
+        var clock = new ManualClock();
+        var drains = new DrainTracker(TimeSpan.FromSeconds(10), clock);
+        var programmed = Actual(Backend("10.0.0.2"), Backend("10.0.0.3", 0));
+        drains.Apply(Desired(Backend("10.0.0.2"), Backend("10.0.0.3", 0)) with
+        {
+            HeldByHealthCheck = new HashSet<(VirtualServiceKey, IPAddressValue, ushort)> { (Http, IPAddressValue.Parse("10.0.0.3"), 8080) },
+        }, programmed);
+        clock.Now = clock.Now.AddSeconds(60);
+
+        var terminating = Desired(Backend("10.0.0.2"), Backend("10.0.0.3", 0));
+        drains.Apply(terminating, programmed).Services[Http].Destinations.Should().HaveCount(2, "its drain starts when it terminates, not when its health check failed");
+        drains.NextExpiry.Should().Be(clock.Now.AddSeconds(10));
+        clock.Now = clock.Now.AddSeconds(10);
+        drains.Apply(terminating, programmed).Services[Http].Destinations.Should().Equal(Backend("10.0.0.2"));
+    }
+
+    [Test]
     public void With_no_drain_timeout_a_leaving_endpoint_goes_at_once()
     {
         var drains = new DrainTracker(TimeSpan.Zero, new ManualClock());

@@ -148,6 +148,55 @@ public class NodeAgentTests : ControllerFixture
     }
 
     [Test]
+    public async Task An_endpoint_failing_its_health_check_stays_at_weight_0_past_the_drain_timeout_and_drains_only_once_it_leaves()
+    {
+        // Found in review of issue 36: the failing endpoint was drained like a terminating one, and
+        // removed from IPVS once the drain timeout ran out, while it still failed and still was listed.
+        var (ns, vip) = await AddressedServiceAsync("agent-health-held", "198.51.100.136/30", new Dictionary<string, string>
+        {
+            [WellKnown.Annotations.HealthCheck] = "http",
+            [WellKnown.Annotations.HealthCheckInterval] = "1s",
+            [WellKnown.Annotations.HealthCheckTimeout] = "500ms",
+            [WellKnown.Annotations.HealthCheckHealthyThreshold] = "1",
+            [WellKnown.Annotations.HealthCheckUnhealthyThreshold] = "1",
+        });
+        // Endpoints of their own: the agents of this fixture's later tests see this Service too.
+        await PublishEndpointsAsync(ns, "web", "10.244.9.2", "10.244.9.3", "10.244.9.4");
+        var prober = new ScriptedProber
+        {
+            Answer = t => t.Address.ToString() == "10.244.9.3"
+                ? new ProbeResult(ProbeFailure.Status, TimeSpan.FromMilliseconds(1), "HTTP 503, expected 200-399")
+                : ProbeResult.Ok(TimeSpan.FromMilliseconds(1)),
+        };
+        var dataplane = InMemory();
+        StartAgent(dataplane, new NodeAgentOptions { NodeName = "node-a", DrainTimeout = TimeSpan.FromSeconds(1) }, prober);
+        var http = new VirtualServiceKey(vip, IpvsProtocol.TCP, 80);
+        await Eventually.TrueAsync(() => Table(dataplane.Ipvs, http) == "10.244.9.2:8080/1 10.244.9.3:8080/0 10.244.9.4:8080/1",
+            () => $"the failing endpoint is held at weight 0; IPVS has {Table(dataplane.Ipvs, http)}");
+
+        // 10.244.9.4 leaves the slice after 10.244.9.3 went to 0: once its drain has run out, any drain of 10.244.9.3 would have too.
+        await PublishEndpointsAsync(ns, "web", "10.244.9.2", "10.244.9.3");
+        await Eventually.TrueAsync(() => !Table(dataplane.Ipvs, http).Contains("10.244.9.4", StringComparison.Ordinal),
+            () => $"the endpoint that left is drained, then removed; IPVS has {Table(dataplane.Ipvs, http)}");
+        Table(dataplane.Ipvs, http).Should().Be("10.244.9.2:8080/1 10.244.9.3:8080/0",
+            "an endpoint that fails its health check stays at weight 0 while it stays in its Service, past the drain timeout");
+        var objects = new IpvsOperator.Runtime.Client.EntityClient<V1Alpha1IPVSNode>(Client);
+        IPVSNodeVip? listed = null;
+        await Eventually.TrueAsync(async () => (listed = (await objects.GetAsync(null, "node-a"))?.Status?.Vips?.FirstOrDefault(v => v.Address == vip.ToString())) is { Services: [var web] }
+                && web.Destinations!.Select(d => $"{d.Address} weight {d.Weight} {d.Health} draining {d.Draining?.ToString() ?? "no"}").SequenceEqual(
+                    ["10.244.9.2 weight 1 passing draining no", "10.244.9.3 weight 0 failing draining no"]),
+            () => $"the IPVSNode lists the failing endpoint as failing, not draining; it lists {KubernetesJson.Serialize(listed)}");
+
+        await PublishEndpointsAsync(ns, "web", "10.244.9.2");
+        await Eventually.TrueAsync(() => Table(dataplane.Ipvs, http) == "10.244.9.2:8080/1",
+            () => $"once it leaves its Service, the failing endpoint drains and goes; IPVS has {Table(dataplane.Ipvs, http)}");
+
+        // Not left behind: the agents of this fixture's later tests would probe its endpoint too.
+        await Client.CoreV1.DeleteNamespacedServiceAsync("web", ns);
+        await Eventually.TrueAsync(() => Table(dataplane.Ipvs, http) == "(none)", "its virtual service goes with the Service");
+    }
+
+    [Test]
     public async Task The_agent_shows_what_its_node_serves_in_its_IPVSNode_which_goes_with_the_Node()
     {
         var node = await Client.CoreV1.CreateNodeAsync(new V1Node { Metadata = new V1ObjectMeta { Name = "node-a" } });

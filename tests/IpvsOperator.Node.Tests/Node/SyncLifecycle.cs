@@ -20,7 +20,8 @@ namespace IpvsOperator.Tests.Node;
 /// and the Services of an endpoint whose health verdict flipped), and is synced by the change path
 /// (only the VIPs it touched, against the agent's record); every few steps a full sync must then
 /// find nothing to write, so the change path left what the full one would have. Every so often a
-/// rule is deleted by hand, and the periodic re-sync must put it back.
+/// rule is deleted by hand, and the periodic re-sync must put it back. An endpoint its health check
+/// holds at weight 0 must stay so, not draining, for as long as it fails and stays listed.
 /// </summary>
 public sealed class SyncLifecycle
 {
@@ -189,6 +190,12 @@ public sealed class SyncLifecycle
             var actual = listed.ToHashSet();
             Expect(actual.SetEquals(destinations), step,
                 $"{service.Key} has the desired destinations; missing [{string.Join(", ", destinations.Except(actual))}], extra [{string.Join(", ", actual.Except(destinations))}]");
+        }
+        foreach (var (key, address, port) in desired.HeldByHealthCheck)
+        {
+            var listed = programmed.Contains(key) ? dataplane.Ipvs.ListDestinations(key) : [];
+            Expect(listed.Any(d => d.Address == address && d.Port == port && d.Weight == 0) && !kernel.IsDraining(key, address, port), step,
+                $"{address}:{port} of {key}, failing its health check while listed, stays in the kernel at weight 0, not draining, however long it fails");
         }
         var bound = dataplane.Links.ListAddresses(WellKnown.BindInterface).ToHashSet();
         Expect(bound.Where(ClusterHistory.Vips.Contains).ToHashSet().SetEquals(desired.Addresses), step,
