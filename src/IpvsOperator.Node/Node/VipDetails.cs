@@ -92,7 +92,8 @@ internal sealed class VipDetails(IIpvs ipvs, TimeProvider clock, ILogger logger)
     {
         var now = clock.GetUtcNow();
         var due = sampledAt is not { } last || now - last >= SampleEvery;
-        var next = due ? [] : new Dictionary<VirtualServiceKey, Dictionary<(IPAddressValue, ushort), DestinationConnections>>(sampled);
+        // Between reads, the few services read anew join the last read in place: no copy of it per status.
+        var next = due ? [] : sampled;
         try
         {
             foreach (var (key, _, _) in listed.Where(l => !next.TryGetValue(l.Key, out var counts) || l.Shown.Any(d => !counts.ContainsKey((d.Address, d.Port)))))
