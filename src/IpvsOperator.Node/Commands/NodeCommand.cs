@@ -93,7 +93,7 @@ public static class NodeCommand
         };
         var connectionSyncId = new Option<int>("--connection-sync-id")
         {
-            Description = "The cluster's sync id, 0 to 255: a node takes entries only from nodes with the same id, so two clusters on one LAN ignore each other.",
+            Description = "The cluster's sync id, 1 to 255: a node takes entries only from nodes with the same id, so two clusters on one LAN ignore each other. 0, the default, takes the entries of every id (the kernel's rule).",
             DefaultValueFactory = _ => 0,
         };
         connectionSyncId.Validators.Add(result =>
