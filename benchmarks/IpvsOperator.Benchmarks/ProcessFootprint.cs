@@ -18,7 +18,7 @@ namespace IpvsOperator.Benchmarks;
 /// from its own /metrics), at 100 and 2,000 LoadBalancer Services of 3 ports and 5 endpoints.
 /// The agent runs on the in-memory dataplane, so its RSS also holds the IPVS table that the kernel
 /// would hold on a node: an upper bound.
-/// Run: <c>dotnet run -c Release --project benchmarks/IpvsOperator.Benchmarks -- footprint [--operator DIR] [--env NAME=VALUE]... [--floor FILE] [--aot-agent FILE]</c>;
+/// Run: <c>dotnet run -c Release --project benchmarks/IpvsOperator.Benchmarks -- footprint [--operator DIR] [--env NAME=VALUE]... [--services N]... [--settle SECONDS] [--floor FILE] [--aot-agent FILE]...</c>;
 /// DIR is a build or publish output of IpvsOperator (default: the copy next to this harness);
 /// FILE is the Native AOT floor program (tools/aot-floor), measured after the agent on the same data;
 /// --aot-agent FILE the node agent built with Native AOT (tools/node-aot), measured the same way as the agent.
@@ -34,7 +34,8 @@ internal static class ProcessFootprint
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         var sizes = new List<int>();
         string? floor = null;
-        string? aotAgent = null;
+        var aotAgents = new List<string>();
+        var settle = TimeSpan.FromSeconds(12);
         for (var i = 0; i < args.Count; i++)
         {
             switch (args[i])
@@ -50,13 +51,17 @@ internal static class ProcessFootprint
                     floor = Path.GetFullPath(args[++i]);
                     break;
                 case "--aot-agent":
-                    aotAgent = Path.GetFullPath(args[++i]);
+                    aotAgents.Add(Path.GetFullPath(args[++i]));
+                    break;
+                case "--settle":
+                    // Longer gives time to take a heap dump of a settled process (dotnet-gcdump collect -p PID).
+                    settle = TimeSpan.FromSeconds(int.Parse(args[++i], CultureInfo.InvariantCulture));
                     break;
                 case "--services":
                     sizes.Add(int.Parse(args[++i], CultureInfo.InvariantCulture));
                     break;
                 default:
-                    throw new ArgumentException($"unknown argument '{args[i]}'; valid: --operator DIR, --env NAME=VALUE, --services N, --floor FILE, --aot-agent FILE");
+                    throw new ArgumentException($"unknown argument '{args[i]}'; valid: --operator DIR, --env NAME=VALUE, --services N, --settle SECONDS, --floor FILE, --aot-agent FILE");
             }
         }
         if (sizes.Count == 0)
@@ -70,14 +75,14 @@ internal static class ProcessFootprint
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var services in sizes)
         {
-            foreach (var row in await MeasureAsync(launcher, services, floor, aotAgent))
+            foreach (var row in await MeasureAsync(launcher, services, floor, aotAgents, settle))
             {
                 Console.WriteLine(row);
             }
         }
     }
 
-    private static async Task<List<string>> MeasureAsync(OperatorLauncher launcher, int services, string? floor, string? aotAgent)
+    private static async Task<List<string>> MeasureAsync(OperatorLauncher launcher, int services, string? floor, List<string> aotAgents, TimeSpan settle)
     {
         var rows = new List<string>();
         var work = Directory.CreateTempSubdirectory("ipvs-footprint-");
@@ -96,7 +101,7 @@ internal static class ProcessFootprint
                 var startedAt = Stopwatch.StartNew();
                 await WaitUntilAsync(async () => await CountAllocatedAsync(client) == services, controller, TimeSpan.FromMinutes(5));
                 var firstSync = (startedAt.Elapsed, controller.CpuTime());
-                rows.Add(await SettleAndMeasureAsync("controller, allocating every Service", services, firstSync, controller, controllerPort));
+                rows.Add(await SettleAndMeasureAsync("controller, allocating every Service", services, firstSync, controller, controllerPort, settle));
                 controller.Stop();
             }
 
@@ -107,18 +112,20 @@ internal static class ProcessFootprint
                 var startedAt = Stopwatch.StartNew();
                 await WaitUntilAsync(async () => await ServicesReconciledAsync(controllerPort) >= services, controller, TimeSpan.FromMinutes(5));
                 var firstSync = (startedAt.Elapsed, controller.CpuTime());
-                rows.Add(await SettleAndMeasureAsync("controller, restarted", services, firstSync, controller, controllerPort));
+                rows.Add(await SettleAndMeasureAsync("controller, restarted", services, firstSync, controller, controllerPort, settle));
                 controller.Stop();
             }
 
             // The node agent: from its start to /readyz (its first completed sync of the whole table).
             var agentPort = FreePort();
-            rows.Add(await MeasureAgentAsync("node agent", launcher, kubeconfig, agentPort, services, work));
-            // The same agent built with Native AOT (tools/node-aot), on the same data.
-            if (aotAgent is not null)
+            rows.Add(await MeasureAgentAsync("node agent", launcher, kubeconfig, agentPort, services, work, settle));
+            // The same agent built with Native AOT (tools/node-aot), on the same data; several builds (or wrappers setting
+            // the runtime's DOTNET_ variables) are measured one after the other, each named by its file.
+            foreach (var aotAgent in aotAgents)
             {
                 var aot = new OperatorLauncher(Path.GetDirectoryName(aotAgent)!, aotAgent, null, launcher.Environment);
-                rows.Add(await MeasureAgentAsync("node agent (Native AOT)", aot, kubeconfig, agentPort, services, work));
+                var label = aotAgents.Count == 1 ? "node agent (Native AOT)" : $"node agent (Native AOT, {aotAgent})";
+                rows.Add(await MeasureAgentAsync(label, aot, kubeconfig, agentPort, services, work, settle));
             }
 
             // The floor of a Native AOT agent (tools/aot-floor): the same watches and caches, no work.
@@ -129,7 +136,7 @@ internal static class ProcessFootprint
                 var startedAt = Stopwatch.StartNew();
                 using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
                 await WaitUntilAsync(async () => await IsReadyAsync(http, agentPort), process, TimeSpan.FromMinutes(5));
-                rows.Add(await SettleAndMeasureAsync("AOT floor (watches and caches only)", services, (startedAt.Elapsed, process.CpuTime()), process, agentPort));
+                rows.Add(await SettleAndMeasureAsync("AOT floor (watches and caches only)", services, (startedAt.Elapsed, process.CpuTime()), process, agentPort, settle));
                 process.Stop();
             }
         }
@@ -140,10 +147,8 @@ internal static class ProcessFootprint
         return rows;
     }
 
-    /// <summary>Two periodic syncs and the GC's own pace later; no forced collection, as a running process is measured.</summary>
-
     /// <summary>A node agent, from its start to /readyz (its first completed sync of the whole table), then settled.</summary>
-    private static async Task<string> MeasureAgentAsync(string label, OperatorLauncher launcher, string kubeconfig, int port, int services, DirectoryInfo work)
+    private static async Task<string> MeasureAgentAsync(string label, OperatorLauncher launcher, string kubeconfig, int port, int services, DirectoryInfo work, TimeSpan settle)
     {
         using var agent = launcher.Start(
             ["node", "--kubeconfig", kubeconfig, "--node-name", "node-a", "--dataplane", "memory", "--announce", "none", "--sync-period", "5s",
@@ -157,13 +162,15 @@ internal static class ProcessFootprint
         {
             throw new InvalidOperationException($"the {label} was ready with {programmed} virtual services; {services * PortNames.Length} expected");
         }
-        var row = await SettleAndMeasureAsync(label, services, firstSync, agent, port);
+        var row = await SettleAndMeasureAsync(label, services, firstSync, agent, port, settle);
         agent.Stop();
         return row;
     }
-    private static async Task<string> SettleAndMeasureAsync(string component, int services, (TimeSpan Wall, TimeSpan Cpu) firstSync, OperatorProcess process, int port)
+
+    /// <summary>Two periodic syncs and the GC's own pace later (12 s unless --settle says); no forced collection, as a running process is measured.</summary>
+    private static async Task<string> SettleAndMeasureAsync(string component, int services, (TimeSpan Wall, TimeSpan Cpu) firstSync, OperatorProcess process, int port, TimeSpan settle)
     {
-        await Task.Delay(TimeSpan.FromSeconds(12));
+        await Task.Delay(settle);
         var (rss, file, peak, threads) = process.ReadStatus();
         var heap = await ScrapeAsync(port, "dotnet_total_memory_bytes");
         return $"| {component} | {services:N0} | {firstSync.Wall.TotalSeconds:F2} s | {firstSync.Cpu.TotalSeconds:F2} s | {rss / 1024.0:F0} MiB | {file / 1024.0:F0} MiB | {peak / 1024.0:F0} MiB | {heap / 1024 / 1024:F1} MiB | {threads} |";
@@ -218,6 +225,10 @@ internal static class ProcessFootprint
         catch (HttpRequestException)
         {
             return false; // not listening yet
+        }
+        catch (TaskCanceledException)
+        {
+            return false; // no answer within the client's timeout: a busy machine, asked again
         }
     }
 

@@ -106,7 +106,12 @@ internal sealed class KernelSync
             var cutOrDrain = sysctls.ExpiresConnections ? wanted : wanted with { Cut = new HashSet<(VirtualServiceKey, IPAddressValue, ushort)>() };
             var desired = PhaseTimes.Time(ref phases.Desired, () => MaglevOrder.Canonical(drains.Apply(cutOrDrain, actual)));
             var applied = PhaseTimes.Time(ref phases.Apply, () => ApplyToKernel(wanted, desired, actual, served.Allocated));
-            PhaseTimes.Time(ref phases.Desired, () => record.Reset(parts.Select(p => (p.Key, new VipPart(Slice(desired, p.Key, p.Value.Kernel), p.Value.Served))), valid: applied.Failed.Count == 0));
+            PhaseTimes.Time(ref phases.Desired, () =>
+            {
+                // Sliced before the reset, which forgets the parts an unchanged VIP keeps.
+                var sliced = parts.Select(p => (p.Key, new VipPart(Slice(desired, p.Key, p.Value.Kernel, record.PartOf(p.Key)?.Programmed), p.Value.Served))).ToList();
+                record.Reset(sliced, valid: applied.Failed.Count == 0);
+            });
             var (natWrites, netfilterFailure) = PhaseTimes.Time(ref phases.SourceNat, () => ApplyNetfilter(desired, trigger));
             PublishChoiceDigests(record.Desired);
             return Completed(trigger, started, phases, applied, natWrites + settingWrites) with
@@ -158,7 +163,7 @@ internal sealed class KernelSync
             var netfilterChanged = !NetfilterWorks;
             foreach (var vip in vips)
             {
-                var part = parts.TryGetValue(vip, out var built) ? new VipPart(Slice(desired, vip, built.Kernel), built.Served) : null;
+                var part = parts.TryGetValue(vip, out var built) ? new VipPart(Slice(desired, vip, built.Kernel, record.PartOf(vip)?.Programmed), built.Served) : null;
                 netfilterChanged |= !SameNetfilter(record.PartOf(vip)?.Programmed, part?.Programmed);
                 record.Replace(vip, part);
             }
@@ -249,16 +254,41 @@ internal sealed class KernelSync
             new ServedServices(announced, allocated, probed.ToDictionary(p => p.Key, p => (IReadOnlyCollection<(string, string)>)p.Value), warnings));
     }
 
-    /// <summary>One VIP's share of a programmed state: its address if bound, its virtual services as programmed, its sets.</summary>
-    private static DesiredState Slice(DesiredState programmed, IPAddressValue vip, DesiredState wantedPart) => new(
-        programmed.Addresses.Contains(vip) ? new HashSet<IPAddressValue> { vip } : new HashSet<IPAddressValue>(),
-        wantedPart.Services.Keys.Where(programmed.Services.ContainsKey).ToDictionary(k => k, k => programmed.Services[k]),
-        wantedPart.SourceNat)
+    /// <summary>
+    /// One VIP's share of a programmed state: its address if bound, its virtual services as
+    /// programmed, its sets. What equals the VIP's last recorded share (<paramref name="previous"/>)
+    /// is that share's own objects, the whole share when nothing changed: every sync builds the
+    /// state anew, and the record (with the kernel twin, which holds the destinations it was
+    /// given) then keeps one copy of an unchanged VIP, not one per sync; the new copy dies young.
+    /// </summary>
+    private static DesiredState Slice(DesiredState programmed, IPAddressValue vip, DesiredState wantedPart, DesiredState? previous)
     {
-        Cut = wantedPart.Cut,
-        HeldByHealthCheck = wantedPart.HeldByHealthCheck,
-        ConsistentServices = wantedPart.ConsistentServices,
-    };
+        var services = new Dictionary<VirtualServiceKey, (VirtualService Service, IReadOnlyList<Destination> Destinations)>();
+        var unchanged = previous is not null;
+        foreach (var key in wantedPart.Services.Keys.Where(programmed.Services.ContainsKey))
+        {
+            var entry = programmed.Services[key];
+            if (previous is not null && previous.Services.TryGetValue(key, out var before) && before.Service == entry.Service && before.Destinations.SequenceEqual(entry.Destinations))
+            {
+                entry = before;
+            }
+            else
+            {
+                unchanged = false;
+            }
+            services[key] = entry;
+        }
+        var slice = new DesiredState(programmed.Addresses.Contains(vip) ? new HashSet<IPAddressValue> { vip } : new HashSet<IPAddressValue>(), services, wantedPart.SourceNat)
+        {
+            Cut = wantedPart.Cut,
+            HeldByHealthCheck = wantedPart.HeldByHealthCheck,
+            ConsistentServices = wantedPart.ConsistentServices,
+        };
+        return unchanged && previous!.Services.Count == services.Count && previous.Addresses.SetEquals(slice.Addresses) && previous.SourceNat.SetEquals(slice.SourceNat)
+            && previous.Cut.SetEquals(slice.Cut) && previous.HeldByHealthCheck.SetEquals(slice.HeldByHealthCheck) && previous.ConsistentServices.SetEquals(slice.ConsistentServices)
+            ? previous
+            : slice;
+    }
 
     /// <summary>
     /// The kernel's state. Destinations matter only for the services we want (others are deleted

@@ -80,9 +80,11 @@ public sealed class NodeAgent
         vipDetails = new VipDetails(dataplane.Ipvs, clock, logger);
         // Each change tells the index which VIPs it touched, so that the sync after it rebuilds only those.
         var index = kernel.Index;
-        allocations = Watch(new EntityClient<V1Alpha1IPAllocation>(api), e => Index(e, index.Put, index.Remove));
-        services = Watch(new EntityClient<V1Service>(api), e => Index(e, index.Put, index.Remove));
-        slices = Watch(new EntityClient<V1EndpointSlice>(api), e => Index(e, index.Put, index.Remove));
+        // The three kinds there is one of per Service share their repeated texts in the caches.
+        var sharing = new CachedObjectSharing(new SharedStrings());
+        allocations = Watch(new EntityClient<V1Alpha1IPAllocation>(api), e => Index(e, index.Put, index.Remove), sharing.Share);
+        services = Watch(new EntityClient<V1Service>(api), e => Index(e, index.Put, index.Remove), sharing.Share);
+        slices = Watch(new EntityClient<V1EndpointSlice>(api), e => Index(e, index.Put, index.Remove), sharing.Share);
         // A pool's announcement and consistent hashing reach every VIP of it: the next sync is whole.
         pools = Watch(new EntityClient<V1Alpha1IPPool>(api), _ => index.ChangedWhole());
         // Nodes matter to the node-port mode (their InternalIPs are the destinations) and to BGP (this node's labels and router ID).
@@ -129,16 +131,29 @@ public sealed class NodeAgent
                 () => changed.Writer.TryWrite(true), () => kernel.NetfilterWorks, loggers, clock);
         }
 
-        Informer<T> Watch<T>(EntityClient<T> client, Action<InformerEvent<T>> record)
+        Informer<T> Watch<T>(EntityClient<T> client, Action<InformerEvent<T>> record, Action<T>? share = null)
             where T : class, IKubernetesObject<V1ObjectMeta>
         {
-            var informer = new Informer<T>(client, loggers.CreateLogger<Informer<T>>(), time: clock);
+            var informer = new Informer<T>(client, loggers.CreateLogger<Informer<T>>(), time: clock) { BeforeCaching = share is null ? null : obj => Share(obj, share) };
             informer.Subscribe(change =>
             {
                 record(change);
                 changed.Writer.TryWrite(true);
             });
             return informer;
+        }
+
+        // Sharing only saves memory: an object it cannot walk is cached as it came.
+        void Share<T>(T obj, Action<T> share)
+        {
+            try
+            {
+                share(obj);
+            }
+            catch (Exception error) when (error is not OutOfMemoryException)
+            {
+                logger.LogDebug("cannot share the texts of a {Kind} ({Error}): cached as it came", typeof(T).Name, error.Message);
+            }
         }
 
         void Index<T>(InformerEvent<T> change, Action<T> put, Action<T> remove)

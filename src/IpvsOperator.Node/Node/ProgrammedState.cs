@@ -26,12 +26,13 @@ internal sealed class ProgrammedState
     /// <summary>After a sync: what was wanted, what was programmed (draining included), what the kernel refused.</summary>
     public void Remember(DesiredState wanted, DesiredState programmed, IEnumerable<SyncOperation> refused)
     {
+        var before = last;
         last = [];
         foreach (var (key, (_, destinations)) in programmed.Services)
         {
             if (wanted.Services.TryGetValue(key, out var desired))
             {
-                last[key] = (desired.Destinations, destinations);
+                last[key] = Entry(before, key, desired.Destinations, destinations);
             }
         }
         foreach (var operation in refused)
@@ -72,6 +73,17 @@ internal sealed class ProgrammedState
             }
         }
     }
+
+    /// <summary>
+    /// The entry remembered before when it holds the same destinations: a full sync builds every
+    /// list anew, and keeping the older ones (which the record keeps too) leaves one copy alive.
+    /// </summary>
+    private static (IReadOnlyList<Destination> Wanted, IReadOnlyList<Destination> Programmed) Entry(
+        Dictionary<VirtualServiceKey, (IReadOnlyList<Destination> Wanted, IReadOnlyList<Destination> Programmed)>? before, VirtualServiceKey key,
+        IReadOnlyList<Destination> wanted, IReadOnlyList<Destination> programmed) =>
+        before is not null && before.TryGetValue(key, out var kept) && kept.Wanted.SequenceEqual(wanted) && kept.Programmed.SequenceEqual(programmed)
+            ? kept
+            : (wanted, programmed);
 
     /// <summary>After a failed sync nothing is vouched for.</summary>
     public void Forget() => last = null;

@@ -180,4 +180,24 @@ public class ChangeSyncTests
         dataplane.Ipvs.ListServices().Select(s => s.Key).Should().Contain(Key(9)).And.NotContain(Key(1));
         kernel.Run(() => View, SyncTrigger.Periodic).Writes.Should().Be(0);
     }
+
+    [Test]
+    public void A_re_sync_that_changes_nothing_keeps_one_copy_of_each_VIP_and_a_change_replaces_only_its_own()
+    {
+        var before = Enumerable.Range(1, 3).Select(i => kernel.ProgrammedOn(Vip(i))!.Programmed).ToList();
+
+        kernel.Run(() => View, SyncTrigger.Periodic).Writes.Should().Be(0);
+        slices["svc-b"] = Slice("svc-b", "10.0.2.9");
+        kernel.Index.Put(slices["svc-b"]);
+        kernel.RunChanged(() => View, SyncTrigger.Change).Whole.Should().BeFalse();
+        kernel.Run(() => View, SyncTrigger.Periodic);
+
+        // At 10,000 Services every full sync builds 150,000 destinations anew: an agent that kept
+        // the new copy of what did not change would hold two (and the GC a third) where one does.
+        kernel.ProgrammedOn(Vip(1))!.Programmed.Should().BeSameAs(before[0], "nothing of svc-a changed in three syncs");
+        kernel.ProgrammedOn(Vip(3))!.Programmed.Should().BeSameAs(before[2]);
+        var changed = kernel.ProgrammedOn(Vip(2))!.Programmed;
+        changed.Should().NotBeSameAs(before[1]);
+        changed.Services[Key(2)].Destinations.Select(d => (d.Address.ToString(), d.Weight)).Should().BeEquivalentTo([("10.0.2.9", 1u), ("10.0.2.1", 0u)]);
+    }
 }

@@ -14,7 +14,9 @@ public sealed class InMemoryIpvs : IIpvs
 {
     private readonly Lock gate = new();
     private readonly Dictionary<VirtualServiceKey, (VirtualService Service, List<Destination> Destinations)> services = [];
-    private readonly Dictionary<(VirtualServiceKey, IPAddressValue, ushort), uint> lastWeights = [];
+    // Only where it differs from the current weight (a destination set to 0 after serving): at
+    // 150,000 destinations one entry each would be the twin's largest table.
+    private readonly Dictionary<(VirtualServiceKey, IPAddressValue, ushort), uint> drainedTableWeights = [];
     private readonly Dictionary<(VirtualServiceKey, IPAddressValue, ushort), (uint Active, uint Inactive)> connections = [];
 
     /// <summary>Always empty: the twin holds only the kinds of service the agent makes.</summary>
@@ -60,6 +62,7 @@ public sealed class InMemoryIpvs : IIpvs
             foreach (var destination in entry.Destinations)
             {
                 connections.Remove((key, destination.Address, destination.Port));
+                drainedTableWeights.Remove((key, destination.Address, destination.Port));
             }
         }
     }
@@ -83,7 +86,6 @@ public sealed class InMemoryIpvs : IIpvs
                 throw new DataplaneException(DataplaneError.AlreadyExists, $"add destination {destination} to {key}");
             }
             entry.Destinations.Insert(0, destination);
-            lastWeights[(key, destination.Address, destination.Port)] = destination.Weight;
         }
     }
 
@@ -97,10 +99,15 @@ public sealed class InMemoryIpvs : IIpvs
             {
                 throw new DataplaneException(DataplaneError.NotFound, $"update destination {destination} of {key}");
             }
+            var tableWeight = TableWeightOf(key, entry.Destinations[index]);
             entry.Destinations[index] = destination;
-            if (destination.Weight != 0)
+            if (destination.Weight == 0 && tableWeight != 0)
             {
-                lastWeights[(key, destination.Address, destination.Port)] = destination.Weight;
+                drainedTableWeights[(key, destination.Address, destination.Port)] = tableWeight;
+            }
+            else
+            {
+                drainedTableWeights.Remove((key, destination.Address, destination.Port));
             }
         }
     }
@@ -115,6 +122,7 @@ public sealed class InMemoryIpvs : IIpvs
                 throw new DataplaneException(DataplaneError.NotFound, $"delete destination {new Destination(address, port)} of {key}");
             }
             connections.Remove((key, address, port));
+            drainedTableWeights.Remove((key, address, port));
         }
     }
 
@@ -158,11 +166,15 @@ public sealed class InMemoryIpvs : IIpvs
     {
         lock (gate)
         {
-            return lastWeights.TryGetValue((key, address, port), out var weight)
-                ? weight
-                : throw new DataplaneException(DataplaneError.NotFound, $"read the table weight of {new Destination(address, port)} of {key}");
+            var request = $"read the table weight of {new Destination(address, port)} of {key}";
+            var destination = Get(key, request).Destinations.Find(d => d.Address == address && d.Port == port)
+                ?? throw new DataplaneException(DataplaneError.NotFound, request);
+            return TableWeightOf(key, destination);
         }
     }
+
+    private uint TableWeightOf(VirtualServiceKey key, Destination destination) =>
+        drainedTableWeights.TryGetValue((key, destination.Address, destination.Port), out var drained) ? drained : destination.Weight;
 
     /// <summary>No traffic passes through memory: counters are zero, for a service that exists.</summary>
     public ServiceStats GetStats(VirtualServiceKey key)

@@ -33,6 +33,13 @@ public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? 
     /// <summary>Silence past the watch's timeout after which its connection is taken for dead.</summary>
     public TimeSpan WatchGrace { get; init; } = WatchTimeouts.Grace;
 
+    /// <summary>
+    /// What the owner does to each object before the cache takes it, after managedFields are
+    /// dropped (client-go's SetTransform): shares repeated strings, trims what it never reads. It
+    /// must leave everything the owner reads as it was.
+    /// </summary>
+    public Action<T>? BeforeCaching { get; init; }
+
     /// <summary>Times the informer listed from scratch (the first list, then after each 410).</summary>
     public int Relists { get; private set; }
 
@@ -141,7 +148,7 @@ public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? 
         }, cancellationToken: cancellationToken);
         foreach (var obj in list.Items)
         {
-            StripManagedFields(obj);
+            Prepare(obj);
             var key = ObjectKey.Of(obj);
             seen.Add(key);
             if (!cache.TryGetValue(key, out var cached))
@@ -174,7 +181,7 @@ public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? 
         {
             return;
         }
-        StripManagedFields(obj);
+        Prepare(obj);
         var key = ObjectKey.Of(obj);
         if (type == WatchChange.Deleted)
         {
@@ -216,6 +223,12 @@ public sealed class Informer<T>(EntityClient<T> client, ILogger logger, string? 
     /// same). An update sent from the cached object keeps the stored ones: omitted, they are kept.
     /// </summary>
     private static void StripManagedFields(T obj) => obj.Metadata.ManagedFields = null;
+
+    private void Prepare(T obj)
+    {
+        StripManagedFields(obj);
+        BeforeCaching?.Invoke(obj);
+    }
 
     private void Publish(InformerEvent<T> change)
     {
