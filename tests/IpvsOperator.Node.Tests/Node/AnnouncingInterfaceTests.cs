@@ -39,19 +39,19 @@ public class AnnouncingInterfaceTests
 
         announcer.Interface.Should().Be("eth0", "the interface of the default route");
         Links.ListAddresses("eth0").Should().Contain(Vip);
-        Links.ExpiryOf("eth0", Vip).Should().Be(clock.Now + TimeSpan.FromSeconds(3), "the lease duration: an agent that dies stops answering about when others take over");
+        Links.ExpiryOf("eth0", Vip).Should().Be(clock.Now + TimeSpan.FromSeconds(1), "the renew deadline: an agent that dies stops answering before others take over (lease 1.5 s)");
         dataplane.Sysctl.Read("net/ipv4/conf/eth0/arp_ignore").Should().Be("1");
         dataplane.Sysctl.Read("net/ipv4/conf/eth0/arp_announce").Should().Be("2");
         Advertiser.Sent.Should().Equal([("eth0", Vip)]);
 
         for (var round = 0; round < 4; round++)
         {
-            clock.Now += TimeSpan.FromMilliseconds(500);
+            clock.Now += Layer2Options.Defaults.RetryPeriod;
             announcer.Apply(new HashSet<IPAddressValue> { Vip });
         }
 
         Advertiser.Sent.Should().HaveCount(3, "three announcements in all, then the kernel answers ARP by itself");
-        Links.ExpiryOf("eth0", Vip).Should().BeAfter(clock.Now + TimeSpan.FromSeconds(2), "the lifetime is refreshed while the address is held");
+        Links.ExpiryOf("eth0", Vip).Should().BeAfter(clock.Now, "the lifetime is refreshed while the address is held (one second has passed)");
     }
 
     [Test]
@@ -128,7 +128,7 @@ public class AnnouncingInterfaceTests
         var defaults = await Processes.RunAsync("dotnet", [binary, "node", "--dataplane", "memory", "--kubeconfig", missing], TimeSpan.FromSeconds(60));
 
         refused.ExitCode.Should().Be(2);
-        refused.Error.Should().Contain("--renew-deadline (4 s) must be shorter than --lease-duration (3 s)");
+        refused.Error.Should().Contain("--renew-deadline (4 s) must be shorter than --lease-duration (1.5 s)");
         (defaults.Output + defaults.Error).Should().NotContain("must be", "the default timings are valid; this run stops at the missing kubeconfig")
             .And.Contain(missing);
     }

@@ -14,14 +14,20 @@ public sealed record Layer2Options
     /// <summary>Where the Leases live: the operator's namespace.</summary>
     public string Namespace { get; init; } = WellKnown.NodeNamespace;
 
-    /// <summary>After this long without a renewal of a node's presence, others take its addresses.</summary>
-    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(3);
+    /// <summary>
+    /// After this long without a renewal of a node's presence, others take its addresses. The
+    /// takeover after a node's death is about this long (issue 34: under 2 s in the kernel VM).
+    /// </summary>
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromMilliseconds(1500);
 
-    /// <summary>A node that could not renew for this long withdraws its addresses: before its lease expires.</summary>
-    public TimeSpan RenewDeadline { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// A node that could not renew for this long withdraws its addresses: before its lease expires.
+    /// The lease duration less this is the margin for a holder late in withdrawing.
+    /// </summary>
+    public TimeSpan RenewDeadline { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How often the presence is renewed and the holders looked at.</summary>
-    public TimeSpan RetryPeriod { get; init; } = TimeSpan.FromMilliseconds(500);
+    /// <summary>How often the presence is renewed (one API write per node) and the holders looked at: four tries per renew deadline.</summary>
+    public TimeSpan RetryPeriod { get; init; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
     /// The node's own address to exchange heartbeats with the other agents on (the DaemonSet gives
@@ -42,11 +48,12 @@ public sealed record Layer2Options
     public int Announcements { get; init; } = 3;
 
     /// <summary>
-    /// The lifetime held addresses get on the interface, refreshed while the node holds them: an
-    /// agent that dies while its node stays up stops answering for them when it runs out, about
-    /// when the others take over.
+    /// The lifetime held addresses get on the interface (whole seconds, rounded up), refreshed while
+    /// the node renews: an agent that dies while its node stays up stops answering for them when it
+    /// runs out. The renew deadline, not the lease: the kernel removes an expired address up to a
+    /// quarter second late, and a 1 s lifetime then still ends before the 1.5 s lease.
     /// </summary>
-    public TimeSpan AddressLifetime => LeaseDuration;
+    public TimeSpan AddressLifetime => RenewDeadline;
 
     /// <summary>The same checks as client-go's leader election: a renew deadline inside the lease, retries inside the deadline.</summary>
     public void Validate()
