@@ -26,6 +26,9 @@ switch (args)
     case ["election", ..]:
         await ElectionFailover.RunAsync();
         break;
+    case ["heartbeats", ..]:
+        await HeartbeatCost.RunAsync();
+        break;
     case ["webhook", ..]:
         await WebhookCost.RunAsync();
         break;

@@ -62,6 +62,18 @@ internal static class NodeMetrics
         "ipvsoperator_node_peer_heartbeats_total", "Heartbeats from peer agents: accepted, or refused by reason (length, signature, replay, self).",
         new CounterConfiguration { LabelNames = ["result"] });
 
+    public static readonly Counter HeartbeatsSent = Factory.CreateCounter(
+        "ipvsoperator_node_heartbeats_sent_total", "Heartbeats this node sent, by peer.",
+        new CounterConfiguration { LabelNames = ["peer"] });
+
+    public static readonly Counter HeartbeatsReceived = Factory.CreateCounter(
+        "ipvsoperator_node_heartbeats_received_total", "Heartbeats accepted from each peer (\"unknown\": a sender with no presence Lease seen yet).",
+        new CounterConfiguration { LabelNames = ["peer"] });
+
+    public static readonly Counter HeartbeatsLost = Factory.CreateCounter(
+        "ipvsoperator_node_heartbeats_lost_total", "Heartbeats of each peer that never arrived, from the gaps in its sequence numbers (version 2 heartbeats only).",
+        new CounterConfiguration { LabelNames = ["peer"] });
+
     public static readonly Gauge PeersUnheard = Factory.CreateGauge(
         "ipvsoperator_node_peers_unheard", "Live peers (by their Leases) whose heartbeats this node has not heard lately: while any, an API outage withdraws this node's VIPs.");
 

@@ -39,19 +39,19 @@ public class AnnouncingInterfaceTests
 
         announcer.Interface.Should().Be("eth0", "the interface of the default route");
         Links.ListAddresses("eth0").Should().Contain(Vip);
-        Links.ExpiryOf("eth0", Vip).Should().Be(clock.Now + TimeSpan.FromSeconds(3), "the lease duration: an agent that dies stops answering about when others take over");
+        Links.ExpiryOf("eth0", Vip).Should().Be(clock.Now + Layer2Options.Defaults.RenewDeadline, "the renew deadline: an agent that dies stops answering before others take over (at the lease)");
         dataplane.Sysctl.Read("net/ipv4/conf/eth0/arp_ignore").Should().Be("1");
         dataplane.Sysctl.Read("net/ipv4/conf/eth0/arp_announce").Should().Be("2");
         Advertiser.Sent.Should().Equal([("eth0", Vip)]);
 
         for (var round = 0; round < 4; round++)
         {
-            clock.Now += TimeSpan.FromMilliseconds(500);
+            clock.Now += Layer2Options.Defaults.RetryPeriod;
             announcer.Apply(new HashSet<IPAddressValue> { Vip });
         }
 
         Advertiser.Sent.Should().HaveCount(3, "three announcements in all, then the kernel answers ARP by itself");
-        Links.ExpiryOf("eth0", Vip).Should().BeAfter(clock.Now + TimeSpan.FromSeconds(2), "the lifetime is refreshed while the address is held");
+        Links.ExpiryOf("eth0", Vip).Should().BeAfter(clock.Now + Layer2Options.Defaults.RetryPeriod, "the lifetime is refreshed while the address is held (unrefreshed, it would end now)");
     }
 
     [Test]

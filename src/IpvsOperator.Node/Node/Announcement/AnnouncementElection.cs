@@ -64,6 +64,13 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
     /// <summary>On a presence Lease: where the node's agent listens for peer heartbeats (address:port).</summary>
     public const string HeartbeatAnnotation = "ipvsoperator.io/heartbeat";
 
+    /// <summary>
+    /// On a presence Lease: the lease duration in milliseconds, which <c>leaseDurationSeconds</c> can
+    /// only round up. Read only when it rounds up to that field (an agent without it, or a value
+    /// that disagrees, is judged by the field: the longer wait).
+    /// </summary>
+    public const string LeaseDurationAnnotation = "ipvsoperator.io/lease-duration-ms";
+
     /// <summary>On an address Lease released with no holder: who held it last (for the Event of the next taker).</summary>
     public const string ReleasedByAnnotation = "ipvsoperator.io/released-by";
     private const string PresencePrefix = "ipvs-node-";
@@ -75,6 +82,11 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
     private readonly EntityClient<V1Lease> leases = new(api, Polly.ResiliencePipeline.Empty);
     private readonly TimeProvider clock = time ?? TimeProvider.System;
     private readonly Dictionary<string, (string ResourceVersion, DateTimeOffset SeenAt)> observed = [];
+    // When the watch brought each Lease's latest version, on our clock: a change counts from its
+    // arrival, not from the next round (which would add up to a retry period to every takeover).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string ResourceVersion, DateTimeOffset At)> arrived = new(StringComparer.Ordinal);
+    // The next moment a peer now live would stop being so: a round is due then, not a retry period later.
+    private DateTimeOffset? nextExpiry;
     private readonly Dictionary<string, V1Lease> written = new(StringComparer.Ordinal);
     private readonly HashSet<string> reported = new(StringComparer.Ordinal);
     // Every round weighs every address for every live node; the weights never change, so each is hashed once.
@@ -130,6 +142,15 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
     public async Task RunAsync(Func<IReadOnlyDictionary<IPAddressValue, Candidacy>> candidates, CancellationToken cancellationToken)
     {
         cache = new Informer<V1Lease>(leases, logger, options.Namespace, ComponentLabel, clock);
+        cache.Subscribe(change =>
+        {
+            if (change.Type == InformerEventType.Deleted)
+            {
+                arrived.TryRemove(change.Entity.Metadata.Name, out _);
+                return;
+            }
+            arrived[change.Entity.Metadata.Name] = (change.Entity.Metadata.ResourceVersion, clock.GetUtcNow());
+        });
         using var stopWatching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var watching = Task.Run(() => cache.RunAsync(stopWatching.Token), CancellationToken.None);
         var heartbeats = Peers is null ? Task.CompletedTask : Task.WhenAll(
@@ -148,7 +169,14 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
                 // must not stretch the time in which a dead node's addresses are noticed.
                 var started = clock.GetUtcNow();
                 await RoundAsync(candidates(), cancellationToken);
-                var wait = started + options.RetryPeriod - clock.GetUtcNow();
+                // Sooner when a peer's liveness runs out before then: a dead holder's addresses are
+                // taken when its lease expires, not up to a retry period later.
+                var next = started + options.RetryPeriod;
+                if (nextExpiry is { } expiry && expiry > started && expiry < next)
+                {
+                    next = expiry;
+                }
+                var wait = next - clock.GetUtcNow();
                 await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, clock, cancellationToken);
             }
         }
@@ -180,7 +208,10 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
         // Every call of a round is bounded: a partition that hangs requests must not keep a holder
         // from withdrawing in time.
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        bounded.CancelAfter(options.RenewDeadline / 2);
+        // A slow renewal may take until the renew deadline (then this node withdraws), and at least
+        // half of it: on a busy machine one slow write must not cost the addresses.
+        var untilDeadline = lastRenewed + options.RenewDeadline - now;
+        bounded.CancelAfter(untilDeadline > options.RenewDeadline / 2 ? untilDeadline : options.RenewDeadline / 2);
         try
         {
             await RenewPresenceAsync(now, bounded.Token);
@@ -235,6 +266,8 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
             withoutSourceNat.Add(nodeName);
         }
         var endpoints = new Dictionary<string, System.Net.IPEndPoint>(StringComparer.Ordinal);
+        // Until when each live peer stays live, by its Lease or its heartbeats.
+        var liveUntil = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         foreach (var lease in all.Where(l => l.Metadata.Name.StartsWith(PresencePrefix, StringComparison.Ordinal)))
         {
             var node = lease.Spec.HolderIdentity;
@@ -246,9 +279,10 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
             {
                 endpoints[node] = parsed;
             }
-            if (Live(lease, now))
+            if (LiveUntil(lease, now) is var until && now < until)
             {
                 live.Add(node);
+                liveUntil[node] = until;
                 if (node != nodeName && lease.Metadata.Annotations?.TryGetValue(SourceNatAnnotation, out var nat) == true && nat == "false")
                 {
                     withoutSourceNat.Add(node);
@@ -268,6 +302,7 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
                 if (heard.State is PeerState.Renewing or PeerState.Keeping && now - heard.At < liveFor && endpoints.ContainsKey(node))
                 {
                     live.Add(node);
+                    liveUntil[node] = heard.At + liveFor > liveUntil.GetValueOrDefault(node) ? heard.At + liveFor : liveUntil[node];
                 }
             }
         }
@@ -275,6 +310,7 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
         // its Lease or by its heartbeats (on a busy machine a live peer's renewals may lag; leaving
         // it out would let this node keep its addresses without hearing it).
         knownPeers = live.Where(n => n != nodeName).ToHashSet(StringComparer.Ordinal);
+        nextExpiry = liveUntil.Where(p => p.Key != nodeName).Select(p => (DateTimeOffset?)p.Value).Min();
         var byAddress = AddressLeases(all);
         // Forget Leases that are gone, so that what is remembered stays as large as what exists.
         var names = all.Select(l => l.Metadata.Name).ToHashSet(StringComparer.Ordinal);
@@ -361,9 +397,21 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
                 ReportUnheard(now);
             }
             Peers!.Send(state);
+            // Awake at the renew deadline too: a holder that has not renewed by then withdraws then,
+            // not up to a retry period later (the margin before others take over is only the lease
+            // duration less the deadline).
+            var wait = options.RetryPeriod;
+            lock (gate)
+            {
+                var deadline = lastRenewed + options.RenewDeadline - clock.GetUtcNow();
+                if (state == PeerState.Renewing && deadline > TimeSpan.Zero && deadline < wait)
+                {
+                    wait = deadline + TimeSpan.FromMilliseconds(1);
+                }
+            }
             try
             {
-                await Task.Delay(options.RetryPeriod, clock, cancellationToken);
+                await Task.Delay(wait, clock, cancellationToken);
             }
             catch (OperationCanceledException)
             {
@@ -579,16 +627,44 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
     }
 
     /// <summary>A Lease is live while it keeps changing: judged on our clock, never on the writer's.</summary>
-    private bool Live(V1Lease lease, DateTimeOffset now)
+    private bool Live(V1Lease lease, DateTimeOffset now) => now < LiveUntil(lease, now);
+
+    /// <summary>
+    /// Until when a Lease is live: its duration after this node first saw its current version. A
+    /// change counts from when the watch brought it (after the write landed, so never before the
+    /// holder renewed); a Lease seen for the first time counts from now: a restarted agent does not
+    /// take over at once.
+    /// </summary>
+    private DateTimeOffset LiveUntil(V1Lease lease, DateTimeOffset now)
     {
         var name = lease.Metadata.Name;
-        if (!observed.TryGetValue(name, out var seen) || seen.ResourceVersion != lease.Metadata.ResourceVersion)
+        var version = lease.Metadata.ResourceVersion;
+        if (!observed.TryGetValue(name, out var seen))
         {
-            observed[name] = (lease.Metadata.ResourceVersion, now);
-            // A Lease seen for the first time counts from now: a restarted agent does not take over at once.
-            return true;
+            observed[name] = seen = (version, now);
         }
-        return now - seen.SeenAt < TimeSpan.FromSeconds(lease.Spec.LeaseDurationSeconds ?? (int)options.LeaseDuration.TotalSeconds);
+        else if (seen.ResourceVersion != version)
+        {
+            var at = arrived.TryGetValue(name, out var arrival) && arrival.ResourceVersion == version && arrival.At > seen.SeenAt && arrival.At <= now ? arrival.At : now;
+            observed[name] = seen = (version, at);
+        }
+        return seen.SeenAt + DurationOf(lease, options.LeaseDuration);
+    }
+
+    /// <summary>
+    /// The lease duration a Lease declares: to the millisecond when its annotation agrees with its
+    /// whole seconds, else those seconds (without any, <paramref name="own"/> rounded up to seconds).
+    /// </summary>
+    internal static TimeSpan DurationOf(V1Lease lease, TimeSpan own)
+    {
+        var seconds = lease.Spec.LeaseDurationSeconds ?? (int)Math.Ceiling(own.TotalSeconds);
+        if (lease.Metadata.Annotations?.TryGetValue(LeaseDurationAnnotation, out var text) == true
+            && int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var milliseconds)
+            && milliseconds > (seconds - 1) * 1000L && milliseconds <= seconds * 1000L)
+        {
+            return TimeSpan.FromMilliseconds(milliseconds);
+        }
+        return TimeSpan.FromSeconds(seconds);
     }
 
     private async Task RenewPresenceAsync(DateTimeOffset now, CancellationToken cancellationToken)
@@ -612,12 +688,14 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
         if (lease is null)
         {
             lease = NewLease(name, nodeName, now, null);
+            SetAnnotation(lease, LeaseDurationAnnotation, LeaseMilliseconds);
             SetAnnotation(lease, SourceNatAnnotation, sourceNat);
             SetAnnotation(lease, HeartbeatAnnotation, Peers?.Endpoint.ToString());
             Wrote(await leases.CreateAsync(lease, cancellationToken));
             return;
         }
         lease = Copy(lease);
+        SetAnnotation(lease, LeaseDurationAnnotation, LeaseMilliseconds);
         SetAnnotation(lease, SourceNatAnnotation, sourceNat);
         SetAnnotation(lease, HeartbeatAnnotation, Peers?.Endpoint.ToString());
         lease.Spec.HolderIdentity = nodeName;
@@ -730,6 +808,8 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
         lease.Metadata.Annotations ??= new Dictionary<string, string>();
         lease.Metadata.Annotations[key] = value;
     }
+
+    private string LeaseMilliseconds => ((long)Math.Ceiling(options.LeaseDuration.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static string NameOf(IPAddressValue address) => AllocationNames.For(address);
 

@@ -14,13 +14,21 @@ public sealed record Layer2Options
     /// <summary>Where the Leases live: the operator's namespace.</summary>
     public string Namespace { get; init; } = WellKnown.NodeNamespace;
 
-    /// <summary>After this long without a renewal of a node's presence, others take its addresses.</summary>
+    /// <summary>
+    /// After this long without a renewal of a node's presence, others take its addresses: the
+    /// takeover after a node's death is about this long. Shorter is possible by flag (1.5 s was
+    /// measured, docs/benchmarks.md), at the price of more presence writes and of withdrawals when
+    /// the API server is slow for a second; the default keeps a busy API server from causing those.
+    /// </summary>
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>A node that could not renew for this long withdraws its addresses: before its lease expires.</summary>
+    /// <summary>
+    /// A node that could not renew for this long withdraws its addresses: before its lease expires.
+    /// The lease duration less this is the margin for a holder late in withdrawing.
+    /// </summary>
     public TimeSpan RenewDeadline { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>How often the presence is renewed and the holders looked at.</summary>
+    /// <summary>How often the presence is renewed (one API write per node) and the holders looked at: four tries per renew deadline.</summary>
     public TimeSpan RetryPeriod { get; init; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
@@ -42,11 +50,12 @@ public sealed record Layer2Options
     public int Announcements { get; init; } = 3;
 
     /// <summary>
-    /// The lifetime held addresses get on the interface, refreshed while the node holds them: an
-    /// agent that dies while its node stays up stops answering for them when it runs out, about
-    /// when the others take over.
+    /// The lifetime held addresses get on the interface (whole seconds, rounded up), refreshed while
+    /// the node renews: an agent that dies while its node stays up stops answering for them when it
+    /// runs out. The renew deadline, not the lease: the kernel removes an expired address up to a
+    /// quarter second late, and a lifetime of the renew deadline then still ends before the lease.
     /// </summary>
-    public TimeSpan AddressLifetime => LeaseDuration;
+    public TimeSpan AddressLifetime => RenewDeadline;
 
     /// <summary>The same checks as client-go's leader election: a renew deadline inside the lease, retries inside the deadline.</summary>
     public void Validate()

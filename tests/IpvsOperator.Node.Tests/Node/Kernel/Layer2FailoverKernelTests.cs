@@ -9,6 +9,7 @@ using IpvsOperator.Entities;
 using IpvsOperator.LocalCluster;
 using IpvsOperator.Node;
 using IpvsOperator.Node.Announcement;
+using IpvsOperator.Readers;
 using IpvsOperator.Runtime.Client;
 using IpvsOperator.Tests.Controllers;
 using IpvsOperator.Tests.Support;
@@ -181,8 +182,10 @@ public class Layer2FailoverKernelTests : ControllerFixture
         var firstServed = probes.Where(p => p.At > died && p.Answer is not null).Min(p => p.At);
         var garp = capture.Where(l => l.At > died && l.Line.Contains($"tell {vip}", StringComparison.Ordinal)).Min(l => l.At);
         var outage = firstServed - died;
+        var (renewed, taken) = await TakeoverMomentsAsync(holder, vip);
         var figures = FormattableString.Invariant(
-            $"layer 2 failover ({holder} -> {next}): outage {outage:F2} s from the death to the first answer (probes {spacing:F2} s apart); gratuitous ARP {garp - died:F2} s after the death");
+            $"layer 2 failover ({holder} -> {next}): outage {outage:F2} s from the death to the first answer (probes {spacing:F2} s apart); gratuitous ARP {garp - died:F2} s after the death")
+            + MadeOf(died, renewed, taken, garp, firstServed);
         RecordFigures(figures);
         // How fast is a benchmark figure (docs/benchmarks.md, under 5 s with default flags); the test
         // holds only a bound that a working failover never crosses, even on a loaded emulated machine.
@@ -204,7 +207,7 @@ public class Layer2FailoverKernelTests : ControllerFixture
         var gone = VipClient.Now() - died;
         var survivor = await SoleHolderAsync(vip, survivors);
         await client.AnswerAsync(vip, a => a == $"bk {AddressOf(survivor)}", $"the client is served through {survivor}");
-        var figures = FormattableString.Invariant($"a dead agent's VIP left its interface {gone:F2} s after the kill (lease 3 s)");
+        var figures = FormattableString.Invariant($"a dead agent's VIP left its interface {gone:F2} s after the kill (address lifetime {Layer2Options.Defaults.AddressLifetime.TotalSeconds} s, lease {Layer2Options.Defaults.LeaseDuration.TotalSeconds} s)");
         RecordFigures(figures);
         gone.Should().BeLessThan(30, "the address lifetime (the lease duration, refreshed while held) runs out without the agent; the figure is recorded above");
     }
@@ -357,6 +360,7 @@ public class Layer2FailoverKernelTests : ControllerFixture
         var opened = Task.Run(() => CountingConnection.OpenAsync(ClientNs, $"{Lan}.2", 45100, vip, serving.Token, TimeSpan.FromSeconds(60)));
 
         var next = await SoleHolderAsync(vip, others);
+        var (renewed, taken) = await TakeoverMomentsAsync(holder, vip);
         var echoedAtDeath = connections.Select(c => c.Echoed).ToList();
         await Eventually.TrueAsync(() => connections.Select((c, i) => c.Failure is not null || c.Echoed >= echoedAtDeath[i] + 10).All(done => done),
             () => $"every connection echoes ten more counters, or fails; now {string.Join(", ", connections.Select(c => c.Failure ?? c.Echoed.ToString(CultureInfo.InvariantCulture)))}", TimeSpan.FromMinutes(1));
@@ -367,7 +371,7 @@ public class Layer2FailoverKernelTests : ControllerFixture
         var stalls = connections.Select(c => c.LongestStallSince(died)).ToList();
         var survived = connections.Count(c => c.Failure is null);
         var figures = FormattableString.Invariant(
-            $"connection sync ({holder} -> {next}, droute): {survived} of {connections.Count} connections survived; longest gap between echoes across the death {stalls.Min():F2}-{stalls.Max():F2} s per connection (median {stalls.Order().ElementAt(stalls.Count / 2):F2} s); a connection opened {late.OpenedAt - died:F2} s after the death got its first echo {late.FirstEchoAt - died:F2} s after it");
+            $"connection sync ({holder} -> {next}, droute): {survived} of {connections.Count} connections survived; longest gap between echoes across the death {stalls.Min():F2}-{stalls.Max():F2} s per connection (median {stalls.Order().ElementAt(stalls.Count / 2):F2} s); a connection opened {late.OpenedAt - died:F2} s after the death got its first echo {late.FirstEchoAt - died:F2} s after it; the VIP taken {taken - died:F2} s after the death ({taken - renewed:F2} s after the dead holder's last renewal)");
         RecordFigures(figures);
         connections.Select(c => c.Failure).Should().AllSatisfy(f => f.Should().BeNull("no connection is reset and no counter is lost or repeated"));
         late.Failure.Should().BeNull();
@@ -376,6 +380,22 @@ public class Layer2FailoverKernelTests : ControllerFixture
             connection.Dispose();
         }
     }
+
+    /// <summary>
+    /// From the Leases (the agents and this process share the VM's clock): when the dead holder last
+    /// renewed its presence, and when the new holder took the VIP's Lease (stamped before the write).
+    /// </summary>
+    private async Task<(double Renewed, double Taken)> TakeoverMomentsAsync(string deadHolder, string vip)
+    {
+        static double Seconds(DateTime? at) => at is { } time ? new DateTimeOffset(DateTime.SpecifyKind(time, DateTimeKind.Utc)).ToUnixTimeMilliseconds() / 1000.0 : double.NaN;
+        var presence = await Client.CoordinationV1.ReadNamespacedLeaseAsync($"ipvs-node-{deadHolder}", WellKnown.NodeNamespace);
+        var address = await Client.CoordinationV1.ReadNamespacedLeaseAsync($"ipvs-vip-{AllocationNames.For(IPAddressValue.Parse(vip))}", WellKnown.NodeNamespace);
+        return (Seconds(presence.Spec.RenewTime), Seconds(address.Spec.AcquireTime));
+    }
+
+    /// <summary>What a takeover's time is made of: the lease wait, the take's write and the ARP, the probes.</summary>
+    private static string MadeOf(double died, double renewed, double taken, double garp, double firstServed) => FormattableString.Invariant(
+        $"; made of: the dead holder last renewed {died - renewed:F2} s before its death, the VIP was taken {taken - renewed:F2} s after that renewal (lease {Layer2Options.Defaults.LeaseDuration.TotalSeconds} s), its gratuitous ARP {garp - taken:F2} s after the take, the first answer {firstServed - garp:F2} s after the ARP");
 
     /// <summary>The connection entries for <paramref name="vip"/> that a node's backup daemon made from another node's messages.</summary>
     private static async Task<int> SyncedEntriesAsync(string node, string vip)
