@@ -100,10 +100,13 @@ public sealed partial class NetlinkSocket : IDisposable
     private const int BatchBytes = 32 * 1024;
 
     /// <summary>
-    /// Sends requests that need only an acknowledgement several to a datagram and matches the
-    /// acknowledgements by sequence number, instead of one round trip each: the kernel handles the
-    /// messages of a datagram in order and acknowledges each, a refused one too, and goes on with
-    /// the next. Returns the refusals by index; an empty list when the kernel took them all.
+    /// Sends requests that need only an acknowledgement several to a datagram, instead of one round
+    /// trip each. The kernel handles the messages of a datagram in order, answers a refused one with
+    /// its error whether or not it asked for an acknowledgement, and goes on with the next; so only
+    /// the datagram's last request asks for one, and its answer says the kernel is through with the
+    /// datagram (a success it does not answer costs it no reply to build, and us none to read).
+    /// Errors are matched by sequence number. Returns the refusals by index; an empty list when the
+    /// kernel took them all.
     /// </summary>
     public List<(int Index, DataplaneException Error)> RequestAll(ushort type, IReadOnlyList<(ReadOnlyMemory<byte> Payload, string Description)> requests)
     {
@@ -116,11 +119,17 @@ public sealed partial class NetlinkSocket : IDisposable
                 var first = sequence; // request next + i goes with sequence number first + 1 + i
                 var datagram = new List<byte>(BatchBytes + 1024);
                 var count = 0;
-                while (next + count < requests.Count && (count == 0 || datagram.Count + requests[next + count].Payload.Length + 16 <= BatchBytes))
+                var size = 0;
+                while (next + count < requests.Count && (count == 0 || size + requests[next + count].Payload.Length + 16 <= BatchBytes))
                 {
-                    var seq = unchecked(first + 1 + (uint)count);
-                    datagram.AddRange(new NetlinkMessage(type, NetlinkConstants.NlmFRequest | NetlinkConstants.NlmFAck, seq, 0, requests[next + count].Payload).Encode());
+                    size += requests[next + count].Payload.Length + 16;
                     count++;
+                }
+                for (var i = 0; i < count; i++)
+                {
+                    var last = i == count - 1;
+                    var flags = (ushort)(NetlinkConstants.NlmFRequest | (last ? NetlinkConstants.NlmFAck : 0));
+                    datagram.AddRange(new NetlinkMessage(type, flags, unchecked(first + 1 + (uint)i), 0, requests[next + i].Payload).Encode());
                 }
                 sequence = unchecked(first + (uint)count);
                 var bytes = datagram.ToArray();
@@ -128,14 +137,14 @@ public sealed partial class NetlinkSocket : IDisposable
                 {
                     throw new NetlinkException(Marshal.GetLastPInvokeError(), requests[next].Description);
                 }
-                var acknowledged = 0;
-                while (acknowledged < count)
+                var through = false;
+                while (!through)
                 {
                     var received = recv(fd, buffer, buffer.Length, 0);
                     if (received < 0)
                     {
                         var errno = Marshal.GetLastPInvokeError();
-                        throw new NetlinkException(errno, requests[next + acknowledged].Description, errno == 11 ? "no reply from the kernel within the timeout" : null);
+                        throw new NetlinkException(errno, requests[next + count - 1].Description, errno == 11 ? "no reply from the kernel within the timeout" : null);
                     }
                     foreach (var message in NetlinkMessage.DecodeAll(buffer.AsSpan(0, received).ToArray()))
                     {
@@ -144,7 +153,7 @@ public sealed partial class NetlinkSocket : IDisposable
                         {
                             continue; // a late reply to an earlier, timed-out request
                         }
-                        acknowledged++;
+                        through |= index == (uint)(count - 1);
                         if (message.ErrorNumber != 0)
                         {
                             refused.Add(((int)(next + index), new NetlinkException(message.ErrorNumber, requests[next + (int)index].Description)));
