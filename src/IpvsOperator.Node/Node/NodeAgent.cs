@@ -197,6 +197,9 @@ public sealed class NodeAgent
     /// <summary>Writes of this node's IPVSNode so far: on change, never once per sync or per VIP.</summary>
     public int StatusWrites => status.Writes;
 
+    /// <summary>The resourceVersion of the IPVSNode's last status write, once counted in <see cref="StatusWrites"/>.</summary>
+    internal string? StatusWrittenVersion => status.WrittenVersion;
+
     /// <summary>Raised after every sync (tests and the benchmark watch convergence through it).</summary>
     public event Action<SyncReport>? Synced;
 

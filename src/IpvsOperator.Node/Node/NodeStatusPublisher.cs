@@ -29,6 +29,11 @@ namespace IpvsOperator.Node;
 internal sealed class NodeStatusPublisher(ApiConnection api, string nodeName, IPVSNodeSpec spec, ILogger logger, TimeProvider? time = null)
 {
     public static readonly TimeSpan MinInterval = TimeSpan.FromSeconds(5);
+
+    private string? writtenVersion;
+
+    /// <summary>The resourceVersion of the last status written, set once that write is counted in <see cref="Writes"/>.</summary>
+    public string? WrittenVersion => Volatile.Read(ref writtenVersion);
     public static readonly TimeSpan Refresh = TimeSpan.FromSeconds(60);
     public const int Burst = 2;
 
@@ -103,11 +108,13 @@ internal sealed class NodeStatusPublisher(ApiConnection api, string nodeName, IP
         {
             current ??= await EnsureAsync(cancellationToken);
             current.Status = status;
-            current = await objects.ReplaceStatusAsync(current, cancellationToken);
+            var replaced = await objects.ReplaceStatusAsync(current, cancellationToken);
             written = status;
             writtenAt = clock.GetUtcNow();
             allowance -= 1;
             Writes++;
+            current = replaced; // after the count: whoever sees this version sees its write counted
+            Volatile.Write(ref writtenVersion, replaced.Metadata?.ResourceVersion);
             if (failing is not null)
             {
                 logger.LogInformation("the IPVSNode {Node} is written again", nodeName);

@@ -212,7 +212,7 @@ public class NodeAgentTests : ControllerFixture
         await Eventually.TrueAsync(() => Table(dataplane.Ipvs, http) == "10.244.1.2:8080/1 10.244.2.2:8080/1", "IPVS serves the Service");
         V1Alpha1IPVSNode? shown = null;
         await Eventually.TrueAsync(async () => (shown = await objects.GetAsync(null, "node-a")) is { Status.Ready: true } node
-                && node.Status.Vips!.Any(v => v.Address == vip.ToString())
+                && node.Status.Vips!.Any(v => v.Address == vip.ToString() && v.Services is { Count: > 0 })
                 && node.Status.VipsBound == dataplane.Links.ListAddresses("ipvs-lb0").Count
                 && node.Status.VirtualServices == dataplane.Ipvs.ListServices().Count
                 && node.Status.Destinations == dataplane.Ipvs.ListServices().Sum(s => dataplane.Ipvs.ListDestinations(s.Key).Count),
@@ -225,7 +225,10 @@ public class NodeAgentTests : ControllerFixture
         shown.Spec.Build.Should().Be(IPVSNodeSpec.JitBuild, "this test runs the agent on the JIT; the image's Native AOT build says NativeAOT (the kernel suite checks that)");
         shown.Metadata.OwnerReferences.Should().ContainSingle().Which.Uid.Should().Be(node.Metadata.Uid, "owned by its Node");
 
-        // Periodic syncs every 200 ms change nothing it shows: no write for them.
+        // Periodic syncs every 200 ms change nothing it shows: no write for them. Counted from the
+        // moment the server holds the last write the agent counted (a write lands before it is counted).
+        await Eventually.TrueAsync(async () => (await objects.GetAsync(null, "node-a"))?.Metadata.ResourceVersion is { } version && version == agent.StatusWrittenVersion,
+            () => $"the IPVSNode on the server is the agent's last counted write ({agent.StatusWrittenVersion})");
         var writes = agent.StatusWrites;
         var quiet = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(2);
         await Eventually.TrueAsync(() => DateTimeOffset.UtcNow > quiet, "two seconds of periodic syncs pass", TimeSpan.FromSeconds(5));
