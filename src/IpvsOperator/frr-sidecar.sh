@@ -35,8 +35,20 @@ for daemon in zebra bgpd bfdd; do
 done
 trap stop_daemons TERM INT
 
+# True while every daemon runs (an ended one is a zombie until the wait below reaps it). Read from
+# /proc: without KILL, root may not even probe the frr-owned daemons with kill -0.
+all_running() {
+  local pid state
+  for pid in "${pids[@]}"; do
+    read -r _ _ state _ 2>/dev/null < "/proc/$pid/stat" || return 1
+    [ "$state" != Z ] || return 1
+  done
+}
+# No time bound: on a loaded node the daemons may take far longer than usual to listen, and loading
+# before they do would announce nothing until the agent's next check. A daemon that ends ends the
+# wait, and the container below.
 for daemon in zebra bgpd bfdd; do
-  for _ in $(seq 100); do [ -S "$run/$daemon.vty" ] && break; sleep 0.1; done
+  until [ -S "$run/$daemon.vty" ] || ! all_running; do sleep 0.1; done
 done
 vtysh --vty_socket "$run" -b --config_dir "$(dirname "$conf")" || echo "frr-sidecar: could not load $conf; the agent applies it at its next check" >&2
 
