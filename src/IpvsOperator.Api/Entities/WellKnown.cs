@@ -97,6 +97,9 @@ public static class WellKnown
 
         /// <summary>A node took over the announcement of a Service's address.</summary>
         public const string Announced = "Announced";
+
+        /// <summary>A node should announce a Service's address, but another device on the LAN answers for it.</summary>
+        public const string AddressConflict = "AddressConflict";
     }
 
     public static class Conditions

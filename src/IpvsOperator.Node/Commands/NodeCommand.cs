@@ -70,6 +70,9 @@ public static class NodeCommand
         var leaseDuration = Durations.Option("--lease-duration", "After this long without a renewal from a node, others take over its VIPs", layer2.LeaseDuration);
         var renewDeadline = Durations.Option("--renew-deadline", "A node that cannot renew for this long withdraws its VIPs, before its lease expires", layer2.RenewDeadline);
         var retryPeriod = Durations.Option("--retry-period", "How often a node renews its lease and looks at the holders", layer2.RetryPeriod);
+        var probeWindow = Durations.Option("--probe-window",
+            "How long to listen for another device answering an ARP probe or neighbour solicitation for a VIP before taking it (none is taken while answered; adds to every takeover); 0 turns the probe off",
+            layer2.ProbeWindow, zeroAllowed: true);
         var heartbeatAddress = new Option<System.Net.IPAddress?>("--heartbeat-address")
         {
             Description = "This node's address for heartbeats with the other agents (UDP), so that an API server outage does not withdraw the VIPs; the DaemonSet gives the host IP. Default: none (an outage withdraws them).",
@@ -110,7 +113,7 @@ public static class NodeCommand
         var command = new Command("node", "Bind the allocated VIPs on this node and keep IPVS equal to the Services and their endpoints.")
         {
             kubeconfig, nodeName, bindIface, forwardTo, drainTimeout.Option, syncPeriod.Option, healthCheckMaxTimeout.Option, healthCheckHostAddresses, unreadyAfter, dataplane, stateFile, procSys, metricsPort,
-            announce, announceIface, agentNamespace, leaseDuration.Option, renewDeadline.Option, retryPeriod.Option, heartbeatAddress, heartbeatPort,
+            announce, announceIface, agentNamespace, leaseDuration.Option, renewDeadline.Option, retryPeriod.Option, probeWindow.Option, heartbeatAddress, heartbeatPort,
             connectionSyncInterface, connectionSyncId, frrSockets, frrConfig, frrBin, frrReload, sessionPoll.Option, jsonLogs, logLevel,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
@@ -147,6 +150,7 @@ public static class NodeCommand
                         LeaseDuration = leaseDuration.ValueIn(parseResult),
                         RenewDeadline = renewDeadline.ValueIn(parseResult),
                         RetryPeriod = retryPeriod.ValueIn(parseResult),
+                        ProbeWindow = probeWindow.ValueIn(parseResult),
                         HeartbeatAddress = parseResult.GetValue(heartbeatAddress),
                         HeartbeatPort = parseResult.GetValue(heartbeatPort),
                     },

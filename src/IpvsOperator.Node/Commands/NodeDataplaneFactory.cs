@@ -26,6 +26,7 @@ internal static class NodeDataplaneFactory
             var sysctl = new ProcSysctl(procSys);
             return new NodeDataplane(ipvs, RouteNetlink.Open(), new NftablesNetfilter(sysctl, loggers.CreateLogger<NftablesNetfilter>()), new PacketSocketAdvertiser(), sysctl)
             {
+                Prober = new PacketSocketProber(),
                 Bgp = frr is null ? new InMemoryBgpSpeaker() : new FrrSpeaker(frr, loggers.CreateLogger<FrrSpeaker>()),
                 ConnectionSync = ipvs,
             };
@@ -45,6 +46,7 @@ internal static class NodeDataplaneFactory
         links.DefaultRoute = "eth0";
         return new NodeDataplane(new InMemoryIpvs(), links, new InMemoryNetfilter(), new InMemoryNeighbourAdvertiser(), new InMemorySysctl())
         {
+            Prober = new InMemoryNeighbourProber(),
             Bgp = new InMemoryBgpSpeaker(),
             ConnectionSync = new InMemoryConnectionSync(name => links.ListLinks().Any(l => l.Name == name)),
         };

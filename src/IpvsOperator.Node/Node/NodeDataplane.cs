@@ -9,6 +9,9 @@ public sealed record NodeDataplane(IIpvs Ipvs, IAddressManager Links, INetfilter
     /// <summary>The BGP speaker (FRR beside the agent), when BGP announcement is on.</summary>
     public Dataplane.Bgp.IBgpSpeaker? Bgp { get; init; }
 
+    /// <summary>Asks the LAN whether another device answers for an address before it is taken (null: never asks).</summary>
+    public INeighbourProber? Prober { get; init; }
+
     /// <summary>The IPVS connection sync daemons, when connection sync is on.</summary>
     public IConnectionSync? ConnectionSync { get; init; }
 }

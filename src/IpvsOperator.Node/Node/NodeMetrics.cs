@@ -54,6 +54,9 @@ internal static class NodeMetrics
     public static readonly Counter AnnouncementWithdrawals = Factory.CreateCounter(
         "ipvsoperator_node_announcement_withdrawals_total", "VIPs this node stopped announcing: handed over, gone, or lease not renewed in time.");
 
+    public static readonly Gauge AddressConflicts = Factory.CreateGauge(
+        "ipvsoperator_node_address_conflicts", "VIPs this node should take (layer 2) but does not, because another device answered its ARP probe or neighbour solicitation for them.");
+
     public static readonly Counter NeighbourAnnouncements = Factory.CreateCounter(
         "ipvsoperator_node_neighbour_announcements_total", "Gratuitous ARP (arp) and unsolicited neighbour advertisement (ndp) frames sent.",
         new CounterConfiguration { LabelNames = ["protocol"] });

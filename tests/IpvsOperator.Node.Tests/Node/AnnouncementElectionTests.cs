@@ -1,5 +1,8 @@
 using System.Collections.Concurrent;
+using System.Net.NetworkInformation;
 using IpvsOperator.Addressing;
+using IpvsOperator.Dataplane;
+using IpvsOperator.Dataplane.InMemory;
 using IpvsOperator.Entities;
 using IpvsOperator.Node.Announcement;
 using IpvsOperator.Runtime.Client;
@@ -70,16 +73,22 @@ public class AnnouncementElectionTests : LocalClusterFixture
         }
     }
 
-    private Agent Start(string name)
+    private Agent Start(string name, InMemoryNeighbourProber? lan = null)
     {
         var network = new PartitionHandler();
         var client = new Kubernetes(Server.ClientConfiguration(), network);
+        var uplink = new LinkInfo(2, "eth0", true, "veth", PhysicalAddress.Parse($"02:00:00:00:00:{agents.Count + 1:x2}"));
         var election = new AnnouncementElection(ApiConnection.Of(client), name, new Layer2Options
         {
             LeaseDuration = TimeSpan.FromSeconds(2),
             RenewDeadline = TimeSpan.FromSeconds(1),
             RetryPeriod = TimeSpan.FromMilliseconds(100),
-        }, NullLogger.Instance);
+        }, NullLogger.Instance)
+        {
+            AnsweredElsewhere = (addresses, cancellation) => lan is null
+                ? Task.FromResult<IReadOnlyDictionary<IPAddressValue, PhysicalAddress>>(new Dictionary<IPAddressValue, PhysicalAddress>())
+                : lan.ProbeAsync(uplink, addresses, TimeSpan.FromMilliseconds(10), cancellation),
+        };
         var agent = new Agent(name, election, network, client);
         election.HeldChanged += held => agent.History.Enqueue((DateTimeOffset.UtcNow, [.. held.Order()]));
         agent.Run = Task.Run(() => election.RunAsync(() => candidates, agent.Stop.Token));
@@ -89,8 +98,10 @@ public class AnnouncementElectionTests : LocalClusterFixture
 
     // Settled: once each, and by the node rendezvous hashing prefers among the eligible holders (a node
     // that started first holds addresses of others until it sees them live, then hands them over).
-    private bool EachAddressHeldOnceBy(IEnumerable<Agent> holders) =>
-        Addresses.All(a => holders.Count(h => h.Held.Contains(a)) == 1
+    private bool EachAddressHeldOnceBy(IEnumerable<Agent> holders) => EachHeldOnceBy(Addresses, holders);
+
+    private bool EachHeldOnceBy(IEnumerable<IPAddressValue> addresses, IEnumerable<Agent> holders) =>
+        addresses.All(a => holders.Count(h => h.Held.Contains(a)) == 1
             && holders.Single(h => h.Held.Contains(a)).Name == Rendezvous.Preferred(a, holders.Select(h => h.Name).Where(n => candidates[a].Nodes?.Contains(n) != false)))
         && agents.Except(holders).All(a => a.Held.Length == 0);
 
@@ -197,6 +208,42 @@ public class AnnouncementElectionTests : LocalClusterFixture
         c.Network.Partitioned = false;
 
         await Eventually.TrueAsync(() => EachAddressHeldOnceBy(agents) && c.Held.Length >= 5, () => $"node-c is back and the addresses spread again; now {Holders()}");
+    }
+
+    [Test]
+    public async Task An_address_another_device_on_the_LAN_answers_for_is_held_by_nobody_until_the_device_lets_it_go()
+    {
+        var lan = new InMemoryNeighbourProber();
+        var foreign = PhysicalAddress.Parse("02:00:00:00:0f:01");
+        IPAddressValue[] answered = [Addresses[3], Addresses[17]];
+        foreach (var address in answered)
+        {
+            lan.Hold(address, foreign);
+        }
+        var conflicts = new ConcurrentQueue<IPAddressValue[]>();
+        var a = Start("node-a", lan);
+        var b = Start("node-b", lan);
+        var c = Start("node-c", lan);
+        foreach (var agent in agents)
+        {
+            agent.Election.ConflictsChanged += now => conflicts.Enqueue([.. now.Keys]);
+        }
+
+        // Settled for every other address, and each answered one asked about again after that.
+        await Eventually.TrueAsync(() => EachHeldOnceBy(Addresses.Except(answered), agents), () => $"the other addresses settle; now {Holders()}");
+        var probedBefore = lan.Probed.Count(answered.Contains);
+        var heldProbesBefore = lan.Probed.Count(x => !answered.Contains(x));
+        await Eventually.TrueAsync(() => lan.Probed.Count(answered.Contains) >= probedBefore + 4, "the rounds keep asking the LAN about the answered addresses");
+
+        agents.Should().OnlyContain(x => !x.History.Any(h => h.Held.Intersect(answered).Any()), "no node announces an address another device answers for, not even for a moment");
+        // Four rounds asking about every held address would be 4 x 28 probes; a lagging renewal on a busy machine may move a few.
+        lan.Probed.Count(x => !answered.Contains(x)).Should().BeLessThan(heldProbesBefore + 28, "a held address is asked about when it is about to be taken, not every round");
+
+        lan.Hold(answered[0], null);
+        lan.Hold(answered[1], null);
+
+        await Eventually.TrueAsync(() => EachAddressHeldOnceBy([a, b, c]), () => $"once the device lets them go, the preferred nodes take them; now {Holders()}");
+        conflicts.Should().Contain(now => now.Length > 0, "the node that would take them said they were answered elsewhere");
     }
 
     [Test]

@@ -45,9 +45,13 @@ public class Layer2AnnouncementTests : ControllerFixture
         nodes.Clear();
     }
 
-    private Node StartNode(string name, string? announceInterface = null, Action<NodeDataplane>? prepare = null, IProber? prober = null)
+    private Node StartNode(string name, string? announceInterface = null, Action<NodeDataplane>? prepare = null, IProber? prober = null, InMemoryNeighbourProber? lan = null)
     {
         var dataplane = NodeDataplaneFactory.InMemory();
+        if (lan is not null)
+        {
+            dataplane = dataplane with { Prober = lan };
+        }
         prepare?.Invoke(dataplane);
         var agent = new NodeAgent(ApiConnection.Of(Client), dataplane, new NodeAgentOptions
         {
@@ -133,6 +137,34 @@ public class Layer2AnnouncementTests : ControllerFixture
         await ServiceShowsAsync(ns, holder.Name, vip);
         (await EventsAsync(ns, "web", WellKnown.Events.Announced)).Should().ContainSingle()
             .Which.Message.Should().Be($"{vip} is announced from {holder.Name} (eth0); nobody announced it before");
+    }
+
+    [Test]
+    public async Task A_VIP_another_device_answers_for_is_announced_by_nobody_and_the_Service_names_the_device_until_it_lets_go()
+    {
+        // One address in the pool: the VIP is known before the Service exists, and a device on the LAN holds it already.
+        var vip = IPAddressValue.Parse("198.51.100.120");
+        var lan = new InMemoryNeighbourProber();
+        lan.Hold(vip, System.Net.NetworkInformation.PhysicalAddress.Parse("02:00:5e:00:53:01"));
+        StartNode("node-a", lan: lan);
+        StartNode("node-b", lan: lan);
+        StartNode("node-c", lan: lan);
+        var (ns, allocated) = await ServiceAsync("l2-conflict", "198.51.100.120/32", "Cluster", "node-b");
+        allocated.Should().Be(vip);
+
+        var expected = $"no node announces {vip}: device 02:00:5e:00:53:01 answered the ARP/NDP probe of";
+        V1Service? service = null;
+        await Eventually.TrueAsync(async () => (service = await Services.GetAsync(ns, "web"))?.Status?.Conditions?.Any(c =>
+                c.Type == WellKnown.Conditions.Announced && c.Status == "False" && c.Reason == "AddressConflict" && c.Message.StartsWith(expected, StringComparison.Ordinal)) == true,
+            () => $"the Service says which device answers for its address: {string.Join("; ", service?.Status?.Conditions?.Select(c => $"{c.Type}={c.Status} {c.Reason} {c.Message}") ?? [])}");
+        await Eventually.TrueAsync(async () => (await EventsAsync(ns, "web", WellKnown.Events.AddressConflict)).Any(e => e.Type == "Warning" && e.Message.StartsWith(expected, StringComparison.Ordinal)),
+            "a Warning Event names the device");
+        Holders(vip).Should().Be("nobody", "no node answers for an address another device holds");
+
+        lan.Hold(vip, null);
+
+        var holder = await SoleHolderAsync(vip);
+        await ServiceShowsAsync(ns, holder.Name, vip);
     }
 
     [Test]
@@ -331,7 +363,8 @@ public class Layer2AnnouncementTests : ControllerFixture
         await Eventually.TrueAsync(async () => await Services.GetAsync(ns, "web") is { } now
             && now.Status?.Conditions?.Any(c => c.Type == WellKnown.Conditions.Announced) != true,
             "the condition is gone from a Service no node announces");
-        await Eventually.TrueAsync(async () => (await AddressLeasesAsync()).Count == 0, "the address Lease is deleted once it is unused");
+        await Eventually.TrueAsync(async () => !(await AddressLeasesAsync()).Any(l => l.Metadata.Annotations?[AnnouncementElection.AddressAnnotation] == vip.ToString()),
+            "the address Lease is deleted once it is unused (the Services earlier tests left keep theirs)");
     }
 
     [Test]
@@ -345,6 +378,7 @@ public class Layer2AnnouncementTests : ControllerFixture
         await Client.CoreV1.DeleteNamespacedServiceAsync("web", ns);
 
         await Eventually.TrueAsync(() => nodes.All(n => !n.OnUplink(vip)), () => $"nobody announces {vip}; now {Holders(vip)}");
-        await Eventually.TrueAsync(async () => (await AddressLeasesAsync()).Count == 0, "the address Lease is deleted once it is unused");
+        await Eventually.TrueAsync(async () => !(await AddressLeasesAsync()).Any(l => l.Metadata.Annotations?[AnnouncementElection.AddressAnnotation] == vip.ToString()),
+            "the address Lease is deleted once it is unused (the Services earlier tests left keep theirs)");
     }
 }

@@ -72,6 +72,83 @@ internal static class NeighbourFrames
         return frame;
     }
 
+    /// <summary>
+    /// The frame that asks whether any device holds <paramref name="address"/>, without claiming it:
+    /// an ARP probe (RFC 5227: sender protocol address zero, so no receiver learns anything from it)
+    /// or a neighbour solicitation from the unspecified address to the address's solicited-node
+    /// group, as duplicate address detection sends it (RFC 4862 5.4.2: no link-layer option).
+    /// </summary>
+    public static byte[] Probe(IPAddressValue address, PhysicalAddress mac) => address.Family == IPFamily.IPv4
+        ? ArpProbe(address, mac)
+        : DuplicateAddressSolicitation(address, mac);
+
+    private static byte[] ArpProbe(IPAddressValue address, PhysicalAddress mac)
+    {
+        var frame = GratuitousArp(address, mac, ArpRequest);
+        var arp = frame.AsSpan(EthernetHeader);
+        arp[14..18].Clear();                                        // sender protocol address: 0.0.0.0
+        return frame;
+    }
+
+    private static byte[] DuplicateAddressSolicitation(IPAddressValue address, PhysicalAddress mac)
+    {
+        const int icmpLength = 24;
+        var frame = new byte[EthernetHeader + 40 + icmpLength];
+        var ip = address.ToIPAddress().GetAddressBytes();
+        byte[] group = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, ip[13], ip[14], ip[15]];
+        Ethernet(frame, [0x33, 0x33, 0xff, ip[13], ip[14], ip[15]], mac.GetAddressBytes(), EtherTypeIPv6);
+
+        var ipv6 = frame.AsSpan(EthernetHeader, 40);
+        ipv6[0] = 0x60;
+        BinaryPrimitives.WriteUInt16BigEndian(ipv6[4..], icmpLength);
+        ipv6[6] = 58;
+        ipv6[7] = 255;
+        group.CopyTo(ipv6[24..]);                                   // source: the unspecified address (zero)
+
+        var icmp = frame.AsSpan(EthernetHeader + 40);
+        icmp[0] = 135;                                              // neighbour solicitation
+        ip.CopyTo(icmp[8..]);
+        BinaryPrimitives.WriteUInt16BigEndian(icmp[2..], Icmpv6Checksum(new byte[16], group, icmp));
+        return frame;
+    }
+
+    /// <summary>
+    /// Whether a received frame shows another device holding one of <paramref name="probed"/>: an
+    /// ARP packet whose sender protocol address is it, or a neighbour advertisement for it, sent from
+    /// a hardware address other than <paramref name="own"/> (the frames this node sent come back to
+    /// its socket). Returns the address and the device's hardware address; null for any other frame.
+    /// </summary>
+    public static (IPAddressValue Address, PhysicalAddress From)? Answer(ReadOnlySpan<byte> frame, PhysicalAddress own, IReadOnlySet<IPAddressValue> probed)
+    {
+        if (frame.Length < EthernetHeader)
+        {
+            return null;
+        }
+        var source = frame[6..12];
+        if (source.SequenceEqual(own.GetAddressBytes()))
+        {
+            return null;
+        }
+        var payload = frame[EthernetHeader..];
+        switch (BinaryPrimitives.ReadUInt16BigEndian(frame[12..]))
+        {
+            case EtherTypeArp when payload.Length >= 28
+                && BinaryPrimitives.ReadUInt16BigEndian(payload) == 1 && BinaryPrimitives.ReadUInt16BigEndian(payload[2..]) == 0x0800
+                && payload[4] == 6 && payload[5] == 4:
+                return Held(new System.Net.IPAddress(payload[14..18]), payload[8..14]);
+            case EtherTypeIPv6 when payload.Length >= 40 + 24 && payload[6] == 58 && payload[40] == 136:
+                return Held(new System.Net.IPAddress(payload[(40 + 8)..(40 + 24)]), source);
+            default:
+                return null;
+        }
+
+        (IPAddressValue, PhysicalAddress)? Held(System.Net.IPAddress sender, ReadOnlySpan<byte> hardware)
+        {
+            var address = IPAddressValue.FromIPAddress(sender);
+            return probed.Contains(address) ? (address, new PhysicalAddress(hardware.ToArray())) : null;
+        }
+    }
+
     /// <summary>The Internet checksum over the IPv6 pseudo-header (source, destination, length, next header) and the message.</summary>
     public static ushort Icmpv6Checksum(ReadOnlySpan<byte> source, ReadOnlySpan<byte> destination, ReadOnlySpan<byte> message)
     {

@@ -1,3 +1,4 @@
+using System.Net.NetworkInformation;
 using IpvsOperator.Addressing;
 using IpvsOperator.Readers;
 using IpvsOperator.Runtime.Client;
@@ -20,7 +21,8 @@ namespace IpvsOperator.Node.Announcement;
 /// the renew deadline withdraws every address, before the lease duration after which others take them.
 /// A node starts announcing an address only once a write of its Lease, conditional on the version it
 /// judged, has landed: a lagging watch (or its own last write, remembered) never makes it announce
-/// an address that another node took meanwhile.
+/// an address that another node took meanwhile. Before it takes addresses, it asks the LAN whether
+/// another device answers for them (<see cref="AnsweredElsewhere"/>), and takes none that is answered.
 /// A node stopping cleanly releases its addresses and its presence at once. The Leases are read from
 /// a watch (an informer's cache), so a round costs one write, the presence renewal, however many
 /// addresses and nodes there are; a Lease that is malformed or names an address another Lease
@@ -101,6 +103,8 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
     // The peers live (by Lease or heartbeat) at the last round that reached the API: the ones that must all be heard to keep announcing without it.
     private HashSet<string> knownPeers = [];
     private readonly HashSet<string> unheard = new(StringComparer.Ordinal);
+    // The addresses the last probe found answered elsewhere, not taken.
+    private IReadOnlyDictionary<IPAddressValue, PhysicalAddress> conflicts = new Dictionary<IPAddressValue, PhysicalAddress>();
 
     /// <summary>The addresses this node announces now.</summary>
     public IReadOnlySet<IPAddressValue> Held => held;
@@ -118,6 +122,16 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
     /// presence, so that every node leaves it out of the candidates of addresses that need it.
     /// </summary>
     public Func<bool> CanSourceNat { get; init; } = () => true;
+
+    /// <summary>
+    /// Asked each round about the addresses it would take: those another device on the LAN answers
+    /// for, with that device's hardware address (by default none: nothing is asked).
+    /// </summary>
+    public Func<IReadOnlyCollection<IPAddressValue>, CancellationToken, Task<IReadOnlyDictionary<IPAddressValue, PhysicalAddress>>> AnsweredElsewhere { get; init; } =
+        (_, _) => Task.FromResult<IReadOnlyDictionary<IPAddressValue, PhysicalAddress>>(new Dictionary<IPAddressValue, PhysicalAddress>());
+
+    /// <summary>Raised when the addresses this node would take but another device answers for change, with them all.</summary>
+    public event Action<IReadOnlyDictionary<IPAddressValue, PhysicalAddress>>? ConflictsChanged;
 
     /// <summary>Heartbeats with the other agents (null: none; an API outage then withdraws every address). Set before <see cref="RunAsync"/>.</summary>
     public PeerHeartbeats? Peers { get; set; }
@@ -321,6 +335,8 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
 
         var changed = false;
         var presentAfresh = new Dictionary<string, bool>(StringComparer.Ordinal);
+        // Taken after the LAN has been asked about all of them at once (one probe window per round).
+        var takes = new List<(IPAddressValue Address, V1Lease? Lease)>();
         foreach (var (address, candidacy) in candidates)
         {
             var lease = byAddress.GetValueOrDefault(address);
@@ -338,7 +354,7 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
                     // Our Lease, but we let the address go (an outage, a restart): what we see of the
                     // Lease may be our own last write or a lagging watch while another node took it
                     // meanwhile. Announce only after a write conditional on that version lands.
-                    changed |= await TakeAsync(address, lease, cancellationToken);
+                    takes.Add((address, lease));
                 }
             }
             else if (preferred == nodeName && (string.IsNullOrEmpty(holder) || !live.Contains(holder)))
@@ -351,12 +367,17 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
                     changed |= held.Remove(address);
                     continue;
                 }
-                changed |= await TakeAsync(address, lease, cancellationToken);
+                takes.Add((address, lease));
             }
             else
             {
                 changed |= held.Remove(address);
             }
+        }
+        var answered = await AnsweredElsewhereAsync(takes.Select(t => t.Address).ToList(), cancellationToken);
+        foreach (var (address, lease) in takes.Where(t => !answered.ContainsKey(t.Address)))
+        {
+            changed |= await TakeAsync(address, lease, cancellationToken);
         }
         changed |= held.RemoveWhere(a => !candidates.ContainsKey(a)) > 0;
         if (weights.Count > 2 * candidates.Count * live.Count)
@@ -369,6 +390,37 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
         }
         await DeleteUnusedAsync(byAddress.Where(l => !candidates.ContainsKey(l.Key)).Select(l => l.Value), now, cancellationToken);
     }
+
+    /// <summary>
+    /// Asks the LAN about the addresses this round would take; returns those another device
+    /// answers for, which are not taken (two answers for one address would split its traffic).
+    /// Says when an address starts or stops being answered elsewhere: it stays unannounced
+    /// meanwhile, and the rounds ask again.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<IPAddressValue, PhysicalAddress>> AnsweredElsewhereAsync(IReadOnlyCollection<IPAddressValue> addresses, CancellationToken cancellationToken)
+    {
+        var answered = await AnsweredElsewhere(addresses, cancellationToken);
+        var before = conflicts;
+        foreach (var (address, device) in answered.Where(a => !before.TryGetValue(a.Key, out var known) || !known.Equals(a.Value)))
+        {
+            logger.LogWarning("{Node} does not take {Address}: device {Device} answered its probe on the LAN (two answers would split the address's traffic); asking again every round",
+                nodeName, address, Mac(device));
+        }
+        foreach (var address in before.Keys.Where(a => addresses.Contains(a) && !answered.ContainsKey(a)))
+        {
+            logger.LogInformation("{Node}: no other device answers for {Address} any more", nodeName, address);
+        }
+        if (answered.Count != before.Count || answered.Any(a => !before.TryGetValue(a.Key, out var known) || !known.Equals(a.Value)))
+        {
+            conflicts = answered;
+            NodeMetrics.AddressConflicts.Set(answered.Count);
+            ConflictsChanged?.Invoke(answered);
+        }
+        return answered;
+    }
+
+    /// <summary>A hardware address as ip(8) and the LAN's switches print it.</summary>
+    public static string Mac(PhysicalAddress address) => string.Join(':', address.GetAddressBytes().Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
 
     private void PublishHeld()
     {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net.NetworkInformation;
 using IpvsOperator.Addressing;
 using IpvsOperator.Entities;
 using IpvsOperator.Runtime.Client;
@@ -12,7 +13,9 @@ namespace IpvsOperator.Node.Announcement;
 /// <summary>
 /// Tells users who announces a Service's address: the <c>ipvsoperator.io/Announced</c> condition,
 /// naming the node, written by the holder (for a Service with several addresses, by the holder of
-/// the first one), and an <c>Announced</c> Event on every takeover naming the node before.
+/// the first one), and an <c>Announced</c> Event on every takeover naming the node before. When
+/// another device on the LAN answers for an address this node should take, an <c>AddressConflict</c>
+/// Warning Event names the device, and the condition is False with that reason while it lasts.
 /// Level-based: checked after every sync, written only when it differs, so a write that failed is
 /// made on a later sync. Only the status is written: the agent may not change any Service's spec or
 /// metadata (see docs/operations.md, Security).
@@ -22,6 +25,8 @@ internal sealed class AnnouncementStatus(ApiConnection api, EventRecorder events
     private readonly ServiceConditions conditions = new(api, logger, clock);
     private readonly ConcurrentQueue<(IPAddressValue Address, string? From)> takeovers = new();
     private volatile HashSet<IPAddressValue> held = [];
+    private volatile IReadOnlyDictionary<IPAddressValue, PhysicalAddress> conflicts = new Dictionary<IPAddressValue, PhysicalAddress>();
+    private readonly ConcurrentQueue<(IPAddressValue Address, PhysicalAddress Device)> newConflicts = new();
 
     /// <summary>The addresses this node announces now.</summary>
     public IReadOnlySet<IPAddressValue> Held => held;
@@ -38,6 +43,20 @@ internal sealed class AnnouncementStatus(ApiConnection api, EventRecorder events
     {
         NodeMetrics.AnnouncementTakeovers.Inc();
         takeovers.Enqueue((address, from));
+    }
+
+    /// <summary>
+    /// The addresses this node should take but another device on the LAN answers for: a Warning
+    /// Event for each new one, and the condition on its Services says so while it lasts.
+    /// </summary>
+    public void UpdateConflicts(IReadOnlyDictionary<IPAddressValue, PhysicalAddress> now)
+    {
+        var before = conflicts;
+        foreach (var (address, device) in now.Where(c => !before.TryGetValue(c.Key, out var known) || !known.Equals(c.Value)))
+        {
+            newConflicts.Enqueue((address, device));
+        }
+        conflicts = now;
     }
 
     /// <summary>
@@ -59,11 +78,25 @@ internal sealed class AnnouncementStatus(ApiConnection api, EventRecorder events
                     $"{takeover.Address} is announced from {nodeName}{on}; {before}", cancellationToken);
             }
         }
+        while (newConflicts.TryDequeue(out var conflict))
+        {
+            foreach (var service in ServicesOn(announced, conflict.Address))
+            {
+                await events.RecordAsync(service, EventType.Warning, WellKnown.Events.AddressConflict, ConflictMessage(conflict.Address, conflict.Device, on), cancellationToken);
+            }
+        }
+        foreach (var (address, device) in conflicts)
+        {
+            foreach (var service in ServicesOn(announced, address).Where(s => PrimaryAddress(s, address) == address))
+            {
+                await EnsureShownAsync(service, null, "AddressConflict", ConflictMessage(address, device, on), cancellationToken);
+            }
+        }
         foreach (var address in held)
         {
             foreach (var service in ServicesOn(announced, address).Where(s => PrimaryAddress(s, address) == address))
             {
-                await EnsureShownAsync(service, nodeName, $"{address} is announced from {nodeName}{on}", cancellationToken);
+                await EnsureShownAsync(service, nodeName, "Layer2", $"{address} is announced from {nodeName}{on}", cancellationToken);
             }
         }
         // No node may announce these (externalTrafficPolicy Local and no ready endpoint): every agent
@@ -72,7 +105,7 @@ internal sealed class AnnouncementStatus(ApiConnection api, EventRecorder events
         {
             foreach (var service in entry.Services.Where(s => PrimaryAddress(s, address) == address))
             {
-                await EnsureShownAsync(service, null,
+                await EnsureShownAsync(service, null, "NoEligibleNode",
                     $"no node announces {address}: externalTrafficPolicy is Local and no node running the agent has a ready endpoint", cancellationToken);
             }
         }
@@ -97,9 +130,13 @@ internal sealed class AnnouncementStatus(ApiConnection api, EventRecorder events
     private static IPAddressValue PrimaryAddress(V1Service service, IPAddressValue fallback) =>
         service.Status?.LoadBalancer?.Ingress?.FirstOrDefault()?.Ip is { } ip && IPAddressValue.TryParse(ip, out var first) ? first : fallback;
 
-    /// <summary>The condition naming <paramref name="holder"/> (False when no node may announce), written where it differs.</summary>
-    private Task EnsureShownAsync(V1Service service, string? holder, string message, CancellationToken cancellationToken) =>
-        conditions.EnsureAsync(service, WellKnown.Conditions.Announced, holder is null ? "False" : "True", holder is null ? "NoEligibleNode" : "Layer2", message, cancellationToken);
+    private string ConflictMessage(IPAddressValue address, PhysicalAddress device, string on) =>
+        $"no node announces {address}: device {AnnouncementElection.Mac(device)} answered the ARP/NDP probe of {nodeName}{on} for it, and two answers would split its traffic; "
+        + "find that device (a static address or a DHCP lease inside the pool) and remove the address from it, or take the address out of the pool; the node asks again every round";
+
+    /// <summary>The condition naming <paramref name="holder"/> (False when no node announces, for <paramref name="reason"/>), written where it differs.</summary>
+    private Task EnsureShownAsync(V1Service service, string? holder, string reason, string message, CancellationToken cancellationToken) =>
+        conditions.EnsureAsync(service, WellKnown.Conditions.Announced, holder is null ? "False" : "True", reason, message, cancellationToken);
 
     /// <summary>Whether this node speaks for the Service: it announces the Service's first address.</summary>
     public bool SpeaksFor(V1Service service) =>

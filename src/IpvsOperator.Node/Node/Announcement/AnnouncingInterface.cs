@@ -1,3 +1,4 @@
+using System.Net.NetworkInformation;
 using IpvsOperator.Addressing;
 using IpvsOperator.Dataplane;
 using Microsoft.Extensions.Logging;
@@ -11,7 +12,8 @@ namespace IpvsOperator.Node.Announcement;
 /// the address only on the dummy bind interface, and the announcing interface gets
 /// arp_ignore=1 (answer only for addresses on the interface asked) and arp_announce=2 (never put a
 /// VIP in an ARP request), so those nodes never answer for it; IPv6 answers only for addresses on
-/// the interface asked already.
+/// the interface asked already. Before the election takes an address, it asks here whether another
+/// device on the LAN answers for it (<see cref="AnsweredElsewhereAsync"/>).
 /// </summary>
 internal sealed class AnnouncingInterface(NodeDataplane dataplane, Layer2Options options, Func<IPAddressValue, bool> isVip, ILogger logger, TimeProvider? time = null)
 {
@@ -19,6 +21,7 @@ internal sealed class AnnouncingInterface(NodeDataplane dataplane, Layer2Options
     private readonly Dictionary<IPAddressValue, DateTimeOffset> refreshed = [];
     private readonly Dictionary<IPAddressValue, int> announcementsDue = [];
     private LinkInfo? link;
+    private string? probeFailure;
 
     /// <summary>The interface announced on, once known.</summary>
     public string? Interface => link?.Name;
@@ -84,6 +87,41 @@ internal sealed class AnnouncingInterface(NodeDataplane dataplane, Layer2Options
             Report($"cannot announce VIPs on {link!.Name}: {error.Message}");
         }
     }
+
+    /// <summary>
+    /// Asks the LAN whether another device answers for any of <paramref name="addresses"/>, which
+    /// this node is about to take, and returns those answered with the hardware address that
+    /// answered. A probe that cannot be sent (no CAP_NET_RAW) is logged and answers nothing: it
+    /// must not keep the addresses from being announced at all.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<IPAddressValue, PhysicalAddress>> AnsweredElsewhereAsync(IReadOnlyCollection<IPAddressValue> addresses, CancellationToken cancellationToken)
+    {
+        if (addresses.Count == 0 || dataplane.Prober is null || options.ProbeWindow <= TimeSpan.Zero || link is null)
+        {
+            return NoneAnswered;
+        }
+        try
+        {
+            var answered = await dataplane.Prober.ProbeAsync(link, addresses, options.ProbeWindow, cancellationToken);
+            if (probeFailure is not null)
+            {
+                logger.LogInformation("probing VIPs before taking them works again on {Interface}", link.Name);
+                probeFailure = null;
+            }
+            return answered;
+        }
+        catch (Exception error) when (error is DataplaneException or InvalidOperationException)
+        {
+            if (probeFailure != error.Message)
+            {
+                logger.LogWarning("cannot probe VIPs on {Interface} before taking them ({Error}): taking them without asking the LAN", link.Name, error.Message);
+                probeFailure = error.Message;
+            }
+            return NoneAnswered;
+        }
+    }
+
+    private static readonly IReadOnlyDictionary<IPAddressValue, PhysicalAddress> NoneAnswered = new Dictionary<IPAddressValue, PhysicalAddress>();
 
     /// <summary>
     /// True while the announcing interface is known, prepared, up and has carrier; otherwise says

@@ -39,6 +39,7 @@ internal sealed class Layer2Announcement
         {
             CanAnnounce = announcingInterface.Ready,
             CanSourceNat = canSourceNat,
+            AnsweredElsewhere = announcingInterface.AnsweredElsewhereAsync,
         };
         status = new AnnouncementStatus(api, events, nodeName, loggers.CreateLogger<AnnouncementStatus>(), clock);
         election.HeldChanged += held =>
@@ -49,6 +50,11 @@ internal sealed class Layer2Announcement
         };
         election.Renewed += announcingInterface.Apply;
         election.Took += status.RecordTakeover;
+        election.ConflictsChanged += conflicts =>
+        {
+            status.UpdateConflicts(conflicts);
+            changed();
+        };
         announcingInterface.ProblemChanged += _ => changed();
     }
 

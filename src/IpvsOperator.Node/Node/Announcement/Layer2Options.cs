@@ -46,6 +46,13 @@ public sealed record Layer2Options
     /// <summary>UDP port of the heartbeats.</summary>
     public int HeartbeatPort { get; init; } = 7947;
 
+    /// <summary>
+    /// How long a node listens after asking the LAN (ARP probe, duplicate-address solicitation)
+    /// whether another device answers for the addresses it is about to take; it takes none that is
+    /// answered. Every take waits this long, so it adds to each takeover. Zero: no probe.
+    /// </summary>
+    public TimeSpan ProbeWindow { get; init; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>How many times the announcement of a newly taken address is sent, a round apart (a single frame may be lost).</summary>
     public int Announcements { get; init; } = 3;
 
@@ -63,6 +70,10 @@ public sealed record Layer2Options
         if (RenewDeadline >= LeaseDuration)
         {
             throw new ArgumentException($"--renew-deadline ({RenewDeadline.TotalSeconds} s) must be shorter than --lease-duration ({LeaseDuration.TotalSeconds} s): a holder withdraws before others take over");
+        }
+        if (ProbeWindow < TimeSpan.Zero || ProbeWindow >= RenewDeadline / 2)
+        {
+            throw new ArgumentException($"--probe-window ({ProbeWindow.TotalSeconds} s) must be at least 0 and shorter than half of --renew-deadline ({RenewDeadline.TotalSeconds} s): a round that probes must still renew in time");
         }
         if (RetryPeriod * 2 > RenewDeadline)
         {
