@@ -39,6 +39,49 @@ public class LoggingTests
     }
 
     [Test]
+    public void Each_entry_is_one_line_written_before_the_call_returns_so_a_stopping_process_loses_none()
+    {
+        // A console that takes a second per write, as a starved node's does: the framework's console
+        // logger wrote from a queue whose disposal waits 1.5 s at most, and lost a stopping agent's last lines.
+        var console = new SlowConsole();
+        var original = Console.Out;
+        Console.SetOut(console);
+        try
+        {
+            using (var loggers = Logging.Create(json: false))
+            {
+                var logger = loggers.CreateLogger("IpvsOperator.Node.Bgp.BgpAnnouncer");
+                logger.LogInformation("BGP: withdrew {Prefixes} ({Why})", "2 prefixes", "the agent stops");
+                logger.LogError(new InvalidOperationException("vtysh timed out\nafter 20 s"), "could not apply");
+            }
+
+            var lines = console.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+            lines.Should().HaveCount(2, "each entry is written, as one line, by the time the process could end");
+            lines[0].Should().MatchRegex(@"^\d{2}:\d{2}:\d{2} info: IpvsOperator\.Node\.Bgp\.BgpAnnouncer\[0\] BGP: withdrew 2 prefixes \(the agent stops\)$");
+            lines[1].Should().MatchRegex(@"^\d{2}:\d{2}:\d{2} fail: IpvsOperator\.Node\.Bgp\.BgpAnnouncer\[0\] could not apply System\.InvalidOperationException: vtysh timed out after 20 s");
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+    }
+
+    private sealed class SlowConsole : StringWriter
+    {
+        public override void Write(string? value)
+        {
+            Thread.Sleep(TimeSpan.FromSeconds(1));
+            base.Write(value);
+        }
+
+        public override void WriteLine(string? value)
+        {
+            Thread.Sleep(TimeSpan.FromSeconds(1));
+            base.WriteLine(value);
+        }
+    }
+
+    [Test]
     public void Debug_entries_are_written_only_when_asked_for()
     {
         var console = new StringWriter();

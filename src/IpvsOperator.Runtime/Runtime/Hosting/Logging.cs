@@ -19,15 +19,7 @@ public static class Logging
     public static ILoggerFactory Create(bool json, string level = DefaultLevel) => LoggerFactory.Create(builder =>
     {
         builder.SetMinimumLevel(LevelOf(level));
-        if (json)
-        {
-            // When, in ISO 8601 UTC: a collector that reads lines late (or replays a file) cannot tell otherwise.
-            builder.AddJsonConsole(o => { o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'"; o.UseUtcTimestamp = true; });
-        }
-        else
-        {
-            builder.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
-        }
+        builder.AddProvider(new ConsoleLineLoggerProvider(json));
     });
 
     /// <summary>The level a name of <see cref="LevelNames"/> stands for; the command line refuses any other name first.</summary>
