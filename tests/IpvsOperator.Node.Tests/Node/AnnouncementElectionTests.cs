@@ -46,6 +46,9 @@ public class AnnouncementElectionTests : LocalClusterFixture
         public Task Run { get; set; } = Task.CompletedTask;
         public ConcurrentQueue<(DateTimeOffset At, IPAddressValue[] Held)> History { get; } = new();
 
+        /// <summary>The addresses it found answered elsewhere, after each change.</summary>
+        public ConcurrentQueue<IPAddressValue[]> Conflicts { get; } = new();
+
         public IPAddressValue[] Held => History.LastOrDefault().Held ?? [];
     }
 
@@ -91,6 +94,7 @@ public class AnnouncementElectionTests : LocalClusterFixture
         };
         var agent = new Agent(name, election, network, client);
         election.HeldChanged += held => agent.History.Enqueue((DateTimeOffset.UtcNow, [.. held.Order()]));
+        election.ConflictsChanged += now => agent.Conflicts.Enqueue([.. now.Keys]);
         agent.Run = Task.Run(() => election.RunAsync(() => candidates, agent.Stop.Token));
         agents.Add(agent);
         return agent;
@@ -220,14 +224,9 @@ public class AnnouncementElectionTests : LocalClusterFixture
         {
             lan.Hold(address, foreign);
         }
-        var conflicts = new ConcurrentQueue<IPAddressValue[]>();
         var a = Start("node-a", lan);
         var b = Start("node-b", lan);
         var c = Start("node-c", lan);
-        foreach (var agent in agents)
-        {
-            agent.Election.ConflictsChanged += now => conflicts.Enqueue([.. now.Keys]);
-        }
 
         // Settled for every other address, and each answered one asked about again after that.
         await Eventually.TrueAsync(() => EachHeldOnceBy(Addresses.Except(answered), agents), () => $"the other addresses settle; now {Holders()}");
@@ -243,7 +242,8 @@ public class AnnouncementElectionTests : LocalClusterFixture
         lan.Hold(answered[1], null);
 
         await Eventually.TrueAsync(() => EachAddressHeldOnceBy([a, b, c]), () => $"once the device lets them go, the preferred nodes take them; now {Holders()}");
-        conflicts.Should().Contain(now => now.Length > 0, "the node that would take them said they were answered elsewhere");
+        agents.SelectMany(x => x.Conflicts).Should().Contain(now => now.Length > 0, "the node that would take them said they were answered elsewhere");
+        agents.Should().OnlyContain(x => x.Conflicts.IsEmpty || x.Conflicts.Last().Length == 0, "and says so no more once they are taken");
     }
 
     [Test]

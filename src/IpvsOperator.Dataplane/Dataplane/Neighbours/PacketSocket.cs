@@ -21,7 +21,7 @@ internal sealed partial class PacketSocket : IDisposable
     /// <summary>A socket that only sends (protocol 0 receives nothing).</summary>
     public static PacketSocket ForSending() => Open(0, "sending neighbour announcements needs CAP_NET_RAW");
 
-    /// <summary>A socket that receives the frames of <paramref name="etherType"/> arriving on (or leaving) interface <paramref name="interfaceIndex"/>.</summary>
+    /// <summary>A socket that receives the frames of <paramref name="etherType"/> arriving on interface <paramref name="interfaceIndex"/>.</summary>
     public static PacketSocket Receiving(ushort etherType, int interfaceIndex)
     {
         var socket = Open(etherType, "probing neighbours needs CAP_NET_RAW");

@@ -54,7 +54,8 @@ public sealed class PacketSocketProber(string? networkNamespace = null) : INeigh
                 {
                     int length;
                     var first = true;
-                    while ((length = socket.Receive(buffer, first ? slice / sockets.Count : TimeSpan.Zero)) > 0)
+                    // Bounded by the window too: the IPv6 socket also gets the uplink's other IPv6 traffic.
+                    while (clock.Elapsed < window && (length = socket.Receive(buffer, first ? slice / sockets.Count : TimeSpan.Zero)) > 0)
                     {
                         first = false;
                         if (NeighbourFrames.Answer(buffer.AsSpan(0, length), mac, probed) is { } answer)

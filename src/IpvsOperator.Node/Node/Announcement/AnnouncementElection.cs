@@ -104,7 +104,7 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
     private HashSet<string> knownPeers = [];
     private readonly HashSet<string> unheard = new(StringComparer.Ordinal);
     // The addresses the last probe found answered elsewhere, not taken.
-    private IReadOnlyDictionary<IPAddressValue, PhysicalAddress> conflicts = new Dictionary<IPAddressValue, PhysicalAddress>();
+    private Dictionary<IPAddressValue, PhysicalAddress> conflicts = [];
 
     /// <summary>The addresses this node announces now.</summary>
     public IReadOnlySet<IPAddressValue> Held => held;
@@ -374,8 +374,17 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
                 changed |= held.Remove(address);
             }
         }
-        var answered = await AnsweredElsewhereAsync(takes.Select(t => t.Address).ToList(), cancellationToken);
-        foreach (var (address, lease) in takes.Where(t => !answered.ContainsKey(t.Address)))
+        IReadOnlyDictionary<IPAddressValue, PhysicalAddress>? answered;
+        try
+        {
+            answered = await AnsweredElsewhereAsync(takes.Select(t => t.Address).ToList(), cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // The round's time ran out while asking: nothing is taken unasked, the next round asks again.
+            answered = null;
+        }
+        foreach (var (address, lease) in answered is null ? [] : takes.Where(t => !answered.ContainsKey(t.Address)))
         {
             changed |= await TakeAsync(address, lease, cancellationToken);
         }
@@ -401,7 +410,7 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
     {
         var answered = await AnsweredElsewhere(addresses, cancellationToken);
         var before = conflicts;
-        foreach (var (address, device) in answered.Where(a => !before.TryGetValue(a.Key, out var known) || !known.Equals(a.Value)))
+        foreach (var (address, device) in answered.Where(a => !before.ContainsKey(a.Key)))
         {
             logger.LogWarning("{Node} does not take {Address}: device {Device} answered its probe on the LAN (two answers would split the address's traffic); asking again every round",
                 nodeName, address, Mac(device));
@@ -410,13 +419,20 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
         {
             logger.LogInformation("{Node}: no other device answers for {Address} any more", nodeName, address);
         }
-        if (answered.Count != before.Count || answered.Any(a => !before.TryGetValue(a.Key, out var known) || !known.Equals(a.Value)))
+        // Judged by the addresses: a host with two interfaces on the LAN may answer from either, and
+        // the device first named stays named (no new Event or condition for the same conflict).
+        if (answered.Count != before.Count || answered.Keys.Any(a => !before.ContainsKey(a)))
         {
-            conflicts = answered;
-            NodeMetrics.AddressConflicts.Set(answered.Count);
-            ConflictsChanged?.Invoke(answered);
+            SetConflicts(answered.ToDictionary(a => a.Key, a => before.GetValueOrDefault(a.Key) ?? a.Value));
         }
         return answered;
+    }
+
+    private void SetConflicts(Dictionary<IPAddressValue, PhysicalAddress> now)
+    {
+        conflicts = now;
+        NodeMetrics.AddressConflicts.Set(now.Count);
+        ConflictsChanged?.Invoke(now);
     }
 
     /// <summary>A hardware address as ip(8) and the LAN's switches print it.</summary>
@@ -814,6 +830,10 @@ internal sealed class AnnouncementElection(ApiConnection api, string nodeName, L
     private async Task StepDownAsync()
     {
         List<IPAddressValue> addresses;
+        if (conflicts.Count > 0)
+        {
+            SetConflicts(new Dictionary<IPAddressValue, PhysicalAddress>()); // a node out of the election speaks for no address
+        }
         lock (gate)
         {
             lastRenewed = DateTimeOffset.MinValue;

@@ -52,7 +52,7 @@ internal sealed class AnnouncementStatus(ApiConnection api, EventRecorder events
     public void UpdateConflicts(IReadOnlyDictionary<IPAddressValue, PhysicalAddress> now)
     {
         var before = conflicts;
-        foreach (var (address, device) in now.Where(c => !before.TryGetValue(c.Key, out var known) || !known.Equals(c.Value)))
+        foreach (var (address, device) in now.Where(c => !before.ContainsKey(c.Key)))
         {
             newConflicts.Enqueue((address, device));
         }

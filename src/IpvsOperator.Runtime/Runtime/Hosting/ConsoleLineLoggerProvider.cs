@@ -6,30 +6,67 @@ using Microsoft.Extensions.Logging;
 namespace IpvsOperator.Runtime.Hosting;
 
 /// <summary>
-/// Writes each entry to the console as one line before the call returns: plain
-/// (<c>HH:mm:ss info: Category[EventId] message</c>, the console logger's single-line form) or JSON.
-/// The framework's console logger writes from a queue that its disposal waits at most 1.5 s for, so
-/// on a starved node the last lines of a stopping agent (what became of its routes) were lost;
-/// these lines are few, and written at once.
+/// Writes each entry to the console as one line: plain (<c>HH:mm:ss info: Category[EventId]
+/// message</c>, the framework console logger's single-line form) or JSON. A thread of its own
+/// writes, so a console that blocks (a full pipe) never holds up the caller, who may be about to
+/// withdraw a VIP; and disposal waits until every line is written (up to <see cref="DrainLimit"/>,
+/// for a console that never takes it), where the framework's console logger waited 1.5 s at most
+/// and lost a stopping agent's last lines (what became of its routes) on a starved node.
 /// </summary>
-internal sealed class ConsoleLineLoggerProvider(bool json) : ILoggerProvider
+internal sealed class ConsoleLineLoggerProvider : ILoggerProvider
 {
+    /// <summary>How long disposal waits for the lines still queued: long enough for a starved node, bounded for a console that is gone.</summary>
+    public static readonly TimeSpan DrainLimit = TimeSpan.FromSeconds(30);
+
+    // Past this many lines waiting, new ones are dropped and counted: a console that blocks for long must not fill the memory.
+    private const int MaxQueued = 10_000;
     // Taken when made, as the framework's console logger does: a test that redirects the console gets its lines.
     private readonly TextWriter output = Console.Out;
-    private readonly Lock gate = new();
+    private readonly System.Collections.Concurrent.BlockingCollection<string> queue = new(MaxQueued);
+    private readonly Thread writer;
+    private readonly bool json;
+    private long dropped;
 
-    private bool AsJson => json;
+    public ConsoleLineLoggerProvider(bool json)
+    {
+        this.json = json;
+        writer = new Thread(WriteQueued) { IsBackground = true, Name = "console log" };
+        writer.Start();
+    }
 
     public ILogger CreateLogger(string categoryName) => new LineLogger(this, categoryName);
 
-    public void Dispose() => output.Flush();
-
-    private void Write(string line)
+    public void Dispose()
     {
-        lock (gate)
+        queue.CompleteAdding();
+        writer.Join(DrainLimit);
+    }
+
+    private void Enqueue(string line)
+    {
+        if (!queue.IsAddingCompleted && !queue.TryAdd(line))
         {
-            output.WriteLine(line);
-            output.Flush();
+            Interlocked.Increment(ref dropped);
+        }
+    }
+
+    private void WriteQueued()
+    {
+        foreach (var line in queue.GetConsumingEnumerable())
+        {
+            try
+            {
+                if (Interlocked.Exchange(ref dropped, 0) is var lost and > 0)
+                {
+                    output.WriteLine($"{lost} log lines dropped: the console did not take them fast enough");
+                }
+                output.WriteLine(line);
+                output.Flush();
+            }
+            catch (Exception error) when (error is IOException or ObjectDisposedException)
+            {
+                // The console is gone (a closed pipe): nothing else can be told either.
+            }
         }
     }
 
@@ -48,7 +85,7 @@ internal sealed class ConsoleLineLoggerProvider(bool json) : ILoggerProvider
             }
             var message = formatter(state, exception);
             var now = DateTimeOffset.UtcNow;
-            provider.Write(provider.AsJson ? Json(now, logLevel, eventId, message, state, exception) : Plain(now.ToLocalTime(), logLevel, eventId, message, exception));
+            provider.Enqueue(provider.json ? Json(now, logLevel, eventId, message, state, exception) : Plain(now.ToLocalTime(), logLevel, eventId, message, exception));
         }
 
         private string Plain(DateTimeOffset at, LogLevel level, EventId eventId, string message, Exception? exception)
@@ -82,8 +119,10 @@ internal sealed class ConsoleLineLoggerProvider(bool json) : ILoggerProvider
                 }
                 if (state is IReadOnlyList<KeyValuePair<string, object?>> values)
                 {
+                    // As the framework's JSON formatter: the message, then the template's values.
                     writer.WriteStartObject("State");
-                    foreach (var (key, value) in values)
+                    writer.WriteString("Message", message);
+                    foreach (var (key, value) in values.Where(v => v.Key != "Message"))
                     {
                         WriteValue(writer, key, value);
                     }
@@ -104,8 +143,17 @@ internal sealed class ConsoleLineLoggerProvider(bool json) : ILoggerProvider
                 case bool flag:
                     writer.WriteBoolean(key, flag);
                     break;
-                case int or long or short or byte or uint or ulong or ushort or sbyte or double or float or decimal:
-                    writer.WriteNumber(key, Convert.ToDecimal(value, CultureInfo.InvariantCulture));
+                case int or long or short or byte or uint or ushort or sbyte:
+                    writer.WriteNumber(key, Convert.ToInt64(value, CultureInfo.InvariantCulture));
+                    break;
+                case ulong big:
+                    writer.WriteNumber(key, big);
+                    break;
+                case decimal exact:
+                    writer.WriteNumber(key, exact);
+                    break;
+                case double or float when Convert.ToDouble(value, CultureInfo.InvariantCulture) is var real && double.IsFinite(real):
+                    writer.WriteNumber(key, real);
                     break;
                 default:
                     writer.WriteString(key, Convert.ToString(value, CultureInfo.InvariantCulture));

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace IpvsOperator.Runtime.Hosting;
@@ -19,7 +20,8 @@ public static class Logging
     public static ILoggerFactory Create(bool json, string level = DefaultLevel) => LoggerFactory.Create(builder =>
     {
         builder.SetMinimumLevel(LevelOf(level));
-        builder.AddProvider(new ConsoleLineLoggerProvider(json));
+        // Made by the container (not added as an instance), so disposing the factory disposes it and its last lines are written.
+        builder.Services.AddSingleton<ILoggerProvider>(_ => new ConsoleLineLoggerProvider(json));
     });
 
     /// <summary>The level a name of <see cref="LevelNames"/> stands for; the command line refuses any other name first.</summary>
