@@ -44,9 +44,24 @@ internal sealed class ConsoleLineLoggerProvider : ILoggerProvider
 
     private void Enqueue(string line)
     {
-        if (!queue.IsAddingCompleted && !queue.TryAdd(line))
+        try
         {
-            Interlocked.Increment(ref dropped);
+            if (!queue.TryAdd(line))
+            {
+                Interlocked.Increment(ref dropped);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Logged while the loggers are being disposed: the writer thread may be gone, so written here.
+            try
+            {
+                output.WriteLine(line);
+            }
+            catch (Exception error) when (error is IOException or ObjectDisposedException)
+            {
+                // The console is gone.
+            }
         }
     }
 
